@@ -1,0 +1,93 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { configSchema, validateConfig, type OnairConfig } from './schema.js';
+import { ValidationError } from '../errors.js';
+
+/** Environment variable -> config path. README.md documents each one; keep them in step. */
+export const ENV_KEYS: Record<string, string> = {
+  ONAIR_HOST: 'host',
+  ONAIR_PUBLIC_HOST: 'publicHost',
+  ONAIR_DATA_DIR: 'dataDir',
+  ONAIR_SECRET: 'secret',
+  ONAIR_LOG_LEVEL: 'logLevel',
+  ONAIR_HTTP_PORT: 'http.port',
+  ONAIR_BODY_LIMIT: 'http.bodyLimit',
+  ONAIR_RTMP_PORT: 'rtmp.port',
+  ONAIR_RTMP_APP: 'rtmp.app',
+  ONAIR_DATABASE_URL: 'database.url',
+  ONAIR_REDIS_URL: 'redis.url',
+  ONAIR_S3_URL: 's3.url',
+  ONAIR_JWT_TTL: 'auth.jwtTtl',
+  ONAIR_ADMIN_USER: 'auth.adminUser',
+  ONAIR_ADMIN_PASSWORD: 'auth.adminPassword',
+  ONAIR_RECONNECT_GRACE: 'live.reconnectGrace',
+  ONAIR_PLAY_TOKEN_TTL: 'live.playTokenTtl',
+  ONAIR_PUSH_URL_TTL: 'live.pushUrlTtl',
+  ONAIR_HEARTBEAT_TIMEOUT: 'live.heartbeatTimeout',
+  ONAIR_AUDIT_PAUSE: 'live.auditPause',
+  ONAIR_CALLBACK_KEY: 'callbacks.key',
+  ONAIR_MEDIA_CALLBACK_KEY: 'callbacks.mediaKey',
+  ONAIR_CALLBACK_MAX_ATTEMPTS: 'callbacks.maxAttempts',
+  ONAIR_HOOK_TIMEOUT: 'media.hookTimeout',
+  ONAIR_FFMPEG_PATH: 'media.ffmpegPath',
+  ONAIR_RECORD: 'media.record',
+  ONAIR_HLS: 'media.hls',
+  ONAIR_HLS_SEGMENT: 'media.hlsSegment',
+  ONAIR_MEDIA_IDLE_TIMEOUT: 'media.idleTimeout',
+  ONAIR_VIEWER_QUEUE_BYTES: 'media.viewerQueueBytes',
+  ONAIR_VIEWER_QUEUE_TIME: 'media.viewerQueueTime',
+  ONAIR_STATS_INTERVAL: 'media.statsInterval',
+  ONAIR_CONTROL_URL: 'media.controlUrl',
+};
+
+type Tree = { [key: string]: unknown };
+
+function setPath(tree: Tree, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let node = tree;
+  for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Tree;
+  node[parts.at(-1)!] = value;
+}
+
+/**
+ * Builds the configuration from the environment (plus overrides, for tests), checks it once and
+ * fills in the generated secret. Throws ValidationError naming every bad key.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
+  const raw: Tree = { http: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, media: {} };
+  for (const [name, path] of Object.entries(ENV_KEYS)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, path, value);
+  }
+  for (const [section, value] of Object.entries(overrides)) {
+    raw[section] = typeof value === 'object' && value !== null ? { ...(raw[section] as Tree), ...(value as Tree) } : value;
+  }
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const envByPath = Object.fromEntries(Object.entries(ENV_KEYS).map(([k, v]) => [v, k]));
+    const lines = parsed.error.issues.map((i) => {
+      const path = i.path.join('.');
+      return `'${path}'${envByPath[path] ? ` (${envByPath[path]})` : ''}: ${i.message}`;
+    });
+    throw new ValidationError(`invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  const config = parsed.data;
+  const problems = validateConfig(config);
+  if (problems.length) throw new ValidationError(`invalid configuration:\n  ${problems.join('\n  ')}`);
+  config.dataDir = resolve(config.dataDir);
+  config.secret ??= loadOrCreateSecret(config.dataDir);
+  return config;
+}
+
+/** The secret survives restarts (tokens stay valid) by living in the data folder, readable by its owner only. */
+function loadOrCreateSecret(dataDir: string): string {
+  const file = join(dataDir, 'secret');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  return secret;
+}
+
+export type { OnairConfig };

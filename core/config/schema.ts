@@ -1,0 +1,100 @@
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+/** A duration from the environment ('3s', '10m') or a number of milliseconds. */
+const duration = (fallback: string) =>
+  z.union([z.number().int().nonnegative(), z.string()]).default(fallback).transform((v, ctx) => {
+    if (typeof v === 'number') return v;
+    try {
+      return parseDuration(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const bool = (fallback: boolean) =>
+  z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])]).default(fallback)
+    .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes' || v === 'on');
+
+/**
+ * The whole configuration, grouped by role. Every key comes from an ONAIR_* environment variable
+ * (see ENV_KEYS in load.ts and the table in README.md); the defaults run everything on one machine.
+ */
+export const configSchema = z.object({
+  host: z.string().default('127.0.0.1'),
+  /** The host name put into URLs handed to clients (push URL, play URLs). Defaults to `host`. */
+  publicHost: z.string().optional(),
+  dataDir: z.string().default('./data'),
+  /** HMAC secret for JWTs, play tokens and stream-key signatures; generated into dataDir when unset. */
+  secret: z.string().min(16).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  http: z.object({
+    port: port(8080),
+    bodyLimit: z.string().default('64kb'),
+  }),
+  rtmp: z.object({
+    port: port(1935),
+    app: z.string().default('live'),
+  }),
+  database: z.object({
+    /** mysql://user:pass@host:port/db, or sqlite:/path/file.db; a SQLite file in dataDir when unset. */
+    url: z.string().optional(),
+  }),
+  redis: z.object({ url: z.string().optional() }),
+  s3: z.object({ url: z.string().optional() }),
+  auth: z.object({
+    jwtTtl: duration('7d'),
+    adminUser: z.string().optional(),
+    adminPassword: z.string().optional(),
+  }),
+  live: z.object({
+    /** How long a session survives its publisher dropping before it ends with close_method 3. */
+    reconnectGrace: duration('10s'),
+    playTokenTtl: duration('10m'),
+    pushUrlTtl: duration('24h'),
+    /** A session whose media heartbeat is silent this long is ended by the reaper. */
+    heartbeatTimeout: duration('30s'),
+    /** How long a medium audit result blocks publishing. */
+    auditPause: duration('30m'),
+  }),
+  callbacks: z.object({
+    /** Key of Tencent Cloud CSS-style callback signatures: sign = MD5(key + t). */
+    key: z.string().optional(),
+    /** Key the media engine signs its HTTP callbacks with when it runs as its own service. */
+    mediaKey: z.string().optional(),
+    maxAttempts: z.coerce.number().int().min(1).max(20).default(3),
+  }),
+  media: z.object({
+    /** How long the engine waits for a publish/play hook before refusing. */
+    hookTimeout: duration('3s'),
+    ffmpegPath: z.string().default('ffmpeg'),
+    record: bool(false),
+    hls: bool(true),
+    hlsSegment: duration('1s'),
+    idleTimeout: duration('10s'),
+    viewerQueueBytes: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
+    viewerQueueTime: duration('5s'),
+    statsInterval: duration('5s'),
+    /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */
+    controlUrl: z.string().optional(),
+  }),
+});
+
+export type OnairConfig = z.infer<typeof configSchema>;
+
+/** Checks that involve several keys; each message names the keys. */
+export function validateConfig(config: OnairConfig): string[] {
+  const problems: string[] = [];
+  if ((config.auth.adminUser === undefined) !== (config.auth.adminPassword === undefined)) {
+    problems.push("'auth.adminUser' (ONAIR_ADMIN_USER) and 'auth.adminPassword' (ONAIR_ADMIN_PASSWORD) must be set together");
+  }
+  if (config.auth.adminPassword !== undefined && config.auth.adminPassword.length < 8) {
+    problems.push("'auth.adminPassword' (ONAIR_ADMIN_PASSWORD) must be at least 8 characters");
+  }
+  if (config.http.port !== 0 && config.http.port === config.rtmp.port) {
+    problems.push("'http.port' and 'rtmp.port' must differ");
+  }
+  if (config.live.playTokenTtl < 10_000) problems.push("'live.playTokenTtl' must be at least 10s");
+  return problems;
+}

@@ -1,0 +1,63 @@
+/**
+ * Domain errors. Services throw these; only the edges (control/http/error-handler.ts, hook
+ * endpoints) turn them into HTTP statuses. Check them with instanceof, never by message.
+ */
+export class OnairError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'OnairError';
+  }
+}
+
+export class ValidationError extends OnairError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'invalid_request', message, options);
+    this.name = 'ValidationError';
+  }
+}
+
+export class UnauthorizedError extends OnairError {
+  constructor(message = 'authentication required', options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'unauthorized', message, options);
+    this.name = 'UnauthorizedError';
+  }
+}
+
+export class ForbiddenError extends OnairError {
+  constructor(message = 'forbidden', options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'forbidden', message, options);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class NotFoundError extends OnairError {
+  constructor(message = 'not found', options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'not_found', message, options);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ConflictError extends OnairError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'conflict', message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/** A method called on an object in the wrong state (a closed stream, an ended session). */
+export class InvalidStateError extends OnairError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'invalid_state', message, options);
+    this.name = 'InvalidStateError';
+  }
+}
+
+/** A dependency (database, Redis, media) is down or did not answer in time. */
+export class UnavailableError extends OnairError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'unavailable', message, options);
+    this.name = 'UnavailableError';
+  }
+}
