@@ -1,0 +1,27 @@
+/**
+ * One audio, video or script-data message as it travels from a publisher to every reader.
+ * Built once per message by the publisher side and shared read-only by all readers: nothing on the
+ * per-viewer path copies or re-muxes it.
+ */
+export const enum TagType {
+  Audio = 8,
+  Video = 9,
+  Script = 18,
+}
+
+export interface MediaPacket {
+  readonly type: TagType;
+  /** Milliseconds, as the publisher stamped it (32-bit, may wrap; readers pass it through). */
+  readonly timestamp: number;
+  /** The RTMP message payload, which is exactly the FLV tag body. */
+  readonly body: Buffer;
+  /** A video keyframe (frame type 1). */
+  readonly isKeyframe: boolean;
+  /** AVC/HEVC decoder configuration or AAC AudioSpecificConfig. */
+  readonly isSequenceHeader: boolean;
+  /**
+   * The body wrapped as one complete FLV tag (11-byte header + body + 4-byte PreviousTagSize),
+   * made lazily once and then shared by every FLV reader (HTTP-FLV, WS-FLV, recording, HLS feed).
+   */
+  flvTag(): Buffer;
+}
