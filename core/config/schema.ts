@@ -78,6 +78,8 @@ export const configSchema = z.object({
     statsInterval: duration('5s'),
     /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */
     controlUrl: z.string().optional(),
+    /** When control runs apart from media: media's base URL for its control API (kick, list). */
+    serviceUrl: z.string().optional(),
   }),
 });
 

@@ -1,0 +1,11 @@
+# One image for every role; compose.yaml picks the role with the command.
+FROM node:20-bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg python3 make g++ ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY . .
+ENV ONAIR_HOST=0.0.0.0 ONAIR_DATA_DIR=/data
+VOLUME /data
+CMD ["npx", "tsx", "onair.ts"]
