@@ -1,0 +1,65 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from './load.js';
+import { parseDuration } from './duration.js';
+import { ValidationError } from '../errors.js';
+
+const tmp = () => mkdtempSync(join(tmpdir(), 'onair-config-'));
+
+describe('loadConfig', () => {
+  it('runs on one machine with no environment at all', () => {
+    const dir = tmp();
+    const config = loadConfig({ ONAIR_DATA_DIR: dir });
+    assert.equal(config.host, '127.0.0.1');
+    assert.equal(config.http.port, 8080);
+    assert.equal(config.rtmp.port, 1935);
+    assert.equal(config.live.reconnectGrace, 10_000);
+    assert.equal(config.media.hookTimeout, 3_000);
+    assert.equal(config.database.url, undefined);
+  });
+
+  it('generates a secret once and keeps it in the data folder, readable by its owner only', () => {
+    const dir = tmp();
+    const first = loadConfig({ ONAIR_DATA_DIR: dir }).secret;
+    const second = loadConfig({ ONAIR_DATA_DIR: dir }).secret;
+    assert.ok(first && first.length >= 32);
+    assert.equal(first, second);
+    assert.equal(readFileSync(join(dir, 'secret'), 'utf8').trim(), first);
+    assert.equal(statSync(join(dir, 'secret')).mode & 0o077, 0);
+  });
+
+  it('reads ONAIR_* variables, durations and booleans', () => {
+    const config = loadConfig({
+      ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: '9000', ONAIR_RECONNECT_GRACE: '2s', ONAIR_RECORD: 'yes',
+      ONAIR_SECRET: 'a-secret-of-enough-length',
+    });
+    assert.equal(config.http.port, 9000);
+    assert.equal(config.live.reconnectGrace, 2000);
+    assert.equal(config.media.record, true);
+    assert.equal(config.secret, 'a-secret-of-enough-length');
+  });
+
+  it('names the variable of every bad value', () => {
+    assert.throws(
+      () => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: 'eighty', ONAIR_RECONNECT_GRACE: 'soon' }),
+      (err: unknown) => err instanceof ValidationError && /ONAIR_HTTP_PORT/.test(err.message) && /ONAIR_RECONNECT_GRACE/.test(err.message),
+    );
+  });
+
+  it('refuses an admin user without a password', () => {
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_ADMIN_USER: 'root' }), /ONAIR_ADMIN_PASSWORD/);
+  });
+});
+
+describe('parseDuration', () => {
+  for (const [text, ms] of [['250ms', 250], ['3s', 3000], ['1.5s', 1500], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000], ['42', 42]] as const) {
+    it(`${text} is ${ms} ms`, () => assert.equal(parseDuration(text), ms));
+  }
+  it('rejects nonsense', () => {
+    assert.throws(() => parseDuration('ten seconds'), TypeError);
+    assert.throws(() => parseDuration('-1s'), TypeError);
+  });
+});
