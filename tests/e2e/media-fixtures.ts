@@ -1,0 +1,119 @@
+/**
+ * Test helpers for media plugins: an FLV file made by ffmpeg at test time, parsed into hub
+ * packets, and a tiny stand-in for the stream hub (LiveStreamView + StreamRegistryView) that
+ * feeds those packets to readers the way the real hub does.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TypedEmitter } from '../../core/events/typed-emitter.js';
+import { FlvParser } from '../../media/protocols/flv/flv-parser.js';
+import { createMediaPacket } from '../../media/stream/packet.js';
+import type { MediaPacket, TagType } from '../../media/stream/media-packet.js';
+import type { StreamReader } from '../../media/stream/stream-reader.js';
+import type { LiveStreamView, StreamRegistryEvents, StreamRegistryView } from '../../media/plugin.js';
+
+export interface TestMediaOptions {
+  seconds?: number;
+  width?: number;
+  height?: number;
+  fps?: number;
+}
+
+/** ffmpeg lavfi input arguments for an H.264/AAC test signal (keyframe every second). */
+export function lavfiArgs(o: TestMediaOptions = {}): string[] {
+  const { width = 320, height = 240, fps = 30 } = o;
+  return [
+    '-f', 'lavfi', '-i', `testsrc2=size=${width}x${height}:rate=${fps}`,
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p', '-g', String(fps), '-bf', '0',
+    '-c:a', 'aac', '-b:a', '64k', '-ar', '44100', '-ac', '2',
+  ];
+}
+
+/** Writes an FLV test file of `seconds` seconds and returns its path. */
+export function makeTestFlv(dir: string, o: TestMediaOptions = {}): string {
+  const path = join(dir, `test-${o.width ?? 320}x${o.height ?? 240}.flv`);
+  const res = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...lavfiArgs(o), '-t', String(o.seconds ?? 5), '-f', 'flv', path], {
+    timeout: 60_000,
+  });
+  if (res.status !== 0) throw new Error(`ffmpeg failed: ${res.stderr?.toString()}`);
+  return path;
+}
+
+/** Every tag of an FLV file as a hub packet (bodies copied, as the hub owns them). */
+export function readFlvPackets(path: string): MediaPacket[] {
+  const parser = new FlvParser();
+  return parser.push(readFileSync(path)).map((t) => createMediaPacket(t.type as TagType, t.timestamp, Buffer.from(t.body)));
+}
+
+/** Starts a live ffmpeg publisher to an RTMP URL; the caller kills it. */
+export function publishWithFfmpeg(rtmpUrl: string, o: TestMediaOptions & { realtime?: boolean } = {}) {
+  return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', ...lavfiArgs(o), '-t', String(o.seconds ?? 600), '-f', 'flv', rtmpUrl], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+}
+
+/** ffprobe's view of a URL or file: streams with codec and size. */
+export function ffprobe(target: string, timeoutMs = 20_000): { codec_type: string; codec_name: string; width?: number; height?: number }[] {
+  const res = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', target], {
+    timeout: timeoutMs,
+  });
+  if (res.status !== 0) throw new Error(`ffprobe failed (${res.status}): ${res.stderr?.toString()}`);
+  return (JSON.parse(res.stdout.toString()) as { streams: { codec_type: string; codec_name: string; width?: number; height?: number }[] }).streams;
+}
+
+/** A LiveStreamView stand-in: readers get the packets pushed with feed(), then onStreamEnd(). */
+export class FakeStream implements LiveStreamView {
+  readonly app = 'live';
+  readonly startedAt = Date.now();
+  readonly readers = new Set<StreamReader>();
+
+  constructor(
+    readonly name: string,
+    readonly publisherId: string,
+    readonly record: boolean,
+  ) {}
+
+  addReader(reader: StreamReader): void {
+    this.readers.add(reader);
+  }
+  removeReader(reader: StreamReader): void {
+    this.readers.delete(reader);
+  }
+  feed(packet: MediaPacket): void {
+    for (const r of this.readers) r.onPacket(packet);
+  }
+  /** Feeds packets paced by their timestamps (speed 1 = real time), bounded by `maxMs`. */
+  async play(packets: MediaPacket[], speed = 1, maxMs = 30_000): Promise<void> {
+    const start = Date.now();
+    const t0 = packets.find((p) => !p.isSequenceHeader)?.timestamp ?? 0;
+    for (const p of packets) {
+      const due = start + Math.max(0, p.timestamp - t0) / speed;
+      const wait = due - Date.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (Date.now() - start > maxMs) break;
+      this.feed(p);
+    }
+  }
+  end(): void {
+    for (const r of [...this.readers]) r.onStreamEnd();
+    this.readers.clear();
+  }
+}
+
+export class FakeRegistry extends TypedEmitter<StreamRegistryEvents> implements StreamRegistryView {
+  readonly streams = new Map<string, FakeStream>();
+  get(name: string): LiveStreamView | undefined {
+    return this.streams.get(name);
+  }
+  publish(stream: FakeStream): void {
+    this.streams.set(stream.name, stream);
+    this.emit('publish', stream);
+  }
+  unpublish(stream: FakeStream): void {
+    stream.end();
+    this.streams.delete(stream.name);
+    this.emit('unpublish', stream);
+  }
+}
