@@ -1,0 +1,129 @@
+import { Redis } from 'ioredis';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import { InvalidStateError, UnavailableError } from '../errors.js';
+import type {
+  AnyDelivery, BusHandler, ConsumeOptions, Consumer, DeadLetter, EventBus, EventCatalog, PublishOptions,
+} from './event-bus.port.js';
+import { ConsumerLoop, resolveConsumeOptions } from './consumer-loop.js';
+import { RedisStreamConsumerBackend, parseEntry, type StreamEntry } from './redis-stream-consumer.js';
+
+export interface RedisStreamEventBusOptions {
+  url: string;
+  /** Prefix of every key the bus uses (tests use a unique one). */
+  prefix?: string;
+  log?: Logger;
+}
+
+/** The keys one bus uses; consumers add their group's retry zset and attempts hash. */
+export interface StreamKeys {
+  stream: string;
+  dead: string;
+  deadSeq: string;
+  retry(group: string): string;
+  attempts(group: string): string;
+}
+
+/**
+ * The cluster event bus: one Redis stream, one consumer group per `group`.
+ *   publish     XADD (ioredis auto-pipelining packs concurrent publishes into one round trip)
+ *   consume     XREADGROUP ... BLOCK on a connection of its own, XACK after the handler succeeded
+ *   retries     the entry stays in the group's pending list; a sorted set holds when to retry it,
+ *               XCLAIM takes it back when due
+ *   dead peers  XAUTOCLAIM hands over entries idle longer than the visibility timeout
+ *   dead letters a hash (id -> JSON); replay re-appends the event addressed to its group only
+ */
+export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> {
+  readonly kind = 'redis' as const;
+  private readonly client: Redis;
+  private readonly keys: StreamKeys;
+  private readonly consumers = new Set<Consumer>();
+  private readonly log: Logger;
+  private closed = false;
+
+  constructor(private readonly options: RedisStreamEventBusOptions) {
+    const prefix = options.prefix ?? 'onair:';
+    this.keys = {
+      stream: `${prefix}bus:events`,
+      dead: `${prefix}bus:dead`,
+      deadSeq: `${prefix}bus:dead:seq`,
+      retry: (group) => `${prefix}bus:retry:${group}`,
+      attempts: (group) => `${prefix}bus:attempts:${group}`,
+    };
+    this.log = options.log ?? silentLogger();
+    this.client = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+    this.client.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
+  }
+
+  async publish<N extends keyof E & string>(name: N, payload: E[N], options: PublishOptions = {}): Promise<string> {
+    if (this.closed) throw new InvalidStateError('event bus is closed');
+    const fields = ['n', name, 'p', JSON.stringify(payload), 't', String(Date.now())];
+    if (options.key !== undefined) fields.push('k', options.key);
+    try {
+      return (await this.client.xadd(this.keys.stream, '*', ...fields)) as string;
+    } catch (cause) {
+      throw new UnavailableError('could not append to the event bus', { cause });
+    }
+  }
+
+  consume(group: string, handler: BusHandler<E>, options?: ConsumeOptions): Consumer {
+    if (this.closed) throw new InvalidStateError('event bus is closed');
+    const resolved = resolveConsumeOptions(options);
+    const blocking = this.client.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: 1 });
+    blocking.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis consumer connection error'));
+    const backend = new RedisStreamConsumerBackend(this.client, blocking, this.keys, group, resolved.consumer, resolved.visibilityTimeoutMs);
+    const loop = new ConsumerLoop(group, handler as unknown as BusHandler<EventCatalog>, backend, resolved,
+      this.log.child({ mod: 'event-bus', group, consumer: resolved.consumer }), () => this.consumers.delete(loop));
+    this.consumers.add(loop);
+    return loop;
+  }
+
+  async listDead(options: { group?: string; limit?: number } = {}): Promise<DeadLetter[]> {
+    const all = await this.client.hgetall(this.keys.dead);
+    return Object.entries(all)
+      .map(([id, json]) => ({ id, ...(JSON.parse(json) as Omit<DeadLetter, 'id'>) }))
+      .filter((d) => !options.group || d.group === options.group)
+      .sort((a, b) => Number(a.id) - Number(b.id))
+      .slice(0, options.limit ?? 100);
+  }
+
+  async replayDead(id: string | 'all', options: { group?: string } = {}): Promise<number> {
+    const letters = id === 'all' ? await this.listDead({ group: options.group, limit: Number.MAX_SAFE_INTEGER }) : await this.one(id);
+    for (const d of letters) {
+      // A new entry addressed to the dead letter's group: other groups acknowledge it unseen.
+      const fields = ['n', d.name, 'p', JSON.stringify(d.payload), 't', String(Date.now()), 'g', d.group];
+      if (d.key !== null) fields.push('k', d.key);
+      await this.client.xadd(this.keys.stream, '*', ...fields);
+      await this.client.hdel(this.keys.dead, d.id);
+    }
+    return letters.length;
+  }
+
+  private async one(id: string): Promise<DeadLetter[]> {
+    const json = await this.client.hget(this.keys.dead, id);
+    return json ? [{ id, ...(JSON.parse(json) as Omit<DeadLetter, 'id'>) }] : [];
+  }
+
+  /** Reads stored entries (tests, the CLI): oldest first. */
+  async readRange(count = 100): Promise<StreamEntry[]> {
+    const raw = (await this.client.xrange(this.keys.stream, '-', '+', 'COUNT', count)) as Array<[string, string[]]>;
+    return raw.map(parseEntry);
+  }
+
+  /** Deletes every key of this bus (tests). */
+  async destroy(): Promise<void> {
+    const groups = ((await this.client.xinfo('GROUPS', this.keys.stream).catch(() => [])) as unknown[][])
+      .map((g) => String(g[1]));
+    await this.client.del(this.keys.stream, this.keys.dead, this.keys.deadSeq,
+      ...groups.flatMap((g) => [this.keys.retry(g), this.keys.attempts(g)]));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.all([...this.consumers].map((c) => c.stop()));
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
+
+export type { AnyDelivery };
