@@ -56,7 +56,7 @@ describe('Recorder', { skip: noFfmpeg }, () => {
     assert.equal(done.size, statSync(path).size);
     assert.equal(events[0]!.fileSizeAtEmit, done.size, 'the file was complete when record.done fired');
     assert.ok(done.durationMs > 3000 && done.durationMs < 4500, `duration ${done.durationMs}`);
-    const streamsSeen = ffprobe(path);
+    const streamsSeen = await ffprobe(path);
     assert.deepEqual(streamsSeen.map((s) => s.codec_name).sort(), ['aac', 'h264']);
     assert.equal(streamsSeen.find((s) => s.codec_type === 'video')?.width, 320);
     // Only audio, video and onMetaData; media starts at 0.

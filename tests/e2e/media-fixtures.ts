@@ -54,13 +54,27 @@ export function publishWithFfmpeg(rtmpUrl: string, o: TestMediaOptions & { realt
   });
 }
 
-/** ffprobe's view of a URL or file: streams with codec and size. */
-export function ffprobe(target: string, timeoutMs = 20_000): { codec_type: string; codec_name: string; width?: number; height?: number }[] {
-  const res = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', target], {
-    timeout: timeoutMs,
+export interface ProbedStream {
+  codec_type: string;
+  codec_name: string;
+  width?: number;
+  height?: number;
+}
+
+/** ffprobe's view of a URL or file: streams with codec and size. Async: the server may be in this process. */
+export async function ffprobe(target: string, timeoutMs = 20_000): Promise<ProbedStream[]> {
+  const child = spawn('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height', '-of', 'json', target], {
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  if (res.status !== 0) throw new Error(`ffprobe failed (${res.status}): ${res.stderr?.toString()}`);
-  return (JSON.parse(res.stdout.toString()) as { streams: { codec_type: string; codec_name: string; width?: number; height?: number }[] }).streams;
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`ffprobe failed (${code}): ${err}`);
+  return (JSON.parse(out) as { streams: ProbedStream[] }).streams;
 }
 
 /** A LiveStreamView stand-in: readers get the packets pushed with feed(), then onStreamEnd(). */

@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import type { MediaEvents } from '../../../core/media/media-contract.js';
+
+/**
+ * HLS has no connection per viewer, so viewers are approximated: one viewer per (stream, token,
+ * client IP). The first authorized request starts it (play.started); it ends (play.ended) when it
+ * has made no request for `idleMs`, or when the stream ends. The map is capped so a flood of
+ * distinct tokens cannot grow memory: past the cap, new viewers are served but not tracked.
+ */
+interface HlsViewer {
+  viewerId: string;
+  streamName: string;
+  clientIp: string;
+  startedAt: number;
+  lastSeen: number;
+  bytesOut: number;
+}
+
+export type EmitMediaEvent = <K extends keyof MediaEvents>(name: K, payload: MediaEvents[K]) => void;
+
+export class HlsViewerTracker {
+  private readonly viewers = new Map<string, HlsViewer>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly emit: EmitMediaEvent,
+    private readonly idleMs: number,
+    private readonly maxViewers = 20_000,
+  ) {
+    this.timer = setInterval(() => this.sweep(Date.now()), Math.max(250, Math.floor(idleMs / 2)));
+    this.timer.unref();
+  }
+
+  /** Records an authorized request; `bytes` is what it was sent. */
+  touch(streamName: string, token: string, clientIp: string, viewerId: string | undefined, bytes: number): void {
+    const key = `${streamName}\n${token}\n${clientIp}`;
+    const now = Date.now();
+    let viewer = this.viewers.get(key);
+    if (!viewer) {
+      if (this.viewers.size >= this.maxViewers) return;
+      viewer = { viewerId: viewerId ?? `hls-${randomUUID()}`, streamName, clientIp, startedAt: now, lastSeen: now, bytesOut: 0 };
+      this.viewers.set(key, viewer);
+      this.emit('play.started', { streamName, viewerId: viewer.viewerId, protocol: 'hls', clientIp, at: now });
+    }
+    viewer.lastSeen = now;
+    viewer.bytesOut += bytes;
+  }
+
+  /** Viewers of a stream currently counted. */
+  count(streamName: string): number {
+    let n = 0;
+    for (const v of this.viewers.values()) if (v.streamName === streamName) n++;
+    return n;
+  }
+
+  /** Ends every viewer of a stream that stopped. */
+  endStream(streamName: string): void {
+    const now = Date.now();
+    for (const [key, v] of this.viewers) if (v.streamName === streamName) this.end(key, v, 'stream-ended', now);
+  }
+
+  sweep(now: number): void {
+    for (const [key, v] of this.viewers) if (now - v.lastSeen >= this.idleMs) this.end(key, v, 'closed', v.lastSeen);
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    const now = Date.now();
+    for (const [key, v] of this.viewers) this.end(key, v, 'closed', now);
+  }
+
+  private end(key: string, v: HlsViewer, reason: 'closed' | 'stream-ended', at: number): void {
+    this.viewers.delete(key);
+    this.emit('play.ended', {
+      streamName: v.streamName, viewerId: v.viewerId, protocol: 'hls', clientIp: v.clientIp,
+      at, reason, bytesOut: v.bytesOut, durationMs: Math.max(0, at - v.startedAt),
+    });
+  }
+}
