@@ -1,0 +1,4 @@
+/** A running viewer connection of any protocol. */
+export interface ViewerConn {
+  close(): void;
+}
