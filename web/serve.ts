@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface WebHandlerOptions {
+  /** Folder of the pages (default: this folder). */
+  root?: string;
+  /** node_modules holding mpegts.js and hls.js (default: the repository's). */
+  nodeModules?: string;
+  /** Keep files in memory after the first read (default true; false while editing pages). */
+  cache?: boolean;
+}
+
+export type WebHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+/** Page and asset names: one path segment of plain characters, so nothing escapes the folder. */
+const ASSET = /^\/([a-z0-9][a-z0-9-]{0,63}\.(?:html|js|css))$/;
+const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
+
+/**
+ * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the player page), other
+ * `/{name}.html|js|css` from web/, and the two players from node_modules at `/vendor/mpegts.js`
+ * and `/vendor/hls.js`. Works as a plain Node handler or as express middleware: a path it does
+ * not own goes to `next()` (or gets a 404 without one).
+ */
+export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
+  const root = options.root ?? fileURLToPath(new URL('.', import.meta.url));
+  const modules = options.nodeModules ?? fileURLToPath(new URL('../node_modules/', import.meta.url));
+  const vendor: Record<string, string> = {
+    '/vendor/mpegts.js': join(modules, 'mpegts.js', 'dist', 'mpegts.js'),
+    '/vendor/hls.js': join(modules, 'hls.js', 'dist', 'hls.min.js'),
+  };
+  const useCache = options.cache ?? true;
+  const cache = new Map<string, Buffer>();
+
+  function resolve(pathname: string): string | undefined {
+    if (pathname === '/' || pathname === '/index.html') return join(root, 'index.html');
+    if (WATCH.test(pathname)) return join(root, 'watch.html');
+    if (vendor[pathname]) return vendor[pathname];
+    const m = ASSET.exec(pathname);
+    return m ? join(root, m[1]!) : undefined;
+  }
+
+  return (req, res, next) => {
+    const pass = () => (next ? next() : void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found'));
+    if (req.method !== 'GET' && req.method !== 'HEAD') return pass();
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    const file = resolve(pathname);
+    if (!file || file.endsWith('.ts')) return pass();
+    const cached = cache.get(file);
+    const load = cached ? Promise.resolve(cached) : readFile(file);
+    load.then(
+      (body) => {
+        if (useCache) cache.set(file, body);
+        res.writeHead(200, {
+          'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
+          'Content-Length': body.length,
+          'X-Content-Type-Options': 'nosniff',
+          'Cache-Control': file.startsWith(modules) ? 'public, max-age=3600' : 'no-cache',
+        });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      () => pass(),
+    );
+  };
+}
