@@ -1,0 +1,58 @@
+import type { CallbackHandler } from '../callback-consumer.js';
+import type { CallbackHandlerDeps } from './handler-deps.js';
+import { auditVerdict } from './audit-severity.js';
+import { insertNotification } from './notifications.js';
+
+/**
+ * audit (315 audio / 317 image): a live_audit_logs row with the derived severity and the action:
+ *   light  -> an audit_warning notification to the anchor
+ *   medium -> live show ended (kick) and publishing banned for config.live.auditPause
+ *   severe -> permanent publishing ban, the room's stream key revoked, live show ended
+ * Sanctions run before the commit: if one fails, no marker is written and the retry redoes them
+ * (a second identical ban changes nothing a viewer can see).
+ */
+export function auditHandler(deps: CallbackHandlerDeps): CallbackHandler {
+  return async (ctx) => {
+    const { event } = ctx;
+    const verdict = auditVerdict(event.eventType as 315 | 317, event.body);
+    const room = await deps.rooms.findById(event.streamName);
+    const anchorId = room?.ownerId ?? null;
+    const session = room ? await deps.sessionStore.findActiveByRoom(room.id) : null;
+    const now = deps.now?.() ?? Date.now();
+    const reason = `audit ${verdict.kind} ${verdict.label ?? 'unknown'} (${verdict.suggestion ?? '-'}, score ${verdict.score ?? '-'})`;
+    let action = 'none';
+    if (anchorId && room) {
+      if (verdict.severity === 'light') action = 'warning';
+      if (verdict.severity === 'medium') {
+        await deps.moderation.banPublishing(anchorId, new Date(now + deps.auditPauseMs), reason);
+        await deps.sessions.endAllOfAnchor(anchorId, 2, reason);
+        await deps.media.kickPublisher(room.id);
+        action = 'paused';
+      }
+      if (verdict.severity === 'severe') {
+        await deps.moderation.banPublishing(anchorId, null, reason);
+        await deps.roomService.revokeStreamKey(room.id);
+        await deps.sessions.endAllOfAnchor(anchorId, 2, reason);
+        await deps.media.kickPublisher(room.id);
+        action = 'banned';
+      }
+      deps.log.warn({ roomId: room.id, anchorId, severity: verdict.severity, action }, 'audit result applied');
+    } else {
+      deps.log.warn({ streamName: event.streamName, severity: verdict.severity }, 'audit result for an unknown room: logged only');
+    }
+    await ctx.commit(async (t) => {
+      const q = (t as unknown as { sequelize: import('sequelize').Sequelize }).sequelize;
+      await q.query(
+        `INSERT INTO live_audit_logs (identity, room_id, anchor_id, session_id, stream_name, kind, suggestion, label, score, severity, action, evidence_url, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        { replacements: [event.identity, room?.id ?? null, anchorId, session?.id ?? null, event.streamName, verdict.kind, verdict.suggestion?.slice(0, 16) ?? null,
+          verdict.label?.slice(0, 64) ?? null, verdict.score === null ? null : Math.round(verdict.score), verdict.severity, action, verdict.evidenceUrl?.slice(0, 1024) ?? null, now], transaction: t },
+      );
+      if (action === 'warning' && anchorId) {
+        await insertNotification(t, anchorId, 'audit_warning', `audit:${event.identity}`, {
+          room_id: room?.id, label: verdict.label, suggestion: verdict.suggestion, score: verdict.score, at: event.at,
+        });
+      }
+    });
+  };
+}
