@@ -17,11 +17,14 @@ export interface HttpEventSinkOptions {
   timeoutMs?: number;
 }
 
-/** The JSON body of one callback. `id` lets control deduplicate a retried delivery. */
+/**
+ * The JSON body of one callback, as control/callbacks/media-events.ts reads it: `{event, payload}`;
+ * `id` (extra) names the delivery so retries can be told apart from new events in logs.
+ */
 export interface MediaCallbackBody<K extends MediaEventName = MediaEventName> {
   id: string;
   event: K;
-  data: MediaEvents[K];
+  payload: MediaEvents[K];
 }
 
 interface Pending {
@@ -69,7 +72,7 @@ export class HttpEventSink {
   send<K extends MediaEventName>(event: K, data: MediaEvents[K]): void {
     if (this.closed) return;
     if (this.queue.length >= this.maxQueue) this.dropOne();
-    this.queue.push({ body: { id: randomUUID(), event, data } as MediaCallbackBody, attempts: 0 });
+    this.queue.push({ body: { id: randomUUID(), event, payload: data } as MediaCallbackBody, attempts: 0 });
     if (!this.running) this.idle = this.run();
   }
 
@@ -101,11 +104,16 @@ export class HttpEventSink {
     try {
       while (this.queue.length > 0) {
         const head = this.queue[0]!;
-        const ok = await this.post(head.body);
+        const outcome = await this.post(head.body);
         if (this.queue[0] !== head) continue; // dropped by close() meanwhile
-        if (ok) {
+        if (outcome === 'delivered') {
           this.queue.shift();
           this.delivered++;
+          continue;
+        }
+        if (outcome === 'rejected') {
+          this.queue.shift();
+          this.dropped++;
           continue;
         }
         head.attempts++;
@@ -122,7 +130,8 @@ export class HttpEventSink {
     }
   }
 
-  private async post(body: MediaCallbackBody): Promise<boolean> {
+  /** 'rejected' = control refused this event for good (4xx other than 408/429): retrying will not help. */
+  private async post(body: MediaCallbackBody): Promise<'delivered' | 'retry' | 'rejected'> {
     const text = JSON.stringify(body);
     try {
       const res = await fetch(this.url, {
@@ -132,12 +141,16 @@ export class HttpEventSink {
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       await res.arrayBuffer();
-      if (res.ok) return true;
-      this.o.log.warn({ status: res.status, event: body.event }, 'media callback refused');
-      return false;
+      if (res.ok) return 'delivered';
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+        this.o.log.error({ status: res.status, event: body.event, id: body.id }, 'media callback rejected by control; dropped');
+        return 'rejected';
+      }
+      this.o.log.warn({ status: res.status, event: body.event }, 'media callback failed; will retry');
+      return 'retry';
     } catch (err) {
-      this.o.log.warn({ err: (err as Error).message, event: body.event }, 'media callback failed');
-      return false;
+      this.o.log.warn({ err: (err as Error).message, event: body.event }, 'media callback failed; will retry');
+      return 'retry';
     }
   }
 

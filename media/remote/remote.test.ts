@@ -9,7 +9,9 @@ import { HttpStreamHooks } from './http-stream-hooks.js';
 import { HttpEventSink, type MediaCallbackBody } from './http-event-sink.js';
 import { HttpMediaControl } from './http-media-control.js';
 import { handleControlApi } from './control-api.js';
-import { signPayload, verifyPayload } from './callback-signature.js';
+import { verifyPayload } from './callback-signature.js';
+import { mediaCallbackSignature, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
+import { mediaCallbackSchema } from '../../control/callbacks/media-events.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 
@@ -96,14 +98,29 @@ describe('media remote adapters', () => {
   });
 
   describe(HttpEventSink.name, () => {
+    it('drops an event control rejects for good (400) without retrying', async () => {
+      let calls = 0;
+      control.setHandler((_q, _b, res) => {
+        calls++;
+        res.writeHead(400).end('{}');
+      });
+      const sink = new HttpEventSink({ controlUrl: control.url, key: KEY, log: silentLogger() });
+      sink.send('publish.started', { streamName: '1', app: 'live', publisherId: 'p', clientIp: '', at: 1 });
+      await sink.close(2000);
+      assert.equal(calls, 1);
+      assert.equal(sink.dropped, 1);
+    });
+
     it('delivers signed events in order, retrying a failing control', async () => {
       const got: MediaCallbackBody[] = [];
       let failures = 2;
       control.setHandler((req, body, res) => {
         assert.equal(req.url, '/api/v1/callback/media');
         if (failures-- > 0) return void res.writeHead(503).end();
-        const ts = req.headers['x-onair-timestamp'] as string;
-        assert.equal(req.headers['x-onair-signature'], signPayload(KEY, Number(ts), body));
+        const check = verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, Buffer.from(body));
+        assert.deepEqual(check, { ok: true });
+        // The body is what control's receiver parses.
+        assert.equal(mediaCallbackSchema.safeParse(JSON.parse(body)).success, true, body);
         got.push(JSON.parse(body));
         res.end('{}');
       });
@@ -114,7 +131,7 @@ describe('media remote adapters', () => {
       const deadline = Date.now() + 5000;
       while (got.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       assert.deepEqual(got.map((g) => g.event), ['publish.started', 'publish.ended']);
-      assert.equal(got[0]!.data.streamName, '1001');
+      assert.equal(got[0]!.payload.streamName, '1001');
       assert.notEqual(got[0]!.id, got[1]!.id);
       await sink.close();
       assert.equal(sink.delivered, 2);
@@ -172,14 +189,14 @@ describe('media remote adapters', () => {
       const unsigned = await fetch(`${mediaUrl}/api/streams`);
       assert.equal(unsigned.status, 401);
       // A signature for GET /api/streams does not authorize a kick.
-      const ts = Math.floor(Date.now() / 1000);
+      const ts = Date.now();
       const replay = await fetch(`${mediaUrl}/api/kick/publisher`, {
         method: 'POST', body: '{"stream":"1001"}',
-        headers: { 'x-onair-timestamp': String(ts), 'x-onair-signature': signPayload(KEY, ts, 'GET /api/streams\n') },
+        headers: { 'x-onair-timestamp': String(ts), 'x-onair-signature': mediaCallbackSignature(KEY, ts, 'GET /api/streams\n') },
       });
       assert.equal(replay.status, 401);
-      const stale = Math.floor(Date.now() / 1000) - 3600;
-      assert.equal(verifyPayload(KEY, String(stale), signPayload(KEY, stale, 'x'), 'x'), false);
+      const stale = Date.now() - 3600_000;
+      assert.equal(verifyPayload(KEY, String(stale), mediaCallbackSignature(KEY, stale, 'x'), 'x'), false);
       key = undefined;
       assert.equal((await fetch(`${mediaUrl}/api/streams`)).status, 503);
       key = KEY;
