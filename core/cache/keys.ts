@@ -8,6 +8,8 @@ export const cacheKeys = {
   roomOnlineCount: (roomId: string | number) => `count:live:online:${roomId}`,
   roomInfo: (roomId: string | number) => `cache:room:${roomId}`,
   hotRooms: () => 'zset:live:hot',
+  /** Held between an allowed publish and its publish.started, so two encoders cannot both be let in. */
+  publishClaim: (roomId: string | number) => `lock:publish:${roomId}`,
 } as const;
 
 /** TTLs the seeds set (seed 000, 性能优化): room info 30 min, hot ranking 10 min. */

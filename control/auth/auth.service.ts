@@ -1,0 +1,87 @@
+import jwt from 'jsonwebtoken';
+import type { OnairConfig } from '../../core/config/schema.js';
+import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { hashPassword, verifyPassword } from './password.js';
+import type { UserStore } from './user.store.js';
+import { ROLES, type AuthUser, type Role, type User } from './user.js';
+
+/** A real hash of a random password: login of an unknown user costs the same scrypt as a known one. */
+const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA$' + 'A'.repeat(86);
+
+/** Registration, login and bearer tokens (JWT HS256 with config.secret). */
+export class AuthService {
+  constructor(
+    private readonly users: UserStore,
+    private readonly config: Pick<OnairConfig, 'secret' | 'auth'>,
+    private readonly log?: Logger,
+  ) {}
+
+  private get secret(): string {
+    if (!this.config.secret) throw new TypeError('config.secret is not set');
+    return this.config.secret;
+  }
+
+  /** Public registration: viewer or anchor only. Operators come from ensureOperator (env or CLI). */
+  async register(input: { username: string; password: string; role: Role }): Promise<User> {
+    if (input.role === 'operator') throw new ForbiddenError('operators cannot register through the API', { code: 'role_not_allowed' });
+    if (!(ROLES as readonly string[]).includes(input.role)) throw new ValidationError('unknown role');
+    const passwordHash = await hashPassword(input.password);
+    const user = await this.users.create({ username: input.username, passwordHash, role: input.role });
+    this.log?.info({ userId: user.id, role: user.role }, 'user registered');
+    return user;
+  }
+
+  async login(username: string, password: string): Promise<{ token: string; expiresAt: number; user: User }> {
+    const found = await this.users.findByUsername(username);
+    const ok = await verifyPassword(password, found?.passwordHash ?? DUMMY_HASH);
+    if (!found || !ok) throw new UnauthorizedError('wrong username or password', { code: 'bad_credentials' });
+    const { passwordHash: _omit, ...user } = found;
+    return { ...this.issueToken(user), user };
+  }
+
+  issueToken(user: AuthUser): { token: string; expiresAt: number } {
+    const ttlSec = Math.max(1, Math.floor(this.config.auth.jwtTtl / 1000));
+    const token = jwt.sign({ username: user.username, role: user.role, typ: 'access' }, this.secret, {
+      algorithm: 'HS256',
+      subject: user.id,
+      expiresIn: ttlSec,
+    });
+    return { token, expiresAt: Date.now() + ttlSec * 1000 };
+  }
+
+  /** Verifies a bearer token (signature, HS256 only, expiry). Throws UnauthorizedError. */
+  verifyToken(token: string): AuthUser {
+    if (token.length > 4096) throw new UnauthorizedError('invalid token', { code: 'invalid_token' });
+    let payload: jwt.JwtPayload | string;
+    try {
+      payload = jwt.verify(token, this.secret, { algorithms: ['HS256'] });
+    } catch (err) {
+      const expired = err instanceof jwt.TokenExpiredError;
+      throw new UnauthorizedError(expired ? 'token expired' : 'invalid token', { code: expired ? 'token_expired' : 'invalid_token' });
+    }
+    if (typeof payload === 'string' || payload.typ !== 'access' || typeof payload.sub !== 'string'
+      || typeof payload.username !== 'string' || !(ROLES as readonly string[]).includes(payload.role as string)) {
+      throw new UnauthorizedError('invalid token', { code: 'invalid_token' });
+    }
+    return { id: payload.sub, username: payload.username, role: payload.role as Role };
+  }
+
+  /**
+   * Creates the operator, or makes an existing user an operator with this password. Idempotent:
+   * running it at every start (ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD) is safe.
+   */
+  async ensureOperator(username: string, password: string): Promise<{ user: User; created: boolean }> {
+    const passwordHash = await hashPassword(password);
+    const existing = await this.users.findByUsername(username);
+    if (existing) {
+      if (existing.role !== 'operator') await this.users.setRole(existing.id, 'operator');
+      if (!(await verifyPassword(password, existing.passwordHash))) await this.users.setPassword(existing.id, passwordHash);
+      const { passwordHash: _omit, ...user } = existing;
+      return { user: { ...user, role: 'operator' }, created: false };
+    }
+    const user = await this.users.create({ username, passwordHash, role: 'operator' });
+    this.log?.info({ userId: user.id }, 'operator created');
+    return { user, created: true };
+  }
+}

@@ -1,0 +1,122 @@
+import express, { Router, type Response } from 'express';
+import type { Logger } from '../../core/logging/logger.js';
+import type { RecordDone, StreamHooks } from '../../core/media/media-contract.js';
+import { looksLikeStreamKey } from '../../core/tokens/stream-key.js';
+import { asyncRoute } from '../http/async-route.js';
+import type { LiveSessionService } from '../live-sessions/live-session.service.js';
+import type { RoomStore } from '../rooms/room.store.js';
+import { parseHookRequest, type HookRequest } from './hook-request.js';
+
+export interface HookDeps {
+  hooks: StreamHooks;
+  live: Pick<LiveSessionService, 'markLive' | 'publisherGone'>;
+  rooms: Pick<RoomStore, 'findByStreamKey'>;
+  /** A finished recording (on_dvr / record_done); the records pipeline plugs in here. */
+  onRecordDone?(record: RecordDone): Promise<void>;
+  bodyLimit: string;
+  log: Logger;
+}
+
+/**
+ * Hook endpoints for external media servers, so SRS or nginx-rtmp can stand in for the embedded
+ * engine. They call the same authorizePublish/authorizePlay as the in-process engine.
+ *
+ * Stream names. Viewers must play by the room id, never by the key. Two ways to get there:
+ * - SRS cannot rename a stream: publish to rtmp://srs/live/{room_id}?key={stream_key}[&txSecret=&txTime=].
+ *   on_publish checks that the key belongs to that room.
+ * - nginx-rtmp: publish with the key as the name (OBS: server rtmp://host/live, key sk_...). Point
+ *   `on_publish` at /api/v1/hook/on_publish?rename=1 and we answer 302 `Location: {room_id}`:
+ *   ngx_rtmp_notify_module renames the stream on a 3xx to on_publish, so it is played as /live/{room_id}.
+ *   Without rename=1 we answer 200 and the stream keeps the key as its name; play then needs the key,
+ *   which we refuse to hand out, so such a deployment can publish but not authorize viewers.
+ *
+ * Answers: SRS allow = 200 with body `0`; nginx-rtmp allow = 2xx (or the 302 above); refuse = 403.
+ */
+export function hooksRoutes(deps: HookDeps): Router {
+  const r = Router();
+  r.use('/hook', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 64 }));
+  const log = deps.log;
+
+  const allow = (res: Response, hook: HookRequest) => {
+    if (hook.dialect === 'srs') res.status(200).type('text/plain').send('0');
+    else res.status(200).type('text/plain').send('');
+  };
+  const refuse = (res: Response, reason: string) => {
+    res.status(403).json({ code: 403, error: { code: 'refused', message: reason } });
+  };
+  const parse = (req: express.Request, res: Response): HookRequest | null => {
+    const hook = parseHookRequest(req.body, req.is('application/json') === 'application/json');
+    if (!hook) res.status(400).json({ code: 400, error: { code: 'invalid_hook', message: 'unrecognised hook body' } });
+    return hook;
+  };
+  /** The room id of a stream name: itself when numeric, the key's room when it is a stream key. */
+  const roomIdOf = async (stream: string): Promise<string | null> => {
+    if (/^\d{1,19}$/.test(stream)) return stream;
+    if (looksLikeStreamKey(stream)) return (await deps.rooms.findByStreamKey(stream))?.id ?? null;
+    return null;
+  };
+
+  r.post('/hook/on_publish', asyncRoute(async (req, res) => {
+    const hook = parse(req, res);
+    if (!hook) return;
+    const namedByRoom = /^\d{1,19}$/.test(hook.stream);
+    const streamKey = namedByRoom ? (hook.query.key ?? '') : hook.stream;
+    const decision = await deps.hooks.authorizePublish({ app: hook.app, streamKey, query: hook.query, clientIp: hook.clientIp });
+    if (!decision.allow) return refuse(res, decision.reason);
+    if (namedByRoom && decision.streamName !== hook.stream) return refuse(res, 'key_not_for_this_room');
+    // External servers send no separate "publish started": this hook is the start.
+    await deps.live.markLive({
+      streamName: decision.streamName, app: hook.app, publisherId: hook.clientId, sessionId: decision.sessionId,
+      clientIp: hook.clientIp, at: Date.now(),
+    });
+    if (hook.dialect === 'nginx-rtmp' && req.query.rename === '1' && !namedByRoom) {
+      res.status(302).set('Location', decision.streamName).type('text/plain').send('');
+      return;
+    }
+    allow(res, hook);
+  }));
+
+  r.post('/hook/on_unpublish', asyncRoute(async (req, res) => {
+    const hook = parse(req, res);
+    if (!hook) return;
+    const roomId = await roomIdOf(hook.stream);
+    if (roomId) {
+      await deps.live.publisherGone({
+        streamName: roomId, app: hook.app, publisherId: hook.clientId, at: Date.now(), reason: 'unpublished', bytesIn: 0, durationMs: 0,
+      });
+    }
+    allow(res, hook);
+  }));
+
+  r.post('/hook/on_play', asyncRoute(async (req, res) => {
+    const hook = parse(req, res);
+    if (!hook) return;
+    const decision = await deps.hooks.authorizePlay({
+      app: hook.app, streamName: hook.stream, token: hook.query.token, query: hook.query, clientIp: hook.clientIp, protocol: 'rtmp',
+    });
+    if (!decision.allow) return refuse(res, decision.reason);
+    allow(res, hook);
+  }));
+
+  r.post('/hook/on_stop', asyncRoute(async (req, res) => {
+    const hook = parse(req, res);
+    if (!hook) return;
+    log.debug({ stream: /^\d+$/.test(hook.stream) ? hook.stream : '[key]', client: hook.clientId }, 'external play ended');
+    allow(res, hook);
+  }));
+
+  r.post('/hook/on_dvr', asyncRoute(async (req, res) => {
+    const hook = parse(req, res);
+    if (!hook) return;
+    const roomId = await roomIdOf(hook.stream);
+    if (roomId && hook.file && deps.onRecordDone) {
+      const now = Date.now();
+      await deps.onRecordDone({ streamName: roomId, publisherId: hook.clientId, path: hook.file, startedAt: now, endedAt: now, durationMs: 0, size: 0 });
+    } else {
+      log.info({ roomId, hasFile: Boolean(hook.file) }, 'external recording done');
+    }
+    allow(res, hook);
+  }));
+
+  return r;
+}

@@ -1,0 +1,72 @@
+import express, { type Express, type Router } from 'express';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../core/logging/logger.js';
+import { authenticate, type TokenVerifier } from './auth.middleware.js';
+import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.js';
+import { httpMetrics } from './http-metrics.js';
+import { requestLog } from './request-log.js';
+
+export interface HealthCheck {
+  /** Name -> probe; a probe that throws or takes longer than 2 s marks the service unhealthy (503). */
+  [name: string]: () => Promise<unknown>;
+}
+
+export interface ControlAppOptions {
+  log: Logger;
+  metrics: Registry;
+  /** express/body-parser size, e.g. '64kb' (config.http.bodyLimit). */
+  bodyLimit: string;
+  auth: TokenVerifier;
+  /** Routers mounted under /api/v1, in order. Their paths are full (e.g. '/rooms/:id') for bounded metric labels. */
+  routers: Router[];
+  health: HealthCheck;
+}
+
+async function probe(fn: () => Promise<unknown>): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([fn(), new Promise((_, reject) => { timer = setTimeout(() => reject(new Error('timeout')), 2_000); })]);
+    return 'ok';
+  } catch {
+    return 'down';
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * The control HTTP app: /healthz, /metrics and the JSON API under /api/v1. Unknown /api paths get a
+ * JSON 404; other paths fall through, so the all-in-one process can mount media's handlers on this app.
+ */
+export function createControlApp(options: ControlAppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLog(options.log.child({ mod: 'http' })));
+  app.use(httpMetrics(options.metrics));
+
+  app.get('/healthz', (_req, res, next) => {
+    Promise.all(Object.entries(options.health).map(async ([name, fn]) => [name, await probe(fn)] as const))
+      .then((results) => {
+        const checks = Object.fromEntries(results);
+        const ok = results.every(([, s]) => s === 'ok');
+        res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : 'degraded', checks });
+      })
+      .catch(next);
+  });
+  app.get('/metrics', (_req, res, next) => {
+    options.metrics.metrics()
+      .then((text) => res.type(options.metrics.contentType).send(text))
+      .catch(next);
+  });
+
+  const api = express.Router();
+  api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
+  api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json' }));
+  api.use(authenticate(options.auth));
+  for (const router of options.routers) api.use(router);
+  app.use('/api/v1', api);
+  app.use('/api', notFoundHandler);
+  app.use(errorHandler(options.log.child({ mod: 'http' })));
+  return app;
+}

@@ -1,0 +1,49 @@
+import type { RequestHandler } from 'express';
+import { ForbiddenError, UnauthorizedError } from '../../core/errors.js';
+import type { AuthUser, Role } from '../auth/user.js';
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set by authenticate() when a valid bearer token came with the request. */
+      user?: AuthUser;
+    }
+  }
+}
+
+export interface TokenVerifier {
+  verifyToken(token: string): AuthUser;
+}
+
+/**
+ * Reads `Authorization: Bearer <jwt>`. No header: anonymous (req.user unset). A header with a bad
+ * or expired token: 401, even on routes that allow anonymous callers, so a client learns its token died.
+ */
+export function authenticate(verifier: TokenVerifier): RequestHandler {
+  return (req, _res, next) => {
+    const header = req.headers.authorization;
+    if (header === undefined) return next();
+    const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+    if (!match) return next(new UnauthorizedError('malformed Authorization header', { code: 'invalid_token' }));
+    try {
+      req.user = verifier.verifyToken(match[1]!);
+      next();
+    } catch (err) {
+      next(err);
+    }
+  };
+}
+
+export const requireUser: RequestHandler = (req, _res, next) => {
+  next(req.user ? undefined : new UnauthorizedError());
+};
+
+/** Allows only the listed roles (operators are not implicitly allowed: list them). */
+export function requireRole(...roles: Role[]): RequestHandler {
+  return (req, _res, next) => {
+    if (!req.user) return next(new UnauthorizedError());
+    if (!roles.includes(req.user.role)) return next(new ForbiddenError(`requires role ${roles.join(' or ')}`, { code: 'wrong_role' }));
+    next();
+  };
+}

@@ -1,0 +1,76 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import {
+  ConflictError, ForbiddenError, InvalidStateError, NotFoundError, OnairError, UnauthorizedError,
+  UnavailableError, ValidationError,
+} from '../../core/errors.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { safeUrl } from '../../core/logging/logger.js';
+
+/** The one place that turns domain errors into HTTP statuses. Clients get `{error:{code,message}}`, never a stack. */
+export function statusOf(err: OnairError): number {
+  if (err instanceof ValidationError) return 400;
+  if (err instanceof UnauthorizedError) return 401;
+  if (err instanceof ForbiddenError) return 403;
+  if (err instanceof NotFoundError) return 404;
+  if (err instanceof ConflictError || err instanceof InvalidStateError) return 409;
+  if (err instanceof UnavailableError) return 503;
+  return 500;
+}
+
+/** body-parser's errors carry `type` and `status`; map the ones clients cause. */
+function bodyParserError(err: unknown): { status: number; code: string; message: string } | undefined {
+  if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
+  switch ((err as { type: unknown }).type) {
+    case 'entity.parse.failed': return { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' };
+    case 'entity.too.large': return { status: 413, code: 'body_too_large', message: 'request body is too large' };
+    case 'encoding.unsupported':
+    case 'charset.unsupported': return { status: 415, code: 'unsupported_encoding', message: 'unsupported body encoding' };
+    case 'request.aborted': return { status: 400, code: 'aborted', message: 'request aborted' };
+    case 'entity.verify.failed':
+    case 'request.size.invalid':
+    case 'stream.encoding.set':
+    case 'parameters.too.many': return { status: 400, code: 'invalid_body', message: 'invalid request body' };
+    default: return undefined;
+  }
+}
+
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    const parsed = bodyParserError(err);
+    let status: number;
+    let code: string;
+    let message: string;
+    if (parsed) {
+      ({ status, code, message } = parsed);
+    } else if (err instanceof OnairError) {
+      status = statusOf(err);
+      code = err.code;
+      message = status === 500 ? 'internal error' : err.message;
+    } else {
+      status = 500;
+      code = 'internal';
+      message = 'internal error';
+    }
+    if (status >= 500) log.error({ err, method: req.method, url: safeUrl(req.originalUrl) }, 'request failed');
+    else log.debug({ code, method: req.method, url: safeUrl(req.originalUrl) }, 'request refused');
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.status(status).json({ error: { code, message } });
+  };
+}
+
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
+};
+
+/** JSON endpoints accept JSON only: a body with another content type is refused with 415. */
+export const requireJsonBody: RequestHandler = (req, res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && !req.is('application/json')) {
+    res.status(415).json({ error: { code: 'unsupported_media_type', message: 'use Content-Type: application/json' } });
+    return;
+  }
+  next();
+};

@@ -1,0 +1,29 @@
+import type { Logger } from '../../core/logging/logger.js';
+import type { MediaEvents } from '../../core/media/media-contract.js';
+import type { LiveSessionService } from './live-session.service.js';
+
+/** Anything that emits media events by name (the engine's TypedEmitter, a bus consumer...). */
+export interface MediaEventSource {
+  on<K extends keyof MediaEvents>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
+  off<K extends keyof MediaEvents>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
+}
+
+/**
+ * The in-process route from media events to the live lifecycle: publish.started -> markLive,
+ * publish.ended -> publisherGone, stream.stats -> heartbeat. Deliberately thin: the durable event
+ * bus replaces this file's wiring without touching the service. Returns the detach function.
+ */
+export function attachMediaEvents(emitter: MediaEventSource, live: LiveSessionService, log: Logger): () => void {
+  const guard = (what: string) => (err: unknown) => log.error({ err, event: what }, 'media event handler failed');
+  const started = (e: MediaEvents['publish.started']) => void live.markLive(e).catch(guard('publish.started'));
+  const ended = (e: MediaEvents['publish.ended']) => void live.publisherGone(e).catch(guard('publish.ended'));
+  const stats = (e: MediaEvents['stream.stats']) => void live.heartbeat(e).catch(guard('stream.stats'));
+  emitter.on('publish.started', started);
+  emitter.on('publish.ended', ended);
+  emitter.on('stream.stats', stats);
+  return () => {
+    emitter.off('publish.started', started);
+    emitter.off('publish.ended', ended);
+    emitter.off('stream.stats', stats);
+  };
+}

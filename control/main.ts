@@ -1,0 +1,169 @@
+import { pathToFileURL } from 'node:url';
+import type { Express } from 'express';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Cache } from '../core/cache/cache.port.js';
+import { createCache } from '../core/cache/index.js';
+import { loadConfig } from '../core/config/load.js';
+import type { OnairConfig } from '../core/config/schema.js';
+import { openDatabase, type Database } from '../core/database/database.js';
+import { createLogger, type Logger } from '../core/logging/logger.js';
+import type { MediaControl, StreamHooks } from '../core/media/media-contract.js';
+import { authRoutes } from './auth/auth.routes.js';
+import { AuthService } from './auth/auth.service.js';
+import { UserStore } from './auth/user.store.js';
+import { hooksRoutes } from './hooks/hooks.routes.js';
+import { createControlApp } from './http/app.js';
+import { CloseMethod } from './live-sessions/live-session.js';
+import { LiveSessionService } from './live-sessions/live-session.service.js';
+import { LiveSessionStore } from './live-sessions/live-session.store.js';
+import { adminLiveRoutes, liveRoutes } from './live-sessions/live.routes.js';
+import { attachMediaEvents, type MediaEventSource } from './live-sessions/media-event-handlers.js';
+import { unconfiguredMediaControl } from './media-control-stub.js';
+import { ModerationService } from './moderation/moderation.service.js';
+import { moderationRoutes } from './moderation/moderation.routes.js';
+import { PublishBanStore } from './moderation/publish-ban.store.js';
+import { PlaybackService } from './playback/playback.service.js';
+import { playbackRoutes } from './playback/playback.routes.js';
+import { RoomService } from './rooms/room.service.js';
+import { RoomStore } from './rooms/room.store.js';
+import { roomsRoutes } from './rooms/rooms.routes.js';
+import { SettlementService } from './settlement/settlement.service.js';
+
+export interface ControlDeps {
+  config: OnairConfig;
+  log: Logger;
+  /** Opened and migrated by the caller. */
+  db: Database;
+  cache: Cache;
+  media: MediaControl;
+  metrics: Registry;
+  /** Random delay (ms, upper bound) before answering a refused publish/play; tests pass 0. */
+  refusalDelayMs?: number;
+}
+
+export interface Control {
+  app: Express;
+  hooks: StreamHooks;
+  auth: AuthService;
+  users: UserStore;
+  rooms: RoomService;
+  roomStore: RoomStore;
+  liveSessions: LiveSessionService;
+  sessionStore: LiveSessionStore;
+  playback: PlaybackService;
+  moderation: ModerationService;
+  settlement: SettlementService;
+  /** Routes media events (publish.started/ended, stream.stats) to the live lifecycle; returns detach. */
+  attachMediaEvents(emitter: MediaEventSource): () => void;
+  /** Stops timers and waits for queued settlements. Does not close db/cache (the caller owns them). */
+  close(): Promise<void>;
+}
+
+/** Builds the control role on ports the caller provides (the all-in-one process, tests, or run()). */
+export function createControl(deps: ControlDeps): Control {
+  const { config, db, cache, media, metrics } = deps;
+  const log = deps.log.child({ mod: 'control' });
+  const users = new UserStore(db);
+  const roomStore = new RoomStore(db);
+  const sessionStore = new LiveSessionStore(db);
+  const auth = new AuthService(users, config, log);
+  const settlement = new SettlementService(db, log.child({ mod: 'settlement' }));
+  const rooms = new RoomService({ rooms: roomStore, users, sessions: sessionStore, cache, config, media, log });
+  // liveSessions is created below; the ban hook reaches it through this reference.
+  let liveSessions: LiveSessionService | undefined;
+  const moderation = new ModerationService({
+    bans: new PublishBanStore(db),
+    userExists: async (id) => (await users.findById(id)) !== null,
+    onBanned: async (userId, reason) => {
+      await liveSessions?.endAllOfAnchor(userId, CloseMethod.admin, `publishing banned: ${reason}`);
+    },
+    log,
+  });
+  liveSessions = new LiveSessionService({
+    sessions: sessionStore, rooms: roomStore, roomService: rooms, moderation, cache, media, settlement, config,
+    log: log.child({ mod: 'live' }), refusalDelayMs: deps.refusalDelayMs,
+  });
+  const live = liveSessions;
+  const playback = new PlaybackService({ roomService: rooms, sessions: sessionStore, config, log: log.child({ mod: 'play' }), refusalDelayMs: deps.refusalDelayMs });
+  const hooks: StreamHooks = {
+    authorizePublish: (req) => live.authorizePublish(req),
+    authorizePlay: (req) => playback.authorizePlay(req),
+  };
+  const app = createControlApp({
+    log,
+    metrics,
+    bodyLimit: config.http.bodyLimit,
+    auth,
+    routers: [
+      authRoutes(auth),
+      roomsRoutes(rooms),
+      playbackRoutes(playback),
+      liveRoutes(live),
+      adminLiveRoutes(live, rooms),
+      moderationRoutes(moderation),
+      hooksRoutes({ hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }) }),
+    ],
+    health: {
+      database: () => db.sequelize.query('SELECT 1'),
+      cache: () => cache.exists('healthz:probe'),
+    },
+  });
+  const detachers = new Set<() => void>();
+  return {
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement,
+    attachMediaEvents(emitter) {
+      const detach = attachMediaEvents(emitter, live, log.child({ mod: 'media-events' }));
+      detachers.add(detach);
+      return () => {
+        detach();
+        detachers.delete(detach);
+      };
+    },
+    async close() {
+      for (const detach of detachers) detach();
+      live.stop();
+      await settlement.idle();
+    },
+  };
+}
+
+/** Creates the first operator from ONAIR_ADMIN_USER / ONAIR_ADMIN_PASSWORD when both are set (idempotent). */
+export async function ensureConfiguredOperator(config: OnairConfig, auth: AuthService, log: Logger): Promise<void> {
+  const { adminUser, adminPassword } = config.auth;
+  if (!adminUser || !adminPassword) return;
+  const { created } = await auth.ensureOperator(adminUser, adminPassword);
+  log.info({ username: adminUser, created }, created ? 'operator created from ONAIR_ADMIN_USER' : 'operator from ONAIR_ADMIN_USER is present');
+}
+
+/** `npm run start:control`: control alone on config.http.port. */
+async function run(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel });
+  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
+  await db.migrate();
+  const cache = createCache({ url: config.redis.url, log });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const control = createControl({ config, log, db, cache, media: unconfiguredMediaControl(log), metrics });
+  await ensureConfiguredOperator(config, control.auth, log);
+  const server = control.app.listen(config.http.port, config.host, () => {
+    log.info({ host: config.host, port: config.http.port }, 'control listening');
+  });
+  const shutdown = async () => {
+    log.info('shutting down');
+    server.close();
+    await control.close();
+    await cache.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  run().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

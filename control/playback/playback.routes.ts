@@ -1,0 +1,23 @@
+import { Router } from 'express';
+import { asyncRoute } from '../http/async-route.js';
+import { parseInput } from '../http/validate.js';
+import { roomParams } from '../rooms/room.schema.js';
+import type { PlaybackService } from './playback.service.js';
+
+export function playbackRoutes(playback: PlaybackService): Router {
+  const r = Router();
+  // Anonymous callers get an anonymous token; a bearer token binds it to the viewer.
+  r.get('/rooms/:id/play-token', asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomParams, req.params, 'params');
+    const issued = await playback.issuePlayToken(id, req.user?.id);
+    res.set('Cache-Control', 'no-store').json({
+      token: issued.token,
+      expires_at: issued.expiresAt.toISOString(),
+      flv_url: issued.flv_url,
+      hls_url: issued.hls_url,
+      rtmp_url: issued.rtmp_url,
+      ws_url: issued.ws_url,
+    });
+  }));
+  return r;
+}

@@ -1,0 +1,63 @@
+import { randomInt } from 'node:crypto';
+import type { OnairConfig } from '../../core/config/schema.js';
+import { ConflictError } from '../../core/errors.js';
+import type { Logger } from '../../core/logging/logger.js';
+import type { PlayDecision, PlayRequest } from '../../core/media/media-contract.js';
+import { signPlayToken, verifyPlayToken } from '../../core/tokens/play-token.js';
+import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
+import type { RoomService } from '../rooms/room.service.js';
+import { playUrls, type PlayUrls } from '../rooms/room-urls.js';
+
+export interface PlaybackDeps {
+  roomService: Pick<RoomService, 'get'>;
+  sessions: Pick<LiveSessionStore, 'findActiveByRoom'>;
+  config: Pick<OnairConfig, 'secret' | 'host' | 'publicHost' | 'http' | 'rtmp' | 'live'>;
+  log: Logger;
+  now?: () => number;
+  refusalDelayMs?: number;
+}
+
+/**
+ * Play tokens: short-lived HMAC tokens bound to the room's public stream name (its id) and to the
+ * viewer when logged in. authorizePlay is the play hook; a stream key or a push txSecret never passes.
+ */
+export class PlaybackService {
+  private readonly now: () => number;
+  private readonly secret: string;
+
+  constructor(private readonly deps: PlaybackDeps) {
+    this.now = deps.now ?? Date.now;
+    if (!deps.config.secret) throw new TypeError('config.secret is not set');
+    this.secret = deps.config.secret;
+  }
+
+  /** GET /rooms/{id}/play-token: 409 not_live unless the room's session is live. */
+  async issuePlayToken(roomId: string, viewerId?: string): Promise<{ token: string; expiresAt: Date } & PlayUrls> {
+    const room = await this.deps.roomService.get(roomId);
+    const session = await this.deps.sessions.findActiveByRoom(room.id);
+    if (session?.status !== 'live') throw new ConflictError('the room is not live', { code: 'not_live' });
+    const exp = Math.floor((this.now() + this.deps.config.live.playTokenTtl) / 1000);
+    const token = signPlayToken(this.secret, { room: room.id, viewer: viewerId, exp });
+    return { token, expiresAt: new Date(exp * 1000), ...playUrls(this.deps.config, room.id, token) };
+  }
+
+  async authorizePlay(req: PlayRequest): Promise<PlayDecision> {
+    const app = this.deps.config.rtmp.app;
+    let reason: string | undefined;
+    let viewer: string | undefined;
+    if (req.app !== app) reason = 'unknown_app';
+    else if (!req.token) reason = 'missing_token';
+    else {
+      const check = verifyPlayToken(this.secret, req.token, { room: req.streamName, nowSec: Math.floor(this.now() / 1000) });
+      if (check.ok) viewer = check.claims.viewer;
+      else reason = check.reason === 'wrong_stream' ? 'wrong_stream' : check.reason === 'expired' ? 'token_expired' : 'invalid_token';
+    }
+    if (reason) {
+      this.deps.log.warn({ reason, streamName: req.streamName, ip: req.clientIp, protocol: req.protocol }, 'play refused');
+      const delay = this.deps.refusalDelayMs ?? 100;
+      if (delay > 0) await new Promise((r) => setTimeout(r, randomInt(delay + 1)));
+      return { allow: false, reason };
+    }
+    return viewer ? { allow: true, viewerId: viewer } : { allow: true };
+  }
+}
