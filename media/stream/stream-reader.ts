@@ -18,4 +18,6 @@ export interface StreamReader {
   onPacket(packet: MediaPacket): void;
   /** The publisher went away (or the stream was kicked): finish and close. */
   onStreamEnd(): void;
+  /** Bytes sent so far (viewers); the stream sums them into its bytes-out figure. Optional for sinks. */
+  readonly bytesOut?: number;
 }

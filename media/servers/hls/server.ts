@@ -88,6 +88,9 @@ export class HlsServer implements MediaPlugin {
       this.log!.warn({ stream: view.name }, 'stream name is not HLS-safe; no HLS for it');
       return;
     }
+    // A republish that replaced a live stream of the same name before its unpublish arrived.
+    const current = this.sessions.get(view.name);
+    if (current) this.retire(current);
     const seconds = Math.min(2, Math.max(1, Math.round(ctx.config.media.hlsSegment / 1000)));
     const session = new HlsSession(view, {
       ffmpegPath: ctx.config.media.ffmpegPath,
@@ -118,12 +121,18 @@ export class HlsServer implements MediaPlugin {
   private onUnpublish(view: LiveStreamView): void {
     const session = this.sessions.get(view.name);
     if (!session || session.view !== view) return;
-    this.sessions.delete(view.name);
-    this.viewers!.endStream(view.name);
-    const done = session.close().catch((err: unknown) => this.log!.error({ err, stream: view.name }, 'HLS session close failed'));
-    this.closing.set(view.name, done);
+    this.retire(session);
+  }
+
+  /** Stops a session in the background; a republish of its name waits for it (same folder). */
+  private retire(session: HlsSession): void {
+    const name = session.view.name;
+    this.sessions.delete(name);
+    this.viewers!.endStream(name);
+    const done = session.close().catch((err: unknown) => this.log!.error({ err, stream: name }, 'HLS session close failed'));
+    this.closing.set(name, done);
     void done.then(() => {
-      if (this.closing.get(view.name) === done) this.closing.delete(view.name);
+      if (this.closing.get(name) === done) this.closing.delete(name);
     });
   }
 }

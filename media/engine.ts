@@ -1,0 +1,287 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Registry } from 'prom-client';
+import type { OnairConfig } from '../core/config/schema.js';
+import type { Logger } from '../core/logging/logger.js';
+import { TypedEmitter } from '../core/events/typed-emitter.js';
+import { newSessionId } from '../core/ids.js';
+import type {
+  MediaControl, MediaEventName, MediaEvents, PlayProtocol, StreamHooks, StreamStats, StreamSummary,
+} from '../core/media/media-contract.js';
+import type { MediaPlugin, MediaPluginContext } from './plugin.js';
+import { StreamRegistry } from './stream/registry.js';
+import { zeroViewers, type Stream } from './stream/stream.js';
+import { ViewerRegistry } from './stream/viewer-registry.js';
+import { FlushScheduler } from './stream/flush-scheduler.js';
+import { RtmpServer } from './servers/rtmp/server.js';
+import { HttpFlvServer } from './servers/http-flv/server.js';
+import { WsFlvServer } from './servers/ws-flv/server.js';
+import { registerMediaMetrics } from './metrics.js';
+
+export type MediaEngineEvents = { [name: string]: unknown[] } & { [K in MediaEventName]: [MediaEvents[K]] };
+
+export interface MediaEngineOptions {
+  config: OnairConfig;
+  hooks: StreamHooks;
+  log: Logger;
+  metrics?: Registry;
+  plugins?: MediaPlugin[];
+  /** Tuning, mostly for tests and benchmarks. */
+  tuning?: Partial<MediaEngineTuning>;
+}
+
+export interface MediaEngineTuning {
+  /** Cap of each stream's GOP cache (default 8 MiB). */
+  gopCacheBytes: number;
+  /** How often viewer writes are flushed (default 20 ms): larger means fewer syscalls, more latency. */
+  flushIntervalMs: number;
+  /** Half-open handshakes are dropped after this (default 10 s). */
+  handshakeTimeoutMs: number;
+  /** publish.started waits at most this long for codec info (default 3 s). */
+  readyTimeoutMs: number;
+}
+
+const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushIntervalMs: 20, handshakeTimeoutMs: 10_000, readyTimeoutMs: 3000 };
+
+interface StreamBook {
+  startedEmitted: boolean;
+  readyTimer: NodeJS.Timeout;
+  lastIn: number;
+  lastOut: number;
+  lastAt: number;
+  bitrateInKbps: number;
+  bitrateOutKbps: number;
+}
+
+/**
+ * The media engine: RTMP in; RTMP, HTTP-FLV and WS-FLV out; plugins (HLS, recording) riding on
+ * the stream hub. It decides nothing itself: publish and play go through the StreamHooks, and
+ * what happens is reported as MediaEvents. Mount handleHttp/handleUpgrade on an HTTP server.
+ */
+export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements MediaControl {
+  readonly streams: StreamRegistry;
+  readonly viewers: ViewerRegistry;
+  private readonly scheduler: FlushScheduler;
+  private readonly rtmp: RtmpServer;
+  private readonly httpFlv: HttpFlvServer;
+  private readonly wsFlv: WsFlvServer;
+  private readonly plugins: MediaPlugin[];
+  private readonly books = new Map<Stream, StreamBook>();
+  private readonly refused = { publish: 0, play: 0 };
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private boundPort = 0;
+  private state: 'new' | 'started' | 'closed' = 'new';
+  private readonly log: Logger;
+  private readonly tuning: MediaEngineTuning;
+
+  constructor(private readonly opts: MediaEngineOptions) {
+    super();
+    const { config, hooks } = opts;
+    this.log = opts.log.child({ mod: 'media' });
+    this.emitterLog = this.log;
+    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.plugins = opts.plugins ?? [];
+    this.streams = new StreamRegistry(this.log);
+    this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs);
+    this.viewers = new ViewerRegistry(
+      this.scheduler,
+      { queueBytes: config.media.viewerQueueBytes, queueTimeMs: config.media.viewerQueueTime },
+      this.log,
+    );
+    this.viewers.on('play.started', (e) => this.safeEmit('play.started', e));
+    this.viewers.on('play.ended', (e) => this.safeEmit('play.ended', e));
+    const onRefused = (kind: 'publish' | 'play') => void this.refused[kind]++;
+    const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers };
+    this.httpFlv = new HttpFlvServer({ ...playDeps, log: this.log.child({ mod: 'http-flv' }) });
+    this.wsFlv = new WsFlvServer({ ...playDeps, log: this.log.child({ mod: 'ws-flv' }) });
+    this.rtmp = new RtmpServer({
+      host: config.host,
+      port: config.rtmp.port,
+      log: this.log,
+      streams: this.streams,
+      hooks,
+      viewers: this.viewers,
+      hookTimeoutMs: config.media.hookTimeout,
+      idleTimeoutMs: config.media.idleTimeout,
+      handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
+      gopCacheBytes: this.tuning.gopCacheBytes,
+      newPublisherId: newSessionId,
+      onRefused,
+    });
+    this.streams.on('publish', (s) => this.onPublish(s as Stream));
+    if (opts.metrics) this.registerMetrics(opts.metrics);
+  }
+
+  /** Listens for RTMP, then starts the plugins and the stats timer. */
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new Error(`MediaEngine.start() called when ${this.state}`);
+    this.state = 'started';
+    this.boundPort = await this.rtmp.listen();
+    const ctx: MediaPluginContext = {
+      config: this.opts.config,
+      log: this.log,
+      streams: this.streams,
+      hooks: this.opts.hooks,
+      emit: (name, payload) => this.emitEvent(name, payload),
+    };
+    for (const p of this.plugins) await p.start(ctx);
+    this.statsTimer = setInterval(() => this.emitStats(), this.opts.config.media.statsInterval);
+    this.statsTimer.unref();
+    this.log.info({ port: this.boundPort }, 'media engine listening for RTMP');
+  }
+
+  /** The bound RTMP port (useful when config.rtmp.port is 0). */
+  get rtmpPort(): number {
+    return this.boundPort;
+  }
+
+  private emitEvent<K extends MediaEventName>(name: K, payload: MediaEvents[K]): void {
+    (this.safeEmit as (n: string, p: unknown) => boolean)(name, payload);
+  }
+
+  private onPublish(stream: Stream): void {
+    const now = Date.now();
+    const book: StreamBook = {
+      startedEmitted: false,
+      readyTimer: setTimeout(() => stream.markReady(), this.tuning.readyTimeoutMs),
+      lastIn: 0, lastOut: 0, lastAt: now, bitrateInKbps: 0, bitrateOutKbps: 0,
+    };
+    this.books.set(stream, book);
+    const started = () => {
+      if (book.startedEmitted) return;
+      book.startedEmitted = true;
+      clearTimeout(book.readyTimer);
+      this.emitEvent('publish.started', {
+        streamName: stream.name, app: stream.app, publisherId: stream.publisherId, sessionId: stream.sessionId,
+        clientIp: stream.clientIp, at: Date.now(), video: stream.video, audio: stream.audio,
+      });
+    };
+    stream.on('ready', started);
+    stream.on('close', (reason) => {
+      clearTimeout(book.readyTimer);
+      this.books.delete(stream);
+      this.closedBytesIn += stream.bytesIn;
+      this.closedBytesOut += stream.bytesOut;
+      started(); // every publish.ended has its publish.started, even when the publisher died early
+      this.emitEvent('publish.ended', {
+        streamName: stream.name, app: stream.app, publisherId: stream.publisherId, sessionId: stream.sessionId,
+        at: Date.now(), reason, bytesIn: stream.bytesIn, durationMs: Date.now() - stream.startedAt,
+      });
+    });
+  }
+
+  private emitStats(): void {
+    const now = Date.now();
+    for (const [stream, book] of this.books) {
+      const bytesOut = stream.bytesOut;
+      const secs = Math.max(0.001, (now - book.lastAt) / 1000);
+      book.bitrateInKbps = Math.round(((stream.bytesIn - book.lastIn) * 8) / secs / 1000);
+      book.bitrateOutKbps = Math.round(((bytesOut - book.lastOut) * 8) / secs / 1000);
+      book.lastIn = stream.bytesIn;
+      book.lastOut = bytesOut;
+      book.lastAt = now;
+      const stats: StreamStats = {
+        streamName: stream.name, publisherId: stream.publisherId, sessionId: stream.sessionId, at: now,
+        bitrateInKbps: book.bitrateInKbps, bitrateOutKbps: book.bitrateOutKbps, viewers: { ...stream.viewers },
+        videoFrames: stream.videoFrames, audioFrames: stream.audioFrames, bytesIn: stream.bytesIn, bytesOut,
+      };
+      this.emitEvent('stream.stats', stats);
+    }
+  }
+
+  /** Serves FLV play requests, then asks each plugin; false when nobody owns the path. */
+  handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return false;
+    }
+    if (this.httpFlv.handle(req, res, url)) return true;
+    for (const p of this.plugins) {
+      try {
+        if (p.handleHttp?.(req, res, url)) return true;
+      } catch (err) {
+        this.log.error({ err, plugin: p.name }, 'plugin handleHttp threw');
+        if (!res.headersSent) res.writeHead(500).end();
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** WS-FLV upgrades; false when the path is not ours. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      return false;
+    }
+    return this.wsFlv.handleUpgrade(req, socket, head, url);
+  }
+
+  async kickPublisher(streamName: string): Promise<boolean> {
+    const stream = this.streams.get(streamName);
+    if (!stream) return false;
+    stream.kick('kicked');
+    return true;
+  }
+
+  async kickViewer(viewerId: string): Promise<boolean> {
+    return this.viewers.kick(viewerId);
+  }
+
+  async listStreams(): Promise<StreamSummary[]> {
+    return this.streams.list().map((s) => ({
+      streamName: s.name, app: s.app, publisherId: s.publisherId, sessionId: s.sessionId, clientIp: s.clientIp,
+      startedAt: s.startedAt, video: s.video, audio: s.audio, viewers: { ...s.viewers },
+      bytesIn: s.bytesIn, bytesOut: s.bytesOut, bitrateInKbps: this.books.get(s)?.bitrateInKbps ?? 0,
+    }));
+  }
+
+  private registerMetrics(registry: Registry): void {
+    registerMediaMetrics(registry, {
+      streamCount: () => this.streams.size,
+      publisherCount: () => this.streams.size,
+      rtmpConnections: () => this.rtmp.connectionCount,
+      viewersByProtocol: () => {
+        const v = zeroViewers();
+        for (const s of this.streams.list()) for (const k of Object.keys(v) as PlayProtocol[]) v[k] += s.viewers[k];
+        return v;
+      },
+      bytesIn: () => this.closedBytesIn + this.streams.list().reduce((n, s) => n + s.bytesIn, 0),
+      bytesOut: () => this.closedBytesOut + this.streams.list().reduce((n, s) => n + s.bytesOut, 0),
+      refusals: () => ({ ...this.refused }),
+      skips: () => this.viewers.counters.skips,
+      evictions: () => this.viewers.counters.evictions,
+      perStream: (limit) =>
+        [...this.books]
+          .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: s.readerCount }))
+          .sort((a, b) => b.viewers - a.viewers || b.bitrateInKbps - a.bitrateInKbps)
+          .slice(0, limit),
+    });
+  }
+
+  /** Closes plugins, then every connection and stream. Idempotent. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const wasStarted = this.state === 'started';
+    this.state = 'closed';
+    clearInterval(this.statsTimer);
+    for (const p of this.plugins) {
+      try {
+        await p.close();
+      } catch (err) {
+        this.log.error({ err, plugin: p.name }, 'plugin close failed');
+      }
+    }
+    this.viewers.closeAll();
+    this.wsFlv.close();
+    this.streams.closeAll();
+    if (wasStarted) await this.rtmp.close();
+    this.scheduler.close();
+  }
+}

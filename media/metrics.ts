@@ -1,0 +1,70 @@
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { PlayProtocol } from '../core/media/media-contract.js';
+
+/** What the engine exposes to metrics; read only when Prometheus scrapes (nothing per packet). */
+export interface MediaMetricsSource {
+  streamCount(): number;
+  publisherCount(): number;
+  rtmpConnections(): number;
+  viewersByProtocol(): Record<PlayProtocol, number>;
+  bytesIn(): number;
+  bytesOut(): number;
+  refusals(): { publish: number; play: number };
+  skips(): number;
+  evictions(): number;
+  /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
+  perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number }[];
+}
+
+/** Per-stream labels are capped so a flood of publishes cannot blow up the series count. */
+export const MAX_STREAM_LABELS = 100;
+
+/**
+ * Registers the media metrics on `registry`. Values live as plain numbers in the engine and are
+ * copied here in collect(), so the packet path pays nothing; per-stream series are rebuilt on
+ * every scrape, so a stream's labels vanish once it is unpublished.
+ */
+export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource): void {
+  const registers = [registry];
+  const totalCounter = (name: string, help: string, read: () => number) =>
+    new Counter({
+      name, help, registers,
+      collect() {
+        this.reset();
+        this.inc(read());
+      },
+    });
+  new Gauge({ name: 'onair_media_streams', help: 'Live streams', registers, collect() { this.set(src.streamCount()); } });
+  new Gauge({ name: 'onair_media_publishers', help: 'Publishing connections', registers, collect() { this.set(src.publisherCount()); } });
+  new Gauge({ name: 'onair_media_rtmp_connections', help: 'Open RTMP connections', registers, collect() { this.set(src.rtmpConnections()); } });
+  new Gauge({
+    name: 'onair_media_viewers', help: 'Viewers by protocol', labelNames: ['protocol'], registers,
+    collect() {
+      for (const [protocol, n] of Object.entries(src.viewersByProtocol())) this.set({ protocol }, n);
+    },
+  });
+  totalCounter('onair_media_bytes_in_total', 'Media bytes received from publishers', () => src.bytesIn());
+  totalCounter('onair_media_bytes_out_total', 'Media bytes sent to viewers', () => src.bytesOut());
+  new Counter({
+    name: 'onair_media_auth_refusals_total', help: 'Publish and play requests refused', labelNames: ['kind'], registers,
+    collect() {
+      this.reset();
+      const r = src.refusals();
+      this.inc({ kind: 'publish' }, r.publish);
+      this.inc({ kind: 'play' }, r.play);
+    },
+  });
+  totalCounter('onair_media_viewer_skips_total', 'Slow viewers skipped ahead to the next keyframe', () => src.skips());
+  totalCounter('onair_media_viewer_evictions_total', 'Slow viewers disconnected', () => src.evictions());
+  const perStream = (name: string, help: string, pick: (s: ReturnType<MediaMetricsSource['perStream']>[number]) => number) =>
+    new Gauge({
+      name, help, labelNames: ['stream'], registers,
+      collect() {
+        this.reset();
+        for (const s of src.perStream(MAX_STREAM_LABELS)) this.set({ stream: s.name }, pick(s));
+      },
+    });
+  perStream('onair_media_stream_bitrate_in_kbps', 'Publisher bitrate per stream (busiest streams only)', (s) => s.bitrateInKbps);
+  perStream('onair_media_stream_bitrate_out_kbps', 'Delivery bitrate per stream (busiest streams only)', (s) => s.bitrateOutKbps);
+  perStream('onair_media_stream_viewers', 'Viewers per stream (busiest streams only)', (s) => s.viewers);
+}

@@ -1,0 +1,112 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../../core/logging/logger.js';
+import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
+import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
+import type { ViewerRegistry } from '../../stream/viewer-registry.js';
+import type { MediaPacket } from '../../stream/media-packet.js';
+
+/** /{app}/{name}.flv: names are what rooms and keys map to, so a strict character set is enough. */
+const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
+
+const flvTagOf = (p: MediaPacket): Buffer => p.flvTag();
+
+export interface HttpFlvDeps extends PlayAuthDeps {
+  viewers: ViewerRegistry;
+  log: Logger;
+}
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'GET, HEAD, OPTIONS',
+  'Access-Control-Allow-Headers': 'Range, Origin, Accept',
+  'Access-Control-Expose-Headers': 'Content-Length',
+};
+
+/**
+ * HTTP-FLV: GET /{app}/{name}.flv?token=... The play hook answers before any byte (401 without a
+ * token, 403 refused, then 404 when nothing is live: names never leak to unauthorized callers).
+ * After the headers the response body is written straight to the socket, not through the
+ * ServerResponse: no chunked framing, shared tag buffers, corked writes flushed once per interval.
+ */
+export class HttpFlvServer {
+  constructor(private readonly deps: HttpFlvDeps) {}
+
+  /** Returns true when the request is an FLV play request (and is then answered). */
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const m = FLV_PATH.exec(url.pathname);
+    if (!m) return false;
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      reply(res, 405, 'method not allowed', { Allow: 'GET, HEAD, OPTIONS' });
+      return true;
+    }
+    this.play(req, res, url, m[1]!, m[2]!).catch((err) => {
+      this.deps.log.error({ err }, 'http-flv play failed');
+      if (!res.headersSent) reply(res, 500, 'internal error');
+      else res.destroy();
+    });
+    return true;
+  }
+
+  private async play(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {
+    const query: Record<string, string> = {};
+    let n = 0;
+    for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
+    const clientIp = req.socket.remoteAddress ?? '';
+    const auth = await authorizePlay(this.deps, { protocol: 'http-flv', app, streamName, query, clientIp });
+    if (res.destroyed || req.socket.destroyed) return;
+    if (!auth.ok) {
+      reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'forbidden');
+      return;
+    }
+    const headers = {
+      ...CORS,
+      'Content-Type': 'video/x-flv',
+      'Cache-Control': 'no-cache, no-store',
+      Pragma: 'no-cache',
+      Connection: 'close',
+    };
+    if (req.method === 'HEAD') {
+      res.writeHead(200, headers).end();
+      return;
+    }
+    // Body delimited by the connection close: no Transfer-Encoding, so raw socket writes are valid.
+    res.useChunkedEncodingByDefault = false;
+    res.shouldKeepAlive = false;
+    res.writeHead(200, headers);
+    res.flushHeaders();
+    const socket = res.socket as Socket;
+    socket.setNoDelay(true);
+    const stream = auth.stream;
+    const hasVideo = stream.video !== undefined || stream.metadata?.videocodecid !== undefined || !stream.ready;
+    const hasAudio = stream.audio !== undefined || stream.metadata?.audiocodecid !== undefined || !stream.ready;
+    const session = this.deps.viewers.start({
+      stream,
+      protocol: 'http-flv',
+      clientIp,
+      viewerId: auth.viewerId,
+      sink: socket,
+      encode: flvTagOf,
+      preamble: [FLV_HEADER(hasAudio, hasVideo)],
+      closeTransport: (reason) => {
+        if (reason === 'stream-ended') socket.end();
+        else socket.destroy();
+      },
+    });
+    const onGone = () => session.end('closed');
+    socket.once('close', onGone);
+    socket.on('error', () => session.end('error'));
+    // A viewer never sends after the request: reading keeps the socket's close detection working.
+    socket.resume();
+  }
+}
+
+function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+  const body = JSON.stringify({ error: { code: String(status), message } });
+  res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}

@@ -1,0 +1,339 @@
+import type { Socket } from 'node:net';
+import type { Logger } from '../../../core/logging/logger.js';
+import type { PublishEndReason, StreamHooks } from '../../../core/media/media-contract.js';
+import { TypedEmitter } from '../../../core/events/typed-emitter.js';
+import { ServerHandshake } from '../../protocols/rtmp/handshake.js';
+import { ChunkReader } from '../../protocols/rtmp/chunk-reader.js';
+import { ChunkWriter } from '../../protocols/rtmp/chunk-writer.js';
+import { RtmpProtocolError } from '../../protocols/rtmp/rtmp-error.js';
+import { MsgType, UserControlEvent, type RtmpMessage } from '../../protocols/rtmp/message-types.js';
+import * as M from '../../protocols/rtmp/messages.js';
+import { askHook, refusalDelay } from '../../stream/hook-call.js';
+import { authorizePlay } from '../../stream/play-auth.js';
+import type { StreamRegistry } from '../../stream/registry.js';
+import type { Stream } from '../../stream/stream.js';
+import type { ViewerRegistry } from '../../stream/viewer-registry.js';
+import type { ViewerSession } from '../../stream/viewer-session.js';
+import { createMediaPacket } from '../../stream/packet.js';
+import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
+
+export interface RtmpConnDeps {
+  streams: StreamRegistry;
+  hooks: StreamHooks;
+  viewers: ViewerRegistry;
+  log: Logger;
+  hookTimeoutMs: number;
+  /** Publishers that send no media this long are dropped; also the silent-socket timeout. */
+  idleTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  gopCacheBytes: number;
+  newPublisherId: () => string;
+  onRefused: (kind: 'publish' | 'play') => void;
+}
+
+export interface RtmpConnEvents {
+  [name: string]: unknown[];
+  close: [];
+}
+
+const WINDOW_ACK_SIZE = 2_500_000;
+
+/**
+ * One RTMP connection: handshake, chunk stream, commands, and then either one publish or one
+ * play. Every failure (protocol error, socket error, a bug in a handler) closes this connection
+ * and nothing else.
+ */
+export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
+  private readonly log: Logger;
+  private readonly handshake = new ServerHandshake();
+  private readonly reader: ChunkReader;
+  private readonly writer = new ChunkWriter();
+  private handshakeTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private app: string | undefined;
+  private connectQuery: Record<string, string> = {};
+  private peerWindow = 0;
+  private lastAck = 0;
+  private busy = false; // a publish/play hook is pending
+  private publishing: Stream | undefined;
+  private playing: ViewerSession | undefined;
+  private lastMediaAt = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+  readonly clientIp: string;
+
+  constructor(private readonly socket: Socket, private readonly deps: RtmpConnDeps) {
+    super();
+    this.clientIp = socket.remoteAddress ?? '';
+    this.log = deps.log.child({ conn: `${this.clientIp}:${socket.remotePort}` });
+    this.emitterLog = this.log;
+    this.reader = new ChunkReader((msg) => this.onMessage(msg));
+    socket.setNoDelay(true);
+    socket.setTimeout(deps.idleTimeoutMs);
+    socket.on('timeout', () => this.close('idle'));
+    socket.on('error', (err) => {
+      this.log.debug({ err: err.message }, 'socket error');
+      this.close('error');
+    });
+    socket.on('close', () => this.close('closed'));
+    socket.on('data', (data: Buffer) => this.onData(data));
+    this.handshakeTimer = setTimeout(() => {
+      this.log.debug('handshake timeout');
+      this.close('idle');
+    }, deps.handshakeTimeoutMs);
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closed) return;
+    try {
+      if (this.handshakeTimer) {
+        const step = this.handshake.push(data);
+        if (step.reply) this.socket.write(step.reply);
+        if (!step.done) return;
+        clearTimeout(this.handshakeTimer);
+        this.handshakeTimer = undefined;
+        if (step.rest.length) this.reader.push(step.rest);
+      } else {
+        this.reader.push(data);
+      }
+      this.maybeAck();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof RtmpProtocolError) this.log.info({ err: err.message }, 'protocol error: closing');
+    else this.log.error({ err }, 'rtmp connection failed');
+    this.close('error');
+  }
+
+  private maybeAck(): void {
+    if (this.peerWindow > 0 && this.reader.bytesRead - this.lastAck >= this.peerWindow) {
+      this.lastAck = this.reader.bytesRead;
+      this.send(M.ackMsg(this.reader.bytesRead));
+    }
+  }
+
+  private send(msg: Parameters<ChunkWriter['serialize']>[0]): void {
+    if (!this.closed) this.socket.write(this.writer.serialize(msg));
+  }
+
+  private onMessage(msg: RtmpMessage): void {
+    switch (msg.typeId) {
+      case MsgType.Audio:
+      case MsgType.Video:
+        this.onMedia(msg.typeId, msg.timestamp, msg.payload);
+        return;
+      case MsgType.DataAmf0:
+      case MsgType.DataAmf3:
+        this.onData18(msg);
+        return;
+      case MsgType.Aggregate:
+        for (const m of splitAggregate(msg.payload, msg.timestamp)) {
+          if (m.type === 18) this.onData18({ ...msg, typeId: 18, payload: m.body });
+          else this.onMedia(m.type, m.timestamp, m.body);
+        }
+        return;
+      case MsgType.CommandAmf0:
+      case MsgType.CommandAmf3:
+        this.onCommand(M.parseCommand(msg), msg.streamId);
+        return;
+      case MsgType.WindowAckSize:
+        if (msg.payload.length >= 4) this.peerWindow = msg.payload.readUInt32BE(0);
+        return;
+      case MsgType.UserControl: {
+        const uc = M.parseUserControl(msg.payload);
+        if (uc.event === UserControlEvent.PingRequest) this.send(M.userControlMsg(UserControlEvent.PingResponse, uc.value));
+        return;
+      }
+      default:
+        return; // Set Chunk Size / Abort are applied by the reader; acks and the rest need nothing
+    }
+  }
+
+  private onMedia(type: number, timestamp: number, payload: Buffer): void {
+    const stream = this.publishing;
+    if (!stream || payload.length === 0) return;
+    this.lastMediaAt = Date.now();
+    stream.push(createMediaPacket(type as 8 | 9, timestamp, payload));
+  }
+
+  private onData18(msg: RtmpMessage): void {
+    const stream = this.publishing;
+    if (!stream) return;
+    const payload = msg.typeId === MsgType.DataAmf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
+    const body = M.stripSetDataFrame(payload);
+    // Only metadata travels to viewers; other data messages (cue points, |RtmpSampleAccess) do not.
+    if (M.parseMetadata(body)) stream.push(createMediaPacket(18, 0, body));
+  }
+
+  private onCommand(cmd: M.RtmpCommand, streamId: number): void {
+    switch (cmd.name) {
+      case 'connect':
+        return this.onConnect(cmd);
+      case 'createStream':
+        return this.send(M.commandMsg(0, '_result', cmd.transactionId, null, PLAY_STREAM_ID));
+      case 'releaseStream':
+      case 'FCPublish':
+      case 'getStreamLength':
+      case '_checkbw':
+        return this.send(M.commandMsg(0, '_result', cmd.transactionId, null, undefined));
+      case 'publish':
+        return this.onPublish(cmd, streamId || PLAY_STREAM_ID);
+      case 'play':
+        return this.onPlay(cmd, streamId || PLAY_STREAM_ID);
+      case 'FCUnpublish':
+      case 'deleteStream':
+      case 'closeStream':
+        if (this.publishing) this.close('unpublished');
+        else if (this.playing) this.close('closed');
+        return;
+      default:
+        return; // unknown commands are tolerated
+    }
+  }
+
+  private onConnect(cmd: M.RtmpCommand): void {
+    if (this.app !== undefined) throw new RtmpProtocolError('connect sent twice');
+    const params = M.parseConnect(cmd);
+    this.app = params.app;
+    this.connectQuery = params.query;
+    this.send(M.windowAckSizeMsg(WINDOW_ACK_SIZE));
+    this.send(M.setPeerBandwidthMsg(WINDOW_ACK_SIZE, 2));
+    this.send(M.setChunkSizeMsg(OUT_CHUNK_SIZE));
+    this.writer.chunkSize = OUT_CHUNK_SIZE;
+    this.send(M.commandMsg(0, '_result', cmd.transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, {
+      level: 'status',
+      code: 'NetConnection.Connect.Success',
+      description: 'Connection succeeded.',
+      objectEncoding: params.objectEncoding,
+    }));
+  }
+
+  private checkReady(cmd: M.RtmpCommand): string {
+    if (this.app === undefined) throw new RtmpProtocolError(`${cmd.name} before connect`);
+    if (this.busy || this.publishing || this.playing) throw new RtmpProtocolError(`${cmd.name} while already publishing or playing`);
+    return M.streamNameArg(cmd);
+  }
+
+  private onPublish(cmd: M.RtmpCommand, streamId: number): void {
+    const rawName = this.checkReady(cmd);
+    // No media may be read before the decision: stop parsing and stop reading the socket.
+    this.reader.pause();
+    this.socket.pause();
+    this.busy = true;
+    const { name: streamKey, query } = M.splitQuery(rawName);
+    const app = this.app!;
+    askHook(() => this.deps.hooks.authorizePublish({ app, streamKey, query: { ...this.connectQuery, ...query }, clientIp: this.clientIp }),
+      this.deps.hookTimeoutMs, this.log, 'authorizePublish')
+      .then(async (decision) => {
+        this.busy = false;
+        if (this.closed) return;
+        if (!decision.allow) {
+          this.deps.onRefused('publish');
+          this.log.warn({ reason: decision.reason, app }, 'publish refused');
+          await refusalDelay();
+          const code = decision.reason === 'hook timeout' || decision.reason === 'hook error' ? 'NetStream.Publish.Unauthorized' : 'NetStream.Publish.BadName';
+          this.send(M.onStatusMsg(streamId, 'error', code, 'Publish refused.'));
+          this.endGracefully();
+          return;
+        }
+        const stream = this.deps.streams.create({
+          name: decision.streamName,
+          app,
+          publisherId: this.deps.newPublisherId(),
+          sessionId: decision.sessionId,
+          record: decision.record,
+          clientIp: this.clientIp,
+          gopCacheBytes: this.deps.gopCacheBytes,
+          log: this.log,
+        });
+        this.publishing = stream;
+        stream.on('kick', (reason) => this.close(reason));
+        this.log.info({ stream: stream.name, publisher: stream.publisherId }, 'publish started');
+        this.send(M.userControlMsg(UserControlEvent.StreamBegin, streamId));
+        this.send(M.onStatusMsg(streamId, 'status', 'NetStream.Publish.Start', `${stream.name} is now published.`));
+        this.lastMediaAt = Date.now();
+        this.idleTimer = setInterval(() => {
+          if (Date.now() - this.lastMediaAt > this.deps.idleTimeoutMs) this.close('idle');
+        }, Math.min(1000, this.deps.idleTimeoutMs));
+        this.socket.resume();
+        this.reader.resume();
+        this.maybeAck();
+      })
+      .catch((err) => this.fail(err));
+  }
+
+  private onPlay(cmd: M.RtmpCommand, streamId: number): void {
+    const rawName = this.checkReady(cmd);
+    this.busy = true;
+    const { name: streamName, query } = M.splitQuery(rawName);
+    const fullQuery = { ...this.connectQuery, ...query };
+    authorizePlay(
+      { hooks: this.deps.hooks, streams: this.deps.streams, hookTimeoutMs: this.deps.hookTimeoutMs, log: this.log, onRefused: this.deps.onRefused },
+      { protocol: 'rtmp', app: this.app!, streamName, query: fullQuery, clientIp: this.clientIp },
+    )
+      .then((auth) => {
+        this.busy = false;
+        if (this.closed) return;
+        if (!auth.ok) {
+          const code = auth.status === 404 ? 'NetStream.Play.StreamNotFound' : 'NetStream.Play.Failed';
+          this.send(M.onStatusMsg(streamId, 'error', code, auth.status === 404 ? 'No such stream.' : 'Play refused.'));
+          this.endGracefully();
+          return;
+        }
+        const w = (msg: Parameters<ChunkWriter['serialize']>[0]) => this.writer.serialize(msg);
+        this.socket.setTimeout(0); // a player may stay silent; its end is the socket's close
+        this.playing = this.deps.viewers.start({
+          stream: auth.stream,
+          protocol: 'rtmp',
+          clientIp: this.clientIp,
+          viewerId: auth.viewerId,
+          sink: this.socket,
+          encode: rtmpChunksOf,
+          preamble: [
+            w(M.userControlMsg(UserControlEvent.StreamIsRecorded, PLAY_STREAM_ID)),
+            w(M.userControlMsg(UserControlEvent.StreamBegin, PLAY_STREAM_ID)),
+            w(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.Reset', 'Playing and resetting.')),
+            w(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.Start', 'Started playing.')),
+            w(M.dataMsg(PLAY_STREAM_ID, '|RtmpSampleAccess', false, false)),
+          ],
+          closeTransport: (reason) => {
+            if (reason === 'stream-ended') {
+              this.send(M.userControlMsg(UserControlEvent.StreamEof, PLAY_STREAM_ID));
+              this.send(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.UnpublishNotify', 'Stream ended.'));
+              this.endGracefully();
+            } else {
+              this.close('closed');
+            }
+          },
+        });
+        void streamId;
+      })
+      .catch((err) => this.fail(err));
+  }
+
+  /** Sends what is queued, then closes; a peer that does not close is destroyed after 2 s. */
+  private endGracefully(): void {
+    if (this.closed) return;
+    this.socket.end();
+    setTimeout(() => this.close('closed'), 2000).unref();
+  }
+
+  /** Drops the publisher of this connection (kickPublisher). */
+  kick(): void {
+    this.close('kicked');
+  }
+
+  /** Closes the socket and ends the publish or play. Idempotent. */
+  close(reason: PublishEndReason = 'closed'): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.idleTimer);
+    this.socket.destroy();
+    this.publishing?.close(reason);
+    this.playing?.end(reason === 'kicked' ? 'kicked' : reason === 'error' ? 'error' : 'closed');
+    this.safeEmit('close');
+  }
+}

@@ -1,0 +1,106 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { Logger } from '../../../core/logging/logger.js';
+import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
+import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
+import type { ViewerRegistry } from '../../stream/viewer-registry.js';
+import type { ViewerSink } from '../../stream/viewer-session.js';
+import type { MediaPacket } from '../../stream/media-packet.js';
+
+const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+
+export interface WsFlvDeps extends PlayAuthDeps {
+  viewers: ViewerRegistry;
+  log: Logger;
+}
+
+/** Adapts a WebSocket to the viewer sink: one binary message per FLV tag, corked per flush. */
+class WsSink implements ViewerSink {
+  private readonly socket: Duplex & { cork(): void; uncork(): void };
+  constructor(private readonly ws: WebSocket) {
+    this.socket = (ws as unknown as { _socket: Duplex & { cork(): void; uncork(): void } })._socket;
+  }
+  write(buf: Buffer): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false });
+  }
+  cork(): void {
+    this.socket.cork();
+  }
+  uncork(): void {
+    this.socket.uncork();
+  }
+  get writableLength(): number {
+    return this.ws.bufferedAmount;
+  }
+}
+
+/**
+ * WS-FLV: an upgrade on /{app}/{name}.flv?token=. The play hook answers before the upgrade is
+ * accepted: a refusal is a plain HTTP 401/403/404 on the socket, so no frame is ever sent.
+ */
+export class WsFlvServer {
+  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+
+  constructor(private readonly deps: WsFlvDeps) {}
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): boolean {
+    const m = FLV_PATH.exec(url.pathname);
+    if (!m || (req.headers.upgrade ?? '').toLowerCase() !== 'websocket') return false;
+    socket.on('error', () => socket.destroy());
+    this.play(req, socket, head, url, m[1]!, m[2]!).catch((err) => {
+      this.deps.log.error({ err }, 'ws-flv play failed');
+      rejectUpgrade(socket, 500);
+    });
+    return true;
+  }
+
+  private async play(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL, app: string, streamName: string): Promise<void> {
+    const query: Record<string, string> = {};
+    let n = 0;
+    for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
+    const clientIp = req.socket.remoteAddress ?? '';
+    const auth = await authorizePlay(this.deps, { protocol: 'ws-flv', app, streamName, query, clientIp });
+    if (socket.destroyed) return;
+    if (!auth.ok) {
+      rejectUpgrade(socket, auth.status);
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const stream = auth.stream;
+      if (stream.isClosed) {
+        ws.close(1000, 'stream ended');
+        return;
+      }
+      const session = this.deps.viewers.start({
+        stream,
+        protocol: 'ws-flv',
+        clientIp,
+        viewerId: auth.viewerId,
+        sink: new WsSink(ws),
+        encode: (p: MediaPacket) => p.flvTag(),
+        preamble: [FLV_HEADER(true, true)],
+        closeTransport: (reason) => {
+          if (reason === 'stream-ended') ws.close(1000, 'stream ended');
+          else ws.terminate();
+        },
+      });
+      ws.on('close', () => session.end('closed'));
+      ws.on('error', () => session.end('error'));
+    });
+  }
+
+  close(): void {
+    for (const ws of this.wss.clients) ws.terminate();
+    this.wss.close();
+  }
+}
+
+function rejectUpgrade(socket: Duplex, status: number): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code: String(status), message: STATUS_TEXT[status] ?? 'error' } });
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
+}

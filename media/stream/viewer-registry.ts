@@ -1,0 +1,86 @@
+import type { Logger } from '../../core/logging/logger.js';
+import type { PlayEnded, PlayProtocol, PlayStarted } from '../../core/media/media-contract.js';
+import { TypedEmitter } from '../../core/events/typed-emitter.js';
+import type { MediaPacket } from './media-packet.js';
+import type { Stream } from './stream.js';
+import { ViewerSession, type ViewerCounters, type ViewerEndReason, type ViewerLimits, type ViewerSink } from './viewer-session.js';
+import type { FlushScheduler } from './flush-scheduler.js';
+
+export interface ViewerRegistryEvents {
+  [name: string]: unknown[];
+  'play.started': [PlayStarted];
+  'play.ended': [PlayEnded];
+}
+
+export interface StartViewer {
+  stream: Stream;
+  protocol: PlayProtocol;
+  clientIp: string;
+  /** From the play decision; generated when the hook gives none. */
+  viewerId?: string;
+  sink: ViewerSink;
+  encode: (p: MediaPacket) => Buffer;
+  /** Bytes that go before the media (FLV header, RTMP onStatus). */
+  preamble?: Buffer[];
+  /** Closes the transport; `graceful` when the stream ended (send what is queued, then close). */
+  closeTransport: (reason: ViewerEndReason) => void;
+}
+
+let seq = 0;
+
+/**
+ * Every viewer of every protocol: starts a ViewerSession on a stream, reports play.started and
+ * play.ended, and finds a viewer by id for kickViewer.
+ */
+export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
+  private readonly sessions = new Map<string, { session: ViewerSession; stream: Stream }>();
+  readonly counters: ViewerCounters = { skips: 0, evictions: 0 };
+
+  constructor(
+    private readonly scheduler: FlushScheduler,
+    private readonly limits: ViewerLimits,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.emitterLog = log;
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  start(opts: StartViewer): ViewerSession {
+    let id = opts.viewerId ?? `v${Date.now().toString(36)}${(++seq).toString(36)}`;
+    if (this.sessions.has(id)) id = `${id}.${(++seq).toString(36)}`;
+    const started: PlayStarted = { streamName: opts.stream.name, viewerId: id, protocol: opts.protocol, clientIp: opts.clientIp, at: Date.now() };
+    const session = new ViewerSession(id, opts.protocol, opts.sink, opts.encode, this.scheduler, this.limits, this.counters, (reason) => {
+      this.sessions.delete(id);
+      opts.stream.removeReader(session);
+      try {
+        opts.closeTransport(reason);
+      } catch (err) {
+        this.log.warn({ err, viewer: id }, 'closing a viewer transport failed');
+      }
+      const now = Date.now();
+      this.safeEmit('play.ended', { ...started, at: now, reason, bytesOut: session.bytesOut, durationMs: now - started.at });
+    });
+    this.sessions.set(id, { session, stream: opts.stream });
+    for (const b of opts.preamble ?? []) session.writeRaw(b);
+    this.safeEmit('play.started', started);
+    opts.stream.addReader(session);
+    session.flushSoon();
+    return session;
+  }
+
+  /** Drops a viewer at once; false when there is no such viewer. */
+  kick(viewerId: string): boolean {
+    const entry = this.sessions.get(viewerId);
+    if (!entry) return false;
+    entry.session.end('kicked');
+    return true;
+  }
+
+  closeAll(): void {
+    for (const { session } of [...this.sessions.values()]) session.end('closed');
+  }
+}
