@@ -1,0 +1,79 @@
+import { Registry } from 'prom-client';
+import request from 'supertest';
+import { silentLogger } from '../../core/logging/logger.js';
+import type { MediaControl, StreamSummary } from '../../core/media/media-contract.js';
+import type { ConfigOverrides, TestAdapterSet, TestPorts } from '../../core/testing/test-ports.js';
+import { createControl, type Control } from '../main.js';
+
+/**
+ * Test kit for control's service and API tests: real ports from a test adapter set, control built
+ * with createControl, and a MediaControl that only records what it was asked (media has its own tests).
+ */
+export class RecordingMediaControl implements MediaControl {
+  readonly kickedPublishers: string[] = [];
+  readonly kickedViewers: string[] = [];
+  /** Streams that have a publisher "now"; kickPublisher answers true for them. */
+  readonly publishing = new Set<string>();
+
+  async kickPublisher(streamName: string): Promise<boolean> {
+    this.kickedPublishers.push(streamName);
+    return this.publishing.delete(streamName);
+  }
+  async kickViewer(viewerId: string): Promise<boolean> {
+    this.kickedViewers.push(viewerId);
+    return false;
+  }
+  async listStreams(): Promise<StreamSummary[]> {
+    return [];
+  }
+}
+
+export interface Kit {
+  ports: TestPorts;
+  control: Control;
+  media: RecordingMediaControl;
+  http: ReturnType<typeof request>;
+  /** Registers and logs in; returns the user id and a bearer header. */
+  user(role: 'viewer' | 'anchor', name?: string): Promise<{ id: string; username: string; auth: { Authorization: string } }>;
+  operator(name?: string): Promise<{ id: string; username: string; auth: { Authorization: string } }>;
+  /** An anchor with a room. */
+  anchorWithRoom(title?: string): Promise<{ id: string; auth: { Authorization: string }; roomId: string; streamKey: string }>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+const unique = (prefix: string) => `${prefix}${process.pid}_${Date.now().toString(36)}_${counter++}`;
+
+export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = {}): Promise<Kit> {
+  const ports = await set.make(overrides);
+  const media = new RecordingMediaControl();
+  const control = createControl({
+    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics: new Registry(), refusalDelayMs: 0,
+  });
+  const http = request(control.app);
+  const login = async (username: string, password: string) => {
+    const res = await http.post('/api/v1/auth/login').send({ username, password }).expect(200);
+    return { Authorization: `Bearer ${res.body.token as string}` };
+  };
+  const kit: Kit = {
+    ports, control, media, http,
+    async user(role, name = unique(role)) {
+      const res = await http.post('/api/v1/auth/register').send({ username: name, password: 'correct horse', role }).expect(201);
+      return { id: res.body.id as string, username: name, auth: await login(name, 'correct horse') };
+    },
+    async operator(name = unique('op')) {
+      const { user } = await control.auth.ensureOperator(name, 'operator pass');
+      return { id: user.id, username: name, auth: await login(name, 'operator pass') };
+    },
+    async anchorWithRoom(title = 'My show') {
+      const anchor = await kit.user('anchor');
+      const res = await http.post('/api/v1/rooms').set(anchor.auth).send({ title }).expect(201);
+      return { id: anchor.id, auth: anchor.auth, roomId: res.body.id as string, streamKey: res.body.stream_key as string };
+    },
+    async close() {
+      await control.close();
+      await ports.close();
+    },
+  };
+  return kit;
+}
