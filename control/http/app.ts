@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logging/logger.js';
 import { authenticate, type TokenVerifier } from './auth.middleware.js';
 import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.js';
-import { httpMetrics } from './http-metrics.js';
+import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 
 export interface HealthCheck {
@@ -61,6 +61,7 @@ export function createControlApp(options: ControlAppOptions): Express {
   });
 
   const api = express.Router();
+  api.use(markMountPoint);
   api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
   api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json' }));
   api.use(authenticate(options.auth));

@@ -25,7 +25,9 @@ export function httpMetrics(registry: Registry): RequestHandler {
     const end = latency.startTimer();
     res.on('finish', () => {
       const routePath = req.route?.path;
-      const route = typeof routePath === 'string' ? `${req.baseUrl}${routePath}` : 'unmatched';
+      // baseUrl is reset when an error leaves a router, so routers record their mount point (markMountPoint).
+      const base = typeof res.locals.mountPoint === 'string' ? res.locals.mountPoint : req.baseUrl;
+      const route = typeof routePath === 'string' ? `${base}${routePath}` : 'unmatched';
       const method = methods.has(req.method) ? req.method : 'OTHER';
       requests.inc({ method, route, status: String(res.statusCode) });
       end({ method, route });
@@ -33,3 +35,9 @@ export function httpMetrics(registry: Registry): RequestHandler {
     next();
   };
 }
+
+/** Put first in a mounted router: remembers its mount point for the route label. */
+export const markMountPoint: RequestHandler = (req, res, next) => {
+  res.locals.mountPoint = req.baseUrl;
+  next();
+};
