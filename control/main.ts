@@ -55,6 +55,8 @@ export interface Control {
   settlement: SettlementService;
   /** Routes media events (publish.started/ended, stream.stats) to the live lifecycle; returns detach. */
   attachMediaEvents(emitter: MediaEventSource): () => void;
+  /** Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both are set (idempotent). */
+  bootstrap(): Promise<void>;
   /** Stops timers and waits for queued settlements. Does not close db/cache (the caller owns them). */
   close(): Promise<void>;
 }
@@ -119,6 +121,7 @@ export function createControl(deps: ControlDeps): Control {
         detachers.delete(detach);
       };
     },
+    bootstrap: () => ensureConfiguredOperator(config, auth, log),
     async close() {
       for (const detach of detachers) detach();
       live.stop();
@@ -145,7 +148,7 @@ async function run(): Promise<void> {
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   const control = createControl({ config, log, db, cache, media: unconfiguredMediaControl(log), metrics });
-  await ensureConfiguredOperator(config, control.auth, log);
+  await control.bootstrap();
   const server = control.app.listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });
