@@ -1,0 +1,130 @@
+/**
+ * The standalone media service (`npm run start:media`): the engine with HLS and recording, asking
+ * control over HTTP before any publish or play (HttpStreamHooks), reporting its events as signed
+ * callbacks (HttpEventSink), and serving FLV/HLS, WS-FLV, /healthz, /metrics and a small signed
+ * control API (kick publisher/viewer, list streams) on config.http.port.
+ */
+import { createServer, type Server } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { loadConfig } from '../core/config/load.js';
+import type { OnairConfig } from '../core/config/schema.js';
+import { createLogger, safeUrl, type Logger } from '../core/logging/logger.js';
+import type { StreamHooks } from '../core/media/media-contract.js';
+import { MediaEngine } from './engine.js';
+import { HlsServer } from './servers/hls/server.js';
+import { Recorder } from './recording/recorder.js';
+import { HttpStreamHooks } from './remote/http-stream-hooks.js';
+import { HttpEventSink } from './remote/http-event-sink.js';
+import { handleControlApi } from './remote/control-api.js';
+
+export interface MediaService {
+  engine: MediaEngine;
+  http: Server;
+  httpPort: number;
+  rtmpPort: number;
+  /** Undefined when no control URL and media key are configured (events then stay in-process). */
+  sink: HttpEventSink | undefined;
+  close(): Promise<void>;
+}
+
+export interface MediaServiceOptions {
+  /** Defaults to HttpStreamHooks against config.media.controlUrl. */
+  hooks?: StreamHooks;
+}
+
+/** Builds and starts the service; resolves once RTMP and HTTP listen. */
+export async function startMediaService(config: OnairConfig, log: Logger, options: MediaServiceOptions = {}): Promise<MediaService> {
+  const controlUrl = config.media.controlUrl;
+  let hooks = options.hooks;
+  if (!hooks) {
+    if (!controlUrl) throw new Error("'media.controlUrl' (ONAIR_CONTROL_URL) is required to run media as its own service");
+    hooks = new HttpStreamHooks({ controlUrl, timeoutMs: config.media.hookTimeout, key: config.callbacks.mediaKey, log: log.child({ mod: 'hooks' }) });
+  }
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  const engine = new MediaEngine({ config, hooks, log, metrics, plugins: [new HlsServer(), new Recorder()] });
+
+  let sink: HttpEventSink | undefined;
+  if (controlUrl && config.callbacks.mediaKey) {
+    sink = new HttpEventSink({ controlUrl, key: config.callbacks.mediaKey, log: log.child({ mod: 'callbacks' }) });
+    sink.attach(engine);
+  } else {
+    log.warn("no 'media.controlUrl' or 'callbacks.mediaKey': media events are not sent to control");
+  }
+
+  await engine.start();
+  const control = { key: config.callbacks.mediaKey, control: engine, log: log.child({ mod: 'control-api' }) };
+  const http = createServer((req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname === '/healthz') {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
+        return;
+      }
+      if (url.pathname === '/metrics') {
+        metrics.metrics().then(
+          (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
+          (err: unknown) => {
+            log.error({ err }, 'metrics failed');
+            res.writeHead(500).end();
+          },
+        );
+        return;
+      }
+      if (handleControlApi(req, res, url, control)) return;
+      if (engine.handleHttp(req, res)) return;
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found","message":"not found"}}');
+    } catch (err) {
+      log.error({ err, url: safeUrl(req.url) }, 'media HTTP request failed');
+      if (!res.headersSent) res.writeHead(400).end();
+      else res.destroy();
+    }
+  });
+  http.on('upgrade', (req, socket, head) => {
+    if (!engine.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  http.on('clientError', (_err, socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(config.http.port, config.host, () => resolve());
+  });
+  const httpPort = (http.address() as { port: number }).port;
+  log.info({ http: httpPort, rtmp: engine.rtmpPort }, 'media service listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    engine, http, httpPort, rtmpPort: engine.rtmpPort, sink,
+    close() {
+      closing ??= (async () => {
+        await engine.close(); // ends every publish: publish.ended and record.done go out first
+        http.closeAllConnections();
+        await new Promise<void>((r) => http.close(() => r()));
+        await sink?.close(3000);
+      })();
+      return closing;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel, name: 'onair-media' });
+  let service: MediaService;
+  try {
+    service = await startMediaService(config, log);
+  } catch (err) {
+    log.fatal({ err }, 'media service failed to start');
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, 'stopping');
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    service.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) void main();
