@@ -1,0 +1,140 @@
+/**
+ * The all-in-one process (`npm start`): control, the media engine, the web pages and the
+ * callback pipeline on embedded defaults (SQLite, in-process cache and bus, local storage), with
+ * the API, WebSocket, FLV, HLS and pages on one HTTP port and RTMP on another.
+ * Each role can also run alone: control/main.ts, media/main.ts.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { loadConfig } from './core/config/load.js';
+import type { OnairConfig } from './core/config/schema.js';
+import { openDatabase } from './core/database/database.js';
+import { createCache } from './core/cache/index.js';
+import { createLogger, type Logger } from './core/logging/logger.js';
+import type { MediaControl } from './core/media/media-contract.js';
+import { createControl, ensureConfiguredOperator } from './control/main.js';
+import { MediaEngine } from './media/engine.js';
+import { HlsServer } from './media/servers/hls/server.js';
+import { Recorder } from './media/recording/recorder.js';
+import { createWebHandler } from './web/serve.js';
+
+export interface OnairProcess {
+  config: OnairConfig;
+  server: Server;
+  engine: MediaEngine;
+  httpPort: number;
+  rtmpPort: number;
+  close(): Promise<void>;
+}
+
+/** Builds and starts every role in this process. Tests call this with ports 0 and a temp data dir. */
+export async function startOnair(config: OnairConfig, log: Logger, options: { refusalDelayMs?: number } = {}): Promise<OnairProcess> {
+  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
+  await db.migrate();
+  const cache = createCache({ url: config.redis.url, log });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+
+  // Control and media need each other (hooks one way, kicks the other): the engine is built
+  // second, and control reaches it through this forwarding MediaControl.
+  let engine: MediaEngine | undefined;
+  const media: MediaControl = {
+    kickPublisher: async (name) => (engine ? engine.kickPublisher(name) : false),
+    kickViewer: async (id) => (engine ? engine.kickViewer(id) : false),
+    listStreams: async () => (engine ? engine.listStreams() : []),
+  };
+  const control = createControl({ config, log, db, cache, media, metrics, refusalDelayMs: options.refusalDelayMs });
+  await ensureConfiguredOperator(config, control.auth, log);
+
+  const plugins = [new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
+  engine = new MediaEngine({ config, hooks: control.hooks, log, metrics, plugins });
+  const detachEvents = control.attachMediaEvents(engine as unknown as Parameters<typeof control.attachMediaEvents>[0]);
+
+  const web = createWebHandler();
+  const server = createServer((req, res) => {
+    if (engine!.handleHttp(req, res)) return;
+    web(req, res, () => control.app(req, res));
+  });
+  server.on('upgrade', (req, socket: Duplex, head) => {
+    if (!engine!.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  server.keepAliveTimeout = 5_000;
+  server.headersTimeout = 10_000;
+
+  await engine.start();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.http.port, config.host, () => resolve());
+  });
+  const address = server.address();
+  const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    server,
+    engine,
+    httpPort,
+    rtmpPort: engine.rtmpPort,
+    close() {
+      closing ??= (async () => {
+        server.close();
+        server.closeAllConnections();
+        detachEvents();
+        await engine!.close();
+        await control.close();
+        await cache.close();
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}
+
+function banner(p: OnairProcess): string {
+  const host = p.config.publicHost ?? (p.config.host === '0.0.0.0' ? '127.0.0.1' : p.config.host);
+  const api = `http://${host}:${p.httpPort}`;
+  return [
+    '',
+    'onair is running.',
+    '',
+    `  Push (OBS "Server"):  rtmp://${host}:${p.rtmpPort}/${p.config.rtmp.app}`,
+    '  Stream key:           register an anchor and create a room; the answer holds stream_key:',
+    `      curl -s -X POST ${api}/api/v1/auth/register -H 'content-type: application/json' \\`,
+    `           -d '{"username":"alice","password":"change-me-please","role":"anchor"}'`,
+    `      curl -s -X POST ${api}/api/v1/auth/login -H 'content-type: application/json' \\`,
+    `           -d '{"username":"alice","password":"change-me-please"}'          # -> {"token":...}`,
+    `      curl -s -X POST ${api}/api/v1/rooms -H "authorization: Bearer $TOKEN" \\`,
+    `           -H 'content-type: application/json' -d '{"title":"My first show"}'  # -> {id, stream_key, push_url}`,
+    `  Watch:                ${api}/watch/{room_id}     (live rooms: ${api}/)`,
+    `  Health and metrics:   ${api}/healthz  ${api}/metrics`,
+    '',
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger({ level: config.logLevel });
+  const onair = await startOnair(config, log);
+  process.stdout.write(banner(onair) + '\n');
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1); // a second Ctrl-C does not wait
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    onair.close().then(() => process.exit(0), (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      process.exit(1);
+    });
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
