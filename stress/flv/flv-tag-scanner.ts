@@ -18,7 +18,7 @@ export interface FlvTag {
 export type OnFlvTag = (tag: FlvTag, head: Buffer) => void;
 
 /** Tags larger than this are treated as a corrupt stream (real video frames stay well under it). */
-export const MAX_TAG_SIZE = 16 * 1024 * 1024;
+export const MAX_TAG_SIZE = 8 * 1024 * 1024;
 export const DEFAULT_HEAD_BYTES = 48;
 
 const enum State {

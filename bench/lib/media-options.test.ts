@@ -1,0 +1,33 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ladder, parseMediaBenchArgs, MEDIA_HELP } from './media-options.js';
+import { OptionsError } from '../../stress/options.js';
+import { nginxRtmpConfig } from './nginx-rtmp.js';
+
+describe('bench:media options', () => {
+  it('climbs the documented ladder, then by 800 up to --max', () => {
+    assert.deepEqual(ladder(3200), [100, 400, 800, 1600, 2400, 3200]);
+    assert.deepEqual(ladder(1000), [100, 400, 800]);
+    assert.deepEqual(ladder(5600), [100, 400, 800, 1600, 2400, 3200, 4000, 4800, 5600]);
+  });
+  it('defaults to every target over HTTP-FLV with 20 s steps', () => {
+    const o = parseMediaBenchArgs([]);
+    assert.deepEqual(o.targets, ['onair', 'nms', 'nginx']);
+    assert.deepEqual(o.protocols, ['http-flv']);
+    assert.deepEqual([o.max, o.stepMs, o.settleMs, o.rampPerSec, o.healthyStop], [3200, 20_000, 3000, 800, 0.95]);
+  });
+  it('parses and checks options', () => {
+    const o = parseMediaBenchArgs(['--targets', 'nms,nginx', '--protocols', 'http-flv,rtmp', '--max', '800', '--step-seconds', '10', '--json', '/tmp/x.json']);
+    assert.deepEqual([o.targets, o.protocols, o.max, o.stepMs, o.json], [['nms', 'nginx'], ['http-flv', 'rtmp'], 800, 10_000, '/tmp/x.json']);
+    for (const bad of [['--targets', 'srs'], ['--protocols', 'hls'], ['--max', '0'], ['--max', '99999'], ['--step-seconds', '1'], ['--ramp', '0'], ['--what']]) {
+      assert.throws(() => parseMediaBenchArgs(bad), OptionsError, bad.join(' '));
+    }
+    for (const flag of ['--targets', '--protocols', '--max', '--step-seconds', '--settle', '--ramp', '--json', '--help']) assert.ok(MEDIA_HELP.includes(flag), flag);
+  });
+  it('writes an nginx-rtmp config bound to loopback, without a daemon', () => {
+    const conf = nginxRtmpConfig('/tmp/p', 19350);
+    assert.match(conf, /listen 127\.0\.0\.1:19350;/);
+    assert.match(conf, /daemon off;/);
+    assert.match(conf, /load_module \/usr\/lib\/nginx\/modules\/ngx_rtmp_module\.so;/);
+  });
+});

@@ -1,0 +1,78 @@
+/** `npm run bench:media` options (pure, tested). */
+import { parseArgs } from 'node:util';
+import { parseSeconds, OptionsError } from '../../stress/options.js';
+import { PROTOCOLS, type Protocol } from '../../stress/viewers/viewer-state.js';
+import { TARGET_NAMES, type TargetName } from './media-targets.js';
+
+export const BASE_LADDER = [100, 400, 800, 1600, 2400, 3200];
+export const MAX_VIEWERS = 6400;
+
+export interface MediaBenchOptions {
+  targets: TargetName[];
+  protocols: Protocol[];
+  max: number;
+  stepMs: number;
+  settleMs: number;
+  rampPerSec: number;
+  healthyStop: number;
+  json: string | undefined;
+  help: boolean;
+}
+
+export const MEDIA_HELP = `npm run bench:media -- [options]
+
+One 2.15 Mb/s 720p30 H.264/AAC stream (2 s GOP, published by ffmpeg -c copy), N viewers on a ladder
+(${BASE_LADDER.join(', ')}, then +800 up to --max) until the healthy share drops below 95 %.
+Each server runs pinned to core 0 (taskset -c 0); the publisher and the viewers run on core 1.
+Per target and step: healthy share, server CPU % of a core and per 100 viewers, RSS, TTFF p50/p95.
+
+  --targets LIST      onair,nms,nginx (default all; a target that cannot run here is noted and skipped)
+  --protocols LIST    viewer protocols: http-flv (default), ws-flv, rtmp; nginx-rtmp always uses rtmp
+  --max N             highest step (default 3200, at most ${MAX_VIEWERS})
+  --step-seconds S    measurement window per step after the ramp and settle (default 20)
+  --settle S          time after a viewer starts before its window opens (default 3)
+  --ramp R            viewers started per second (default 800)
+  --json FILE         also write every result as JSON to FILE
+  -h, --help          this help`;
+
+export function ladder(max: number): number[] {
+  const steps = BASE_LADDER.filter((n) => n <= max);
+  for (let n = 4000; n <= max; n += 800) steps.push(n);
+  return steps;
+}
+
+export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        targets: { type: 'string' },
+        protocols: { type: 'string' },
+        max: { type: 'string' },
+        'step-seconds': { type: 'string' },
+        settle: { type: 'string' },
+        ramp: { type: 'string' },
+        json: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    throw new OptionsError((err as Error).message);
+  }
+  const targets = (values.targets ?? TARGET_NAMES.join(',')).split(',').map((t) => t.trim()) as TargetName[];
+  for (const t of targets) if (!TARGET_NAMES.includes(t)) throw new OptionsError(`--targets: unknown '${t}' (use ${TARGET_NAMES.join(', ')})`);
+  const protocols = (values.protocols ?? 'http-flv').split(',').map((p) => p.trim()) as Protocol[];
+  for (const p of protocols) {
+    if (!PROTOCOLS.includes(p) || p === 'hls') throw new OptionsError(`--protocols: '${p}' (use http-flv, ws-flv, rtmp)`);
+  }
+  const max = Number(values.max ?? 3200);
+  if (!Number.isInteger(max) || max < 1 || max > MAX_VIEWERS) throw new OptionsError(`--max: 1..${MAX_VIEWERS}`);
+  const stepMs = parseSeconds(values['step-seconds'] ?? '20', '--step-seconds');
+  if (stepMs < 5000 || stepMs > 600_000) throw new OptionsError('--step-seconds: 5..600');
+  const settleMs = parseSeconds(values.settle ?? '3', '--settle');
+  const rampPerSec = Number(values.ramp ?? 800);
+  if (!Number.isInteger(rampPerSec) || rampPerSec < 1 || rampPerSec > 5000) throw new OptionsError('--ramp: 1..5000');
+  return { targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
+}

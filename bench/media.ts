@@ -1,0 +1,152 @@
+/**
+ * `npm run bench:media`: the same load against onair, node-media-server 4.4.3 and nginx-rtmp, each
+ * pinned to core 0, the load pinned to core 1, N on a ladder until the healthy share drops below
+ * 95 %. Prints a row per step as it goes and the whole table at the end. See MEDIA_HELP.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { ensureSample } from '../stress/publish/sample.js';
+import { readFlvFile } from '../stress/flv/flv-file.js';
+import { startFfmpegPublisher } from '../stress/publish/ffmpeg-publisher.js';
+import { runLoad } from '../stress/load.js';
+import { ProcUsage } from '../stress/report/server-usage.js';
+import { LiveTable, fixed, formatTable } from '../stress/report/table.js';
+import { protocolOf, ViewerPool } from '../stress/viewers/viewer-pool.js';
+import { OptionsError } from '../stress/options.js';
+import type { Protocol } from '../stress/viewers/viewer-state.js';
+import { MEDIA_HELP, ladder, parseMediaBenchArgs } from './lib/media-options.js';
+import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
+import { pinSelf } from './lib/child.js';
+
+const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
+const SERVER_CPU = '0';
+const LOAD_CPU = '1';
+
+interface StepResult {
+  target: string;
+  protocol: Protocol;
+  viewers: number;
+  healthyShare: number;
+  serverCpuPercent: number | undefined;
+  cpuPer100: number | undefined;
+  rssMB: number | undefined;
+  ttffP50: number | undefined;
+  ttffP95: number | undefined;
+  mbps: number;
+  loadCpuPercent: number;
+  errors: Record<string, number>;
+}
+
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'Mb/s', 'load cpu%', 'errors'];
+function row(r: StepResult): (string | number | undefined)[] {
+  const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.mbps), fixed(r.loadCpuPercent), errs || '-'];
+}
+
+async function waitFirstFrame(url: string, timeoutMs: number): Promise<string | undefined> {
+  const pool = new ViewerPool({ stallMs: 1000, settleMs: 0 });
+  const u = new URL(url);
+  const v = pool.startOne({ url: u, protocol: protocolOf(u) });
+  const until = performance.now() + timeoutMs;
+  while (performance.now() < until && v.firstFrameAt === undefined && v.error === undefined) await new Promise((r) => setTimeout(r, 100));
+  pool.closeAll();
+  return v.firstFrameAt === undefined ? (v.error ?? 'no keyframe') : undefined;
+}
+
+async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: string, bytesPerSec: number, o: ReturnType<typeof parseMediaBenchArgs>, table: LiveTable, results: StepResult[], notes: string[]): Promise<void> {
+  const pub = startFfmpegPublisher(sample, t.publishUrl, 'bench publisher', 'ffmpeg', LOAD_CPU);
+  try {
+    const ready = await waitFirstFrame(await t.playUrl(t.protocols.includes('http-flv') ? 'http-flv' : t.protocols[0]!), 20_000);
+    if (ready) {
+      notes.push(`${t.name}: stream not playable (${ready}); skipped`);
+      return;
+    }
+    const usage = new ProcUsage(t.pid);
+    for (const protocol of protocols) {
+      const proto: Protocol = t.protocols.includes(protocol) ? protocol : 'rtmp';
+      if (proto !== protocol) notes.push(`${t.name}: no ${protocol}; measured with ${proto}`);
+      for (const n of ladder(o.max)) {
+        const url = new URL(await t.playUrl(proto));
+        const rampMs = (n / o.rampPerSec) * 1000;
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const r = await runLoad({
+          count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
+          specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
+        });
+        const cpu = process.cpuUsage(cpu0);
+        const step: StepResult = {
+          target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
+          serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
+          ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, mbps: r.summary.mbps,
+          loadCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100, errors: r.summary.errors,
+        };
+        results.push(step);
+        table.row(row(step));
+        if (pub.error) {
+          notes.push(`${t.name}: publisher failed (${pub.error}); ladder stopped`);
+          return;
+        }
+        await new Promise((res) => setTimeout(res, 2000)); // let the server drop the last step's sockets
+        if (step.healthyShare < o.healthyStop) break;
+      }
+    }
+  } finally {
+    await pub.stop();
+  }
+}
+
+async function main(): Promise<number> {
+  let o;
+  try {
+    o = parseMediaBenchArgs(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof OptionsError) {
+      console.error(`bench:media: ${err.message}\n\n${MEDIA_HELP}`);
+      return 2;
+    }
+    throw err;
+  }
+  if (o.help) {
+    console.log(MEDIA_HELP);
+    return 0;
+  }
+  const pinned = pinSelf(LOAD_CPU);
+  const notes: string[] = [];
+  if (!pinned) notes.push('taskset unavailable: nothing pinned');
+  console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; servers on core ${SERVER_CPU}, load on core ${LOAD_CPU}${pinned ? '' : ' (not pinned)'}`);
+  const sample = await ensureSample(SAMPLE);
+  const bytesPerSec = readFlvFile(readFileSync(sample)).bytesPerSec;
+  console.log(`stream: ${((bytesPerSec * 8) / 1000).toFixed(0)} kb/s 1280x720 30 fps, 2 s GOP; ladder ${ladder(o.max).join(', ')}; ${o.stepMs / 1000} s per step\n`);
+  const results: StepResult[] = [];
+  const table = new LiveTable(HEADERS, (l) => console.log(l), 6);
+  for (const name of o.targets) {
+    const why = targetUnavailable(name);
+    if (why) {
+      notes.push(`${name}: not run: ${why}`);
+      continue;
+    }
+    let t: RunningTarget | undefined;
+    try {
+      t = await startTarget(name, SERVER_CPU);
+      await benchTarget(t, o.protocols, sample, bytesPerSec, o, table, results, notes);
+    } catch (err) {
+      notes.push(`${name}: failed: ${(err as Error).message}`);
+    } finally {
+      await t?.stop();
+    }
+  }
+  console.log(`\nresults\n${formatTable(HEADERS, results.map(row))}`);
+  if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
+  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), results, notes }, null, 2));
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
