@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { signedHeaders } from './callback-signature.js';
@@ -32,10 +33,8 @@ interface Pending {
   attempts: number;
 }
 
-/** Anything that emits MediaEvents by name (the engine). */
-export interface MediaEventSource {
-  on<K extends MediaEventName>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
-}
+/** Anything that emits MediaEvents by name, as the engine does. */
+export type MediaEventSource = TypedEmitter<{ [name: string]: unknown[] } & { [K in MediaEventName]: [MediaEvents[K]] }>;
 
 const EVENT_NAMES: MediaEventName[] = ['publish.started', 'publish.ended', 'play.started', 'play.ended', 'stream.stats', 'record.done'];
 
@@ -66,7 +65,7 @@ export class HttpEventSink {
 
   /** Forwards every MediaEvent of `source`. */
   attach(source: MediaEventSource): void {
-    for (const name of EVENT_NAMES) source.on(name, (payload) => this.send(name, payload));
+    for (const name of EVENT_NAMES) source.on(name, (payload: MediaEvents[typeof name]) => this.send(name, payload));
   }
 
   send<K extends MediaEventName>(event: K, data: MediaEvents[K]): void {
