@@ -99,7 +99,7 @@ export class HttpFlvServer {
     });
     const onGone = () => session.end('closed');
     socket.once('close', onGone);
-    socket.on('error', () => session.end('error'));
+    socket.on('error', () => session.end('closed')); // a reset by the viewer is just a disconnect
     // A viewer never sends after the request: reading keeps the socket's close detection working.
     socket.resume();
   }

@@ -87,7 +87,7 @@ export class WsFlvServer {
         },
       });
       ws.on('close', () => session.end('closed'));
-      ws.on('error', () => session.end('error'));
+      ws.on('error', () => session.end('closed'));
     });
   }
 

@@ -1,0 +1,190 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { missingTool } from '../../../core/testing/tools.js';
+import {
+  startEngine, ffmpegPublish, waitForEvent, killHard, testConfig, httpGet, readSome, until, sleep, type EngineHarness,
+} from '../../engine-test-kit.js';
+import { FlvParser } from '../../protocols/flv/flv-parser.js';
+import { isSequenceHeader } from '../../protocols/flv/flv-tag.js';
+import { RtmpClient } from '../rtmp/client.js';
+
+const noFfmpeg = missingTool('ffmpeg');
+
+describe('HTTP-FLV with an ffmpeg publisher', { skip: noFfmpeg }, () => {
+  let h: EngineHarness;
+  let ff: ChildProcess;
+  before(async () => {
+    h = await startEngine();
+    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 60 });
+    await waitForEvent(h, 'publish.started');
+  });
+  after(async () => {
+    killHard(ff);
+    await h.close();
+  });
+
+  it('answers 401 without a token, 403 with a forged one, 404 for a stream that is not live', async () => {
+    for (const [path, status] of [
+      ['/live/room1.flv', 401],
+      ['/live/room1.flv?token=forged', 403],
+      ['/live/nosuch.flv?token=good', 404],
+      ['/live/nosuch.flv', 401], // names do not leak without a token
+    ] as const) {
+      const res = await httpGet(h.httpPort, path);
+      const body = await readSome(res, 1 << 20, 2000);
+      assert.equal(res.statusCode, status, path);
+      assert.equal(res.headers['content-type'], 'application/json');
+      assert.ok(!body.includes(Buffer.from('FLV')));
+    }
+  });
+
+  it('answers HEAD with the FLV headers and no body', async () => {
+    const res = await httpGet(h.httpPort, '/live/room1.flv?token=good', 'HEAD');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['content-type'], 'video/x-flv');
+    assert.equal(res.headers['access-control-allow-origin'], '*');
+    assert.match(String(res.headers['cache-control']), /no-cache/);
+    res.destroy();
+  });
+
+  it('sends the FLV header, metadata, sequence headers, then the GOP from a keyframe, at once', async () => {
+    const t0 = performance.now();
+    const res = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    assert.equal(res.statusCode, 200);
+    assert.equal(res.headers['transfer-encoding'], undefined, 'raw body, not chunked');
+    const parser = new FlvParser();
+    const tags: { type: number; seq: boolean; key: boolean }[] = [];
+    let ttff = 0;
+    await new Promise<void>((resolve) => {
+      res.on('data', (d: Buffer) => {
+        for (const t of parser.push(d)) {
+          const key = t.type === 9 && (t.body[0]! >> 4) === 1 && !isSequenceHeader(9, t.body);
+          if (key && !ttff) ttff = performance.now() - t0;
+          tags.push({ type: t.type, seq: isSequenceHeader(t.type, t.body), key });
+        }
+        if (tags.length > 40) {
+          res.destroy();
+          resolve();
+        }
+      });
+    });
+    assert.deepEqual(parser.header, { version: 1, hasAudio: true, hasVideo: true });
+    assert.deepEqual(tags.slice(0, 3).map((t) => [t.type, t.seq]), [[18, false], [9, true], [8, true]]);
+    const firstVideo = tags.slice(3).find((t) => t.type === 9)!;
+    assert.equal(firstVideo.key, true, 'first video frame is a keyframe (GOP cache)');
+    assert.ok(ttff > 0);
+    console.log(`# HTTP-FLV time to first keyframe: ${ttff.toFixed(1)} ms`);
+  });
+
+  it('ffprobe reads HTTP-FLV: H.264 640x360 and AAC', { skip: missingTool('ffprobe') }, async () => {
+    const out = await new Promise<string>((resolve) => {
+      const c = spawn('ffprobe', ['-v', 'error', '-show_streams', '-of', 'compact', `http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`]);
+      let s = '';
+      c.stdout.on('data', (d) => (s += d));
+      const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
+      c.on('exit', () => {
+        clearTimeout(t);
+        resolve(s);
+      });
+    });
+    assert.match(out, /codec_name=h264\|.*width=640\|height=360/);
+    assert.match(out, /codec_name=aac\|.*sample_rate=44100/);
+  });
+
+  it('reports play.started and play.ended with bytes and duration', async () => {
+    h.events.length = 0;
+    const res = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    await readSome(res, 50_000, 5000);
+    const ended = await waitForEvent(h, 'play.ended', (e) => e.protocol === 'http-flv', 3000);
+    const started = h.events.find((e) => e.name === 'play.started')!.payload as { viewerId: string };
+    assert.equal(ended.viewerId, started.viewerId);
+    assert.equal(ended.reason, 'closed');
+    assert.ok(ended.bytesOut >= 50_000);
+    assert.ok(ended.durationMs >= 0);
+  });
+
+  it('kickViewer drops an HTTP-FLV viewer', async () => {
+    h.events.length = 0;
+    const res = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    const started = await waitForEvent(h, 'play.started');
+    const closed = new Promise((r) => res.once('close', r));
+    res.resume();
+    assert.equal(await h.engine.kickViewer(started.viewerId), true);
+    await closed;
+    const ended = await waitForEvent(h, 'play.ended', () => true, 1000);
+    assert.equal(ended.reason, 'kicked');
+    assert.equal(await h.engine.kickViewer('nobody'), false);
+  });
+
+  it('ends viewers when the publisher goes away', async () => {
+    const res = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    res.resume();
+    const ended = new Promise((r) => res.once('close', r));
+    killHard(ff);
+    await ended;
+    const e = await waitForEvent(h, 'play.ended', (p) => p.reason === 'stream-ended', 2000);
+    assert.equal(e.protocol, 'http-flv');
+  });
+});
+
+describe('HTTP-FLV backpressure', () => {
+  let h: EngineHarness;
+  before(async () => {
+    h = await startEngine({ config: testConfig({ viewerQueueBytes: 256 * 1024, viewerQueueTime: 1000 }) });
+  });
+  after(() => h.close());
+
+  it('evicts a viewer that stops reading while a healthy viewer keeps receiving; memory stays bounded', async () => {
+    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.setChunkSize(60_000);
+    pub.publish('X');
+    await pub.nextStatus();
+    pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
+    let ts = 0;
+    let frame = 0;
+    const frameBody = (key: boolean) => {
+      const b = Buffer.alloc(50_000, 0x33);
+      b[0] = key ? 0x17 : 0x27;
+      b[1] = 1;
+      return b;
+    };
+    const pump = setInterval(() => {
+      for (let i = 0; i < 2; i++) pub.sendMedia(9, (ts += 33), frameBody(frame++ % 15 === 0));
+    }, 10);
+
+    // the slow viewer: requests, then never reads
+    const slow = connect(h.httpPort, '127.0.0.1');
+    slow.on('error', () => {});
+    slow.write('GET /live/room1.flv?token=good HTTP/1.1\r\nHost: x\r\n\r\n');
+    slow.pause();
+    // the healthy viewer reads everything
+    const healthy = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    let healthyBytes = 0;
+    healthy.on('data', (d: Buffer) => (healthyBytes += d.length));
+
+    const base = process.memoryUsage().arrayBuffers;
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().arrayBuffers - base)), 50);
+    try {
+      const slowEnded = await waitForEvent(h, 'play.ended', (e) => e.reason === 'slow', 20_000);
+      assert.equal(slowEnded.protocol, 'http-flv');
+      const before = healthyBytes;
+      await sleep(1000);
+      assert.ok(healthyBytes - before > 500_000, `healthy viewer kept receiving (${healthyBytes - before} bytes in 1 s)`);
+      assert.equal(h.events.filter((e) => e.name === 'play.ended').length, 1, 'only the slow viewer ended');
+      const text = await h.metrics.metrics();
+      assert.match(text, /onair_media_viewer_evictions_total 1/);
+      assert.ok(peak < 48 * 1024 * 1024, `buffer memory grew by ${Math.round(peak / 1048576)} MB`);
+      console.log(`# published ${Math.round(h.engine.streams.get('room1')!.bytesIn / 1048576)} MB; peak buffer growth ${Math.round(peak / 1048576)} MB`);
+    } finally {
+      clearInterval(pump);
+      clearInterval(sampler);
+      slow.destroy();
+      healthy.destroy();
+      pub.close();
+    }
+  });
+});
