@@ -259,7 +259,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       evictions: () => this.viewers.counters.evictions,
       perStream: (limit) =>
         [...this.books]
-          .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: s.readerCount }))
+          .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: Object.values(s.viewers).reduce((a, b) => a + b, 0) }))
           .sort((a, b) => b.viewers - a.viewers || b.bitrateInKbps - a.bitrateInKbps)
           .slice(0, limit),
     });

@@ -1,0 +1,77 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import WebSocket from 'ws';
+import { RtmpClient } from '../rtmp/client.js';
+import { startEngine, waitForEvent, type EngineHarness } from '../../engine-test-kit.js';
+import { FlvParser } from '../../protocols/flv/flv-parser.js';
+
+/** Opens a WS-FLV connection; resolves with the HTTP status of a refused upgrade, or the socket. */
+function open(port: number, path: string): Promise<{ status: number; ws?: WebSocket }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+    ws.on('open', () => resolve({ status: 101, ws }));
+    ws.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0 });
+      res.resume();
+      ws.terminate();
+    });
+    ws.on('error', () => resolve({ status: 0 }));
+  });
+}
+
+describe('WS-FLV', () => {
+  let h: EngineHarness;
+  let pub: RtmpClient;
+  let timer: NodeJS.Timeout;
+  before(async () => {
+    h = await startEngine();
+    pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.publish('X');
+    await pub.nextStatus();
+    pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
+    pub.sendMedia(8, 0, Buffer.from([0xaf, 0, 0x12, 0x10]));
+    let ts = 0;
+    timer = setInterval(() => {
+      ts += 33;
+      const frame = Buffer.alloc(500, 1);
+      frame[0] = ts % 990 === 0 ? 0x17 : 0x27;
+      pub.sendMedia(9, ts, frame);
+      pub.sendMedia(8, ts, Buffer.from([0xaf, 1, 2, 3]));
+    }, 10);
+  });
+  after(async () => {
+    clearInterval(timer);
+    pub.close();
+    await h.close();
+  });
+
+  it('refuses the upgrade with 401 without a token and 403 with a forged one', async () => {
+    assert.equal((await open(h.httpPort, '/live/room1.flv')).status, 401);
+    assert.equal((await open(h.httpPort, '/live/room1.flv?token=forged')).status, 403);
+    assert.equal((await open(h.httpPort, '/live/none.flv?token=good')).status, 404);
+  });
+
+  it('streams the FLV header, then one tag per binary message', async () => {
+    const { status, ws } = await open(h.httpPort, '/live/room1.flv?token=good');
+    assert.equal(status, 101);
+    const parser = new FlvParser();
+    const types: number[] = [];
+    let messages = 0;
+    await new Promise<void>((resolve) => {
+      ws!.on('message', (data: Buffer) => {
+        messages++;
+        for (const t of parser.push(data)) types.push(t.type);
+        if (types.length >= 20) resolve();
+      });
+    });
+    assert.ok(parser.header);
+    assert.deepEqual(types.slice(0, 2), [9, 8], 'sequence headers first');
+    assert.equal(messages, types.length + 1, 'header message + one message per tag');
+    const started = await waitForEvent(h, 'play.started', (e) => e.protocol === 'ws-flv');
+    ws!.close();
+    const ended = await waitForEvent(h, 'play.ended', (e) => e.viewerId === started.viewerId, 3000);
+    assert.equal(ended.protocol, 'ws-flv');
+    assert.ok(ended.bytesOut > 1000);
+  });
+});
