@@ -4,8 +4,19 @@
  * feeds those packets to readers the way the real hub does.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { loadConfig } from '../../core/config/load.js';
+import type { OnairConfig } from '../../core/config/schema.js';
+import { silentLogger } from '../../core/logging/logger.js';
+import type { MediaEventName, StreamHooks } from '../../core/media/media-contract.js';
+import { MediaEngine } from '../../media/engine.js';
+import { HlsServer } from '../../media/servers/hls/server.js';
+import { Recorder } from '../../media/recording/recorder.js';
+import { createWebHandler } from '../../web/serve.js';
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import { FlvParser } from '../../media/protocols/flv/flv-parser.js';
 import { createMediaPacket } from '../../media/stream/packet.js';
@@ -129,5 +140,73 @@ export class FakeRegistry extends TypedEmitter<StreamRegistryEvents> implements 
     stream.end();
     this.streams.delete(stream.name);
     this.emit('unpublish', stream);
+  }
+}
+
+export interface TestEngine {
+  engine: MediaEngine;
+  http: Server;
+  httpBase: string;
+  rtmpBase: string;
+  config: OnairConfig;
+  events: { name: MediaEventName; payload: unknown }[];
+  close(): Promise<void>;
+}
+
+/**
+ * A real MediaEngine (with the HLS and recorder plugins) on port 0, the web pages mounted beside
+ * it on the same HTTP server, and in-process hooks: publish key `sk_{name}` publishes as `{name}`
+ * (`sk_rec_{name}` also records; anything else is refused), play token `good` plays.
+ */
+export async function startTestEngine(media: Record<string, unknown> = {}): Promise<TestEngine> {
+  const config = loadConfig({}, {
+    host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'onair-e2e-')), secret: 'e2e-secret-0123456789abcdef',
+    http: { port: 0 }, rtmp: { port: 0, app: 'live' },
+    media: { hlsSegment: '1s', statsInterval: '1s', ...media },
+  });
+  const hooks: StreamHooks = {
+    async authorizePublish(req) {
+      const m = /^sk_(rec_)?([0-9]{1,12})$/.exec(req.streamKey);
+      return m ? { allow: true, streamName: m[2]!, record: Boolean(m[1]) } : { allow: false, reason: 'unknown key' };
+    },
+    async authorizePlay(req) {
+      return req.token === 'good' ? { allow: true } : { allow: false, reason: req.token ? 'bad token' : 'no token' };
+    },
+  };
+  const engine = new MediaEngine({ config, hooks, log: silentLogger(), plugins: [new HlsServer(), new Recorder()] });
+  const events: TestEngine['events'] = [];
+  for (const name of ['publish.started', 'publish.ended', 'play.started', 'play.ended', 'stream.stats', 'record.done'] as const) {
+    engine.on(name, (payload: unknown) => events.push({ name, payload }));
+  }
+  await engine.start();
+  const web = createWebHandler();
+  const http = createServer((req, res) => {
+    if (!engine.handleHttp(req, res)) web(req, res);
+  });
+  http.on('upgrade', (req, socket, head) => {
+    if (!engine.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  return {
+    engine, http, config, events,
+    httpBase: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+    rtmpBase: `rtmp://127.0.0.1:${engine.rtmpPort}/live`,
+    async close() {
+      await engine.close();
+      http.closeAllConnections();
+      await new Promise<void>((r) => http.close(() => r()));
+      rmSync(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls `fn` every 100 ms until it returns something truthy; throws after `timeoutMs`. */
+export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
   }
 }
