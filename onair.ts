@@ -69,6 +69,10 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
   });
   const address = server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
+  // With port 0 (tests, several stacks on one machine) the URLs handed to clients must name the
+  // ports actually bound; services read these at call time.
+  config.http.port = httpPort;
+  config.rtmp.port = engine.rtmpPort;
 
   let closing: Promise<void> | undefined;
   return {
