@@ -18,6 +18,7 @@ import type { Protocol } from '../stress/viewers/viewer-state.js';
 import { MEDIA_HELP, ladder, parseMediaBenchArgs } from './lib/media-options.js';
 import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
 import { pinSelf } from './lib/child.js';
+import { machineBusySeconds } from './lib/machine-cpu.js';
 
 const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
 const SERVER_CPU = '0';
@@ -35,13 +36,15 @@ interface StepResult {
   ttffP95: number | undefined;
   mbps: number;
   loadCpuPercent: number;
+  /** CPU used meanwhile by everything else on the machine (% of one core). */
+  otherCpuPercent: number;
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'Mb/s', 'load cpu%', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.mbps), fixed(r.loadCpuPercent), errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
 }
 
 async function waitFirstFrame(url: string, timeoutMs: number): Promise<string | undefined> {
@@ -70,17 +73,21 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         const url = new URL(await t.playUrl(proto));
         const rampMs = (n / o.rampPerSec) * 1000;
         const cpu0 = process.cpuUsage();
+        const busy0 = machineBusySeconds();
         const t0 = performance.now();
         const r = await runLoad({
           count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
           specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
         });
         const cpu = process.cpuUsage(cpu0);
+        const elapsedMs = performance.now() - t0;
+        const loadCpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
+        const machinePercent = ((machineBusySeconds() - busy0) * 1000 / elapsedMs) * 100;
         const step: StepResult = {
           target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
           serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
           ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, mbps: r.summary.mbps,
-          loadCpuPercent: ((cpu.user + cpu.system) / 1000 / (performance.now() - t0)) * 100, errors: r.summary.errors,
+          loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)), errors: r.summary.errors,
         };
         results.push(step);
         table.row(row(step));

@@ -4,7 +4,7 @@
  * video frame every CLOCK_EVERY_MS (see flv/clock-sei.ts). Viewers of this stream measure latency.
  */
 import { readFileSync } from 'node:fs';
-import { encodeAmf0 } from '../rtmp/amf0.js';
+import { encodeAmf0 } from '../../media/protocols/rtmp/amf0.js';
 import { RtmpClient, parseRtmpUrl } from '../rtmp/rtmp-client.js';
 import { withClock } from '../flv/clock-sei.js';
 import { readFlvFile, type FileTag } from '../flv/flv-file.js';
@@ -48,7 +48,7 @@ export function startProbePublisher(samplePath: string, url: string, label: stri
 
   function begin(): void {
     if (timer || stopped) return;
-    if (meta) client.sendMedia(18, 0, Buffer.concat([encodeAmf0(['@setDataFrame']), meta.body]));
+    if (meta) client.sendMedia(18, 0, Buffer.concat([encodeAmf0('@setDataFrame'), meta.body]));
     for (const h of headers) client.sendMedia(h.type, 0, h.body);
     const t0 = Date.now();
     let loop = 0;

@@ -1,13 +1,20 @@
 /**
  * A small RTMP client connection for the stress tool: plain handshake, connect, createStream, then
  * play (viewer) or publish (latency probe). Reads go through the caller's shared `onread` buffer so
- * thousands of viewers need no per-read allocation.
+ * thousands of viewers need no per-read allocation, and through the stress tool's own head-only
+ * chunk reader (the engine's reader assembles every message, which one core cannot afford for
+ * thousands of viewers); writing and AMF0 use the engine's codecs.
  */
 import net from 'node:net';
-import { randomBytes } from 'node:crypto';
-import { decodeAmf0, encodeAmf0, type Amf0Object, type Amf0Value } from './amf0.js';
+// The engine's codecs (media-a) for everything but reading: commands, chunk serialization, C0+C1.
+import { decodeAmf0, encodeAmf0, type AmfObject, type AmfValue } from '../../media/protocols/rtmp/amf0.js';
+import { serializeMessage } from '../../media/protocols/rtmp/chunk-writer.js';
+import { buildClientHello } from '../../media/protocols/rtmp/handshake.js';
+import { ackMsg, setChunkSizeMsg, userControlMsg } from '../../media/protocols/rtmp/messages.js';
+import type { RtmpMessage as EngineMessage } from '../../media/protocols/rtmp/message-types.js';
 import { RtmpChunkReader, type RtmpMessage } from './chunk-reader.js';
-import { controlMessage, encodeMessage, userControl, type OutMessage } from './chunk-writer.js';
+
+type OutMessage = Pick<EngineMessage, 'csid' | 'typeId' | 'streamId' | 'timestamp' | 'payload'>;
 
 export interface RtmpTarget {
   host: string;
@@ -69,12 +76,7 @@ export class RtmpClient {
       onread: { buffer: readBuffer, callback: (n, buf) => this.onRead(n, buf as Buffer) },
     });
     this.socket.setNoDelay(true);
-    this.socket.on('connect', () => {
-      const c0c1 = Buffer.alloc(1 + HANDSHAKE);
-      c0c1[0] = 3;
-      randomBytes(HANDSHAKE - 8).copy(c0c1, 9);
-      this.socket.write(c0c1);
-    });
+    this.socket.on('connect', () => this.socket.write(buildClientHello(false)));
     this.socket.on('error', (err: NodeJS.ErrnoException) => this.handlers.onError(err.code ?? 'socket-error'));
     this.socket.on('close', () => {
       this.closed = true;
@@ -91,7 +93,7 @@ export class RtmpClient {
   /** Publisher side: send one audio/video/data message on the publish stream. */
   sendMedia(type: number, timestamp: number, body: Buffer): void {
     const csid = type === 8 ? 4 : type === 9 ? 6 : 5;
-    this.send({ csid, type, streamId: this.streamId, timestamp, body });
+    this.send({ csid, typeId: type, streamId: this.streamId, timestamp, payload: body });
   }
 
   get writableLength(): number {
@@ -100,14 +102,11 @@ export class RtmpClient {
 
   private send(msg: OutMessage): void {
     if (this.closed) return;
-    const parts = encodeMessage(msg, this.writeChunkSize);
-    this.socket.cork();
-    for (const p of parts) this.socket.write(p);
-    this.socket.uncork();
+    this.socket.write(serializeMessage(msg, this.writeChunkSize));
   }
 
-  private command(values: Amf0Value[], streamId = 0): void {
-    this.send({ csid: streamId === 0 ? 3 : 8, type: 20, streamId, timestamp: 0, body: encodeAmf0(values) });
+  private command(values: AmfValue[], streamId = 0): void {
+    this.send({ csid: streamId === 0 ? 3 : 8, typeId: 20, streamId, timestamp: 0, payload: encodeAmf0(...values) });
   }
 
   private onRead(n: number, buf: Buffer): boolean {
@@ -132,17 +131,17 @@ export class RtmpClient {
     }
     if (this.ackWindow > 0 && this.received - this.lastAck >= this.ackWindow / 2) {
       this.lastAck = this.received;
-      this.send(controlMessage(3, this.received));
+      this.send(ackMsg(this.received));
     }
     return true;
   }
 
   private afterHandshake(): void {
     if (this.mode === 'publish') {
-      this.send(controlMessage(1, PUBLISH_CHUNK_SIZE));
+      this.send(setChunkSizeMsg(PUBLISH_CHUNK_SIZE));
       this.writeChunkSize = PUBLISH_CHUNK_SIZE;
     }
-    const info: Amf0Object = {
+    const info: AmfObject = {
       app: this.target.app,
       flashVer: this.mode === 'publish' ? 'FMLE/3.0 (compatible; onair-stress)' : 'LNX 9,0,124,2',
       tcUrl: this.target.tcUrl,
@@ -168,7 +167,7 @@ export class RtmpClient {
         return;
       case 4:
         // Ping request (6) wants a ping response (7) with the same value.
-        if (m.body.length >= 6 && m.body.readUInt16BE(0) === 6) this.send(userControl(7, m.body.readUInt32BE(2)));
+        if (m.body.length >= 6 && m.body.readUInt16BE(0) === 6) this.send(userControlMsg(7, m.body.readUInt32BE(2)));
         return;
       case 20:
         this.onCommand(m.body);
@@ -179,7 +178,7 @@ export class RtmpClient {
   }
 
   private onCommand(body: Buffer): void {
-    let values: Amf0Value[];
+    let values: AmfValue[];
     try {
       values = decodeAmf0(body);
     } catch {
@@ -202,7 +201,7 @@ export class RtmpClient {
         setBufferLength.writeUInt16BE(3, 0);
         setBufferLength.writeUInt32BE(this.streamId, 2);
         setBufferLength.writeUInt32BE(3000, 6);
-        this.send({ csid: 2, type: 4, streamId: 0, timestamp: 0, body: setBufferLength });
+        this.send({ csid: 2, typeId: 4, streamId: 0, timestamp: 0, payload: setBufferLength });
       } else {
         this.command(['publish', 0, null, this.target.name, 'live'], this.streamId);
       }
@@ -211,7 +210,7 @@ export class RtmpClient {
       this.close();
     } else if (name === 'onStatus') {
       const info = values[3];
-      const code = info && typeof info === 'object' && !Array.isArray(info) && !(info instanceof Date) ? String((info as Amf0Object).code ?? '') : '';
+      const code = info && typeof info === 'object' && !Array.isArray(info) && !(info instanceof Date) ? String((info as AmfObject).code ?? '') : '';
       if (code === 'NetStream.Play.Start' || code === 'NetStream.Publish.Start') this.handlers.onReady();
       else if (/Failed|BadName|NotFound|Rejected|Unauthorized|error/i.test(code)) {
         this.handlers.onError(`rtmp-${code || 'status-error'}`);
