@@ -47,10 +47,10 @@ describe('browser playback', { skip }, () => {
       const deadline = Date.now() + 25_000;
       let state = { currentTime: 0, kind: null as string | null, error: null as string | null };
       while (Date.now() < deadline) {
-        state = await page.evaluate(() => {
-          const s = (window as unknown as { playerState: { kind: string | null; error: string | null } }).playerState;
-          return { currentTime: (document.getElementById('video') as HTMLVideoElement).currentTime, kind: s.kind, error: s.error };
-        });
+        // A string expression: this file is compiled without DOM types.
+        state = (await page.evaluate(
+          '({ currentTime: document.getElementById("video").currentTime, kind: window.playerState.kind, error: window.playerState.error })',
+        )) as typeof state;
         if (state.error || state.currentTime > 1.5) break;
         await new Promise((r) => setTimeout(r, 250));
       }
