@@ -6,6 +6,7 @@ import type { Logger } from '../../core/logging/logger.js';
 import type { BusHandler, ConsumeOptions, Consumer, EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents, CallbackEventTypeCode, CallbackReceived } from '../../core/events/bus-events.js';
 import type { LiveEventLog } from './live-event-log.js';
+import { runInTransaction } from '../../core/event-bus/db-transaction.js';
 
 /** What a handler gets: the event, and commit() to write its own rows together with the processed marker. */
 export interface CallbackContext {
@@ -74,7 +75,7 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
           if (committed) throw new TypeError('commit() called twice');
           committed = true;
           try {
-            await deps.db.sequelize.transaction(async (transaction) => {
+            await runInTransaction(deps.db, async (transaction) => {
               await deps.db.sequelize.query(
                 'INSERT INTO callback_processed (identity, event_type, bus_id, processed_at) VALUES (?, ?, ?, ?)',
                 { replacements: [event.identity, event.eventType, delivery.id, Date.now()], transaction },

@@ -9,6 +9,7 @@ import type {
   AnyDelivery, BusHandler, ConsumeOptions, Consumer, DeadLetter, EventBus, EventCatalog, PublishOptions,
 } from './event-bus.port.js';
 import { ConsumerLoop, resolveConsumeOptions, type ConsumerBackend } from './consumer-loop.js';
+import { runInTransaction } from './db-transaction.js';
 
 interface PendingPublish { name: string; payload: string; key: string | null; resolve(id: string): void; reject(err: unknown): void }
 
@@ -63,7 +64,7 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
       setImmediate(() => void this.flush());
     }
     try {
-      const ids = await this.db.sequelize.transaction(async (transaction) => {
+      const ids = await runInTransaction(this.db, async (transaction) => {
         const now = Date.now();
         const insert = `INSERT INTO bus_events (name, msg_key, payload, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
         const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, now]);
@@ -72,9 +73,11 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
           const rows = await this.db.sequelize.query<{ id: number | string }>(`${insert} RETURNING id`, { replacements, type: QueryTypes.SELECT, transaction });
           eventIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
         } else {
-          // SQLite has one writer and this transaction holds it: the rows got consecutive rowids.
+          // SQLite has one writer and this transaction holds it, and only these serialized flushes write
+          // bus_events: the rows got consecutive ids ending at MAX(id). (Not last_insert_rowid(): an
+          // in-memory database shares its connection with statements running meanwhile.)
           await this.db.sequelize.query(insert, { replacements, transaction });
-          const [{ id: last }] = await this.db.sequelize.query<{ id: number }>('SELECT last_insert_rowid() AS id', { type: QueryTypes.SELECT, transaction }) as [{ id: number }];
+          const [{ id: last }] = await this.db.sequelize.query<{ id: number }>('SELECT MAX(id) AS id FROM bus_events', { type: QueryTypes.SELECT, transaction }) as [{ id: number }];
           eventIds = batch.map((_, i) => Number(last) - batch.length + 1 + i);
         }
         const groups = await this.db.sequelize.query<{ name: string }>('SELECT name FROM bus_groups', { type: QueryTypes.SELECT, transaction });
@@ -124,7 +127,7 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
   }
 
   async replayDead(id: string | 'all', options: { group?: string } = {}): Promise<number> {
-    const count = await this.db.sequelize.transaction(async (transaction) => {
+    const count = await runInTransaction(this.db, async (transaction) => {
       const where = id === 'all' ? (options.group ? 'WHERE group_name = ?' : '') : 'WHERE id = ?';
       const params = id === 'all' ? (options.group ? [options.group] : []) : [Number(id)];
       const rows = await this.db.sequelize.query<Row>(`SELECT id, group_name, event_id FROM bus_dead ${where}`,
@@ -153,7 +156,7 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
 const insertIgnore = (db: Database) => (db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE');
 
 async function ensureGroup(db: Database, group: string): Promise<void> {
-  await db.sequelize.transaction(async (transaction) => {
+  await runInTransaction(db, async (transaction) => {
     const existing = await db.sequelize.query('SELECT name FROM bus_groups WHERE name = ?', { replacements: [group], type: QueryTypes.SELECT, transaction });
     if (existing.length > 0) return;
     await db.sequelize.query(`${insertIgnore(db)} INTO bus_groups (name, created_at) VALUES (?, ?)`, { replacements: [group, Date.now()], transaction });
@@ -236,7 +239,7 @@ class DbConsumerBackend implements ConsumerBackend {
   }
 
   async deadLetter(delivery: AnyDelivery<EventCatalog>, error: Error): Promise<void> {
-    await this.db.sequelize.transaction(async (transaction: Transaction) => {
+    await runInTransaction(this.db, async (transaction: Transaction) => {
       await this.db.sequelize.query(
         `${insertIgnore(this.db)} INTO bus_dead (group_name, event_id, name, msg_key, payload, attempts, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
         { replacements: [this.group, Number(delivery.id), delivery.name, delivery.key, JSON.stringify(delivery.payload), delivery.attempt, describe(error), Date.now()], transaction },

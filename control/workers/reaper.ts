@@ -1,0 +1,75 @@
+import type { Cache } from '../../core/cache/cache.port.js';
+import { cacheKeys } from '../../core/cache/keys.js';
+import type { Logger } from '../../core/logging/logger.js';
+
+export interface ReaperDeps {
+  sessionStore: { listByStatus(status: 'live', limit?: number): Promise<Array<{ id: string; anchorId: string; roomId: string; startAt: Date | null; createdAt: Date }>> };
+  sessions: { endSession(sessionId: string, closeMethod: 3, reason: string | null): Promise<unknown> };
+  cache: Cache;
+  /** config.live.heartbeatTimeout */
+  heartbeatTimeoutMs: number;
+  /** How often to sweep (default: a third of the timeout, at least 1 s). */
+  intervalMs?: number;
+  log: Logger;
+  now?: () => number;
+}
+
+/**
+ * Ghost rooms (seed 000: the media heartbeat and a TTL are the final word). A live session whose
+ * heartbeat (stream.stats -> hash:anchor:status:{anchor}.last_heartbeat) has been silent for
+ * heartbeatTimeout is ended with close_method 3: its publisher vanished without a close event
+ * (node crash, lost callback). The anchor-status hash carries a TTL of twice the timeout, so a
+ * missing hash counts as silence since the session's start. With several control nodes, one
+ * sweeps at a time (lock:reaper); endSession is idempotent either way.
+ */
+export class Reaper {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<string[]>;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ReaperDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  get intervalMs(): number {
+    return this.deps.intervalMs ?? Math.max(1000, Math.floor(this.deps.heartbeatTimeoutMs / 3));
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.sweep()
+        .catch((err: unknown) => { this.deps.log.error({ err }, 'reaper sweep failed'); return []; })
+        .finally(() => { this.running = undefined; });
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass: returns the ids of the sessions it ended. */
+  async sweep(): Promise<string[]> {
+    if (!(await this.deps.cache.setIfAbsent('lock:reaper', String(process.pid), Math.max(500, this.intervalMs - 100)))) return [];
+    const now = this.now();
+    const ended: string[] = [];
+    for (const s of await this.deps.sessionStore.listByStatus('live', 10_000)) {
+      const status = await this.deps.cache.hGetAll(cacheKeys.anchorStatus(s.anchorId));
+      const beat = status.session_id === s.id && status.last_heartbeat ? Number(status.last_heartbeat) : NaN;
+      const since = Number.isFinite(beat) ? beat : (s.startAt ?? s.createdAt).getTime();
+      if (now - since <= this.deps.heartbeatTimeoutMs) continue;
+      this.deps.log.warn({ sessionId: s.id, roomId: s.roomId, silentMs: now - since }, 'heartbeat lost: ending session');
+      try {
+        await this.deps.sessions.endSession(s.id, 3, 'heartbeat lost');
+        ended.push(s.id);
+      } catch (err) {
+        this.deps.log.error({ err, sessionId: s.id }, 'reaper could not end session');
+      }
+    }
+    return ended;
+  }
+}
