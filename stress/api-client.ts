@@ -85,4 +85,17 @@ export class OnairApi {
   async playToken(roomId: string): Promise<PlayInfo> {
     return this.call<PlayInfo>('GET', `/rooms/${encodeURIComponent(roomId)}/play-token`);
   }
+
+  /** Play tokens are only issued for a live room: retries on 409 until the publisher is up (bounded). */
+  async playTokenWhenLive(roomId: string, timeoutMs = 20_000): Promise<PlayInfo> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.playToken(roomId);
+      } catch (err) {
+        if (!(err instanceof ApiError) || err.status !== 409 || Date.now() > until) throw err;
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  }
 }

@@ -22,6 +22,8 @@ export interface StreamTarget {
   label: string;
   publishUrl?: string;
   playUrls: string[];
+  /** API streams: play URLs carry a token, issued once the room is live (after its publisher started). */
+  resolvePlayUrls?: () => Promise<string[]>;
 }
 
 export interface StressReport extends LoadResult {
@@ -60,9 +62,11 @@ async function streamsFromApi(o: StressOptions, api: OnairApi, log: (s: string) 
     let push = room.pushUrl;
     if (o.publishers > 0) push = (await api.startLive(room.id)) || push;
     if (o.publishBase) push = `${o.publishBase.replace(/\/$/, '')}/${push.split('/').pop()}`;
-    const info = await api.playToken(room.id);
-    const playUrls = o.protocols.map((p) => playUrlFor(p, info)).filter((u): u is string => !!u);
-    streams.push({ label: `room ${room.id}`, publishUrl: o.publishers > 0 ? push : undefined, playUrls: [...playUrls, ...o.urls] });
+    const resolvePlayUrls = async () => {
+      const info = o.publishers > 0 ? await api.playTokenWhenLive(room.id) : await api.playToken(room.id);
+      return [...o.protocols.map((p) => playUrlFor(p, info)).filter((u): u is string => !!u), ...o.urls];
+    };
+    streams.push({ label: `room ${room.id}`, publishUrl: o.publishers > 0 ? push : undefined, playUrls: [], resolvePlayUrls });
   }
   log(`api: ${rooms.length} room(s) ready`);
   return { streams, rooms };
@@ -107,8 +111,7 @@ export async function runStress(o: StressOptions, log: (line: string) => void): 
   }
 
   const { streams, rooms } = useApi ? await streamsFromApi(o, api, log) : { streams: streamsFromKeys(o), rooms: [] as string[] };
-  assertLoopbackTargets(streams.flatMap((s) => [s.publishUrl, ...s.playUrls]), o.allowRemote);
-  if (streams.some((s) => s.playUrls.length === 0)) throw new Error('a stream has no play URL (check --protocol / --url)');
+  assertLoopbackTargets(streams.map((s) => s.publishUrl), o.allowRemote);
 
   const publishers: Publisher[] = [];
   try {
@@ -118,6 +121,9 @@ export async function runStress(o: StressOptions, log: (line: string) => void): 
       publishers.push(i === 0 && o.probe ? startProbePublisher(sample, s.publishUrl, label) : startFfmpegPublisher(sample, s.publishUrl, label));
     });
     if (publishers.length > 0) log(`publishers: ${publishers.length} started${o.probe ? ' (the first is the latency probe)' : ''}`);
+    for (const s of streams) if (s.resolvePlayUrls) s.playUrls = await s.resolvePlayUrls();
+    assertLoopbackTargets(streams.flatMap((s) => s.playUrls), o.allowRemote);
+    if (streams.some((s) => s.playUrls.length === 0)) throw new Error('a stream has no play URL (check --protocol / --url)');
     const notPlaying = await waitPlayable(streams, o.stallMs);
     if (notPlaying.length > 0) log(`warning: not playable before the load: ${notPlaying.join('; ')}`);
 

@@ -88,7 +88,7 @@ async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus:
     name: 'onair', label: 'onair', pid: child.pid, protocols: ['http-flv', 'ws-flv', 'rtmp', 'hls'],
     publishUrl: push,
     playUrl: async (p) => {
-      const info = await api.playToken(room.id);
+      const info = await api.playTokenWhenLive(room.id);
       if (p === 'rtmp') return info.rtmp_url;
       if (p === 'ws-flv') return info.ws_url ?? info.flv_url.replace(/^http/, 'ws');
       if (p === 'hls') return info.hls_url;

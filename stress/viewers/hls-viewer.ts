@@ -8,6 +8,8 @@ import type { ViewerState } from './viewer-state.js';
 import type { ViewerConn } from './viewer.js';
 
 const MAX_PLAYLIST_BYTES = 256 * 1024;
+/** A live playlist appears only once the first segment is written: retry a 404 this long, like players do. */
+const PLAYLIST_WAIT_MS = 15_000;
 
 export function startHlsViewer(url: URL, state: ViewerState): ViewerConn {
   const abort = new AbortController();
@@ -32,8 +34,16 @@ export function startHlsViewer(url: URL, state: ViewerState): ViewerConn {
 
   async function run(): Promise<void> {
     let playlistUrl = url;
+    const waitUntil = Date.now() + PLAYLIST_WAIT_MS;
     for (let rounds = 0; rounds < 100_000 && !closing; rounds++) {
-      const text = (await fetchBytes(playlistUrl)) as Buffer;
+      let text: Buffer;
+      try {
+        text = (await fetchBytes(playlistUrl)) as Buffer;
+      } catch (err) {
+        if (!(err instanceof HlsHttpError && err.status === 404 && seen.size === 0 && Date.now() < waitUntil)) throw err;
+        await sleep(500, abort.signal);
+        continue;
+      }
       if (state.firstByteAt === undefined) state.onBytes(0);
       const pl = parsePlaylist(text.toString('utf8'));
       if (pl.variant) {
