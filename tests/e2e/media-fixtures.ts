@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -158,7 +158,10 @@ export interface TestEngine {
  * it on the same HTTP server, and in-process hooks: publish key `sk_{name}` publishes as `{name}`
  * (`sk_rec_{name}` also records; anything else is refused), play token `good` plays.
  */
-export async function startTestEngine(media: Record<string, unknown> = {}): Promise<TestEngine> {
+export async function startTestEngine(
+  media: Record<string, unknown> = {},
+  options: { api?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
+): Promise<TestEngine> {
   const config = loadConfig({}, {
     host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'onair-e2e-')), secret: 'e2e-secret-0123456789abcdef',
     http: { port: 0 }, rtmp: { port: 0, app: 'live' },
@@ -181,6 +184,7 @@ export async function startTestEngine(media: Record<string, unknown> = {}): Prom
   await engine.start();
   const web = createWebHandler();
   const http = createServer((req, res) => {
+    if (options.api?.(req, res)) return;
     if (!engine.handleHttp(req, res)) web(req, res);
   });
   http.on('upgrade', (req, socket, head) => {

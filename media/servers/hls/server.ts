@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../../core/logging/logger.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../../plugin.js';
@@ -42,6 +43,8 @@ export class HlsServer implements MediaPlugin {
     this.ctx = ctx;
     this.log = ctx.log.child({ mod: 'hls' });
     this.root = join(ctx.config.dataDir, 'hls');
+    // Folders left by a process that died without cleaning up; every live folder is ours to make.
+    rmSync(this.root, { recursive: true, force: true });
     const segmentMs = ctx.config.media.hlsSegment;
     this.viewers = new HlsViewerTracker(
       (name, payload) => ctx.emit(name, payload),
