@@ -45,7 +45,7 @@ class AlreadyProcessed extends Error {}
 /**
  * The consumer's handler: dispatches by event_type, idempotent by event identity. Three guards:
  * the processed marker (a duplicate of a finished event is skipped), `lock:callback:{identity}`
- * (a duplicate arriving while the first is running is skipped; the first one's own retries cover
+ * (another copy arriving while the first is running is skipped; the first one's own retries cover
  * it if it fails), and the marker's primary key (two commits of one identity: the second rolls back).
  */
 export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandler<BusEvents> {
@@ -62,7 +62,8 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
       return;
     }
     const lockKey = cacheKeys.callbackLock(event.identity);
-    if (!(await deps.cache.setIfAbsent(lockKey, delivery.id, deps.lockTtlMs ?? 60_000))) {
+    if (!(await takeLock(deps.cache, lockKey, delivery.id, deps.lockTtlMs ?? 60_000))) {
+      // Another bus entry of the same event is being handled; if that fails, its own retries cover it.
       deps.events.write({ ...line, status: 'processed', reason: 'duplicate in progress' });
       return;
     }
@@ -104,6 +105,24 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
       await deps.cache.del(lockKey).catch((err: unknown) => log.warn({ err, lockKey }, 'could not release callback lock'));
     }
   };
+}
+
+/**
+ * lock:callback:{identity}, holding the bus entry id. A lock held by this very entry means its
+ * previous consumer died mid-handling and the bus re-delivered it: take it over (skipping would
+ * lose the event until the lock's TTL, and the entry would already be acknowledged).
+ */
+async function takeLock(cache: Cache, key: string, owner: string, ttlMs: number): Promise<boolean> {
+  for (let i = 0; i < 2; i++) {
+    if (await cache.setIfAbsent(key, owner, ttlMs)) return true;
+    const holder = await cache.get(key);
+    if (holder === owner) {
+      await cache.set(key, owner, ttlMs);
+      return true;
+    }
+    if (holder !== null) return false; // expired in between: try once more
+  }
+  return false;
 }
 
 function isMarkerConflict(err: UniqueConstraintError): boolean {
