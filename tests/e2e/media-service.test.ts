@@ -131,6 +131,7 @@ describe('standalone media service', { skip }, () => {
     const client = new HttpMediaControl({ baseUrl: base(), key: KEY });
     const listed = await client.listStreams();
     assert.deepEqual(listed.map((s) => s.streamName), ['1001']);
+    assert.equal(listed[0]!.viewers.hls, 1, 'the HLS viewer (token good, one IP) is counted');
     await waitFor('publish.started callback', () => events('publish.started').length === 1);
     const started = events('publish.started')[0] as MediaEvents['publish.started'];
     assert.equal(started.video?.width, 320);

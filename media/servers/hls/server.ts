@@ -49,6 +49,8 @@ export class HlsServer implements MediaPlugin {
     this.viewers = new HlsViewerTracker(
       (name, payload) => ctx.emit(name, payload),
       this.options.viewerIdleMs ?? Math.max(10_000, 4 * segmentMs),
+      20_000,
+      (name, count) => this.publishViewerCount(name, count),
     );
     ctx.streams.on('publish', (view) => this.onPublish(view));
     ctx.streams.on('unpublish', (view) => this.onUnpublish(view));
@@ -76,6 +78,16 @@ export class HlsServer implements MediaPlugin {
   /** HLS viewers currently counted for a stream (approximate: see HlsViewerTracker). */
   viewerCount(streamName: string): number {
     return this.viewers?.count(streamName) ?? 0;
+  }
+
+  /**
+   * HLS viewers are not hub readers, so the hub cannot count them; when the live stream exposes
+   * its per-protocol viewer counts (the engine's Stream does), the HLS figure is written there so
+   * stream.stats and listStreams include it.
+   */
+  private publishViewerCount(streamName: string, count: number): void {
+    const view = this.ctx?.streams.get(streamName) as { viewers?: Record<string, number> } | undefined;
+    if (view?.viewers && typeof view.viewers.hls === 'number') view.viewers.hls = count;
   }
 
   async close(): Promise<void> {

@@ -26,6 +26,8 @@ export class HlsViewerTracker {
     private readonly emit: EmitMediaEvent,
     private readonly idleMs: number,
     private readonly maxViewers = 20_000,
+    /** Told the new count of a stream's HLS viewers whenever it changes. */
+    private readonly onCount: (streamName: string, count: number) => void = () => {},
   ) {
     this.timer = setInterval(() => this.sweep(Date.now()), Math.max(250, Math.floor(idleMs / 2)));
     this.timer.unref();
@@ -41,6 +43,7 @@ export class HlsViewerTracker {
       viewer = { viewerId: viewerId ?? `hls-${randomUUID()}`, streamName, clientIp, startedAt: now, lastSeen: now, bytesOut: 0 };
       this.viewers.set(key, viewer);
       this.emit('play.started', { streamName, viewerId: viewer.viewerId, protocol: 'hls', clientIp, at: now });
+      this.onCount(streamName, this.count(streamName));
     }
     viewer.lastSeen = now;
     viewer.bytesOut += bytes;
@@ -75,5 +78,6 @@ export class HlsViewerTracker {
       streamName: v.streamName, viewerId: v.viewerId, protocol: 'hls', clientIp: v.clientIp,
       at, reason, bytesOut: v.bytesOut, durationMs: Math.max(0, at - v.startedAt),
     });
+    this.onCount(v.streamName, this.count(v.streamName));
   }
 }
