@@ -5,6 +5,7 @@ import { createLogger } from '../core/logging/logger.js';
 import { AuthService } from './auth/auth.service.js';
 import { password as passwordSchema, username as usernameSchema } from './auth/auth.schema.js';
 import { UserStore } from './auth/user.store.js';
+import { runDeadLetterCommand } from './callbacks/dead-letters.cli.js';
 
 /**
  * Operator tooling: `npm run admin -- create-operator <username>`. The password comes from
@@ -26,6 +27,7 @@ async function readPassword(): Promise<string> {
 
 async function main(argv: string[]): Promise<number> {
   const [command, name] = argv;
+  if (command === 'dead-letters') return runDeadLetterCommand(argv.slice(1));
   if (command !== 'create-operator' || !name) {
     console.error(USAGE);
     return 2;
