@@ -33,6 +33,12 @@ export class OnairApi {
 
   constructor(private readonly base: string) {}
 
+  /** The logged-in bearer token (for load tools that send their own requests). */
+  get bearerToken(): string {
+    if (!this.bearer) throw new Error('not logged in');
+    return this.bearer;
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(new URL(`/api/v1${path}`, this.base), {
       method,
