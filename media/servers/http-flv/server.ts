@@ -60,7 +60,7 @@ export class HttpFlvServer {
     const auth = await authorizePlay(this.deps, { protocol: 'http-flv', app, streamName, query, clientIp });
     if (res.destroyed || req.socket.destroyed) return;
     if (!auth.ok) {
-      reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'forbidden');
+      reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'play refused');
       return;
     }
     const headers = {
@@ -105,8 +105,10 @@ export class HttpFlvServer {
   }
 }
 
+const ERROR_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 500: 'internal' };
+
 function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
-  const body = JSON.stringify({ error: { code: String(status), message } });
+  const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
   res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
   res.end(body);
 }

@@ -5,7 +5,7 @@ import { TypedEmitter } from '../../../core/events/typed-emitter.js';
 import { ServerHandshake } from '../../protocols/rtmp/handshake.js';
 import { ChunkReader } from '../../protocols/rtmp/chunk-reader.js';
 import { ChunkWriter } from '../../protocols/rtmp/chunk-writer.js';
-import { RtmpProtocolError } from '../../protocols/rtmp/rtmp-error.js';
+import { Amf0Error, RtmpProtocolError } from '../../protocols/rtmp/rtmp-error.js';
 import { MsgType, UserControlEvent, type RtmpMessage } from '../../protocols/rtmp/message-types.js';
 import * as M from '../../protocols/rtmp/messages.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
@@ -135,9 +135,19 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         }
         return;
       case MsgType.CommandAmf0:
-      case MsgType.CommandAmf3:
-        this.onCommand(M.parseCommand(msg), msg.streamId);
+      case MsgType.CommandAmf3: {
+        let cmd: M.RtmpCommand;
+        try {
+          cmd = M.parseCommand(msg);
+        } catch (err) {
+          // A malformed AMF value spoils that message only; before connect there is nothing to keep.
+          if (!(err instanceof Amf0Error) || this.app === undefined) throw err;
+          this.log.info({ err: err.message }, 'ignoring a malformed command');
+          return;
+        }
+        this.onCommand(cmd, msg.streamId);
         return;
+      }
       case MsgType.WindowAckSize:
         if (msg.payload.length >= 4) this.peerWindow = msg.payload.readUInt32BE(0);
         return;
@@ -162,7 +172,13 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const stream = this.publishing;
     if (!stream) return;
     const payload = msg.typeId === MsgType.DataAmf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
-    const body = M.stripSetDataFrame(payload);
+    let body: Buffer;
+    try {
+      body = M.stripSetDataFrame(payload);
+    } catch (err) {
+      if (err instanceof Amf0Error) return; // malformed data message: dropped, the publish goes on
+      throw err;
+    }
     // Only metadata travels to viewers; other data messages (cue points, |RtmpSampleAccess) do not.
     if (M.parseMetadata(body)) stream.push(createMediaPacket(18, 0, body));
   }

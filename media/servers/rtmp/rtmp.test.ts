@@ -229,6 +229,16 @@ describe('RTMP robustness', () => {
     assert.equal(await stillServes(), 'NetConnection.Connect.Success');
   });
 
+  it('after connect, ignores a command with an unknown AMF0 marker and keeps the connection', async () => {
+    const c = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await c.connect('live');
+    c.send({ csid: 3, typeId: 20, streamId: 0, timestamp: 0, payload: Buffer.concat([encodeAmf0('FCPublish', 3, null), Buffer.from([0x11])]) });
+    c.publish('X');
+    assert.equal((await c.nextStatus()).code, 'NetStream.Publish.Start');
+    c.close();
+    await waitForEvent(h, 'publish.ended');
+  });
+
   it('closes only the offending connection on a numeric publish name (NMS killer 3)', async () => {
     const c = await RtmpClient.open('127.0.0.1', h.rtmpPort);
     await c.connect('live');

@@ -1,0 +1,206 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { silentLogger } from '../../core/logging/logger.js';
+import { encodeAmf0, AmfEcmaArray } from '../protocols/rtmp/amf0.js';
+import { Stream } from './stream.js';
+import { StreamRegistry } from './registry.js';
+import { createMediaPacket } from './packet.js';
+import type { MediaPacket } from './media-packet.js';
+import type { StreamReader } from './stream-reader.js';
+import { FlushScheduler } from './flush-scheduler.js';
+import { ViewerSession, type ViewerSink } from './viewer-session.js';
+
+const log = silentLogger();
+const opts = (name = 'room1', gopCacheBytes = 1 << 20) =>
+  ({ name, app: 'live', publisherId: 'p1', record: false, clientIp: '127.0.0.1', gopCacheBytes, log });
+const meta = () => createMediaPacket(18, 0, encodeAmf0('onMetaData', new AmfEcmaArray({ width: 640, framerate: 25, videocodecid: 7, audiocodecid: 10 })));
+/** A real AVC sequence header (x264, 320x240). */
+const vsh = () => createMediaPacket(9, 0, Buffer.from('17000000000142c00dffe100166742c00dda0507ec0440000003004000000c83c50aa801000468ce0fc8', 'hex'));
+const ash = () => createMediaPacket(8, 0, Buffer.from([0xaf, 0, 0x12, 0x10]));
+const frame = (ts: number, key: boolean, size = 10) => {
+  const b = Buffer.alloc(size, 7);
+  b[0] = key ? 0x17 : 0x27;
+  b[1] = 1;
+  return createMediaPacket(9, ts, b);
+};
+const audio = (ts: number) => createMediaPacket(8, ts, Buffer.from([0xaf, 1, 1, 1]));
+
+class Recorder implements StreamReader {
+  packets: MediaPacket[] = [];
+  ended = 0;
+  constructor(readonly id = 'r1', readonly kind: StreamReader['kind'] = 'http-flv') {}
+  onPacket(p: MediaPacket) {
+    this.packets.push(p);
+  }
+  onStreamEnd() {
+    this.ended++;
+  }
+}
+
+describe(Stream.name, () => {
+  it('replays metadata, sequence headers and the GOP from the latest keyframe, then live packets', () => {
+    const s = new Stream(opts());
+    for (const p of [meta(), vsh(), ash(), frame(0, true), audio(10), frame(33, false), frame(66, true), audio(70), frame(99, false)]) s.push(p);
+    const r = new Recorder();
+    s.addReader(r);
+    s.push(frame(132, false));
+    assert.deepEqual(r.packets.map((p) => [p.type, p.timestamp]), [[18, 0], [9, 0], [8, 0], [9, 66], [8, 70], [9, 99], [9, 132]]);
+    assert.equal(r.packets[0]!.flvTag(), r.packets[0]!.flvTag(), 'one shared FLV tag per packet');
+    assert.equal(s.viewers['http-flv'], 1);
+  });
+
+  it('drops a GOP over the cap until the next keyframe', () => {
+    const s = new Stream(opts('x', 100));
+    s.push(frame(0, true, 60));
+    s.push(frame(33, false, 60));
+    const r = new Recorder();
+    s.addReader(r);
+    assert.equal(r.packets.length, 0, 'oversized GOP not replayed');
+    s.push(frame(66, true, 60));
+    const r2 = new Recorder('r2');
+    s.addReader(r2);
+    assert.deepEqual(r2.packets.map((p) => p.timestamp), [66]);
+  });
+
+  it('reads codec info, becomes ready once, and closes once telling every reader', () => {
+    const s = new Stream(opts());
+    let ready = 0;
+    const closes: string[] = [];
+    s.on('ready', () => ready++);
+    s.on('close', (r) => closes.push(r));
+    s.push(meta());
+    s.push(vsh());
+    assert.equal(ready, 0, 'metadata announces audio too');
+    s.push(ash());
+    assert.equal(ready, 1);
+    s.push(frame(0, true));
+    assert.equal(ready, 1);
+    assert.deepEqual(s.video, { codec: 'H264', width: 320, height: 240, fps: 25 });
+    assert.deepEqual(s.audio, { codec: 'AAC', sampleRate: 44100, channels: 2 });
+    const r = new Recorder();
+    s.addReader(r);
+    s.close('closed');
+    s.close('kicked');
+    assert.deepEqual(closes, ['closed']);
+    assert.equal(r.ended, 1);
+    assert.equal(s.readerCount, 0);
+    s.push(frame(10, true));
+    const late = new Recorder('late');
+    s.addReader(late);
+    assert.equal(late.ended, 1, 'a reader added after close is ended at once');
+  });
+
+  it('becomes ready at the first frame without metadata', () => {
+    const s = new Stream(opts());
+    let ready = 0;
+    s.on('ready', () => ready++);
+    s.push(ash());
+    s.push(audio(1));
+    assert.equal(ready, 1);
+  });
+});
+
+describe(StreamRegistry.name, () => {
+  it('emits publish/unpublish and replaces a live stream of the same name', () => {
+    const reg = new StreamRegistry(log);
+    const seen: string[] = [];
+    reg.on('publish', (s) => seen.push(`+${s.publisherId}`));
+    reg.on('unpublish', (s) => seen.push(`-${s.publisherId}`));
+    const a = reg.create(opts());
+    let kicked = '';
+    a.on('kick', (r) => (kicked = r));
+    const b = reg.create({ ...opts(), publisherId: 'p2' });
+    assert.equal(kicked, 'replaced');
+    assert.equal(reg.get('room1'), b);
+    b.close('closed');
+    assert.equal(reg.size, 0);
+    assert.deepEqual(seen, ['+p1', '-p1', '+p2', '-p2']);
+  });
+});
+
+class FakeSink implements ViewerSink {
+  writableLength = 0;
+  written: Buffer[] = [];
+  corks = 0;
+  uncorks = 0;
+  write(b: Buffer) {
+    this.written.push(b);
+    this.writableLength += b.length;
+  }
+  cork() {
+    this.corks++;
+  }
+  uncork() {
+    this.uncorks++;
+  }
+}
+
+describe(ViewerSession.name, () => {
+  const make = (sink: FakeSink, limits = { queueBytes: 1000, queueTimeMs: 200 }) => {
+    const ends: string[] = [];
+    const counters = { skips: 0, evictions: 0 };
+    const scheduler = new FlushScheduler(5);
+    const v = new ViewerSession('v1', 'http-flv', sink, (p) => p.flvTag(), scheduler, limits, counters, (r) => ends.push(r));
+    return { v, ends, counters, scheduler };
+  };
+
+  it('coalesces writes: one cork/uncork per flush interval, shared buffers', async () => {
+    const sink = new FakeSink();
+    const { v } = make(sink);
+    const k = frame(0, true);
+    v.onPacket(k);
+    v.onPacket(audio(1));
+    v.onPacket(frame(33, false));
+    assert.equal(sink.corks, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.uncorks, 1);
+    assert.equal(sink.written[0], k.flvTag(), 'the packet buffer itself, not a copy');
+    v.end('closed');
+  });
+
+  it('skips to the next keyframe when the queue is over its byte bound, then evicts if still behind', async () => {
+    const sink = new FakeSink();
+    const { v, ends, counters } = make(sink);
+    v.onPacket(frame(0, true, 900));
+    v.onPacket(frame(33, false, 900)); // queue 900 < 1000: sent
+    v.onPacket(frame(66, false, 100)); // queue 1800 > 1000: skip starts
+    assert.equal(counters.skips, 1);
+    const n = sink.written.length;
+    v.onPacket(audio(70));
+    v.onPacket(frame(99, true, 10)); // keyframe, but the queue has not drained
+    assert.equal(sink.written.length, n, 'nothing sent while behind');
+    sink.writableLength = 0; // drained
+    v.onPacket(frame(132, false));
+    assert.equal(sink.written.length, n, 'resumes only at a keyframe');
+    v.onPacket(frame(165, true));
+    assert.equal(sink.written.length, n + 1);
+    sink.writableLength = 5000; // stuck again
+    v.onPacket(frame(198, false));
+    await new Promise((r) => setTimeout(r, 250));
+    v.onPacket(frame(231, false));
+    assert.deepEqual(ends, ['slow']);
+    assert.equal(counters.evictions, 1);
+    assert.equal(v.isEnded, true);
+  });
+
+  it('skips when the queue holds more media time than the bound', () => {
+    const sink = new FakeSink();
+    const { v, counters } = make(sink, { queueBytes: 1 << 20, queueTimeMs: 200 });
+    v.onPacket(frame(0, true)); // sink was empty at ts 0
+    v.onPacket(frame(100, false));
+    assert.equal(counters.skips, 0);
+    v.onPacket(frame(300, false)); // 300 ms queued > 200
+    assert.equal(counters.skips, 1);
+    v.end('closed');
+  });
+
+  it('never starts a viewer on a delta frame, but passes sequence headers', () => {
+    const sink = new FakeSink();
+    const { v } = make(sink);
+    v.onPacket(vsh());
+    v.onPacket(frame(0, false));
+    v.onPacket(frame(33, true));
+    assert.equal(sink.written.length, 2);
+    v.end('closed');
+  });
+});
