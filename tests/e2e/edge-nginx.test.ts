@@ -112,7 +112,7 @@ describe('nginx edge in front of onair', { skip }, () => {
     const playlist = await until('HLS playlist with a segment', async () => {
       const res = await fetch(playlistUrl);
       const text = await res.text();
-      return res.status === 200 && /\.ts/.test(text) ? text : undefined;
+      return res.status === 200 && /\.ts/.test(text) ? text : ''; // '' = not ready yet
     }, 20_000);
     assert.match(playlist, /^#EXTM3U/);
     const segment = playlist.split('\n').find((l) => l && !l.startsWith('#'))!;
@@ -133,7 +133,7 @@ describe('nginx edge in front of onair', { skip }, () => {
     // nginx writes a line when a request ends: the HTTP-FLV probe and the WS-FLV session are over.
     const log = await until('access log lines for FLV, WS-FLV and HLS', () => {
       const text = edge.accessLog();
-      return /GET \/live\/\d+\.flv" 200/.test(text) && /GET \/live\/\d+\.flv" 101/.test(text) && /index\.m3u8" 200/.test(text) ? text : undefined;
+      return /GET \/live\/\d+\.flv" 200/.test(text) && /GET \/live\/\d+\.flv" 101/.test(text) && /index\.m3u8" 200/.test(text) ? text : '';
     }, 5_000);
     assert.match(log, /"GET \/live\/\d+\.flv" 401/);
     assert.match(log, /"POST \/api\/v1\/auth\/login" 200/);
