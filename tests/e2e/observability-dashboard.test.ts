@@ -1,0 +1,96 @@
+/**
+ * The provisioned Grafana dashboard (grafana/dashboards/onair.json) against a running stack: every
+ * metric its PromQL names is on /metrics, every onair_* family on /metrics is charted, and the
+ * dashboard is wired to the provisioned data source and the folder compose mounts.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { exposedMetricNames, metricFamilies, promqlMetricNames, readJson } from './observability-kit.js';
+import { startStack, type Stack } from './onair-stack.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+/** Series Prometheus makes itself for each target; they never appear on /metrics. */
+const PROMETHEUS_SYNTHETIC = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
+
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type: string; uid: string };
+  gridPos: { h: number; w: number; x: number; y: number };
+  targets?: Array<{ expr: string; refId: string; datasource?: { uid: string } }>;
+}
+const dashboard = readJson<{ uid: string; title: string; panels: Panel[] }>(`${root}grafana/dashboards/onair.json`);
+const dataPanels = dashboard.panels.filter((p) => p.type !== 'row');
+const exprs = dataPanels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
+
+describe('promqlMetricNames', () => {
+  it('finds metric names and ignores functions, labels, grouping, ranges and variables', () => {
+    assert.deepEqual(
+      promqlMetricNames('histogram_quantile(0.95, sum by (le, route) (rate(onair_http_request_duration_seconds_bucket{status=~"5.."}[$__rate_interval])))'),
+      ['onair_http_request_duration_seconds_bucket'],
+    );
+    assert.deepEqual(
+      promqlMetricNames('sum(rate(a_total[5m])) / sum without (job) (b_count offset 1h) * 8 + 1e3').sort(),
+      ['a_total', 'b_count'],
+    );
+    assert.deepEqual(promqlMetricNames('up'), ['up']);
+  });
+});
+
+describe('Grafana dashboard over onair metrics', () => {
+  let stack: Stack;
+  let metricsText: string;
+
+  before(async () => {
+    stack = await startStack();
+    const res = await fetch(`http://127.0.0.1:${stack.httpPort}/metrics`);
+    assert.equal(res.status, 200);
+    metricsText = await res.text();
+  });
+  after(async () => {
+    await stack?.close();
+  });
+
+  it('references only metrics that a running stack exposes', () => {
+    const exposed = exposedMetricNames(metricsText);
+    assert.ok(exprs.length >= 20, `only ${exprs.length} queries`);
+    const unknown: string[] = [];
+    for (const { panel, expr } of exprs) {
+      const names = promqlMetricNames(expr);
+      assert.ok(names.length > 0, `panel "${panel}": no metric in ${expr}`);
+      for (const name of names) if (!exposed.has(name) && !PROMETHEUS_SYNTHETIC.has(name)) unknown.push(`${panel}: ${name}`);
+    }
+    assert.deepEqual(unknown, [], 'dashboard names metrics that /metrics does not have');
+  });
+
+  it('charts every onair_* metric family the stack exposes', () => {
+    const used = new Set(exprs.flatMap(({ expr }) => promqlMetricNames(expr)));
+    const charted = (family: string) => [family, `${family}_bucket`, `${family}_sum`, `${family}_count`].some((n) => used.has(n));
+    const families = metricFamilies(metricsText).filter((f) => f.startsWith('onair_'));
+    assert.ok(families.length >= 10, `only ${families.length} onair_ families on /metrics`);
+    assert.deepEqual(families.filter((f) => !charted(f)), [], 'metric families missing from grafana/dashboards/onair.json');
+    for (const basic of ['process_cpu_seconds_total', 'process_resident_memory_bytes']) assert.ok(used.has(basic), basic);
+  });
+
+  it('is a well-formed dashboard wired to the provisioned data source and folder', () => {
+    assert.ok(dashboard.uid && dashboard.title);
+    const ids = dashboard.panels.map((p) => p.id);
+    assert.equal(new Set(ids).size, ids.length, 'panel ids are unique');
+    const datasourceYaml = readFileSync(`${root}grafana/provisioning/datasources/prometheus.yaml`, 'utf8');
+    const uid = /^\s*uid:\s*(\S+)\s*$/m.exec(datasourceYaml)?.[1];
+    assert.ok(uid, 'the provisioned data source has a fixed uid');
+    for (const p of dataPanels) {
+      assert.equal(p.datasource?.uid, uid, `panel "${p.title}" data source`);
+      assert.ok(p.targets && p.targets.length > 0, `panel "${p.title}" has queries`);
+      for (const t of p.targets) assert.equal(t.datasource?.uid ?? uid, uid);
+      assert.ok(p.gridPos.x >= 0 && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24, `panel "${p.title}" fits the 24-column grid`);
+    }
+    // The dashboards provider reads the folder compose mounts grafana/dashboards into.
+    const provider = readFileSync(`${root}grafana/provisioning/dashboards/onair.yaml`, 'utf8');
+    const path = /^\s*path:\s*(\S+)\s*$/m.exec(provider)?.[1];
+    const compose = readFileSync(`${root}compose.yaml`, 'utf8');
+    assert.ok(path && compose.includes(`./grafana/dashboards:${path}`), `compose mounts grafana/dashboards at ${path}`);
+  });
+});
