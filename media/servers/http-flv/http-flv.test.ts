@@ -78,6 +78,21 @@ describe('HTTP-FLV with an ffmpeg publisher', { skip: noFfmpeg }, () => {
     console.log(`# HTTP-FLV time to first keyframe: ${ttff.toFixed(1)} ms`);
   });
 
+  it('ffmpeg decodes 2 s of the HTTP-FLV stream without an error', async () => {
+    const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn('ffmpeg', ['-v', 'error', '-xerror', '-i', `http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`, '-t', '2', '-f', 'null', '-']);
+      let err = '';
+      c.stderr.on('data', (d) => (err += d));
+      const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
+      c.on('exit', (code) => {
+        clearTimeout(t);
+        resolve({ code, err });
+      });
+    });
+    assert.equal(res.code, 0, res.err);
+    assert.equal(res.err.trim(), '');
+  });
+
   it('ffprobe reads HTTP-FLV: H.264 640x360 and AAC', { skip: missingTool('ffprobe') }, async () => {
     const out = await new Promise<string>((resolve) => {
       const c = spawn('ffprobe', ['-v', 'error', '-show_streams', '-of', 'compact', `http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`]);

@@ -37,6 +37,8 @@ export interface RtmpConnEvents {
 }
 
 const WINDOW_ACK_SIZE = 2_500_000;
+/** Public stream names end up in URLs and file paths (HLS, recordings): a strict set, never '.' or '..'. */
+const STREAM_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 
 /**
  * One RTMP connection: handshake, chunk stream, commands, and then either one publish or one
@@ -242,9 +244,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const app = this.app!;
     askHook(() => this.deps.hooks.authorizePublish({ app, streamKey, query: { ...this.connectQuery, ...query }, clientIp: this.clientIp }),
       this.deps.hookTimeoutMs, this.log, 'authorizePublish')
-      .then(async (decision) => {
+      .then(async (answer) => {
         this.busy = false;
         if (this.closed) return;
+        let decision = answer;
+        if (decision.allow && !STREAM_NAME.test(decision.streamName)) {
+          this.log.error('publish hook returned an unusable stream name: refusing');
+          decision = { allow: false, reason: 'bad stream name' };
+        }
         if (!decision.allow) {
           this.deps.onRefused('publish');
           this.log.warn({ reason: decision.reason, app }, 'publish refused');

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { missingTool } from '../../../core/testing/tools.js';
 import {
-  startEngine, ffmpegPublish, waitForEvent, killHard, testHooks, testConfig, until, sleep, type EngineHarness,
+  startEngine, ffmpegPublish, waitForEvent, killHard, testHooks, testConfig, until, sleep, httpGet, type EngineHarness,
 } from '../../engine-test-kit.js';
 import { RtmpClient } from './client.js';
 import { encodeAmf0 } from '../../protocols/rtmp/amf0.js';
@@ -68,6 +68,21 @@ describe('RTMP server with ffmpeg', { skip: noFfmpeg }, () => {
   it('passed the key, app, publish query and client address to the hook', () => {
     const hooks = (h.engine as unknown as { opts: { hooks: ReturnType<typeof testHooks> } }).opts.hooks;
     assert.deepEqual(hooks.publishes[0], { app: 'live', streamKey: 'X', query: { txSecret: 'abc' }, clientIp: '127.0.0.1' });
+  });
+
+  it('ffmpeg decodes 2 s of the RTMP stream without an error', async () => {
+    const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn('ffmpeg', ['-v', 'error', '-xerror', '-i', `rtmp://127.0.0.1:${h.rtmpPort}/live/room1?token=good`, '-t', '2', '-f', 'null', '-']);
+      let err = '';
+      c.stderr.on('data', (d) => (err += d));
+      const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
+      c.on('exit', (code) => {
+        clearTimeout(t);
+        resolve({ code, err });
+      });
+    });
+    assert.equal(res.code, 0, res.err);
+    assert.equal(res.err.trim(), '');
   });
 
   it('ffprobe reads the RTMP play stream: H.264 640x360 and AAC', { skip: missingTool('ffprobe') }, async () => {
@@ -178,6 +193,9 @@ describe('RTMP publish authorization', () => {
     await sleep(100);
     assert.deepEqual(registered, []);
     assert.equal(h.events.filter((e) => e.name.startsWith('publish')).length, 0);
+    const viewer = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    assert.equal(viewer.statusCode, 404, 'no viewer gets a byte of a refused publish');
+    viewer.resume();
     assert.equal(hooks.publishes.at(-1)!.streamKey, 'wrong-key');
   });
 
