@@ -57,6 +57,21 @@ interface StreamBook {
  * The media engine: RTMP in; RTMP, HTTP-FLV and WS-FLV out; plugins (HLS, recording) riding on
  * the stream hub. It decides nothing itself: publish and play go through the StreamHooks, and
  * what happens is reported as MediaEvents. Mount handleHttp/handleUpgrade on an HTTP server.
+ *
+ * Decisions worth knowing:
+ * - publish.started is emitted once per publish, when the codec facts are in (every track the
+ *   metadata announces has its sequence header, or the first media frame arrived), and at the
+ *   latest readyTimeoutMs (3 s) after the publish was allowed. A publish that ends earlier still
+ *   gets its publish.started, immediately followed by publish.ended: the two always come in pairs.
+ * - publish.ended is emitted synchronously when the socket closes, on deleteStream/FCUnpublish,
+ *   on kickPublisher, on the idle timeout, or when a new publish of the same name replaces it.
+ * - Play is checked before anything else: 401 (no token) / 403 (refused) come before 404 (not
+ *   live), so stream names cannot be probed without a valid token. RTMP play of a name that is not
+ *   live gets NetStream.Play.StreamNotFound and is closed (no waiting for a publisher).
+ * - Viewer writes are corked and flushed every flushIntervalMs (20 ms) for all viewers at once;
+ *   a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
+ * - A viewer over its queue bound (viewerQueueBytes, or viewerQueueTime of media) skips to the
+ *   next keyframe; one still behind viewerQueueTime later is evicted with reason 'slow'.
  */
 export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements MediaControl {
   readonly streams: StreamRegistry;

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
   const rssIdle = rssMb(srv.pid!);
   const procs = Array.from({ length: PROCS }, () =>
-    spawn('taskset', ['-c', '1', process.execPath, '--import', 'tsx', self, '--clients', String(ports.http), String(Math.ceil(N / PROCS)), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+    spawn('taskset', ['-c', process.env.LOAD_CLIENT_CPUS ?? '1', process.execPath, '--import', 'tsx', self, '--clients', String(ports.http), String(Math.ceil(N / PROCS)), String(SECONDS)], { stdio: ['ignore', 'pipe', 'inherit'] }));
   const outs = procs.map(lines);
   for (const o of outs) await o.next(); // 'ready'
   const t0 = cpuTicks(srv.pid!);
