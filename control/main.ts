@@ -8,6 +8,8 @@ import type { OnairConfig } from '../core/config/schema.js';
 import { openDatabase, type Database } from '../core/database/database.js';
 import { createLogger, type Logger } from '../core/logging/logger.js';
 import type { MediaControl, StreamHooks } from '../core/media/media-contract.js';
+import { AudienceService } from './audience/audience.service.js';
+import { AudienceStore } from './audience/audience.store.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { AuthService } from './auth/auth.service.js';
 import { UserStore } from './auth/user.store.js';
@@ -53,7 +55,8 @@ export interface Control {
   playback: PlaybackService;
   moderation: ModerationService;
   settlement: SettlementService;
-  /** Routes media events (publish.started/ended, stream.stats) to the live lifecycle; returns detach. */
+  audience: AudienceService;
+  /** Routes media events (publish.started/ended, stream.stats, play.started/ended) to the services; returns detach. */
   attachMediaEvents(emitter: MediaEventSource): () => void;
   /** Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both are set (idempotent). */
   bootstrap(): Promise<void>;
@@ -86,6 +89,7 @@ export function createControl(deps: ControlDeps): Control {
     log: log.child({ mod: 'live' }), refusalDelayMs: deps.refusalDelayMs,
   });
   const live = liveSessions;
+  const audience = new AudienceService(new AudienceStore(db), sessionStore, log.child({ mod: 'audience' }));
   const playback = new PlaybackService({ roomService: rooms, sessions: sessionStore, config, log: log.child({ mod: 'play' }), refusalDelayMs: deps.refusalDelayMs });
   const hooks: StreamHooks = {
     authorizePublish: (req) => live.authorizePublish(req),
@@ -112,9 +116,9 @@ export function createControl(deps: ControlDeps): Control {
   });
   const detachers = new Set<() => void>();
   return {
-    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement,
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement, audience,
     attachMediaEvents(emitter) {
-      const detach = attachMediaEvents(emitter, live, log.child({ mod: 'media-events' }));
+      const detach = attachMediaEvents(emitter, live, log.child({ mod: 'media-events' }), audience);
       detachers.add(detach);
       return () => {
         detach();

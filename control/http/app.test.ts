@@ -40,3 +40,34 @@ for (const set of testAdapterSets()) {
     });
   });
 }
+
+describe('error handler', () => {
+  it('maps domain and driver errors to statuses without leaking internals', async () => {
+    const express = (await import('express')).default;
+    const request = (await import('supertest')).default;
+    const { ConnectionError } = await import('sequelize');
+    const { errorHandler } = await import('./error-handler.js');
+    const { NotFoundError, ConflictError, UnavailableError, InvalidStateError } = await import('../../core/errors.js');
+    const { silentLogger } = await import('../../core/logging/logger.js');
+    const app = express();
+    const errors: Record<string, unknown> = {
+      notfound: new NotFoundError('no such room'),
+      conflict: new ConflictError('taken', { code: 'taken' }),
+      unavailable: new UnavailableError('redis down'),
+      state: new InvalidStateError('closed'),
+      db: new ConnectionError(new Error('ECONNREFUSED 10.0.0.1:3306 secret-host')),
+      bug: new Error('SELECT * FROM users WHERE password_hash = ...'),
+    };
+    app.get('/:kind', (req, _res, next) => next(errors[req.params.kind]));
+    app.use(errorHandler(silentLogger()));
+    const expect: Array<[string, number, string]> = [
+      ['notfound', 404, 'not_found'], ['conflict', 409, 'taken'], ['unavailable', 503, 'unavailable'],
+      ['state', 409, 'invalid_state'], ['db', 503, 'unavailable'], ['bug', 500, 'internal'],
+    ];
+    for (const [kind, status, code] of expect) {
+      const res = await request(app).get(`/${kind}`).expect(status);
+      assert.equal(res.body.error.code, code);
+      assert.ok(!res.text.includes('secret-host') && !res.text.includes('SELECT'), 'no internals in the answer');
+    }
+  });
+});

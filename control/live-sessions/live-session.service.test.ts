@@ -6,6 +6,8 @@ import type { PublishEnded, PublishStarted, StreamStats } from '../../core/media
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { pushSigningKey, signTxSecret, txTimeHex } from '../../core/tokens/tx-secret.js';
 import { makeKit, type Kit } from '../testing/control-kit.js';
+import { AudienceStore } from '../audience/audience.store.js';
+import type { LiveSession } from './live-session.js';
 
 const GRACE = 300;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -173,10 +175,21 @@ for (const set of testAdapterSets()) {
 
     it('after the grace the session ends with close_method 3', async () => {
       const a = await goLive();
+      // 'ended' is emitted after the database and Redis are both updated.
+      const endedEvent = new Promise<LiveSession>((resolve) => {
+        const listener = (s: LiveSession) => {
+          if (s.id !== a.sessionId) return;
+          kit.control.liveSessions.observer.off('ended', listener);
+          resolve(s);
+        };
+        kit.control.liveSessions.observer.on('ended', listener);
+      });
+      const goneAt = Date.now();
       await kit.control.liveSessions.publisherGone(ended(a.roomId, `pub-${a.roomId}`));
-      await until(async () => (await kit.control.sessionStore.findById(a.sessionId))?.status === 'ended');
-      const s = await kit.control.sessionStore.findById(a.sessionId);
-      assert.equal(s?.closeMethod, 3);
+      const s = await endedEvent;
+      assert.ok(Date.now() - goneAt >= GRACE - 20, 'not before the grace');
+      assert.equal(s.closeMethod, 3);
+      assert.equal((await kit.control.sessionStore.findById(a.sessionId))?.status, 'ended');
       assert.equal(await kit.ports.cache.sIsMember(cacheKeys.liveOnline(), a.roomId), false);
     });
 
@@ -224,7 +237,7 @@ for (const set of testAdapterSets()) {
       await kit.http.post('/api/v1/admin/users/999999/publish-ban').set(op.auth).send({ reason: 'x' }).expect(404);
     });
 
-    it('attachMediaEvents routes publish.started/ended and stream.stats to the lifecycle', async () => {
+    it('attachMediaEvents routes publish and play events to the lifecycle, audience and settlement', async () => {
       const a = await kit.anchorWithRoom();
       const emitter = new EventEmitter();
       const detach = kit.control.attachMediaEvents(emitter);
@@ -232,8 +245,17 @@ for (const set of testAdapterSets()) {
       assert.ok(decision.allow);
       emitter.emit('publish.started', started(a.roomId, 'ev-pub', decision.sessionId));
       await until(async () => (await kit.control.sessionStore.findById(decision.sessionId!))?.status === 'live');
+      const play = (viewerId: string) => ({ streamName: a.roomId, viewerId, protocol: 'http-flv' as const, clientIp: '127.0.0.1', at: Date.now() });
+      emitter.emit('play.started', play('v1'));
+      emitter.emit('play.started', play('v2'));
+      emitter.emit('play.ended', { ...play('v1'), reason: 'closed', bytesOut: 10, durationMs: 10 });
+      const audience = new AudienceStore(kit.ports.db);
+      await until(async () => (await audience.countViewers(decision.sessionId!)) === 2);
       emitter.emit('publish.ended', ended(a.roomId, 'ev-pub'));
       await until(async () => (await kit.control.sessionStore.findById(decision.sessionId!))?.closeMethod === 3);
+      // The grace timer ends the session on its own; settlement follows asynchronously.
+      await until(async () => (await kit.control.settlement.get(decision.sessionId!)) !== null);
+      assert.equal((await kit.control.settlement.get(decision.sessionId!))?.totalViewers, 2, 'settlement counts distinct viewers');
       detach();
       assert.equal(emitter.listenerCount('publish.started'), 0);
     });

@@ -185,7 +185,7 @@ export class LiveSessionService {
       this.graceTimers.delete(session.roomId);
       void this.graceExpired(session).catch((err: unknown) => this.log.error({ err, sessionId: session.id }, 'grace expiry failed'));
     }, grace);
-    timer.unref();
+    // Not unref'd: a pending end must run even in a process with nothing else to do; stop() clears it.
     this.graceTimers.set(session.roomId, { sessionId: session.id, timer });
     this.log.info({ sessionId: session.id, roomId: session.roomId, graceMs: grace }, 'publisher gone: waiting for a reconnect');
   }

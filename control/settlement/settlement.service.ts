@@ -1,4 +1,3 @@
-import { fn, col } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 import { liveStatisticsTable } from '../../core/database/models/live-statistics.model.js';
@@ -52,18 +51,14 @@ export class SettlementService {
     const session = await this.streams.findByPk(sessionId);
     if (!session || session.get('status') !== 'ended') return null;
     const s = session.get();
-    const viewers = (await this.audience.findOne({
-      attributes: [[fn('COUNT', fn('DISTINCT', col('viewer_key'))), 'n']],
-      where: { session_id: sessionId },
-      raw: true,
-    })) as unknown as { n: number | string } | null;
+    const totalViewers = await this.audience.count({ where: { session_id: sessionId }, distinct: true, col: 'viewer_key' });
     const stats: LiveStatistics = {
       sessionId,
       roomId: idString(s.room_id),
       anchorId: idString(s.anchor_id),
       durationS: Number(s.duration_s ?? 0),
       peakViewers: Number(s.peak_viewers ?? 0),
-      totalViewers: Number(viewers?.n ?? 0),
+      totalViewers,
       // Gifts and orders arrive with their own feature; until then a show earns nothing.
       giftAmount: 0,
       settledAt: new Date(),

@@ -1,0 +1,27 @@
+import type { Logger } from '../../core/logging/logger.js';
+import type { PlayEnded, PlayStarted } from '../../core/media/media-contract.js';
+import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
+import type { AudienceStore } from './audience.store.js';
+
+/**
+ * Viewings from the media engine's play events (seed 000 进房/退房: enter log, watch time on exit).
+ * The settlement counts distinct viewers per session from these rows.
+ */
+export class AudienceService {
+  constructor(
+    private readonly audience: AudienceStore,
+    private readonly sessions: Pick<LiveSessionStore, 'findActiveByRoom'>,
+    private readonly log?: Logger,
+  ) {}
+
+  async viewerJoined(ev: PlayStarted, userId: string | null = null): Promise<void> {
+    const session = await this.sessions.findActiveByRoom(ev.streamName);
+    if (session?.status !== 'live') return;
+    await this.audience.enter({ sessionId: session.id, roomId: session.roomId, userId, viewerKey: ev.viewerId, at: new Date(ev.at) });
+  }
+
+  async viewerLeft(ev: PlayEnded): Promise<void> {
+    const watched = await this.audience.exit(ev.viewerId, new Date(ev.at));
+    if (watched !== null) this.log?.debug({ roomId: ev.streamName, watchS: watched }, 'viewer left');
+  }
+}
