@@ -33,7 +33,7 @@ export interface MediaEngineOptions {
 export interface MediaEngineTuning {
   /** Cap of each stream's GOP cache (default 8 MiB). */
   gopCacheBytes: number;
-  /** How often viewer writes are flushed (default 20 ms): larger means fewer syscalls, more latency. */
+  /** How often viewer writes are flushed (default 100 ms; SRS merges 350 ms): larger means fewer syscalls and less CPU, a little more latency. */
   flushIntervalMs: number;
   /** Half-open handshakes are dropped after this (default 10 s). */
   handshakeTimeoutMs: number;
@@ -41,7 +41,7 @@ export interface MediaEngineTuning {
   readyTimeoutMs: number;
 }
 
-const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushIntervalMs: 20, handshakeTimeoutMs: 10_000, readyTimeoutMs: 3000 };
+const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushIntervalMs: 100, handshakeTimeoutMs: 10_000, readyTimeoutMs: 3000 };
 
 interface StreamBook {
   startedEmitted: boolean;
@@ -68,7 +68,7 @@ interface StreamBook {
  * - Play is checked before anything else: 401 (no token) / 403 (refused) come before 404 (not
  *   live), so stream names cannot be probed without a valid token. RTMP play of a name that is not
  *   live gets NetStream.Play.StreamNotFound and is closed (no waiting for a publisher).
- * - Viewer writes are corked and flushed every flushIntervalMs (20 ms) for all viewers at once;
+ * - Viewer writes are corked and flushed every flushIntervalMs (100 ms) for all viewers at once;
  *   a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
  * - A viewer over its queue bound (viewerQueueBytes, or viewerQueueTime of media) skips to the
  *   next keyframe; one still behind viewerQueueTime later is evicted with reason 'slow'.
