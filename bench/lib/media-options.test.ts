@@ -31,3 +31,12 @@ describe('bench:media options', () => {
     assert.match(conf, /load_module \/usr\/lib\/nginx\/modules\/ngx_rtmp_module\.so;/);
   });
 });
+
+describe('machine CPU', () => {
+  it('sums busy jiffies of the aggregate cpu line (idle and iowait excluded)', async () => {
+    const { busySeconds } = await import('./machine-cpu.js');
+    const stat = 'cpu  100 20 30 5000 70 1 2 3 0 0\ncpu0 50 10 15 2500 35 0 1 1 0 0\nintr 1\n';
+    assert.equal(busySeconds(stat), (100 + 20 + 30 + 1 + 2 + 3) / 100);
+    assert.equal(busySeconds('nothing'), 0);
+  });
+});
