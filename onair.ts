@@ -13,7 +13,7 @@ import { openDatabase } from './core/database/database.js';
 import { createCache } from './core/cache/index.js';
 import { createLogger, type Logger } from './core/logging/logger.js';
 import type { MediaControl } from './core/media/media-contract.js';
-import { createControl, ensureConfiguredOperator } from './control/main.js';
+import { createControl } from './control/main.js';
 import { MediaEngine } from './media/engine.js';
 import { HlsServer } from './media/servers/hls/server.js';
 import { Recorder } from './media/recording/recorder.js';
@@ -45,7 +45,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     listStreams: async () => (engine ? engine.listStreams() : []),
   };
   const control = createControl({ config, log, db, cache, media, metrics, refusalDelayMs: options.refusalDelayMs });
-  await ensureConfiguredOperator(config, control.auth, log);
+  await control.bootstrap();
 
   const plugins = [new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
   engine = new MediaEngine({ config, hooks: control.hooks, log, metrics, plugins });

@@ -18,7 +18,7 @@ import { createControlApp } from './http/app.js';
 import { CloseMethod } from './live-sessions/live-session.js';
 import { LiveSessionService } from './live-sessions/live-session.service.js';
 import { LiveSessionStore } from './live-sessions/live-session.store.js';
-import { adminLiveRoutes, liveRoutes } from './live-sessions/live.routes.js';
+import { adminLiveRoutes, liveRoutes, sessionRoutes } from './live-sessions/live.routes.js';
 import { attachMediaEvents, type MediaEventSource } from './live-sessions/media-event-handlers.js';
 import { unconfiguredMediaControl } from './media-control-stub.js';
 import { ModerationService } from './moderation/moderation.service.js';
@@ -105,6 +105,7 @@ export function createControl(deps: ControlDeps): Control {
       roomsRoutes(rooms),
       playbackRoutes(playback),
       liveRoutes(live),
+      sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
       moderationRoutes(moderation),
       hooksRoutes({ hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }) }),

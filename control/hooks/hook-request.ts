@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { PlayProtocol } from '../../core/media/media-contract.js';
 
 /**
  * What an external media server tells us in a hook, normalised from its dialect:
@@ -17,6 +18,8 @@ export interface HookRequest {
   clientId: string;
   /** on_dvr / record_done: the recorded file. */
   file?: string;
+  /** onair's own media service says which protocol a viewer plays (SRS and nginx-rtmp only play RTMP). */
+  protocol?: PlayProtocol;
 }
 
 const short = z.string().max(256);
@@ -32,6 +35,7 @@ const srsBody = z.looseObject({
   param: text.optional(),
   tcUrl: text.optional(),
   file: text.optional(),
+  protocol: z.enum(['rtmp', 'http-flv', 'ws-flv', 'hls']).optional(),
 });
 
 /** nginx-rtmp sends every field as a string; unknown fields are the URL's own query arguments. */
@@ -58,7 +62,7 @@ export function parseHookRequest(body: unknown, isJson: boolean): HookRequest | 
     const b = parsed.data;
     return {
       dialect: 'srs', app: b.app, stream: b.stream, query: parseQuery(b.param), clientIp: b.ip ?? '',
-      clientId: `srs:${b.client_id ?? ''}`, file: b.file,
+      clientId: `srs:${b.client_id ?? ''}`, file: b.file, protocol: b.protocol,
     };
   }
   const parsed = nginxBody.safeParse(body);

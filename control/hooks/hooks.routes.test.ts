@@ -17,10 +17,13 @@ for (const set of testAdapterSets()) {
       server_id: 'vid-1', action, client_id: 'c1', ip: '10.0.0.5', vhost: '__defaultVhost__', app: 'live', tcUrl: 'rtmp://127.0.0.1/live', ...extra,
     });
 
-    it('SRS: publish by room id with ?key= allowed (200, body 0) and live; wrong key refused (403); unpublish starts the grace', async () => {
+    it('SRS: publish by room id with ?key= allowed (200, code 0 with the public name) and live; wrong key refused (403); unpublish starts the grace', async () => {
       const a = await kit.anchorWithRoom();
       const ok = await kit.http.post('/api/v1/hook/on_publish').send(srs('on_publish', { stream: a.roomId, param: `?key=${a.streamKey}` })).expect(200);
-      assert.equal(ok.text, '0');
+      assert.equal(ok.body.code, 0);
+      assert.equal(ok.body.data.stream_name, a.roomId);
+      assert.equal(typeof ok.body.data.record, 'boolean');
+      assert.ok(ok.body.data.session_id);
       const session = await kit.control.sessionStore.findActiveByRoom(a.roomId);
       assert.equal(session?.status, 'live');
       const b = await kit.anchorWithRoom();

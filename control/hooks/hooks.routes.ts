@@ -30,7 +30,7 @@ export interface HookDeps {
  *   Without rename=1 we answer 200 and the stream keeps the key as its name; play then needs the key,
  *   which we refuse to hand out, so such a deployment can publish but not authorize viewers.
  *
- * Answers: SRS allow = 200 with body `0`; nginx-rtmp allow = 2xx (or the 302 above); refuse = 403.
+ * Answers: SRS allow = 200 with body `0` (on_publish: `{"code":0,"data":{stream_name,record,session_id}}`); nginx-rtmp allow = 2xx (or the 302 above); refuse = 403.
  */
 export function hooksRoutes(deps: HookDeps): Router {
   const r = Router();
@@ -73,6 +73,14 @@ export function hooksRoutes(deps: HookDeps): Router {
       res.status(302).set('Location', decision.streamName).type('text/plain').send('');
       return;
     }
+    if (hook.dialect === 'srs') {
+      // SRS reads only `code`; onair's own media service (media/remote/http-stream-hooks.ts) also
+      // needs the public name the key maps to, and whether to record.
+      res.status(200).json({
+        code: 0, data: { stream_name: decision.streamName, record: decision.record, session_id: decision.sessionId ?? null },
+      });
+      return;
+    }
     allow(res, hook);
   }));
 
@@ -92,7 +100,7 @@ export function hooksRoutes(deps: HookDeps): Router {
     const hook = parse(req, res);
     if (!hook) return;
     const decision = await deps.hooks.authorizePlay({
-      app: hook.app, streamName: hook.stream, token: hook.query.token, query: hook.query, clientIp: hook.clientIp, protocol: 'rtmp',
+      app: hook.app, streamName: hook.stream, token: hook.query.token, query: hook.query, clientIp: hook.clientIp, protocol: hook.protocol ?? 'rtmp',
     });
     if (!decision.allow) return refuse(res, decision.reason);
     allow(res, hook);

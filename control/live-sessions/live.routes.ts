@@ -1,10 +1,13 @@
 import { Router } from 'express';
 import { asyncRoute } from '../http/async-route.js';
-import { requireRole } from '../http/auth.middleware.js';
+import { requireRole, requireUser } from '../http/auth.middleware.js';
+import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import type { LiveSessionStore } from './live-session.store.js';
+import type { SettlementService } from '../settlement/settlement.service.js';
 import { parseInput } from '../http/validate.js';
 import type { LiveSession } from './live-session.js';
 import type { LiveSessionService } from './live-session.service.js';
-import { closeBody, forceCloseBody, startBody } from './live.schema.js';
+import { closeBody, forceCloseBody, sessionParams, startBody } from './live.schema.js';
 import type { RoomService } from '../rooms/room.service.js';
 import { roomParams } from '../rooms/room.schema.js';
 
@@ -47,6 +50,30 @@ export function adminLiveRoutes(live: LiveSessionService, rooms: RoomService): R
     await rooms.restore(id);
     // The new key goes to the owner (GET /rooms/{id}/stream-key), not to the operator.
     res.json({ room_id: id, restored: true });
+  }));
+  return r;
+}
+
+/**
+ * A show's summary (seed 000 ser-live /summary): the session and, once settlement has run, its
+ * statistics. Only the anchor who ran it and operators may read it.
+ */
+export function sessionRoutes(sessions: LiveSessionStore, settlement: SettlementService): Router {
+  const r = Router();
+  r.get('/live/sessions/:id', requireUser, asyncRoute(async (req, res) => {
+    const { id } = parseInput(sessionParams, req.params, 'params');
+    const session = await sessions.findById(id);
+    if (!session) throw new NotFoundError('no such live session');
+    const user = req.user!;
+    if (user.role !== 'operator' && String(user.id) !== session.anchorId) throw new ForbiddenError('not your live session');
+    const stats = session.status === 'ended' ? await settlement.get(id) : null;
+    res.json({
+      ...sessionJson(session),
+      statistics: stats && {
+        duration_s: stats.durationS, peak_viewers: stats.peakViewers, total_viewers: stats.totalViewers,
+        gift_amount: stats.giftAmount, settled_at: stats.settledAt.toISOString(),
+      },
+    });
   }));
   return r;
 }

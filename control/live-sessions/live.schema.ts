@@ -7,3 +7,4 @@ export const roomIdField = z.union([roomId, z.number().int().positive().max(Numb
 export const startBody = z.strictObject({ room_id: roomIdField });
 export const closeBody = z.strictObject({ room_id: roomIdField });
 export const forceCloseBody = z.strictObject({ room_id: roomIdField, reason: z.string().trim().min(1).max(512) });
+export const sessionParams = z.strictObject({ id: z.string().regex(/^\d{1,20}$/, 'must be a numeric session id') });

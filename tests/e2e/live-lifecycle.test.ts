@@ -148,5 +148,10 @@ describe('live lifecycle end to end', { skip }, () => {
       return s.status === 200 && s.body.status === 'ended' ? s.body : null;
     }, 6000);
     assert.equal(ended.close_method, 3);
+    // Settlement runs after the close, asynchronously; the summary shows it once it has.
+    const summary = await until('settled', async () => (await stack.call('GET', `/live/sessions/${session}`, undefined, anchor.token)).body.statistics, 5000);
+    assert.ok(summary.duration_s >= 2);
+    const stranger = await stack.user('anchor');
+    assert.equal((await stack.call('GET', `/live/sessions/${session}`, undefined, stranger.token)).status, 403);
   });
 });
