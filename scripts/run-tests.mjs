@@ -41,7 +41,7 @@ for (const file of files) {
   const res = spawnSync(
     process.execPath,
     ['--import', 'tsx', '--test', '--test-reporter=tap', file],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, timeout: 15 * 60_000 },
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000, killSignal: "SIGKILL" },
   );
   const out = res.stdout ?? '';
   process.stdout.write(out);
