@@ -132,7 +132,7 @@ async function main(): Promise<number> {
   console.log(`control pinned to core 0, autocannon on core 1${pinned ? '' : ' (taskset unavailable: not pinned)'}; ${connections} connections, ${seconds} s per scenario\n`);
   const rows: Row[] = [];
   const notes: string[] = [];
-  const table = new LiveTable(HEADERS, (l) => console.log(l), 6);
+  const table = new LiveTable(HEADERS, (l) => console.log(l), 6, [13, 39]);
   for (const b of backends) {
     if (b === 'sqlite') {
       await runBackend('sqlite+memory', { ONAIR_DATABASE_URL: '', ONAIR_REDIS_URL: '' }, connections, seconds, table, rows).catch((e: Error) => notes.push(`sqlite: ${e.message}`));

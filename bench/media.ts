@@ -127,7 +127,7 @@ async function main(): Promise<number> {
   const bytesPerSec = readFlvFile(readFileSync(sample)).bytesPerSec;
   console.log(`stream: ${((bytesPerSec * 8) / 1000).toFixed(0)} kb/s 1280x720 30 fps, 2 s GOP; ladder ${ladder(o.max).join(', ')}; ${o.stepMs / 1000} s per step\n`);
   const results: StepResult[] = [];
-  const table = new LiveTable(HEADERS, (l) => console.log(l), 6);
+  const table = new LiveTable(HEADERS, (l) => console.log(l), 6, [6, 8]);
   for (const name of o.targets) {
     const why = targetUnavailable(name);
     if (why) {

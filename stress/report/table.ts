@@ -18,8 +18,10 @@ export class LiveTable {
     private readonly headers: string[],
     private readonly out: (line: string) => void,
     minWidth = 7,
+    /** Widths of the first columns when their values are longer than their headers. */
+    firstWidths: number[] = [],
   ) {
-    this.widths = headers.map((h) => Math.max(h.length, minWidth));
+    this.widths = headers.map((h, i) => Math.max(h.length, minWidth, firstWidths[i] ?? 0));
     this.out(this.fmt(headers));
     this.out(this.fmt(this.widths.map((w) => '-'.repeat(w))));
   }
