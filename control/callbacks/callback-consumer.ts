@@ -1,4 +1,4 @@
-import { QueryTypes, UniqueConstraintError, type Transaction } from 'sequelize';
+import { QueryTypes, UniqueConstraintError } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import { cacheKeys } from '../../core/cache/keys.js';
@@ -6,7 +6,7 @@ import type { Logger } from '../../core/logging/logger.js';
 import type { BusHandler, ConsumeOptions, Consumer, EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents, CallbackEventTypeCode, CallbackReceived } from '../../core/events/bus-events.js';
 import type { LiveEventLog } from './live-event-log.js';
-import { runInTransaction } from '../../core/event-bus/db-transaction.js';
+import { GroupCommitter, type Tx } from '../../core/event-bus/db-transaction.js';
 
 /** What a handler gets: the event, and commit() to write its own rows together with the processed marker. */
 export interface CallbackContext {
@@ -18,7 +18,7 @@ export interface CallbackContext {
    * effects that go through other services (they are idempotent and cannot join this transaction),
    * so a failure before the commit leaves no marker and the retry redoes the work. Once per event.
    */
-  commit(fn?: (t: Transaction) => Promise<void>): Promise<void>;
+  commit(fn?: (tx: Tx) => Promise<void>): Promise<void>;
   /** True when the event (or another identity) already has its processed marker. */
   isProcessed(identity: string): Promise<boolean>;
 }
@@ -50,6 +50,8 @@ class AlreadyProcessed extends Error {}
  */
 export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandler<BusEvents> {
   const log = deps.log.child({ mod: 'callback-consumer' });
+  // Small groups, several in flight: statements inside one transaction run one after another.
+  const committer = new GroupCommitter(deps.db, deps.db.dialect === 'sqlite' ? 64 : 4);
   const isProcessed = async (identity: string) =>
     (await deps.db.sequelize.query('SELECT 1 AS x FROM callback_processed WHERE identity = ?', { replacements: [identity], type: QueryTypes.SELECT })).length > 0;
 
@@ -76,15 +78,13 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
           if (committed) throw new TypeError('commit() called twice');
           committed = true;
           try {
-            await runInTransaction(deps.db, async (transaction) => {
-              await deps.db.sequelize.query(
-                'INSERT INTO callback_processed (identity, event_type, bus_id, processed_at) VALUES (?, ?, ?, ?)',
-                { replacements: [event.identity, event.eventType, delivery.id, Date.now()], transaction },
-              );
-              await fn?.(transaction);
+            await committer.run(async (tx) => {
+              await tx.run('INSERT INTO callback_processed (identity, event_type, bus_id, processed_at) VALUES (?, ?, ?, ?)',
+                [event.identity, event.eventType, delivery.id, Date.now()]);
+              await fn?.(tx);
             });
           } catch (err) {
-            if (err instanceof UniqueConstraintError && isMarkerConflict(err)) throw new AlreadyProcessed();
+            if (err instanceof AlreadyProcessed || (err instanceof UniqueConstraintError && isMarkerConflict(err))) throw new AlreadyProcessed();
             throw err;
           }
         },

@@ -47,33 +47,35 @@ for (const { set, bus } of busChoices()) {
     });
     after(async () => { await s.close(); });
 
-    it('refuses forged, expired, malformed, unknown and oversized callbacks, logs why, and keeps serving', async () => {
-      const base = { event_type: 321, stream_id: 'refusals', sequence: '1' };
-      const forged = await s.post(base, { sign: cssSign('wrong-key', Math.floor(Date.now() / 1000) + 600) });
+    for (const via of ['node:http fast path', 'express router'] as const) it(`refuses forged, expired, malformed, unknown and oversized callbacks, logs why, and keeps serving (${via})`, async () => {
+      const base = via === 'express router' ? s.routerUrl : s.url;
+      const since = Date.now();
+      const cb = { event_type: 321, stream_id: 'refusals', sequence: '1' };
+      const forged = await s.post(cb, { base, sign: cssSign('wrong-key', Math.floor(Date.now() / 1000) + 600) });
       assert.equal(forged.status, 401);
       assert.equal(((await forged.json()) as { error: { message: string } }).error.message, 'bad_signature');
       const past = Math.floor(Date.now() / 1000) - 5;
-      const expired = await s.post(base, { t: past, sign: cssSign(CALLBACK_KEY, past) });
+      const expired = await s.post(cb, { base, t: past, sign: cssSign(CALLBACK_KEY, past) });
       assert.equal(expired.status, 401);
-      const malformed = await fetch(`${s.url}/api/v1/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event_type":1,' });
+      const malformed = await fetch(`${base}/api/v1/callback`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"event_type":1,' });
       assert.equal(malformed.status, 400);
-      const unknown = await s.post({ ...base, event_type: 999 });
+      const unknown = await s.post({ ...cb, event_type: 999 }, { base });
       assert.equal(unknown.status, 400);
-      const missing = await s.post({ event_type: 100, stream_id: 'x' }); // record without video_url
+      const missing = await s.post({ event_type: 100, stream_id: 'x' }, { base }); // record without video_url
       assert.equal(missing.status, 400);
-      const huge = await fetch(`${s.url}/api/v1/callback`, {
+      const huge = await fetch(`${base}/api/v1/callback`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...base, pad: 'x'.repeat(10 * 1024 * 1024) }),
+        body: JSON.stringify({ ...cb, pad: 'x'.repeat(10 * 1024 * 1024) }),
       }).catch((err: unknown) => err as Error);
       if (huge instanceof Response) assert.equal(huge.status, 413);
-      const refused = await s.events.recent({ status: 'refused', limit: 50 });
+      const refused = (await s.events.recent({ status: 'refused', limit: 50 })).filter((r) => Number(r.created_at) >= since);
       const reasons = refused.map((r) => r.reason ?? '');
       for (const want of ['bad_signature', 'expired', 'body is not valid JSON', 'unknown event_type 999', 'body exceeds the callback size limit']) {
         assert.ok(reasons.some((r) => r.includes(want)), `live_events has a refusal "${want}": ${JSON.stringify(reasons)}`);
       }
       assert.ok(reasons.some((r) => r.startsWith('invalid 100 body')), 'field validation refusal logged');
       assert.ok(refused.every((r) => !(r.body ?? '').includes('"sign"')), 'no signature stored');
-      const ok = await s.post({ ...base, stream_id: 'still-alive' });
+      const ok = await s.post({ ...cb, stream_id: 'still-alive' }, { base });
       assert.equal(ok.status, 200);
       assert.deepEqual(await ok.json(), { code: 0 });
     });
@@ -180,7 +182,9 @@ for (const { set, bus } of busChoices()) {
       assert.equal(faults.flakyAttempts.get(stream), 3);
       await s.events.flush();
       const statuses = (await s.events.recent({ limit: 200 })).filter((r) => r.stream_name === stream).map((r) => r.status).reverse();
-      assert.deepEqual(statuses, ['accepted', 'retried', 'retried', 'processed']);
+      // 'accepted' is logged once the append resolved, so it may follow the first retry; processed is last.
+      assert.deepEqual([...statuses].sort(), ['accepted', 'processed', 'retried', 'retried']);
+      assert.equal(statuses.at(-1), 'processed');
     });
 
     it('an always-failing event lands in the DLQ with its error; operators list and replay it after the fix', async () => {

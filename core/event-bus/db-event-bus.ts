@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
-import { QueryTypes, type Transaction } from 'sequelize';
+import { QueryTypes } from 'sequelize';
 import type { Database } from '../database/database.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
@@ -64,30 +64,27 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
       setImmediate(() => void this.flush());
     }
     try {
-      const ids = await runInTransaction(this.db, async (transaction) => {
+      const ids = await runInTransaction(this.db, async (tx) => {
         const now = Date.now();
         const insert = `INSERT INTO bus_events (name, msg_key, payload, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
         const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, now]);
         let eventIds: number[];
-        if (this.db.dialect === 'mysql') {
-          const rows = await this.db.sequelize.query<{ id: number | string }>(`${insert} RETURNING id`, { replacements, type: QueryTypes.SELECT, transaction });
+        if (tx.dialect === 'mysql') {
+          const rows = await tx.select<{ id: number | string }>(`${insert} RETURNING id`, replacements);
           eventIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
         } else {
           // SQLite has one writer and this transaction holds it, and only these serialized flushes write
           // bus_events: the rows got consecutive ids ending at MAX(id). (Not last_insert_rowid(): an
           // in-memory database shares its connection with statements running meanwhile.)
-          await this.db.sequelize.query(insert, { replacements, transaction });
-          const [{ id: last }] = await this.db.sequelize.query<{ id: number }>('SELECT MAX(id) AS id FROM bus_events', { type: QueryTypes.SELECT, transaction }) as [{ id: number }];
+          await tx.run(insert, replacements);
+          const [{ id: last }] = await tx.select<{ id: number }>('SELECT MAX(id) AS id FROM bus_events') as [{ id: number }];
           eventIds = batch.map((_, i) => Number(last) - batch.length + 1 + i);
         }
-        const groups = await this.db.sequelize.query<{ name: string }>('SELECT name FROM bus_groups', { type: QueryTypes.SELECT, transaction });
+        const groups = await tx.select<{ name: string }>('SELECT name FROM bus_groups');
         if (groups.length > 0) {
           const values: unknown[] = [];
           for (const g of groups) for (const id of eventIds) values.push(g.name, id, 0);
-          await this.db.sequelize.query(
-            `INSERT INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES ${Array.from({ length: values.length / 3 }, () => '(?, ?, 0, ?)').join(', ')}`,
-            { replacements: values, transaction },
-          );
+          await tx.run(`INSERT INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES ${Array.from({ length: values.length / 3 }, () => '(?, ?, 0, ?)').join(', ')}`, values);
         }
         return eventIds;
       });
@@ -127,17 +124,13 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
   }
 
   async replayDead(id: string | 'all', options: { group?: string } = {}): Promise<number> {
-    const count = await runInTransaction(this.db, async (transaction) => {
+    const count = await runInTransaction(this.db, async (tx) => {
       const where = id === 'all' ? (options.group ? 'WHERE group_name = ?' : '') : 'WHERE id = ?';
       const params = id === 'all' ? (options.group ? [options.group] : []) : [Number(id)];
-      const rows = await this.db.sequelize.query<Row>(`SELECT id, group_name, event_id FROM bus_dead ${where}`,
-        { replacements: params, type: QueryTypes.SELECT, transaction });
+      const rows = await tx.select<Row>(`SELECT id, group_name, event_id FROM bus_dead ${where}`, params);
       for (const r of rows) {
-        await this.db.sequelize.query(
-          `${insertIgnore(this.db)} INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES (?, ?, 0, 0)`,
-          { replacements: [r.group_name, r.event_id], transaction },
-        );
-        await this.db.sequelize.query('DELETE FROM bus_dead WHERE id = ?', { replacements: [r.id], transaction });
+        await tx.run(`${insertIgnore(this.db)} INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES (?, ?, 0, 0)`, [r.group_name, r.event_id]);
+        await tx.run('DELETE FROM bus_dead WHERE id = ?', [r.id]);
       }
       return rows.length;
     });
@@ -156,14 +149,11 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
 const insertIgnore = (db: Database) => (db.dialect === 'mysql' ? 'INSERT IGNORE' : 'INSERT OR IGNORE');
 
 async function ensureGroup(db: Database, group: string): Promise<void> {
-  await runInTransaction(db, async (transaction) => {
-    const existing = await db.sequelize.query('SELECT name FROM bus_groups WHERE name = ?', { replacements: [group], type: QueryTypes.SELECT, transaction });
+  await runInTransaction(db, async (tx) => {
+    const existing = await tx.select('SELECT name FROM bus_groups WHERE name = ?', [group]);
     if (existing.length > 0) return;
-    await db.sequelize.query(`${insertIgnore(db)} INTO bus_groups (name, created_at) VALUES (?, ?)`, { replacements: [group, Date.now()], transaction });
-    await db.sequelize.query(
-      `${insertIgnore(db)} INTO bus_pending (group_name, event_id, attempts, visible_at) SELECT ?, id, 0, 0 FROM bus_events`,
-      { replacements: [group], transaction },
-    );
+    await tx.run(`${insertIgnore(db)} INTO bus_groups (name, created_at) VALUES (?, ?)`, [group, Date.now()]);
+    await tx.run(`${insertIgnore(db)} INTO bus_pending (group_name, event_id, attempts, visible_at) SELECT ?, id, 0, 0 FROM bus_events`, [group]);
   });
 }
 
@@ -239,13 +229,12 @@ class DbConsumerBackend implements ConsumerBackend {
   }
 
   async deadLetter(delivery: AnyDelivery<EventCatalog>, error: Error): Promise<void> {
-    await runInTransaction(this.db, async (transaction: Transaction) => {
-      await this.db.sequelize.query(
+    await runInTransaction(this.db, async (tx) => {
+      await tx.run(
         `${insertIgnore(this.db)} INTO bus_dead (group_name, event_id, name, msg_key, payload, attempts, last_error, dead_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        { replacements: [this.group, Number(delivery.id), delivery.name, delivery.key, JSON.stringify(delivery.payload), delivery.attempt, describe(error), Date.now()], transaction },
+        [this.group, Number(delivery.id), delivery.name, delivery.key, JSON.stringify(delivery.payload), delivery.attempt, describe(error), Date.now()],
       );
-      await this.db.sequelize.query('DELETE FROM bus_pending WHERE group_name = ? AND event_id = ?',
-        { replacements: [this.group, Number(delivery.id)], transaction });
+      await tx.run('DELETE FROM bus_pending WHERE group_name = ? AND event_id = ?', [this.group, Number(delivery.id)]);
     });
   }
 

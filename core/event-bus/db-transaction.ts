@@ -1,23 +1,110 @@
-import type { Transaction } from 'sequelize';
-import type { Database } from '../database/database.js';
+import { QueryTypes, type Transaction } from 'sequelize';
+import type { Database, DatabaseDialect } from '../database/database.js';
+
+/** The statements a transaction body may run: nothing of Sequelize leaks to the callers. */
+export interface Tx {
+  readonly dialect: DatabaseDialect;
+  run(sql: string, replacements?: unknown[]): Promise<void>;
+  select<T extends object>(sql: string, replacements?: unknown[]): Promise<T[]>;
+}
+
+function txOf(db: Database, transaction: Transaction | undefined): Tx {
+  return {
+    dialect: db.dialect,
+    async run(sql, replacements = []) {
+      await db.sequelize.query(sql, { replacements, transaction });
+    },
+    select<T extends object>(sql: string, replacements: unknown[] = []) {
+      return db.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT, transaction });
+    },
+  };
+}
 
 const chains = new WeakMap<Database, Promise<unknown>>();
 
 /**
- * A transaction that works on both dialects under concurrency. MySQL: sequelize's transaction.
- * SQLite: sequelize runs an in-memory database's transactions on its one shared connection (two
- * at once fail with "cannot start a transaction within a transaction") and a file database's on
- * a connection of their own without a busy timeout. So this process runs its SQLite transactions
- * one at a time, and gives each connection a busy timeout to wait out the other writer.
+ * A transaction on either dialect. MySQL/MariaDB: sequelize's (its own pooled connection).
+ * SQLite: sequelize would open a new SQLite connection per transaction for a file database (slow,
+ * and without a busy timeout) and share the one connection of an in-memory database (two at once
+ * fail with "cannot start a transaction within a transaction"). So this process runs its SQLite
+ * transactions one at a time as BEGIN IMMEDIATE ... COMMIT on the default connection. Statements
+ * other code issues meanwhile on that connection land inside the transaction; they commit with it,
+ * which is why the bodies here avoid expected rollbacks (duplicates are checked, not caught).
  */
-export async function runInTransaction<T>(db: Database, fn: (t: Transaction) => Promise<T>): Promise<T> {
-  if (db.dialect !== 'sqlite') return db.sequelize.transaction(fn);
+export async function runInTransaction<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  if (db.dialect !== 'sqlite') return db.sequelize.transaction((t) => fn(txOf(db, t)));
   const previous = chains.get(db) ?? Promise.resolve();
-  const run = previous.catch(() => undefined).then(() =>
-    db.sequelize.transaction(async (t) => {
-      await db.sequelize.query('PRAGMA busy_timeout = 5000', { transaction: t });
-      return fn(t);
-    }));
+  const run = previous.catch(() => undefined).then(async () => {
+    await db.sequelize.query('BEGIN IMMEDIATE');
+    try {
+      const result = await fn(txOf(db, undefined));
+      await db.sequelize.query('COMMIT');
+      return result;
+    } catch (err) {
+      await db.sequelize.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
   chains.set(db, run.catch(() => undefined));
   return run;
+}
+
+interface Job { fn: (tx: Tx) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }
+
+/**
+ * Group commit: bodies submitted in the same event-loop turn share one transaction (one fsync),
+ * each inside its own SAVEPOINT, so one failing body is rolled back alone and rejects alone while
+ * the others commit. If the commit itself fails, every body of the group rejects (and is retried
+ * by its caller). This is what lets the consumer write thousands of markers per second.
+ */
+export class GroupCommitter {
+  private queue: Job[] = [];
+  private scheduled = false;
+
+  constructor(private readonly db: Database, private readonly maxBatch = 128) {}
+
+  run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (this.queue.length >= this.maxBatch) void this.flush();
+      else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.scheduled = false;
+    const jobs = this.queue.splice(0, this.maxBatch);
+    if (jobs.length === 0) return;
+    if (this.queue.length > 0 && !this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => void this.flush());
+    }
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      await runInTransaction(this.db, async (tx) => {
+        for (let i = 0; i < jobs.length; i++) {
+          await tx.run(`SAVEPOINT gc${i}`);
+          try {
+            outcomes.push({ ok: true, value: await jobs[i]!.fn(tx) });
+            await tx.run(`RELEASE SAVEPOINT gc${i}`);
+          } catch (error) {
+            await tx.run(`ROLLBACK TO SAVEPOINT gc${i}`);
+            await tx.run(`RELEASE SAVEPOINT gc${i}`);
+            outcomes.push({ ok: false, error });
+          }
+        }
+      });
+    } catch (error) {
+      for (const j of jobs) j.reject(error);
+      return;
+    }
+    jobs.forEach((j, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) j.resolve(o.value);
+      else j.reject(o.error);
+    });
+  }
 }

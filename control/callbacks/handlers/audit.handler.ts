@@ -40,16 +40,15 @@ export function auditHandler(deps: CallbackHandlerDeps): CallbackHandler {
     } else {
       deps.log.warn({ streamName: event.streamName, severity: verdict.severity }, 'audit result for an unknown room: logged only');
     }
-    await ctx.commit(async (t) => {
-      const q = (t as unknown as { sequelize: import('sequelize').Sequelize }).sequelize;
-      await q.query(
+    await ctx.commit(async (tx) => {
+      await tx.run(
         `INSERT INTO live_audit_logs (identity, room_id, anchor_id, session_id, stream_name, kind, suggestion, label, score, severity, action, evidence_url, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        { replacements: [event.identity, room?.id ?? null, anchorId, session?.id ?? null, event.streamName, verdict.kind, verdict.suggestion?.slice(0, 16) ?? null,
-          verdict.label?.slice(0, 64) ?? null, verdict.score === null ? null : Math.round(verdict.score), verdict.severity, action, verdict.evidenceUrl?.slice(0, 1024) ?? null, now], transaction: t },
+        [event.identity, room?.id ?? null, anchorId, session?.id ?? null, event.streamName, verdict.kind, verdict.suggestion?.slice(0, 16) ?? null,
+          verdict.label?.slice(0, 64) ?? null, verdict.score === null ? null : Math.round(verdict.score), verdict.severity, action, verdict.evidenceUrl?.slice(0, 1024) ?? null, now],
       );
       if (action === 'warning' && anchorId) {
-        await insertNotification(t, anchorId, 'audit_warning', `audit:${event.identity}`, {
+        await insertNotification(tx, anchorId, 'audit_warning', `audit:${event.identity}`, {
           room_id: room?.id, label: verdict.label, suggestion: verdict.suggestion, score: verdict.score, at: event.at,
         });
       }

@@ -1,22 +1,19 @@
-import type { Transaction } from 'sequelize';
+import type { Tx } from '../../../core/event-bus/db-transaction.js';
 
-const dialectOf = (t: Transaction) => (t as unknown as { sequelize: { getDialect(): string } }).sequelize.getDialect();
-const insertIgnore = (t: Transaction) => (dialectOf(t) === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE');
+const insertIgnore = (tx: Tx) => (tx.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE');
 
 /** One notification per follower of the anchor, in one statement; dedupe_key keeps a replay from notifying twice. */
-export async function insertFollowerNotifications(t: Transaction, anchorId: string, kind: string, dedupeKey: string, payload: object): Promise<void> {
-  const sequelize = (t as unknown as { sequelize: { query(sql: string, o: object): Promise<unknown> } }).sequelize;
-  await sequelize.query(
-    `${insertIgnore(t)} INTO notifications (user_id, kind, payload, dedupe_key, created_at) SELECT user_id, ?, ?, ?, ? FROM follows WHERE anchor_id = ?`,
-    { replacements: [kind, JSON.stringify(payload), dedupeKey, Date.now(), anchorId], transaction: t },
+export async function insertFollowerNotifications(tx: Tx, anchorId: string, kind: string, dedupeKey: string, payload: object): Promise<void> {
+  await tx.run(
+    `${insertIgnore(tx)} INTO notifications (user_id, kind, payload, dedupe_key, created_at) SELECT user_id, ?, ?, ?, ? FROM follows WHERE anchor_id = ?`,
+    [kind, JSON.stringify(payload), dedupeKey, Date.now(), anchorId],
   );
 }
 
 /** One notification to one user (an audit warning to the anchor). */
-export async function insertNotification(t: Transaction, userId: string, kind: string, dedupeKey: string, payload: object): Promise<void> {
-  const sequelize = (t as unknown as { sequelize: { query(sql: string, o: object): Promise<unknown> } }).sequelize;
-  await sequelize.query(
-    `${insertIgnore(t)} INTO notifications (user_id, kind, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?)`,
-    { replacements: [userId, kind, JSON.stringify(payload), dedupeKey, Date.now()], transaction: t },
+export async function insertNotification(tx: Tx, userId: string, kind: string, dedupeKey: string, payload: object): Promise<void> {
+  await tx.run(
+    `${insertIgnore(tx)} INTO notifications (user_id, kind, payload, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?)`,
+    [userId, kind, JSON.stringify(payload), dedupeKey, Date.now()],
   );
 }

@@ -26,7 +26,7 @@ export function pushHandler(deps: CallbackHandlerDeps): CallbackHandler {
     }
     const session = await deps.sessions.markLive(toPublishStarted(event.body, event.streamName, event.sequence, event.at, event.source));
     if (!session || session.status !== 'live') return;
-    await ctx.commit((t) => insertFollowerNotifications(t, session.anchorId, 'live_started', `live:${session.id}`, {
+    await ctx.commit((tx) => insertFollowerNotifications(tx, session.anchorId, 'live_started', `live:${session.id}`, {
       room_id: session.roomId, session_id: session.id, anchor_id: session.anchorId, at: event.at,
     }));
   };

@@ -1,4 +1,3 @@
-import { QueryTypes } from 'sequelize';
 import type { RecordDone } from '../../../core/media/media-contract.js';
 import type { CallbackHandler } from '../callback-consumer.js';
 import type { CallbackHandlerDeps } from './handler-deps.js';
@@ -22,19 +21,16 @@ export function recordHandler(deps: CallbackHandlerDeps): CallbackHandler {
           start: b.start_time !== undefined ? Number(b.start_time) * 1000 : null, end: b.end_time !== undefined ? Number(b.end_time) * 1000 : null,
           duration: Number(b.duration ?? 0), size: Number(b.file_size ?? 0),
         };
-    await ctx.commit(async (t) => {
-      const q = (t as unknown as { sequelize: import('sequelize').Sequelize }).sequelize;
+    await ctx.commit(async (tx) => {
       const now = Date.now();
-      await q.query(
+      await tx.run(
         `INSERT INTO live_records (identity, session_id, room_id, stream_name, video_url, file_id, file_format, start_time, end_time, duration_s, file_size, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        { replacements: [event.identity, sessionId, room?.id ?? null, event.streamName, row.url.slice(0, 1024), row.fileId, row.format.slice(0, 16), row.start, row.end, row.duration, row.size, now], transaction: t },
+        [event.identity, sessionId, room?.id ?? null, event.streamName, row.url.slice(0, 1024), row.fileId, row.format.slice(0, 16), row.start, row.end, row.duration, row.size, now],
       );
-      const [rec] = await q.query<{ id: number }>('SELECT id FROM live_records WHERE identity = ?', { replacements: [event.identity], type: QueryTypes.SELECT, transaction: t });
-      await q.query(
-        'INSERT INTO transcode_jobs (record_id, source_url, status, attempts, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',
-        { replacements: [rec!.id, row.url.slice(0, 1024), 'queued', now, now], transaction: t },
-      );
+      const [rec] = await tx.select<{ id: number }>('SELECT id FROM live_records WHERE identity = ?', [event.identity]);
+      await tx.run('INSERT INTO transcode_jobs (record_id, source_url, status, attempts, created_at, updated_at) VALUES (?, ?, ?, 0, ?, ?)',
+        [rec!.id, row.url.slice(0, 1024), 'queued', now, now]);
     });
   };
 }

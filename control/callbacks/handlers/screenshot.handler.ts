@@ -15,21 +15,18 @@ export function screenshotHandler(deps: CallbackHandlerDeps): CallbackHandler {
     const takenAt = b.create_time !== undefined ? Number(b.create_time) * 1000 : event.at;
     const room = await deps.rooms.findById(event.streamName);
     if (room) {
-      const db = deps.db.sequelize;
-      const [newest] = await db.query<{ at: number | string | null }>('SELECT MAX(taken_at) AS at FROM live_screenshots WHERE room_id = ?',
+      const [newest] = await deps.db.sequelize.query<{ at: number | string | null }>('SELECT MAX(taken_at) AS at FROM live_screenshots WHERE room_id = ?',
         { replacements: [room.id], type: QueryTypes.SELECT });
       if (newest?.at === null || newest?.at === undefined || Number(newest.at) <= takenAt) {
         await deps.rooms.update(room.id, { coverUrl: cover.slice(0, 1024) });
         await deps.roomService.invalidate(room.id);
       }
     }
-    await ctx.commit(async (t) => {
-      await db(t).query(
+    await ctx.commit(async (tx) => {
+      await tx.run(
         `INSERT INTO live_screenshots (identity, room_id, stream_name, pic_url, pic_full_url, width, height, taken_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        { replacements: [event.identity, room?.id ?? null, event.streamName, picUrl.slice(0, 1024), b.pic_full_url ? String(b.pic_full_url).slice(0, 1024) : null, b.width ?? null, b.height ?? null, takenAt, Date.now()], transaction: t },
+        [event.identity, room?.id ?? null, event.streamName, picUrl.slice(0, 1024), b.pic_full_url ? String(b.pic_full_url).slice(0, 1024) : null, b.width ?? null, b.height ?? null, takenAt, Date.now()],
       );
     });
   };
 }
-
-const db = (t: import('sequelize').Transaction) => (t as unknown as { sequelize: import('sequelize').Sequelize }).sequelize;

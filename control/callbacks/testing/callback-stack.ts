@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { testAdapterSets, type TestPorts, type ConfigOverrides } from '../../../core/testing/test-ports.js';
 import { requireEnv } from '../../../core/testing/test-bus.js';
@@ -20,6 +20,8 @@ import { PublishBanStore } from '../../moderation/publish-ban.store.js';
 import { SettlementService } from '../../settlement/settlement.service.js';
 import { LiveEventLog } from '../live-event-log.js';
 import { createCallbackRouter } from '../callback.routes.js';
+import { createCallbackFastPath } from '../callback-fast-path.js';
+import { CallbackReceiver } from '../callback-receiver.js';
 import { startCallbackConsumer, type CallbackHandlers, type CallbackConsumerOptions } from '../callback-consumer.js';
 import { callbackHandlers, type CallbackHandlerDeps } from '../handlers/index.js';
 
@@ -67,7 +69,10 @@ export interface CallbackStack {
   bus: EventBus<BusEvents>;
   events: LiveEventLog;
   consumer: Consumer;
+  /** Base URL: /api/v1/callback* is served by the node:http fast path there. */
   url: string;
+  /** Base URL where the same receiver is served by the express router (`${routerUrl}/api/v1/callback`). */
+  routerUrl: string;
   kicked: string[];
   users: UserStore;
   rooms: RoomStore;
@@ -79,7 +84,7 @@ export interface CallbackStack {
   /** Creates an anchor with a room; returns their ids and the room's stream key. */
   anchorWithRoom(name?: string): Promise<{ userId: string; roomId: string; streamKey: string }>;
   /** Posts a signed CSS callback (t = now + 10 min unless given). */
-  post(body: Record<string, unknown>, options?: { sign?: string; t?: number }): Promise<Response>;
+  post(body: Record<string, unknown>, options?: { sign?: string; t?: number; base?: string }): Promise<Response>;
   count(table: string, where?: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
@@ -109,13 +114,16 @@ export async function makeCallbackStack(
   if (options.handlers) handlers = options.handlers(handlers);
   const consumer = startCallbackConsumer(bus, { db, cache, events, handlers, log },
     { pollIntervalMs: 50, backoffMs: 20, visibilityTimeoutMs: 2000, ...options.consume });
+  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, events, cache, log });
   const app = express();
-  app.use('/api/v1', createCallbackRouter({ bus, callbacks: config.callbacks, events, cache, log }));
-  const server: Server = await new Promise((resolve) => { const s = app.listen(0, '127.0.0.1', () => resolve(s)); });
+  app.use('/router/api/v1', createCallbackRouter(receiver));
+  const fast = createCallbackFastPath(receiver);
+  const server: Server = createServer((req, res) => { if (!fast(req, res)) app(req, res); });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   let n = 0;
   return {
-    ports, bus, events, consumer, url, kicked, users, rooms, roomService, sessionStore, sessions, moderation, handlerDeps,
+    ports, bus, events, consumer, url, routerUrl: `${url}/router`, kicked, users, rooms, roomService, sessionStore, sessions, moderation, handlerDeps,
     async anchorWithRoom(name = `anchor${Date.now().toString(36)}${n++}`) {
       const user = await users.create({ username: name, passwordHash: 'x', role: 'anchor' });
       const { room } = await roomService.create({ id: user.id, username: user.username, role: 'anchor' }, { title: `room of ${name}` });
@@ -123,7 +131,7 @@ export async function makeCallbackStack(
     },
     post(body, o = {}) {
       const t = o.t ?? Math.floor(Date.now() / 1000) + 600;
-      return fetch(`${url}/api/v1/callback`, {
+      return fetch(`${o.base ?? url}/api/v1/callback`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ...body, t, sign: o.sign ?? cssSign(CALLBACK_KEY, t) }),
       });

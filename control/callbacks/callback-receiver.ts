@@ -1,0 +1,125 @@
+import type { EventBus } from '../../core/event-bus/event-bus.port.js';
+import type { BusEvents } from '../../core/events/bus-events.js';
+import type { Cache } from '../../core/cache/cache.port.js';
+import type { Logger } from '../../core/logging/logger.js';
+import type { StreamStats } from '../../core/media/media-contract.js';
+import { verifyCssSignature } from '../../core/callbacks/css-signature.js';
+import { verifyMediaCallback, MEDIA_CALLBACK_WINDOW_MS } from '../../core/callbacks/media-callback-signature.js';
+import { cssEnvelopeSchema, isKnownEventType, parseCssCallback, withoutSecrets } from './callback.schema.js';
+import { mapMediaEvent, mediaCallbackSchema, publishCallback } from './media-events.js';
+import type { LiveEventLog } from './live-event-log.js';
+
+export interface CallbackReceiverDeps {
+  bus: EventBus<BusEvents>;
+  /** config.callbacks: key (CSS MD5 signatures), mediaKey (HMAC of the engine's callbacks). */
+  callbacks: { key?: string; mediaKey?: string };
+  events: LiveEventLog;
+  /** Remembers media callback signatures for the replay window (setIfAbsent with TTL). */
+  cache: Cache;
+  /** Media heartbeats that arrive over HTTP (stream.stats). */
+  onHeartbeat?: (stats: StreamStats) => Promise<void> | void;
+  log: Logger;
+  now?: () => number;
+}
+
+/** An answer: status and JSON body. */
+export interface ReceiverAnswer { status: number; body: unknown }
+
+const OK: ReceiverAnswer = { status: 200, body: { code: 0 } };
+const UNAVAILABLE: ReceiverAnswer = { status: 503, body: { error: { code: 'unavailable', message: 'event bus unavailable, retry later' } } };
+
+/** Largest callback body accepted (vendor callbacks are a few hundred bytes). */
+export const CALLBACK_BODY_LIMIT = 256 * 1024;
+
+/**
+ * The receiver's logic, free of any HTTP framework: verify, append to the bus, answer at once
+ * (seed 000: 验签 -> 写入队列 -> 立即返回). Both the express router (callback.routes.ts) and the
+ * raw node:http fast path (callback-fast-path.ts) call it. Refusals are answered
+ * `{error:{code,message}}` and written to live_events with their reason; the key is never logged.
+ */
+export class CallbackReceiver {
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: CallbackReceiverDeps) {
+    this.log = deps.log.child({ mod: 'callbacks' });
+    this.now = deps.now ?? Date.now;
+  }
+
+  refuse(status: number, code: string, reason: string, source: 'css' | 'media-http', body?: unknown, eventType?: number | null): ReceiverAnswer {
+    this.log.warn({ source, status, reason, eventType }, 'callback refused');
+    this.deps.events.write({ status: 'refused', source, reason, eventType: eventType ?? null, body });
+    return { status, body: { error: { code, message: reason } } };
+  }
+
+  /** POST /callback: a Tencent Cloud CSS notification. `json` is the already-parsed body, if any. */
+  async css(raw: Buffer | null, json?: unknown): Promise<ReceiverAnswer> {
+    const receivedAt = this.now();
+    let value = json;
+    if (raw) {
+      try {
+        value = JSON.parse(raw.toString('utf8'));
+      } catch {
+        return this.refuse(400, 'malformed_json', 'body is not valid JSON', 'css', preview(raw));
+      }
+    }
+    const envelope = cssEnvelopeSchema.safeParse(value);
+    if (!envelope.success) return this.refuse(400, 'invalid_callback', 'event_type, t and sign are required', 'css', redact(value));
+    const { event_type: type, t, sign } = envelope.data;
+    const check = verifyCssSignature(this.deps.callbacks.key, t, sign, receivedAt);
+    if (!check.ok) return this.refuse(401, 'invalid_signature', check.reason, 'css', redact(value), type);
+    if (!isKnownEventType(type)) return this.refuse(400, 'unknown_event_type', `unknown event_type ${type}`, 'css', redact(value), type);
+    const parsed = parseCssCallback(type, envelope.data, receivedAt);
+    if (!parsed.ok) return this.refuse(400, 'invalid_callback', parsed.reason, 'css', redact(value), type);
+    try {
+      await publishCallback(this.deps.bus, parsed.event, { events: this.deps.events, log: this.log });
+    } catch {
+      return UNAVAILABLE;
+    }
+    return OK;
+  }
+
+  /** POST /callback/media: the engine's signed event (HMAC over `timestamp.body`, each signature once). */
+  async media(raw: Buffer, timestamp: string | undefined, signature: string | undefined): Promise<ReceiverAnswer> {
+    const receivedAt = this.now();
+    const check = verifyMediaCallback(this.deps.callbacks.mediaKey, timestamp, signature, raw, receivedAt);
+    if (!check.ok) return this.refuse(401, 'invalid_signature', check.reason, 'media-http');
+    let fresh: boolean;
+    try {
+      fresh = await this.deps.cache.setIfAbsent(`callback:media:sig:${signature}`, '1', MEDIA_CALLBACK_WINDOW_MS * 2);
+    } catch {
+      return { status: 503, body: { error: { code: 'unavailable', message: 'cache unavailable, retry later' } } };
+    }
+    if (!fresh) return this.refuse(401, 'replayed', 'replayed', 'media-http');
+    let value: unknown;
+    try {
+      value = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return this.refuse(400, 'malformed_json', 'body is not valid JSON', 'media-http', preview(raw));
+    }
+    const parsed = mediaCallbackSchema.safeParse(value);
+    if (!parsed.success) return this.refuse(400, 'invalid_callback', `invalid media callback: ${parsed.error.issues[0]?.message ?? ''}`, 'media-http', redact(value));
+    const mapped = mapMediaEvent(parsed.data.event, parsed.data.payload as never, 'media-http', receivedAt);
+    try {
+      if (mapped.kind === 'callback') await publishCallback(this.deps.bus, mapped.event, { events: this.deps.events, log: this.log });
+      else if (mapped.kind === 'heartbeat') await this.deps.onHeartbeat?.(mapped.stats);
+    } catch {
+      return UNAVAILABLE;
+    }
+    return OK;
+  }
+
+  tooLarge(source: 'css' | 'media-http'): ReceiverAnswer {
+    return this.refuse(413, 'payload_too_large', 'body exceeds the callback size limit', source);
+  }
+}
+
+/** A refused body as stored: secrets removed, so live_events never holds a signature or txSecret. */
+function redact(value: unknown): unknown {
+  return value && typeof value === 'object' && !Array.isArray(value) ? withoutSecrets(value as Record<string, unknown>) : value;
+}
+
+/** The start of an unparsable body, with anything that looks like a sign or stream_param blanked. */
+function preview(body: Buffer): string {
+  return body.subarray(0, 256).toString('utf8').replace(/"(sign|stream_param)"\s*:\s*"[^"]*"?/g, '"$1":"[redacted]"');
+}
