@@ -123,9 +123,21 @@ class FakeSink implements ViewerSink {
   written: Buffer[] = [];
   corks = 0;
   uncorks = 0;
-  write(b: Buffer) {
+  /** While stuck, completions are held back, as a socket whose peer does not read. */
+  stuck = false;
+  private held: (() => void)[] = [];
+  write(b: Buffer, done?: () => void) {
     this.written.push(b);
     this.writableLength += b.length;
+    if (done) {
+      if (this.stuck) this.held.push(done);
+      else queueMicrotask(done);
+    }
+  }
+  unstick() {
+    this.stuck = false;
+    this.writableLength = 0;
+    for (const d of this.held.splice(0)) d();
   }
   cork() {
     this.corks++;
@@ -151,9 +163,11 @@ describe(ViewerSession.name, () => {
     v.onPacket(k);
     v.onPacket(audio(1));
     v.onPacket(frame(33, false));
-    assert.equal(sink.corks, 1);
+    assert.equal(sink.written.length, 0, 'queued until the flush tick');
     await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.corks, 1);
     assert.equal(sink.uncorks, 1);
+    assert.equal(sink.written.length, 3);
     assert.equal(sink.written[0], k.flvTag(), 'the packet buffer itself, not a copy');
     v.end('closed');
   });
@@ -161,19 +175,25 @@ describe(ViewerSession.name, () => {
   it('skips to the next keyframe when the queue is over its byte bound, then evicts if still behind', async () => {
     const sink = new FakeSink();
     const { v, ends, counters } = make(sink);
+    const tick = () => new Promise((r) => setTimeout(r, 10));
     v.onPacket(frame(0, true, 900));
-    v.onPacket(frame(33, false, 900)); // queue 900 < 1000: sent
-    v.onPacket(frame(66, false, 100)); // queue 1800 > 1000: skip starts
+    v.onPacket(frame(33, false, 900)); // queue 915 < 1000: queued
+    v.onPacket(frame(66, false, 100)); // queue 1830 > 1000: skip starts
     assert.equal(counters.skips, 1);
-    const n = sink.written.length;
+    await tick();
+    assert.equal(sink.written.length, 2, 'the queue went out in one flush');
+    assert.equal(sink.uncorks, 1);
     v.onPacket(audio(70));
-    v.onPacket(frame(99, true, 10)); // keyframe, but the queue has not drained
-    assert.equal(sink.written.length, n, 'nothing sent while behind');
+    v.onPacket(frame(99, true, 10)); // keyframe, but the sink has not drained
+    await tick();
+    assert.equal(sink.written.length, 2, 'nothing sent while behind');
     sink.writableLength = 0; // drained
     v.onPacket(frame(132, false));
-    assert.equal(sink.written.length, n, 'resumes only at a keyframe');
+    await tick();
+    assert.equal(sink.written.length, 2, 'resumes only at a keyframe');
     v.onPacket(frame(165, true));
-    assert.equal(sink.written.length, n + 1);
+    await tick();
+    assert.equal(sink.written.length, 3);
     sink.writableLength = 5000; // stuck again
     v.onPacket(frame(198, false));
     await new Promise((r) => setTimeout(r, 250));
@@ -181,6 +201,23 @@ describe(ViewerSession.name, () => {
     assert.deepEqual(ends, ['slow']);
     assert.equal(counters.evictions, 1);
     assert.equal(v.isEnded, true);
+  });
+
+  it('holds its queue while a batch is in flight and sends it as soon as that batch has left', async () => {
+    const sink = new FakeSink();
+    sink.stuck = true;
+    const { v } = make(sink, { queueBytes: 1 << 20, queueTimeMs: 10_000 });
+    v.onPacket(frame(0, true));
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(sink.written.length, 1);
+    v.onPacket(frame(33, false));
+    v.onPacket(frame(66, false));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(sink.written.length, 1, 'held: the first batch has not left');
+    sink.unstick();
+    assert.equal(sink.written.length, 3, 'sent at once when the batch left, in one more batch');
+    assert.equal(sink.uncorks, 2);
+    v.end('closed');
   });
 
   it('skips when the queue holds more media time than the bound', () => {
@@ -191,6 +228,7 @@ describe(ViewerSession.name, () => {
     assert.equal(counters.skips, 0);
     v.onPacket(frame(300, false)); // 300 ms queued > 200
     assert.equal(counters.skips, 1);
+    assert.equal(sink.written.length, 0, 'nothing flushed yet: all of it was queued');
     v.end('closed');
   });
 
@@ -200,7 +238,7 @@ describe(ViewerSession.name, () => {
     v.onPacket(vsh());
     v.onPacket(frame(0, false));
     v.onPacket(frame(33, true));
+    v.end('stream-ended'); // sends what is queued
     assert.equal(sink.written.length, 2);
-    v.end('closed');
   });
 });

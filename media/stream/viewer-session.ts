@@ -5,7 +5,8 @@ import type { FlushScheduler } from './flush-scheduler.js';
 
 /** Where a viewer's bytes go: a net.Socket, or an adapter over a WebSocket. */
 export interface ViewerSink {
-  write(buf: Buffer): void;
+  /** `done` is called once this chunk has been handed to the kernel (or the write failed). */
+  write(buf: Buffer, done?: (err?: Error | null) => void): void;
   cork(): void;
   uncork(): void;
   /** Bytes accepted by write() but not yet handed to the kernel. */
@@ -28,26 +29,30 @@ export type ViewerEndReason = PlayEnded['reason'];
 
 /**
  * The per-viewer half of delivery, shared by RTMP, HTTP-FLV and WS-FLV. Receives the shared
- * packets, turns each into the protocol's shared bytes (encode), and writes them corked so that
- * one flush per interval sends them in one writev. Nothing here allocates per packet beyond what
- * the socket's write queue needs.
+ * packets, turns each into the protocol's shared bytes (encode) and queues the reference; the
+ * scheduler's flush writes the queue corked, in one writev, and only once the sink has handed the
+ * previous batch to the kernel. So a viewer costs one array slot per queued packet (no copies, no
+ * stream-internal entries piling up for a slow reader) and about one syscall per flush interval.
  *
- * Backpressure: the queue is what the sink holds (writableLength) plus the media time since the
- * sink was last empty. Over either bound the viewer drops everything up to the next keyframe (one
- * skip), and resumes at a keyframe once the queue has drained below half the byte bound. A viewer
- * still behind after queueTimeMs is evicted with reason 'slow'.
+ * Backpressure: the queue is our queued bytes plus what the sink still holds, and the media time
+ * since the queue was last empty. Over either bound the viewer drops everything up to the next
+ * keyframe (one skip) and resumes at a keyframe once the queue is below half the byte bound. A
+ * viewer still behind queueTimeMs after the skip began is evicted with reason 'slow'.
  */
 export class ViewerSession implements StreamReader {
   bytesOut = 0;
   readonly startedAt = Date.now();
   skips = 0;
-  private corked = false;
+  private readonly queue: Buffer[] = [];
+  private queuedBytes = 0;
+  private scheduled = false;
+  /** A batch is on its way to the kernel; the next one goes when it has left. */
+  private inFlight = false;
   private skipping = false;
   private behindSince = 0;
-  /** Timestamp of the packet written when the sink was last empty: the head of the media queue. */
+  /** Timestamp of the packet queued when the queue was last empty: the head of the media queue. */
   private emptyAtTs = -1;
   private ended = false;
-  /** Sequence headers and metadata must reach a viewer even while it skips. */
   private gotFirstKeyframe = false;
 
   constructor(
@@ -61,22 +66,20 @@ export class ViewerSession implements StreamReader {
     private readonly onEnd: (reason: ViewerEndReason) => void,
   ) {}
 
-  /** Writes bytes that are not packets (FLV header, RTMP status messages) ahead of the media. */
+  /** Queues bytes that are not packets (FLV header, RTMP status messages) ahead of the media. */
   writeRaw(buf: Buffer): void {
     if (this.ended) return;
-    this.ensureCorked(true);
-    this.sink.write(buf);
-    this.bytesOut += buf.length;
+    this.enqueue(buf);
   }
 
   onPacket(p: MediaPacket): void {
     if (this.ended) return;
     const isVideo = p.type === 9;
     if (p.isSequenceHeader || p.type === 18) {
-      this.send(p);
+      this.enqueue(this.encode(p));
       return;
     }
-    const queued = this.sink.writableLength;
+    const queued = this.queuedBytes + this.sink.writableLength;
     if (queued === 0) this.emptyAtTs = p.timestamp;
     if (this.skipping) {
       if (!(isVideo && p.isKeyframe && queued <= this.limits.queueBytes / 2)) {
@@ -95,7 +98,7 @@ export class ViewerSession implements StreamReader {
     }
     if (isVideo && p.isKeyframe) this.gotFirstKeyframe = true;
     else if (isVideo && !this.gotFirstKeyframe) return; // never start a viewer on a delta frame
-    this.send(p);
+    this.enqueue(this.encode(p));
   }
 
   private mediaQueued(ts: number): number {
@@ -111,46 +114,59 @@ export class ViewerSession implements StreamReader {
     }
   }
 
-  private send(p: MediaPacket): void {
-    const buf = this.encode(p);
-    this.ensureCorked(false);
-    this.sink.write(buf);
+  private enqueue(buf: Buffer): void {
+    this.queue.push(buf);
+    this.queuedBytes += buf.length;
     this.bytesOut += buf.length;
-  }
-
-  private ensureCorked(now: boolean): void {
-    if (!this.corked) {
-      this.corked = true;
-      this.sink.cork();
-      if (now) this.scheduler.scheduleNow(this);
-      else this.scheduler.schedule(this);
-    } else if (now) {
-      this.scheduler.scheduleNow(this);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.scheduler.schedule(this);
     }
   }
 
-  /** Called by the scheduler: one writev for everything written since the last flush. */
+  /** Called by the scheduler: one corked writev of the queue, unless a batch is still in flight. */
   flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.sink.uncork();
+    this.scheduled = false;
+    // While a batch is in flight the queue keeps growing (bounded by the skip logic) and goes out
+    // as soon as that batch has left (batchSent), not at the next tick.
+    if (this.queue.length === 0 || this.ended || this.inFlight) return;
+    this.writeQueue();
   }
 
-  /** Flushes the start-up burst at once (time to first frame). */
+  private writeQueue(): void {
+    const sink = this.sink;
+    const n = this.queue.length;
+    this.inFlight = true;
+    sink.cork();
+    for (let i = 0; i < n - 1; i++) sink.write(this.queue[i]!);
+    sink.write(this.queue[n - 1]!, this.batchSent);
+    sink.uncork();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
+  }
+
+  private readonly batchSent = (): void => {
+    this.inFlight = false;
+    if (this.queue.length && !this.ended) this.writeQueue();
+  };
+
+  /** Sends the start-up burst at once (time to first frame). */
   flushSoon(): void {
-    if (this.corked) this.scheduler.scheduleNow(this);
+    if (this.queue.length) this.scheduler.scheduleNow(this);
   }
 
   onStreamEnd(): void {
     this.end('stream-ended');
   }
 
-  /** Ends the session once; the owner closes the transport in onEnd. */
+  /** Ends the session once; the owner closes the transport in onEnd. At stream end the queue is sent first. */
   end(reason: ViewerEndReason): void {
     if (this.ended) return;
     this.ended = true;
     this.scheduler.cancel(this);
-    this.flush();
+    if (reason === 'stream-ended' && this.queue.length) this.writeQueue();
+    this.queue.length = 0;
+    this.queuedBytes = 0;
     this.onEnd(reason);
   }
 

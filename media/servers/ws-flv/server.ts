@@ -22,8 +22,9 @@ class WsSink implements ViewerSink {
   constructor(private readonly ws: WebSocket) {
     this.socket = (ws as unknown as { _socket: Duplex & { cork(): void; uncork(): void } })._socket;
   }
-  write(buf: Buffer): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false });
+  write(buf: Buffer, done?: (err?: Error | null) => void): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false }, done);
+    else done?.(new Error('websocket closed'));
   }
   cork(): void {
     this.socket.cork();
