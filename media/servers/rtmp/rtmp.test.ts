@@ -312,3 +312,43 @@ describe('RTMP robustness', () => {
     assert.equal(await stillServes(), 'NetConnection.Connect.Success');
   });
 });
+
+describe('RTMP viewer backpressure', () => {
+  let h: EngineHarness;
+  before(async () => {
+    h = await startEngine({ config: testConfig({ viewerQueueBytes: 256 * 1024, viewerQueueTime: 1000 }) });
+  });
+  after(() => h.close());
+
+  it('evicts an RTMP player that stops reading while another keeps receiving', async () => {
+    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.setChunkSize(60_000);
+    pub.publish('X');
+    await pub.nextStatus();
+    pub.sendMedia(9, 0, avcHeader);
+    let ts = 0;
+    let n = 0;
+    const pump = setInterval(() => {
+      for (let i = 0; i < 2; i++) pub.sendMedia(9, (ts += 33), videoFrame(n++ % 15 === 0, 50_000));
+    }, 10);
+    const players = await Promise.all([0, 1].map(() => RtmpClient.open('127.0.0.1', h.rtmpPort)));
+    try {
+      for (const p of players) {
+        await p.connect('live');
+        p.play('room1?token=good');
+      }
+      players[0]!.socket.pause(); // stops reading
+      const slow = await waitForEvent(h, 'play.ended', (e) => e.reason === 'slow', 20_000);
+      assert.equal(slow.protocol, 'rtmp');
+      const before = players[1]!.bytesReceived;
+      await sleep(1000);
+      assert.ok(players[1]!.bytesReceived - before > 500_000, 'the healthy player kept receiving');
+      assert.equal(h.events.filter((e) => e.name === 'play.ended').length, 1);
+    } finally {
+      clearInterval(pump);
+      for (const p of players) p.close();
+      pub.close();
+    }
+  });
+});
