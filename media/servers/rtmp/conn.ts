@@ -16,6 +16,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
 import { createMediaPacket } from '../../stream/packet.js';
 import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
+import { connectReplies, playEndReplies, playStartReplies } from './replies.js';
 
 export interface RtmpConnDeps {
   streams: StreamRegistry;
@@ -36,7 +37,6 @@ export interface RtmpConnEvents {
   close: [];
 }
 
-const WINDOW_ACK_SIZE = 2_500_000;
 /** Public stream names end up in URLs and file paths (HLS, recordings): a strict set, never '.' or '..'. */
 const STREAM_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 
@@ -216,16 +216,12 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const params = M.parseConnect(cmd);
     this.app = params.app;
     this.connectQuery = params.query;
-    this.send(M.windowAckSizeMsg(WINDOW_ACK_SIZE));
-    this.send(M.setPeerBandwidthMsg(WINDOW_ACK_SIZE, 2));
-    this.send(M.setChunkSizeMsg(OUT_CHUNK_SIZE));
-    this.writer.chunkSize = OUT_CHUNK_SIZE;
-    this.send(M.commandMsg(0, '_result', cmd.transactionId, { fmsVer: 'FMS/3,0,1,123', capabilities: 31 }, {
-      level: 'status',
-      code: 'NetConnection.Connect.Success',
-      description: 'Connection succeeded.',
-      objectEncoding: params.objectEncoding,
-    }));
+    const [window, bandwidth, chunkSize, result] = connectReplies(cmd.transactionId, params.objectEncoding, OUT_CHUNK_SIZE);
+    this.send(window!);
+    this.send(bandwidth!);
+    this.send(chunkSize!);
+    this.writer.chunkSize = OUT_CHUNK_SIZE; // every message after Set Chunk Size uses it
+    this.send(result!);
   }
 
   private checkReady(cmd: M.RtmpCommand): string {
@@ -314,17 +310,10 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           viewerId: auth.viewerId,
           sink: this.socket,
           encode: rtmpChunksOf,
-          preamble: [
-            w(M.userControlMsg(UserControlEvent.StreamIsRecorded, PLAY_STREAM_ID)),
-            w(M.userControlMsg(UserControlEvent.StreamBegin, PLAY_STREAM_ID)),
-            w(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.Reset', 'Playing and resetting.')),
-            w(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.Start', 'Started playing.')),
-            w(M.dataMsg(PLAY_STREAM_ID, '|RtmpSampleAccess', false, false)),
-          ],
+          preamble: playStartReplies().map(w),
           closeTransport: (reason) => {
             if (reason === 'stream-ended') {
-              this.send(M.userControlMsg(UserControlEvent.StreamEof, PLAY_STREAM_ID));
-              this.send(M.onStatusMsg(PLAY_STREAM_ID, 'status', 'NetStream.Play.UnpublishNotify', 'Stream ended.'));
+              for (const m of playEndReplies()) this.send(m);
               this.endGracefully();
             } else {
               this.close('closed');
