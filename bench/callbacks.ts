@@ -10,13 +10,13 @@
  *                     marker per event, lock:callback in the cache)
  *   3. both at once   autocannon again with the consumer running: accepted/s and processed/s together
  * The receiver is served by the node:http fast path (createCallbackFastPath), as the lead mounts it.
- * Env: ONAIR_BENCH_DURATION (s, default 10), ONAIR_BENCH_CONNECTIONS (default 64), ONAIR_BENCH_ONLY
+ * Env: ONAIR_BENCH_DURATION (s, default 10), ONAIR_BENCH_DRAIN_MAX (s, default 30), ONAIR_BENCH_CONNECTIONS (default 64), ONAIR_BENCH_ONLY
  * (substring of a backend name),
  * ONAIR_TEST_DATABASE_URL / ONAIR_TEST_REDIS_URL (default 127.0.0.1 MariaDB / Redis; skipped if down).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +43,8 @@ import { LiveSessionStore } from '../control/live-sessions/live-session.store.js
 
 const DURATION = Number(process.env.ONAIR_BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.ONAIR_BENCH_CONNECTIONS ?? 64);
+/** The drain phase stops after this many seconds (processed/s is measured over what it did). */
+const DRAIN_MAX_S = Number(process.env.ONAIR_BENCH_DRAIN_MAX ?? 30);
 const DB_URL = process.env.ONAIR_TEST_DATABASE_URL ?? 'mysql://root@127.0.0.1:3306/test';
 const REDIS_URL = process.env.ONAIR_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const KEY = 'bench-callback-key';
@@ -132,10 +134,10 @@ async function benchOne(backend: Backend): Promise<Row[]> {
     const deps = { db, rooms: new RoomStore(db), sessionStore: new LiveSessionStore(db), log, auditPauseMs: 0, roomService: { revokeStreamKey: unused, invalidate: unused }, sessions: { markLive: unused, publisherGone: unused, endAllOfAnchor: unused }, moderation: { isPublishBanned: unused, banPublishing: unused }, media: { kickPublisher: unused } } as unknown as CallbackHandlerDeps;
     const t0 = Date.now();
     const consumer = startCallbackConsumer(bus, { db, cache, events, log, handlers: { 100: recordHandler(deps) } }, { batchSize: 200, concurrency: 32, pollIntervalMs: 100 });
-    const deadline = Date.now() + 600_000;
+    const deadline = Date.now() + DRAIN_MAX_S * 1000;
     while (consumer.stats.processed < Number(backlog) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const drainS = (Date.now() - t0) / 1000;
-    rows.push({ backend: backend.name, phase: `drain ${backlog} backlog`, accepted: '-', processed: (consumer.stats.processed / drainS).toFixed(0), p50: '-', p99: '-', note: `${drainS.toFixed(1)} s, dead ${consumer.stats.dead}` });
+    rows.push({ backend: backend.name, phase: `drain backlog of ${backlog}`, accepted: '-', processed: (consumer.stats.processed / drainS).toFixed(0), p50: '-', p99: '-', note: `${consumer.stats.processed} in ${drainS.toFixed(1)} s, dead ${consumer.stats.dead}` });
     const before = consumer.stats.processed;
     const t1 = Date.now();
     const c = await autocannon(url, DURATION);
@@ -143,7 +145,7 @@ async function benchOne(backend: Backend): Promise<Row[]> {
     rows.push({ backend: backend.name, phase: 'accept + consume', accepted: (c.accepted / c.seconds).toFixed(0), processed: during.toFixed(0), p50: `${c.p50} ms`, p99: `${c.p99} ms`, note: c.non2xx || c.errors ? `${c.non2xx} non-2xx, ${c.errors} errors` : '' });
     await consumer.stop();
     const effects = Number((await db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM live_records', { type: QueryTypes.SELECT }))[0]!.n);
-    if (effects !== (await processedCount())) rows.at(-1)!.note += ` (records ${effects} != markers)`;
+    if (effects !== (await processedCount())) rows.at(-1)!.note += ` (records ${effects} != markers: BUG)`;
   } finally {
     await new Promise((r) => server.close(r));
     server.closeAllConnections();
@@ -171,11 +173,12 @@ const table = [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}
 console.log(table);
 
 const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+const load = loadavg().map((l) => l.toFixed(2)).join(' ');
 const doc = `# Callback pipeline benchmark
 
 Command: \`npm run bench:callbacks\` (ONAIR_BENCH_DURATION=${DURATION}, ONAIR_BENCH_CONNECTIONS=${CONNECTIONS})
 Date: ${new Date().toISOString()}
-Machine: ${machine}
+Machine: ${machine} (load average at the end: ${load}; other jobs were running on the machine)
 
 Signed Tencent-style record callbacks (event_type 100, unique file_id each) posted by autocannon
 (a separate process) to \`POST /api/v1/callback\` in the bench process. "accepted" = answered 200

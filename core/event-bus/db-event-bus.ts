@@ -50,9 +50,18 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
       if (this.queue.length >= MAX_PUBLISH_BATCH) void this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
-        setImmediate(() => void this.flush());
+        this.scheduleFlush();
       }
     });
+  }
+
+  /**
+   * Group commit: SQLite pays one fsync per commit, so publishes wait up to 2 ms for company; a
+   * server database commits concurrently anyway, so the next turn of the event loop is enough.
+   */
+  private scheduleFlush(): void {
+    if (this.db.dialect === 'sqlite') setTimeout(() => void this.flush(), 2);
+    else setImmediate(() => void this.flush());
   }
 
   private async flush(): Promise<void> {
@@ -61,7 +70,7 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
     if (batch.length === 0) return;
     if (this.queue.length > 0 && !this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(() => void this.flush());
+      this.scheduleFlush();
     }
     try {
       const ids = await runInTransaction(this.db, async (tx) => {
