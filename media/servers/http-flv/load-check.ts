@@ -4,7 +4,7 @@
  * Runs the engine in a child process pinned to CPU 0, publishes a pre-encoded 720p30 ~2.15 Mb/s
  * H.264/AAC file with ffmpeg -c copy, opens the viewers from client processes pinned to CPU 1,
  * and prints the engine's CPU (% of one core), RSS, healthy viewers and time to first frame.
- * Env: LOAD_NODE_FLAGS (engine node flags, default --max-semi-space-size=4), LOAD_FLUSH_MS,
+ * Env: LOAD_NODE_FLAGS (engine node flags, default --max-semi-space-size=8), LOAD_FLUSH_MS,
  * LOAD_CLIENT_CPUS (default 1), LOAD_VERBOSE=1 (engine memory every 4 s), LOAD_PROF=dir (CPU profile).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
       '-c:a', 'aac', '-b:a', '128k', SRC], { stdio: 'inherit' });
   }
   const prof = process.env.LOAD_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.LOAD_PROF}`] : [];
-  const flags = (process.env.LOAD_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+  const flags = (process.env.LOAD_NODE_FLAGS ?? '--max-semi-space-size=8').split(' ').filter(Boolean);
   const srv = spawn('taskset', ['-c', '0', process.execPath, ...flags, ...prof, '--import', 'tsx', self, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = JSON.parse((await lines(srv).next()).value) as { http: number; rtmp: number };
   const ff = spawn('taskset', ['-c', '1', 'ffmpeg', '-hide_banner', '-loglevel', 'error', '-re', '-stream_loop', '-1', '-i', SRC, '-c', 'copy', '-f', 'flv', `rtmp://127.0.0.1:${ports.rtmp}/live/X`], { stdio: 'ignore' });
