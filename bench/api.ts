@@ -12,7 +12,7 @@ import autocannon from 'autocannon';
 import { OnairApi } from '../stress/api-client.js';
 import { assertLoopbackTargets } from '../stress/loopback.js';
 import { fixed, formatTable, LiveTable } from '../stress/report/table.js';
-import { freePort, pinSelf, startChild, waitForPort, type Child } from './lib/child.js';
+import { freePort, pinSelf, setSelfPriority, startChild, waitForPort, type Child } from './lib/child.js';
 import { SCENARIOS, srsOnPublishBody, type ApiFixture } from './lib/api-scenarios.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
 import { ProcUsage } from '../stress/report/server-usage.js';
@@ -29,6 +29,7 @@ details and start+close, against the control API (control/main.ts, pinned to cor
   --redis URL         Redis for the mariadb backend (default redis://127.0.0.1:6379/9)
   --connections N     autocannon connections (default 50)
   --seconds S         per scenario (default 10)
+  --nice N            run control and autocannon at nice N (-20..19; negative needs root; default 0)
   -h, --help          this help`;
 
 interface Row {
@@ -115,7 +116,7 @@ const cells = (r: Row) => [r.backend, r.scenario, fixed(r.rps), fixed(r.p50, 1),
 async function main(): Promise<number> {
   const { values } = parseArgs({
     args: process.argv.slice(2), strict: true,
-    options: { backends: { type: 'string' }, database: { type: 'string' }, redis: { type: 'string' }, connections: { type: 'string' }, seconds: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: { backends: { type: 'string' }, database: { type: 'string' }, redis: { type: 'string' }, connections: { type: 'string' }, seconds: { type: 'string' }, nice: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) {
     console.log(HELP);
@@ -129,7 +130,10 @@ async function main(): Promise<number> {
   const redis = values.redis ?? 'redis://127.0.0.1:6379/9';
   assertLoopbackTargets([dbServer, redis], false);
   const pinned = pinSelf('1');
-  console.log(`control pinned to core 0, autocannon on core 1${pinned ? '' : ' (taskset unavailable: not pinned)'}; ${connections} connections, ${seconds} s per scenario\n`);
+  const nice = Number(values.nice ?? 0);
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error('--nice: -20..19');
+  const niced = nice !== 0 && setSelfPriority(nice);
+  console.log(`control pinned to core 0, autocannon on core 1${pinned ? '' : ' (taskset unavailable: not pinned)'}; ${connections} connections, ${seconds} s per scenario${niced ? `; nice ${nice}` : ''}\n`);
   const rows: Row[] = [];
   const notes: string[] = [];
   const table = new LiveTable(HEADERS, (l) => console.log(l), 6, [13, 39]);

@@ -17,7 +17,7 @@ import { OptionsError } from '../stress/options.js';
 import type { Protocol } from '../stress/viewers/viewer-state.js';
 import { MEDIA_HELP, ladder, parseMediaBenchArgs } from './lib/media-options.js';
 import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
-import { pinSelf } from './lib/child.js';
+import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
 
 const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
@@ -122,6 +122,7 @@ async function main(): Promise<number> {
   const pinned = pinSelf(LOAD_CPU);
   const notes: string[] = [];
   if (!pinned) notes.push('taskset unavailable: nothing pinned');
+  if (o.nice !== 0) notes.push(setSelfPriority(o.nice) ? `servers, publisher and load ran at nice ${o.nice}` : `--nice ${o.nice} not permitted: ran at the default priority`);
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; servers on core ${SERVER_CPU}, load on core ${LOAD_CPU}${pinned ? '' : ' (not pinned)'}`);
   const sample = await ensureSample(SAMPLE);
   const bytesPerSec = readFlvFile(readFileSync(sample)).bytesPerSec;

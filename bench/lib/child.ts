@@ -1,6 +1,7 @@
 /** Child processes for the benchmarks: spawn (optionally pinned with taskset), wait for a port, stop. */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readdirSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import net from 'node:net';
 
 export function hasTaskset(): boolean {
@@ -70,4 +71,18 @@ export async function freePort(): Promise<number> {
     });
     srv.on('error', reject);
   });
+}
+
+/**
+ * Sets the nice value of every thread of this process (children started afterwards inherit it).
+ * On a machine shared with other work, a negative value (root only) keeps the servers and the
+ * load from being descheduled by unrelated processes. Returns false when not permitted.
+ */
+export function setSelfPriority(nice: number): boolean {
+  try {
+    for (const tid of readdirSync('/proc/self/task')) setPriority(Number(tid), nice);
+    return true;
+  } catch {
+    return false;
+  }
 }

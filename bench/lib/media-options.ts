@@ -16,6 +16,8 @@ export interface MediaBenchOptions {
   rampPerSec: number;
   healthyStop: number;
   json: string | undefined;
+  /** Nice value for this process, the servers and the publisher (0 = unchanged). */
+  nice: number;
   help: boolean;
 }
 
@@ -33,6 +35,8 @@ Per target and step: healthy share, server CPU % of a core and per 100 viewers, 
   --settle S          time after a viewer starts before its window opens (default 3)
   --ramp R            viewers started per second (default 800)
   --json FILE         also write every result as JSON to FILE
+  --nice N            run servers, publisher and load at nice N (-20..19; negative needs root),
+                      so other work on a shared machine does not skew the figures (default 0)
   -h, --help          this help`;
 
 export function ladder(max: number): number[] {
@@ -55,6 +59,7 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
         settle: { type: 'string' },
         ramp: { type: 'string' },
         json: { type: 'string' },
+        nice: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -74,5 +79,7 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
   const settleMs = parseSeconds(values.settle ?? '3', '--settle');
   const rampPerSec = Number(values.ramp ?? 800);
   if (!Number.isInteger(rampPerSec) || rampPerSec < 1 || rampPerSec > 5000) throw new OptionsError('--ramp: 1..5000');
-  return { targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
+  const nice = Number(values.nice ?? 0);
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new OptionsError('--nice: -20..19');
+  return { nice, targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
 }
