@@ -232,6 +232,19 @@ describe(ViewerSession.name, () => {
     v.end('closed');
   });
 
+  it('does not skip a viewer whose socket is never empty but keeps up', async () => {
+    const sink = new FakeSink();
+    const { v, counters } = make(sink, { queueBytes: 1 << 20, queueTimeMs: 1000 });
+    for (let i = 0; i < 300; i++) {
+      sink.writableLength = 100; // the kernel always has a little of ours: a busy, healthy pipe
+      v.onPacket(frame(i * 33, i % 30 === 0));
+      if (i % 10 === 9) await new Promise((r) => setTimeout(r, 8));
+    }
+    assert.equal(counters.skips, 0);
+    assert.ok(sink.written.length > 250);
+    v.end('closed');
+  });
+
   it('never starts a viewer on a delta frame, but passes sequence headers', () => {
     const sink = new FakeSink();
     const { v } = make(sink);

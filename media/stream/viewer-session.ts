@@ -35,7 +35,7 @@ export type ViewerEndReason = PlayEnded['reason'];
  * stream-internal entries piling up for a slow reader) and about one syscall per flush interval.
  *
  * Backpressure: the queue is our queued bytes plus what the sink still holds, and the media time
- * since the queue was last empty. Over either bound the viewer drops everything up to the next
+ * from the oldest packet not yet handed to the kernel to the newest. Over either bound the viewer drops everything up to the next
  * keyframe (one skip) and resumes at a keyframe once the queue is below half the byte bound. A
  * viewer still behind queueTimeMs after the skip began is evicted with reason 'slow'.
  */
@@ -50,8 +50,9 @@ export class ViewerSession implements StreamReader {
   private inFlight = false;
   private skipping = false;
   private behindSince = 0;
-  /** Timestamp of the packet queued when the queue was last empty: the head of the media queue. */
-  private emptyAtTs = -1;
+  /** Timestamp of the first media packet in our queue, and of the batch in flight (-1: none). */
+  private queueHeadTs = -1;
+  private flightHeadTs = -1;
   private ended = false;
   private gotFirstKeyframe = false;
 
@@ -80,7 +81,6 @@ export class ViewerSession implements StreamReader {
       return;
     }
     const queued = this.queuedBytes + this.sink.writableLength;
-    if (queued === 0) this.emptyAtTs = p.timestamp;
     if (this.skipping) {
       if (!(isVideo && p.isKeyframe && queued <= this.limits.queueBytes / 2)) {
         this.checkEvict();
@@ -88,7 +88,6 @@ export class ViewerSession implements StreamReader {
       }
       this.skipping = false;
       this.behindSince = 0;
-      this.emptyAtTs = p.timestamp;
     } else if (queued > this.limits.queueBytes || (queued > 0 && this.mediaQueued(p.timestamp) > this.limits.queueTimeMs)) {
       this.skipping = true;
       this.skips++;
@@ -98,12 +97,15 @@ export class ViewerSession implements StreamReader {
     }
     if (isVideo && p.isKeyframe) this.gotFirstKeyframe = true;
     else if (isVideo && !this.gotFirstKeyframe) return; // never start a viewer on a delta frame
+    if (this.queueHeadTs < 0) this.queueHeadTs = p.timestamp;
     this.enqueue(this.encode(p));
   }
 
+  /** Media time between `ts` and the oldest packet not yet handed to the kernel. */
   private mediaQueued(ts: number): number {
-    if (this.emptyAtTs < 0) return 0;
-    const d = (ts - this.emptyAtTs) | 0; // 32-bit wrap-safe difference
+    const head = this.flightHeadTs >= 0 ? this.flightHeadTs : this.queueHeadTs;
+    if (head < 0) return 0;
+    const d = (ts - head) | 0; // 32-bit wrap-safe difference
     return d > 0 ? d : 0;
   }
 
@@ -137,6 +139,8 @@ export class ViewerSession implements StreamReader {
     const sink = this.sink;
     const n = this.queue.length;
     this.inFlight = true;
+    this.flightHeadTs = this.queueHeadTs;
+    this.queueHeadTs = -1;
     sink.cork();
     for (let i = 0; i < n - 1; i++) sink.write(this.queue[i]!);
     sink.write(this.queue[n - 1]!, this.batchSent);
@@ -147,6 +151,7 @@ export class ViewerSession implements StreamReader {
 
   private readonly batchSent = (): void => {
     this.inFlight = false;
+    this.flightHeadTs = -1;
     if (this.queue.length && !this.ended) this.writeQueue();
   };
 
@@ -167,6 +172,7 @@ export class ViewerSession implements StreamReader {
     if (reason === 'stream-ended' && this.queue.length) this.writeQueue();
     this.queue.length = 0;
     this.queuedBytes = 0;
+    this.queueHeadTs = this.flightHeadTs = -1;
     this.onEnd(reason);
   }
 
