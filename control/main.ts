@@ -21,6 +21,7 @@ import { LiveSessionStore } from './live-sessions/live-session.store.js';
 import { adminLiveRoutes, liveRoutes, sessionRoutes } from './live-sessions/live.routes.js';
 import { attachMediaEvents, type MediaEventSource } from './live-sessions/media-event-handlers.js';
 import { unconfiguredMediaControl } from './media-control-stub.js';
+import { HttpMediaControl } from '../core/media/http-media-control.js';
 import { ModerationService } from './moderation/moderation.service.js';
 import { moderationRoutes } from './moderation/moderation.routes.js';
 import { PublishBanStore } from './moderation/publish-ban.store.js';
@@ -152,7 +153,11 @@ async function run(): Promise<void> {
   const cache = createCache({ url: config.redis.url, log });
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const control = createControl({ config, log, db, cache, media: unconfiguredMediaControl(log), metrics });
+  // onair's own media service has a signed control API; SRS or nginx-rtmp deployments have none.
+  const media = config.media.serviceUrl && config.callbacks.mediaKey
+    ? new HttpMediaControl({ baseUrl: config.media.serviceUrl, key: config.callbacks.mediaKey, timeoutMs: config.media.hookTimeout })
+    : unconfiguredMediaControl(log);
+  const control = createControl({ config, log, db, cache, media, metrics });
   await control.bootstrap();
   const server = control.app.listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');

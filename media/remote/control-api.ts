@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, controlPayload, verifyPayload } from './callback-signature.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, controlPayload, verifyPayload } from '../../core/media/media-api-signature.js';
 
 export interface ControlApiDeps {
   control: MediaControl;

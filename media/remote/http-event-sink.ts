@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
-import { signedHeaders } from './callback-signature.js';
+import { signedHeaders } from '../../core/media/media-api-signature.js';
 
 export interface HttpEventSinkOptions {
   /** Control's base URL; events go to `${controlUrl}/api/v1/callback/media`. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest, PublishDecision, PublishRequest, StreamHooks } from '../../core/media/media-contract.js';
-import { signedHeaders } from './callback-signature.js';
+import { signedHeaders } from '../../core/media/media-api-signature.js';
 
 export interface HttpStreamHooksOptions {
   /** Control's base URL, e.g. http://control:8080 (config.media.controlUrl). */

@@ -7,9 +7,9 @@ import type { MediaControl, StreamSummary } from '../../core/media/media-contrac
 import { UnavailableError } from '../../core/errors.js';
 import { HttpStreamHooks } from './http-stream-hooks.js';
 import { HttpEventSink, type MediaCallbackBody } from './http-event-sink.js';
-import { HttpMediaControl } from './http-media-control.js';
+import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { handleControlApi } from './control-api.js';
-import { verifyPayload } from './callback-signature.js';
+import { verifyPayload } from '../../core/media/media-api-signature.js';
 import { mediaCallbackSignature, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import { mediaCallbackSchema } from '../../control/callbacks/media-events.js';
 

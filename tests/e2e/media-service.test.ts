@@ -17,7 +17,7 @@ import { missingTool } from '../../core/testing/tools.js';
 import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
-import { HttpMediaControl } from '../../media/remote/http-media-control.js';
+import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { ffprobe, publishWithFfmpeg } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');

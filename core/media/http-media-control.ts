@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { MediaControl, StreamSummary } from '../../core/media/media-contract.js';
-import { UnavailableError } from '../../core/errors.js';
-import { controlPayload, signedHeaders } from './callback-signature.js';
+import type { MediaControl, StreamSummary } from './media-contract.js';
+import { UnavailableError } from '../errors.js';
+import { controlPayload, signedHeaders } from './media-api-signature.js';
 
 export interface HttpMediaControlOptions {
   /** Base URL of the media service, e.g. http://media:8080. */

@@ -1,6 +1,6 @@
 import {
   MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER, signMediaCallback, verifyMediaCallback,
-} from '../../core/callbacks/media-callback-signature.js';
+} from '../callbacks/media-callback-signature.js';
 
 /**
  * Signatures on media's HTTP traffic when it runs as its own service. Event callbacks to control
