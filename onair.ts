@@ -49,7 +49,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
 
   const plugins = [new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
   engine = new MediaEngine({ config, hooks: control.hooks, log, metrics, plugins });
-  const detachEvents = control.attachMediaEvents(engine as unknown as Parameters<typeof control.attachMediaEvents>[0]);
+  const detachEvents = control.attachMediaEvents(engine);
 
   const web = createWebHandler();
   const server = createServer((req, res) => {

@@ -18,7 +18,7 @@ import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
 import { registerMediaMetrics } from './metrics.js';
 
-export type MediaEngineEvents = { [name: string]: unknown[] } & { [K in MediaEventName]: [MediaEvents[K]] };
+export type MediaEngineEvents = { [K in MediaEventName]: [MediaEvents[K]] };
 
 export interface MediaEngineOptions {
   config: OnairConfig;

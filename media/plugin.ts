@@ -23,7 +23,6 @@ export interface LiveStreamView {
 }
 
 export interface StreamRegistryEvents {
-  [name: string]: unknown[];
   /** A publish was authorized and media is about to flow. */
   publish: [LiveStreamView];
   /** The publisher is gone; readers have been told (onStreamEnd). */

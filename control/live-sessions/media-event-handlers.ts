@@ -1,13 +1,9 @@
 import type { Logger } from '../../core/logging/logger.js';
-import type { MediaEvents } from '../../core/media/media-contract.js';
+import type { MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
 import type { LiveSessionService } from './live-session.service.js';
 import type { AudienceService } from '../audience/audience.service.js';
 
-/** Anything that emits media events by name (the engine's TypedEmitter, a bus consumer...). */
-export interface MediaEventSource {
-  on<K extends keyof MediaEvents>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
-  off<K extends keyof MediaEvents>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
-}
+export type { MediaEventSource };
 
 /**
  * The in-process route from media events to the live lifecycle: publish.started -> markLive,

@@ -132,6 +132,12 @@ export interface MediaEvents {
 }
 export type MediaEventName = keyof MediaEvents;
 
+/** Anything that emits MediaEvents by name: the engine itself, or a receiver of its HTTP callbacks. */
+export interface MediaEventSource {
+  on<K extends MediaEventName>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
+  off<K extends MediaEventName>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
+}
+
 export interface StreamSummary {
   streamName: string;
   app: string;

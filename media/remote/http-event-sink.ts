@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { Logger } from '../../core/logging/logger.js';
-import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
+import type { MediaEventName, MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
 import { signedHeaders } from '../../core/media/media-api-signature.js';
 
 export interface HttpEventSinkOptions {
@@ -33,8 +32,7 @@ interface Pending {
   attempts: number;
 }
 
-/** Anything that emits MediaEvents by name, as the engine does. */
-export type MediaEventSource = TypedEmitter<{ [name: string]: unknown[] } & { [K in MediaEventName]: [MediaEvents[K]] }>;
+export type { MediaEventSource };
 
 const EVENT_NAMES: MediaEventName[] = ['publish.started', 'publish.ended', 'play.started', 'play.ended', 'stream.stats', 'record.done'];
 
