@@ -1,4 +1,4 @@
-import { QueryTypes, UniqueConstraintError } from 'sequelize';
+import { UniqueConstraintError } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import { cacheKeys } from '../../core/cache/keys.js';
@@ -7,6 +7,8 @@ import type { BusHandler, ConsumeOptions, Consumer, EventBus } from '../../core/
 import type { BusEvents, CallbackEventTypeCode, CallbackReceived } from '../../core/events/bus-events.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { GroupCommitter, type Tx } from '../../core/event-bus/db-transaction.js';
+import { ProcessedChecker, RowsCommitter, type CommitHook, type RowsJob } from './batch-commit.js';
+import { recordCommitHooks } from './handlers/record.handler.js';
 
 /** What a handler gets: the event, and commit() to write its own rows together with the processed marker. */
 export interface CallbackContext {
@@ -19,6 +21,11 @@ export interface CallbackContext {
    * so a failure before the commit leaves no marker and the retry redoes the work. Once per event.
    */
   commit(fn?: (tx: Tx) => Promise<void>): Promise<void>;
+  /**
+   * The same, declared instead of run: the marker and these rows are written with other events'
+   * rows in multi-row INSERTs (group commit). The fast path for handlers whose effect is rows.
+   */
+  commitRows(job: RowsJob): Promise<void>;
   /** True when the event (or another identity) already has its processed marker. */
   isProcessed(identity: string): Promise<boolean>;
 }
@@ -34,6 +41,8 @@ export interface CallbackDispatcherDeps {
   log: Logger;
   /** How long lock:callback:{identity} is held at most (a crashed holder releases it by TTL). */
   lockTtlMs?: number;
+  /** Hooks declared rows may ask for (default: the record handler's). */
+  commitHooks?: Record<string, CommitHook>;
 }
 
 /** The bus group the callback consumer reads as. */
@@ -52,8 +61,9 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
   const log = deps.log.child({ mod: 'callback-consumer' });
   // Small groups, several in flight: statements inside one transaction run one after another.
   const committer = new GroupCommitter(deps.db, deps.db.dialect === 'sqlite' ? 64 : 4);
-  const isProcessed = async (identity: string) =>
-    (await deps.db.sequelize.query('SELECT 1 AS x FROM callback_processed WHERE identity = ?', { replacements: [identity], type: QueryTypes.SELECT })).length > 0;
+  const rowsCommitter = new RowsCommitter(deps.db, deps.commitHooks ?? recordCommitHooks);
+  const checker = new ProcessedChecker(deps.db);
+  const isProcessed = (identity: string) => checker.isProcessed(identity);
 
   return async (delivery) => {
     if (delivery.name !== 'callback.received') return;
@@ -72,27 +82,36 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps): BusHandl
     try {
       const handler = deps.handlers[event.eventType];
       let committed = false;
+      const marker = (): RowsJob['rows'][number] => ({
+        table: 'callback_processed', values: { identity: event.identity, event_type: event.eventType, bus_id: delivery.id, processed_at: Date.now() },
+      });
+      const once = () => {
+        if (committed) throw new TypeError('commit() called twice');
+        committed = true;
+      };
+      const translate = (err: unknown): never => {
+        if (err instanceof AlreadyProcessed || (err instanceof UniqueConstraintError && isMarkerConflict(err))) throw new AlreadyProcessed();
+        throw err;
+      };
       const ctx: CallbackContext = {
         event, busId: delivery.id, attempt: delivery.attempt, isProcessed,
         async commit(fn) {
-          if (committed) throw new TypeError('commit() called twice');
-          committed = true;
-          try {
-            await committer.run(async (tx) => {
-              await tx.run('INSERT INTO callback_processed (identity, event_type, bus_id, processed_at) VALUES (?, ?, ?, ?)',
-                [event.identity, event.eventType, delivery.id, Date.now()]);
-              await fn?.(tx);
-            });
-          } catch (err) {
-            if (err instanceof AlreadyProcessed || (err instanceof UniqueConstraintError && isMarkerConflict(err))) throw new AlreadyProcessed();
-            throw err;
-          }
+          once();
+          await committer.run(async (tx) => {
+            await tx.run('INSERT INTO callback_processed (identity, event_type, bus_id, processed_at) VALUES (?, ?, ?, ?)',
+              [event.identity, event.eventType, delivery.id, Date.now()]);
+            await fn?.(tx);
+          }).catch(translate);
+        },
+        async commitRows(job) {
+          once();
+          await rowsCommitter.commit({ rows: [marker(), ...job.rows], hooks: job.hooks }).catch(translate);
         },
       };
       try {
         if (handler) await handler(ctx);
         else log.warn({ eventType: event.eventType }, 'no handler for event type: recorded only');
-        if (!committed) await ctx.commit();
+        if (!committed) await ctx.commitRows({ rows: [] });
         deps.events.write({ ...line, status: 'processed' });
       } catch (err) {
         if (err instanceof AlreadyProcessed) {

@@ -33,6 +33,7 @@ for (const { set, bus } of busChoices()) {
       detach();
       assert.equal(beats.length, 1);
       assert.equal(await s.count('transcode_jobs', "source_url = '/data/rec/a.flv' AND status = 'queued'"), 1);
+      assert.equal(await s.count('live_records', 'identity = ? AND session_id IS NOT NULL AND room_id = ?', [`media:100:${publisherId}:/data/rec/a.flv`, a.roomId]), 1, 'record bound to the session');
       await s.events.flush();
       assert.equal(await s.count('live_events', "identity LIKE ? AND status = 'accepted'", [`media:%:${publisherId}%`]), 3, 'stats are not on the bus');
     });
