@@ -71,7 +71,7 @@ export class LiveEventLog {
       body, Date.now(),
     ]);
     if (this.buffer.length >= (this.options.maxBatch ?? 500)) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs ?? 50);
+    else this.timer ??= setTimeout(() => void this.flush(), this.options.flushMs ?? 50).unref();
   }
 
   /** Writes what is buffered; resolves when written (or when the write failed and was re-queued). */
@@ -92,7 +92,7 @@ export class LiveEventLog {
       } catch (err) {
         this.buffer.unshift(...rows);
         this.options.log?.warn({ err, buffered: this.buffer.length }, 'live_events write failed; will retry');
-        if (!this.closed) this.timer ??= setTimeout(() => void this.flush(), 1000);
+        if (!this.closed) this.timer ??= setTimeout(() => void this.flush(), 1000).unref();
         return;
       }
     }
