@@ -29,7 +29,7 @@ details and start+close, against the control API (control/main.ts, pinned to cor
   --redis URL         Redis for the mariadb backend (default redis://127.0.0.1:6379/9)
   --connections N     autocannon connections (default 50)
   --seconds S         per scenario (default 10)
-  --nice N            run control and autocannon at nice N (-20..19; negative needs root; default 0)
+  --nice=N            run control and autocannon at nice N (-20..19; negative needs root; default 0)
   -h, --help          this help`;
 
 interface Row {

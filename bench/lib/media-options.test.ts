@@ -40,3 +40,11 @@ describe('machine CPU', () => {
     assert.equal(busySeconds('nothing'), 0);
   });
 });
+
+describe('bench:media --nice', () => {
+  it('takes a negative value in the --nice=N form and checks the range', () => {
+    assert.equal(parseMediaBenchArgs(['--nice=-10']).nice, -10);
+    assert.equal(parseMediaBenchArgs([]).nice, 0);
+    assert.throws(() => parseMediaBenchArgs(['--nice=-21']), OptionsError);
+  });
+});

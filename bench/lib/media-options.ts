@@ -35,7 +35,7 @@ Per target and step: healthy share, server CPU % of a core and per 100 viewers, 
   --settle S          time after a viewer starts before its window opens (default 3)
   --ramp R            viewers started per second (default 800)
   --json FILE         also write every result as JSON to FILE
-  --nice N            run servers, publisher and load at nice N (-20..19; negative needs root),
+  --nice=N            run servers, publisher and load at nice N (-20..19; negative needs root),
                       so other work on a shared machine does not skew the figures (default 0)
   -h, --help          this help`;
 
