@@ -40,7 +40,8 @@ export class OnairApi {
   }
 
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(new URL(`/api/v1${path}`, this.base), {
+    const url = new URL(`/api/v1${path}`, this.base);
+    const res = await fetch(url, {
       method,
       headers: {
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -48,6 +49,9 @@ export class OnairApi {
       },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10_000),
+    }).catch((err: unknown) => {
+      const code = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      throw new ApiError(`cannot reach the onair API at ${url.origin} (${code})`, 0);
     });
     const text = await res.text();
     if (!res.ok) {

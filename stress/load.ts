@@ -96,8 +96,11 @@ export async function runLoad(o: LoadOptions): Promise<LoadResult> {
         cpuPercent: cpu,
         rssMB: u ? u.rssBytes / 1e6 : undefined,
       });
-      tickBusy = false;
-    })();
+    })()
+      .catch(() => undefined) // a failed usage sample only costs this second's row
+      .finally(() => {
+        tickBusy = false;
+      });
   }, 1000);
 
   try {

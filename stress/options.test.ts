@@ -25,6 +25,12 @@ describe('stress options', () => {
     assert.deepEqual([o.probe, o.pid, o.json, o.live, o.allowRemote], [false, 123, true, false, true]);
   });
 
+  it('publishes nothing when only play URLs are given', () => {
+    const o = parseStressArgs(['--url', 'http://127.0.0.1:8000/live/x.flv']);
+    assert.equal(o.publishers, 0);
+    assert.equal(o.api, undefined);
+  });
+
   it('refuses bad values and values past the caps', () => {
     const bad: string[][] = [
       ['--viewers', '5001'], ['--viewers', '-1'], ['--publishers', '51'], ['--duration', '2h'], ['--duration', '1s'],

@@ -77,7 +77,8 @@ Load:
   --no-probe           publish the first stream with ffmpeg too (no latency figures)
 
 Sample (encoded once with ffmpeg's lavfi testsrc2 + sine, cached, then published with -c copy):
-  --bitrate B          total bitrate (default 2150k); video gets B minus the audio bitrate
+  --bitrate B          total bitrate (default 2150k); video gets B minus the audio bitrate. With
+                       only --url (you publish), it is the stream rate viewers are judged against
   --audio-bitrate B    AAC bitrate (default 128k)
   --size WxH           default 1280x720
   --fps N              default 30
@@ -202,7 +203,8 @@ export function parseStressArgs(argv: string[]): StressOptions {
     throw new OptionsError('--key needs --url (how to play it), or --api');
   }
   if (urls.length === 0 && api === undefined) throw new OptionsError('nothing to play: give --api or --url');
-  const publishers = keys.length > 0 ? keys.length : int(values.publishers, '--publishers', 1, 0, LIMITS.publishers);
+  // Only --url: someone else publishes; nothing to encode or push.
+  const publishers = keys.length > 0 ? keys.length : api === undefined ? 0 : int(values.publishers, '--publishers', 1, 0, LIMITS.publishers);
   if (keys.length > LIMITS.publishers) throw new OptionsError(`at most ${LIMITS.publishers} --key`);
   const pid = values.pid === undefined ? undefined : int(values.pid, '--pid', 0, 1, 2 ** 22);
   return {

@@ -56,7 +56,7 @@ describe('stress tool against node-media-server', { skip }, () => {
       ['rtmp probe', pool.startOne({ url: new URL(`rtmp://127.0.0.1:${rtmpPort}/live/probe`), protocol: 'rtmp' })],
       ['http-flv ffmpeg', pool.startOne({ url: new URL(`http://127.0.0.1:${httpPort}/live/plain.flv`), protocol: 'http-flv' })],
     ];
-    await until(() => viewers.every(([, v]) => v.firstFrameAt !== undefined) && pool.latency.seen >= 9, 20_000);
+    await until(() => viewers.every(([, v]) => v.firstFrameAt !== undefined && v.bytes > 10_000) && pool.latency.seen >= 9, 20_000);
     for (const [name, v] of viewers) {
       assert.equal(v.error, undefined, `${name}: ${v.error}`);
       assert.ok(v.firstByteAt !== undefined && v.firstFrameAt !== undefined, `${name} saw a keyframe`);
