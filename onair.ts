@@ -1,6 +1,6 @@
 /**
- * The all-in-one process (`npm start`): control, the media engine, the web pages and the
- * callback pipeline on embedded defaults (SQLite, in-process cache and bus, local storage), with
+ * The all-in-one process (`npm start`): control (with its callback pipeline), the media engine and
+ * the web pages on embedded defaults (SQLite, in-process cache and bus, local storage), with
  * the API, WebSocket, FLV, HLS and pages on one HTTP port and RTMP on another.
  * Each role can also run alone: control/main.ts, media/main.ts.
  */
@@ -14,6 +14,8 @@ import { createCache } from './core/cache/index.js';
 import { createLogger, type Logger } from './core/logging/logger.js';
 import type { MediaControl } from './core/media/media-contract.js';
 import { createControl } from './control/main.js';
+import { createEventBus } from './core/event-bus/index.js';
+import type { BusEvents } from './core/events/bus-events.js';
 import { MediaEngine } from './media/engine.js';
 import { HlsServer } from './media/servers/hls/server.js';
 import { Recorder } from './media/recording/recorder.js';
@@ -44,7 +46,9 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     kickViewer: async (id) => (engine ? engine.kickViewer(id) : false),
     listStreams: async () => (engine ? engine.listStreams() : []),
   };
-  const control = createControl({ config, log, db, cache, media, metrics, refusalDelayMs: options.refusalDelayMs });
+  // Redis Streams when ONAIR_REDIS_URL is set, else the durable table in the same database.
+  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
+  const control = createControl({ config, log, db, cache, media, metrics, bus, refusalDelayMs: options.refusalDelayMs });
   await control.bootstrap();
 
   const plugins = [new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
@@ -54,7 +58,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
   const web = createWebHandler();
   const server = createServer((req, res) => {
     if (engine!.handleHttp(req, res)) return;
-    web(req, res, () => control.app(req, res));
+    web(req, res, () => control.handle(req, res));
   });
   server.on('upgrade', (req, socket: Duplex, head) => {
     if (!engine!.handleUpgrade(req, socket, head)) socket.destroy();
@@ -88,6 +92,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
         detachEvents();
         await engine!.close();
         await control.close();
+        await bus.close();
         await cache.close();
         await db.close();
       })();

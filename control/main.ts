@@ -19,7 +19,17 @@ import { CloseMethod } from './live-sessions/live-session.js';
 import { LiveSessionService } from './live-sessions/live-session.service.js';
 import { LiveSessionStore } from './live-sessions/live-session.store.js';
 import { adminLiveRoutes, liveRoutes, sessionRoutes } from './live-sessions/live.routes.js';
-import { attachMediaEvents, type MediaEventSource } from './live-sessions/media-event-handlers.js';
+import { attachAudienceEvents } from './live-sessions/media-event-handlers.js';
+import type { MediaEventSource } from '../core/media/media-contract.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { EventBus } from '../core/event-bus/event-bus.port.js';
+import { DbEventBus } from '../core/event-bus/db-event-bus.js';
+import { createEventBus } from '../core/event-bus/index.js';
+import { createServer } from 'node:http';
+import type { BusEvents } from '../core/events/bus-events.js';
+import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
+import { mapMediaEvent, publishCallback } from './callbacks/media-events.js';
+import { requireRole, requireUser } from './http/auth.middleware.js';
 import { unconfiguredMediaControl } from './media-control-stub.js';
 import { HttpMediaControl } from '../core/media/http-media-control.js';
 import { ModerationService } from './moderation/moderation.service.js';
@@ -42,6 +52,8 @@ export interface ControlDeps {
   metrics: Registry;
   /** Random delay (ms, upper bound) before answering a refused publish/play; tests pass 0. */
   refusalDelayMs?: number;
+  /** The event bus of the callback pipeline; the durable table in `db` when not given. The caller closes it. */
+  bus?: EventBus<BusEvents>;
 }
 
 export interface Control {
@@ -57,11 +69,20 @@ export interface Control {
   moderation: ModerationService;
   settlement: SettlementService;
   audience: AudienceService;
-  /** Routes media events (publish.started/ended, stream.stats, play.started/ended) to the services; returns detach. */
+  pipeline: CallbackPipeline;
+  /**
+   * The HTTP request listener: signed callbacks on their node:http fast path (express alone caps
+   * the receiver's throughput), everything else through the express app.
+   */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Routes media events: the lifecycle (publish started/ended, recordings) through the durable bus, heartbeats and the audience log directly; returns detach. */
   attachMediaEvents(emitter: MediaEventSource): () => void;
-  /** Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both are set (idempotent). */
+  /**
+   * Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both
+   * are set (idempotent), then starts the callback consumer and the ghost-room reaper.
+   */
   bootstrap(): Promise<void>;
-  /** Stops timers and waits for queued settlements. Does not close db/cache (the caller owns them). */
+  /** Stops the consumer, reaper and timers, waits for queued settlements. Does not close db/cache/bus (the caller owns them). */
   close(): Promise<void>;
 }
 
@@ -96,11 +117,18 @@ export function createControl(deps: ControlDeps): Control {
     authorizePublish: (req) => live.authorizePublish(req),
     authorizePlay: (req) => playback.authorizePlay(req),
   };
+  const bus = deps.bus ?? new DbEventBus<BusEvents>(db, { log });
+  const pipeline = createCallbackPipeline({
+    config, db, cache, bus, log: log.child({ mod: 'callbacks' }),
+    services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, media },
+    guards: { operator: [requireRole('operator')], user: [requireUser] },
+  });
   const app = createControlApp({
     log,
     metrics,
     bodyLimit: config.http.bodyLimit,
     auth,
+    rawRouters: [pipeline.callbackRouter],
     routers: [
       authRoutes(auth),
       roomsRoutes(rooms),
@@ -109,7 +137,15 @@ export function createControl(deps: ControlDeps): Control {
       sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
       moderationRoutes(moderation),
-      hooksRoutes({ hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }) }),
+      hooksRoutes({
+        hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
+        // An external server's finished recording goes the way of our own engine's: a record event on the bus.
+        onRecordDone: async (record) => {
+          const mapped = mapMediaEvent('record.done', record, 'media-http');
+          if (mapped.kind === 'callback') await publishCallback(bus, mapped.event, { events: pipeline.events, log });
+        },
+      }),
+      ...pipeline.apiRouters,
     ],
     health: {
       database: () => db.sequelize.query('SELECT 1'),
@@ -118,18 +154,32 @@ export function createControl(deps: ControlDeps): Control {
   });
   const detachers = new Set<() => void>();
   return {
-    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement, audience,
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement, audience, pipeline,
+    handle(req, res) {
+      if (!pipeline.fastPath(req, res)) app(req, res);
+    },
     attachMediaEvents(emitter) {
-      const detach = attachMediaEvents(emitter, live, log.child({ mod: 'media-events' }), audience);
+      // The show's lifecycle (publish started/ended, recordings) goes through the durable bus, as the
+      // seed's callback system does; heartbeats and the audience log are not worth a durable append.
+      const detachLifecycle = pipeline.attachMedia(emitter);
+      const detachAudience = attachAudienceEvents(emitter, audience, log.child({ mod: 'media-events' }));
+      const detach = () => {
+        detachLifecycle();
+        detachAudience();
+      };
       detachers.add(detach);
       return () => {
         detach();
         detachers.delete(detach);
       };
     },
-    bootstrap: () => ensureConfiguredOperator(config, auth, log),
+    async bootstrap() {
+      await ensureConfiguredOperator(config, auth, log);
+      pipeline.start();
+    },
     async close() {
       for (const detach of detachers) detach();
+      await pipeline.stop();
       live.stop();
       await settlement.idle();
     },
@@ -157,15 +207,17 @@ async function run(): Promise<void> {
   const media = config.media.serviceUrl && config.callbacks.mediaKey
     ? new HttpMediaControl({ baseUrl: config.media.serviceUrl, key: config.callbacks.mediaKey, timeoutMs: config.media.hookTimeout })
     : unconfiguredMediaControl(log);
-  const control = createControl({ config, log, db, cache, media, metrics });
+  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
+  const control = createControl({ config, log, db, cache, media, metrics, bus });
   await control.bootstrap();
-  const server = control.app.listen(config.http.port, config.host, () => {
+  const server = createServer((req, res) => control.handle(req, res)).listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });
   const shutdown = async () => {
     log.info('shutting down');
     server.close();
     await control.close();
+    await bus.close();
     await cache.close();
     await db.close();
     process.exit(0);

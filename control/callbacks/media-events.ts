@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { MediaEventName, MediaEvents, StreamStats } from '../../core/media/media-contract.js';
+import type { MediaEventName, MediaEventSource, MediaEvents, StreamStats } from '../../core/media/media-contract.js';
 import type { EventBus } from '../../core/event-bus/event-bus.port.js';
 import { CallbackEventType, type BusEvents, type CallbackReceived } from '../../core/events/bus-events.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -54,11 +54,7 @@ export const mediaCallbackSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('play.ended'), payload: z.object({}).passthrough() }),
 ]);
 
-/** The engine's event emitter, as much of it as the sink needs. */
-export interface MediaEventSource {
-  on<K extends MediaEventName>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
-  off<K extends MediaEventName>(event: K, listener: (payload: MediaEvents[K]) => void): unknown;
-}
+export type { MediaEventSource };
 
 export interface MediaSinkOptions {
   /** The heartbeat path (live session service); stats are not put on the bus. */

@@ -19,6 +19,8 @@ export interface ControlAppOptions {
   auth: TokenVerifier;
   /** Routers mounted under /api/v1, in order. Their paths are full (e.g. '/rooms/:id') for bounded metric labels. */
   routers: Router[];
+  /** Routers that read their own raw body (signed callbacks), mounted under /api/v1 before the JSON parser. */
+  rawRouters?: Router[];
   health: HealthCheck;
 }
 
@@ -62,6 +64,7 @@ export function createControlApp(options: ControlAppOptions): Express {
 
   const api = express.Router();
   api.use(markMountPoint);
+  for (const router of options.rawRouters ?? []) api.use(router);
   api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
   api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json' }));
   api.use(authenticate(options.auth));

@@ -4,6 +4,8 @@ import { silentLogger } from '../../core/logging/logger.js';
 import type { MediaControl, StreamSummary } from '../../core/media/media-contract.js';
 import type { ConfigOverrides, TestAdapterSet, TestPorts } from '../../core/testing/test-ports.js';
 import { createControl, type Control } from '../main.js';
+import { DbEventBus } from '../../core/event-bus/db-event-bus.js';
+import type { BusEvents } from '../../core/events/bus-events.js';
 
 /**
  * Test kit for control's service and API tests: real ports from a test adapter set, control built
@@ -47,9 +49,12 @@ const unique = (prefix: string) => `${prefix}${process.pid}_${Date.now().toStrin
 export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = {}): Promise<Kit> {
   const ports = await set.make(overrides);
   const media = new RecordingMediaControl();
+  // The callback pipeline's bus on the set's database (the embedded adapter; the bus has its own contract suite).
+  const bus = new DbEventBus<BusEvents>(ports.db);
   const control = createControl({
-    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics: new Registry(), refusalDelayMs: 0,
+    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics: new Registry(), refusalDelayMs: 0, bus,
   });
+  await control.bootstrap();
   const http = request(control.app);
   const login = async (username: string, password: string) => {
     const res = await http.post('/api/v1/auth/login').send({ username, password }).expect(200);
@@ -72,6 +77,7 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
     },
     async close() {
       await control.close();
+      await bus.close();
       await ports.close();
     },
   };
