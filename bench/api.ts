@@ -3,7 +3,7 @@
  * endpoints, on SQLite + in-process cache and on MariaDB + Redis. The control service runs as a
  * child pinned to core 0; autocannon runs here, pinned to core 1.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -107,6 +107,7 @@ async function runBackend(name: string, env: NodeJS.ProcessEnv, connections: num
     }
   } finally {
     await child?.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
  * loopback ports: onair (onair.ts, keys and tokens from its API), node-media-server 4.4.3 and
  * nginx-rtmp (RTMP only: Debian's module has no HTTP-FLV).
  */
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,8 +35,17 @@ export function targetUnavailable(name: TargetName): string | undefined {
   return undefined;
 }
 
+/** Starts the target; its temp folder (data, logs) is removed when it stops. */
 export async function startTarget(name: TargetName, cpus: string): Promise<RunningTarget> {
   const dir = mkdtempSync(join(tmpdir(), `onair-bench-${name}-`));
+  const t = await startTargetIn(name, cpus, dir);
+  return { ...t, stop: async () => {
+    await t.stop();
+    rmSync(dir, { recursive: true, force: true });
+  } };
+}
+
+async function startTargetIn(name: TargetName, cpus: string, dir: string): Promise<RunningTarget> {
   const rtmpPort = await freePort();
   const httpPort = await freePort();
   const logFile = join(dir, 'server.log');
