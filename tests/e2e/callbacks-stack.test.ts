@@ -37,7 +37,7 @@ describe('callbacks through the running stack', { skip }, () => {
     const shot = { event_type: 200, stream_id: r.id, pic_url: '/covers/room-shot-1.jpg', width: 640, height: 360, create_time: Math.floor(Date.now() / 1000) };
     const ok = await post(signed(shot));
     assert.equal(ok.status, 200);
-    assert.equal((await ok.json()).code, 0);
+    assert.equal(((await ok.json()) as { code: number }).code, 0);
     await until('cover updated', async () => (await room(r.id)).cover_url === '/covers/room-shot-1.jpg', 5000);
 
     const forged = await post({ ...signed({ ...shot, pic_url: '/covers/evil.jpg' }), sign: '0'.repeat(32) });
