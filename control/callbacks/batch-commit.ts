@@ -1,5 +1,6 @@
 import type { Database } from '../../core/database/database.js';
 import { runInTransaction, type Tx } from '../../core/event-bus/db-transaction.js';
+import { TurnBatcher } from '../../core/event-bus/turn-batcher.js';
 
 /** A row to insert: table and column -> value. Column names come from code, never from input. */
 export interface TableRow { table: string; values: Record<string, unknown> }
@@ -22,30 +23,17 @@ interface Pending { job: RowsJob; resolve(): void; reject(err: unknown): void }
  * transaction of its own, so only the guilty one fails. Several groups may be in flight at once.
  */
 export class RowsCommitter {
-  private queue: Pending[] = [];
-  private scheduled = false;
+  private readonly batcher: TurnBatcher<Pending>;
 
-  constructor(private readonly db: Database, private readonly hooks: Record<string, CommitHook>, private readonly maxBatch = 256) {}
-
-  commit(job: RowsJob): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ job, resolve, reject });
-      if (this.queue.length >= this.maxBatch) void this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+  constructor(private readonly db: Database, private readonly hooks: Record<string, CommitHook>, maxBatch = 256) {
+    this.batcher = new TurnBatcher(maxBatch, (group) => this.commitGroup(group));
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    const group = this.queue.splice(0, this.maxBatch);
-    if (group.length === 0) return;
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
+  commit(job: RowsJob): Promise<void> {
+    return new Promise<void>((resolve, reject) => this.batcher.push({ job, resolve, reject }));
+  }
+
+  private async commitGroup(group: Pending[]): Promise<void> {
     try {
       await runInTransaction(this.db, (tx) => this.write(tx, group.map((p) => p.job)));
       for (const p of group) p.resolve();

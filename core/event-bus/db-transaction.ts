@@ -1,5 +1,6 @@
 import { QueryTypes, type Transaction } from 'sequelize';
 import type { Database, DatabaseDialect } from '../database/database.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 /** The statements a transaction body may run: nothing of Sequelize leaks to the callers. */
 export interface Tx {
@@ -58,30 +59,17 @@ interface Job { fn: (tx: Tx) => Promise<unknown>; resolve(v: unknown): void; rej
  * by its caller). This is what lets the consumer write thousands of markers per second.
  */
 export class GroupCommitter {
-  private queue: Job[] = [];
-  private scheduled = false;
+  private readonly batcher: TurnBatcher<Job>;
 
-  constructor(private readonly db: Database, private readonly maxBatch = 128) {}
-
-  run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (this.queue.length >= this.maxBatch) void this.flush();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+  constructor(private readonly db: Database, maxBatch = 128) {
+    this.batcher = new TurnBatcher(maxBatch, (jobs) => this.commit(jobs));
   }
 
-  private async flush(): Promise<void> {
-    this.scheduled = false;
-    const jobs = this.queue.splice(0, this.maxBatch);
-    if (jobs.length === 0) return;
-    if (this.queue.length > 0 && !this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => void this.flush());
-    }
+  run<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => this.batcher.push({ fn, resolve: resolve as (v: unknown) => void, reject }));
+  }
+
+  private async commit(jobs: Job[]): Promise<void> {
     const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       await runInTransaction(this.db, async (tx) => {
