@@ -96,7 +96,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const { config, hooks } = opts;
     this.log = opts.log.child({ mod: 'media' });
     this.emitterLog = this.log;
-    this.tuning = { ...DEFAULT_TUNING, ...opts.tuning };
+    this.tuning = { ...DEFAULT_TUNING, flushIntervalMs: config.media.flushInterval, ...opts.tuning };
     this.plugins = opts.plugins ?? [];
     this.streams = new StreamRegistry(this.log);
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs);

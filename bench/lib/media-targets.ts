@@ -87,7 +87,8 @@ async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus:
     ONAIR_DATABASE_URL: '',
     ONAIR_REDIS_URL: '',
   };
-  const child = startChild([process.execPath, '--import', 'tsx', join(ROOT, 'onair.ts')], { cpus, env, logFile, cwd: ROOT });
+  // The same node flags as `npm start` (package.json).
+  const child = startChild([process.execPath, '--max-semi-space-size=8', '--import', 'tsx', join(ROOT, 'onair.ts')], { cpus, env, logFile, cwd: ROOT });
   await waitReady(child, [rtmpPort, httpPort], logFile);
   const api = new OnairApi(`http://127.0.0.1:${httpPort}`);
   await api.loginAnchor();

@@ -38,6 +38,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_VIEWER_QUEUE_BYTES: 'media.viewerQueueBytes',
   ONAIR_VIEWER_QUEUE_TIME: 'media.viewerQueueTime',
   ONAIR_STATS_INTERVAL: 'media.statsInterval',
+  ONAIR_FLUSH_INTERVAL: 'media.flushInterval',
   ONAIR_CONTROL_URL: 'media.controlUrl',
   ONAIR_MEDIA_URL: 'media.serviceUrl',
 };

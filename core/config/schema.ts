@@ -76,6 +76,11 @@ export const configSchema = z.object({
     viewerQueueBytes: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
     viewerQueueTime: duration('5s'),
     statsInterval: duration('5s'),
+    /**
+     * How often viewer writes are coalesced and flushed: shorter means lower latency, longer means
+     * fewer syscalls (CPU per viewer). A new viewer's start-up burst is always sent at once.
+     */
+    flushInterval: duration('100ms'),
     /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */
     controlUrl: z.string().optional(),
     /** When control runs apart from media: media's base URL for its control API (kick, list). */
