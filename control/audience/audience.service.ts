@@ -1,6 +1,7 @@
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayEnded, PlayStarted } from '../../core/media/media-contract.js';
 import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
+import type { LiveSession } from '../live-sessions/live-session.js';
 import type { AudienceStore } from './audience.store.js';
 
 /**
@@ -14,8 +15,21 @@ export class AudienceService {
     private readonly log?: Logger,
   ) {}
 
+  /** The room's active session, looked up once per room and second rather than once per viewer. */
+  private readonly activeSessions = new Map<string, { at: number; session: Promise<LiveSession | null> }>();
+
+  private activeSession(roomId: string, now: number): Promise<LiveSession | null> {
+    const hit = this.activeSessions.get(roomId);
+    if (hit && now - hit.at < 1000) return hit.session;
+    const session = this.sessions.findActiveByRoom(roomId);
+    this.activeSessions.set(roomId, { at: now, session });
+    if (this.activeSessions.size > 10_000) this.activeSessions.delete(this.activeSessions.keys().next().value!);
+    session.catch(() => this.activeSessions.delete(roomId));
+    return session;
+  }
+
   async viewerJoined(ev: PlayStarted, userId: string | null = null): Promise<void> {
-    const session = await this.sessions.findActiveByRoom(ev.streamName);
+    const session = await this.activeSession(ev.streamName, Date.now());
     if (session?.status !== 'live') return;
     await this.audience.enter({ sessionId: session.id, roomId: session.roomId, userId, viewerKey: ev.viewerId, at: new Date(ev.at) });
   }

@@ -11,7 +11,7 @@ import { CallbackReceiver, CALLBACK_BODY_LIMIT, type CallbackReceiverDeps, type 
  * It takes POST /api/v1/callback and /api/v1/callback/media (returns true) and leaves every other
  * request to express (returns false). Same logic and answers as the router; on this 2-core machine
  * express' own per-request cost caps a route at ~4,500 requests/s, this path at ~15,000 (see
- * docs/benchmarks-callbacks.md). Bodies are read up to 256 KB; past that the answer is 413 at once.
+ * docs/benchmarks.md). Bodies are read up to 256 KB; past that the answer is 413 at once.
  */
 export function createCallbackFastPath(deps: CallbackReceiverDeps | CallbackReceiver, prefix = '/api/v1'): (req: IncomingMessage, res: ServerResponse) => boolean {
   const receiver = deps instanceof CallbackReceiver ? deps : new CallbackReceiver(deps);
