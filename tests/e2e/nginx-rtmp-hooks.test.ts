@@ -1,0 +1,97 @@
+/**
+ * nginx-rtmp standing in for onair's engine (issue 2, hooks for external media servers): Debian's
+ * nginx with libnginx-mod-rtmp calls control's on_publish / on_play / on_publish_done. The anchor
+ * publishes with the secret key as stream name; on_publish?rename=1 answers 302 with the room id,
+ * so nginx-rtmp renames the stream and viewers play /live/{room_id} with a play token.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { missingTool } from '../../core/testing/tools.js';
+import { exitWithin, probe, publish, startStack, until, type Stack } from './onair-stack.js';
+
+const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
+const skip = missingTool('nginx', '-v') || missingTool('ffmpeg') || missingTool('ffprobe')
+  || (existsSync(RTMP_MODULE) ? false : (() => {
+    if (process.env.ONAIR_STRICT === '1') throw new Error('ONAIR_STRICT=1: libnginx-mod-rtmp is not installed');
+    return 'libnginx-mod-rtmp is not installed';
+  })());
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    }).on('error', reject);
+  });
+}
+
+describe('nginx-rtmp as the media server, authorized by control\'s hooks', { skip }, () => {
+  let stack: Stack;
+  let nginx: ChildProcess;
+  let prefix: string;
+  let rtmpPort: number;
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    stack = await startStack();
+    rtmpPort = await freePort();
+    prefix = mkdtempSync(join(tmpdir(), 'onair-nginx-rtmp-'));
+    mkdirSync(join(prefix, 'logs'));
+    const hook = `http://127.0.0.1:${stack.httpPort}/api/v1/hook`;
+    writeFileSync(join(prefix, 'nginx.conf'), `
+load_module ${RTMP_MODULE};
+${process.getuid?.() === 0 ? 'user root;' : ''}
+worker_processes 1;
+daemon off;
+error_log ${prefix}/logs/error.log warn;
+pid ${prefix}/nginx.pid;
+events { worker_connections 256; }
+rtmp {
+  server {
+    listen 127.0.0.1:${rtmpPort};
+    application live {
+      live on;
+      on_publish ${hook}/on_publish?rename=1;
+      on_publish_done ${hook}/on_unpublish;
+      on_play ${hook}/on_play;
+    }
+  }
+}
+`);
+    nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
+    await until('nginx-rtmp listening', () => new Promise<boolean>((resolve) => {
+      const s = new Socket().once('connect', () => { s.destroy(); resolve(true); }).once('error', () => resolve(false));
+      s.connect(rtmpPort, '127.0.0.1');
+    }), 10_000);
+  });
+  after(async () => {
+    for (const c of children) c.kill('SIGKILL');
+    nginx?.kill('SIGKILL');
+    await stack?.close();
+    if (prefix) rmSync(prefix, { recursive: true, force: true });
+  });
+
+  it('publishes by key, plays by room id with a token, and refuses a wrong key and a missing token', async () => {
+    const anchor = await stack.user('anchor');
+    const r = (await stack.call('POST', '/rooms', { title: 'via nginx-rtmp' }, anchor.token)).body;
+
+    const wrong = publish(`rtmp://127.0.0.1:${rtmpPort}/live/sk_wrong-key`);
+    children.push(wrong);
+    assert.notEqual(await exitWithin(wrong, 5000), 'running', 'nginx-rtmp must drop a publish control refused');
+
+    const ffmpeg = publish(`rtmp://127.0.0.1:${rtmpPort}/live/${r.stream_key}`);
+    children.push(ffmpeg);
+    await until('room live', async () => (await stack.call('GET', `/rooms/${r.id}`)).body.is_live === true, 15_000);
+
+    const { token } = (await stack.call('GET', `/rooms/${r.id}/play-token`)).body;
+    const streams = await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.id}?token=${encodeURIComponent(token)}`);
+    assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], 'the stream is played by the room id');
+    assert.deepEqual(await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.id}`, 8000), [], 'no token, no play');
+    assert.deepEqual(await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.stream_key}?token=${encodeURIComponent(token)}`, 8000), [], 'the key is not a play name');
+  });
+});
