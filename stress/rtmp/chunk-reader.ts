@@ -3,7 +3,9 @@
  * assembled: the reader keeps only the first `headBytes` of each and reports its size, which is all
  * a load-test viewer needs. Control, command and data messages (small) are assembled up to a cap.
  * Input may be a reused buffer: nothing refers to it after push() returns.
- * TODO(stress): switch to media/protocols/rtmp/chunk-reader.ts once the engine's codec exists.
+ * Why not the engine's media/protocols/rtmp/chunk-reader.ts: it assembles every message (a copy per
+ * message), which one load core cannot afford for thousands of viewers. The handshake, AMF0 and the
+ * chunk writer are the engine's.
  */
 
 export interface RtmpMessage {
