@@ -112,7 +112,7 @@ export function createControl(deps: ControlDeps): Control {
   });
   const live = liveSessions;
   const audience = new AudienceService(new AudienceStore(db), sessionStore, log.child({ mod: 'audience' }));
-  const playback = new PlaybackService({ roomService: rooms, sessions: sessionStore, config, log: log.child({ mod: 'play' }), refusalDelayMs: deps.refusalDelayMs });
+  const playback = new PlaybackService({ roomService: rooms, config, log: log.child({ mod: 'play' }), refusalDelayMs: deps.refusalDelayMs });
   const hooks: StreamHooks = {
     authorizePublish: (req) => live.authorizePublish(req),
     authorizePlay: (req) => playback.authorizePlay(req),

@@ -4,13 +4,11 @@ import { ConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest } from '../../core/media/media-contract.js';
 import { signPlayToken, verifyPlayToken } from '../../core/tokens/play-token.js';
-import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
 import type { RoomService } from '../rooms/room.service.js';
 import { playUrls, type PlayUrls } from '../rooms/room-urls.js';
 
 export interface PlaybackDeps {
-  roomService: Pick<RoomService, 'get'>;
-  sessions: Pick<LiveSessionStore, 'findActiveByRoom'>;
+  roomService: Pick<RoomService, 'view'>;
   config: Pick<OnairConfig, 'secret' | 'host' | 'publicHost' | 'http' | 'rtmp' | 'live'>;
   log: Logger;
   now?: () => number;
@@ -33,9 +31,10 @@ export class PlaybackService {
 
   /** GET /rooms/{id}/play-token: 409 not_live unless the room's session is live. */
   async issuePlayToken(roomId: string, viewerId?: string): Promise<{ token: string; expiresAt: Date } & PlayUrls> {
-    const room = await this.deps.roomService.get(roomId);
-    const session = await this.deps.sessions.findActiveByRoom(room.id);
-    if (session?.status !== 'live') throw new ConflictError('the room is not live', { code: 'not_live' });
+    // Every viewer asks for a token: read the cached room view (invalidated on every live/ended
+    // transition), not the database. The media hook verifies the token again at play time.
+    const room = await this.deps.roomService.view(roomId);
+    if (!room.is_live) throw new ConflictError('the room is not live', { code: 'not_live' });
     const exp = Math.floor((this.now() + this.deps.config.live.playTokenTtl) / 1000);
     const token = signPlayToken(this.secret, { room: room.id, viewer: viewerId, exp });
     return { token, expiresAt: new Date(exp * 1000), ...playUrls(this.deps.config, room.id, token) };
