@@ -6,11 +6,13 @@ import { liveAudienceTable } from '../../core/database/models/live-audience.mode
 /** live_audience: one row per viewing, opened at play start and closed at play end. */
 export interface AudienceEntry { sessionId: string; roomId: string; userId: string | null; viewerKey: string; at: Date }
 interface PendingEntry { input: AudienceEntry; resolve(): void; reject(err: unknown): void }
+interface PendingExit { viewerKey: string; at: Date; resolve(watchS: number | null): void; reject(err: unknown): void }
 
 export class AudienceStore {
   private readonly table;
   /** Thousands of viewers can join in a second (a popular show starting): their rows go in batches. */
   private readonly entries = new TurnBatcher<PendingEntry>(500, (batch) => this.insert(batch));
+  private readonly exits = new TurnBatcher<PendingExit>(500, (batch) => this.close(batch));
 
   constructor(db: Database) {
     this.table = liveAudienceTable(db.sequelize);
@@ -32,14 +34,40 @@ export class AudienceStore {
     }
   }
 
-  /** Closes the viewer's open row; returns the seconds watched, or null when no row was open. */
-  async exit(viewerKey: string, at: Date): Promise<number | null> {
-    const row = await this.table.findOne({ where: { viewer_key: viewerKey.slice(0, 64), exit_at: null }, order: [['id', 'DESC']] });
-    if (!row) return null;
-    const r = row.get();
-    const watchS = Math.max(0, Math.round((at.getTime() - new Date(r.enter_at).getTime()) / 1000));
-    await this.table.update({ exit_at: at, watch_s: watchS }, { where: { id: r.id, exit_at: { [Op.is]: null } } });
-    return watchS;
+  /**
+   * Closes the viewer's open row; returns the seconds watched, or null when no row was open.
+   * Viewers leaving in the same turn (a popular show ending) share one SELECT for their rows.
+   */
+  exit(viewerKey: string, at: Date): Promise<number | null> {
+    return new Promise<number | null>((resolve, reject) => this.exits.push({ viewerKey: viewerKey.slice(0, 64), at, resolve, reject }));
+  }
+
+  private async close(batch: PendingExit[]): Promise<void> {
+    try {
+      const rows = await this.table.findAll({
+        where: { viewer_key: [...new Set(batch.map((p) => p.viewerKey))], exit_at: null },
+        attributes: ['id', 'viewer_key', 'enter_at'],
+        order: [['id', 'DESC']],
+      });
+      const open = new Map<string, { id: string | number; enterAt: number }>();
+      for (const row of rows) {
+        const r = row.get();
+        if (r.viewer_key && !open.has(r.viewer_key)) open.set(r.viewer_key, { id: r.id, enterAt: new Date(r.enter_at).getTime() });
+      }
+      for (const p of batch) {
+        const row = open.get(p.viewerKey);
+        if (!row) {
+          p.resolve(null);
+          continue;
+        }
+        open.delete(p.viewerKey);
+        const watchS = Math.max(0, Math.round((p.at.getTime() - row.enterAt) / 1000));
+        await this.table.update({ exit_at: p.at, watch_s: watchS }, { where: { id: row.id, exit_at: { [Op.is]: null } } });
+        p.resolve(watchS);
+      }
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
   }
 
   async countViewers(sessionId: string): Promise<number> {
