@@ -9,7 +9,7 @@ import type {
   AnyDelivery, BusHandler, ConsumeOptions, Consumer, DeadLetter, EventBus, EventCatalog, PublishOptions,
 } from './event-bus.port.js';
 import { ConsumerLoop, resolveConsumeOptions, type ConsumerBackend } from './consumer-loop.js';
-import { runInTransaction } from './db-transaction.js';
+import { isLockConflict, runInTransaction, type Tx } from './db-transaction.js';
 
 interface PendingPublish { name: string; payload: string; key: string | null; resolve(id: string): void; reject(err: unknown): void }
 
@@ -73,36 +73,54 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
       this.scheduleFlush();
     }
     try {
-      const ids = await runInTransaction(this.db, async (tx) => {
-        const now = Date.now();
-        const insert = `INSERT INTO bus_events (name, msg_key, payload, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
-        const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, now]);
-        let eventIds: number[];
-        if (tx.dialect === 'mysql') {
-          const rows = await tx.select<{ id: number | string }>(`${insert} RETURNING id`, replacements);
-          eventIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
-        } else {
-          // SQLite has one writer and this transaction holds it, and only these serialized flushes write
-          // bus_events: the rows got consecutive ids ending at MAX(id). (Not last_insert_rowid(): an
-          // in-memory database shares its connection with statements running meanwhile.)
-          await tx.run(insert, replacements);
-          const [{ id: last }] = await tx.select<{ id: number }>('SELECT MAX(id) AS id FROM bus_events') as [{ id: number }];
-          eventIds = batch.map((_, i) => Number(last) - batch.length + 1 + i);
-        }
-        const groups = await tx.select<{ name: string }>('SELECT name FROM bus_groups');
-        if (groups.length > 0) {
-          const values: unknown[] = [];
-          for (const g of groups) for (const id of eventIds) values.push(g.name, id, 0);
-          await tx.run(`INSERT INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES ${Array.from({ length: values.length / 3 }, () => '(?, ?, 0, ?)').join(', ')}`, values);
-        }
-        return eventIds;
-      });
+      const ids = await this.appendWithRetry(batch);
       batch.forEach((p, i) => p.resolve(String(ids[i])));
       this.wake.emit('published');
     } catch (cause) {
-      const err = new UnavailableError('could not append to the event bus', { cause });
+      const err = new UnavailableError(`could not append to the event bus: ${(cause as Error)?.message ?? String(cause)}`, { cause });
       for (const p of batch) p.reject(err);
     }
+  }
+
+  /**
+   * Appends the batch in one transaction. On MariaDB a publish can deadlock with consumers leasing
+   * bus_pending rows (InnoDB then rolls one side back): the publish is pure database work, so it is
+   * run again, a few times, before the publisher hears of it.
+   */
+  private async appendWithRetry(batch: PendingPublish[]): Promise<number[]> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await runInTransaction(this.db, (tx) => this.append(tx, batch));
+      } catch (err) {
+        if (attempt >= 4 || !isLockConflict(err)) throw err;
+        await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 10));
+      }
+    }
+  }
+
+  private async append(tx: Tx, batch: PendingPublish[]): Promise<number[]> {
+    const now = Date.now();
+    const insert = `INSERT INTO bus_events (name, msg_key, payload, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
+    const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, now]);
+    let eventIds: number[];
+    if (tx.dialect === 'mysql') {
+      const rows = await tx.select<{ id: number | string }>(`${insert} RETURNING id`, replacements);
+      eventIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+    } else {
+      // SQLite has one writer and this transaction holds it, and only these serialized flushes write
+      // bus_events: the rows got consecutive ids ending at MAX(id). (Not last_insert_rowid(): an
+      // in-memory database shares its connection with statements running meanwhile.)
+      await tx.run(insert, replacements);
+      const [{ id: last }] = await tx.select<{ id: number }>('SELECT MAX(id) AS id FROM bus_events') as [{ id: number }];
+      eventIds = batch.map((_, i) => Number(last) - batch.length + 1 + i);
+    }
+    const groups = await tx.select<{ name: string }>('SELECT name FROM bus_groups');
+    if (groups.length > 0) {
+      const values: unknown[] = [];
+      for (const g of groups) for (const id of eventIds) values.push(g.name, id, 0);
+      await tx.run(`INSERT INTO bus_pending (group_name, event_id, attempts, visible_at) VALUES ${Array.from({ length: values.length / 3 }, () => '(?, ?, 0, ?)').join(', ')}`, values);
+    }
+    return eventIds;
   }
 
   consume(group: string, handler: BusHandler<E>, options?: ConsumeOptions): Consumer {

@@ -50,6 +50,19 @@ export async function runInTransaction<T>(db: Database, fn: (tx: Tx) => Promise<
   return run;
 }
 
+/**
+ * A lock conflict the database resolved by rolling this transaction back: InnoDB's deadlock (1213)
+ * or lock wait timeout (1205), SQLite's busy. The server's advice is to run the transaction again.
+ */
+export function isLockConflict(err: unknown): boolean {
+  let e = err as { errno?: number; code?: string; parent?: unknown; original?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; e && depth < 5; depth++) {
+    if (e.errno === 1213 || e.errno === 1205 || e.code === 'ER_LOCK_DEADLOCK' || e.code === 'ER_LOCK_WAIT_TIMEOUT' || e.code === 'SQLITE_BUSY') return true;
+    e = (e.parent ?? e.original ?? e.cause) as typeof e;
+  }
+  return false;
+}
+
 interface Job { fn: (tx: Tx) => Promise<unknown>; resolve(v: unknown): void; reject(e: unknown): void }
 
 /**
