@@ -124,6 +124,20 @@ export function ffmpegPublish(url: string, opts: { seconds?: number; size?: stri
   return child;
 }
 
+/** ffmpeg decoding the first 2 s of `url` into nothing, as strictly as it can (-xerror): exit code and error text. */
+export function ffmpegDecode(url: string, timeoutMs = 20_000): Promise<{ code: number | null; err: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('ffmpeg', ['-v', 'error', '-xerror', '-i', url, '-t', '2', '-f', 'null', '-']);
+    let err = '';
+    c.stderr.on('data', (d) => (err += d));
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('exit', (code) => {
+      clearTimeout(t);
+      resolve({ code, err });
+    });
+  });
+}
+
 /** Resolves when the engine emitted `name` matching `pred` (past events included). */
 export function waitForEvent<K extends MediaEventName>(
   h: EngineHarness, name: K, pred: (p: MediaEvents[K]) => boolean = () => true, timeoutMs = 15_000,

@@ -4,8 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { missingTool } from '../../../core/testing/tools.js';
 import {
-  startEngine, ffmpegPublish, waitForEvent, killHard, testConfig, httpGet, readSome, until, sleep, type EngineHarness,
-} from '../../engine-test-kit.js';
+  startEngine, ffmpegPublish, waitForEvent, killHard, testConfig, httpGet, readSome, until, sleep, type EngineHarness, ffmpegDecode } from '../../engine-test-kit.js';
 import { FlvParser } from '../../protocols/flv/flv-parser.js';
 import { isSequenceHeader } from '../../protocols/flv/flv-tag.js';
 import { RtmpClient } from '../rtmp/client.js';
@@ -79,16 +78,7 @@ describe('HTTP-FLV with an ffmpeg publisher', { skip: noFfmpeg }, () => {
   });
 
   it('ffmpeg decodes 2 s of the HTTP-FLV stream without an error', async () => {
-    const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const c = spawn('ffmpeg', ['-v', 'error', '-xerror', '-i', `http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`, '-t', '2', '-f', 'null', '-']);
-      let err = '';
-      c.stderr.on('data', (d) => (err += d));
-      const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
-      c.on('exit', (code) => {
-        clearTimeout(t);
-        resolve({ code, err });
-      });
-    });
+    const res = await ffmpegDecode(`http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`);
     assert.equal(res.code, 0, res.err);
     assert.equal(res.err.trim(), '');
   });

@@ -4,8 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { missingTool } from '../../../core/testing/tools.js';
 import {
-  startEngine, ffmpegPublish, waitForEvent, killHard, testHooks, testConfig, until, sleep, httpGet, type EngineHarness,
-} from '../../engine-test-kit.js';
+  startEngine, ffmpegPublish, waitForEvent, killHard, testHooks, testConfig, until, sleep, httpGet, type EngineHarness, ffmpegDecode } from '../../engine-test-kit.js';
 import { RtmpClient } from './client.js';
 import { encodeAmf0 } from '../../protocols/rtmp/amf0.js';
 import { serializeMessage } from '../../protocols/rtmp/chunk-writer.js';
@@ -71,16 +70,7 @@ describe('RTMP server with ffmpeg', { skip: noFfmpeg }, () => {
   });
 
   it('ffmpeg decodes 2 s of the RTMP stream without an error', async () => {
-    const res = await new Promise<{ code: number | null; err: string }>((resolve) => {
-      const c = spawn('ffmpeg', ['-v', 'error', '-xerror', '-i', `rtmp://127.0.0.1:${h.rtmpPort}/live/room1?token=good`, '-t', '2', '-f', 'null', '-']);
-      let err = '';
-      c.stderr.on('data', (d) => (err += d));
-      const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
-      c.on('exit', (code) => {
-        clearTimeout(t);
-        resolve({ code, err });
-      });
-    });
+    const res = await ffmpegDecode(`rtmp://127.0.0.1:${h.rtmpPort}/live/room1?token=good`);
     assert.equal(res.code, 0, res.err);
     assert.equal(res.err.trim(), '');
   });
