@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { MediaControl, StreamSummary } from './media-contract.js';
 import { UnavailableError } from '../errors.js';
-import { controlPayload, signedHeaders } from './media-api-signature.js';
+import { controlPayload } from './media-api-signature.js';
+import { signMediaCallback } from '../callbacks/media-callback-signature.js';
 
 export interface HttpMediaControlOptions {
   /** Base URL of the media service, e.g. http://media:8080. */
@@ -45,7 +46,7 @@ export class HttpMediaControl implements MediaControl {
         method,
         headers: {
           ...(body ? { 'Content-Type': 'application/json' } : {}),
-          ...signedHeaders(this.o.key, controlPayload(method, path, body)),
+          ...signMediaCallback(this.o.key, controlPayload(method, path, body)),
         },
         ...(body ? { body } : {}),
         signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000),

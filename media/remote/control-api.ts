@@ -2,7 +2,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, controlPayload, verifyPayload } from '../../core/media/media-api-signature.js';
+import { controlPayload } from '../../core/media/media-api-signature.js';
+import { MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 
 export interface ControlApiDeps {
   control: MediaControl;
@@ -36,9 +37,9 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
   if (!deps.key) return send(res, 503, { error: { code: 'unavailable', message: 'control API needs callbacks.mediaKey' } });
   const body = await readBody(req);
   if (body === undefined) return send(res, 413, { error: { code: 'too_large', message: 'body too large' } });
-  const ts = header(req, TIMESTAMP_HEADER);
-  const sig = header(req, SIGNATURE_HEADER);
-  if (!verifyPayload(deps.key, ts, sig, controlPayload(req.method!, url.pathname, body))) {
+  const ts = header(req, MEDIA_TIMESTAMP_HEADER);
+  const sig = header(req, MEDIA_SIGNATURE_HEADER);
+  if (!verifyMediaCallback(deps.key, ts, sig, Buffer.from(controlPayload(req.method!, url.pathname, body))).ok) {
     deps.log.warn({ route }, 'control API call with a bad signature');
     return send(res, 401, { error: { code: 'unauthorized', message: 'bad signature' } });
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaEventName, MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
-import { signedHeaders } from '../../core/media/media-api-signature.js';
+import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 
 export interface HttpEventSinkOptions {
   /** Control's base URL; events go to `${controlUrl}/api/v1/callback/media`. */
@@ -133,7 +133,7 @@ export class HttpEventSink {
     try {
       const res = await fetch(this.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...signedHeaders(this.o.key, text) },
+        headers: { 'Content-Type': 'application/json', ...signMediaCallback(this.o.key, text) },
         body: text,
         signal: AbortSignal.timeout(this.timeoutMs),
       });

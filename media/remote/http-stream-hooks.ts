@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest, PublishDecision, PublishRequest, StreamHooks } from '../../core/media/media-contract.js';
-import { signedHeaders } from '../../core/media/media-api-signature.js';
+import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 
 export interface HttpStreamHooksOptions {
   /** Control's base URL, e.g. http://control:8080 (config.media.controlUrl). */
@@ -75,7 +75,7 @@ export class HttpStreamHooks implements StreamHooks {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', ...(this.o.key ? signedHeaders(this.o.key, body) : {}) },
+        headers: { 'Content-Type': 'application/json', ...(this.o.key ? signMediaCallback(this.o.key, body) : {}) },
         body,
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });

@@ -9,7 +9,6 @@ import { HttpStreamHooks } from './http-stream-hooks.js';
 import { HttpEventSink, type MediaCallbackBody } from './http-event-sink.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { handleControlApi } from './control-api.js';
-import { verifyPayload } from '../../core/media/media-api-signature.js';
 import { mediaCallbackSignature, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import { mediaCallbackSchema } from '../../control/callbacks/media-events.js';
 
@@ -46,7 +45,7 @@ describe('media remote adapters', () => {
       control.setHandler((req, body, res) => {
         path = req.url!;
         seen = JSON.parse(body);
-        assert.ok(verifyPayload(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, body));
+        assert.ok(verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, Buffer.from(body)).ok);
         res.end(JSON.stringify({ code: 0, data: { stream_name: '1001', record: true, session_id: '42' } }));
       });
       assert.deepEqual(await hooks().authorizePublish(publishReq), { allow: true, streamName: '1001', record: true, sessionId: '42' });
@@ -196,7 +195,7 @@ describe('media remote adapters', () => {
       });
       assert.equal(replay.status, 401);
       const stale = Date.now() - 3600_000;
-      assert.equal(verifyPayload(KEY, String(stale), mediaCallbackSignature(KEY, stale, 'x'), 'x'), false);
+      assert.equal(verifyMediaCallback(KEY, String(stale), mediaCallbackSignature(KEY, stale, 'x'), Buffer.from('x')).ok, false);
       key = undefined;
       assert.equal((await fetch(`${mediaUrl}/api/streams`)).status, 503);
       key = KEY;
