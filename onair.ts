@@ -6,16 +6,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Registry, collectDefaultMetrics } from 'prom-client';
 import { loadConfig } from './core/config/load.js';
 import type { OnairConfig } from './core/config/schema.js';
-import { openDatabase } from './core/database/database.js';
-import { createCache } from './core/cache/index.js';
 import { createLogger, type Logger } from './core/logging/logger.js';
 import type { MediaControl } from './core/media/media-contract.js';
 import { createControl } from './control/main.js';
-import { createEventBus } from './core/event-bus/index.js';
-import type { BusEvents } from './core/events/bus-events.js';
+import { openPorts } from './core/ports.js';
 import { MediaEngine } from './media/engine.js';
 import { HlsServer } from './media/servers/hls/server.js';
 import { Recorder } from './media/recording/recorder.js';
@@ -32,11 +28,8 @@ export interface OnairProcess {
 
 /** Builds and starts every role in this process. Tests call this with ports 0 and a temp data dir. */
 export async function startOnair(config: OnairConfig, log: Logger, options: { refusalDelayMs?: number } = {}): Promise<OnairProcess> {
-  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
-  await db.migrate();
-  const cache = createCache({ url: config.redis.url, log });
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  // Redis Streams and the Redis cache when ONAIR_REDIS_URL is set, else in-process and a table in the database.
+  const ports = await openPorts(config, log);
 
   // Control and media need each other (hooks one way, kicks the other): the engine is built
   // second, and control reaches it through this forwarding MediaControl.
@@ -46,13 +39,11 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     kickViewer: async (id) => (engine ? engine.kickViewer(id) : false),
     listStreams: async () => (engine ? engine.listStreams() : []),
   };
-  // Redis Streams when ONAIR_REDIS_URL is set, else the durable table in the same database.
-  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
-  const control = createControl({ config, log, db, cache, media, metrics, bus, refusalDelayMs: options.refusalDelayMs });
+  const control = createControl({ config, log, ...ports, media, refusalDelayMs: options.refusalDelayMs });
   await control.bootstrap();
 
   const plugins = [new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
-  engine = new MediaEngine({ config, hooks: control.hooks, log, metrics, plugins });
+  engine = new MediaEngine({ config, hooks: control.hooks, log, metrics: ports.metrics, plugins });
   const detachEvents = control.attachMediaEvents(engine);
 
   const web = createWebHandler();
@@ -92,9 +83,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
         detachEvents();
         await engine!.close();
         await control.close();
-        await bus.close();
-        await cache.close();
-        await db.close();
+        await ports.close();
       })();
       return closing;
     },

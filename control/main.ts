@@ -1,11 +1,10 @@
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Cache } from '../core/cache/cache.port.js';
-import { createCache } from '../core/cache/index.js';
 import { loadConfig } from '../core/config/load.js';
 import type { OnairConfig } from '../core/config/schema.js';
-import { openDatabase, type Database } from '../core/database/database.js';
+import type { Database } from '../core/database/database.js';
 import { createLogger, type Logger } from '../core/logging/logger.js';
 import type { MediaControl, StreamHooks } from '../core/media/media-contract.js';
 import { AudienceService } from './audience/audience.service.js';
@@ -24,7 +23,7 @@ import type { MediaEventSource } from '../core/media/media-contract.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventBus } from '../core/event-bus/event-bus.port.js';
 import { DbEventBus } from '../core/event-bus/db-event-bus.js';
-import { createEventBus } from '../core/event-bus/index.js';
+import { openPorts } from '../core/ports.js';
 import { createServer } from 'node:http';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
@@ -198,17 +197,12 @@ export async function ensureConfiguredOperator(config: OnairConfig, auth: AuthSe
 async function run(): Promise<void> {
   const config = loadConfig();
   const log = createLogger({ level: config.logLevel });
-  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
-  await db.migrate();
-  const cache = createCache({ url: config.redis.url, log });
-  const metrics = new Registry();
-  collectDefaultMetrics({ register: metrics });
+  const ports = await openPorts(config, log);
   // onair's own media service has a signed control API; SRS or nginx-rtmp deployments have none.
   const media = config.media.serviceUrl && config.callbacks.mediaKey
     ? new HttpMediaControl({ baseUrl: config.media.serviceUrl, key: config.callbacks.mediaKey, timeoutMs: config.media.hookTimeout })
     : unconfiguredMediaControl(log);
-  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
-  const control = createControl({ config, log, db, cache, media, metrics, bus });
+  const control = createControl({ config, log, ...ports, media });
   await control.bootstrap();
   const server = createServer((req, res) => control.handle(req, res)).listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
@@ -217,9 +211,7 @@ async function run(): Promise<void> {
     log.info('shutting down');
     server.close();
     await control.close();
-    await bus.close();
-    await cache.close();
-    await db.close();
+    await ports.close();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown());

@@ -1,0 +1,41 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { OnairConfig } from './config/schema.js';
+import type { Logger } from './logging/logger.js';
+import { openDatabase, type Database } from './database/database.js';
+import { createCache } from './cache/index.js';
+import type { Cache } from './cache/cache.port.js';
+import { createEventBus } from './event-bus/index.js';
+import type { EventBus } from './event-bus/event-bus.port.js';
+import type { BusEvents } from './events/bus-events.js';
+
+/** The ports a control process runs on, chosen by the configuration (embedded or cluster adapters). */
+export interface Ports {
+  db: Database;
+  cache: Cache;
+  bus: EventBus<BusEvents>;
+  metrics: Registry;
+  /** Closes bus, cache and database, in that order (the bus may still write to the database). */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens and migrates the database (SQLite file, or MySQL/MariaDB with ONAIR_DATABASE_URL), the
+ * cache and the event bus (in-process and a database table, or Redis with ONAIR_REDIS_URL), and a
+ * metrics registry with the process metrics. The composition roots (onair.ts, control/main.ts) share it.
+ */
+export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports> {
+  const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
+  await db.migrate();
+  const cache = createCache({ url: config.redis.url, log });
+  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
+  const metrics = new Registry();
+  collectDefaultMetrics({ register: metrics });
+  return {
+    db, cache, bus, metrics,
+    async close() {
+      await bus.close();
+      await cache.close();
+      await db.close();
+    },
+  };
+}
