@@ -1,15 +1,25 @@
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export interface WebHandlerOptions {
   /** Folder of the pages (default: this folder). */
   root?: string;
-  /** node_modules holding mpegts.js and hls.js (default: the repository's). */
+  /** node_modules holding mpegts.js and hls.js (default: where Node resolves them from here). */
   nodeModules?: string;
   /** Keep files in memory after the first read (default true; false while editing pages). */
   cache?: boolean;
+}
+
+/**
+ * A player's file in its package's dist/ folder. Node's resolution finds the package from here
+ * whether this module runs from web/ (tsx) or dist/web/ (compiled).
+ */
+function vendorFile(nodeModules: string | undefined, pkg: string, file: string): string {
+  if (nodeModules) return join(nodeModules, pkg, 'dist', file);
+  return join(dirname(createRequire(import.meta.url).resolve(pkg)), file);
 }
 
 export type WebHandler = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
@@ -31,11 +41,11 @@ const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
  */
 export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
   const root = options.root ?? fileURLToPath(new URL('.', import.meta.url));
-  const modules = options.nodeModules ?? fileURLToPath(new URL('../node_modules/', import.meta.url));
   const vendor: Record<string, string> = {
-    '/vendor/mpegts.js': join(modules, 'mpegts.js', 'dist', 'mpegts.js'),
-    '/vendor/hls.js': join(modules, 'hls.js', 'dist', 'hls.min.js'),
+    '/vendor/mpegts.js': vendorFile(options.nodeModules, 'mpegts.js', 'mpegts.js'),
+    '/vendor/hls.js': vendorFile(options.nodeModules, 'hls.js', 'hls.min.js'),
   };
+  const vendorFiles = new Set(Object.values(vendor));
   const useCache = options.cache ?? true;
   const cache = new Map<string, Buffer>();
 
@@ -62,7 +72,7 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
           'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream',
           'Content-Length': body.length,
           'X-Content-Type-Options': 'nosniff',
-          'Cache-Control': file.startsWith(modules) ? 'public, max-age=3600' : 'no-cache',
+          'Cache-Control': vendorFiles.has(file) ? 'public, max-age=3600' : 'no-cache',
         });
         res.end(req.method === 'HEAD' ? undefined : body);
       },

@@ -67,10 +67,12 @@ export async function openDatabase(options: { url?: string; dataDir: string; log
   const queryInterface = sequelize.getQueryInterface();
   const umzug = new Umzug<{ queryInterface: QueryInterface; dialect: DatabaseDialect }>({
     migrations: readdirSync(migrationsDir)
-      .filter((f) => /^\d{4}-.+\.ts$/.test(f) && !f.endsWith('.test.ts'))
+      // .ts under tsx, .js once compiled to dist/ (scripts/build.mjs); the name has no extension,
+      // so a database migrated by either sees the same history.
+      .filter((f) => /^\d{4}-.+\.(ts|js)$/.test(f) && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
       .sort()
       .map((file) => ({
-        name: file.replace(/\.ts$/, ''),
+        name: file.replace(/\.(ts|js)$/, ''),
         up: async (params) => ((await import(pathToFileURL(join(migrationsDir, file)).href)) as Migration).up(params.context),
         down: async (params) => ((await import(pathToFileURL(join(migrationsDir, file)).href)) as Migration).down(params.context),
       })),
