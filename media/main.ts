@@ -1,6 +1,7 @@
 /**
  * The standalone media service (`npm run start:media`): the engine with HLS and recording, asking
- * control over HTTP before any publish or play (HttpStreamHooks), reporting its events as signed
+ * control over HTTP before any publish or play (HttpStreamHooks; plays are checked locally instead
+ * when the service holds the play-token key, TokenPlayHooks), reporting its events as signed
  * callbacks (HttpEventSink), and serving FLV/HLS, WS-FLV, /healthz, /metrics and a small signed
  * control API (kick publisher/viewer, list streams) on config.http.port.
  */
@@ -16,6 +17,7 @@ import { HlsServer } from './servers/hls/server.js';
 import { Recorder } from './recording/recorder.js';
 import { HttpStreamHooks } from './remote/http-stream-hooks.js';
 import { HttpEventSink } from './remote/http-event-sink.js';
+import { TokenPlayHooks } from './remote/token-play-hooks.js';
 import { handleControlApi } from './remote/control-api.js';
 
 export interface MediaService {
@@ -40,6 +42,9 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
   if (!hooks) {
     if (!controlUrl) throw new Error("'media.controlUrl' (ONAIR_CONTROL_URL) is required to run media as its own service");
     hooks = new HttpStreamHooks({ controlUrl, timeoutMs: config.media.hookTimeout, key: config.callbacks.mediaKey, log: log.child({ mod: 'hooks' }) });
+    const playTokenKey = config.live.playTokenKey;
+    if (playTokenKey) hooks = new TokenPlayHooks({ publish: hooks, playTokenKey, app: config.rtmp.app });
+    log.info({ playCheck: playTokenKey ? 'local (ONAIR_PLAY_TOKEN_KEY)' : 'on_play hook to control' }, 'play tokens');
   }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

@@ -3,7 +3,7 @@ import type { OnairConfig } from '../../core/config/schema.js';
 import { ConflictError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest } from '../../core/media/media-contract.js';
-import { signPlayToken, verifyPlayToken } from '../../core/tokens/play-token.js';
+import { decidePlay, playTokenKey, signPlayToken } from '../../core/tokens/play-token.js';
 import type { RoomService } from '../rooms/room.service.js';
 import { playUrls, type PlayUrls } from '../rooms/room-urls.js';
 
@@ -21,12 +21,11 @@ export interface PlaybackDeps {
  */
 export class PlaybackService {
   private readonly now: () => number;
-  private readonly secret: string;
+  private readonly key: string;
 
   constructor(private readonly deps: PlaybackDeps) {
     this.now = deps.now ?? Date.now;
-    if (!deps.config.secret) throw new TypeError('config.secret is not set');
-    this.secret = deps.config.secret;
+    this.key = playTokenKey(deps.config);
   }
 
   /** GET /rooms/{id}/play-token: 409 not_live unless the room's session is live. */
@@ -36,27 +35,17 @@ export class PlaybackService {
     const room = await this.deps.roomService.view(roomId);
     if (!room.is_live) throw new ConflictError('the room is not live', { code: 'not_live' });
     const exp = Math.floor((this.now() + this.deps.config.live.playTokenTtl) / 1000);
-    const token = signPlayToken(this.secret, { room: room.id, viewer: viewerId, exp });
+    const token = signPlayToken(this.key, { room: room.id, viewer: viewerId, exp });
     return { token, expiresAt: new Date(exp * 1000), ...playUrls(this.deps.config, room.id, token) };
   }
 
   async authorizePlay(req: PlayRequest): Promise<PlayDecision> {
-    const app = this.deps.config.rtmp.app;
-    let reason: string | undefined;
-    let viewer: string | undefined;
-    if (req.app !== app) reason = 'unknown_app';
-    else if (!req.token) reason = 'missing_token';
-    else {
-      const check = verifyPlayToken(this.secret, req.token, { room: req.streamName, nowSec: Math.floor(this.now() / 1000) });
-      if (check.ok) viewer = check.claims.viewer;
-      else reason = check.reason === 'wrong_stream' ? 'wrong_stream' : check.reason === 'expired' ? 'token_expired' : 'invalid_token';
-    }
-    if (reason) {
-      this.deps.log.warn({ reason, streamName: req.streamName, ip: req.clientIp, protocol: req.protocol }, 'play refused');
+    const decision = decidePlay(this.key, this.deps.config.rtmp.app, req, Math.floor(this.now() / 1000));
+    if (!decision.allow) {
+      this.deps.log.warn({ reason: decision.reason, streamName: req.streamName, ip: req.clientIp, protocol: req.protocol }, 'play refused');
       const delay = this.deps.refusalDelayMs ?? 100;
       if (delay > 0) await new Promise((r) => setTimeout(r, randomInt(delay + 1)));
-      return { allow: false, reason };
     }
-    return viewer ? { allow: true, viewerId: viewer } : { allow: true };
+    return decision;
   }
 }

@@ -23,6 +23,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_ADMIN_PASSWORD: 'auth.adminPassword',
   ONAIR_RECONNECT_GRACE: 'live.reconnectGrace',
   ONAIR_PLAY_TOKEN_TTL: 'live.playTokenTtl',
+  ONAIR_PLAY_TOKEN_KEY: 'live.playTokenKey',
   ONAIR_PUSH_URL_TTL: 'live.pushUrlTtl',
   ONAIR_HEARTBEAT_TIMEOUT: 'live.heartbeatTimeout',
   ONAIR_AUDIT_PAUSE: 'live.auditPause',

@@ -52,6 +52,12 @@ export const configSchema = z.object({
     /** How long a session survives its publisher dropping before it ends with close_method 3. */
     reconnectGrace: duration('10s'),
     playTokenTtl: duration('10m'),
+    /**
+     * Key of play tokens when it must differ from the secret: control and a separate media service
+     * share it so media checks tokens itself (no call to control per viewer) without holding the
+     * secret that also signs JWTs. Play tokens are signed with the secret when unset.
+     */
+    playTokenKey: z.string().min(32).optional(),
     pushUrlTtl: duration('24h'),
     /** A session whose media heartbeat is silent this long is ended by the reaper. */
     heartbeatTimeout: duration('30s'),

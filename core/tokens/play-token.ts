@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { PlayDecision, PlayRequest } from '../media/media-contract.js';
 import { safeEqual } from './compare.js';
 
 /**
@@ -47,4 +48,26 @@ export function verifyPlayToken(secret: string, token: string, expect: { room: s
   if (room !== expect.room) return { ok: false, reason: 'wrong_stream' };
   if (exp <= expect.nowSec) return { ok: false, reason: 'expired' };
   return { ok: true, claims: { room, viewer: viewer || undefined, exp } };
+}
+
+/**
+ * The play hook's whole decision, made wherever the play-token key is: control (in one process,
+ * or answering on_play) or the media service itself when it holds the key (ONAIR_PLAY_TOKEN_KEY),
+ * which saves a round trip to control per viewer. The reason names what failed, for the logs.
+ */
+export function decidePlay(key: string, app: string, req: Pick<PlayRequest, 'app' | 'streamName' | 'token'>, nowSec: number): PlayDecision {
+  if (req.app !== app) return { allow: false, reason: 'unknown_app' };
+  if (!req.token) return { allow: false, reason: 'missing_token' };
+  const check = verifyPlayToken(key, req.token, { room: req.streamName, nowSec });
+  if (!check.ok) {
+    return { allow: false, reason: check.reason === 'wrong_stream' ? 'wrong_stream' : check.reason === 'expired' ? 'token_expired' : 'invalid_token' };
+  }
+  return check.claims.viewer ? { allow: true, viewerId: check.claims.viewer } : { allow: true };
+}
+
+/** The key play tokens are signed with: the dedicated play-token key when set, else the secret. */
+export function playTokenKey(config: { secret?: string; live: { playTokenKey?: string } }): string {
+  const key = config.live.playTokenKey ?? config.secret;
+  if (!key) throw new TypeError('config.secret is not set');
+  return key;
 }

@@ -22,6 +22,7 @@ import { silentLogger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { missingTool } from '../../core/testing/tools.js';
+import { signPlayToken } from '../../core/tokens/play-token.js';
 import { createControl, type Control } from '../../control/main.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
 import { exitWithin, probe, publish, until } from './onair-stack.js';
@@ -29,7 +30,12 @@ import { exitWithin, probe, publish, until } from './onair-stack.js';
 const MEDIA_KEY = 'shared-media-key-for-the-split-test';
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 
-describe('control and media as separate services', { skip }, () => {
+const PLAY_TOKEN_KEY = 'shared-play-token-key-for-the-split-test';
+
+// compose.yaml gives both services ONAIR_PLAY_TOKEN_KEY (media checks tokens itself); without it
+// media asks control's on_play hook for every viewer. Both must refuse and admit the same viewers.
+for (const playCheck of ['on_play hook', 'play-token key'] as const) describe(`control and media as separate services (plays checked by ${playCheck})`, { skip }, () => {
+  const playKeyEnv = playCheck === 'play-token key' ? { ONAIR_PLAY_TOKEN_KEY: PLAY_TOKEN_KEY } : {};
   const dirs: string[] = [];
   let db: Database;
   let cache: Cache;
@@ -38,12 +44,15 @@ describe('control and media as separate services', { skip }, () => {
   let controlServer: Server;
   let controlUrl: string;
   let media: MediaService;
+  /** What control signs play tokens with: the play-token key when set, else its secret. */
+  let playTokenSigner: string;
   const children: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
 
   before(async () => {
     const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'onair-split-')); dirs.push(d); return d; };
     const log = silentLogger();
-    const controlConfig = loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: MEDIA_KEY, ONAIR_LOG_LEVEL: 'silent' });
+    const controlConfig = loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: MEDIA_KEY, ONAIR_LOG_LEVEL: 'silent', ...playKeyEnv });
+    playTokenSigner = controlConfig.live.playTokenKey ?? controlConfig.secret!;
     db = await openDatabase({ url: 'sqlite::memory:', dataDir: controlConfig.dataDir });
     await db.migrate();
     cache = createCache({});
@@ -63,7 +72,7 @@ describe('control and media as separate services', { skip }, () => {
 
     const mediaConfig = loadConfig({
       ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_CONTROL_URL: controlUrl,
-      ONAIR_MEDIA_CALLBACK_KEY: MEDIA_KEY, ONAIR_HLS: 'false', ONAIR_LOG_LEVEL: 'silent',
+      ONAIR_MEDIA_CALLBACK_KEY: MEDIA_KEY, ONAIR_HLS: 'false', ONAIR_LOG_LEVEL: 'silent', ...playKeyEnv,
     });
     media = await startMediaService(mediaConfig, log);
     remote = new HttpMediaControl({ baseUrl: `http://127.0.0.1:${media.httpPort}`, key: MEDIA_KEY });
@@ -108,6 +117,10 @@ describe('control and media as separate services', { skip }, () => {
     const streams = await probe(flvUrl);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
     assert.equal((await fetch(`http://127.0.0.1:${media.httpPort}/live/${r.id}.flv?token=forged`)).status, 403);
+    const expired = signPlayToken(playTokenSigner, { room: r.id, exp: Math.floor(Date.now() / 1000) - 5 });
+    assert.equal((await fetch(`http://127.0.0.1:${media.httpPort}/live/${r.id}.flv?token=${expired}`)).status, 403, 'an expired token is refused');
+    const res = await fetch(`http://127.0.0.1:${media.httpPort}/live/${r.id}.flv`);
+    assert.equal(res.status, 401, 'no token');
 
     const close = await api('POST', '/live/close', { room_id: r.id }, token);
     assert.equal(close.status, 200, JSON.stringify(close.body));
