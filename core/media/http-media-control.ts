@@ -3,6 +3,7 @@ import type { MediaControl, StreamSummary } from './media-contract.js';
 import { UnavailableError } from '../errors.js';
 import { controlPayload } from './media-api-signature.js';
 import { signMediaCallback } from '../callbacks/media-callback-signature.js';
+import { httpCall, type HttpAnswer } from '../http/http-call.js';
 
 export interface HttpMediaControlOptions {
   /** Base URL of the media service, e.g. http://media:8080. */
@@ -40,24 +41,24 @@ export class HttpMediaControl implements MediaControl {
 
   private async call(method: 'GET' | 'POST', path: string, payload?: unknown): Promise<unknown> {
     const body = payload === undefined ? '' : JSON.stringify(payload);
-    let res: Response;
+    let res: HttpAnswer;
     try {
-      res = await fetch(this.base + path, {
+      res = await httpCall(this.base + path, {
         method,
         headers: {
           ...(body ? { 'Content-Type': 'application/json' } : {}),
           ...signMediaCallback(this.o.key, controlPayload(method, path, body)),
         },
         ...(body ? { body } : {}),
-        signal: AbortSignal.timeout(this.o.timeoutMs ?? 5000),
+        timeoutMs: this.o.timeoutMs ?? 5000,
+        maxAnswerBytes: 16 * 1024 * 1024, // the stream list
       });
     } catch (err) {
       throw new UnavailableError(`media service unreachable: ${(err as Error).message}`, { cause: err });
     }
-    const text = await res.text();
-    if (!res.ok) throw new UnavailableError(`media service answered ${res.status} to ${method} ${path}`);
+    if (res.status < 200 || res.status > 299) throw new UnavailableError(`media service answered ${res.status} to ${method} ${path}`);
     try {
-      return JSON.parse(text);
+      return JSON.parse(res.body);
     } catch (err) {
       throw new UnavailableError(`media service sent a bad answer to ${method} ${path}`, { cause: err });
     }

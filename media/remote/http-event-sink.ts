@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaEventName, MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
+import { httpCall } from '../../core/http/http-call.js';
 import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 
 export interface HttpEventSinkOptions {
@@ -131,14 +132,13 @@ export class HttpEventSink {
   private async post(body: MediaCallbackBody): Promise<'delivered' | 'retry' | 'rejected'> {
     const text = JSON.stringify(body);
     try {
-      const res = await fetch(this.url, {
+      const res = await httpCall(this.url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...signMediaCallback(this.o.key, text) },
         body: text,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
       });
-      await res.arrayBuffer();
-      if (res.ok) return 'delivered';
+      if (res.status >= 200 && res.status < 300) return 'delivered';
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
         this.o.log.error({ status: res.status, event: body.event, id: body.id }, 'media callback rejected by control; dropped');
         return 'rejected';

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest, PublishDecision, PublishRequest, StreamHooks } from '../../core/media/media-contract.js';
 import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
+import { httpCall } from '../../core/http/http-call.js';
 
 export interface HttpStreamHooksOptions {
   /** Control's base URL, e.g. http://control:8080 (config.media.controlUrl). */
@@ -73,18 +74,17 @@ export class HttpStreamHooks implements StreamHooks {
     const body = JSON.stringify(payload);
     const url = `${this.o.controlUrl.replace(/\/$/, '')}/api/v1/hook/${hook}`;
     try {
-      const res = await fetch(url, {
+      const res = await httpCall(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', ...(this.o.key ? signMediaCallback(this.o.key, body) : {}) },
         body,
-        signal: AbortSignal.timeout(this.o.timeoutMs),
+        timeoutMs: this.o.timeoutMs,
       });
-      const text = (await res.text()).slice(0, 64 * 1024);
       if (res.status !== 200) {
         this.o.log.warn({ hook, status: res.status }, 'hook refused');
         return undefined;
       }
-      const parsed = answerSchema.safeParse(JSON.parse(text));
+      const parsed = answerSchema.safeParse(JSON.parse(res.body));
       if (!parsed.success) {
         this.o.log.warn({ hook }, 'hook answer not understood; refusing');
         return undefined;
