@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { silentLogger } from '../../core/logging/logger.js';
-import type { MediaControl, StreamSummary } from '../../core/media/media-contract.js';
+import type { MediaControl, PlayRequest, StreamSummary } from '../../core/media/media-contract.js';
 import { UnavailableError } from '../../core/errors.js';
 import { HttpStreamHooks } from './http-stream-hooks.js';
+import { TokenPlayHooks } from './token-play-hooks.js';
+import { signPlayToken } from '../../core/tokens/play-token.js';
 import { HttpEventSink, type MediaCallbackBody } from './http-event-sink.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { handleControlApi } from './control-api.js';
@@ -27,6 +29,7 @@ async function startFakeControl(): Promise<{ server: Server; url: string; setHan
 }
 
 const KEY = 'media-callback-key-0123456789';
+const publishReq = { app: 'live', streamKey: 'sk_secret', query: { txSecret: 'abc', txTime: '5F5E1000' }, clientIp: '10.0.0.1' };
 
 describe('media remote adapters', () => {
   let control: Awaited<ReturnType<typeof startFakeControl>>;
@@ -37,7 +40,6 @@ describe('media remote adapters', () => {
 
   describe(HttpStreamHooks.name, () => {
     const hooks = () => new HttpStreamHooks({ controlUrl: control.url, timeoutMs: 300, key: KEY, log: silentLogger() });
-    const publishReq = { app: 'live', streamKey: 'sk_secret', query: { txSecret: 'abc', txTime: '5F5E1000' }, clientIp: '10.0.0.1' };
 
     it('sends SRS-style on_publish JSON and reads the public stream name back', async () => {
       let seen: Record<string, unknown> = {};
@@ -93,6 +95,41 @@ describe('media remote adapters', () => {
       assert.deepEqual(await hooks().authorizePlay(req), { allow: true, viewerId: 'v9' });
       control.setHandler((_q, _b, res) => res.end('{"code":403}'));
       assert.equal((await hooks().authorizePlay(req)).allow, false);
+    });
+  });
+
+  describe(TokenPlayHooks.name, () => {
+    const PLAY_KEY = 'play-token-key-0123456789abcdef0123';
+    const nowSec = Math.floor(Date.now() / 1000);
+    const playReq = (token: string | undefined, over: Partial<PlayRequest> = {}): PlayRequest =>
+      ({ app: 'live', streamName: '1001', token, query: token ? { token } : {}, clientIp: '10.0.0.3', protocol: 'http-flv', ...over });
+
+    it('checks plays locally, without a call to control, and passes publishes on to control', async () => {
+      let calls = 0;
+      control.setHandler((req, _body, res) => {
+        calls++;
+        res.end(req.url === '/api/v1/hook/on_publish' ? '{"code":0,"data":{"stream_name":"1001"}}' : '1');
+      });
+      const hooks = new TokenPlayHooks({ publish: new HttpStreamHooks({ controlUrl: control.url, timeoutMs: 300, key: KEY, log: silentLogger() }), playTokenKey: PLAY_KEY, app: 'live' });
+      const token = signPlayToken(PLAY_KEY, { room: '1001', viewer: 'v7', exp: nowSec + 60 });
+      assert.deepEqual(await hooks.authorizePlay(playReq(token)), { allow: true, viewerId: 'v7' });
+      assert.deepEqual(await hooks.authorizePlay(playReq(signPlayToken(PLAY_KEY, { room: '1001', exp: nowSec + 60 }))), { allow: true });
+      assert.equal(calls, 0, 'no call to control per viewer');
+      assert.equal((await hooks.authorizePublish(publishReq)).allow, true);
+      assert.equal(calls, 1);
+    });
+
+    it('refuses what control would refuse, with the same reasons', async () => {
+      const hooks = new TokenPlayHooks({ publish: new HttpStreamHooks({ controlUrl: control.url, timeoutMs: 300, log: silentLogger() }), playTokenKey: PLAY_KEY, app: 'live' });
+      const cases: Array<[PlayRequest, string]> = [
+        [playReq(undefined), 'missing_token'],
+        [playReq(signPlayToken('another-key-0123456789abcdef01234', { room: '1001', exp: nowSec + 60 })), 'invalid_token'],
+        [playReq(signPlayToken(PLAY_KEY, { room: '1001', exp: nowSec - 1 })), 'token_expired'],
+        [playReq(signPlayToken(PLAY_KEY, { room: '2002', exp: nowSec + 60 })), 'wrong_stream'],
+        [playReq(signPlayToken(PLAY_KEY, { room: '1001', exp: nowSec + 60 }), { app: 'other' }), 'unknown_app'],
+        [playReq('not|a|token'), 'invalid_token'],
+      ];
+      for (const [req, reason] of cases) assert.deepEqual(await hooks.authorizePlay(req), { allow: false, reason }, reason);
     });
   });
 
