@@ -1,11 +1,28 @@
+import type { MediaPacket } from './media-packet.js';
+
 /**
  * Coalesces viewer writes: a viewer corks its socket when it gets the first packet of a batch and
  * registers here; one timer for the whole process uncorks every dirty viewer, so each viewer's
  * packets of that interval leave in one writev. One timer and one Set, whatever the viewer count.
  * A new viewer's start-up burst goes out at once (setImmediate), without flushing the others early.
+ *
+ * Shared batches: viewers that keep up with a stream all queue the same packets in an interval, so
+ * during a tick the scheduler joins such a run once into one buffer, and every viewer with that run
+ * writes that single buffer (sharedBatch). Per viewer and interval that is one write instead of a
+ * writev of ~8 parts, with far less garbage per viewer (write requests, chunk lists) to collect.
  */
 export interface Flushable {
   flush(): void;
+}
+
+/** The encoded bytes of a run of packets: `parts` while one viewer has it, `joined` once shared. */
+interface Batch {
+  encode: (p: MediaPacket) => Buffer;
+  last: MediaPacket;
+  parts: Buffer[] | undefined;
+  joined: Buffer | undefined;
+  /** Another run from the same first packet (another protocol's encoding, or a longer run). */
+  next: Batch | undefined;
 }
 
 export class FlushScheduler {
@@ -13,6 +30,9 @@ export class FlushScheduler {
   private urgent = new Set<Flushable>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
+  /** Runs seen in the current tick, by first packet; empty between ticks. */
+  private readonly batches = new Map<MediaPacket, Batch>();
+  private inTick = false;
 
   constructor(private readonly intervalMs: number) {}
 
@@ -31,6 +51,29 @@ export class FlushScheduler {
     this.immediate ??= setImmediate(this.runUrgent);
   }
 
+  /**
+   * During a tick: the run first..last (consecutive seqs of one stream, encoded by `encode`, whose
+   * encoded parts the caller holds in `parts`) as one buffer, when another viewer had the same run
+   * in this tick. The first viewer with a run gets undefined and writes its parts itself: a run
+   * nobody else has is never copied. Outside a tick (a viewer resuming after its socket drained),
+   * always undefined. `encode` must be a pure function of the packet.
+   */
+  sharedBatch(encode: (p: MediaPacket) => Buffer, first: MediaPacket, last: MediaPacket, parts: readonly Buffer[]): Buffer | undefined {
+    if (!this.inTick) return undefined;
+    const head = this.batches.get(first);
+    let batch = head;
+    while (batch !== undefined && (batch.last !== last || batch.encode !== encode)) batch = batch.next;
+    if (batch === undefined) {
+      this.batches.set(first, { encode, last, parts: parts.slice(), joined: undefined, next: head });
+      return undefined;
+    }
+    if (batch.joined === undefined) {
+      batch.joined = Buffer.concat(batch.parts!);
+      batch.parts = undefined;
+    }
+    return batch.joined;
+  }
+
   cancel(f: Flushable): void {
     this.dirty.delete(f);
     this.urgent.delete(f);
@@ -45,9 +88,15 @@ export class FlushScheduler {
 
   private readonly runDirty = (): void => {
     this.timer = undefined;
-    const batch = this.dirty;
+    const due = this.dirty;
     this.dirty = new Set();
-    for (const f of batch) f.flush();
+    this.inTick = true;
+    try {
+      for (const f of due) f.flush();
+    } finally {
+      this.inTick = false;
+      this.batches.clear(); // written buffers live on only in the sockets' pending writes
+    }
   };
 
   /** Flushes everything now and stops the timers. */

@@ -20,6 +20,11 @@ export interface MediaPacket {
   /** AVC/HEVC decoder configuration or AAC AudioSpecificConfig. */
   readonly isSequenceHeader: boolean;
   /**
+   * The packet's place in its stream (1, 2, 3, ... as pushed; 0 before that). Two viewers that
+   * queued the same unbroken run of seqs hold the same bytes, so they can share one flush buffer.
+   */
+  readonly seq: number;
+  /**
    * The body wrapped as one complete FLV tag (11-byte header + body + 4-byte PreviousTagSize),
    * made lazily once and then shared by every FLV reader (HTTP-FLV, WS-FLV, recording, HLS feed).
    */

@@ -12,6 +12,8 @@ export class SharedPacket implements MediaPacket {
   /** RTMP chunk serialization (type-0 headers, absolute timestamp), keyed by out chunk size. */
   rtmpChunks: Buffer | undefined;
   rtmpChunkSize = 0;
+  /** Set by Stream.push. */
+  seq = 0;
 
   constructor(
     readonly type: TagType,

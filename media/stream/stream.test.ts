@@ -216,7 +216,7 @@ describe(ViewerSession.name, () => {
     assert.equal(sink.written.length, 1, 'held: the first batch has not left');
     sink.unstick();
     assert.equal(sink.written.length, 3, 'sent at once when the batch left, in one more batch');
-    assert.equal(sink.uncorks, 2);
+    assert.equal(sink.uncorks, 1, 'the two held packets went out corked together');
     v.end('closed');
   });
 
@@ -253,5 +253,82 @@ describe(ViewerSession.name, () => {
     v.onPacket(frame(33, true));
     v.end('stream-ended'); // sends what is queued
     assert.equal(sink.written.length, 2);
+  });
+});
+
+describe('shared flush batches', () => {
+  /** A socket that takes everything at once. */
+  class DrainingSink extends FakeSink {
+    override write(b: Buffer, done?: () => void) {
+      super.write(b, done);
+      this.writableLength = 0;
+    }
+  }
+  const limits = { queueBytes: 1 << 20, queueTimeMs: 10_000 };
+  const flvTagOf = (p: MediaPacket) => p.flvTag();
+  const tick = () => new Promise((r) => setTimeout(r, 15));
+
+  function setup(n: number, sinkOf: () => FakeSink = () => new DrainingSink()) {
+    const scheduler = new FlushScheduler(5);
+    const stream = new Stream(opts());
+    const viewers = Array.from({ length: n }, (_, i) => {
+      const sink = sinkOf();
+      const v = new ViewerSession(`v${i}`, 'http-flv', sink, flvTagOf, scheduler, limits, { skips: 0, evictions: 0 }, () => {});
+      return { v, sink };
+    });
+    return { scheduler, stream, viewers };
+  }
+
+  it('viewers in step write one joined buffer per interval, the same object for all, with the same bytes as the parts', async () => {
+    const { stream, viewers } = setup(3);
+    stream.push(frame(0, true));
+    for (const { v } of viewers) stream.addReader(v);
+    await tick(); // the start-up burst (the cached keyframe)
+    for (const { sink } of viewers) sink.written.length = 0;
+    const sent = [frame(33, true), audio(40), frame(66, false), audio(60)];
+    for (const p of sent) stream.push(p);
+    await tick();
+    const expected = Buffer.concat(sent.map(flvTagOf));
+    const [first, ...others] = viewers;
+    assert.equal(first!.sink.written.length, sent.length, 'the first viewer with a run writes its parts: a run nobody shares is never copied');
+    assert.deepEqual(Buffer.concat(first!.sink.written), expected);
+    for (const { sink } of others) {
+      assert.equal(sink.written.length, 1, 'one write per interval');
+      assert.deepEqual(sink.written[0], expected, 'the same bytes as the parts');
+      assert.equal(sink.uncorks, 0, 'no corked writev');
+    }
+    assert.equal(others[0]!.sink.written[0], others[1]!.sink.written[0], 'one buffer shared by every viewer in step');
+    for (const { v } of viewers) v.end('closed');
+  });
+
+  it('a viewer whose run differs (it skipped, or has its start-up burst) writes its own parts', async () => {
+    const { stream, viewers } = setup(2);
+    stream.push(frame(0, true));
+    stream.addReader(viewers[0]!.v);
+    await tick();
+    stream.push(frame(33, false));
+    stream.addReader(viewers[1]!.v); // start-up burst: cache replay, then the live packet
+    stream.push(audio(40));
+    stream.push(frame(66, false));
+    await tick();
+    const tags = (s: FakeSink) => Buffer.concat(s.written);
+    assert.ok(viewers[1]!.sink.written.length > 1, 'the burst went out in parts');
+    assert.deepEqual(tags(viewers[1]!.sink).subarray(-flvTagOf(frame(66, false)).length), flvTagOf(frame(66, false)));
+    for (const { v } of viewers) v.end('closed');
+  });
+
+  it('never joins writes for a sink that frames each write (WebSocket)', async () => {
+    class FramingSink extends DrainingSink {
+      readonly framesWrites = true;
+    }
+    const { stream, viewers } = setup(3, () => new FramingSink());
+    stream.push(frame(0, true));
+    for (const { v } of viewers) stream.addReader(v);
+    await tick();
+    const before = viewers.map(({ sink }) => sink.written.length);
+    for (const p of [frame(33, false), audio(40), frame(66, false)]) stream.push(p);
+    await tick();
+    viewers.forEach(({ sink }, i) => assert.equal(sink.written.length - before[i]!, 3, 'one write per tag'));
+    for (const { v } of viewers) v.end('closed');
   });
 });

@@ -60,6 +60,7 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   private bytesOutClosed = 0;
 
   private readonly readers = new Map<string, StreamReader>();
+  private packetSeq = 0;
   private metaPacket?: SharedPacket;
   private videoHeader?: SharedPacket;
   private audioHeader?: SharedPacket;
@@ -107,6 +108,7 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   /** The publisher's data path: cache, then fan out. */
   push(packet: SharedPacket): void {
     if (this.closed) return;
+    packet.seq = ++this.packetSeq;
     this.bytesIn += packet.body.length;
     this.cache(packet);
     for (const reader of this.readers.values()) reader.onPacket(packet);

@@ -11,6 +11,11 @@ export interface ViewerSink {
   uncork(): void;
   /** Bytes accepted by write() but not yet handed to the kernel. */
   readonly writableLength: number;
+  /**
+   * True for a sink that makes each write a message of its own (WebSocket). Writes to any other
+   * sink form one byte stream, so several queued buffers may go out joined as one.
+   */
+  readonly framesWrites?: boolean;
 }
 
 export interface ViewerLimits {
@@ -34,6 +39,9 @@ export type ViewerEndReason = PlayEnded['reason'];
  * previous batch to the kernel. So a viewer costs one array slot per queued packet (no copies, no
  * stream-internal entries piling up for a slow reader) and about one syscall per flush interval.
  *
+ * Viewers that keep up with the stream queue the same run of packets each interval; the scheduler
+ * then hands them one joined buffer to write (FlushScheduler.sharedBatch) instead of the parts.
+ *
  * Backpressure: the queue is our queued bytes plus what the sink still holds, and the media time
  * from the oldest packet not yet handed to the kernel to the newest. Over either bound the viewer drops everything up to the next
  * keyframe (one skip) and resumes at a keyframe once the queue is below half the byte bound. A
@@ -55,6 +63,11 @@ export class ViewerSession implements StreamReader {
   private flightHeadTs = -1;
   private ended = false;
   private gotFirstKeyframe = false;
+  /** The queue as a run of consecutive stream packets (first..last), unless `runBroken`. */
+  private runFirst: MediaPacket | undefined;
+  private runLast: MediaPacket | undefined;
+  private runBroken = false;
+  private readonly joinable: boolean;
 
   constructor(
     readonly id: string,
@@ -65,11 +78,14 @@ export class ViewerSession implements StreamReader {
     private readonly limits: ViewerLimits,
     private readonly counters: ViewerCounters,
     private readonly onEnd: (reason: ViewerEndReason) => void,
-  ) {}
+  ) {
+    this.joinable = sink.framesWrites !== true;
+  }
 
   /** Queues bytes that are not packets (FLV header, RTMP status messages) ahead of the media. */
   writeRaw(buf: Buffer): void {
     if (this.ended) return;
+    this.runBroken = true;
     this.enqueue(buf);
   }
 
@@ -77,7 +93,7 @@ export class ViewerSession implements StreamReader {
     if (this.ended) return;
     const isVideo = p.type === 9;
     if (p.isSequenceHeader || p.type === 18) {
-      this.enqueue(this.encode(p));
+      this.enqueuePacket(p);
       return;
     }
     const queued = this.queuedBytes + this.sink.writableLength;
@@ -98,6 +114,18 @@ export class ViewerSession implements StreamReader {
     if (isVideo && p.isKeyframe) this.gotFirstKeyframe = true;
     else if (isVideo && !this.gotFirstKeyframe) return; // never start a viewer on a delta frame
     if (this.queueHeadTs < 0) this.queueHeadTs = p.timestamp;
+    this.enqueuePacket(p);
+  }
+
+  /** Queues the packet's bytes and tracks whether the queue is still one unbroken run of the stream. */
+  private enqueuePacket(p: MediaPacket): void {
+    if (this.queue.length === 0) {
+      this.runFirst = p;
+      this.runBroken = false;
+    } else if (this.runLast === undefined || p.seq !== this.runLast.seq + 1) {
+      this.runBroken = true;
+    }
+    this.runLast = p;
     this.enqueue(this.encode(p));
   }
 
@@ -137,16 +165,27 @@ export class ViewerSession implements StreamReader {
 
   private writeQueue(): void {
     const sink = this.sink;
-    const n = this.queue.length;
+    const queue = this.queue;
+    const n = queue.length;
     this.inFlight = true;
     this.flightHeadTs = this.queueHeadTs;
     this.queueHeadTs = -1;
-    sink.cork();
-    for (let i = 0; i < n - 1; i++) sink.write(this.queue[i]!);
-    sink.write(this.queue[n - 1]!, this.batchSent);
-    sink.uncork();
-    this.queue.length = 0;
+    const shared = n > 1 && this.joinable && !this.runBroken && this.runFirst !== undefined
+      ? this.scheduler.sharedBatch(this.encode, this.runFirst, this.runLast!, queue)
+      : undefined;
+    if (shared !== undefined) {
+      sink.write(shared, this.batchSent);
+    } else if (n === 1) {
+      sink.write(queue[0]!, this.batchSent);
+    } else {
+      sink.cork();
+      for (let i = 0; i < n - 1; i++) sink.write(queue[i]!);
+      sink.write(queue[n - 1]!, this.batchSent);
+      sink.uncork();
+    }
+    queue.length = 0;
     this.queuedBytes = 0;
+    this.runFirst = this.runLast = undefined;
   }
 
   private readonly batchSent = (): void => {
@@ -173,6 +212,7 @@ export class ViewerSession implements StreamReader {
     this.queue.length = 0;
     this.queuedBytes = 0;
     this.queueHeadTs = this.flightHeadTs = -1;
+    this.runFirst = this.runLast = undefined;
     this.onEnd(reason);
   }
 

@@ -18,6 +18,8 @@ export interface WsFlvDeps extends PlayAuthDeps {
 
 /** Adapts a WebSocket to the viewer sink: one binary message per FLV tag, corked per flush. */
 class WsSink implements ViewerSink {
+  /** One FLV tag per WebSocket message, as WS-FLV players expect: writes are never joined. */
+  readonly framesWrites = true;
   private readonly socket: Duplex & { cork(): void; uncork(): void };
   constructor(private readonly ws: WebSocket) {
     this.socket = (ws as unknown as { _socket: Duplex & { cork(): void; uncork(): void } })._socket;
