@@ -15,7 +15,7 @@ import { LiveTable, fixed, formatTable } from '../stress/report/table.js';
 import { protocolOf, ViewerPool } from '../stress/viewers/viewer-pool.js';
 import { OptionsError } from '../stress/options.js';
 import type { Protocol } from '../stress/viewers/viewer-state.js';
-import { MEDIA_HELP, ladder, parseMediaBenchArgs } from './lib/media-options.js';
+import { MEDIA_HELP, parseMediaBenchArgs, stepsOf } from './lib/media-options.js';
 import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
 import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
@@ -69,7 +69,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
     for (const protocol of protocols) {
       const proto: Protocol = t.protocols.includes(protocol) ? protocol : 'rtmp';
       if (proto !== protocol) notes.push(`${t.name}: no ${protocol}; measured with ${proto}`);
-      for (const n of ladder(o.max)) {
+      for (const n of stepsOf(o)) {
         const url = new URL(await t.playUrl(proto));
         const rampMs = (n / o.rampPerSec) * 1000;
         const cpu0 = process.cpuUsage();
@@ -126,7 +126,7 @@ async function main(): Promise<number> {
   console.log(`machine: ${cpus().length} cores, ${cpus()[0]?.model ?? '?'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; servers on core ${SERVER_CPU}, load on core ${LOAD_CPU}${pinned ? '' : ' (not pinned)'}`);
   const sample = await ensureSample(SAMPLE);
   const bytesPerSec = readFlvFile(readFileSync(sample)).bytesPerSec;
-  console.log(`stream: ${((bytesPerSec * 8) / 1000).toFixed(0)} kb/s 1280x720 30 fps, 2 s GOP; ladder ${ladder(o.max).join(', ')}; ${o.stepMs / 1000} s per step\n`);
+  console.log(`stream: ${((bytesPerSec * 8) / 1000).toFixed(0)} kb/s 1280x720 30 fps, 2 s GOP; steps ${stepsOf(o).join(', ')}; ${o.stepMs / 1000} s per step\n`);
   const results: StepResult[] = [];
   const table = new LiveTable(HEADERS, (l) => console.log(l), 6, [6, 8]);
   for (const name of o.targets) {

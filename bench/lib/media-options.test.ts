@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ladder, parseMediaBenchArgs, MEDIA_HELP } from './media-options.js';
+import { ladder, parseMediaBenchArgs, stepsOf, MEDIA_HELP } from './media-options.js';
 import { OptionsError } from '../../stress/options.js';
 import { nginxRtmpConfig } from './nginx-rtmp.js';
 
@@ -12,17 +12,19 @@ describe('bench:media options', () => {
   });
   it('defaults to every target over HTTP-FLV with 20 s steps', () => {
     const o = parseMediaBenchArgs([]);
-    assert.deepEqual(o.targets, ['onair', 'nms', 'nginx']);
+    assert.deepEqual(o.targets, ['onair', 'onair-media', 'nms', 'nginx']);
+    assert.deepEqual(stepsOf(o), [100, 400, 800, 1600, 2400, 3200]);
     assert.deepEqual(o.protocols, ['http-flv']);
     assert.deepEqual([o.max, o.stepMs, o.settleMs, o.rampPerSec, o.healthyStop], [3200, 20_000, 3000, 800, 0.95]);
   });
   it('parses and checks options', () => {
     const o = parseMediaBenchArgs(['--targets', 'nms,nginx', '--protocols', 'http-flv,rtmp', '--max', '800', '--step-seconds', '10', '--json', '/tmp/x.json']);
     assert.deepEqual([o.targets, o.protocols, o.max, o.stepMs, o.json], [['nms', 'nginx'], ['http-flv', 'rtmp'], 800, 10_000, '/tmp/x.json']);
-    for (const bad of [['--targets', 'srs'], ['--protocols', 'hls'], ['--max', '0'], ['--max', '99999'], ['--step-seconds', '1'], ['--ramp', '0'], ['--what']]) {
+    assert.deepEqual(stepsOf(parseMediaBenchArgs(['--steps', '3200, 800'])), [3200, 800]);
+    for (const bad of [['--steps', '0'], ['--steps', '1,x'], ['--targets', 'srs'], ['--protocols', 'hls'], ['--max', '0'], ['--max', '99999'], ['--step-seconds', '1'], ['--ramp', '0'], ['--what']]) {
       assert.throws(() => parseMediaBenchArgs(bad), OptionsError, bad.join(' '));
     }
-    for (const flag of ['--targets', '--protocols', '--max', '--step-seconds', '--settle', '--ramp', '--json', '--help']) assert.ok(MEDIA_HELP.includes(flag), flag);
+    for (const flag of ['--targets', '--protocols', '--max', '--steps', '--step-seconds', '--settle', '--ramp', '--json', '--help']) assert.ok(MEDIA_HELP.includes(flag), flag);
   });
   it('writes an nginx-rtmp config bound to loopback, without a daemon', () => {
     const conf = nginxRtmpConfig('/tmp/p', 19350);

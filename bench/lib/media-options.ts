@@ -11,6 +11,8 @@ export interface MediaBenchOptions {
   targets: TargetName[];
   protocols: Protocol[];
   max: number;
+  /** Explicit viewer counts (--steps) instead of the ladder up to --max. */
+  steps: number[] | undefined;
   stepMs: number;
   settleMs: number;
   rampPerSec: number;
@@ -28,21 +30,31 @@ One 2.15 Mb/s 720p30 H.264/AAC stream (2 s GOP, published by ffmpeg -c copy), N 
 Each server runs pinned to core 0 (taskset -c 0); the publisher and the viewers run on core 1.
 Per target and step: healthy share, server CPU % of a core and per 100 viewers, RSS, TTFF p50/p95.
 
-  --targets LIST      onair,nms,nginx (default all; a target that cannot run here is noted and skipped)
+  --targets LIST      onair (all-in-one, npm start), onair-media (the media service alone, npm run
+                      start:media, with control on the load core), nms, nginx (default all; a target
+                      that cannot run here is noted and skipped)
   --protocols LIST    viewer protocols: http-flv (default), ws-flv, rtmp; nginx-rtmp always uses rtmp
   --max N             highest step (default 3200, at most ${MAX_VIEWERS})
+  --steps LIST        these viewer counts instead of the ladder (e.g. 3200: one step from a fresh start)
   --step-seconds S    measurement window per step after the ramp and settle (default 20)
   --settle S          time after a viewer starts before its window opens (default 3)
   --ramp R            viewers started per second (default 800)
   --json FILE         also write every result as JSON to FILE
   --nice=N            run servers, publisher and load at nice N (-20..19; negative needs root),
                       so other work on a shared machine does not skew the figures (default 0)
-  -h, --help          this help`;
+  -h, --help          this help
+
+onair runs with the node flags of its npm script (package.json); BENCH_NODE_FLAGS="..." replaces them.`;
 
 export function ladder(max: number): number[] {
   const steps = BASE_LADDER.filter((n) => n <= max);
   for (let n = 4000; n <= max; n += 800) steps.push(n);
   return steps;
+}
+
+/** The viewer counts a run climbs: --steps as given, else the ladder up to --max. */
+export function stepsOf(o: Pick<MediaBenchOptions, 'steps' | 'max'>): number[] {
+  return o.steps ?? ladder(o.max);
 }
 
 export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
@@ -55,6 +67,7 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
         targets: { type: 'string' },
         protocols: { type: 'string' },
         max: { type: 'string' },
+        steps: { type: 'string' },
         'step-seconds': { type: 'string' },
         settle: { type: 'string' },
         ramp: { type: 'string' },
@@ -74,6 +87,11 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
   }
   const max = Number(values.max ?? 3200);
   if (!Number.isInteger(max) || max < 1 || max > MAX_VIEWERS) throw new OptionsError(`--max: 1..${MAX_VIEWERS}`);
+  let steps: number[] | undefined;
+  if (values.steps !== undefined) {
+    steps = values.steps.split(',').map((v) => Number(v.trim()));
+    if (!steps.every((n) => Number.isInteger(n) && n >= 1 && n <= MAX_VIEWERS)) throw new OptionsError(`--steps: viewer counts 1..${MAX_VIEWERS}`);
+  }
   const stepMs = parseSeconds(values['step-seconds'] ?? '20', '--step-seconds');
   if (stepMs < 5000 || stepMs > 600_000) throw new OptionsError('--step-seconds: 5..600');
   const settleMs = parseSeconds(values.settle ?? '3', '--settle');
@@ -81,5 +99,5 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
   if (!Number.isInteger(rampPerSec) || rampPerSec < 1 || rampPerSec > 5000) throw new OptionsError('--ramp: 1..5000');
   const nice = Number(values.nice ?? 0);
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new OptionsError('--nice: -20..19');
-  return { nice, targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
+  return { nice, targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, steps, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
 }

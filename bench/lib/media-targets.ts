@@ -1,9 +1,12 @@
 /**
  * The servers `npm run bench:media` compares, each started as a child pinned to core 0 on free
- * loopback ports: onair (onair.ts, keys and tokens from its API), node-media-server 4.4.3 and
+ * loopback ports: onair (dist/onair.js, or the media service dist/media/main.js with control beside it;
+ * keys and tokens from control's API), node-media-server 4.4.3 and
  * nginx-rtmp (RTMP only: Debian's module has no HTTP-FLV).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,8 +15,9 @@ import type { Protocol } from '../../stress/viewers/viewer-state.js';
 import { freePort, startChild, waitForPort, type Child } from './child.js';
 import { nginxAvailable, prepareNginx } from './nginx-rtmp.js';
 
-export type TargetName = 'onair' | 'nms' | 'nginx';
-export const TARGET_NAMES: readonly TargetName[] = ['onair', 'nms', 'nginx'];
+/** onair: the all-in-one process (`npm start`); onair-media: the media service alone (`npm run start:media`). */
+export type TargetName = 'onair' | 'onair-media' | 'nms' | 'nginx';
+export const TARGET_NAMES: readonly TargetName[] = ['onair', 'onair-media', 'nms', 'nginx'];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -31,8 +35,16 @@ export interface RunningTarget {
 /** Why a target cannot run here, or undefined when it can. */
 export function targetUnavailable(name: TargetName): string | undefined {
   if (name === 'nginx' && !nginxAvailable()) return 'nginx or libnginx-mod-rtmp is not installed';
-  if (name === 'onair' && !existsSync(join(ROOT, 'onair.ts'))) return 'onair.ts does not exist yet (the all-in-one entry point is not wired)';
   return undefined;
+}
+
+/** Compiles onair to dist/ once per run, as `npm start` does (scripts/build.mjs). */
+let built = false;
+function buildOnair(): void {
+  if (built) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('scripts/build.mjs failed');
+  built = true;
 }
 
 /** Starts the target; its temp folder (data, logs) is removed when it stops. */
@@ -71,11 +83,24 @@ async function startTargetIn(name: TargetName, cpus: string, dir: string): Promi
       stop: () => child.stop(),
     };
   }
+  buildOnair();
+  if (name === 'onair-media') return startOnairMedia(dir, rtmpPort, httpPort, cpus, logFile);
   return startOnair(dir, rtmpPort, httpPort, cpus, logFile);
 }
 
-async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus: string, logFile: string): Promise<RunningTarget> {
-  const env = {
+/**
+ * The node flags of an npm script (`node <flags> dist/...` in package.json), so the benchmark runs
+ * what `npm start` runs; BENCH_NODE_FLAGS replaces them to measure other settings.
+ */
+function nodeFlags(script: string): string[] {
+  const override = process.env.BENCH_NODE_FLAGS;
+  if (override !== undefined) return override.split(' ').filter(Boolean);
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  return (pkg.scripts[script] ?? '').split(' ').filter((w) => w.startsWith('--'));
+}
+
+function onairEnv(dir: string, httpPort: number, rtmpPort: number): NodeJS.ProcessEnv {
+  return {
     ...process.env,
     ONAIR_DATA_DIR: dir,
     ONAIR_HTTP_PORT: String(httpPort),
@@ -87,15 +112,57 @@ async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus:
     ONAIR_DATABASE_URL: '',
     ONAIR_REDIS_URL: '',
   };
-  // The same node flags as `npm start` (package.json).
-  const child = startChild([process.execPath, '--max-semi-space-size=8', '--import', 'tsx', join(ROOT, 'onair.ts')], { cpus, env, logFile, cwd: ROOT });
+}
+
+async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus: string, logFile: string): Promise<RunningTarget> {
+  // The same command as `npm start` (package.json).
+  const child = startChild([process.execPath, ...nodeFlags('start'), join(ROOT, 'dist/onair.js')], { cpus, env: onairEnv(dir, httpPort, rtmpPort), logFile, cwd: ROOT });
   await waitReady(child, [rtmpPort, httpPort], logFile);
-  const api = new OnairApi(`http://127.0.0.1:${httpPort}`);
+  return onairRoom('onair', 'onair', child.pid, httpPort, async () => child.stop());
+}
+
+/**
+ * The media service alone on the server core, as `npm run start:media` runs it, with control
+ * (`npm run start:control`) on the load core: the figures are the media process's own, as for
+ * the peers, which are media servers alone. Control issues the play tokens and answers media's
+ * publish hook over HTTP; media checks the tokens itself. The play URLs control hands out name its
+ * own port, so they are pointed at media's.
+ */
+async function startOnairMedia(dir: string, rtmpPort: number, httpPort: number, cpus: string, logFile: string): Promise<RunningTarget> {
+  const controlPort = await freePort();
+  // As compose.yaml sets them: the callback key both sign with, and the play-token key that lets
+  // media check viewers' tokens itself.
+  const keys = { ONAIR_MEDIA_CALLBACK_KEY: randomBytes(24).toString('hex'), ONAIR_PLAY_TOKEN_KEY: randomBytes(24).toString('hex') };
+  const controlEnv = { ...onairEnv(join(dir, 'control'), controlPort, rtmpPort), ...keys, ONAIR_MEDIA_URL: `http://127.0.0.1:${httpPort}` };
+  const control = startChild([process.execPath, join(ROOT, 'dist/control/main.js')], { cpus: LOAD_CPUS_FOR_CONTROL, env: controlEnv, logFile: join(dir, 'control.log'), cwd: ROOT });
+  await waitReady(control, [controlPort], join(dir, 'control.log'));
+  const mediaEnv = { ...onairEnv(join(dir, 'media'), httpPort, rtmpPort), ...keys, ONAIR_CONTROL_URL: `http://127.0.0.1:${controlPort}` };
+  const media = startChild([process.execPath, ...nodeFlags('start:media'), join(ROOT, 'dist/media/main.js')], { cpus, env: mediaEnv, logFile, cwd: ROOT });
+  try {
+    await waitReady(media, [rtmpPort, httpPort], logFile);
+  } catch (err) {
+    await control.stop();
+    throw err;
+  }
+  const target = await onairRoom('onair-media', 'onair media service', media.pid, controlPort, async () => {
+    await media.stop();
+    await control.stop();
+  });
+  const toMedia = (url: string) => url.replace(`:${controlPort}/`, `:${httpPort}/`);
+  return { ...target, playUrl: async (p) => toMedia(await target.playUrl(p)) };
+}
+
+/** Control shares the load's core (it issues tokens, answers the publish hook and takes media's event callbacks); its CPU shows under 'other cpu%'. */
+const LOAD_CPUS_FOR_CONTROL = '1';
+
+/** Logs in an anchor on control at `apiPort`, creates a room and starts it live. */
+async function onairRoom(name: TargetName, label: string, pid: number, apiPort: number, stopProcesses: () => Promise<void>): Promise<RunningTarget> {
+  const api = new OnairApi(`http://127.0.0.1:${apiPort}`);
   await api.loginAnchor();
   const room = await api.createRoom('bench');
   const push = (await api.startLive(room.id)) || room.pushUrl;
   return {
-    name: 'onair', label: 'onair', pid: child.pid, protocols: ['http-flv', 'ws-flv', 'rtmp', 'hls'],
+    name, label, pid, protocols: ['http-flv', 'ws-flv', 'rtmp', 'hls'],
     publishUrl: push,
     playUrl: async (p) => {
       const info = await api.playTokenWhenLive(room.id);
@@ -106,7 +173,7 @@ async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus:
     },
     stop: async () => {
       await api.closeLive(room.id).catch(() => undefined);
-      await child.stop();
+      await stopProcesses();
     },
   };
 }
