@@ -332,3 +332,34 @@ describe('shared flush batches', () => {
     for (const { v } of viewers) v.end('closed');
   });
 });
+
+describe(FlushScheduler.name, () => {
+  const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('writes a big tick in slices, letting other callbacks run in between, and flushes each viewer once', async () => {
+    const scheduler = new FlushScheduler(5);
+    const order: string[] = [];
+    const flushed = new Map<number, number>();
+    for (let i = 0; i < 1000; i++) {
+      scheduler.schedule({
+        flush: () => {
+          flushed.set(i, (flushed.get(i) ?? 0) + 1);
+          if (i === 0) setImmediate(() => order.push(`other work after ${flushed.size} flushes`));
+        },
+      });
+    }
+    await tick(40);
+    assert.equal(flushed.size, 1000);
+    assert.ok([...flushed.values()].every((n) => n === 1));
+    assert.equal(order.length, 1);
+    assert.ok(!order[0]!.endsWith('after 1000 flushes'), `a callback ran between slices (${order[0]})`);
+  });
+
+  it('close() writes everything still due at once', () => {
+    const scheduler = new FlushScheduler(1000);
+    let n = 0;
+    for (let i = 0; i < 700; i++) scheduler.schedule({ flush: () => void n++ });
+    scheduler.close();
+    assert.equal(n, 700);
+  });
+});
