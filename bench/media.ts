@@ -3,7 +3,9 @@
  * pinned to core 0, the load pinned to core 1, N on a ladder until the healthy share drops below
  * 95 %. Prints a row per step as it goes and the whole table at the end. See MEDIA_HELP.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ensureSample } from '../stress/publish/sample.js';
@@ -34,6 +36,8 @@ interface StepResult {
   rssMB: number | undefined;
   ttffP50: number | undefined;
   ttffP95: number | undefined;
+  /** Median TTFF of single viewers joining one after another once the step runs (no connect storm). */
+  joinTtffP50: number | undefined;
   mbps: number;
   loadCpuPercent: number;
   /** CPU used meanwhile by everything else on the machine (% of one core). */
@@ -41,10 +45,35 @@ interface StepResult {
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
+}
+
+/**
+ * Time to first frame of `count` single viewers joining the running step one after another, from
+ * `delayMs` on: what one viewer opening a live room sees, apart from the ramp's connect storm
+ * (the TTFF p50/p95 columns). Measured from a child process (bench/lib/join-probe.ts): the load
+ * generator's busy event loop would delay the readings.
+ */
+function joinTtffs(url: URL, protocol: Protocol, count: number, delayMs: number): Promise<number[]> {
+  const probe = fileURLToPath(new URL('./lib/join-probe.ts', import.meta.url));
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', probe, url.href, protocol, String(count), String(Math.round(delayMs))], { timeout: delayMs + count * 6000 + 10_000 }, (err, stdout) => {
+      try {
+        resolve(err ? [] : (JSON.parse(stdout) as number[]));
+      } catch {
+        resolve([]);
+      }
+    });
+  });
+}
+
+function median(xs: number[]): number | undefined {
+  if (!xs.length) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
 }
 
 async function waitFirstFrame(url: string, timeoutMs: number): Promise<string | undefined> {
@@ -75,6 +104,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         const cpu0 = process.cpuUsage();
         const busy0 = machineBusySeconds();
         const t0 = performance.now();
+        const joins = joinTtffs(url, proto, 20, rampMs + o.settleMs + 2000);
         const r = await runLoad({
           count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
           specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
@@ -86,7 +116,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         const step: StepResult = {
           target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
           serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
-          ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, mbps: r.summary.mbps,
+          ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
           loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)), errors: r.summary.errors,
         };
         results.push(step);
