@@ -45,7 +45,8 @@ of the ramp's viewers, and the median TTFF of 20 single viewers joining the runn
                       so other work on a shared machine does not skew the figures (default 0)
   -h, --help          this help
 
-onair runs with the node flags of its npm script (package.json); BENCH_NODE_FLAGS="..." replaces them.`;
+onair runs with the environment and node flags of its npm script (package.json: MALLOC_ARENA_MAX,
+--heap-growing-percent...); BENCH_NODE_FLAGS="..." replaces the flags.`;
 
 export function ladder(max: number): number[] {
   const steps = BASE_LADDER.filter((n) => n <= max);

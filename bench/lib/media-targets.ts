@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { OnairApi } from '../../stress/api-client.js';
 import type { Protocol } from '../../stress/viewers/viewer-state.js';
 import { freePort, startChild, waitForPort, type Child } from './child.js';
 import { nginxAvailable, prepareNginx } from './nginx-rtmp.js';
+import { nodeScript } from './npm-script.js';
 
 /** onair: the all-in-one process (`npm start`); onair-media: the media service alone (`npm run start:media`). */
 export type TargetName = 'onair' | 'onair-media' | 'nms' | 'nginx';
@@ -89,14 +90,13 @@ async function startTargetIn(name: TargetName, cpus: string, dir: string): Promi
 }
 
 /**
- * The node flags of an npm script (`node <flags> dist/...` in package.json), so the benchmark runs
- * what `npm start` runs; BENCH_NODE_FLAGS replaces them to measure other settings.
+ * The environment and node flags of an npm script (package.json), so the benchmark runs what
+ * `npm start` runs; BENCH_NODE_FLAGS replaces the flags to measure other settings.
  */
-function nodeFlags(script: string): string[] {
+function scriptRun(script: string): { env: Record<string, string>; flags: string[] } {
+  const { env, flags } = nodeScript(ROOT, script);
   const override = process.env.BENCH_NODE_FLAGS;
-  if (override !== undefined) return override.split(' ').filter(Boolean);
-  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
-  return (pkg.scripts[script] ?? '').split(' ').filter((w) => w.startsWith('--'));
+  return { env, flags: override !== undefined ? override.split(' ').filter(Boolean) : flags };
 }
 
 function onairEnv(dir: string, httpPort: number, rtmpPort: number): NodeJS.ProcessEnv {
@@ -116,7 +116,8 @@ function onairEnv(dir: string, httpPort: number, rtmpPort: number): NodeJS.Proce
 
 async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus: string, logFile: string): Promise<RunningTarget> {
   // The same command as `npm start` (package.json).
-  const child = startChild([process.execPath, ...nodeFlags('start'), join(ROOT, 'dist/onair.js')], { cpus, env: onairEnv(dir, httpPort, rtmpPort), logFile, cwd: ROOT });
+  const run = scriptRun('start');
+  const child = startChild([process.execPath, ...run.flags, join(ROOT, 'dist/onair.js')], { cpus, env: { ...onairEnv(dir, httpPort, rtmpPort), ...run.env }, logFile, cwd: ROOT });
   await waitReady(child, [rtmpPort, httpPort], logFile);
   return onairRoom('onair', 'onair', child.pid, httpPort, async () => child.stop());
 }
@@ -134,10 +135,12 @@ async function startOnairMedia(dir: string, rtmpPort: number, httpPort: number, 
   // media check viewers' tokens itself.
   const keys = { ONAIR_MEDIA_CALLBACK_KEY: randomBytes(24).toString('hex'), ONAIR_PLAY_TOKEN_KEY: randomBytes(24).toString('hex') };
   const controlEnv = { ...onairEnv(join(dir, 'control'), controlPort, rtmpPort), ...keys, ONAIR_MEDIA_URL: `http://127.0.0.1:${httpPort}` };
-  const control = startChild([process.execPath, join(ROOT, 'dist/control/main.js')], { cpus: LOAD_CPUS_FOR_CONTROL, env: controlEnv, logFile: join(dir, 'control.log'), cwd: ROOT });
+  const controlRun = scriptRun('start:control');
+  const control = startChild([process.execPath, ...controlRun.flags, join(ROOT, 'dist/control/main.js')], { cpus: LOAD_CPUS_FOR_CONTROL, env: { ...controlEnv, ...controlRun.env }, logFile: join(dir, 'control.log'), cwd: ROOT });
   await waitReady(control, [controlPort], join(dir, 'control.log'));
   const mediaEnv = { ...onairEnv(join(dir, 'media'), httpPort, rtmpPort), ...keys, ONAIR_CONTROL_URL: `http://127.0.0.1:${controlPort}` };
-  const media = startChild([process.execPath, ...nodeFlags('start:media'), join(ROOT, 'dist/media/main.js')], { cpus, env: mediaEnv, logFile, cwd: ROOT });
+  const mediaRun = scriptRun('start:media');
+  const media = startChild([process.execPath, ...mediaRun.flags, join(ROOT, 'dist/media/main.js')], { cpus, env: { ...mediaEnv, ...mediaRun.env }, logFile, cwd: ROOT });
   try {
     await waitReady(media, [rtmpPort, httpPort], logFile);
   } catch (err) {

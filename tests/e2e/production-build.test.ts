@@ -13,21 +13,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingTool } from '../../core/testing/tools.js';
+import { nodeScript } from '../../bench/lib/npm-script.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
-
-/** `node <flags> <file>` from an npm script. */
-function nodeCommand(script: string): { flags: string[]; file: string } {
-  const words = scripts[script]!.split(' ');
-  assert.equal(words[0], 'node', `${script} runs node directly`);
-  return { flags: words.filter((w) => w.startsWith('--')), file: words.at(-1)! };
-}
+const nodeCommand = (script: string) => nodeScript(ROOT, script);
 
 /** Starts a compiled entry point with its script's flags; resolves with its stdout so far once `ready` matches. */
 function startBuilt(script: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; out: string; match: RegExpExecArray }> {
-  const { flags, file } = nodeCommand(script);
-  const child = spawn(process.execPath, [...flags, join(ROOT, file)], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const run = nodeCommand(script);
+  const child = spawn(process.execPath, [...run.flags, join(ROOT, run.file)], { cwd: ROOT, env: { ...process.env, ...env, ...run.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   return new Promise((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not get ready:\n${out}`)), 20_000);
@@ -120,12 +114,14 @@ describe('the production build (dist/)', () => {
     assert.equal(r.status, 0, r.stderr);
     const compose = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
     for (const [service, script] of [['control', 'start:control'], ['media', 'start:media']] as const) {
-      const { flags, file } = nodeCommand(script);
+      const { env, flags, file } = nodeCommand(script);
       const expected = `command: ${JSON.stringify(['node', ...flags, file]).replaceAll(',', ', ')}`;
       assert.ok(compose.includes(expected), `${service}: ${expected}`);
+      for (const [name, value] of Object.entries(env)) assert.ok(compose.includes(`${name}: "${value}"`), `${service}: ${name}=${value}`);
     }
     const docker = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
     const start = nodeCommand('start');
     assert.ok(docker.includes(`CMD ${JSON.stringify(['node', ...start.flags, start.file]).replaceAll(',', ', ')}`), 'Dockerfile runs what npm start runs');
+    for (const [name, value] of Object.entries(start.env)) assert.match(docker, new RegExp(`^ENV .*\\b${name}=${value}\\b`, 'm'), `Dockerfile sets ${name}`);
   });
 });
