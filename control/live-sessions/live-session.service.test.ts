@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { cacheKeys } from '../../core/cache/keys.js';
 import type { PublishEnded, PublishStarted, StreamStats } from '../../core/media/media-contract.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
+import { waitFor } from '../../core/testing/wait-for.js';
 import { pushSigningKey, signTxSecret, txTimeHex } from '../../core/tokens/tx-secret.js';
 import { makeKit, type Kit } from '../testing/control-kit.js';
 import { AudienceStore } from '../audience/audience.store.js';
@@ -19,14 +20,7 @@ const ended = (roomId: string, publisherId: string): PublishEnded =>
 const queryOf = (url: string) => Object.fromEntries(new URL(url.replace(/^rtmp:/, 'http:')).searchParams);
 
 /** Waits (bounded) until check() holds. */
-async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  assert.fail('condition not met in time');
-}
+const until = (check: () => Promise<boolean>, ms = 3000) => waitFor('condition', check, ms, 20);
 
 for (const set of testAdapterSets()) {
   describe(`live lifecycle on ${set.name}`, () => {

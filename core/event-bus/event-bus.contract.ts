@@ -1,6 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnyDelivery, EventBus } from './event-bus.port.js';
+import { waitFor } from '../testing/wait-for.js';
 
 /** The catalog the contract suite publishes. */
 type ContractEvents = {
@@ -16,11 +17,7 @@ export interface ContractFactory {
 
 /** Waits until `check()` is true, polling every 10 ms; fails after `ms`. */
 export async function until(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitFor(what, check, ms, 10);
 }
 
 let groupSeq = 0;

@@ -23,6 +23,7 @@ import { createMediaPacket } from '../../media/stream/packet.js';
 import type { MediaPacket, TagType } from '../../media/stream/media-packet.js';
 import type { StreamReader } from '../../media/stream/stream-reader.js';
 import type { LiveStreamView, StreamRegistryEvents, StreamRegistryView } from '../../media/plugin.js';
+export { waitFor } from '../../core/testing/wait-for.js';
 
 export interface TestMediaOptions {
   seconds?: number;
@@ -202,15 +203,4 @@ export async function startTestEngine(
       rmSync(config.dataDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Polls `fn` every 100 ms until it returns something truthy; throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }

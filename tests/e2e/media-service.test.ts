@@ -14,6 +14,7 @@ import type { ChildProcess } from 'node:child_process';
 import { loadConfig } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging/logger.js';
 import { missingTool } from '../../core/testing/tools.js';
+import { waitFor } from '../../core/testing/wait-for.js';
 import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
@@ -23,15 +24,6 @@ import { ffprobe, publishWithFfmpeg } from './media-fixtures.js';
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 const KEY = 'media-key-for-tests-0123456789';
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
 
 const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', (c) => r(c))));
 

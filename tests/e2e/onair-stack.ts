@@ -88,16 +88,8 @@ export async function probe(url: string, timeoutMs = 15_000): Promise<Array<{ co
   }
 }
 
-/** Polls `check` every 50 ms until it returns a truthy value or `timeoutMs` passes (then throws). */
-export async function until<T>(what: string, check: () => Promise<T> | T, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The stack tests' name for the shared polling loop (core/testing/wait-for.ts). */
+export { waitFor as until } from '../../core/testing/wait-for.js';
 
 /** Resolves with the exit code, or 'running' if the process is still alive after `ms`. */
 export function exitWithin(child: { exited: Promise<number | null> }, ms: number): Promise<number | null | 'running'> {

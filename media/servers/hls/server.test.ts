@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../../core/config/load.js';
 import { silentLogger } from '../../../core/logging/logger.js';
 import { missingTool } from '../../../core/testing/tools.js';
+import { waitFor } from '../../../core/testing/wait-for.js';
 import type { MediaEventName, MediaEvents, PlayRequest } from '../../../core/media/media-contract.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
 import { FakeRegistry, FakeStream, ffprobe, makeTestFlv, readFlvPackets } from '../../../tests/e2e/media-fixtures.js';
@@ -15,15 +16,6 @@ import { HlsServer } from './server.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 
-async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('HlsServer', { skip }, () => {
   let dir: string;
