@@ -49,12 +49,15 @@ export class FlushScheduler {
 
   /** Flush at the next interval tick. */
   schedule(f: Flushable): void {
+    if (this.intervalMs <= 0) {
+      this.scheduleNow(f); // no coalescing: every flush is urgent
+      return;
+    }
     this.dirty.add(f);
-    if (this.intervalMs <= 0) this.scheduleNow(f);
     // While a tick is still being written the next interval has not begun: it starts when the
     // tick ends (flushDue), as it did when a tick was written in one go. Starting it earlier would
     // shorten the interval under load and cost more writes per viewer.
-    else if (!this.timer && this.due.length === 0) this.timer = setTimeout(this.runDirty, this.intervalMs);
+    if (!this.timer && this.due.length === 0) this.timer = setTimeout(this.runDirty, this.intervalMs);
   }
 
   /** Flush as soon as the current I/O callbacks are done (a new viewer's start-up burst). */
@@ -126,7 +129,7 @@ export class FlushScheduler {
       this.due = [];
       this.next = 0;
       this.batches.clear(); // written buffers live on only in the sockets' pending writes
-      if (this.dirty.size > 0 && !this.timer && this.intervalMs > 0) this.timer = setTimeout(this.runDirty, this.intervalMs);
+      if (this.dirty.size > 0 && !this.timer) this.timer = setTimeout(this.runDirty, this.intervalMs);
     }
   }
 

@@ -363,3 +363,14 @@ describe(FlushScheduler.name, () => {
     assert.equal(n, 700);
   });
 });
+
+describe('FlushScheduler without an interval', () => {
+  it('flushes every scheduled viewer at once and keeps nothing for a tick that never comes', async () => {
+    const scheduler = new FlushScheduler(0);
+    let n = 0;
+    for (let i = 0; i < 10; i++) scheduler.schedule({ flush: () => void n++ });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(n, 10);
+    assert.equal((scheduler as unknown as { dirty: Set<unknown> }).dirty.size, 0);
+  });
+});
