@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseS3Url, type S3Target } from './s3-url.js';
 
 /** A duration from the environment ('3s', '10m') or a number of milliseconds. */
 const duration = (fallback: string) =>
@@ -42,7 +43,19 @@ export const configSchema = z.object({
     url: z.string().optional(),
   }),
   redis: z.object({ url: z.string().optional() }),
-  s3: z.object({ url: z.string().optional() }),
+  /**
+   * ONAIR_S3_URL: object storage on S3/MinIO (see s3-url.ts for the form); a folder under dataDir
+   * when unset. `target` is the parsed URL; `url` stays for callers that read it raw.
+   */
+  s3: z.object({ url: z.string().optional() }).transform((v, ctx): { url?: string; target?: S3Target } => {
+    if (!v.url) return { url: undefined, target: undefined };
+    try {
+      return { url: v.url, target: parseS3Url(v.url) };
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: (err as Error).message });
+      return z.NEVER;
+    }
+  }),
   auth: z.object({
     jwtTtl: duration('7d'),
     adminUser: z.string().optional(),
