@@ -1,0 +1,226 @@
+import http from 'node:http';
+import https from 'node:https';
+import { Client, S3Error } from 'minio';
+import { ConflictError, InvalidStateError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { silentLogger } from '../logging/logger.js';
+import type { S3Target } from '../config/s3-url.js';
+import { assertSafeKey, assertSafePrefix, resolveContentType } from './object-key.js';
+import { bodySource, checkListOptions, checkPresign, checkRange, contentDisposition } from './object-args.js';
+import type {
+  ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectStore, ObjectSummary, PresignedUrl,
+  PresignOptions, PutOptions, StoredObject,
+} from './object-store.port.js';
+
+export interface MinioObjectStoreOptions {
+  target: S3Target;
+  log?: Logger;
+}
+
+const MD5 = /^[0-9a-f]{32}$/;
+const MULTIPART_ETAG = /^[0-9a-f]{32}-\d+$/;
+
+/**
+ * The cluster object store: S3 or MinIO through the `minio` client (ONAIR_S3_URL).
+ *
+ *   bucket     created on first use when missing (several nodes racing to create it is fine)
+ *   prefix     the URL's path after the bucket, prepended to every key
+ *   uploads    putObject with the URL's part size: up to one part it is a single PUT, past it a
+ *              multipart upload, one part (buffered by the client) at a time; memory per upload is
+ *              about one part. Every upload is verified: the bytes counted against the declared
+ *              size, and the server's ETag checked against MD5s computed while sending (a single
+ *              PUT's ETag is the MD5; a multipart one is the MD5 of the parts' MD5s, '-N'). A
+ *              failing source rejects the upload (UploadCheck) and an unfinished multipart upload
+ *              is aborted
+ *   URLs       presignGet() signs offline (the region is configured), for publicUrl's host when set
+ */
+export class MinioObjectStore implements ObjectStore {
+  readonly kind = 's3' as const;
+  private readonly client: Client;
+  private readonly signer: Client;
+  private readonly agent: http.Agent;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+  private readonly region: string;
+  private readonly log: Logger;
+  private bucketReady: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(options: MinioObjectStoreOptions) {
+    const t = options.target;
+    this.bucket = t.bucket;
+    this.prefix = t.prefix;
+    this.partSize = t.partSize;
+    this.region = t.region;
+    this.log = options.log ?? silentLogger();
+    this.agent = t.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const common = { accessKey: t.accessKey, secretKey: t.secretKey, region: t.region, pathStyle: true };
+    this.client = new Client({ ...common, endPoint: t.endPoint, port: t.port, useSSL: t.useSSL, partSize: t.partSize, transportAgent: this.agent });
+    const pub = t.publicEndpoint;
+    // Signing needs no connection: with the region set, the client never asks the server for it.
+    this.signer = pub ? new Client({ ...common, endPoint: pub.endPoint, port: pub.port, useSSL: pub.useSSL }) : this.client;
+  }
+
+  async put(key: string, source: ObjectSource, options: PutOptions = {}): Promise<StoredObject> {
+    this.assertOpen();
+    assertSafeKey(key);
+    const contentType = resolveContentType(key, options.contentType);
+    await this.ensureBucket();
+    const { stream, check } = await bodySource(source, this.partSize);
+    const name = this.prefix + key;
+    let etag: string;
+    let failure: Error | undefined;
+    try {
+      // The source's failure destroys `check`, and `check` takes the client's part splitter down
+      // with it (UploadCheck._destroy), so the upload rejects instead of waiting. The first error
+      // is the one reported (the client's is a consequence).
+      stream.on('error', (err) => check.destroy(err));
+      check.on('error', (err) => { failure ??= err; });
+      stream.pipe(check);
+      ({ etag } = await this.client.putObject(this.bucket, name, check, check.expectedSize, { 'Content-Type': contentType }));
+    } catch (err) {
+      stream.destroy();
+      // A multipart upload that failed half way leaves parts on the server: abort it (best effort).
+      if (check.expectedSize > this.partSize) {
+        await this.client.removeIncompleteUpload(this.bucket, name).catch((e: unknown) => this.log.debug({ err: e }, 'could not abort an incomplete upload'));
+      }
+      throw translate(failure ?? err, key);
+    }
+    const md5 = check.md5();
+    const info = await this.stat(key);
+    const sent = etag.replace(/"/g, '').toLowerCase();
+    // MD5: a single PUT. MD5-N: a multipart upload (UploadCheck knows the layouts minio may have
+    // cut). Anything else (an encrypted bucket) cannot be checked here; the size still is.
+    const matches = MD5.test(sent) ? sent === md5 : MULTIPART_ETAG.test(sent) ? check.multipartEtags().includes(sent) : true;
+    if (!info || info.size !== check.bytes || !matches) {
+      await this.client.removeObject(this.bucket, name).catch(() => undefined);
+      throw new UnavailableError(`upload of ${key} did not verify (size or checksum differ); the object was removed`, { code: 'upload_corrupt' });
+    }
+    return { ...info, md5 };
+  }
+
+  async get(key: string, range?: ByteRange): Promise<ObjectBody> {
+    this.assertOpen();
+    assertSafeKey(key);
+    const info = await this.stat(key);
+    if (!info) throw new NotFoundError(`no object ${key}`);
+    const { start, end } = checkRange(range, info.size);
+    try {
+      const stream = end < start
+        ? await this.client.getObject(this.bucket, this.prefix + key)
+        : await this.client.getPartialObject(this.bucket, this.prefix + key, start, end - start + 1);
+      return { info, stream, start, end };
+    } catch (err) {
+      throw translate(err, key);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectInfo | null> {
+    this.assertOpen();
+    assertSafeKey(key);
+    await this.ensureBucket();
+    try {
+      const st = await this.client.statObject(this.bucket, this.prefix + key);
+      const meta = st.metaData as Record<string, string | undefined>;
+      return {
+        key,
+        size: st.size,
+        etag: st.etag,
+        contentType: meta['content-type'] ?? resolveContentType(key, undefined),
+        lastModified: st.lastModified,
+      };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw translate(err, key);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    this.assertOpen();
+    assertSafeKey(key);
+    await this.ensureBucket();
+    try {
+      await this.client.removeObject(this.bucket, this.prefix + key);
+    } catch (err) {
+      if (!isNotFound(err)) throw translate(err, key);
+    }
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ObjectPage> {
+    this.assertOpen();
+    assertSafePrefix(prefix);
+    const { after, limit } = checkListOptions(options);
+    await this.ensureBucket();
+    let res;
+    try {
+      // ListObjects V1 with a marker: the same "keys after this one" paging as V2's start-after, and
+      // s3rver's V2 cannot answer a truncated page on Node 20 (its continuation tokens use DES,
+      // which OpenSSL 3 refuses). S3 and MinIO serve both versions.
+      res = await this.client.listObjectsQuery(this.bucket, this.prefix + prefix, after ? this.prefix + after : '', { Delimiter: '', MaxKeys: limit });
+    } catch (err) {
+      throw translate(err);
+    }
+    const items: ObjectSummary[] = (res.objects ?? [])
+      .filter((o) => typeof o.name === 'string')
+      .slice(0, limit)
+      .map((o) => ({ key: o.name!.slice(this.prefix.length), size: o.size ?? 0, etag: (o.etag ?? '').replace(/"/g, ''), lastModified: o.lastModified ?? new Date(0) }));
+    return res.isTruncated && items.length ? { items, next: items.at(-1)!.key } : { items };
+  }
+
+  async presignGet(key: string, options: PresignOptions): Promise<PresignedUrl | null> {
+    this.assertOpen();
+    assertSafeKey(key);
+    const seconds = checkPresign(options);
+    const headers = options.downloadName === undefined ? undefined : { 'response-content-disposition': contentDisposition(options.downloadName) };
+    const signedAt = new Date();
+    try {
+      const url = await this.signer.presignedGetObject(this.bucket, this.prefix + key, seconds, headers ?? {}, signedAt);
+      return { url, expiresAt: new Date(signedAt.getTime() - signedAt.getMilliseconds() + seconds * 1000) };
+    } catch (err) {
+      throw translate(err, key);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.agent.destroy();
+  }
+
+  /** Creates the bucket on first use; a failure is retried by the next call (MinIO may start after onair). */
+  private ensureBucket(): Promise<void> {
+    this.bucketReady ??= (async () => {
+      if (await this.client.bucketExists(this.bucket)) return;
+      try {
+        await this.client.makeBucket(this.bucket, this.region);
+      } catch (err) {
+        const code = (err as S3Error).code;
+        if (code !== 'BucketAlreadyOwnedByYou' && code !== 'BucketAlreadyExists') throw err;
+      }
+    })().catch((err: unknown) => {
+      this.bucketReady = undefined;
+      throw translate(err);
+    });
+    return this.bucketReady;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new InvalidStateError('object store is closed');
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  const code = (err as S3Error | undefined)?.code;
+  return code === 'NoSuchKey' || code === 'NotFound';
+}
+
+/** Driver errors become domain errors with the original as cause; the client's messages carry no credentials. */
+function translate(err: unknown, key?: string): Error {
+  if (err instanceof ValidationError || err instanceof NotFoundError || err instanceof InvalidStateError
+    || err instanceof ConflictError || err instanceof UnavailableError || err instanceof TypeError) return err;
+  const code = (err as S3Error | undefined)?.code;
+  if (key !== undefined && isNotFound(err)) return new NotFoundError(`no object ${key}`, { cause: err });
+  if (code === 'InvalidRange') return new ValidationError('range not satisfiable', { cause: err, code: 'range_not_satisfiable' });
+  return new UnavailableError(`object storage failed${code ? ` (${code})` : ''}`, { cause: err });
+}

@@ -1,0 +1,82 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { NotFoundError, ValidationError } from '../errors.js';
+import { assertSafePrefix } from './object-key.js';
+import type { ByteRange, ListOptions, ObjectSource, PresignOptions } from './object-store.port.js';
+import { UploadCheck } from './upload-check.js';
+
+/**
+ * The argument checks both adapters share, so a call one adapter refuses the other refuses too,
+ * with the same error: TypeError for a programmer's mistake, ValidationError for what may have come
+ * from a client (a range, a cursor, a download name).
+ */
+
+/** Opens a put() source as a stream of known size, with the UploadCheck it must pass through. */
+export async function bodySource(source: ObjectSource, partSize: number): Promise<{ stream: Readable; check: UploadCheck }> {
+  if (source && 'file' in source && typeof source.file === 'string') {
+    let size: number;
+    try {
+      const st = await stat(source.file);
+      if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOENT' });
+      size = st.size;
+    } catch (cause) {
+      throw new NotFoundError('the file to upload does not exist', { cause, code: 'source_not_found' });
+    }
+    return { stream: createReadStream(source.file), check: new UploadCheck(size, partSize) };
+  }
+  if (source && 'stream' in source && source.stream instanceof Readable) {
+    return { stream: source.stream, check: new UploadCheck(source.size, partSize) };
+  }
+  if (source && 'bytes' in source && source.bytes instanceof Uint8Array) {
+    const buf = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength);
+    return { stream: Readable.from([buf]), check: new UploadCheck(buf.length, partSize) };
+  }
+  throw new TypeError('put() needs { file }, { stream, size } or { bytes }');
+}
+
+/** The inclusive range to serve of an object of `size` bytes (end -1 for an empty object read whole). */
+export function checkRange(range: ByteRange | undefined, size: number): { start: number; end: number } {
+  if (range === undefined) return { start: 0, end: size - 1 };
+  const { start, end } = range;
+  if (!Number.isSafeInteger(start) || start < 0 || (end !== undefined && (!Number.isSafeInteger(end) || end < start))) {
+    throw new TypeError('range must be { start >= 0, end >= start } in whole bytes');
+  }
+  if (start >= size) {
+    throw new ValidationError(`range starts at ${start}, past the object's ${size} bytes`, { code: 'range_not_satisfiable' });
+  }
+  return { start, end: Math.min(end ?? size - 1, size - 1) };
+}
+
+export function checkListOptions(options: ListOptions): { after: string | undefined; limit: number } {
+  const limit = options.limit ?? 1000;
+  if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new TypeError('list(): limit must be 1-1000');
+  if (options.after !== undefined) {
+    try {
+      assertSafePrefix(options.after);
+    } catch (cause) {
+      throw new ValidationError('not a list cursor', { cause, code: 'invalid_cursor' });
+    }
+  }
+  return { after: options.after || undefined, limit };
+}
+
+const MAX_PRESIGN_MS = 7 * 24 * 3600 * 1000;
+
+/** Checks the options and returns the lifetime in whole seconds (what S3 signs). */
+export function checkPresign(options: PresignOptions): number {
+  const ms = options?.expiresInMs;
+  if (!Number.isInteger(ms) || ms < 1000 || ms > MAX_PRESIGN_MS) throw new TypeError('presignGet(): expiresInMs must be 1 s to 7 days');
+  if (options.downloadName !== undefined) contentDisposition(options.downloadName);
+  return Math.floor(ms / 1000);
+}
+
+/** `attachment` with an ASCII fallback name and the UTF-8 one (RFC 6266); refuses control characters. */
+export function contentDisposition(name: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof name !== 'string' || name.length === 0 || name.length > 200 || /[\u0000-\u001f\u007f"\\/]/.test(name)) {
+    throw new ValidationError('downloadName must be 1-200 characters without quotes, slashes or control characters', { code: 'invalid_download_name' });
+  }
+  const ascii = name.replace(/[^\x20-\x7e]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
+}
