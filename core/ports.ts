@@ -7,34 +7,47 @@ import type { Cache } from './cache/cache.port.js';
 import { createEventBus } from './event-bus/index.js';
 import type { EventBus } from './event-bus/event-bus.port.js';
 import type { BusEvents } from './events/bus-events.js';
+import { createPubSub } from './pubsub/index.js';
+import type { PubSub } from './pubsub/pubsub.port.js';
+import { createObjectStore } from './object-store/index.js';
+import type { ObjectStore } from './object-store/object-store.port.js';
 
 /** The ports a control process runs on, chosen by the configuration (embedded or cluster adapters). */
 export interface Ports {
   db: Database;
   cache: Cache;
   bus: EventBus<BusEvents>;
+  /** Fan-out per room across control nodes (in-process, or Redis Pub/Sub with ONAIR_REDIS_URL). */
+  pubsub: PubSub;
+  /** Recordings, posters, screenshots, covers (DATA_DIR/objects, or S3/MinIO with ONAIR_S3_URL). */
+  objects: ObjectStore;
   metrics: Registry;
-  /** Closes bus, cache and database, in that order (the bus may still write to the database). */
+  /** Closes bus, pub/sub, cache, object store and database, in that order (the bus may still write to the database). */
   close(): Promise<void>;
 }
 
 /**
  * Opens and migrates the database (SQLite file, or MySQL/MariaDB with ONAIR_DATABASE_URL), the
- * cache and the event bus (in-process and a database table, or Redis with ONAIR_REDIS_URL), and a
- * metrics registry with the process metrics. The composition roots (onair.ts, control/main.ts) share it.
+ * cache, the event bus and pub/sub (in-process and a database table, or Redis with
+ * ONAIR_REDIS_URL), the object store (a folder, or S3/MinIO with ONAIR_S3_URL), and a metrics
+ * registry with the process metrics. The composition roots (onair.ts, control/main.ts) share it.
  */
 export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports> {
   const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
   await db.migrate();
   const cache = createCache({ url: config.redis.url, log });
   const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
+  const pubsub = createPubSub({ redisUrl: config.redis.url, log: log.child({ mod: 'pubsub' }) });
+  const objects = createObjectStore(config, log.child({ mod: 'object-store' }));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   return {
-    db, cache, bus, metrics,
+    db, cache, bus, pubsub, objects, metrics,
     async close() {
       await bus.close();
+      await pubsub.close();
       await cache.close();
+      await objects.close();
       await db.close();
     },
   };
