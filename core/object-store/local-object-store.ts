@@ -45,12 +45,11 @@ export class LocalObjectStore implements ObjectStore {
     this.assertOpen();
     assertSafeKey(key);
     const contentType = resolveContentType(key, options.contentType);
-    const { stream, check } = await bodySource(source, 0);
-    const tmpDir = join(this.root, TMP);
-    await mkdir(tmpDir, { recursive: true });
-    const tmp = join(tmpDir, `${randomBytes(8).toString('hex')}.part`);
+    const check = await bodySource(source, 0);
+    const tmp = join(this.root, TMP, `${randomBytes(8).toString('hex')}.part`);
     try {
-      await pipeline(stream, check, createWriteStream(tmp, { flags: 'wx' }));
+      await mkdir(dirname(tmp), { recursive: true });
+      await pipeline(check, createWriteStream(tmp, { flags: 'wx' }));
       const { mtimeMs, size } = await stat(tmp);
       const sidecar: Sidecar = { contentType, md5: check.md5(), size, mtimeMs };
       await writeFile(`${tmp}.json`, JSON.stringify(sidecar));
@@ -60,8 +59,10 @@ export class LocalObjectStore implements ObjectStore {
       await this.moveInto(`${tmp}.json`, this.metaPath(key));
       return { key, size, etag: sidecar.md5, contentType, lastModified: new Date(mtimeMs), md5: sidecar.md5 };
     } catch (err) {
+      check.destroy();
       await rm(tmp, { force: true });
       await rm(`${tmp}.json`, { force: true });
+      if (check.sourceError) throw check.sourceError;
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR') {
         // S3 can hold both 'a' and 'a/b'; a folder cannot be a file too.

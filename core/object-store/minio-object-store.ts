@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import type { S3Target } from '../config/s3-url.js';
 import { assertSafeKey, assertSafePrefix, resolveContentType } from './object-key.js';
-import { bodySource, checkListOptions, checkPresign, checkRange, contentDisposition } from './object-args.js';
+import { bodySource, checkListOptions, checkPresign, checkRange, contentDisposition, whenFailed } from './object-args.js';
 import type {
   ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectStore, ObjectSummary, PresignedUrl,
   PresignOptions, PutOptions, StoredObject,
@@ -66,26 +66,22 @@ export class MinioObjectStore implements ObjectStore {
     this.assertOpen();
     assertSafeKey(key);
     const contentType = resolveContentType(key, options.contentType);
-    await this.ensureBucket();
-    const { stream, check } = await bodySource(source, this.partSize);
+    const check = await bodySource(source, this.partSize);
     const name = this.prefix + key;
     let etag: string;
-    let failure: Error | undefined;
     try {
-      // The source's failure destroys `check`, and `check` takes the client's part splitter down
-      // with it (UploadCheck._destroy), so the upload rejects instead of waiting. The first error
-      // is the one reported (the client's is a consequence).
-      stream.on('error', (err) => check.destroy(err));
-      check.on('error', (err) => { failure ??= err; });
-      stream.pipe(check);
-      ({ etag } = await this.client.putObject(this.bucket, name, check, check.expectedSize, { 'Content-Type': contentType }));
+      await this.ensureBucket();
+      // Race the body's failure too: a failing source ends the put whatever state the client is in
+      // (UploadCheck also fails the client's part splitter, so the client does not wait forever).
+      ({ etag } = await Promise.race([this.client.putObject(this.bucket, name, check, check.expectedSize, { 'Content-Type': contentType }), whenFailed(check)]));
     } catch (err) {
-      stream.destroy();
+      const cause = (check.errored as Error | null) ?? err;
+      check.destroy();
       // A multipart upload that failed half way leaves parts on the server: abort it (best effort).
       if (check.expectedSize > this.partSize) {
         await this.client.removeIncompleteUpload(this.bucket, name).catch((e: unknown) => this.log.debug({ err: e }, 'could not abort an incomplete upload'));
       }
-      throw translate(failure ?? err, key);
+      throw check.sourceError ?? translate(cause, key);
     }
     const md5 = check.md5();
     const info = await this.stat(key);

@@ -12,8 +12,21 @@ import { UploadCheck } from './upload-check.js';
  * from a client (a range, a cursor, a download name).
  */
 
-/** Opens a put() source as a stream of known size, with the UploadCheck it must pass through. */
-export async function bodySource(source: ObjectSource, partSize: number): Promise<{ stream: Readable; check: UploadCheck }> {
+/**
+ * Opens a put() source as the body to upload: the source piped through an UploadCheck (counting,
+ * hashing, failing with the source). For a stream the piping happens synchronously, so call this
+ * before put() awaits anything: a caller's stream that fails early is then caught here instead of
+ * being an 'error' event nobody listens to. The returned check always has an error listener; read
+ * its failure from check.errored, pipeline() or whenFailed().
+ */
+export async function bodySource(source: ObjectSource, partSize: number): Promise<UploadCheck> {
+  if (source && 'stream' in source && source.stream instanceof Readable) {
+    return feed(source.stream, new UploadCheck(source.size, partSize));
+  }
+  if (source && 'bytes' in source && source.bytes instanceof Uint8Array) {
+    const buf = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength);
+    return feed(Readable.from([buf]), new UploadCheck(buf.length, partSize));
+  }
   if (source && 'file' in source && typeof source.file === 'string') {
     let size: number;
     try {
@@ -23,16 +36,36 @@ export async function bodySource(source: ObjectSource, partSize: number): Promis
     } catch (cause) {
       throw new NotFoundError('the file to upload does not exist', { cause, code: 'source_not_found' });
     }
-    return { stream: createReadStream(source.file), check: new UploadCheck(size, partSize) };
-  }
-  if (source && 'stream' in source && source.stream instanceof Readable) {
-    return { stream: source.stream, check: new UploadCheck(source.size, partSize) };
-  }
-  if (source && 'bytes' in source && source.bytes instanceof Uint8Array) {
-    const buf = Buffer.from(source.bytes.buffer, source.bytes.byteOffset, source.bytes.byteLength);
-    return { stream: Readable.from([buf]), check: new UploadCheck(buf.length, partSize) };
+    return feed(createReadStream(source.file), new UploadCheck(size, partSize));
   }
   throw new TypeError('put() needs { file }, { stream, size } or { bytes }');
+}
+
+function feed(stream: Readable, check: UploadCheck): UploadCheck {
+  check.on('error', () => undefined);
+  // Stop reading the source when the upload ends early for another reason (size, server, a caller's error).
+  check.on('close', () => { if (!check.writableFinished && !stream.destroyed) stream.destroy(); });
+  if (stream.destroyed) {
+    check.sourceError = (stream.errored as Error | null) ?? new Error('the source stream was already closed');
+    check.destroy(check.sourceError);
+    return check;
+  }
+  stream.on('error', (err) => {
+    check.sourceError ??= err;
+    check.destroy(err);
+  });
+  stream.pipe(check);
+  return check;
+}
+
+/** Rejects with the check's first error (also one that happened before this call). */
+export function whenFailed(check: UploadCheck): Promise<never> {
+  const failed = new Promise<never>((_, reject) => {
+    if (check.errored) reject(check.errored);
+    else check.once('error', reject);
+  });
+  failed.catch(() => undefined);
+  return failed;
 }
 
 /** The inclusive range to serve of an object of `size` bytes (end -1 for an empty object read whole). */

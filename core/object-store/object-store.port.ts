@@ -94,7 +94,10 @@ export interface PresignedUrl {
 export interface ObjectStore {
   /** 'local' or 's3': for logs and health output only; code must not branch on it (use presignGet's null). */
   readonly kind: 'local' | 's3';
-  /** Stores (or atomically replaces) the object: readers see the old or the new content, never a part. */
+  /**
+   * Stores (or atomically replaces) the object: readers see the old or the new content, never a
+   * part. A source stream that fails makes put() reject with that stream's own error, storing nothing.
+   */
   put(key: string, source: ObjectSource, options?: PutOptions): Promise<StoredObject>;
   /** The object's bytes, or a range of them. NotFoundError when absent; a start past the end is a ValidationError with code 'range_not_satisfiable'. */
   get(key: string, range?: ByteRange): Promise<ObjectBody>;

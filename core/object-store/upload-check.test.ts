@@ -52,6 +52,17 @@ describe('UploadCheck', () => {
     await assert.rejects(run(Buffer.alloc(10), 11, 0), (e: unknown) => e instanceof ValidationError && e.code === 'size_mismatch');
   });
 
+  it('a stream piped after the failure fails at once instead of waiting', async () => {
+    const check = new UploadCheck(100, 0);
+    check.on('error', () => undefined);
+    check.destroy(new Error('source failed'));
+    const late = new PassThrough();
+    late.on('error', () => undefined);
+    check.pipe(late);
+    await new Promise((r) => setImmediate(r));
+    assert.equal((late.errored as Error | null)?.message, 'source failed');
+  });
+
   it('an error takes down the streams it is piped into (pipe() alone would leave them waiting)', async () => {
     const check = new UploadCheck(100, 0);
     const dest = new PassThrough();

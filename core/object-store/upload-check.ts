@@ -33,6 +33,8 @@ export class UploadCheck extends Transform {
   private readonly destinations = new Set<Writable>();
   private wholeHex = '';
   bytes = 0;
+  /** The caller's source stream failed with this: put() rethrows it as it is (it is the caller's error, not the store's). */
+  sourceError: Error | undefined;
 
   /** `partSize`: split digests at this size (the S3 multipart part size), or 0 for none. */
   constructor(readonly expectedSize: number, private readonly partSize = 0) {
@@ -41,7 +43,15 @@ export class UploadCheck extends Transform {
   }
 
   override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
-    this.destinations.add(destination as unknown as Writable);
+    const writable = destination as unknown as Writable;
+    if (this.destroyed) {
+      // Piped after the failure (minio pipes a multipart body only once the upload is created):
+      // nothing will ever flow, so fail the destination now rather than leave it waiting.
+      const err = (this.errored as Error | null) ?? new Error('the upload stream was closed');
+      process.nextTick(() => writable.destroy(err));
+      return destination;
+    }
+    this.destinations.add(writable);
     return super.pipe(destination, options);
   }
 
