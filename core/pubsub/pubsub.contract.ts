@@ -260,7 +260,7 @@ export function describePubSubContract(name: string, makeCluster: (options?: Pub
     });
 
     it('an idle history expires', async () => {
-      const c = await cluster({ historyTtlMs: 300 });
+      const c = await cluster({ historyTtlMs: 1_000 });
       const a = await c.node();
       const room = ch('ttl');
       const id = await a.publishKept(room, 'soon gone');
