@@ -38,7 +38,7 @@ export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports
   const cache = createCache({ url: config.redis.url, log });
   const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
   const pubsub = createPubSub({ redisUrl: config.redis.url, log: log.child({ mod: 'pubsub' }) });
-  const objects = createObjectStore(config, log.child({ mod: 'object-store' }));
+  const objects = await createObjectStore(config, log.child({ mod: 'object-store' }));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   return {
