@@ -1,0 +1,215 @@
+import { z } from 'zod';
+
+/**
+ * The one vocabulary of what happens in a live room (DESIGN "Domain events"). Every edge (the
+ * in-process engine, media's signed HTTP callbacks, the SRS/nginx-rtmp hooks, the Tencent CSS-style
+ * receiver) translates what it hears into these events before anything else happens, and handlers
+ * subscribe by name without knowing the source.
+ *
+ * Each entry has a schema (checked where an event enters from outside a process), a version (bumped
+ * on an incompatible payload change; consumers refuse versions they do not know), and `durable`:
+ *   - durable events go through the event bus (at least once, retried, dead-lettered), so every
+ *     handler must be idempotent by `eventId`;
+ *   - fan-out events (heartbeats, viewer counts, chat) go through pub/sub or straight to their one
+ *     in-process handler: each one supersedes the last, losing one costs nothing.
+ *
+ * Names are dotted `noun.verb` in the past tense (STYLE §3). Ids travel as strings: rooms and users
+ * are BIGINT keys, sessions are snowflakes.
+ */
+
+/** Stable across re-sends of the same fact (a vendor retry, a media HTTP retry): what handlers deduplicate on. */
+const eventId = z.string().min(1).max(191);
+/** Milliseconds since the epoch. */
+const at = z.number().int().nonnegative();
+const entityId = z.string().min(1).max(64);
+const optionalId = entityId.optional();
+
+export const playProtocols = ['rtmp', 'http-flv', 'ws-flv', 'hls', 'webrtc'] as const;
+const protocol = z.enum(playProtocols);
+
+const video = z.object({ codec: z.string().max(16), width: z.number().int().nonnegative(), height: z.number().int().nonnegative(), fps: z.number().nonnegative() });
+const audio = z.object({ codec: z.string().max(16), sampleRate: z.number().int().nonnegative(), channels: z.number().int().nonnegative() });
+
+/** Where a file the event names lives: a path on the media node, an object-store key, or a vendor URL. */
+const fileRef = z.object({
+  path: z.string().min(1).max(1024).optional(),
+  objectKey: z.string().min(1).max(1024).optional(),
+  url: z.string().url().max(2048).optional(),
+}).refine((f) => f.path !== undefined || f.objectKey !== undefined || f.url !== undefined, 'a file needs a path, an objectKey or a url');
+
+const streamRef = {
+  eventId,
+  at,
+  /** The public stream name: the room id. */
+  roomId: entityId,
+  /** One publish session of one encoder connection (engine publisherId, `css:{sequence}` for the vendor). */
+  publisherId: z.string().min(1).max(128),
+  /** The live session, when the edge knows it (the engine does; vendors do not). */
+  sessionId: optionalId,
+};
+
+export const domainEventSchemas = {
+  /** Media is flowing for a room: the only event that turns a session live. */
+  'stream.published': z.object({
+    ...streamRef,
+    app: z.string().max(64),
+    clientIp: z.string().max(64),
+    video: video.optional(),
+    audio: audio.optional(),
+  }),
+  'stream.unpublished': z.object({
+    ...streamRef,
+    reason: z.enum(['closed', 'unpublished', 'kicked', 'idle', 'no-media', 'error', 'replaced', 'vendor']),
+    bytesIn: z.number().nonnegative(),
+    durationMs: z.number().nonnegative(),
+  }),
+  /** Periodic per-stream figures; the live-session service treats them as the stream's heartbeat. */
+  'stream.heartbeat': z.object({
+    ...streamRef,
+    bitrateInKbps: z.number().nonnegative(),
+    bitrateOutKbps: z.number().nonnegative(),
+    viewers: z.record(z.string(), z.number().int().nonnegative()),
+    videoFrames: z.number().int().nonnegative(),
+    audioFrames: z.number().int().nonnegative(),
+    bytesIn: z.number().nonnegative(),
+    bytesOut: z.number().nonnegative(),
+    fps: z.number().nonnegative().optional(),
+    keyframeIntervalMs: z.number().nonnegative().optional(),
+  }),
+  'viewer.joined': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    /** The media connection (engine viewerId). */
+    viewerId: z.string().min(1).max(128),
+    protocol,
+    clientIp: z.string().max(64),
+    /** The user the play token was issued to; null for anonymous viewers. */
+    userId: entityId.nullable(),
+  }),
+  'viewer.left': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    viewerId: z.string().min(1).max(128),
+    protocol,
+    clientIp: z.string().max(64),
+    userId: entityId.nullable(),
+    reason: z.enum(['closed', 'kicked', 'slow', 'stream-ended', 'error', 'exited', 'timeout']),
+    bytesOut: z.number().nonnegative(),
+    durationMs: z.number().nonnegative(),
+  }),
+  /** A finished recording (one segment of a show; long shows are cut into several). */
+  'recording.finished': z.object({
+    ...streamRef,
+    file: fileRef,
+    format: z.enum(['flv', 'mp4', 'hls', 'other']),
+    /** 0-based segment index within the publish session. */
+    segment: z.number().int().nonnegative(),
+    startedAt: at,
+    endedAt: at,
+    durationMs: z.number().nonnegative(),
+    size: z.number().int().nonnegative(),
+  }),
+  'screenshot.taken': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    image: fileRef,
+    width: z.number().int().nonnegative().optional(),
+    height: z.number().int().nonnegative().optional(),
+  }),
+  /** A content-moderation verdict about a stream. */
+  'audit.flagged': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    kind: z.enum(['image', 'audio', 'text', 'other']),
+    severity: z.enum(['normal', 'light', 'medium', 'severe']),
+    /**
+     * True only when the verdict's body was authenticated (a body-covering signature). A verdict
+     * whose body could have been forged never imposes a permanent sanction by itself.
+     */
+    bodyVerified: z.boolean(),
+    label: z.string().max(128).optional(),
+    score: z.number().optional(),
+    evidence: fileRef.optional(),
+    /** The vendor's own fields, kept for the audit log (bounded by the receiver). */
+    raw: z.record(z.string(), z.unknown()).optional(),
+  }),
+  /** Emitted by the live-session service when a session turns live (after stream.published). */
+  'session.live': z.object({
+    eventId,
+    at,
+    sessionId: entityId,
+    roomId: entityId,
+    anchorId: entityId,
+  }),
+  /** Emitted by the live-session service when a session ends, whatever ended it. */
+  'session.ended': z.object({
+    eventId,
+    at,
+    sessionId: entityId,
+    roomId: entityId,
+    anchorId: entityId,
+    /** 1 anchor, 2 operator, 3 stream cut / reaper (seed 000). */
+    closeMethod: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+    reason: z.string().max(512),
+    startedAt: at.nullable(),
+    durationMs: z.number().nonnegative(),
+  }),
+  /** A recording became a replay a viewer can watch (transcoder). */
+  'replay.ready': z.object({
+    eventId,
+    at,
+    replayId: entityId,
+    roomId: entityId,
+    sessionId: optionalId,
+    objectKey: z.string().min(1).max(1024),
+    posterKey: z.string().min(1).max(1024).nullable(),
+    durationMs: z.number().nonnegative(),
+    size: z.number().int().nonnegative(),
+  }),
+} as const;
+
+export type DomainEventName = keyof typeof domainEventSchemas;
+/** A type alias (not an interface) so it satisfies the bus's EventCatalog index signature. */
+export type DomainEvents = { [N in DomainEventName]: z.infer<(typeof domainEventSchemas)[N]> };
+
+export interface DomainEventSpec {
+  version: number;
+  durable: boolean;
+}
+
+/** Version and delivery of each event. A new event is added here and in domainEventSchemas. */
+export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpec } = {
+  'stream.published': { version: 1, durable: true },
+  'stream.unpublished': { version: 1, durable: true },
+  'stream.heartbeat': { version: 1, durable: false },
+  'viewer.joined': { version: 1, durable: true },
+  'viewer.left': { version: 1, durable: true },
+  'recording.finished': { version: 1, durable: true },
+  'screenshot.taken': { version: 1, durable: true },
+  'audit.flagged': { version: 1, durable: true },
+  'session.live': { version: 1, durable: true },
+  'session.ended': { version: 1, durable: true },
+  'replay.ready': { version: 1, durable: true },
+};
+
+export const durableEventNames = (Object.keys(domainEventSpecs) as DomainEventName[]).filter((n) => domainEventSpecs[n].durable);
+
+export function isDomainEventName(name: string): name is DomainEventName {
+  return Object.prototype.hasOwnProperty.call(domainEventSchemas, name);
+}
+
+/**
+ * Checks an event that arrives from outside this process (an HTTP edge, a bus delivery written by
+ * another version): returns the parsed payload (unknown keys stripped) or throws the ZodError.
+ */
+export function parseDomainEvent<N extends DomainEventName>(name: N, payload: unknown): DomainEvents[N] {
+  return domainEventSchemas[name].parse(payload) as DomainEvents[N];
+}
