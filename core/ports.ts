@@ -35,9 +35,9 @@ export interface Ports {
 export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports> {
   const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
   await db.migrate();
-  const cache = createCache({ url: config.redis.url, log });
-  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, log });
-  const pubsub = createPubSub({ redisUrl: config.redis.url, log: log.child({ mod: 'pubsub' }) });
+  const cache = createCache({ url: config.redis.url, prefix: config.redis.prefix, log });
+  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, prefix: config.redis.prefix, log });
+  const pubsub = createPubSub({ redisUrl: config.redis.url, prefix: config.redis.prefix, log: log.child({ mod: 'pubsub' }) });
   const objects = await createObjectStore(config, log.child({ mod: 'object-store' }));
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });

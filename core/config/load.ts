@@ -13,10 +13,12 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_LOG_LEVEL: 'logLevel',
   ONAIR_HTTP_PORT: 'http.port',
   ONAIR_BODY_LIMIT: 'http.bodyLimit',
+  ONAIR_TRUSTED_PROXIES: 'http.trustedProxies',
   ONAIR_RTMP_PORT: 'rtmp.port',
   ONAIR_RTMP_APP: 'rtmp.app',
   ONAIR_DATABASE_URL: 'database.url',
   ONAIR_REDIS_URL: 'redis.url',
+  ONAIR_REDIS_PREFIX: 'redis.prefix',
   ONAIR_S3_URL: 's3.url',
   ONAIR_JWT_TTL: 'auth.jwtTtl',
   ONAIR_ADMIN_USER: 'auth.adminUser',
@@ -25,14 +27,21 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_PLAY_TOKEN_TTL: 'live.playTokenTtl',
   ONAIR_PLAY_TOKEN_KEY: 'live.playTokenKey',
   ONAIR_PUSH_URL_TTL: 'live.pushUrlTtl',
+  ONAIR_PUSH_AUTH: 'live.pushAuth',
   ONAIR_HEARTBEAT_TIMEOUT: 'live.heartbeatTimeout',
   ONAIR_AUDIT_PAUSE: 'live.auditPause',
   ONAIR_CALLBACK_KEY: 'callbacks.key',
   ONAIR_MEDIA_CALLBACK_KEY: 'callbacks.mediaKey',
   ONAIR_CALLBACK_MAX_ATTEMPTS: 'callbacks.maxAttempts',
+  ONAIR_CALLBACK_WINDOW: 'callbacks.window',
+  ONAIR_CALLBACK_ALLOW: 'callbacks.allow',
+  ONAIR_LIVE_EVENTS_RETENTION: 'callbacks.eventsRetention',
+  ONAIR_HOOK_SECRET: 'hooks.secret',
+  ONAIR_HOOK_ALLOW: 'hooks.allow',
   ONAIR_HOOK_TIMEOUT: 'media.hookTimeout',
   ONAIR_FFMPEG_PATH: 'media.ffmpegPath',
   ONAIR_RECORD: 'media.record',
+  ONAIR_RECORDINGS_DIR: 'media.recordingsDir',
   ONAIR_HLS: 'media.hls',
   ONAIR_HLS_SEGMENT: 'media.hlsSegment',
   ONAIR_MEDIA_IDLE_TIMEOUT: 'media.idleTimeout',
@@ -58,7 +67,7 @@ function setPath(tree: Tree, path: string, value: unknown): void {
  * fills in the generated secret. Throws ValidationError naming every bad key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
-  const raw: Tree = { http: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, media: {} };
+  const raw: Tree = { http: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, media: {} };
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);
@@ -79,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree
   const problems = validateConfig(config);
   if (problems.length) throw new ValidationError(`invalid configuration:\n  ${problems.join('\n  ')}`);
   config.dataDir = resolve(config.dataDir);
+  config.media.recordingsDir = resolve(config.media.recordingsDir ?? join(config.dataDir, 'recordings'));
   config.secret ??= loadOrCreateSecret(config.dataDir);
   return config;
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseS3Url, type S3Target } from './s3-url.js';
+import { parseAddressList } from './cidr.js';
 
 /** A duration from the environment ('3s', '10m') or a number of milliseconds. */
 const duration = (fallback: string) =>
@@ -14,6 +15,16 @@ const duration = (fallback: string) =>
     }
   });
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+/** A list of CIDR blocks or addresses ('10.0.0.0/8, ::1'); empty when unset. */
+const addressList = () =>
+  z.union([z.array(z.string()), z.string()]).default([]).transform((v, ctx) => {
+    try {
+      return parseAddressList(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
 const bool = (fallback: boolean) =>
   z.union([z.boolean(), z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'])]).default(fallback)
     .transform((v) => v === true || v === '1' || v === 'true' || v === 'yes' || v === 'on');
@@ -33,6 +44,11 @@ export const configSchema = z.object({
   http: z.object({
     port: port(8080),
     bodyLimit: z.string().default('64kb'),
+    /**
+     * Proxies in front of control (the nginx edge): only a request from one of these has its
+     * X-Forwarded-For read, for the callback and hook source allowlists. Empty: the TCP peer is the source.
+     */
+    trustedProxies: addressList(),
   }),
   rtmp: z.object({
     port: port(1935),
@@ -42,7 +58,11 @@ export const configSchema = z.object({
     /** mysql://user:pass@host:port/db, or sqlite:/path/file.db; a SQLite file in dataDir when unset. */
     url: z.string().optional(),
   }),
-  redis: z.object({ url: z.string().optional() }),
+  redis: z.object({
+    url: z.string().optional(),
+    /** Prefix of every Redis key (cache, bus, pub/sub), so deployments or test runs can share one Redis. Unset: the seed's bare names. */
+    prefix: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/).optional(),
+  }),
   /**
    * ONAIR_S3_URL: object storage on S3/MinIO (see s3-url.ts for the form); a folder under dataDir
    * when unset. `target` is the parsed URL; `url` stays for callers that read it raw.
@@ -72,6 +92,11 @@ export const configSchema = z.object({
      */
     playTokenKey: z.string().min(32).optional(),
     pushUrlTtl: duration('24h'),
+    /**
+     * What a publish must show: `key` = the stream key (a txSecret/txTime, when given, must be valid
+     * and unexpired); `signed` = the key plus a valid, unexpired txSecret/txTime from /live/start.
+     */
+    pushAuth: z.enum(['key', 'signed']).default('key'),
     /** A session whose media heartbeat is silent this long is ended by the reaper. */
     heartbeatTimeout: duration('30s'),
     /** How long a medium audit result blocks publishing. */
@@ -83,12 +108,35 @@ export const configSchema = z.object({
     /** Key the media engine signs its HTTP callbacks with when it runs as its own service. */
     mediaKey: z.string().optional(),
     maxAttempts: z.coerce.number().int().min(1).max(20).default(3),
+    /**
+     * How far ahead a CSS callback's `t` (its expiry, the vendor sets send time + 10 min) may lie,
+     * and how old an HMAC-signed callback's timestamp may be: a captured signature is good this long.
+     */
+    window: duration('11m'),
+    /** Source networks the callback receiver accepts (CIDR list); empty: any. */
+    allow: addressList(),
+    /** live_events rows older than this are pruned (hourly); 0 keeps them forever. */
+    eventsRetention: duration('7d'),
+  }),
+  hooks: z.object({
+    /**
+     * Shared secret external media servers put in the hook URL (`?secret=`). Hooks refuse every call
+     * until this or hooks.allow (or, for onair's own media service, callbacks.mediaKey) is set.
+     */
+    secret: z.string().min(16).optional(),
+    /** Source networks allowed to call /hook/* (CIDR list); when set, other sources are refused even with the secret. */
+    allow: addressList(),
   }),
   media: z.object({
     /** How long the engine waits for a publish/play hook before refusing. */
     hookTimeout: duration('3s'),
     ffmpegPath: z.string().default('ffmpeg'),
     record: bool(false),
+    /**
+     * Where recordings live: the engine writes here, and a hook's on_dvr/record_done file is
+     * accepted only inside it (after resolving symlinks). Default: dataDir/recordings.
+     */
+    recordingsDir: z.string().optional(),
     hls: bool(true),
     hlsSegment: duration('1s'),
     idleTimeout: duration('10s'),
@@ -122,5 +170,8 @@ export function validateConfig(config: OnairConfig): string[] {
     problems.push("'http.port' and 'rtmp.port' must differ");
   }
   if (config.live.playTokenTtl < 10_000) problems.push("'live.playTokenTtl' must be at least 10s");
+  if (config.callbacks.window < 1_000 || config.callbacks.window > 86_400_000) {
+    problems.push("'callbacks.window' (ONAIR_CALLBACK_WINDOW) must be between 1s and 24h");
+  }
   return problems;
 }

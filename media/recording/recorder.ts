@@ -22,7 +22,7 @@ interface Recording {
 }
 
 /**
- * Writes each recorded publish session to `{dataDir}/recordings/{streamName}/{publisherId}.flv`
+ * Writes each recorded publish session to `{media.recordingsDir}/{streamName}/{publisherId}.flv`
  * (audio, video and onMetaData only, timestamps from 0). The engine emits 'publish' only after
  * the publish hook allowed it, so a refused publish never opens a file. On unpublish the file is
  * ended, flushed and closed, and only then is `record.done` emitted.
@@ -62,7 +62,7 @@ export class Recorder implements MediaPlugin {
       log.error({ stream: view.name }, 'stream or publisher id is not a safe file name; not recording');
       return;
     }
-    const dir = join(ctx.config.dataDir, 'recordings', view.name);
+    const dir = join(ctx.config.media.recordingsDir ?? join(ctx.config.dataDir, 'recordings'), view.name);
     const path = join(dir, `${view.publisherId}.flv`);
     try {
       mkdirSync(dir, { recursive: true });
