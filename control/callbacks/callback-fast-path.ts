@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER } from '../../core/callbacks/media-callback-signature.js';
-import { CallbackReceiver, CALLBACK_BODY_LIMIT, type CallbackReceiverDeps, type ReceiverAnswer } from './callback-receiver.js';
+import { CallbackReceiver, CALLBACK_BODY_LIMIT, callbackRequestMeta, type CallbackReceiverDeps, type ReceiverAnswer } from './callback-receiver.js';
 
 /**
  * The callback receiver on bare node:http, for the request listener in front of express:
@@ -53,7 +53,7 @@ export function createCallbackFastPath(deps: CallbackReceiverDeps | CallbackRece
       if (over) return;
       const raw = Buffer.concat(chunks, size);
       const answer = source === 'css'
-        ? receiver.css(raw)
+        ? receiver.css(raw, undefined, callbackRequestMeta(req))
         : receiver.media(raw, header(req, MEDIA_TIMESTAMP_HEADER), header(req, MEDIA_SIGNATURE_HEADER));
       answer.then(send, () => send({ status: 500, body: { error: { code: 'internal', message: 'internal error' } } }));
     });

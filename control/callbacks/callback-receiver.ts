@@ -1,25 +1,62 @@
+import type { IncomingMessage } from 'node:http';
+import type { Registry } from 'prom-client';
 import type { EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { StreamStats } from '../../core/media/media-contract.js';
-import { verifyCssSignature } from '../../core/callbacks/css-signature.js';
-import { verifyMediaCallback, MEDIA_CALLBACK_WINDOW_MS } from '../../core/callbacks/media-callback-signature.js';
+import { AddressMatcher } from '../../core/config/cidr.js';
+import { SourceAddress } from '../../core/callbacks/source-address.js';
+import { CSS_DEFAULT_WINDOW_MS, verifyCssSignature } from '../../core/callbacks/css-signature.js';
+import { verifyCallbackBody } from '../../core/callbacks/body-signature.js';
+import {
+  verifyMediaCallback, MEDIA_CALLBACK_WINDOW_MS, MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER,
+} from '../../core/callbacks/media-callback-signature.js';
 import { cssEnvelopeSchema, isKnownEventType, parseCssCallback, withoutSecrets } from './callback.schema.js';
 import { mapMediaEvent, mediaCallbackSchema, publishCallback } from './media-events.js';
 import type { LiveEventLog } from './live-event-log.js';
+import { RefusalLog, type RefusalSource } from './refusal-log.js';
 
 export interface CallbackReceiverDeps {
   bus: EventBus<BusEvents>;
-  /** config.callbacks: key (CSS MD5 signatures), mediaKey (HMAC of the engine's callbacks). */
-  callbacks: { key?: string; mediaKey?: string };
+  /**
+   * config.callbacks: key (CSS MD5 signatures and the body HMAC), mediaKey (HMAC of the engine's
+   * callbacks), window (how far ahead `t` may be), allow (source networks of POST /callback).
+   */
+  callbacks: { key?: string; mediaKey?: string; window?: number; allow?: readonly string[] };
+  /** config.http.trustedProxies: peers whose X-Forwarded-For is believed. */
+  trustedProxies?: readonly string[];
   events: LiveEventLog;
   /** Remembers media callback signatures for the replay window (setIfAbsent with TTL). */
   cache: Cache;
   /** Media heartbeats that arrive over HTTP (stream.stats). */
   onHeartbeat?: (stats: StreamStats) => Promise<void> | void;
   log: Logger;
+  /** Where onair_callbacks_refused_total is registered. */
+  metrics?: Registry;
   now?: () => number;
+}
+
+/** What the receiver needs of the HTTP request besides its body: the peer, and the headers it reads. */
+export interface CallbackRequestMeta {
+  peer?: string;
+  forwardedFor?: string | string[];
+  /** X-Onair-Timestamp / X-Onair-Signature: the body HMAC, when the sender signs the body. */
+  timestamp?: string;
+  signature?: string;
+}
+
+const header = (req: IncomingMessage, name: string): string | undefined => {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+};
+
+/** The meta of a node:http (or express) request. */
+export function callbackRequestMeta(req: IncomingMessage): CallbackRequestMeta {
+  return {
+    peer: req.socket.remoteAddress, forwardedFor: req.headers['x-forwarded-for'],
+    timestamp: header(req, MEDIA_TIMESTAMP_HEADER), signature: header(req, MEDIA_SIGNATURE_HEADER),
+  };
 }
 
 /** An answer: status and JSON body. */
@@ -35,26 +72,46 @@ export const CALLBACK_BODY_LIMIT = 256 * 1024;
  * The receiver's logic, free of any HTTP framework: verify, append to the bus, answer at once
  * (seed 000: 验签 -> 写入队列 -> 立即返回). Both the express router (callback.routes.ts) and the
  * raw node:http fast path (callback-fast-path.ts) call it. Refusals are answered
- * `{error:{code,message}}` and written to live_events with their reason; the key is never logged.
+ * `{error:{code,message}}`, counted, and sampled into live_events (RefusalLog); the key is never logged.
+ *
+ * POST /callback checks, in order: the source network (config.callbacks.allow, when set), then
+ * either onair's body HMAC (X-Onair-Signature; the event is then bodyVerified) or the vendor's
+ * MD5(key + t) with `t` no further ahead than config.callbacks.window (bodyVerified false).
  */
 export class CallbackReceiver {
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly refusals: RefusalLog;
+  private readonly allow: AddressMatcher | null;
+  private readonly sources: SourceAddress;
+  private readonly windowMs: number;
 
   constructor(private readonly deps: CallbackReceiverDeps) {
     this.log = deps.log.child({ mod: 'callbacks' });
     this.now = deps.now ?? Date.now;
+    this.refusals = new RefusalLog(deps.events, this.log, deps.metrics, { now: this.now });
+    this.allow = deps.callbacks.allow?.length ? new AddressMatcher(deps.callbacks.allow) : null;
+    this.sources = new SourceAddress(deps.trustedProxies ?? []);
+    this.windowMs = deps.callbacks.window ?? CSS_DEFAULT_WINDOW_MS;
   }
 
-  refuse(status: number, code: string, reason: string, source: 'css' | 'media-http', body?: unknown, eventType?: number | null): ReceiverAnswer {
-    this.log.warn({ source, status, reason, eventType }, 'callback refused');
-    this.deps.events.write({ status: 'refused', source, reason, eventType: eventType ?? null, body });
+  refuse(status: number, code: string, reason: string, source: RefusalSource, body?: unknown, eventType?: number | null): ReceiverAnswer {
+    this.refusals.record({ source, status, code, reason, body, eventType });
     return { status, body: { error: { code, message: reason } } };
   }
 
   /** POST /callback: a Tencent Cloud CSS notification. `json` is the already-parsed body, if any. */
-  async css(raw: Buffer | null, json?: unknown): Promise<ReceiverAnswer> {
+  async css(raw: Buffer | null, json?: unknown, meta: CallbackRequestMeta = {}): Promise<ReceiverAnswer> {
     const receivedAt = this.now();
+    if (this.allow && !this.allow.matches(this.sources.of(meta.peer, meta.forwardedFor))) {
+      return this.refuse(403, 'source_not_allowed', 'source address not allowed', 'css');
+    }
+    const bodySigned = meta.signature !== undefined || meta.timestamp !== undefined;
+    if (bodySigned) {
+      if (!raw) return this.refuse(400, 'invalid_callback', 'raw body unavailable for the body signature', 'css');
+      const check = verifyCallbackBody(this.deps.callbacks.key, meta.timestamp, meta.signature, raw, receivedAt, this.windowMs);
+      if (!check.ok) return this.refuse(401, 'invalid_signature', check.reason, 'css', preview(raw));
+    }
     let value = json;
     if (raw) {
       try {
@@ -64,12 +121,17 @@ export class CallbackReceiver {
       }
     }
     const envelope = cssEnvelopeSchema.safeParse(value);
-    if (!envelope.success) return this.refuse(400, 'invalid_callback', 'event_type, t and sign are required', 'css', redact(value));
-    const { event_type: type, t, sign } = envelope.data;
-    const check = verifyCssSignature(this.deps.callbacks.key, t, sign, receivedAt);
-    if (!check.ok) return this.refuse(401, 'invalid_signature', check.reason, 'css', redact(value), type);
+    const { t, sign } = envelope.success ? envelope.data : {};
+    if (!envelope.success || (!bodySigned && (t === undefined || sign === undefined))) {
+      return this.refuse(400, 'invalid_callback', 'event_type, t and sign are required', 'css', redact(value));
+    }
+    const type = envelope.data.event_type;
+    if (!bodySigned) {
+      const check = verifyCssSignature(this.deps.callbacks.key, t!, sign!, receivedAt, this.windowMs);
+      if (!check.ok) return this.refuse(401, 'invalid_signature', check.reason, 'css', redact(value), type);
+    }
     if (!isKnownEventType(type)) return this.refuse(400, 'unknown_event_type', `unknown event_type ${type}`, 'css', redact(value), type);
-    const parsed = parseCssCallback(type, envelope.data, receivedAt);
+    const parsed = parseCssCallback(type, envelope.data, receivedAt, bodySigned);
     if (!parsed.ok) return this.refuse(400, 'invalid_callback', parsed.reason, 'css', redact(value), type);
     try {
       await publishCallback(this.deps.bus, parsed.event, { events: this.deps.events, log: this.log });
@@ -109,7 +171,7 @@ export class CallbackReceiver {
     return OK;
   }
 
-  tooLarge(source: 'css' | 'media-http'): ReceiverAnswer {
+  tooLarge(source: RefusalSource): ReceiverAnswer {
     return this.refuse(413, 'payload_too_large', 'body exceeds the callback size limit', source);
   }
 }

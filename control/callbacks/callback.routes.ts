@@ -1,6 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER } from '../../core/callbacks/media-callback-signature.js';
-import { CallbackReceiver, CALLBACK_BODY_LIMIT, type CallbackReceiverDeps } from './callback-receiver.js';
+import { CallbackReceiver, CALLBACK_BODY_LIMIT, callbackRequestMeta, type CallbackReceiverDeps } from './callback-receiver.js';
 
 export type CallbackRouterDeps = CallbackReceiverDeps;
 
@@ -9,7 +9,8 @@ export type CallbackRouterDeps = CallbackReceiverDeps;
  * POST /callback/media  the media engine's events when it runs as its own service (HMAC-SHA256)
  *
  * Refusals: malformed JSON / bad fields / unknown event_type 400, forged or stale signature 401,
- * body over 256 KB 413, bus down 503 (the vendor retries); each written to live_events.
+ * source outside config.callbacks.allow 403, body over 256 KB 413, bus down 503 (the vendor
+ * retries); each counted in onair_callbacks_refused_total, a sample written to live_events.
  * Mount at /api/v1 BEFORE any app-wide JSON parser: the HMAC is over the raw bytes. For the rate
  * the benchmark shows, serve these two paths with createCallbackFastPath() in front of express.
  */
@@ -21,7 +22,8 @@ export function createCallbackRouter(deps: CallbackRouterDeps | CallbackReceiver
 
   router.post('/callback', raw, (req, res, next) => {
     // An app-wide parser may have parsed the body already: take it as is.
-    const done = Buffer.isBuffer(req.body) ? receiver.css(req.body) : receiver.css(null, req.body);
+    const meta = callbackRequestMeta(req);
+    const done = Buffer.isBuffer(req.body) ? receiver.css(req.body, undefined, meta) : receiver.css(null, req.body, meta);
     done.then((a) => send(res, a), next);
   });
 

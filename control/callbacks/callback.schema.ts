@@ -11,11 +11,11 @@ const str = (max = 1024) => z.string().max(max);
 const int = () => z.coerce.number().int();
 const id = () => z.union([z.string().max(128), z.number()]).transform(String);
 
-/** What every notification carries. */
+/** What every notification carries; `t` and `sign` may be left out only by a sender that signs the body (HMAC headers). */
 export const cssEnvelopeSchema = z.object({
   event_type: z.coerce.number().int(),
-  t: z.coerce.number().int().positive(),
-  sign: z.string().max(64),
+  t: z.coerce.number().int().positive().optional(),
+  sign: z.string().max(64).optional(),
 }).passthrough();
 
 const pushSchema = z.object({
@@ -133,7 +133,7 @@ function identityOf(type: CallbackEventTypeCode, b: Record<string, unknown>, str
 export type ParsedCallback = { ok: true; event: CallbackReceived } | { ok: false; status: 400; reason: string };
 
 /** Validates a signed CSS body (signature already checked) and turns it into the bus event. */
-export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string, unknown>, receivedAt: number): ParsedCallback {
+export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string, unknown>, receivedAt: number, bodyVerified = false): ParsedCallback {
   const parsed = schemas[type].safeParse(raw);
   if (!parsed.success) {
     return { ok: false, status: 400, reason: `invalid ${type} body: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}` };
@@ -153,6 +153,7 @@ export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string
       at: ms > 0 ? ms : seconds > 0 ? seconds * 1000 : receivedAt,
       body: withoutSecrets(b),
       receivedAt,
+      bodyVerified,
     },
   };
 }

@@ -28,10 +28,11 @@ export type MediaSignatureCheck = { ok: true } | { ok: false; reason: 'missing_k
 /** Checks signature and window; replay (a signature seen before) is the caller's check, with its cache. */
 export function verifyMediaCallback(
   key: string | undefined, timestamp: string | undefined, signature: string | undefined, rawBody: Buffer, nowMs = Date.now(),
+  windowMs = MEDIA_CALLBACK_WINDOW_MS,
 ): MediaSignatureCheck {
   if (!key) return { ok: false, reason: 'missing_key' };
   if (!timestamp || !signature || !/^\d{1,15}$/.test(timestamp)) return { ok: false, reason: 'missing_headers' };
-  if (Math.abs(nowMs - Number(timestamp)) > MEDIA_CALLBACK_WINDOW_MS) return { ok: false, reason: 'stale_timestamp' };
+  if (Math.abs(nowMs - Number(timestamp)) > windowMs) return { ok: false, reason: 'stale_timestamp' };
   const expected = Buffer.from(mediaCallbackSignature(key, timestamp, rawBody));
   const given = Buffer.from(signature);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };

@@ -34,6 +34,13 @@ export interface CallbackReceived {
   /** The validated body, without `sign` (CSS), or the engine's event payload. */
   body: Record<string, unknown>;
   receivedAt: number;
+  /**
+   * True when a signature covers the body (the engine in-process, its HMAC-signed HTTP callbacks, a
+   * CSS callback with onair's HMAC header). False (or absent, on a CSS event) for the vendor's
+   * MD5(key + t) alone: whoever captured one signature could have written this body, so handlers
+   * impose nothing permanent on it by themselves (an audit's severe verdict waits for an operator).
+   */
+  bodyVerified?: boolean;
 }
 
 // A type alias (not an interface) so it satisfies EventCatalog's index signature.
