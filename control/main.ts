@@ -34,6 +34,8 @@ import { HttpMediaControl } from '../core/media/http-media-control.js';
 import { ModerationService } from './moderation/moderation.service.js';
 import { moderationRoutes } from './moderation/moderation.routes.js';
 import { PublishBanStore } from './moderation/publish-ban.store.js';
+import { PendingBanService } from './moderation/pending-ban.service.js';
+import { PendingBanStore } from './moderation/pending-ban.store.js';
 import { PlaybackService } from './playback/playback.service.js';
 import { playbackRoutes } from './playback/playback.routes.js';
 import { RoomService } from './rooms/room.service.js';
@@ -66,6 +68,7 @@ export interface Control {
   sessionStore: LiveSessionStore;
   playback: PlaybackService;
   moderation: ModerationService;
+  pendingBans: PendingBanService;
   settlement: SettlementService;
   audience: AudienceService;
   pipeline: CallbackPipeline;
@@ -105,6 +108,7 @@ export function createControl(deps: ControlDeps): Control {
     },
     log,
   });
+  const pendingBans = new PendingBanService({ store: new PendingBanStore(db), moderation, rooms, log: log.child({ mod: 'moderation' }) });
   liveSessions = new LiveSessionService({
     sessions: sessionStore, rooms: roomStore, roomService: rooms, moderation, cache, media, settlement, config,
     log: log.child({ mod: 'live' }), refusalDelayMs: deps.refusalDelayMs,
@@ -118,8 +122,8 @@ export function createControl(deps: ControlDeps): Control {
   };
   const bus = deps.bus ?? new DbEventBus<BusEvents>(db, { log });
   const pipeline = createCallbackPipeline({
-    config, db, cache, bus, log: log.child({ mod: 'callbacks' }),
-    services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, media },
+    config, db, cache, bus, log: log.child({ mod: 'callbacks' }), metrics,
+    services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media },
     guards: { operator: [requireRole('operator')], user: [requireUser] },
   });
   const app = createControlApp({
@@ -135,7 +139,7 @@ export function createControl(deps: ControlDeps): Control {
       liveRoutes(live),
       sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
-      moderationRoutes(moderation),
+      moderationRoutes(moderation, pendingBans),
       hooksRoutes({
         hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
         // An external server's finished recording goes the way of our own engine's: a record event on the bus.
@@ -153,7 +157,7 @@ export function createControl(deps: ControlDeps): Control {
   });
   const detachers = new Set<() => void>();
   return {
-    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, settlement, audience, pipeline,
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline,
     handle(req, res) {
       if (!pipeline.fastPath(req, res)) app(req, res);
     },

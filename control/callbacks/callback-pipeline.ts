@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RequestHandler, Router } from 'express';
+import type { Registry } from 'prom-client';
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Database } from '../../core/database/database.js';
 import type { Cache } from '../../core/cache/cache.port.js';
@@ -16,13 +17,16 @@ import { startCallbackConsumer, type CallbackConsumerOptions } from './callback-
 import { callbackHandlers, type CallbackHandlerDeps } from './handlers/index.js';
 import { attachMediaEventsToBus, type MediaEventSource } from './media-events.js';
 import { Reaper, type ReaperDeps } from '../workers/reaper.js';
+import { LiveEventsPruner } from '../workers/live-events-pruner.js';
 
 export interface CallbackPipelineDeps {
-  config: Pick<OnairConfig, 'callbacks' | 'live'>;
+  config: Pick<OnairConfig, 'callbacks' | 'live' | 'http'>;
   db: Database;
   cache: Cache;
   bus: EventBus<BusEvents>;
   log: Logger;
+  /** Where the receiver's refusal counter is registered (control's /metrics). */
+  metrics?: Registry;
   /** The control services, as they are (RoomStore, RoomService, LiveSessionService, LiveSessionStore, ModerationService, MediaControl). */
   services: Omit<CallbackHandlerDeps, 'db' | 'log' | 'auditPauseMs'> & {
     sessionStore: CallbackHandlerDeps['sessionStore'] & ReaperDeps['sessionStore'];
@@ -42,11 +46,11 @@ export interface CallbackPipeline {
   callbackRouter: Router;
   /** Routers for the JSON API under /api/v1 (after authenticate): dead letters (operator) and follow (user). */
   apiRouters: Router[];
-  /** Starts the consumer and the reaper. */
+  /** Starts the consumer, the reaper and the live_events pruner. */
   start(): void;
   /** In-process media events -> bus (stats -> the session heartbeat). Returns detach. */
   attachMedia(emitter: MediaEventSource): () => void;
-  /** Stops consumer and reaper, flushes live_events. The bus is the caller's to close. */
+  /** Stops consumer, reaper and pruner, flushes live_events. The bus is the caller's to close. */
   stop(): Promise<void>;
 }
 
@@ -55,9 +59,12 @@ export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipe
   const { config, db, cache, bus, log, services } = deps;
   const events = new LiveEventLog(db, { log });
   const onHeartbeat = (stats: import('../../core/media/media-contract.js').StreamStats) => services.sessions.heartbeat(stats);
-  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, events, cache, log, onHeartbeat });
+  const receiver = new CallbackReceiver({
+    bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, onHeartbeat, metrics: deps.metrics,
+  });
   const handlers = callbackHandlers({ ...services, db, log, auditPauseMs: config.live.auditPause });
   const reaper = new Reaper({ sessionStore: services.sessionStore, sessions: services.sessions, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout, log });
+  const pruner = new LiveEventsPruner({ db, cache, retentionMs: config.callbacks.eventsRetention, log });
   let consumer: Consumer | undefined;
   return {
     events,
@@ -71,12 +78,14 @@ export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipe
     start() {
       consumer ??= startCallbackConsumer(bus, { db, cache, events, handlers, log }, { maxAttempts: config.callbacks.maxAttempts, ...deps.consume });
       reaper.start();
+      pruner.start();
     },
     attachMedia(emitter) {
       return attachMediaEventsToBus(emitter, bus, { events, log, onHeartbeat });
     },
     async stop() {
       await reaper.stop();
+      await pruner.stop();
       await consumer?.stop();
       consumer = undefined;
       await events.close();

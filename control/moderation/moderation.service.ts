@@ -38,6 +38,13 @@ export class ModerationService {
     return lifted;
   }
 
+  /** Lifts one ban (a pause whose reason was dismissed); true when it was still active. */
+  async liftBan(banId: string): Promise<boolean> {
+    const lifted = await this.deps.bans.liftById(banId, new Date(this.now()));
+    this.deps.log?.info({ banId, lifted }, 'publishing ban lifted');
+    return lifted;
+  }
+
   async isPublishBanned(userId: string): Promise<boolean> {
     return (await this.activeBan(userId)) !== null;
   }

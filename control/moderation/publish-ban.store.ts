@@ -41,6 +41,14 @@ export class PublishBanStore {
     return m ? toBan(m) : null;
   }
 
+  /** Lifts one ban if it is still active; true when it was. */
+  async liftById(id: string, now: Date): Promise<boolean> {
+    const [n] = await this.table.update({ lifted_at: now }, {
+      where: { id, lifted_at: null, [Op.or]: [{ until: null }, { until: { [Op.gt]: now } }] },
+    });
+    return n > 0;
+  }
+
   /** Lifts every active ban of the user; returns how many. */
   async lift(userId: string, now: Date): Promise<number> {
     const [n] = await this.table.update({ lifted_at: now }, {

@@ -1,3 +1,5 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
 import { silentLogger } from '../../core/logging/logger.js';
@@ -38,6 +40,13 @@ export interface Kit {
   /** Registers and logs in; returns the user id and a bearer header. */
   user(role: 'viewer' | 'anchor', name?: string): Promise<{ id: string; username: string; auth: { Authorization: string } }>;
   operator(name?: string): Promise<{ id: string; username: string; auth: { Authorization: string } }>;
+  /**
+   * Serves control as the composition roots do (callback fast path, then express) on a real socket
+   * at `host` (127.0.0.1 unless given, e.g. '::1'); returns the base URL. Closed by close().
+   */
+  listen(host?: string): Promise<string>;
+  /** The registry control's /metrics serves. */
+  metrics: Registry;
   /** An anchor with a room. */
   anchorWithRoom(title?: string): Promise<{ id: string; auth: { Authorization: string }; roomId: string; streamKey: string }>;
   close(): Promise<void>;
@@ -51,9 +60,11 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
   const media = new RecordingMediaControl();
   // The callback pipeline's bus on the set's database (the embedded adapter; the bus has its own contract suite).
   const bus = new DbEventBus<BusEvents>(ports.db);
+  const metrics = new Registry();
   const control = createControl({
-    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics: new Registry(), refusalDelayMs: 0, bus,
+    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics, refusalDelayMs: 0, bus,
   });
+  const servers: Server[] = [];
   await control.bootstrap();
   const http = request(control.app);
   const login = async (username: string, password: string) => {
@@ -61,7 +72,14 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
     return { Authorization: `Bearer ${res.body.token as string}` };
   };
   const kit: Kit = {
-    ports, control, media, http,
+    ports, control, media, http, metrics,
+    async listen(host = '127.0.0.1') {
+      const server = createServer((req, res) => control.handle(req, res));
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, host, resolve));
+      const port = (server.address() as AddressInfo).port;
+      return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    },
     async user(role, name = unique(role)) {
       const res = await http.post('/api/v1/auth/register').send({ username: name, password: 'correct horse', role }).expect(201);
       return { id: res.body.id as string, username: name, auth: await login(name, 'correct horse') };
@@ -76,6 +94,10 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
       return { id: anchor.id, auth: anchor.auth, roomId: res.body.id as string, streamKey: res.body.stream_key as string };
     },
     async close() {
+      for (const server of servers) {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+      }
       await control.close();
       await bus.close();
       await ports.close();

@@ -7,9 +7,12 @@ import { insertNotification } from './notifications.js';
  * audit (315 audio / 317 image): a live_audit_logs row with the derived severity and the action:
  *   light  -> an audit_warning notification to the anchor
  *   medium -> live show ended (kick) and publishing banned for config.live.auditPause
- *   severe -> permanent publishing ban, the room's stream key revoked, live show ended
+ *   severe -> permanent publishing ban, the room's stream key revoked, live show ended; but when no
+ *             signature covers the event's body (the vendor's MD5(key + t) alone, which one captured
+ *             request lets anyone reuse), the stream is only paused as for medium and the permanent
+ *             ban is queued for an operator to confirm (action 'paused_pending_ban')
  * Sanctions run before the commit: if one fails, no marker is written and the retry redoes them
- * (a second identical ban changes nothing a viewer can see).
+ * (a second identical ban changes nothing a viewer can see; the queued ban is one per identity).
  */
 export function auditHandler(deps: CallbackHandlerDeps): CallbackHandler {
   return async (ctx) => {
@@ -23,13 +26,26 @@ export function auditHandler(deps: CallbackHandlerDeps): CallbackHandler {
     let action = 'none';
     if (anchorId && room) {
       if (verdict.severity === 'light') action = 'warning';
-      if (verdict.severity === 'medium') {
-        await deps.moderation.banPublishing(anchorId, new Date(now + deps.auditPauseMs), reason);
+      const bodyVerified = event.bodyVerified ?? event.source !== 'css';
+      const pause = async () => {
+        const ban = await deps.moderation.banPublishing(anchorId, new Date(now + deps.auditPauseMs), reason);
         await deps.sessions.endAllOfAnchor(anchorId, 2, reason);
         await deps.media.kickPublisher(room.id);
+        return ban;
+      };
+      if (verdict.severity === 'medium') {
+        await pause();
         action = 'paused';
       }
-      if (verdict.severity === 'severe') {
+      if (verdict.severity === 'severe' && !bodyVerified) {
+        const ban = await pause();
+        await deps.pendingBans.queue({
+          identity: event.identity, userId: anchorId, roomId: room.id, sessionId: session?.id ?? null, reason,
+          evidenceUrl: verdict.evidenceUrl, pauseBanId: ban.id,
+        });
+        action = 'paused_pending_ban';
+      }
+      if (verdict.severity === 'severe' && bodyVerified) {
         await deps.moderation.banPublishing(anchorId, null, reason);
         await deps.roomService.revokeStreamKey(room.id);
         await deps.sessions.endAllOfAnchor(anchorId, 2, reason);

@@ -5,7 +5,7 @@ import type { MediaControl, PublishEnded, PublishStarted } from '../../../core/m
 /**
  * What the callback handlers need from the rest of control, declared here (STYLE §2.3) and satisfied
  * by the control helper's services: RoomStore/RoomService, LiveSessionService, LiveSessionStore,
- * ModerationService and MediaControl. main.ts passes those objects in as they are.
+ * ModerationService, PendingBanService and MediaControl. main.ts passes those objects in as they are.
  */
 export interface CallbackHandlerDeps {
   /** The database the handlers' own tables live in (live_records, live_screenshots, ...). */
@@ -23,7 +23,14 @@ export interface CallbackHandlerDeps {
   sessionStore: { findActiveByRoom(roomId: string): Promise<{ id: string; anchorId: string } | null> };
   moderation: {
     isPublishBanned(userId: string): Promise<boolean>;
-    banPublishing(userId: string, until: Date | null, reason: string): Promise<unknown>;
+    banPublishing(userId: string, until: Date | null, reason: string): Promise<{ id: string }>;
+  };
+  /** Severe verdicts from callbacks whose body no signature covers wait here for an operator (control/moderation). */
+  pendingBans: {
+    queue(input: {
+      identity: string; userId: string; roomId: string | null; sessionId: string | null; reason: string;
+      evidenceUrl: string | null; pauseBanId: string | null;
+    }): Promise<unknown>;
   };
   media: Pick<MediaControl, 'kickPublisher'>;
   /** config.live.auditPause: how long a medium audit result blocks publishing. */

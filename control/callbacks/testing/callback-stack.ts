@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express from 'express';
+import type { Registry } from 'prom-client';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { testAdapterSets, type TestPorts, type ConfigOverrides } from '../../../core/testing/test-ports.js';
@@ -10,6 +11,7 @@ import type { Consumer, EventBus } from '../../../core/event-bus/event-bus.port.
 import type { BusEvents } from '../../../core/events/bus-events.js';
 import { silentLogger } from '../../../core/logging/logger.js';
 import { cssSign } from '../../../core/callbacks/css-signature.js';
+import { signCallbackBody } from '../../../core/callbacks/body-signature.js';
 import { UserStore } from '../../auth/user.store.js';
 import { RoomStore } from '../../rooms/room.store.js';
 import { RoomService } from '../../rooms/room.service.js';
@@ -17,6 +19,8 @@ import { LiveSessionStore } from '../../live-sessions/live-session.store.js';
 import { LiveSessionService } from '../../live-sessions/live-session.service.js';
 import { ModerationService } from '../../moderation/moderation.service.js';
 import { PublishBanStore } from '../../moderation/publish-ban.store.js';
+import { PendingBanService } from '../../moderation/pending-ban.service.js';
+import { PendingBanStore } from '../../moderation/pending-ban.store.js';
 import { SettlementService } from '../../settlement/settlement.service.js';
 import { LiveEventLog } from '../live-event-log.js';
 import { createCallbackRouter } from '../callback.routes.js';
@@ -80,18 +84,26 @@ export interface CallbackStack {
   sessionStore: LiveSessionStore;
   sessions: LiveSessionService;
   moderation: ModerationService;
+  pendingBans: PendingBanService;
   handlerDeps: CallbackHandlerDeps;
   /** Creates an anchor with a room; returns their ids and the room's stream key. */
   anchorWithRoom(name?: string): Promise<{ userId: string; roomId: string; streamKey: string }>;
-  /** Posts a signed CSS callback (t = now + 10 min unless given). */
-  post(body: Record<string, unknown>, options?: { sign?: string; t?: number; base?: string }): Promise<Response>;
+  /**
+   * Posts a signed CSS callback (t = now + 10 min unless given) the way the vendor does (MD5 only),
+   * or with onair's body HMAC too (`hmac: true`), plus any extra headers.
+   */
+  post(body: Record<string, unknown>, options?: { sign?: string; t?: number; base?: string; hmac?: boolean; headers?: Record<string, string> }): Promise<Response>;
   count(table: string, where?: string, params?: unknown[]): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function makeCallbackStack(
   set: ReturnType<typeof testAdapterSets>[number], choice: BusChoice,
-  options: { overrides?: ConfigOverrides; handlers?: (h: CallbackHandlers) => CallbackHandlers; consume?: CallbackConsumerOptions } = {},
+  options: {
+    overrides?: ConfigOverrides; handlers?: (h: CallbackHandlers) => CallbackHandlers; consume?: CallbackConsumerOptions;
+    /** Registry of the receiver's refusal counter. */
+    metrics?: Registry; listenHost?: string;
+  } = {},
 ): Promise<CallbackStack> {
   const ports = await set.make({ callbacks: { key: CALLBACK_KEY, mediaKey: MEDIA_KEY }, ...options.overrides });
   const { db, cache, config } = ports;
@@ -105,25 +117,27 @@ export async function makeCallbackStack(
   const roomService = new RoomService({ rooms, users, sessions: sessionStore, cache, config, media, log });
   const settlement = new SettlementService(db, log);
   const moderation = new ModerationService({ bans: new PublishBanStore(db), userExists: async (id) => (await users.findById(id)) !== null, log });
+  const pendingBans = new PendingBanService({ store: new PendingBanStore(db), moderation, rooms: roomService, log });
   const sessions = new LiveSessionService({ sessions: sessionStore, rooms, roomService, moderation, cache, media, settlement, config, log, refusalDelayMs: 0 });
   const events = new LiveEventLog(db, { log, flushMs: 10 });
   const handlerDeps: CallbackHandlerDeps = {
-    db, rooms, roomService, sessions, sessionStore, moderation, media, auditPauseMs: config.live.auditPause, log,
+    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, auditPauseMs: config.live.auditPause, log,
   };
   let handlers = callbackHandlers(handlerDeps);
   if (options.handlers) handlers = options.handlers(handlers);
   const consumer = startCallbackConsumer(bus, { db, cache, events, handlers, log },
     { pollIntervalMs: 50, backoffMs: 20, visibilityTimeoutMs: 2000, ...options.consume });
-  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, events, cache, log });
+  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, metrics: options.metrics });
   const app = express();
   app.use('/router/api/v1', createCallbackRouter(receiver));
   const fast = createCallbackFastPath(receiver);
   const server: Server = createServer((req, res) => { if (!fast(req, res)) app(req, res); });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = options.listenHost ?? '127.0.0.1';
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
   let n = 0;
   return {
-    ports, bus, events, consumer, url, routerUrl: `${url}/router`, kicked, users, rooms, roomService, sessionStore, sessions, moderation, handlerDeps,
+    ports, bus, events, consumer, url, routerUrl: `${url}/router`, kicked, users, rooms, roomService, sessionStore, sessions, moderation, pendingBans, handlerDeps,
     async anchorWithRoom(name = `anchor${Date.now().toString(36)}${n++}`) {
       const user = await users.create({ username: name, passwordHash: 'x', role: 'anchor' });
       const { room } = await roomService.create({ id: user.id, username: user.username, role: 'anchor' }, { title: `room of ${name}` });
@@ -131,9 +145,10 @@ export async function makeCallbackStack(
     },
     post(body, o = {}) {
       const t = o.t ?? Math.floor(Date.now() / 1000) + 600;
+      const text = JSON.stringify({ ...body, t, sign: o.sign ?? cssSign(CALLBACK_KEY, t) });
       return fetch(`${o.base ?? url}/api/v1/callback`, {
-        method: 'POST', headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ...body, t, sign: o.sign ?? cssSign(CALLBACK_KEY, t) }),
+        method: 'POST', headers: { 'content-type': 'application/json', ...(o.hmac ? signCallbackBody(CALLBACK_KEY, text) : {}), ...o.headers },
+        body: text,
       });
     },
     async count(table, where = '1=1', params = []) {
