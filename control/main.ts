@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
@@ -13,6 +14,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { AuthService } from './auth/auth.service.js';
 import { UserStore } from './auth/user.store.js';
 import { hooksRoutes } from './hooks/hooks.routes.js';
+import { HookGuard } from './hooks/hook-guard.js';
 import { createControlApp } from './http/app.js';
 import { CloseMethod } from './live-sessions/live-session.js';
 import { LiveSessionService } from './live-sessions/live-session.service.js';
@@ -142,6 +144,11 @@ export function createControl(deps: ControlDeps): Control {
       moderationRoutes(moderation, pendingBans),
       hooksRoutes({
         hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
+        guard: new HookGuard({
+          secret: config.hooks.secret, allow: config.hooks.allow, mediaKey: config.callbacks.mediaKey,
+          trustedProxies: config.http.trustedProxies, metrics,
+        }),
+        recordingsDir: config.media.recordingsDir ?? join(config.dataDir, 'recordings'),
         // An external server's finished recording goes the way of our own engine's: a record event on the bus.
         onRecordDone: async (record) => {
           const mapped = mapMediaEvent('record.done', record, 'media-http');

@@ -19,6 +19,7 @@ import { HttpStreamHooks } from './remote/http-stream-hooks.js';
 import { HttpEventSink } from './remote/http-event-sink.js';
 import { TokenPlayHooks } from './remote/token-play-hooks.js';
 import { handleControlApi } from './remote/control-api.js';
+import { hookSecretToSend } from '../core/callbacks/hook-secret.js';
 
 export interface MediaService {
   engine: MediaEngine;
@@ -41,7 +42,9 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
   let hooks = options.hooks;
   if (!hooks) {
     if (!controlUrl) throw new Error("'media.controlUrl' (ONAIR_CONTROL_URL) is required to run media as its own service");
-    hooks = new HttpStreamHooks({ controlUrl, timeoutMs: config.media.hookTimeout, key: config.callbacks.mediaKey, log: log.child({ mod: 'hooks' }) });
+    hooks = new HttpStreamHooks({
+      controlUrl, timeoutMs: config.media.hookTimeout, key: config.callbacks.mediaKey, secret: hookSecretToSend(config), log: log.child({ mod: 'hooks' }),
+    });
     const playTokenKey = config.live.playTokenKey;
     if (playTokenKey) hooks = new TokenPlayHooks({ publish: hooks, playTokenKey, app: config.rtmp.app });
     log.info({ playCheck: playTokenKey ? 'local (ONAIR_PLAY_TOKEN_KEY)' : 'on_play hook to control' }, 'play tokens');

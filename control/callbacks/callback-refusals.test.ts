@@ -21,7 +21,7 @@ for (const set of testAdapterSets()) {
     after(async () => { await kit.close(); });
 
     const count = async (sql: string, params: unknown[] = []) => {
-      const [row] = await kit.ports.db.sequelize.query(sql, { replacements: params, type: 'SELECT' as never }) as Array<{ n: number | string | null }>;
+      const [row] = await kit.ports.db.sequelize.query(sql, { replacements: params, type: 'SELECT' as never }) as unknown as Array<{ n: number | string | null }>;
       return Number(row?.n ?? 0);
     };
 

@@ -6,11 +6,17 @@ import { asyncRoute } from '../http/async-route.js';
 import type { LiveSessionService } from '../live-sessions/live-session.service.js';
 import type { RoomStore } from '../rooms/room.store.js';
 import { parseHookRequest, type HookRequest } from './hook-request.js';
+import type { HookGuard } from './hook-guard.js';
+import { recordingInside } from './recording-path.js';
 
 export interface HookDeps {
   hooks: StreamHooks;
   live: Pick<LiveSessionService, 'markLive' | 'publisherGone'>;
   rooms: Pick<RoomStore, 'findByStreamKey'>;
+  /** Who may call /hook/* (secret in the URL, source allowlist). */
+  guard: HookGuard;
+  /** config.media.recordingsDir: on_dvr files must be inside it. */
+  recordingsDir: string;
   /** A finished recording (on_dvr / record_done); the records pipeline plugs in here. */
   onRecordDone?(record: RecordDone): Promise<void>;
   bodyLimit: string;
@@ -31,11 +37,20 @@ export interface HookDeps {
  *   which we refuse to hand out, so such a deployment can publish but not authorize viewers.
  *
  * Answers: SRS allow = 200 with body `0` (on_publish: `{"code":0,"data":{stream_name,record,session_id}}`); nginx-rtmp allow = 2xx (or the 302 above); refuse = 403.
+ *
+ * Every call first passes the guard (HookGuard: `?secret=` in the hook URL and/or a source
+ * allowlist; 401/403 otherwise). The URL, secret included, is never logged (request-log drops queries).
  */
 export function hooksRoutes(deps: HookDeps): Router {
   const r = Router();
-  r.use('/hook', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 64 }));
   const log = deps.log;
+  r.use('/hook', (req, res, next) => {
+    const check = deps.guard.check(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.query.secret);
+    if (check.ok) return next();
+    log.warn({ hook: req.path, code: check.code }, 'hook call refused');
+    res.status(check.status).json({ code: check.status, error: { code: check.code, message: check.message } });
+  });
+  r.use('/hook', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 64 }));
 
   const allow = (res: Response, hook: HookRequest) => {
     if (hook.dialect === 'srs') res.status(200).type('text/plain').send('0');
@@ -117,12 +132,20 @@ export function hooksRoutes(deps: HookDeps): Router {
     const hook = parse(req, res);
     if (!hook) return;
     const roomId = await roomIdOf(hook.stream);
-    if (roomId && hook.file && deps.onRecordDone) {
-      const now = Date.now();
-      await deps.onRecordDone({ streamName: roomId, publisherId: hook.clientId, path: hook.file, startedAt: now, endedAt: now, durationMs: 0, size: 0 });
-    } else {
-      log.info({ roomId, hasFile: Boolean(hook.file) }, 'external recording done');
+    if (hook.file) {
+      const path = await recordingInside(deps.recordingsDir, hook.file);
+      if (!path) {
+        log.warn({ roomId }, 'recording outside the recordings directory (or missing): refused');
+        res.status(400).json({ code: 400, error: { code: 'invalid_recording_path', message: 'the file must exist inside the recordings directory' } });
+        return;
+      }
+      if (roomId && deps.onRecordDone) {
+        const now = Date.now();
+        await deps.onRecordDone({ streamName: roomId, publisherId: hook.clientId, path, startedAt: now, endedAt: now, durationMs: 0, size: 0 });
+        return allow(res, hook);
+      }
     }
+    log.info({ roomId, hasFile: Boolean(hook.file) }, 'external recording done');
     allow(res, hook);
   }));
 

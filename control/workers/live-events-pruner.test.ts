@@ -19,7 +19,7 @@ for (const set of testAdapterSets()) {
         { replacements: rows.flat() });
     };
     const count = async (stream: string) => {
-      const [row] = await ports.db.sequelize.query('SELECT COUNT(*) AS n FROM live_events WHERE stream_name = ?', { replacements: [stream], type: 'SELECT' as never }) as Array<{ n: number | string }>;
+      const [row] = await ports.db.sequelize.query('SELECT COUNT(*) AS n FROM live_events WHERE stream_name = ?', { replacements: [stream], type: 'SELECT' as never }) as unknown as Array<{ n: number | string }>;
       return Number(row!.n);
     };
 

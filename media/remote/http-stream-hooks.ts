@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest, PublishDecision, PublishRequest, StreamHooks } from '../../core/media/media-contract.js';
 import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
+import { HOOK_SECRET_PARAM } from '../../core/callbacks/hook-secret.js';
 import { httpCall } from '../../core/http/http-call.js';
 
 export interface HttpStreamHooksOptions {
@@ -12,6 +13,8 @@ export interface HttpStreamHooksOptions {
   timeoutMs: number;
   /** When set, hook calls are signed like the event callbacks (config.callbacks.mediaKey). */
   key?: string;
+  /** The hook secret put in the URL (`?secret=`, core/callbacks/hook-secret.ts): control refuses hook calls without it. */
+  secret?: string;
   log: Logger;
 }
 
@@ -72,7 +75,8 @@ export class HttpStreamHooks implements StreamHooks {
   /** One hook call; undefined for any failure (logged without the body: it holds the key or token). */
   private async call(hook: 'on_publish' | 'on_play', payload: Record<string, unknown>): Promise<Answer | undefined> {
     const body = JSON.stringify(payload);
-    const url = `${this.o.controlUrl.replace(/\/$/, '')}/api/v1/hook/${hook}`;
+    const secret = this.o.secret ? `?${HOOK_SECRET_PARAM}=${encodeURIComponent(this.o.secret)}` : '';
+    const url = `${this.o.controlUrl.replace(/\/$/, '')}/api/v1/hook/${hook}${secret}`;
     try {
       const res = await httpCall(url, {
         method: 'POST',

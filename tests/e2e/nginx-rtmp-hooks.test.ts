@@ -12,6 +12,7 @@ import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { missingTool } from '../../core/testing/tools.js';
+import { openDatabase } from '../../core/database/database.js';
 import { exitWithin, probe, publish, startStack, until, type Stack } from './onair-stack.js';
 
 const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
@@ -30,6 +31,8 @@ function freePort(): Promise<number> {
   });
 }
 
+const HOOK_SECRET = 'nginx-hook-secret-0123456789';
+
 describe('nginx-rtmp as the media server, authorized by control\'s hooks', { skip }, () => {
   let stack: Stack;
   let nginx: ChildProcess;
@@ -38,11 +41,13 @@ describe('nginx-rtmp as the media server, authorized by control\'s hooks', { ski
   const children: ChildProcess[] = [];
 
   before(async () => {
-    stack = await startStack();
+    stack = await startStack({ ONAIR_HOOK_SECRET: HOOK_SECRET });
     rtmpPort = await freePort();
     prefix = mkdtempSync(join(tmpdir(), 'onair-nginx-rtmp-'));
     mkdirSync(join(prefix, 'logs'));
+    mkdirSync(stack.config.media.recordingsDir!, { recursive: true });
     const hook = `http://127.0.0.1:${stack.httpPort}/api/v1/hook`;
+    const secret = `secret=${HOOK_SECRET}`;
     writeFileSync(join(prefix, 'nginx.conf'), `
 load_module ${RTMP_MODULE};
 ${process.getuid?.() === 0 ? 'user root;' : ''}
@@ -56,9 +61,13 @@ rtmp {
     listen 127.0.0.1:${rtmpPort};
     application live {
       live on;
-      on_publish ${hook}/on_publish?rename=1;
-      on_publish_done ${hook}/on_unpublish;
-      on_play ${hook}/on_play;
+      on_publish ${hook}/on_publish?${secret}&rename=1;
+      on_publish_done ${hook}/on_unpublish?${secret};
+      on_play ${hook}/on_play?${secret};
+      record all;
+      record_path ${stack.config.media.recordingsDir};
+      record_unique on;
+      on_record_done ${hook}/on_dvr?${secret};
     }
   }
 }
@@ -93,5 +102,35 @@ rtmp {
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264'], 'the stream is played by the room id');
     assert.deepEqual(await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.id}`, 8000), [], 'no token, no play');
     assert.deepEqual(await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.stream_key}?token=${encodeURIComponent(token)}`, 8000), [], 'the key is not a play name');
+
+    // The recording nginx-rtmp finishes is reported through on_record_done: a file inside the
+    // recordings directory, so it becomes a recording row and a transcode job.
+    ffmpeg.kill('SIGINT');
+    await ffmpeg.exited;
+    const db = await openDatabase({ url: undefined, dataDir: stack.dataDir });
+    try {
+      const rows = await until('recording row', async () => {
+        const found = await db.sequelize.query<{ video_url: string; room_id: string | number }>('SELECT video_url, room_id FROM live_records', { type: 'SELECT' as never }) as unknown as Array<{ video_url: string; room_id: string | number }>;
+        return found.length ? found : null;
+      }, 15_000);
+      assert.equal(String(rows[0]!.room_id), r.id);
+      assert.ok(rows[0]!.video_url.startsWith(stack.config.media.recordingsDir!), rows[0]!.video_url);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('refuses hook calls without the secret in the URL, and recordings outside the recordings directory', async () => {
+    const form = (fields: Record<string, string>) => ({ method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
+    const hook = `http://127.0.0.1:${stack.httpPort}/api/v1/hook`;
+    const anchor = await stack.user('anchor');
+    const r = (await stack.call('POST', '/rooms', { title: 'forged hooks' }, anchor.token)).body;
+    const publish = { call: 'publish', app: 'live', name: r.stream_key, addr: '10.0.0.9', clientid: '1', type: 'live' };
+    assert.equal((await fetch(`${hook}/on_publish`, form(publish))).status, 401);
+    assert.equal((await fetch(`${hook}/on_publish?secret=guess-guess-guess-guess`, form(publish))).status, 401);
+    const dvr = { call: 'record_done', app: 'live', name: r.id, path: '/etc/shadow', addr: '10.0.0.9', clientid: '1' };
+    assert.equal((await fetch(`${hook}/on_dvr`, form(dvr))).status, 401);
+    assert.equal((await fetch(`${hook}/on_dvr?secret=${HOOK_SECRET}`, form(dvr))).status, 400);
+    assert.equal((await stack.call('GET', `/rooms/${r.id}`)).body.is_live, false);
   });
 });

@@ -104,6 +104,14 @@ for (const playCheck of ['on_play hook', 'play-token key'] as const) describe(`c
     const token = (await api('POST', '/auth/login', { username: 'split_anchor', password: 'a-long-password' })).body.token;
     const r = (await api('POST', '/rooms', { title: 'split' }, token)).body;
 
+    // Media is heard because it sends the hook secret (derived from the shared media key); anyone
+    // else calling control's hooks directly is not, even with a valid stream key.
+    const direct = await fetch(`${controlUrl}/api/v1/hook/on_publish`, {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'on_publish', client_id: 'x', ip: '10.0.0.1', app: 'live', stream: r.stream_key, param: '' }),
+    });
+    assert.equal(direct.status, 401);
+
     const refused = publish(`rtmp://127.0.0.1:${media.rtmpPort}/live/sk_unknown-key`);
     children.push(refused);
     assert.notEqual(await exitWithin(refused, 5000), 'running', 'control refuses an unknown key through the hook');
