@@ -44,6 +44,7 @@ import { RoomService } from './rooms/room.service.js';
 import { RoomStore } from './rooms/room.store.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { SettlementService } from './settlement/settlement.service.js';
+import { reconcileLiveSessions } from './workers/startup-reconcile.js';
 
 export interface ControlDeps {
   config: OnairConfig;
@@ -83,7 +84,8 @@ export interface Control {
   attachMediaEvents(emitter: MediaEventSource): () => void;
   /**
    * Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both
-   * are set (idempotent), then starts the callback consumer and the ghost-room reaper.
+   * are set (idempotent), starts the callback consumer and the ghost-room reaper, and puts live
+   * sessions media does not hold into their reconnect grace (workers/startup-reconcile.ts).
    */
   bootstrap(): Promise<void>;
   /** Stops the consumer, reaper and timers, waits for queued settlements. Does not close db/cache/bus (the caller owns them). */
@@ -186,6 +188,9 @@ export function createControl(deps: ControlDeps): Control {
     async bootstrap() {
       await ensureConfiguredOperator(config, auth, log);
       pipeline.start();
+      // After a crash the database may still hold live shows media no longer carries.
+      await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
+        .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
     },
     async close() {
       for (const detach of detachers) detach();

@@ -1,9 +1,11 @@
 import type { Logger } from '../core/logging/logger.js';
 import type { MediaControl } from '../core/media/media-contract.js';
+import { UnavailableError } from '../core/errors.js';
 
 /**
- * Stand-in MediaControl for a standalone control process with no media engine wired in. Every call
- * logs "media control not configured" and does nothing; the media role supplies the HTTP client.
+ * Stand-in MediaControl for a standalone control process with no media engine wired in (SRS or
+ * nginx-rtmp deployments). Kicks log "media control not configured" and do nothing; listStreams
+ * throws, since an empty list would claim no stream is live. The media role supplies the HTTP client.
  */
 export function unconfiguredMediaControl(log: Logger): MediaControl {
   const warn = (what: string) => log.warn({ call: what }, 'media control not configured');
@@ -17,8 +19,8 @@ export function unconfiguredMediaControl(log: Logger): MediaControl {
       return false;
     },
     async listStreams() {
-      warn('listStreams');
-      return [];
+      // "I do not know" must not read as "nothing is live": startup reconciliation would end every show.
+      throw new UnavailableError('media control not configured: streams unknown');
     },
   };
 }

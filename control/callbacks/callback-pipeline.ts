@@ -63,7 +63,10 @@ export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipe
     bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, onHeartbeat, metrics: deps.metrics,
   });
   const handlers = callbackHandlers({ ...services, db, log, auditPauseMs: config.live.auditPause });
-  const reaper = new Reaper({ sessionStore: services.sessionStore, sessions: services.sessions, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout, log });
+  const reaper = new Reaper({
+    sessionStore: services.sessionStore, sessions: services.sessions, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout,
+    pushUrlTtlMs: config.live.pushUrlTtl, log,
+  });
   const pruner = new LiveEventsPruner({ db, cache, retentionMs: config.callbacks.eventsRetention, log });
   let consumer: Consumer | undefined;
   return {

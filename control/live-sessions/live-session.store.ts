@@ -59,6 +59,11 @@ export class LiveSessionStore {
     return (await this.table.findAll({ where: { status }, order: [['created_at', 'ASC']], limit })).map(toSession);
   }
 
+  /** A preparing session got a new push URL: it may wait for its publisher until `at`. */
+  async extendPush(id: string, at: Date): Promise<void> {
+    await this.table.update({ push_expires_at: at }, { where: { id, status: 'preparing' } });
+  }
+
   /** preparing -> live (or already live). True when this call changed the row. */
   async markLive(id: string, startAt: Date): Promise<boolean> {
     const [n] = await this.table.update({ status: 'live', start_at: startAt }, { where: { id, status: 'preparing' } });

@@ -6,7 +6,9 @@ import type { LiveSession } from './live-session.js';
  * The seed's Redis keys for live state, written only here:
  * - set:live:online                 room ids that are live now
  * - hash:anchor:status:{anchor_id}  {status, room_id, session_id, since, publisher_id, last_heartbeat}; TTL refreshed by heartbeats
- * - temp:live:{session_id}          {room_id, anchor_id, status, publisher_id, push_expires_at}; the session's scratch data
+ * - temp:live:{session_id}          {room_id, anchor_id, status, publisher_id, push_expires_at, last_heartbeat}; the
+ *                                   session's scratch data, and its own heartbeat (the reaper reads this one: the
+ *                                   anchor hash names one session, and must never decide about another)
  * - count:live:online:{room_id}     viewers now (from media stats)
  */
 export class LiveStateCache {
@@ -32,7 +34,7 @@ export class LiveStateCache {
     });
     await this.cache.expire(status, this.ttl.anchorStatusMs);
     const temp = cacheKeys.liveTemp(session.id);
-    await this.cache.hSet(temp, { room_id: session.roomId, anchor_id: session.anchorId, status: 'live', publisher_id: publisherId });
+    await this.cache.hSet(temp, { room_id: session.roomId, anchor_id: session.anchorId, status: 'live', publisher_id: publisherId, last_heartbeat: String(at) });
     await this.cache.expire(temp, this.ttl.tempMs);
   }
 
@@ -53,7 +55,9 @@ export class LiveStateCache {
     const status = cacheKeys.anchorStatus(session.anchorId);
     await this.cache.hSet(status, { last_heartbeat: String(at) });
     await this.cache.expire(status, this.ttl.anchorStatusMs);
-    await this.cache.expire(cacheKeys.liveTemp(session.id), this.ttl.tempMs);
+    const temp = cacheKeys.liveTemp(session.id);
+    await this.cache.hSet(temp, { last_heartbeat: String(at) });
+    await this.cache.expire(temp, this.ttl.tempMs);
     await this.cache.set(cacheKeys.roomOnlineCount(session.roomId), String(viewers), this.ttl.anchorStatusMs);
   }
 

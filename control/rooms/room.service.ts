@@ -1,7 +1,7 @@
 import type { Cache } from '../../core/cache/cache.port.js';
 import { cacheKeys, cacheTtl } from '../../core/cache/keys.js';
 import type { OnairConfig } from '../../core/config/schema.js';
-import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import { newStreamKey } from '../../core/tokens/stream-key.js';
@@ -113,11 +113,15 @@ export class RoomService {
   /**
    * A new key; the old one is refused from now on. A publisher still on the old key is kicked
    * (rotation usually means the key leaked); the show survives if the anchor reconnects with the
-   * new key within the reconnect grace.
+   * new key within the reconnect grace. A key an operator revoked (force close, severe audit) is
+   * not the anchor's to replace: 409 stream_key_revoked; only an operator's restore lifts it.
    */
   async rotateStreamKey(user: AuthUser, id: string) {
     const room = await this.getOwned(user, id);
-    const streamKey = await this.replaceKey(room.id);
+    if (room.streamKeyRevoked) {
+      throw new ConflictError('the stream key was revoked by an operator; only an operator can restore the room', { code: 'stream_key_revoked' });
+    }
+    const streamKey = await this.replaceKey(room.id, { liftRevocation: false });
     const kicked = await this.kick(room.id);
     this.deps.log?.info({ roomId: room.id, kicked }, 'stream key rotated');
     return { streamKey, pushUrl: pushUrl(this.deps.config, streamKey), serverUrl: rtmpServerUrl(this.deps.config), kickedPublisher: kicked };
@@ -130,17 +134,20 @@ export class RoomService {
     this.deps.log?.info({ roomId }, 'stream key revoked');
   }
 
-  /** Operator side: after a force close, gives the room a fresh, valid key (the revoked one stays dead). */
+  /**
+   * Operator side: after a force close, gives the room a fresh, valid key (the revoked one stays
+   * dead). The only way a revocation is lifted.
+   */
   async restore(roomId: string): Promise<{ streamKey: string }> {
     await this.get(roomId);
-    const streamKey = await this.replaceKey(roomId);
+    const streamKey = await this.replaceKey(roomId, { liftRevocation: true });
     this.deps.log?.info({ roomId }, 'room restored with a new stream key');
     return { streamKey };
   }
 
-  private async replaceKey(roomId: string): Promise<string> {
+  private async replaceKey(roomId: string, options: { liftRevocation: boolean }): Promise<string> {
     const streamKey = newStreamKey();
-    await this.deps.rooms.replaceStreamKey(roomId, streamKey, new Date());
+    await this.deps.rooms.replaceStreamKey(roomId, streamKey, new Date(), options);
     await this.invalidate(roomId);
     return streamKey;
   }

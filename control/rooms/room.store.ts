@@ -80,9 +80,14 @@ export class RoomStore {
     if (Object.keys(values).length) await this.table.update(values, { where: { id } });
   }
 
-  /** A new key (rotation or an operator's restore): the old key stops working at once. */
-  async replaceStreamKey(id: string, streamKey: string, at: Date): Promise<void> {
-    await this.table.update({ stream_key: streamKey, stream_key_rotated_at: at, stream_key_revoked: false }, { where: { id } });
+  /**
+   * A new key (rotation or an operator's restore): the old key stops working at once. Only a
+   * restore lifts a revocation; a rotation keeps it, even one racing an operator's revoke.
+   */
+  async replaceStreamKey(id: string, streamKey: string, at: Date, options: { liftRevocation: boolean }): Promise<void> {
+    await this.table.update({
+      stream_key: streamKey, stream_key_rotated_at: at, ...(options.liftRevocation ? { stream_key_revoked: false } : {}),
+    }, { where: { id } });
   }
 
   async revokeStreamKey(id: string): Promise<boolean> {
