@@ -27,8 +27,12 @@ export class RecordingMediaControl implements MediaControl {
     this.kickedViewers.push(viewerId);
     return false;
   }
+  /** The streams in `publishing`, as media would list them. */
   async listStreams(): Promise<StreamSummary[]> {
-    return [];
+    return [...this.publishing].map((streamName) => ({
+      streamName, app: 'live', publisherId: `pub-${streamName}`, clientIp: '127.0.0.1', startedAt: Date.now(),
+      viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 }, bytesIn: 0, bytesOut: 0, bitrateInKbps: 0,
+    }));
   }
 }
 

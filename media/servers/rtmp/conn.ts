@@ -253,7 +253,9 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           this.log.warn({ reason: decision.reason, app }, 'publish refused');
           await refusalDelay();
           const code = decision.reason === 'hook timeout' || decision.reason === 'hook error' ? 'NetStream.Publish.Unauthorized' : 'NetStream.Publish.BadName';
-          this.send(M.onStatusMsg(streamId, 'error', code, 'Publish refused.'));
+          // The reason reaches the encoder (ffmpeg prints "Server error: Publish refused: ..."); every
+          // reason that says more than unknown_key needs the valid key already, so it leaks nothing.
+          this.send(M.onStatusMsg(streamId, 'error', code, `Publish refused: ${decision.reason}.`));
           this.endGracefully();
           return;
         }
