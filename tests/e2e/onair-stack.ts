@@ -3,11 +3,14 @@
  * a temporary data folder and drives it the way a user does (HTTP API, ffmpeg, ffprobe).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging/logger.js';
+import { openDatabase } from '../../core/database/database.js';
+import { RedisCache } from '../../core/cache/redis-cache.js';
 import { startOnair, type OnairProcess } from '../../onair.js';
 
 export interface Stack extends OnairProcess {
@@ -22,6 +25,50 @@ export interface Stack extends OnairProcess {
 }
 
 let counter = 0;
+
+/**
+ * The adapter sets an end-to-end stack can run on, as environment for startStack (or a child
+ * onair process): embedded (SQLite file, in-process cache and bus) always, and MariaDB + Redis
+ * when ONAIR_TEST_DATABASE_URL / ONAIR_TEST_REDIS_URL name them, each in a database and a Redis
+ * key prefix of its own, removed by cleanup().
+ */
+export interface StackAdapters {
+  name: string;
+  env(): Promise<{ env: Record<string, string>; cleanup(): Promise<void> }>;
+}
+
+export function stackAdapterSets(): StackAdapters[] {
+  const sets: StackAdapters[] = [{ name: 'embedded', env: async () => ({ env: {}, cleanup: async () => undefined }) }];
+  const dbUrl = process.env.ONAIR_TEST_DATABASE_URL;
+  const redisUrl = process.env.ONAIR_TEST_REDIS_URL;
+  if (dbUrl && redisUrl) {
+    sets.push({
+      name: 'mariadb+redis',
+      async env() {
+        const id = randomBytes(6).toString('hex');
+        const name = `onair_t_${id}`;
+        const prefix = `onair:t:${id}:`;
+        const admin = await openDatabase({ url: dbUrl, dataDir: tmpdir() });
+        await admin.sequelize.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+        const url = new URL(dbUrl);
+        url.pathname = `/${name}`;
+        return {
+          env: { ONAIR_DATABASE_URL: url.toString(), ONAIR_REDIS_URL: redisUrl, ONAIR_REDIS_PREFIX: prefix },
+          async cleanup() {
+            const cache = new RedisCache({ url: redisUrl, prefix });
+            await cache.deleteAllWithPrefix().catch(() => undefined);
+            await cache.close();
+            await admin.sequelize.query(`DROP DATABASE IF EXISTS \`${name}\``);
+            await admin.close();
+          },
+        };
+      },
+    });
+  } else if (process.env.ONAIR_STRICT === '1') {
+    throw new Error('ONAIR_STRICT=1: ONAIR_TEST_DATABASE_URL and ONAIR_TEST_REDIS_URL must both be set');
+  }
+  return sets;
+}
 
 export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'onair-e2e-'));
@@ -61,15 +108,21 @@ export async function startStack(env: Record<string, string> = {}): Promise<Stac
   };
 }
 
-/** ffmpeg publishing lavfi test media (H.264 640x360 30 fps, 2 s GOP, AAC) in real time until killed. */
-export function publish(url: string): ChildProcess & { exited: Promise<number | null> } {
+/**
+ * ffmpeg publishing lavfi test media (H.264 640x360 30 fps, 2 s GOP, AAC) in real time until killed.
+ * `errors()` is what ffmpeg printed (errors only), e.g. the server's refusal reason.
+ */
+export function publish(url: string): ChildProcess & { exited: Promise<number | null>; errors(): string } {
   const child = spawn('ffmpeg', [
     '-hide_banner', '-loglevel', 'error', '-re',
     '-f', 'lavfi', '-i', 'testsrc2=size=640x360:rate=30', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=44100',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '60', '-pix_fmt', 'yuv420p',
     '-c:a', 'aac', '-b:a', '64k', '-f', 'flv', url,
-  ], { stdio: 'ignore' }) as ChildProcess & { exited: Promise<number | null> };
+  ], { stdio: ['ignore', 'ignore', 'pipe'] }) as ChildProcess & { exited: Promise<number | null>; errors(): string };
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { if (err.length < 16_384) err += d.toString(); });
   child.exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  child.errors = () => err;
   return child;
 }
 
