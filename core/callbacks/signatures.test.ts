@@ -20,6 +20,9 @@ describe('CSS callback signature', () => {
     assert.deepEqual(verifyCssSignature('mykey', t, 'short', now), { ok: false, reason: 'bad_signature' });
     assert.deepEqual(verifyCssSignature('mykey', t, cssSign('mykey', t), (t + 1) * 1000), { ok: false, reason: 'expired' });
     assert.deepEqual(verifyCssSignature('mykey', t + 2 * 86400, cssSign('mykey', t + 2 * 86400), now), { ok: false, reason: 'expiry_too_far' });
+    // A captured signature used to be good for a day ahead; now only inside the window (11 min by default).
+    assert.deepEqual(verifyCssSignature('mykey', t + 3600, cssSign('mykey', t + 3600), now), { ok: false, reason: 'expiry_too_far' });
+    assert.deepEqual(verifyCssSignature('mykey', t, cssSign('mykey', t), now, 60_000), { ok: false, reason: 'expiry_too_far' });
     assert.deepEqual(verifyCssSignature(undefined, t, cssSign('', t), now), { ok: false, reason: 'missing_key' });
   });
 });

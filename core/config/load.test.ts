@@ -49,6 +49,27 @@ describe('loadConfig', () => {
     );
   });
 
+  it('reads the hardening settings: address lists, push auth, callback window, recordings dir', () => {
+    const dir = tmp();
+    const config = loadConfig({
+      ONAIR_DATA_DIR: dir, ONAIR_CALLBACK_ALLOW: '10.0.0.0/8, 2001:db8::/32', ONAIR_TRUSTED_PROXIES: '127.0.0.1',
+      ONAIR_HOOK_SECRET: 'a-hook-secret-of-16+', ONAIR_PUSH_AUTH: 'signed', ONAIR_CALLBACK_WINDOW: '5m', ONAIR_LIVE_EVENTS_RETENTION: '30d',
+    });
+    assert.deepEqual(config.callbacks.allow, ['10.0.0.0/8', '2001:db8::/32']);
+    assert.deepEqual(config.http.trustedProxies, ['127.0.0.1']);
+    assert.deepEqual(config.hooks.allow, []);
+    assert.equal(config.live.pushAuth, 'signed');
+    assert.equal(config.callbacks.window, 300_000);
+    assert.equal(config.callbacks.eventsRetention, 30 * 86_400_000);
+    assert.equal(config.media.recordingsDir, join(dir, 'recordings'));
+    const defaults = loadConfig({ ONAIR_DATA_DIR: dir });
+    assert.equal(defaults.live.pushAuth, 'key');
+    assert.equal(defaults.callbacks.window, 11 * 60_000);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: dir, ONAIR_CALLBACK_ALLOW: '10.0.0.0/40' }), /ONAIR_CALLBACK_ALLOW/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: dir, ONAIR_PUSH_AUTH: 'maybe' }), /ONAIR_PUSH_AUTH/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: dir, ONAIR_HOOK_SECRET: 'short' }), /ONAIR_HOOK_SECRET/);
+  });
+
   it('refuses an admin user without a password', () => {
     assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_ADMIN_USER: 'root' }), /ONAIR_ADMIN_PASSWORD/);
   });
