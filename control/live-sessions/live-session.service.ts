@@ -20,9 +20,6 @@ import { CloseMethod, type LiveSession } from './live-session.js';
 import type { LiveSessionStore } from './live-session.store.js';
 import { LiveStateCache } from './live-state-cache.js';
 
-/** The KeyedMutex key that serializes one anchor's publishes across their rooms. */
-const anchorLock = (anchorId: string) => `anchor:${anchorId}`;
-
 export interface LiveSessionEvents {
   [name: string]: unknown[];
   /** A session went live (first publish). */
@@ -78,16 +75,13 @@ export class LiveSessionService {
     if (await this.deps.moderation.isPublishBanned(room.ownerId)) throw new ForbiddenError('publishing is banned for this user', { code: 'publish_banned' });
     if (room.streamKeyRevoked) throw new ConflictError('the stream key was revoked by an operator', { code: 'stream_key_revoked' });
     const expiresAt = new Date(this.now() + this.deps.config.live.pushUrlTtl);
-    const session = await this.locks.run(anchorLock(room.ownerId), () => this.locks.run(room.id, async () => {
-      if (await this.liveElsewhere(room.ownerId, room.id)) {
-        throw new ConflictError('you are live in another room: close that show first', { code: 'anchor_already_live' });
-      }
+    const session = await this.locks.run(room.id, async () => {
       const active = await this.deps.sessions.findActiveByRoom(room.id);
       if (!active) return this.createSession(room.id, room.ownerId);
       // A new push URL: a preparing session lives as long as its newest URL (the reaper expires it after).
       if (active.status === 'preparing') await this.deps.sessions.extendPush(active.id, expiresAt);
       return active;
-    }));
+    });
     const txTime = txTimeHex(Math.floor(expiresAt.getTime() / 1000));
     const txSecret = signTxSecret(this.pushKey, room.streamKey, txTime);
     return { session, pushUrl: pushUrl(this.deps.config, room.streamKey, { txSecret, txTime }), expiresAt };
@@ -103,21 +97,12 @@ export class LiveSessionService {
     return session;
   }
 
-  /** True when the anchor has a live session (publishing, or in its reconnect grace) in a room other than `roomId`. */
-  private async liveElsewhere(anchorId: string, roomId: string): Promise<boolean> {
-    return (await this.deps.sessions.findActiveByAnchor(anchorId)).some((s) => s.status === 'live' && s.roomId !== roomId);
-  }
-
   /**
    * The publish hook: key bound to a room, not revoked, owner not banned, txSecret/txTime valid when
    * given (required with live.pushAuth 'signed'; with 'key' an OBS user with only the key may
-   * publish: the session is then created here), no other publisher on the room, and the anchor not
-   * live in another room. Never throws for a client's mistake: refusals are decisions.
-   *
-   * One live room per anchor: the seed keeps one status per anchor (hash:anchor:status:{anchor_id})
-   * and a second show would overwrite the first's; refusing it with a reason the encoder shows
-   * (anchor_already_live) keeps the first show safe, where a second concurrent show would be a
-   * product feature (and a per-session status) of its own.
+   * publish: the session is then created here), and no other publisher on the room. An anchor may
+   * be live in several of their rooms at once: each session keeps its own state (LiveStateCache).
+   * Never throws for a client's mistake: refusals are decisions.
    */
   async authorizePublish(req: PublishRequest): Promise<PublishDecision> {
     const refuse = async (reason: string, extra: Record<string, unknown> = {}): Promise<PublishDecision> => {
@@ -140,8 +125,7 @@ export class LiveSessionService {
     } else if (this.deps.config.live.pushAuth === 'signed') {
       return refuse('push_signature_required', { roomId: room.id });
     }
-    return this.locks.run(anchorLock(room.ownerId), () => this.locks.run(room.id, async () => {
-      if (await this.liveElsewhere(room.ownerId, room.id)) return refuse('anchor_already_live', { roomId: room.id });
+    return this.locks.run(room.id, async () => {
       let session = await this.deps.sessions.findActiveByRoom(room.id);
       if (session && (await this.state.publisherOf(session.id))) return refuse('already_publishing', { roomId: room.id });
       const claimTtl = this.deps.config.media.hookTimeout + 2_000;
@@ -151,7 +135,7 @@ export class LiveSessionService {
       session ??= await this.createSession(room.id, room.ownerId);
       this.log.info({ roomId: room.id, sessionId: session.id, ip: req.clientIp }, 'publish allowed');
       return { allow: true as const, streamName: room.id, record: room.recordEnabled, sessionId: session.id };
-    }));
+    });
   }
 
   private async sessionFor(ev: { streamName: string; sessionId?: string }): Promise<LiveSession | null> {
@@ -170,12 +154,6 @@ export class LiveSessionService {
       let session = await this.sessionFor(ev);
       if (!session || session.status === 'ended') {
         this.log.warn({ roomId: ev.streamName, publisherId: ev.publisherId }, 'publish started without an active session: kicking it');
-        await this.kick(ev.streamName);
-        return null;
-      }
-      if (session.status === 'preparing' && (await this.liveElsewhere(session.anchorId, session.roomId))) {
-        // A vendor's push arrives with no publish hook before it: the anchor's first show wins.
-        this.log.warn({ roomId: ev.streamName, anchorId: session.anchorId }, 'anchor already live in another room: kicking the second publish');
         await this.kick(ev.streamName);
         return null;
       }

@@ -5,11 +5,16 @@ import type { LiveSession } from './live-session.js';
 /**
  * The seed's Redis keys for live state, written only here:
  * - set:live:online                 room ids that are live now
- * - hash:anchor:status:{anchor_id}  {status, room_id, session_id, since, publisher_id, last_heartbeat}; TTL refreshed by heartbeats
- * - temp:live:{session_id}          {room_id, anchor_id, status, publisher_id, push_expires_at, last_heartbeat}; the
- *                                   session's scratch data, and its own heartbeat (the reaper reads this one: the
- *                                   anchor hash names one session, and must never decide about another)
+ * - hash:anchor:status:{anchor_id}  {status, room_id, session_id, since, publisher_id, last_heartbeat}: the anchor's
+ *                                   most recently started show; TTL refreshed by that show's heartbeats
+ * - temp:live:{session_id}          {room_id, anchor_id, status, publisher_id, push_expires_at, last_heartbeat}: each
+ *                                   session's own state and heartbeat
  * - count:live:online:{room_id}     viewers now (from media stats)
+ *
+ * An anchor may be live in several rooms at once. The anchor hash names one session, so only that
+ * session changes or deletes it; everything that decides about a session (the reaper, the grace)
+ * reads the session's own temp:live hash. (The anchor hash used to be overwritten by a second show,
+ * and the reaper then ended the first, healthy one.)
  */
 export class LiveStateCache {
   constructor(private readonly cache: Cache, private readonly ttl: { anchorStatusMs: number; tempMs: number }) {}
@@ -43,7 +48,13 @@ export class LiveStateCache {
     const temp = cacheKeys.liveTemp(session.id);
     await this.cache.hDel(temp, 'publisher_id');
     await this.cache.hSet(temp, { detached_at: String(at) });
-    await this.cache.hSet(cacheKeys.anchorStatus(session.anchorId), { status: 'reconnecting' });
+    if (await this.namesSession(session)) await this.cache.hSet(cacheKeys.anchorStatus(session.anchorId), { status: 'reconnecting' });
+  }
+
+  /** True when the anchor hash describes this session (or describes none). */
+  private async namesSession(session: LiveSession): Promise<boolean> {
+    const named = (await this.cache.hGetAll(cacheKeys.anchorStatus(session.anchorId))).session_id;
+    return named === undefined || named === session.id;
   }
 
   /** The publisher currently attached to the session, if any. */
@@ -52,9 +63,14 @@ export class LiveStateCache {
   }
 
   async heartbeat(session: LiveSession, at: number, viewers: number): Promise<void> {
-    const status = cacheKeys.anchorStatus(session.anchorId);
-    await this.cache.hSet(status, { last_heartbeat: String(at) });
-    await this.cache.expire(status, this.ttl.anchorStatusMs);
+    if (await this.namesSession(session)) {
+      // Also rebuilds the hash after the anchor's newer show ended while this one runs on.
+      const status = cacheKeys.anchorStatus(session.anchorId);
+      await this.cache.hSet(status, {
+        status: 'live', room_id: session.roomId, session_id: session.id, since: String(session.startAt?.getTime() ?? at), last_heartbeat: String(at),
+      });
+      await this.cache.expire(status, this.ttl.anchorStatusMs);
+    }
     const temp = cacheKeys.liveTemp(session.id);
     await this.cache.hSet(temp, { last_heartbeat: String(at) });
     await this.cache.expire(temp, this.ttl.tempMs);
@@ -63,8 +79,8 @@ export class LiveStateCache {
 
   async ended(session: LiveSession): Promise<void> {
     await this.cache.sRem(cacheKeys.liveOnline(), session.roomId);
+    if (await this.namesSession(session)) await this.cache.del(cacheKeys.anchorStatus(session.anchorId));
     await this.cache.del(
-      cacheKeys.anchorStatus(session.anchorId),
       cacheKeys.liveTemp(session.id),
       cacheKeys.roomOnlineCount(session.roomId),
       cacheKeys.roomInfo(session.roomId),
