@@ -13,7 +13,7 @@ import { OnairApi } from '../stress/api-client.js';
 import { assertLoopbackTargets } from '../stress/loopback.js';
 import { fixed, formatTable, LiveTable } from '../stress/report/table.js';
 import { freePort, pinSelf, setSelfPriority, startChild, waitForPort, type Child } from './lib/child.js';
-import { SCENARIOS, srsOnPublishBody, type ApiFixture } from './lib/api-scenarios.js';
+import { BENCH_HOOK_SECRET, SCENARIOS, srsOnPublishBody, type ApiFixture } from './lib/api-scenarios.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
 import { ProcUsage } from '../stress/report/server-usage.js';
 
@@ -60,7 +60,7 @@ async function fixture(base: string, connections: number): Promise<ApiFixture> {
   const live = await api.createRoom('bench live');
   await api.startLive(live.id);
   // The hook is what makes the room live when no embedded engine runs (control alone).
-  const res = await fetch(new URL('/api/v1/hook/on_publish', base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: srsOnPublishBody(live.streamKey, 0) });
+  const res = await fetch(new URL(`/api/v1/hook/on_publish?secret=${BENCH_HOOK_SECRET}`, base), { method: 'POST', headers: { 'content-type': 'application/json' }, body: srsOnPublishBody(live.streamKey, 0) });
   if (!res.ok) throw new Error(`on_publish hook: HTTP ${res.status}`);
   await api.playTokenWhenLive(live.id, 5000);
   const spare: string[] = [];
@@ -81,7 +81,7 @@ async function runBackend(name: string, env: NodeJS.ProcessEnv, connections: num
   try {
     child = startChild([process.execPath, '--import', 'tsx', join(ROOT, 'control/main.ts')], {
       cpus: '0', cwd: ROOT, logFile: join(dir, 'control.log'),
-      env: { ...process.env, ...env, ONAIR_DATA_DIR: dir, ONAIR_HTTP_PORT: String(port), ONAIR_HOST: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn' },
+      env: { ...process.env, ...env, ONAIR_DATA_DIR: dir, ONAIR_HTTP_PORT: String(port), ONAIR_HOST: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn', ONAIR_HOOK_SECRET: BENCH_HOOK_SECRET },
     });
     await waitForPort(port, 30_000);
     const base = `http://127.0.0.1:${port}`;

@@ -22,6 +22,10 @@ export interface Scenario {
 
 const json = (bearer?: string) => ({ 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) });
 
+/** The hook secret the bench's control runs with (ONAIR_HOOK_SECRET) and SRS would put in its hook URLs. */
+export const BENCH_HOOK_SECRET = 'bench-hook-secret-0123456789';
+const hookPath = (name: string) => `/api/v1/hook/${name}?secret=${BENCH_HOOK_SECRET}`;
+
 /** An SRS on_publish hook body for a stream key (what SRS posts to /api/v1/hook/on_publish). */
 export function srsOnPublishBody(streamKey: string, clientId: number): string {
   return JSON.stringify({ action: 'on_publish', client_id: String(clientId), ip: '127.0.0.1', vhost: '__defaultVhost__', app: 'live', stream: streamKey, param: '', tcUrl: 'rtmp://127.0.0.1/live' });
@@ -47,8 +51,8 @@ export const SCENARIOS: Scenario[] = [
       return {
         url: f.base, connections: Math.min(connections, f.hookStreamKeys.length), duration,
         requests: [
-          { method: 'POST', path: '/api/v1/hook/on_publish', headers: json(), setupRequest: (req: Request, ctx: Record<string, unknown>) => ({ ...req, body: srsOnPublishBody(keyOf(ctx), 1) }) },
-          { method: 'POST', path: '/api/v1/hook/on_unpublish', headers: json(), setupRequest: (req: Request, ctx: Record<string, unknown>) => ({ ...req, body: srsOnPublishBody(keyOf(ctx), 1).replace('on_publish', 'on_unpublish') }) },
+          { method: 'POST', path: hookPath('on_publish'), headers: json(), setupRequest: (req: Request, ctx: Record<string, unknown>) => ({ ...req, body: srsOnPublishBody(keyOf(ctx), 1) }) },
+          { method: 'POST', path: hookPath('on_unpublish'), headers: json(), setupRequest: (req: Request, ctx: Record<string, unknown>) => ({ ...req, body: srsOnPublishBody(keyOf(ctx), 1).replace('on_publish', 'on_unpublish') }) },
         ],
       };
     },
