@@ -18,6 +18,7 @@ import { waitFor } from '../../core/testing/wait-for.js';
 import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
+import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { ffprobe, publishWithFfmpeg } from './media-fixtures.js';
 
@@ -48,12 +49,15 @@ describe('standalone media service', { skip }, () => {
           callbacks.push(JSON.parse(raw.toString()));
           return void res.writeHead(200).end('{}');
         }
+        // Hook calls carry the hook secret in the URL, as SRS and nginx-rtmp configs do (derived from the media key here).
+        const url = new URL(req.url ?? '/', 'http://control');
+        if (url.searchParams.get('secret') !== mediaHookSecret(KEY)) return void res.writeHead(401).end('{"code":401}');
         const body = JSON.parse(raw.toString()) as { stream: string; param: string };
         hookCalls.push(body);
-        if (req.url === '/api/v1/hook/on_publish') {
+        if (url.pathname === '/api/v1/hook/on_publish') {
           return void res.end(body.stream === 'sk_1001' ? '{"code":0,"data":{"stream_name":"1001","record":true}}' : '{"code":403}');
         }
-        if (req.url === '/api/v1/hook/on_play') {
+        if (url.pathname === '/api/v1/hook/on_play') {
           const token = new URLSearchParams(body.param.replace(/^\?/, '')).get('token');
           return void (token === 'good' ? res.end('0') : res.writeHead(403).end('{"code":403}'));
         }
