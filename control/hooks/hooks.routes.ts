@@ -44,10 +44,19 @@ export interface HookDeps {
 export function hooksRoutes(deps: HookDeps): Router {
   const r = Router();
   const log = deps.log;
+  // Refusals are counted by the guard; the log gets one line per 10 s at most, whatever the rate.
+  let loggedAt = 0;
+  let unlogged = 0;
   r.use('/hook', (req, res, next) => {
     const check = deps.guard.check(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.query.secret);
     if (check.ok) return next();
-    log.warn({ hook: req.path, code: check.code }, 'hook call refused');
+    if (Date.now() - loggedAt >= 10_000) {
+      log.warn({ hook: req.path, code: check.code, alsoRefused: unlogged }, 'hook call refused');
+      loggedAt = Date.now();
+      unlogged = 0;
+    } else {
+      unlogged++;
+    }
     res.status(check.status).json({ code: check.status, error: { code: check.code, message: check.message } });
   });
   r.use('/hook', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 64 }));
