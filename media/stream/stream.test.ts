@@ -147,12 +147,18 @@ class FakeSink implements ViewerSink {
   }
 }
 
+/**
+ * Waits `ms`, then one more turn of the event loop: on a busy machine the scheduler's flush timer
+ * and the test's timer expire in the same timers phase, and the flush itself runs in setImmediate.
+ */
+const settle = (ms: number) => new Promise((r) => setTimeout(() => setImmediate(r), ms));
+
 describe(ViewerSession.name, () => {
   const make = (sink: FakeSink, limits = { queueBytes: 1000, queueTimeMs: 200 }) => {
     const ends: string[] = [];
     const counters = { skips: 0, evictions: 0 };
     const scheduler = new FlushScheduler(5);
-    const v = new ViewerSession('v1', 'http-flv', sink, (p) => p.flvTag(), scheduler, limits, counters, (r) => ends.push(r));
+    const v = new ViewerSession('v1', 'http-flv', sink, (p) => p.flvTag(), scheduler, limits, counters, { tick: 0, tickMs: 100 }, (r) => ends.push(r));
     return { v, ends, counters, scheduler };
   };
 
@@ -164,7 +170,7 @@ describe(ViewerSession.name, () => {
     v.onPacket(audio(1));
     v.onPacket(frame(33, false));
     assert.equal(sink.written.length, 0, 'queued until the flush tick');
-    await new Promise((r) => setTimeout(r, 20));
+    await settle(20);
     assert.equal(sink.corks, 1);
     assert.equal(sink.uncorks, 1);
     assert.equal(sink.written.length, 3);
@@ -175,7 +181,7 @@ describe(ViewerSession.name, () => {
   it('skips to the next keyframe when the queue is over its byte bound, then evicts if still behind', async () => {
     const sink = new FakeSink();
     const { v, ends, counters } = make(sink);
-    const tick = () => new Promise((r) => setTimeout(r, 10));
+    const tick = () => settle(10);
     v.onPacket(frame(0, true, 900));
     v.onPacket(frame(33, false, 900)); // queue 915 < 1000: queued
     v.onPacket(frame(66, false, 100)); // queue 1830 > 1000: skip starts
@@ -203,16 +209,50 @@ describe(ViewerSession.name, () => {
     assert.equal(v.isEnded, true);
   });
 
+  it('ends once, without writing again, when the sink fails a write synchronously (a closing WebSocket)', async () => {
+    const sink = new FakeSink();
+    let writes = 0;
+    sink.write = (_b: Buffer, done?: (err?: Error | null) => void) => {
+      writes++;
+      done?.(new Error('websocket closed'));
+    };
+    const { v, ends } = make(sink, { queueBytes: 1 << 20, queueTimeMs: 10_000 });
+    for (let i = 0; i < 50; i++) v.onPacket(frame(i * 33, i % 10 === 0));
+    await settle(20);
+    assert.deepEqual(ends, ['closed']);
+    assert.ok(writes <= 50, `${writes} writes`);
+    v.onPacket(frame(2000, true));
+    await settle(20);
+    assert.deepEqual(ends, ['closed']);
+  });
+
+  it('is evicted when a batch waits the queue time for the kernel, packets or not (checkStalled)', async () => {
+    const sink = new FakeSink();
+    sink.stuck = true;
+    const clock = { tick: 0, tickMs: 100 };
+    const ends: string[] = [];
+    const counters = { skips: 0, evictions: 0 };
+    const v = new ViewerSession('v1', 'http-flv', sink, (p) => p.flvTag(), new FlushScheduler(5), { queueBytes: 1 << 20, queueTimeMs: 300 }, counters, clock, (r) => ends.push(r));
+    v.onPacket(frame(0, true));
+    await settle(10);
+    for (clock.tick = 1; clock.tick <= 3; clock.tick++) v.checkStalled();
+    assert.deepEqual(ends, [], 'not yet: 300 ms');
+    clock.tick = 4;
+    v.checkStalled();
+    assert.deepEqual(ends, ['slow']);
+    assert.equal(counters.evictions, 1);
+  });
+
   it('holds its queue while a batch is in flight and sends it as soon as that batch has left', async () => {
     const sink = new FakeSink();
     sink.stuck = true;
     const { v } = make(sink, { queueBytes: 1 << 20, queueTimeMs: 10_000 });
     v.onPacket(frame(0, true));
-    await new Promise((r) => setTimeout(r, 10));
+    await settle(10);
     assert.equal(sink.written.length, 1);
     v.onPacket(frame(33, false));
     v.onPacket(frame(66, false));
-    await new Promise((r) => setTimeout(r, 20));
+    await settle(20);
     assert.equal(sink.written.length, 1, 'held: the first batch has not left');
     sink.unstick();
     assert.equal(sink.written.length, 3, 'sent at once when the batch left, in one more batch');
@@ -266,14 +306,14 @@ describe('shared flush batches', () => {
   }
   const limits = { queueBytes: 1 << 20, queueTimeMs: 10_000 };
   const flvTagOf = (p: MediaPacket) => p.flvTag();
-  const tick = () => new Promise((r) => setTimeout(r, 15));
+  const tick = () => settle(15);
 
   function setup(n: number, sinkOf: () => FakeSink = () => new DrainingSink()) {
     const scheduler = new FlushScheduler(5);
     const stream = new Stream(opts());
     const viewers = Array.from({ length: n }, (_, i) => {
       const sink = sinkOf();
-      const v = new ViewerSession(`v${i}`, 'http-flv', sink, flvTagOf, scheduler, limits, { skips: 0, evictions: 0 }, () => {});
+      const v = new ViewerSession(`v${i}`, 'http-flv', sink, flvTagOf, scheduler, limits, { skips: 0, evictions: 0 }, { tick: 0, tickMs: 100 }, () => {});
       return { v, sink };
     });
     return { scheduler, stream, viewers };

@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayEnded, PlayProtocol, PlayStarted } from '../../core/media/media-contract.js';
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
@@ -5,6 +6,7 @@ import type { MediaPacket } from './media-packet.js';
 import type { Stream } from './stream.js';
 import { ViewerSession, type ViewerCounters, type ViewerEndReason, type ViewerLimits, type ViewerSink } from './viewer-session.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import { ViewerWatch } from './viewer-watch.js';
 
 export interface ViewerRegistryEvents {
   [name: string]: unknown[];
@@ -19,6 +21,8 @@ export interface StartViewer {
   /** From the play decision; generated when the hook gives none. */
   viewerId?: string;
   sink: ViewerSink;
+  /** The TCP connection under the sink, for ViewerWatch's look at the kernel's send queue. */
+  socket?: Socket;
   encode: (p: MediaPacket) => Buffer;
   /** Bytes that go before the media (FLV header, RTMP onStatus). */
   preamble?: Buffer[];
@@ -35,6 +39,7 @@ let seq = 0;
 export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
   private readonly sessions = new Map<string, { session: ViewerSession; stream: Stream }>();
   readonly counters: ViewerCounters = { skips: 0, evictions: 0 };
+  private readonly watch: ViewerWatch;
 
   constructor(
     private readonly scheduler: FlushScheduler,
@@ -43,6 +48,7 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
   ) {
     super();
     this.emitterLog = log;
+    this.watch = new ViewerWatch(limits.queueTimeMs, log);
   }
 
   get size(): number {
@@ -53,8 +59,9 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
     let id = opts.viewerId ?? `v${Date.now().toString(36)}${(++seq).toString(36)}`;
     if (this.sessions.has(id)) id = `${id}.${(++seq).toString(36)}`;
     const started: PlayStarted = { streamName: opts.stream.name, viewerId: id, protocol: opts.protocol, clientIp: opts.clientIp, at: Date.now() };
-    const session = new ViewerSession(id, opts.protocol, opts.sink, opts.encode, this.scheduler, this.limits, this.counters, (reason) => {
+    const session = new ViewerSession(id, opts.protocol, opts.sink, opts.encode, this.scheduler, this.limits, this.counters, this.watch.clock, (reason) => {
       this.sessions.delete(id);
+      this.watch.remove(session);
       opts.stream.removeReader(session);
       try {
         opts.closeTransport(reason);
@@ -65,6 +72,7 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
       this.safeEmit('play.ended', { ...started, at: now, reason, bytesOut: session.bytesOut, durationMs: now - started.at });
     });
     this.sessions.set(id, { session, stream: opts.stream });
+    this.watch.add(session, opts.socket);
     for (const b of opts.preamble ?? []) session.writeRaw(b);
     this.safeEmit('play.started', started);
     opts.stream.addReader(session);
@@ -82,5 +90,6 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
 
   closeAll(): void {
     for (const { session } of [...this.sessions.values()]) session.end('closed');
+    this.watch.stop();
   }
 }

@@ -30,6 +30,12 @@ export interface ViewerCounters {
   evictions: number;
 }
 
+/** A coarse clock shared by every viewer: ViewerWatch advances `tick` every `tickMs`. */
+export interface WatchClock {
+  tick: number;
+  readonly tickMs: number;
+}
+
 export type ViewerEndReason = PlayEnded['reason'];
 
 /**
@@ -43,19 +49,28 @@ export type ViewerEndReason = PlayEnded['reason'];
  * then hands them one joined buffer to write (FlushScheduler.sharedBatch) instead of the parts.
  *
  * Backpressure: the queue is our queued bytes plus what the sink still holds, and the media time
- * from the oldest packet not yet handed to the kernel to the newest. Over either bound the viewer drops everything up to the next
- * keyframe (one skip) and resumes at a keyframe once the queue is below half the byte bound. A
- * viewer still behind queueTimeMs after the skip began is evicted with reason 'slow'.
+ * from the oldest packet not yet handed to the kernel to the newest. Over either bound the viewer
+ * drops everything up to the next keyframe (one skip) and resumes at a keyframe once the queue is
+ * below half of both bounds. A viewer is evicted with reason 'slow' when it is still behind
+ * queueTimeMs after the skip began, or when a batch has waited queueTimeMs for the kernel to take
+ * it (checkStalled, called by ViewerWatch; the bytes the kernel holds are ViewerWatch's business).
+ *
+ * The sink may call a write's callback synchronously (a WebSocket that is closing does): the queue
+ * is detached before any write, and a failed write ends the session instead of writing again.
  */
 export class ViewerSession implements StreamReader {
   bytesOut = 0;
   readonly startedAt = Date.now();
   skips = 0;
-  private readonly queue: Buffer[] = [];
+  private queue: Buffer[] = [];
+  /** The array of the batch in flight, reused as the next queue once that batch has left. */
+  private spare: Buffer[] = [];
   private queuedBytes = 0;
   private scheduled = false;
   /** A batch is on its way to the kernel; the next one goes when it has left. */
   private inFlight = false;
+  /** clock.tick when the batch in flight was handed to the sink. */
+  private flightTick = 0;
   private skipping = false;
   private behindSince = 0;
   /** Timestamp of the first media packet in our queue, and of the batch in flight (-1: none). */
@@ -77,6 +92,7 @@ export class ViewerSession implements StreamReader {
     private readonly scheduler: FlushScheduler,
     private readonly limits: ViewerLimits,
     private readonly counters: ViewerCounters,
+    private readonly clock: WatchClock,
     private readonly onEnd: (reason: ViewerEndReason) => void,
   ) {
     this.joinable = sink.framesWrites !== true;
@@ -98,7 +114,9 @@ export class ViewerSession implements StreamReader {
     }
     const queued = this.queuedBytes + this.sink.writableLength;
     if (this.skipping) {
-      if (!(isVideo && p.isKeyframe && queued <= this.limits.queueBytes / 2)) {
+      // Resume only once the backlog is small in bytes and in time: a batch stuck in flight keeps
+      // the time backlog growing, so such a viewer stays behind until it is evicted.
+      if (!(isVideo && p.isKeyframe && queued <= this.limits.queueBytes / 2 && this.mediaQueued(p.timestamp) <= this.limits.queueTimeMs / 2)) {
         this.checkEvict();
         return;
       }
@@ -138,10 +156,24 @@ export class ViewerSession implements StreamReader {
   }
 
   private checkEvict(): void {
-    if (this.behindSince && Date.now() - this.behindSince > this.limits.queueTimeMs) {
-      this.counters.evictions++;
-      this.end('slow');
-    }
+    if (this.behindSince && Date.now() - this.behindSince > this.limits.queueTimeMs) this.evict();
+  }
+
+  /** Ends the viewer as too slow (counted). */
+  evict(): void {
+    if (this.ended) return;
+    this.counters.evictions++;
+    this.end('slow');
+  }
+
+  /**
+   * Called by ViewerWatch every clock tick: a batch the kernel has not taken for queueTimeMs
+   * (the socket's buffers are full: the viewer reads nothing) evicts the viewer, packets or not.
+   */
+  checkStalled(): void {
+    if (this.ended) return;
+    if (this.inFlight && (this.clock.tick - this.flightTick) * this.clock.tickMs > this.limits.queueTimeMs) this.evict();
+    else if (this.skipping) this.checkEvict();
   }
 
   private enqueue(buf: Buffer): void {
@@ -165,33 +197,45 @@ export class ViewerSession implements StreamReader {
 
   private writeQueue(): void {
     const sink = this.sink;
-    const queue = this.queue;
-    const n = queue.length;
+    // Detach the queue first: a sink may call back synchronously (batchSent), and must then find
+    // an empty queue, not this batch again.
+    const batch = this.queue;
+    this.queue = this.spare;
+    this.spare = batch;
+    const n = batch.length;
     this.inFlight = true;
+    this.flightTick = this.clock.tick;
     this.flightHeadTs = this.queueHeadTs;
     this.queueHeadTs = -1;
     const shared = n > 1 && this.joinable && !this.runBroken && this.runFirst !== undefined
-      ? this.scheduler.sharedBatch(this.encode, this.runFirst, this.runLast!, queue)
+      ? this.scheduler.sharedBatch(this.encode, this.runFirst, this.runLast!, batch)
       : undefined;
+    this.queuedBytes = 0;
+    this.runFirst = this.runLast = undefined;
     if (shared !== undefined) {
       sink.write(shared, this.batchSent);
     } else if (n === 1) {
-      sink.write(queue[0]!, this.batchSent);
+      sink.write(batch[0]!, this.batchSent);
     } else {
       sink.cork();
-      for (let i = 0; i < n - 1; i++) sink.write(queue[i]!);
-      sink.write(queue[n - 1]!, this.batchSent);
+      for (let i = 0; i < n - 1; i++) sink.write(batch[i]!);
+      sink.write(batch[n - 1]!, this.batchSent);
       sink.uncork();
     }
-    queue.length = 0;
-    this.queuedBytes = 0;
-    this.runFirst = this.runLast = undefined;
+    batch.length = 0;
   }
 
-  private readonly batchSent = (): void => {
+  private readonly batchSent = (err?: Error | null): void => {
     this.inFlight = false;
     this.flightHeadTs = -1;
-    if (this.queue.length && !this.ended) this.writeQueue();
+    if (this.ended) return;
+    // The transport failed (closed, reset, WebSocket closing): the viewer is gone. Writing the
+    // queue again would only fail again, synchronously for some sinks.
+    if (err) {
+      this.end('closed');
+      return;
+    }
+    if (this.queue.length) this.writeQueue();
   };
 
   /** Sends the start-up burst at once (time to first frame). */

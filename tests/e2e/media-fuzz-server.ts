@@ -1,10 +1,24 @@
 /**
  * The engine under fuzz, in its own process so "the server never dies" is observable: prints
- * `{"http":…,"rtmp":…}` on one line once listening, closes on SIGTERM.
+ * `{"http":…,"rtmp":…}` on one line once listening, closes on SIGTERM. HLS is on, so viewers of
+ * every playback protocol can be abused; GET /fuzz/state tells how many viewers and RTMP
+ * connections the engine still holds (sessions must not leak).
  */
 import { startTestEngine } from './media-fixtures.js';
 
-const media = await startTestEngine({ hls: false });
+let state = () => ({});
+const media = await startTestEngine({ hls: true, viewerQueueTime: '3s' }, {
+  api: (req, res) => {
+    if (req.url !== '/fuzz/state') return false;
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(state()));
+    return true;
+  },
+});
+state = () => ({
+  viewers: media.engine.viewers.size,
+  streams: media.engine.streams.size,
+  rss: process.memoryUsage().rss,
+});
 process.stdout.write(`${JSON.stringify({ http: media.httpBase, rtmp: media.rtmpBase })}\n`);
 process.once('SIGTERM', () => {
   media.close().then(() => process.exit(0), () => process.exit(1));

@@ -6,69 +6,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { get as httpGet, type IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { missingTool } from '../../core/testing/tools.js';
 import { buildClientHello, HANDSHAKE_SIZE } from '../../media/protocols/rtmp/handshake.js';
-import { FlvParser } from '../../media/protocols/flv/flv-parser.js';
 import { fuzzCase, type FuzzCase } from './media-fuzz-cases.js';
-import { publishWithFfmpeg, waitFor } from './media-fixtures.js';
+import { waitFor } from './media-fixtures.js';
+import { healthyViewer, openViewer, startFuzzServer, type FuzzServer, type Watcher } from './media-fuzz-kit.js';
 
 const skip = missingTool('ffmpeg');
 const CASES = 3000;
 const CONCURRENCY = 24;
 const TIME_BUDGET_MS = 30_000;
 const WINDOW_MS = 500;
-
-/** A viewer that records when bytes arrive. */
-class Watcher {
-  arrivals: number[] = [];
-  bytes = 0;
-  tags = 0;
-  parseError: Error | undefined;
-  private res: IncomingMessage | undefined;
-  private readonly parser = new FlvParser();
-
-  constructor(url: string, onStatus: (status: number) => void) {
-    const req = httpGet(url, (res) => {
-      this.res = res;
-      onStatus(res.statusCode ?? 0);
-      res.on('data', (chunk: Buffer) => {
-        this.arrivals.push(Date.now());
-        this.bytes += chunk.length;
-        try {
-          this.tags += this.parser.push(chunk).length;
-        } catch (err) {
-          this.parseError = err as Error;
-        }
-      });
-    });
-    req.on('error', () => onStatus(0));
-  }
-  /** Longest gap between arrivals (and up to now) since `from`. */
-  longestGap(from: number, to = Date.now()): number {
-    let last = from;
-    let gap = 0;
-    for (const t of this.arrivals) {
-      if (t < from) continue;
-      gap = Math.max(gap, t - last);
-      last = t;
-    }
-    return Math.max(gap, to - last);
-  }
-  close(): void {
-    this.res?.destroy();
-  }
-}
-
-/** Opens a viewer and resolves once its response status is known. */
-function openViewer(url: string): Promise<{ watcher: Watcher; status: number }> {
-  return new Promise((resolve) => {
-    const watcher: Watcher = new Watcher(url, (status) => resolve({ watcher, status }));
-  });
-}
 
 /** Runs one case: optional handshake, then the writes; resolves when the server closes or 300 ms pass. */
 function runCase(rtmpPort: number, c: FuzzCase): Promise<'closed' | 'open' | 'error'> {
@@ -108,61 +58,24 @@ function runCase(rtmpPort: number, c: FuzzCase): Promise<'closed' | 'open' | 'er
 }
 
 describe('RTMP fuzz under a live stream', { skip }, () => {
-  let server: ChildProcess;
-  let serverExit: { code: number | null; signal: string | null } | undefined;
-  let serverErr = '';
-  let publisher: ChildProcess;
+  let server: FuzzServer;
   let http = '';
   let rtmpPort = 0;
   const watchers: Watcher[] = [];
 
   before(async () => {
-    server = spawn(process.execPath, ['--import', 'tsx', new URL('./media-fuzz-server.ts', import.meta.url).pathname], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    server.on('exit', (code, signal) => (serverExit = { code, signal }));
-    server.stderr!.on('data', (d: Buffer) => (serverErr = (serverErr + d.toString()).slice(-4000)));
-    const line = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      server.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        if (out.includes('\n')) resolve(out.split('\n')[0]!);
-      });
-      server.once('exit', () => reject(new Error(`fuzz server exited: ${serverErr}`)));
-    });
-    const ports = JSON.parse(line) as { http: string; rtmp: string };
-    http = ports.http;
-    rtmpPort = Number(new URL(ports.rtmp).port);
-    publisher = publishWithFfmpeg(`${ports.rtmp}/sk_4001`, { seconds: 300 });
+    server = await startFuzzServer();
+    http = server.http;
+    rtmpPort = server.rtmpPort;
   });
 
   after(async () => {
     for (const w of watchers) w.close();
-    publisher?.kill('SIGKILL');
-    if (server && !serverExit) {
-      server.kill('SIGTERM');
-      await new Promise((r) => {
-        const t = setTimeout(() => {
-          server.kill('SIGKILL');
-          r(undefined);
-        }, 5000);
-        server.once('exit', () => {
-          clearTimeout(t);
-          r(undefined);
-        });
-      });
-    }
+    await server?.stop();
   });
 
   it('survives thousands of malformed inputs while a healthy viewer keeps playing', async () => {
-    // The viewer may ask before the publish is live (404): retry until one plays.
-    const viewer = await waitFor('a healthy viewer receiving media', async () => {
-      const w = await openViewer(`${http}/live/4001.flv?token=good`);
-      if (w.status === 200 && (await waitFor('tags', () => w.watcher.tags > 10, 5000).catch(() => false))) return w.watcher;
-      w.watcher.close();
-      await new Promise((r) => setTimeout(r, 300));
-      return undefined;
-    }, 20_000);
+    const viewer = await healthyViewer(http);
     watchers.push(viewer);
 
     const started = Date.now();
@@ -170,7 +83,7 @@ describe('RTMP fuzz under a live stream', { skip }, () => {
     const killers = new Set<string>();
     let next = 0;
     const worker = async () => {
-      while (next < CASES && Date.now() - started < TIME_BUDGET_MS && !serverExit) {
+      while (next < CASES && Date.now() - started < TIME_BUDGET_MS && !server.exit()) {
         const c = fuzzCase(next++, 7);
         if (next <= 21) killers.add(c.name);
         outcomes[await runCase(rtmpPort, c)]++;
@@ -181,7 +94,7 @@ describe('RTMP fuzz under a live stream', { skip }, () => {
     const ran = outcomes.closed + outcomes.open + outcomes.error;
     console.log(`fuzz: ${ran} cases in ${elapsed} ms`, outcomes, `viewer: ${viewer.bytes} bytes, longest gap ${viewer.longestGap(started)} ms`);
 
-    assert.equal(serverExit, undefined, `the server died: ${serverErr}`);
+    assert.equal(server.exit(), undefined, `the server died: ${server.stderr()}`);
     assert.ok(ran >= 1000, `only ${ran} cases ran in the time budget`);
     for (const name of ['connect without tcUrl', 'AMF0 unknown type marker 0x0F', 'publish with a numeric stream name']) assert.ok(killers.has(name), name);
     assert.equal(viewer.parseError, undefined, 'the healthy viewer got a valid FLV stream');

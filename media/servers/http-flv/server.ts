@@ -90,6 +90,7 @@ export class HttpFlvServer {
       clientIp,
       viewerId: auth.viewerId,
       sink: socket,
+      socket,
       encode: flvTagOf,
       preamble: [FLV_HEADER(hasAudio, hasVideo)],
       closeTransport: (reason) => {

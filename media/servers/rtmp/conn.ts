@@ -311,6 +311,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           clientIp: this.clientIp,
           viewerId: auth.viewerId,
           sink: this.socket,
+          socket: this.socket,
           encode: rtmpChunksOf,
           preamble: playStartReplies().map(w),
           closeTransport: (reason) => {

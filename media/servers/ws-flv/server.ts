@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../../core/logging/logger.js';
@@ -16,13 +17,18 @@ export interface WsFlvDeps extends PlayAuthDeps {
   log: Logger;
 }
 
-/** Adapts a WebSocket to the viewer sink: one binary message per FLV tag, corked per flush. */
+/**
+ * Adapts a WebSocket to the viewer sink: one binary message per FLV tag, corked per flush. Once the
+ * WebSocket is not open (a Close frame arrived, the TCP connection may stay half-open for ws's 30 s
+ * closing timeout) a write fails at once: ViewerSession then ends the viewer and terminates the socket.
+ */
 class WsSink implements ViewerSink {
   /** One FLV tag per WebSocket message, as WS-FLV players expect: writes are never joined. */
   readonly framesWrites = true;
-  private readonly socket: Duplex & { cork(): void; uncork(): void };
+  /** The TCP connection under the WebSocket (ws keeps it as _socket). */
+  readonly socket: Socket;
   constructor(private readonly ws: WebSocket) {
-    this.socket = (ws as unknown as { _socket: Duplex & { cork(): void; uncork(): void } })._socket;
+    this.socket = (ws as unknown as { _socket: Socket })._socket;
   }
   write(buf: Buffer, done?: (err?: Error | null) => void): void {
     if (this.ws.readyState === this.ws.OPEN) this.ws.send(buf, { binary: true, compress: false }, done);
@@ -76,12 +82,14 @@ export class WsFlvServer {
         ws.close(1000, 'stream ended');
         return;
       }
+      const sink = new WsSink(ws);
       const session = this.deps.viewers.start({
         stream,
         protocol: 'ws-flv',
         clientIp,
         viewerId: auth.viewerId,
-        sink: new WsSink(ws),
+        sink,
+        socket: sink.socket,
         encode: (p: MediaPacket) => p.flvTag(),
         preamble: [FLV_HEADER(true, true)],
         closeTransport: (reason) => {

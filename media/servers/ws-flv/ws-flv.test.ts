@@ -1,6 +1,8 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
 import { RtmpClient } from '../rtmp/client.js';
 import { startEngine, waitForEvent, type EngineHarness } from '../../engine-test-kit.js';
 import { FlvParser } from '../../protocols/flv/flv-parser.js';
@@ -76,5 +78,28 @@ describe('WS-FLV', () => {
     const ended = await waitForEvent(h, 'play.ended', (e) => e.viewerId === started.viewerId, 3000);
     assert.equal(ended.protocol, 'ws-flv');
     assert.ok(ended.bytesOut >= received, `play.ended counts every byte sent (${ended.bytesOut} < ${received})`);
+  });
+
+  it('ends a viewer at once when it sends a Close frame and keeps its TCP connection half-open', async () => {
+    const s = connect({ port: h.httpPort, host: '127.0.0.1', allowHalfOpen: true });
+    s.on('error', () => {});
+    s.write([
+      'GET /live/room1.flv?token=good HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade',
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', '',
+    ].join('\r\n'));
+    await new Promise((r) => s.once('data', r));
+    const started = await waitForEvent(h, 'play.started', (e) => e.protocol === 'ws-flv' && !h.events.some((x) => x.name === 'play.ended' && (x.payload as { viewerId: string }).viewerId === e.viewerId));
+    const mask = randomBytes(4);
+    const body = Buffer.from([0x03 ^ mask[0]!, 0xe8 ^ mask[1]!]);
+    s.write(Buffer.concat([Buffer.from([0x88, 0x82]), mask, body])); // Close 1000, and no FIN after it
+    s.on('data', () => {});
+    const ended = await waitForEvent(h, 'play.ended', (e) => e.viewerId === started.viewerId, 3000);
+    assert.equal(ended.reason, 'closed');
+    s.destroy();
+    // The engine still serves.
+    const { status, ws } = await open(h.httpPort, '/live/room1.flv?token=good');
+    assert.equal(status, 101);
+    await new Promise((r) => ws!.once('message', r));
+    ws!.terminate();
   });
 });
