@@ -121,6 +121,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       hookTimeoutMs: config.media.hookTimeout,
       idleTimeoutMs: config.media.idleTimeout,
       handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
+      startTimeoutMs: config.rtmp.startTimeout,
+      limits: { max: config.rtmp.maxConnections, maxPerIp: config.rtmp.maxConnectionsPerIp, publisherReserve: config.rtmp.publisherReserve },
       gopCacheBytes: this.tuning.gopCacheBytes,
       newPublisherId: newSessionId,
       onRefused,
@@ -270,6 +272,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       bytesIn: () => this.closedBytesIn + this.streams.list().reduce((n, s) => n + s.bytesIn, 0),
       bytesOut: () => this.closedBytesOut + this.streams.list().reduce((n, s) => n + s.bytesOut, 0),
       refusals: () => ({ ...this.refused }),
+      rtmpRefusals: () => this.rtmp.refusals,
       skips: () => this.viewers.counters.skips,
       evictions: () => this.viewers.counters.evictions,
       perStream: (limit) =>

@@ -10,6 +10,8 @@ export interface MediaMetricsSource {
   bytesIn(): number;
   bytesOut(): number;
   refusals(): { publish: number; play: number };
+  /** RTMP connections refused or dropped by the connection limits, by reason. */
+  rtmpRefusals(): Record<string, number>;
   skips(): number;
   evictions(): number;
   /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
@@ -52,6 +54,15 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
       const r = src.refusals();
       this.inc({ kind: 'publish' }, r.publish);
       this.inc({ kind: 'play' }, r.play);
+    },
+  });
+  new Counter({
+    name: 'onair_media_rtmp_refusals_total',
+    help: 'RTMP connections refused or dropped by the connection limits: per_ip, server_full, displaced (oldest idle one, at the cap), players_full (publisher reserve), start_timeout',
+    labelNames: ['reason'], registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of Object.entries(src.rtmpRefusals())) this.inc({ reason }, n);
     },
   });
   totalCounter('onair_media_viewer_skips_total', 'Slow viewers skipped ahead to the next keyframe', () => src.skips());

@@ -111,6 +111,8 @@ function onairEnv(dir: string, httpPort: number, rtmpPort: number): NodeJS.Proce
     ONAIR_RECORD: 'false',
     ONAIR_DATABASE_URL: '',
     ONAIR_REDIS_URL: '',
+    // Every load viewer comes from 127.0.0.1: lift the per-address cap of RTMP connections.
+    ONAIR_RTMP_MAX_CONNECTIONS_PER_IP: '100000',
   };
 }
 

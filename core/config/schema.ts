@@ -53,6 +53,14 @@ export const configSchema = z.object({
   rtmp: z.object({
     port: port(1935),
     app: z.string().default('live'),
+    /** A connection that has not been allowed to publish or play this long after it connected is dropped. */
+    startTimeout: duration('10s'),
+    /** RTMP connections at most; past it a new one displaces the oldest that is not yet publishing or playing. */
+    maxConnections: z.coerce.number().int().min(1).default(10_000),
+    /** RTMP connections from one address at most. */
+    maxConnectionsPerIp: z.coerce.number().int().min(1).default(32),
+    /** Slots of maxConnections that RTMP players may not take: kept for publishers. */
+    publisherReserve: z.coerce.number().int().min(0).default(100),
   }),
   database: z.object({
     /** mysql://user:pass@host:port/db, or sqlite:/path/file.db; a SQLite file in dataDir when unset. */
@@ -140,6 +148,8 @@ export const configSchema = z.object({
     hls: bool(true),
     hlsSegment: duration('1s'),
     idleTimeout: duration('10s'),
+    /** A publish that sends no audio or video this long after it was allowed is dropped, never reported live. */
+    firstMediaTimeout: duration('5s'),
     viewerQueueBytes: z.coerce.number().int().min(64 * 1024).default(4 * 1024 * 1024),
     viewerQueueTime: duration('5s'),
     statsInterval: duration('5s'),
@@ -172,6 +182,9 @@ export function validateConfig(config: OnairConfig): string[] {
   if (config.live.playTokenTtl < 10_000) problems.push("'live.playTokenTtl' must be at least 10s");
   if (config.callbacks.window < 1_000 || config.callbacks.window > 86_400_000) {
     problems.push("'callbacks.window' (ONAIR_CALLBACK_WINDOW) must be between 1s and 24h");
+  }
+  if (config.rtmp.publisherReserve >= config.rtmp.maxConnections) {
+    problems.push("'rtmp.publisherReserve' (ONAIR_RTMP_PUBLISHER_RESERVE) must be less than 'rtmp.maxConnections' (ONAIR_RTMP_MAX_CONNECTIONS)");
   }
   return problems;
 }

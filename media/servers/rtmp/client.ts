@@ -44,9 +44,9 @@ export class RtmpClient extends TypedEmitter<RtmpClientEvents> {
   }
 
   /** Opens the TCP connection and completes the handshake. */
-  static open(host: string, port: number, timeoutMs = 5000): Promise<RtmpClient> {
+  static open(host: string, port: number, timeoutMs = 5000, localAddress?: string): Promise<RtmpClient> {
     return new Promise((resolve, reject) => {
-      const socket = netConnect({ host, port });
+      const socket = netConnect({ host, port, localAddress });
       const client = new RtmpClient(socket);
       const timer = setTimeout(() => {
         socket.destroy();

@@ -30,6 +30,10 @@ export interface RtmpConnDeps {
   gopCacheBytes: number;
   newPublisherId: () => string;
   onRefused: (kind: 'publish' | 'play') => void;
+  /** A connection not publishing or playing this long after it connected is dropped. */
+  startTimeoutMs: number;
+  /** The server's connection limits: a player may be refused to keep the publishers' reserve. */
+  admission: { activate(conn: RtmpConn, kind: 'publish' | 'play'): boolean; startTimedOut(): void };
 }
 
 export interface RtmpConnEvents {
@@ -51,6 +55,9 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   private readonly reader: ChunkReader;
   private readonly writer = new ChunkWriter();
   private handshakeTimer: NodeJS.Timeout | undefined;
+  private startTimer: NodeJS.Timeout | undefined;
+  /** Counted as a player by the admission (until the connection closes). */
+  isPlayer = false;
   private closed = false;
   private app: string | undefined;
   private connectQuery: Record<string, string> = {};
@@ -82,6 +89,19 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       this.log.debug('handshake timeout');
       this.close('idle');
     }, deps.handshakeTimeoutMs);
+    // Control messages (a WindowAckSize every few seconds) keep the socket from idling out, so
+    // the way to publish or play has its own deadline: a slot held by someone doing neither is freed.
+    this.startTimer = setTimeout(() => {
+      this.deps.admission.startTimedOut();
+      this.log.info('no publish or play in time: closing');
+      this.close('idle');
+    }, deps.startTimeoutMs);
+  }
+
+  /** The admission limits need this slot for a newer connection. */
+  displace(): void {
+    this.log.info('displaced by a newer connection at the connection cap');
+    this.close('closed');
   }
 
   private onData(data: Buffer): void {
@@ -259,6 +279,8 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           this.endGracefully();
           return;
         }
+        this.deps.admission.activate(this, 'publish');
+        clearTimeout(this.startTimer);
         const stream = this.deps.streams.create({
           name: decision.streamName,
           app,
@@ -303,6 +325,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           this.endGracefully();
           return;
         }
+        if (!this.deps.admission.activate(this, 'play')) {
+          this.log.warn('RTMP players at their cap (the rest is kept for publishers): refusing a play');
+          this.send(M.onStatusMsg(streamId, 'error', 'NetStream.Play.Failed', 'Server full.'));
+          this.endGracefully();
+          return;
+        }
+        this.isPlayer = true;
+        clearTimeout(this.startTimer);
         const w = (msg: Parameters<ChunkWriter['serialize']>[0]) => this.writer.serialize(msg);
         this.socket.setTimeout(0); // a player may stay silent; its end is the socket's close
         this.playing = this.deps.viewers.start({
@@ -345,6 +375,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.handshakeTimer);
+    clearTimeout(this.startTimer);
     clearInterval(this.idleTimer);
     this.socket.destroy();
     this.publishing?.close(reason);
