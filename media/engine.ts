@@ -37,7 +37,7 @@ export interface MediaEngineTuning {
   flushIntervalMs: number;
   /** Half-open handshakes are dropped after this (default 10 s). */
   handshakeTimeoutMs: number;
-  /** publish.started waits at most this long for codec info (default 3 s). */
+  /** publish.started waits at most this long after the first media packet for codec info (default 3 s). */
   readyTimeoutMs: number;
 }
 
@@ -45,7 +45,7 @@ const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushInterva
 
 interface StreamBook {
   startedEmitted: boolean;
-  readyTimer: NodeJS.Timeout;
+  readyTimer: NodeJS.Timeout | undefined;
   lastIn: number;
   lastOut: number;
   lastAt: number;
@@ -59,10 +59,14 @@ interface StreamBook {
  * what happens is reported as MediaEvents. Mount handleHttp/handleUpgrade on an HTTP server.
  *
  * Decisions worth knowing:
- * - publish.started is emitted once per publish, when the codec facts are in (every track the
- *   metadata announces has its sequence header, or the first media frame arrived), and at the
- *   latest readyTimeoutMs (3 s) after the publish was allowed. A publish that ends earlier still
- *   gets its publish.started, immediately followed by publish.ended: the two always come in pairs.
+ * - publish.started is emitted once per publish, and only once media flows: when the codec facts
+ *   are in (every track the metadata announces has its sequence header, or the first media frame
+ *   arrived), at the latest readyTimeoutMs (3 s) after the first audio or video packet. A publish
+ *   that sends no media never gets a publish.started, so control never marks it live (an encoder
+ *   whose codec FLV cannot carry publishes and then sends nothing); the RTMP server drops it after
+ *   media.firstMediaTimeout. publish.ended follows every allowed publish, started or not (control
+ *   releases its claim on the room with it); one that had media and ends before it was ready
+ *   gets its publish.started first.
  * - publish.ended is emitted synchronously when the socket closes, on deleteStream/FCUnpublish,
  *   on kickPublisher, on the idle timeout, or when a new publish of the same name replaces it.
  * - Play is checked before anything else: 401 (no token) / 403 (refused) come before 404 (not
@@ -120,6 +124,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       viewers: this.viewers,
       hookTimeoutMs: config.media.hookTimeout,
       idleTimeoutMs: config.media.idleTimeout,
+      firstMediaTimeoutMs: config.media.firstMediaTimeout,
       handshakeTimeoutMs: this.tuning.handshakeTimeoutMs,
       startTimeoutMs: config.rtmp.startTimeout,
       limits: { max: config.rtmp.maxConnections, maxPerIp: config.rtmp.maxConnectionsPerIp, publisherReserve: config.rtmp.publisherReserve },
@@ -162,9 +167,12 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const now = Date.now();
     const book: StreamBook = {
       startedEmitted: false,
-      readyTimer: setTimeout(() => stream.markReady(), this.tuning.readyTimeoutMs),
+      readyTimer: undefined,
       lastIn: 0, lastOut: 0, lastAt: now, bitrateInKbps: 0, bitrateOutKbps: 0,
     };
+    stream.on('media', () => {
+      book.readyTimer = setTimeout(() => stream.markReady(), this.tuning.readyTimeoutMs);
+    });
     this.books.set(stream, book);
     const started = () => {
       if (book.startedEmitted) return;
@@ -181,7 +189,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       this.books.delete(stream);
       this.closedBytesIn += stream.bytesIn;
       this.closedBytesOut += stream.bytesOut;
-      started(); // every publish.ended has its publish.started, even when the publisher died early
+      if (stream.mediaFlowing) started(); // media flowed: its publish.ended has a publish.started
       this.emitEvent('publish.ended', {
         streamName: stream.name, app: stream.app, publisherId: stream.publisherId, sessionId: stream.sessionId,
         at: Date.now(), reason, bytesIn: stream.bytesIn, durationMs: Date.now() - stream.startedAt,

@@ -10,7 +10,9 @@ import { audioInfoFromTag, fpsFromMetadata, videoCodecOf, videoInfoFromSequenceH
 
 export interface StreamEvents {
   [name: string]: unknown[];
-  /** Codec facts are known (or as known as they will get): time for publish.started. */
+  /** The first audio or video packet (a sequence header counts): media flows. */
+  media: [];
+  /** Codec facts are known (or as known as they will get): time for publish.started. Never before 'media'. */
   ready: [];
   /** The publisher side should drop its connection (kickPublisher, replaced by a new publish). */
   kick: [PublishEndReason];
@@ -68,6 +70,7 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   private gopBytes = 0;
   private readonly gopCap: number;
   private isReady = false;
+  private hasMedia = false;
   private closed = false;
   private firstVideoTs = -1;
   private videoTsSamples = 0;
@@ -90,6 +93,11 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     return this.isReady;
   }
 
+  /** Audio or video has arrived (metadata alone does not count). */
+  get mediaFlowing(): boolean {
+    return this.hasMedia;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
@@ -110,6 +118,10 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     if (this.closed) return;
     packet.seq = ++this.packetSeq;
     this.bytesIn += packet.body.length;
+    if (!this.hasMedia && packet.type !== TagType.Script) {
+      this.hasMedia = true;
+      this.safeEmit('media');
+    }
     this.cache(packet);
     for (const reader of this.readers.values()) reader.onPacket(packet);
   }
@@ -193,9 +205,9 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     if (byMetadata || mediaFrame) this.markReady();
   }
 
-  /** Emits 'ready' once (also called by the engine after a bounded wait). */
+  /** Emits 'ready' once media flows (also called by the engine a bounded wait after the first media). */
   markReady(): void {
-    if (this.isReady || this.closed) return;
+    if (this.isReady || this.closed || !this.hasMedia) return;
     this.isReady = true;
     this.safeEmit('ready');
   }

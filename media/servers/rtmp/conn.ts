@@ -26,6 +26,8 @@ export interface RtmpConnDeps {
   hookTimeoutMs: number;
   /** Publishers that send no media this long are dropped; also the silent-socket timeout. */
   idleTimeoutMs: number;
+  /** A publish whose first audio or video does not arrive this long after it was allowed is dropped. */
+  firstMediaTimeoutMs: number;
   handshakeTimeoutMs: number;
   gopCacheBytes: number;
   newPublisherId: () => string;
@@ -67,6 +69,8 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   private publishing: Stream | undefined;
   private playing: ViewerSession | undefined;
   private lastMediaAt = 0;
+  private gotMedia = false;
+  private firstMediaTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   readonly clientIp: string;
 
@@ -187,6 +191,10 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const stream = this.publishing;
     if (!stream || payload.length === 0) return;
     this.lastMediaAt = Date.now();
+    if (!this.gotMedia) {
+      this.gotMedia = true;
+      clearTimeout(this.firstMediaTimer);
+    }
     stream.push(createMediaPacket(type as 8 | 9, timestamp, payload));
   }
 
@@ -297,6 +305,11 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         this.send(M.userControlMsg(UserControlEvent.StreamBegin, streamId));
         this.send(M.onStatusMsg(streamId, 'status', 'NetStream.Publish.Start', `${stream.name} is now published.`));
         this.lastMediaAt = Date.now();
+        // An encoder that publishes and then cannot send (a codec FLV does not carry) is not live.
+        this.firstMediaTimer = setTimeout(() => {
+          this.log.warn({ stream: stream.name }, 'no audio or video after publish: dropping the publisher');
+          this.close('idle');
+        }, this.deps.firstMediaTimeoutMs);
         this.idleTimer = setInterval(() => {
           if (Date.now() - this.lastMediaAt > this.deps.idleTimeoutMs) this.close('idle');
         }, Math.min(1000, this.deps.idleTimeoutMs));
@@ -376,6 +389,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.startTimer);
+    clearTimeout(this.firstMediaTimer);
     clearInterval(this.idleTimer);
     this.socket.destroy();
     this.publishing?.close(reason);
