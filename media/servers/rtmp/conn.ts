@@ -43,6 +43,9 @@ export interface RtmpConnEvents {
   close: [];
 }
 
+/** How long a client that ended its publish or play may keep the connection before we close it. */
+const CLIENT_CLOSE_GRACE_MS = 5000;
+
 /** Public stream names end up in URLs and file paths (HLS, recordings): a strict set, never '.' or '..'. */
 const STREAM_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 
@@ -70,6 +73,11 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   private playing: ViewerSession | undefined;
   private lastMediaAt = 0;
   private gotMedia = false;
+  /** The publish was ended by the client (FCUnpublish / deleteStream). */
+  private unpublished = false;
+  /** The player sent deleteStream: its viewer ended, the client closes the socket. */
+  private stopped = false;
+  private closeTimer: NodeJS.Timeout | undefined;
   private firstMediaTimer: NodeJS.Timeout | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   readonly clientIp: string;
@@ -229,11 +237,13 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       case 'play':
         return this.onPlay(cmd, streamId || PLAY_STREAM_ID);
       case 'FCUnpublish':
+        // FMS answers FCUnpublish; the publish ends here, the connection stays for deleteStream.
+        if (cmd.transactionId) this.send(M.commandMsg(0, '_result', cmd.transactionId, null, undefined));
+        this.endPublish();
+        return;
       case 'deleteStream':
       case 'closeStream':
-        if (this.publishing) this.close('unpublished');
-        else if (this.playing) this.close('closed');
-        return;
+        return this.onStreamClosed(streamId || PLAY_STREAM_ID);
       default:
         return; // unknown commands are tolerated
     }
@@ -254,7 +264,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
 
   private checkReady(cmd: M.RtmpCommand): string {
     if (this.app === undefined) throw new RtmpProtocolError(`${cmd.name} before connect`);
-    if (this.busy || this.publishing || this.playing) throw new RtmpProtocolError(`${cmd.name} while already publishing or playing`);
+    if (this.busy || this.publishing || this.playing || this.unpublished || this.stopped) throw new RtmpProtocolError(`${cmd.name} while already publishing or playing`);
     return M.streamNameArg(cmd);
   }
 
@@ -361,14 +371,45 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
             if (reason === 'stream-ended') {
               for (const m of playEndReplies()) this.send(m);
               this.endGracefully();
-            } else {
+            } else if (!this.stopped) {
               this.close('closed');
-            }
+            } // a player that sent deleteStream closes the connection itself (onStreamClosed)
           },
         });
         void streamId;
       })
       .catch((err) => this.fail(err));
+  }
+
+  /** The publish is over (FCUnpublish, deleteStream): publish.ended now, the socket stays open. */
+  private endPublish(): void {
+    const stream = this.publishing;
+    if (!stream) return;
+    this.publishing = undefined;
+    this.unpublished = true;
+    clearInterval(this.idleTimer);
+    clearTimeout(this.firstMediaTimer);
+    this.log.info({ stream: stream.name }, 'unpublished');
+    stream.close('unpublished');
+  }
+
+  /**
+   * deleteStream / closeStream: as nginx-rtmp does, a publisher gets NetStream.Unpublish.Success
+   * and a player just stops; either closes the connection itself (GStreamer's rtmp2sink fails
+   * with "connection closed remotely" when the server does it first). A client that keeps the
+   * socket is dropped after CLIENT_CLOSE_GRACE_MS.
+   */
+  private onStreamClosed(streamId: number): void {
+    if (this.publishing || this.unpublished) {
+      this.endPublish();
+      this.send(M.onStatusMsg(streamId, 'status', 'NetStream.Unpublish.Success', 'Stop publishing.'));
+    } else if (this.playing) {
+      this.stopped = true;
+      this.playing.end('closed');
+    } else {
+      return;
+    }
+    this.closeTimer ??= setTimeout(() => this.close('closed'), CLIENT_CLOSE_GRACE_MS);
   }
 
   /** Sends what is queued, then closes; a peer that does not close is destroyed after 2 s. */
@@ -390,6 +431,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.startTimer);
     clearTimeout(this.firstMediaTimer);
+    clearTimeout(this.closeTimer);
     clearInterval(this.idleTimer);
     this.socket.destroy();
     this.publishing?.close(reason);
