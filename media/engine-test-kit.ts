@@ -46,13 +46,16 @@ export function testHooks(opts: { delayMs?: number; hang?: boolean } = {}): Test
   };
 }
 
-export function testConfig(media: Partial<OnairConfig['media']> = {}, rtmp: Partial<OnairConfig['rtmp']> = {}): OnairConfig {
+export function testConfig(
+  media: Partial<OnairConfig['media']> = {}, rtmp: Partial<OnairConfig['rtmp']> = {}, live: Partial<OnairConfig['live']> = {},
+): OnairConfig {
   return loadConfig({}, {
     host: '127.0.0.1',
     dataDir: mkdtempSync(join(tmpdir(), 'onair-media-')),
     secret: 'test-secret-test-secret-0123456789',
     http: { port: 0 },
     rtmp: { port: 0, app: 'live', ...rtmp },
+    live,
     media: { hookTimeout: 3000, idleTimeout: 10_000, statsInterval: 1000, ...media },
   });
 }

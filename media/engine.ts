@@ -12,6 +12,7 @@ import type { MediaPlugin, MediaPluginContext } from './plugin.js';
 import { StreamRegistry } from './stream/registry.js';
 import { zeroViewers, type Stream } from './stream/stream.js';
 import { ViewerRegistry } from './stream/viewer-registry.js';
+import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
@@ -108,6 +109,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       this.scheduler,
       { queueBytes: config.media.viewerQueueBytes, queueTimeMs: config.media.viewerQueueTime },
       this.log,
+      config.live.reconnectGrace,
     );
     this.viewers.on('play.started', (e) => this.safeEmit('play.started', e));
     this.viewers.on('play.ended', (e) => this.safeEmit('play.ended', e));
@@ -184,6 +186,9 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       });
     };
     stream.on('ready', started);
+    // Viewers outlive a dropped publisher for the reconnect grace, and a republish takes them over.
+    stream.parkViewers = (viewers, lastTs) => this.viewers.park(stream, viewers as ViewerSession[], lastTs);
+    this.viewers.adopt(stream);
     stream.on('close', (reason) => {
       clearTimeout(book.readyTimer);
       this.books.delete(stream);
@@ -249,6 +254,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   }
 
   async kickPublisher(streamName: string): Promise<boolean> {
+    this.viewers.endParked(streamName); // the show is over: nobody waits for a reconnect
     const stream = this.streams.get(streamName);
     if (!stream) return false;
     stream.kick('kicked');

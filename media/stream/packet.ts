@@ -17,7 +17,8 @@ export class SharedPacket implements MediaPacket {
 
   constructor(
     readonly type: TagType,
-    readonly timestamp: number,
+    /** Writable for Stream.push only, which may shift it onto the stream's timeline before anyone reads it. */
+    public timestamp: number,
     readonly body: Buffer,
   ) {
     this.isKeyframe = type === FLV_TAG_VIDEO && isVideoKeyframe(body);

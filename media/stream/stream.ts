@@ -35,6 +35,9 @@ export interface StreamOptions {
   log: Logger;
 }
 
+/** Ends after which viewers wait for the publisher to come back; after 'kicked' they do not. */
+const PARKED_ON: ReadonlySet<PublishEndReason> = new Set(['closed', 'error', 'idle', 'unpublished', 'replaced']);
+
 export const VIEWER_KINDS: readonly PlayProtocol[] = ['rtmp', 'http-flv', 'ws-flv', 'hls'];
 export const zeroViewers = (): Record<PlayProtocol, number> => ({ rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 });
 
@@ -73,6 +76,16 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   private hasMedia = false;
   private closed = false;
   private firstVideoTs = -1;
+  /** Added to every pushed timestamp: a republish continues the timeline its adopted viewers saw. */
+  private tsOffset = 0;
+  private timelineFrom: { lastTs: number; since: number } | undefined;
+  /** Largest timestamp pushed (on this stream's timeline). */
+  private lastTs = 0;
+  /**
+   * Set by the engine: takes this stream's viewers when its publisher drops (see PARKED_ON), so
+   * they can wait for a reconnect instead of ending with the stream.
+   */
+  parkViewers: ((viewers: StreamReader[], lastTs: number) => void) | undefined;
   private videoTsSamples = 0;
   private readonly log: Logger;
 
@@ -116,6 +129,9 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   /** The publisher's data path: cache, then fan out. */
   push(packet: SharedPacket): void {
     if (this.closed) return;
+    if (this.timelineFrom !== undefined) this.startTimeline(packet.timestamp);
+    if (this.tsOffset !== 0) packet.timestamp = (packet.timestamp + this.tsOffset) >>> 0;
+    if (packet.timestamp > this.lastTs) this.lastTs = packet.timestamp;
     packet.seq = ++this.packetSeq;
     this.bytesIn += packet.body.length;
     if (!this.hasMedia && packet.type !== TagType.Script) {
@@ -124,6 +140,20 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     }
     this.cache(packet);
     for (const reader of this.readers.values()) reader.onPacket(packet);
+  }
+
+  /**
+   * This stream carries on from viewers that last got `lastTs` at `since` (a reconnect): its
+   * first packet is placed the wall-clock gap after it, and every later one shifted alike.
+   */
+  continueTimeline(lastTs: number, since: number): void {
+    this.timelineFrom = { lastTs, since };
+  }
+
+  private startTimeline(firstTs: number): void {
+    const { lastTs, since } = this.timelineFrom!;
+    this.timelineFrom = undefined;
+    this.tsOffset = (lastTs + Math.max(1, Date.now() - since) - firstTs) | 0;
   }
 
   private cache(p: SharedPacket): void {
@@ -242,11 +272,20 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     this.close(reason);
   }
 
-  /** Ends the stream: every reader is told, the cache is dropped. Idempotent. */
+  /**
+   * Ends the stream: every reader is told, the cache is dropped. Idempotent. When the publisher
+   * merely dropped (PARKED_ON) and the engine takes them, viewers are handed over instead of ended.
+   */
   close(reason: PublishEndReason): void {
     if (this.closed) return;
     this.closed = true;
-    const readers = [...this.readers.values()];
+    let readers = [...this.readers.values()];
+    if (this.parkViewers && PARKED_ON.has(reason)) {
+      const viewers = readers.filter((r) => r.kind !== 'internal');
+      readers = readers.filter((r) => r.kind === 'internal');
+      for (const v of viewers) this.removeReader(v);
+      this.parkViewers(viewers, this.lastTs);
+    }
     for (const r of readers) {
       try {
         r.onStreamEnd();

@@ -7,6 +7,7 @@ import type { Stream } from './stream.js';
 import { ViewerSession, type ViewerCounters, type ViewerEndReason, type ViewerLimits, type ViewerSink } from './viewer-session.js';
 import type { FlushScheduler } from './flush-scheduler.js';
 import { ViewerWatch } from './viewer-watch.js';
+import { ParkedViewers } from './parked-viewers.js';
 
 export interface ViewerRegistryEvents {
   [name: string]: unknown[];
@@ -40,15 +41,19 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
   private readonly sessions = new Map<string, { session: ViewerSession; stream: Stream }>();
   readonly counters: ViewerCounters = { skips: 0, evictions: 0 };
   private readonly watch: ViewerWatch;
+  private readonly parked: ParkedViewers;
 
   constructor(
     private readonly scheduler: FlushScheduler,
     private readonly limits: ViewerLimits,
     private readonly log: Logger,
+    /** How long viewers wait for a publisher that dropped to come back (config.live.reconnectGrace). */
+    reconnectGraceMs = 0,
   ) {
     super();
     this.emitterLog = log;
     this.watch = new ViewerWatch(limits.queueTimeMs, log);
+    this.parked = new ParkedViewers(reconnectGraceMs);
   }
 
   get size(): number {
@@ -59,10 +64,12 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
     let id = opts.viewerId ?? `v${Date.now().toString(36)}${(++seq).toString(36)}`;
     if (this.sessions.has(id)) id = `${id}.${(++seq).toString(36)}`;
     const started: PlayStarted = { streamName: opts.stream.name, viewerId: id, protocol: opts.protocol, clientIp: opts.clientIp, at: Date.now() };
+    const entry = { session: undefined as unknown as ViewerSession, stream: opts.stream };
     const session = new ViewerSession(id, opts.protocol, opts.sink, opts.encode, this.scheduler, this.limits, this.counters, this.watch.clock, (reason) => {
       this.sessions.delete(id);
       this.watch.remove(session);
-      opts.stream.removeReader(session);
+      this.parked.forget(session);
+      entry.stream.removeReader(session);
       try {
         opts.closeTransport(reason);
       } catch (err) {
@@ -71,7 +78,8 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
       const now = Date.now();
       this.safeEmit('play.ended', { ...started, at: now, reason, bytesOut: session.bytesOut, durationMs: now - started.at });
     });
-    this.sessions.set(id, { session, stream: opts.stream });
+    entry.session = session;
+    this.sessions.set(id, entry);
     this.watch.add(session, opts.socket);
     for (const b of opts.preamble ?? []) session.writeRaw(b);
     this.safeEmit('play.started', started);
@@ -88,7 +96,40 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
     return true;
   }
 
+  /**
+   * The publisher of `stream` dropped: its viewers (already detached from it) wait for a publish of
+   * the same name, up to the reconnect grace.
+   */
+  park(stream: Stream, viewers: ViewerSession[], lastTs: number): void {
+    this.parked.park(stream.name, viewers.filter((v) => !v.isEnded), lastTs);
+  }
+
+  /**
+   * A new publish: the viewers waiting for its name join it and continue on their connections.
+   * Its timeline continues theirs (Stream.continueTimeline), so they never see time go back.
+   */
+  adopt(stream: Stream): void {
+    const parking = this.parked.take(stream.name);
+    if (!parking) return;
+    stream.continueTimeline(parking.lastTs, parking.since);
+    for (const session of parking.sessions) {
+      const entry = this.sessions.get(session.id);
+      if (!entry || session.isEnded) continue;
+      entry.stream = stream;
+      session.rejoin();
+      stream.addReader(session);
+      session.flushSoon();
+    }
+    this.log.info({ stream: stream.name, viewers: parking.sessions.size }, 'publisher back: viewers carried over');
+  }
+
+  /** Ends the viewers waiting for a publisher of `name` (control ended the show). */
+  endParked(name: string): void {
+    this.parked.endAll(name);
+  }
+
   closeAll(): void {
+    this.parked.clear();
     for (const { session } of [...this.sessions.values()]) session.end('closed');
     this.watch.stop();
   }

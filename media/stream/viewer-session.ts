@@ -247,6 +247,13 @@ export class ViewerSession implements StreamReader {
     this.end('stream-ended');
   }
 
+  /** Joins a new publish of its stream (ViewerRegistry.adopt): like a new viewer, it starts at a keyframe. */
+  rejoin(): void {
+    this.gotFirstKeyframe = false;
+    this.skipping = false;
+    this.behindSince = 0;
+  }
+
   /** Ends the session once; the owner closes the transport in onEnd. At stream end the queue is sent first. */
   end(reason: ViewerEndReason): void {
     if (this.ended) return;
