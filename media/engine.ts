@@ -95,6 +95,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private state: 'new' | 'started' | 'closed' = 'new';
   private readonly log: Logger;
   private readonly tuning: MediaEngineTuning;
+  private readonly appPrefix: string;
 
   constructor(private readonly opts: MediaEngineOptions) {
     super();
@@ -103,6 +104,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.emitterLog = this.log;
     this.tuning = { ...DEFAULT_TUNING, flushIntervalMs: config.media.flushInterval, ...opts.tuning };
     this.plugins = opts.plugins ?? [];
+    this.appPrefix = `/${config.rtmp.app}/`;
     this.streams = new StreamRegistry(this.log);
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs);
     this.viewers = new ViewerRegistry(
@@ -238,6 +240,12 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         if (!res.headersSent) res.writeHead(500).end();
         return true;
       }
+    }
+    // Everything under /{app}/ is media's, served or not: such a path carries stream names, which
+    // may be keys typed in the wrong place, and must not travel on to other handlers and their logs.
+    if (url.pathname.startsWith(this.appPrefix)) {
+      res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found","message":"not found"}}');
+      return true;
     }
     return false;
   }

@@ -5,7 +5,7 @@ import type { OnairConfig } from '../../core/config/schema.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import { newSessionId } from '../../core/ids.js';
-import type { Logger } from '../../core/logging/logger.js';
+import { maskKeys, type Logger } from '../../core/logging/logger.js';
 import type {
   MediaControl, PublishDecision, PublishEnded, PublishRequest, PublishStarted, StreamStats,
 } from '../../core/media/media-contract.js';
@@ -106,7 +106,7 @@ export class LiveSessionService {
    */
   async authorizePublish(req: PublishRequest): Promise<PublishDecision> {
     const refuse = async (reason: string, extra: Record<string, unknown> = {}): Promise<PublishDecision> => {
-      this.log.warn({ reason, app: req.app, ip: req.clientIp, ...extra }, 'publish refused');
+      this.log.warn({ reason, app: maskKeys(req.app), ip: req.clientIp, ...extra }, 'publish refused');
       const delay = this.deps.refusalDelayMs ?? 100;
       if (delay > 0) await new Promise((r) => setTimeout(r, randomInt(delay + 1)));
       return { allow: false, reason };

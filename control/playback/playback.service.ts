@@ -1,7 +1,7 @@
 import { randomInt } from 'node:crypto';
 import type { OnairConfig } from '../../core/config/schema.js';
 import { ConflictError } from '../../core/errors.js';
-import type { Logger } from '../../core/logging/logger.js';
+import { streamNameForLog, type Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest } from '../../core/media/media-contract.js';
 import { decidePlay, playTokenKey, signPlayToken } from '../../core/tokens/play-token.js';
 import type { RoomService } from '../rooms/room.service.js';
@@ -42,7 +42,8 @@ export class PlaybackService {
   async authorizePlay(req: PlayRequest): Promise<PlayDecision> {
     const decision = decidePlay(this.key, this.deps.config.rtmp.app, req, Math.floor(this.now() / 1000));
     if (!decision.allow) {
-      this.deps.log.warn({ reason: decision.reason, streamName: req.streamName, ip: req.clientIp, protocol: req.protocol }, 'play refused');
+      // streamName is what the player asked for: maybe a stream key in a room id's place.
+      this.deps.log.warn({ reason: decision.reason, streamName: streamNameForLog(req.streamName), ip: req.clientIp, protocol: req.protocol }, 'play refused');
       const delay = this.deps.refusalDelayMs ?? 100;
       if (delay > 0) await new Promise((r) => setTimeout(r, randomInt(delay + 1)));
     }

@@ -1,4 +1,5 @@
-import { pino, type Logger } from 'pino';
+import { createHash } from 'node:crypto';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -19,20 +20,45 @@ const REDACT_PATHS = [
 ];
 
 /** One root logger per process; components take `log.child({ mod: 'rtmp' })`. */
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
+export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
+  const opts = {
     name: options.name ?? 'onair',
     level: options.level ?? process.env.ONAIR_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     base: { pid: process.pid },
-  });
+  };
+  return options.destination ? pino(opts, options.destination) : pino(opts);
 }
 
-/** Drops the query string (it may carry ?token=, ?txSecret=) so a URL is safe to log. */
+/** A path segment that has the shape of a stream key (sk_...), with whatever follows it in the segment. */
+const KEY_SEGMENT = /\/sk_[^/?]*/g;
+
+/**
+ * Drops the query string (it may carry ?token=, ?txSecret=) and masks path segments that look
+ * like a stream key (a client may put its key where a room id belongs: /live/sk_....flv), so a
+ * URL is safe to log.
+ */
 export function safeUrl(url: string | undefined): string {
   if (!url) return '';
   const q = url.indexOf('?');
-  return q === -1 ? url : `${url.slice(0, q)}?[query hidden]`;
+  const path = (q === -1 ? url : url.slice(0, q)).replace(KEY_SEGMENT, '/[key hidden]');
+  return q === -1 ? path : `${path}?[query hidden]`;
+}
+
+/** The text with anything shaped like a stream key (sk_...) masked: for free text from clients (an RTMP app name). */
+export function maskKeys(text: string): string {
+  return text.replace(/sk_[A-Za-z0-9_-]*/g, '[key hidden]');
+}
+
+/**
+ * A requested stream name, fit for a log line. Public names are room ids (digits) and are shown;
+ * anything else came from an unverified request and may be a secret (a stream key typed where a
+ * room id belongs), so only a short fingerprint is logged: sha256, 10 hex digits, enough to match
+ * a suspected value and never enough to recover it.
+ */
+export function streamNameForLog(name: string): string {
+  if (/^\d{1,20}$/.test(name)) return name;
+  return `#${createHash('sha256').update(name).digest('hex').slice(0, 10)}`;
 }
 
 /** A logger that discards everything: for tests that do not look at logs. */

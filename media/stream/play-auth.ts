@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/logging/logger.js';
+import { streamNameForLog, type Logger } from '../../core/logging/logger.js';
 import type { PlayProtocol, StreamHooks } from '../../core/media/media-contract.js';
 import { askHook, refusalDelay } from './hook-call.js';
 import type { StreamRegistry } from './registry.js';
@@ -40,7 +40,8 @@ export async function authorizePlay(deps: PlayAuthDeps, ask: PlayAsk): Promise<P
   );
   if (!decision.allow) {
     deps.onRefused('play');
-    deps.log.warn({ protocol: ask.protocol, stream: ask.streamName, ip: ask.clientIp, reason: decision.reason }, 'play refused');
+    // The name is unverified input (maybe a stream key typed as a room id): never logged as is.
+    deps.log.warn({ protocol: ask.protocol, stream: streamNameForLog(ask.streamName), ip: ask.clientIp, reason: decision.reason }, 'play refused');
     await refusalDelay();
     return { ok: false, status: token === undefined ? 401 : 403, reason: decision.reason };
   }

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config/load.js';
-import { silentLogger } from '../../core/logging/logger.js';
+import { silentLogger, type Logger } from '../../core/logging/logger.js';
 import { openDatabase } from '../../core/database/database.js';
 import { RedisCache } from '../../core/cache/redis-cache.js';
 import { startOnair, type OnairProcess } from '../../onair.js';
@@ -70,12 +70,12 @@ export function stackAdapterSets(): StackAdapters[] {
   return sets;
 }
 
-export async function startStack(env: Record<string, string> = {}): Promise<Stack> {
+export async function startStack(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'onair-e2e-'));
   const config = loadConfig({
     ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_LOG_LEVEL: 'silent', ONAIR_HLS: 'false', ...env,
   });
-  const onair = await startOnair(config, silentLogger(), { refusalDelayMs: 0 });
+  const onair = await startOnair(config, options.log ?? silentLogger(), { refusalDelayMs: 0 });
   const api = `http://127.0.0.1:${onair.httpPort}/api/v1`;
   const call: Stack['call'] = async (method, path, body, token) => {
     const res = await fetch(`${api}${path}`, {

@@ -3,7 +3,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Logger } from '../../../core/logging/logger.js';
+import { streamNameForLog, type Logger } from '../../../core/logging/logger.js';
 import type { PlayDecision, StreamHooks } from '../../../core/media/media-contract.js';
 import { HLS_PLAYLIST, HLS_SEGMENT_PATTERN } from '../../protocols/hls/ffmpeg-hls-args.js';
 import { withTokenOnSegments } from '../../protocols/hls/playlist.js';
@@ -63,7 +63,7 @@ async function serve(
     app: deps.app, streamName: name, token, clientIp, protocol: 'hls', query: boundedQuery(url),
   });
   if (!decision.allow) {
-    deps.log.warn({ stream: name, reason: decision.reason, ip: clientIp }, 'HLS play refused');
+    deps.log.warn({ stream: streamNameForLog(name), reason: decision.reason, ip: clientIp }, 'HLS play refused');
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
     return sendError(res, 403, 'forbidden', 'play refused');
   }

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { Logger } from '../../../core/logging/logger.js';
+import { maskKeys, type Logger } from '../../../core/logging/logger.js';
 import type { PublishEndReason, StreamHooks } from '../../../core/media/media-contract.js';
 import { TypedEmitter } from '../../../core/events/typed-emitter.js';
 import { ServerHandshake } from '../../protocols/rtmp/handshake.js';
@@ -288,7 +288,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         }
         if (!decision.allow) {
           this.deps.onRefused('publish');
-          this.log.warn({ reason: decision.reason, app }, 'publish refused');
+          this.log.warn({ reason: decision.reason, app: maskKeys(app) }, 'publish refused');
           await refusalDelay();
           const code = decision.reason === 'hook timeout' || decision.reason === 'hook error' ? 'NetStream.Publish.Unauthorized' : 'NetStream.Publish.BadName';
           // The reason reaches the encoder (ffmpeg prints "Server error: Publish refused: ..."); every
