@@ -55,6 +55,10 @@ export interface AudioInfo {
   channels: number;
 }
 
+/**
+ * Emitted once per publish, and only once audio or video flows (a publish that never sends media
+ * gets publish.ended alone); control marks the session live on it.
+ */
 export interface PublishStarted {
   streamName: string;
   app: string;
