@@ -69,7 +69,9 @@ Load:
   --publishers N       streams to publish (default 1, max ${LIMITS.publishers})
   --viewers M          viewers in all (default 100, max ${LIMITS.viewers}), spread over the streams
   --protocol LIST      viewer protocols with --api, comma-separated, round-robin:
-                       http-flv,ws-flv,rtmp,hls (default http-flv)
+                       http-flv,ws-flv,rtmp,hls (default http-flv). onair lets one address
+                       hold ONAIR_RTMP_MAX_CONNECTIONS_PER_IP (32) RTMP connections: raise it
+                       on the target for more RTMP viewers from this machine
   --ramp R/s           viewers started per second (default 200/s, max ${LIMITS.rampPerSec}/s)
   --duration T         whole run, e.g. 30s, 2m (default 30s, max 1h); it stops by itself
   --settle T           time after a viewer starts before its measurement window opens (default 3s)
