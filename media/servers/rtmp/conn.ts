@@ -11,10 +11,9 @@ import * as M from '../../protocols/rtmp/messages.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import { authorizePlay } from '../../stream/play-auth.js';
 import type { StreamRegistry } from '../../stream/registry.js';
-import type { Stream } from '../../stream/stream.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
-import { createMediaPacket } from '../../stream/packet.js';
+import { Publishing } from './publishing.js';
 import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
 import { connectReplies, playEndReplies, playStartReplies } from './replies.js';
 
@@ -69,17 +68,13 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   private peerWindow = 0;
   private lastAck = 0;
   private busy = false; // a publish/play hook is pending
-  private publishing: Stream | undefined;
+  private publishing: Publishing | undefined;
   private playing: ViewerSession | undefined;
-  private lastMediaAt = 0;
-  private gotMedia = false;
   /** The publish was ended by the client (FCUnpublish / deleteStream). */
   private unpublished = false;
   /** The player sent deleteStream: its viewer ended, the client closes the socket. */
   private stopped = false;
   private closeTimer: NodeJS.Timeout | undefined;
-  private firstMediaTimer: NodeJS.Timeout | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   readonly clientIp: string;
 
   constructor(private readonly socket: Socket, private readonly deps: RtmpConnDeps) {
@@ -156,16 +151,16 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     switch (msg.typeId) {
       case MsgType.Audio:
       case MsgType.Video:
-        this.onMedia(msg.typeId, msg.timestamp, msg.payload);
+        this.publishing?.onMedia(msg.typeId, msg.timestamp, msg.payload);
         return;
       case MsgType.DataAmf0:
       case MsgType.DataAmf3:
-        this.onData18(msg);
+        this.publishing?.onData(msg);
         return;
       case MsgType.Aggregate:
         for (const m of splitAggregate(msg.payload, msg.timestamp)) {
-          if (m.type === 18) this.onData18({ ...msg, typeId: 18, payload: m.body });
-          else this.onMedia(m.type, m.timestamp, m.body);
+          if (m.type === 18) this.publishing?.onData({ ...msg, typeId: 18, payload: m.body });
+          else this.publishing?.onMedia(m.type, m.timestamp, m.body);
         }
         return;
       case MsgType.CommandAmf0:
@@ -193,32 +188,6 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       default:
         return; // Set Chunk Size / Abort are applied by the reader; acks and the rest need nothing
     }
-  }
-
-  private onMedia(type: number, timestamp: number, payload: Buffer): void {
-    const stream = this.publishing;
-    if (!stream || payload.length === 0) return;
-    this.lastMediaAt = Date.now();
-    if (!this.gotMedia) {
-      this.gotMedia = true;
-      clearTimeout(this.firstMediaTimer);
-    }
-    stream.push(createMediaPacket(type as 8 | 9, timestamp, payload));
-  }
-
-  private onData18(msg: RtmpMessage): void {
-    const stream = this.publishing;
-    if (!stream) return;
-    const payload = msg.typeId === MsgType.DataAmf3 && msg.payload[0] === 0 ? msg.payload.subarray(1) : msg.payload;
-    let body: Buffer;
-    try {
-      body = M.stripSetDataFrame(payload);
-    } catch (err) {
-      if (err instanceof Amf0Error) return; // malformed data message: dropped, the publish goes on
-      throw err;
-    }
-    // Only metadata travels to viewers; other data messages (cue points, |RtmpSampleAccess) do not.
-    if (M.parseMetadata(body)) stream.push(createMediaPacket(18, 0, body));
   }
 
   private onCommand(cmd: M.RtmpCommand, streamId: number): void {
@@ -309,20 +278,16 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           gopCacheBytes: this.deps.gopCacheBytes,
           log: this.log,
         });
-        this.publishing = stream;
+        this.publishing = new Publishing(stream, {
+          idleTimeoutMs: this.deps.idleTimeoutMs,
+          firstMediaTimeoutMs: this.deps.firstMediaTimeoutMs,
+          log: this.log,
+          onIdle: () => this.close('idle'),
+        });
         stream.on('kick', (reason) => this.close(reason));
         this.log.info({ stream: stream.name, publisher: stream.publisherId }, 'publish started');
         this.send(M.userControlMsg(UserControlEvent.StreamBegin, streamId));
         this.send(M.onStatusMsg(streamId, 'status', 'NetStream.Publish.Start', `${stream.name} is now published.`));
-        this.lastMediaAt = Date.now();
-        // An encoder that publishes and then cannot send (a codec FLV does not carry) is not live.
-        this.firstMediaTimer = setTimeout(() => {
-          this.log.warn({ stream: stream.name }, 'no audio or video after publish: dropping the publisher');
-          this.close('idle');
-        }, this.deps.firstMediaTimeoutMs);
-        this.idleTimer = setInterval(() => {
-          if (Date.now() - this.lastMediaAt > this.deps.idleTimeoutMs) this.close('idle');
-        }, Math.min(1000, this.deps.idleTimeoutMs));
         this.socket.resume();
         this.reader.resume();
         this.maybeAck();
@@ -383,14 +348,12 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
 
   /** The publish is over (FCUnpublish, deleteStream): publish.ended now, the socket stays open. */
   private endPublish(): void {
-    const stream = this.publishing;
-    if (!stream) return;
+    const publishing = this.publishing;
+    if (!publishing) return;
     this.publishing = undefined;
     this.unpublished = true;
-    clearInterval(this.idleTimer);
-    clearTimeout(this.firstMediaTimer);
-    this.log.info({ stream: stream.name }, 'unpublished');
-    stream.close('unpublished');
+    this.log.info({ stream: publishing.stream.name }, 'unpublished');
+    publishing.end('unpublished');
   }
 
   /**
@@ -430,11 +393,9 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     this.closed = true;
     clearTimeout(this.handshakeTimer);
     clearTimeout(this.startTimer);
-    clearTimeout(this.firstMediaTimer);
     clearTimeout(this.closeTimer);
-    clearInterval(this.idleTimer);
     this.socket.destroy();
-    this.publishing?.close(reason);
+    this.publishing?.end(reason);
     this.playing?.end(reason === 'kicked' ? 'kicked' : reason === 'error' ? 'error' : 'closed');
     this.safeEmit('close');
   }
