@@ -276,6 +276,25 @@ describe('RTMP robustness', () => {
     c.close();
   });
 
+  it('answers FCUnpublish + deleteStream with NetStream.Unpublish.Success and leaves the close to the client', async () => {
+    h.events.length = 0;
+    const c = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await c.connect('live');
+    c.publish('X');
+    await c.nextStatus();
+    c.sendMedia(9, 0, avcHeader);
+    c.sendMedia(9, 0, videoFrame(true));
+    const status = c.nextStatus();
+    c.send(commandMsg(0, 'FCUnpublish', 5, null, 'X'));
+    c.send(commandMsg(0, 'deleteStream', 6, null, c.streamId));
+    assert.equal((await status).code, 'NetStream.Unpublish.Success');
+    const ended = await waitForEvent(h, 'publish.ended', () => true, 1000);
+    assert.equal(ended.reason, 'unpublished');
+    await sleep(300);
+    assert.equal(c.socket.destroyed || c.socket.readableEnded, false, 'the server did not close first');
+    c.close();
+  });
+
   it('answers a digest (Flash) handshake with valid S1 and S2 digests', async () => {
     const s = connect(h.rtmpPort, '127.0.0.1');
     const hello = buildClientHello(true, 1);
