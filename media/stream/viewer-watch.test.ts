@@ -94,8 +94,9 @@ describe('viewers that never read', () => {
       const after = ended.at - started.at;
       console.log(`# ${protocol}: a viewer that never reads was dropped after ${after} ms (queue time ${QUEUE_TIME} ms)`);
       assert.equal(ended.reason, 'slow');
-      // The queue time, one watch tick (300 ms), and what the client's own receive buffer swallowed.
-      assert.ok(after < QUEUE_TIME + 1500, `dropped after ${after} ms`);
+      // The queue time, a watch tick or two (300 ms each; later on a busy machine) and what the
+      // client's own receive buffer swallowed. Before ViewerWatch such a viewer was never dropped.
+      assert.ok(after < QUEUE_TIME + 2000, `dropped after ${after} ms`);
       const before = readBytes;
       await sleep(1000);
       assert.ok(readBytes - before > 150_000, `the reading viewer kept receiving (${readBytes - before} bytes in 1 s)`);

@@ -100,14 +100,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     // the way to publish or play has its own deadline: a slot held by someone doing neither is freed.
     this.startTimer = setTimeout(() => {
       this.deps.admission.startTimedOut();
-      this.log.info('no publish or play in time: closing');
+      this.log.debug('no publish or play in time: closing'); // counted in onair_media_rtmp_refusals_total
       this.close('idle');
     }, deps.startTimeoutMs);
   }
 
   /** The admission limits need this slot for a newer connection. */
   displace(): void {
-    this.log.info('displaced by a newer connection at the connection cap');
+    this.log.debug('displaced by a newer connection at the connection cap'); // counted; floods must not flood the log
     this.close('closed');
   }
 
