@@ -8,7 +8,7 @@ interface SocketTrack {
   key: string;
   v6: boolean;
   socket: Socket;
-  /** Bytes handed to the kernel at each of the last ticks (ring indexed by tick). */
+  /** Bytes written to the socket (socket.bytesWritten) at each of the last ticks (ring indexed by tick). */
   handed: Float64Array;
   ticks: Int32Array;
 }
@@ -18,8 +18,8 @@ interface SocketTrack {
  * time, 100 ms to 1 s) it:
  * - asks each viewer whether a batch has waited the queue time for the kernel (checkStalled), and
  * - on Linux, reads how many bytes each viewer's connection still holds unacknowledged in the
- *   kernel (socket-backlog.ts). When a byte handed to the kernel a queue time ago is still not
- *   taken by the peer, the viewer has read nothing for that long and is evicted ('slow').
+ *   kernel (socket-backlog.ts). When a byte written a queue time ago is still not acknowledged by
+ *   the peer, the viewer has read nothing for that long and is evicted ('slow').
  * Only the peer's own receive buffer (about 128 kB for a client that never read) stays unseen.
  *
  * One timer for all viewers, running only while there are viewers; the packet path pays nothing.
@@ -97,13 +97,16 @@ export class ViewerWatch {
     for (const [session, track] of this.tracks) {
       const unacked = queues.get(track.key);
       if (unacked === undefined) continue; // closed meanwhile
-      const handedNow = track.socket.bytesWritten - track.socket.writableLength;
+      // Everything written so far, in Node's buffers or the kernel's: a write the kernel took only
+      // part of still counts whole in writableLength, so "written" is the measure both sides share.
+      const writtenNow = track.socket.bytesWritten;
       const slot = tick % this.ring;
       track.ticks[slot] = tick;
-      track.handed[slot] = handedNow;
-      // The oldest byte the peer has not acknowledged sits at offset handedNow - unacked; if it
-      // had already been handed to the kernel `lookback` ticks ago, the peer read nothing since.
-      const oldestUnacked = handedNow - unacked;
+      track.handed[slot] = writtenNow;
+      // The peer has acknowledged everything before writtenNow - unacked (at least: bytes still in
+      // Node's buffers make the estimate later, never earlier). If a byte written `lookback` ticks
+      // ago is still not acknowledged, the viewer took nothing for the queue time.
+      const oldestUnacked = writtenNow - unacked;
       for (let j = 0; j < this.ring; j++) {
         const t = track.ticks[j]!;
         if (t >= 0 && t <= back && track.handed[j]! > oldestUnacked) {
