@@ -6,7 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { missingTool } from '../../core/testing/tools.js';
 import { startEngine, testConfig, ffmpegPublish, waitForEvent, killHard, httpGet, until, sleep, type EngineHarness } from '../engine-test-kit.js';
 import { FlvParser } from '../protocols/flv/flv-parser.js';
@@ -62,11 +62,17 @@ describe('viewers through an encoder reconnect', { skip: missingTool('ffmpeg') }
     player.on('message', (m) => void (m.typeId === 9 && rtmp.add(m.timestamp, m.payload)));
     await player.connect('live');
     player.play('room1?token=good');
-    assert.ok(await until(() => flv.ts.length > 30 && rtmp.ts.length > 30, 10_000), 'both viewers play');
+    // And a player: ffmpeg decoding the HTTP-FLV stream, reporting its frame count.
+    const decoder = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-progress', 'pipe:1', '-i', `http://127.0.0.1:${h.httpPort}/live/room1.flv?token=good`, '-f', 'null', '-']);
+    let decoded = 0;
+    decoder.stdout.on('data', (d: Buffer) => {
+      for (const m of d.toString().matchAll(/frame=(\d+)/g)) decoded = Number(m[1]);
+    });
+    assert.ok(await until(() => flv.ts.length > 30 && rtmp.ts.length > 30 && decoded > 10, 10_000), 'the viewers play');
 
     ff.kill('SIGKILL');
     await waitForEvent(h, 'publish.ended', () => true, 3000);
-    const before = { flv: flv.ts.length, rtmp: rtmp.ts.length };
+    const before = { flv: flv.ts.length, rtmp: rtmp.ts.length, decoded };
     await sleep(1000);
     assert.equal(flvClosed || rtmpClosed, false, 'the viewers wait for the publisher');
 
@@ -74,17 +80,20 @@ describe('viewers through an encoder reconnect', { skip: missingTool('ffmpeg') }
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 120, size: '320x240' });
     await waitForEvent(h, 'publish.started', () => true, 10_000);
     assert.ok(await until(() => flv.ts.length > before.flv + 60 && rtmp.ts.length > before.rtmp + 60, 10_000), 'both viewers get the new video');
+    assert.ok(await until(() => decoded > before.decoded + 60, 10_000), `ffmpeg decodes on through the reconnect (${before.decoded} -> ${decoded} frames)`);
+    assert.equal(decoder.exitCode, null, 'and stays connected');
     for (const [name, log] of [['HTTP-FLV', flv], ['RTMP', rtmp]] as const) {
       assert.deepEqual(log.backwards(), [], `${name} timestamps never go back`);
       assert.ok(log.headersAt.some((i) => i >= before[name === 'RTMP' ? 'rtmp' : 'flv']), `${name} got the new sequence header`);
     }
     assert.equal(flvClosed || rtmpClosed, false);
     assert.deepEqual(h.events.filter((e) => e.name === 'play.ended'), [], 'nobody left');
+    decoder.kill('SIGKILL');
 
     // A publisher that does not come back within the grace ends the show for its viewers.
     ff.kill('SIGKILL');
     const kill = Date.now();
-    const ended = await waitForEvent(h, 'play.ended', () => true, GRACE + 3000);
+    const ended = await waitForEvent(h, 'play.ended', (e) => e.reason !== 'closed', GRACE + 3000); // 'closed': the ffmpeg player we stopped
     assert.equal(ended.reason, 'stream-ended');
     assert.ok(Date.now() - kill >= GRACE - 200, 'not before the grace');
     assert.ok(await until(() => flvClosed && rtmpClosed, 3000), 'both connections closed');
