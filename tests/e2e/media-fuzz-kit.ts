@@ -78,9 +78,10 @@ export interface FuzzServer {
   stop(): Promise<void>;
 }
 
-/** Starts the fuzz server and an ffmpeg publisher of stream 4001 on it. */
-export async function startFuzzServer(): Promise<FuzzServer> {
-  const server: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL('./media-fuzz-server.ts', import.meta.url).pathname], {
+/** Starts the fuzz server (with HLS when asked) and an ffmpeg publisher of stream 4001 on it. */
+export async function startFuzzServer(options: { hls?: boolean } = {}): Promise<FuzzServer> {
+  const args = ['--import', 'tsx', new URL('./media-fuzz-server.ts', import.meta.url).pathname, ...(options.hls ? ['hls'] : [])];
+  const server: ChildProcess = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exit: { code: number | null; signal: string | null } | undefined;

@@ -34,7 +34,7 @@ describe('viewer abuse on every playback protocol under a live stream', { skip }
   let server: FuzzServer;
   const watchers: Watcher[] = [];
   before(async () => {
-    server = await startFuzzServer();
+    server = await startFuzzServer({ hls: true });
   });
   after(async () => {
     for (const w of watchers) w.close();
