@@ -2,9 +2,9 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import type { OnairConfig } from './config/schema.js';
 import type { Logger } from './logging/logger.js';
 import { openDatabase, type Database } from './database/database.js';
-import { createCache } from './cache/index.js';
+import { createCache, RedisCache } from './cache/index.js';
 import type { Cache } from './cache/cache.port.js';
-import { createEventBus } from './event-bus/index.js';
+import { createEventBus, RedisStreamEventBus } from './event-bus/index.js';
 import type { EventBus } from './event-bus/event-bus.port.js';
 import type { BusEvents } from './events/bus-events.js';
 import { createPubSub } from './pubsub/index.js';
@@ -35,10 +35,20 @@ export interface Ports {
 export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports> {
   const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
   await db.migrate();
-  const cache = createCache({ url: config.redis.url, prefix: config.redis.prefix, log });
-  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, prefix: config.redis.prefix, log });
+  const commandTimeoutMs = config.redis.commandTimeout;
+  const cache = createCache({ url: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
+  const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
   const pubsub = createPubSub({ redisUrl: config.redis.url, prefix: config.redis.prefix, log: log.child({ mod: 'pubsub' }) });
   const objects = await createObjectStore(config, log.child({ mod: 'object-store' }));
+  // Redis clients queue commands only until their first connection (then they fail fast while
+  // Redis is away): wait for it here, a bounded time; a Redis still down means 503s until it is up.
+  if (cache instanceof RedisCache || bus instanceof RedisStreamEventBus) {
+    const up = await Promise.all([
+      cache instanceof RedisCache ? cache.ready() : true,
+      bus instanceof RedisStreamEventBus ? bus.ready() : true,
+    ]);
+    if (up.includes(false)) log.warn('redis is not reachable yet: requests that need it answer 503 until it is');
+  }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
   return {

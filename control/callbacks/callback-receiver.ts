@@ -16,6 +16,7 @@ import { cssEnvelopeSchema, isKnownEventType, parseCssCallback, withoutSecrets }
 import { mapMediaEvent, mediaCallbackSchema, publishCallback } from './media-events.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
+import { OnairError } from '../../core/errors.js';
 
 export interface CallbackReceiverDeps {
   bus: EventBus<BusEvents>;
@@ -63,7 +64,10 @@ export function callbackRequestMeta(req: IncomingMessage): CallbackRequestMeta {
 export interface ReceiverAnswer { status: number; body: unknown }
 
 const OK: ReceiverAnswer = { status: 200, body: { code: 0 } };
-const UNAVAILABLE: ReceiverAnswer = { status: 503, body: { error: { code: 'unavailable', message: 'event bus unavailable, retry later' } } };
+/** 503 naming what is down (`bus_unavailable`, `cache_unavailable`): the sender retries. */
+const unavailable = (err: unknown, what: string): ReceiverAnswer => ({
+  status: 503, body: { error: { code: err instanceof OnairError ? err.code : 'unavailable', message: `${what} unavailable, retry later` } },
+});
 
 /** Largest callback body accepted (vendor callbacks are a few hundred bytes). */
 export const CALLBACK_BODY_LIMIT = 256 * 1024;
@@ -135,8 +139,8 @@ export class CallbackReceiver {
     if (!parsed.ok) return this.refuse(400, 'invalid_callback', parsed.reason, 'css', redact(value), type);
     try {
       await publishCallback(this.deps.bus, parsed.event, { events: this.deps.events, log: this.log });
-    } catch {
-      return UNAVAILABLE;
+    } catch (err) {
+      return unavailable(err, 'event bus');
     }
     return OK;
   }
@@ -149,8 +153,8 @@ export class CallbackReceiver {
     let fresh: boolean;
     try {
       fresh = await this.deps.cache.setIfAbsent(`callback:media:sig:${signature}`, '1', MEDIA_CALLBACK_WINDOW_MS * 2);
-    } catch {
-      return { status: 503, body: { error: { code: 'unavailable', message: 'cache unavailable, retry later' } } };
+    } catch (err) {
+      return unavailable(err, 'cache');
     }
     if (!fresh) return this.refuse(401, 'replayed', 'replayed', 'media-http');
     let value: unknown;
@@ -165,8 +169,8 @@ export class CallbackReceiver {
     try {
       if (mapped.kind === 'callback') await publishCallback(this.deps.bus, mapped.event, { events: this.deps.events, log: this.log });
       else if (mapped.kind === 'heartbeat') await this.deps.onHeartbeat?.(mapped.stats);
-    } catch {
-      return UNAVAILABLE;
+    } catch (err) {
+      return unavailable(err, 'event bus');
     }
     return OK;
   }

@@ -1,19 +1,24 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Cache } from './cache.port.js';
 import { InvalidStateError, UnavailableError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { createRedisClient, redisReady } from '../redis/redis-client.js';
 
 export interface RedisCacheOptions {
   url: string;
   /** Prepended to every key (tests use a unique prefix so runs never see each other's keys). */
   prefix?: string;
   log?: Logger;
+  /** A command that takes longer fails (UnavailableError): ONAIR_REDIS_TIMEOUT. */
+  commandTimeoutMs?: number;
 }
 
 /**
  * The cluster cache adapter over ioredis. Only the commands the Cache port needs. Driver failures
- * (connection refused, closed, timeouts) become UnavailableError with the original as `cause`;
- * a WRONGTYPE reply becomes TypeError, as in MemoryCache.
+ * (connection refused, closed, timeouts) become UnavailableError (code `cache_unavailable`, 503 at
+ * the HTTP edge) with the original as `cause`; while Redis is away they come at once or after the
+ * command timeout, never later (core/redis/redis-client.ts). A WRONGTYPE reply becomes TypeError,
+ * as in MemoryCache.
  */
 export class RedisCache implements Cache {
   private readonly client: Redis;
@@ -22,15 +27,14 @@ export class RedisCache implements Cache {
 
   constructor(options: RedisCacheOptions) {
     this.prefix = options.prefix ?? '';
-    this.client = new Redis(options.url, {
-      keyPrefix: this.prefix,
-      // Fail a command quickly when Redis is down instead of queueing it forever.
-      maxRetriesPerRequest: 1,
-      connectTimeout: 5_000,
-      lazyConnect: false,
+    this.client = createRedisClient({
+      url: options.url, name: 'cache', keyPrefix: this.prefix, log: options.log, commandTimeoutMs: options.commandTimeoutMs,
     });
-    // Without a listener ioredis' 'error' events would crash the process; the next command reports the failure.
-    this.client.on('error', (err: Error) => options.log?.warn({ err: err.message }, 'redis connection error'));
+  }
+
+  /** Resolves once connected (or after `timeoutMs`: commands then fail fast until Redis is up). */
+  ready(timeoutMs?: number): Promise<boolean> {
+    return redisReady(this.client, timeoutMs);
   }
 
   private async run<T>(fn: (r: Redis) => Promise<T>): Promise<T> {
@@ -42,7 +46,7 @@ export class RedisCache implements Cache {
         if (err.message.startsWith('WRONGTYPE')) throw new TypeError('WRONGTYPE: key holds another type', { cause: err });
         if (err.message.includes('not an integer')) throw new TypeError('value is not an integer', { cause: err });
       }
-      throw new UnavailableError('redis command failed', { cause: err });
+      throw new UnavailableError('the cache (Redis) is unavailable', { cause: err, code: 'cache_unavailable' });
     }
   }
 

@@ -17,13 +17,15 @@ export interface CreateEventBusOptions {
   /** Key prefix of the Redis adapter (default 'onair:'). */
   prefix?: string;
   log?: Logger;
+  /** ONAIR_REDIS_TIMEOUT: deadline of one Redis command. */
+  commandTimeoutMs?: number;
 }
 
 /** Redis Streams when a Redis URL is configured (cluster), the durable table in the database otherwise. */
 export function createEventBus<E extends EventCatalog = BusEvents>(options: CreateEventBusOptions): EventBus<E> {
   if (options.redisUrl) {
     if (!/^rediss?:\/\//.test(options.redisUrl)) throw new TypeError('redis url must start with redis:// or rediss://');
-    return new RedisStreamEventBus<E>({ url: options.redisUrl, prefix: options.prefix, log: options.log });
+    return new RedisStreamEventBus<E>({ url: options.redisUrl, prefix: options.prefix, log: options.log, commandTimeoutMs: options.commandTimeoutMs });
   }
   return new DbEventBus<E>(options.db, { log: options.log });
 }

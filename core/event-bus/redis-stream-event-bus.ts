@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { createRedisClient, redisReady } from '../redis/redis-client.js';
 import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import { InvalidStateError, UnavailableError } from '../errors.js';
@@ -13,6 +14,8 @@ export interface RedisStreamEventBusOptions {
   /** Prefix of every key the bus uses (tests use a unique one). */
   prefix?: string;
   log?: Logger;
+  /** Deadline of a command (not of the consumer's blocking reads): ONAIR_REDIS_TIMEOUT. */
+  commandTimeoutMs?: number;
 }
 
 /** The keys one bus uses; consumers add their group's retry zset and attempts hash. */
@@ -51,8 +54,15 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
       attempts: (group) => `${prefix}bus:attempts:${group}`,
     };
     this.log = options.log ?? silentLogger();
-    this.client = new Redis(options.url, { enableAutoPipelining: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
-    this.client.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error'));
+    // Fails fast while Redis is away: a publish (the callback receiver's 200) becomes a quick 503.
+    this.client = createRedisClient({
+      url: options.url, name: 'event-bus', log: this.log, enableAutoPipelining: true, commandTimeoutMs: options.commandTimeoutMs,
+    });
+  }
+
+  /** Resolves once connected (or after `timeoutMs`: publishes then fail fast until Redis is up). */
+  ready(timeoutMs?: number): Promise<boolean> {
+    return redisReady(this.client, timeoutMs);
   }
 
   async publish<N extends keyof E & string>(name: N, payload: E[N], options: PublishOptions = {}): Promise<string> {
@@ -62,14 +72,16 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
     try {
       return (await this.client.xadd(this.keys.stream, '*', ...fields)) as string;
     } catch (cause) {
-      throw new UnavailableError('could not append to the event bus', { cause });
+      throw new UnavailableError('could not append to the event bus (Redis is unavailable)', { cause, code: 'bus_unavailable' });
     }
   }
 
   consume(group: string, handler: BusHandler<E>, options?: ConsumeOptions): Consumer {
     if (this.closed) throw new InvalidStateError('event bus is closed');
     const resolved = resolveConsumeOptions(options);
-    const blocking = this.client.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: 1 });
+    // The blocking reads wait for entries on purpose: no command deadline there, and (one command at
+    // a time) the offline queue stays on so the loop simply resumes when Redis returns.
+    const blocking = this.client.duplicate({ enableAutoPipelining: false, maxRetriesPerRequest: 1, commandTimeout: undefined, enableOfflineQueue: true });
     blocking.on('error', (err: Error) => this.log.debug({ err: err.message }, 'redis consumer connection error'));
     const backend = new RedisStreamConsumerBackend(this.client, blocking, this.keys, group, resolved.consumer, resolved.visibilityTimeoutMs);
     const loop = new ConsumerLoop(group, handler as unknown as BusHandler<EventCatalog>, backend, resolved,
