@@ -14,6 +14,19 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_HTTP_PORT: 'http.port',
   ONAIR_BODY_LIMIT: 'http.bodyLimit',
   ONAIR_TRUSTED_PROXIES: 'http.trustedProxies',
+  ONAIR_METRICS_TOKEN: 'metrics.token',
+  ONAIR_METRICS_ADDRESS: 'metrics.address',
+  ONAIR_RATE_LIMITS: 'rateLimit.enabled',
+  ONAIR_RATE_LOGIN: 'rateLimit.login',
+  ONAIR_LOGIN_FREE_FAILURES: 'rateLimit.loginFreeFailures',
+  ONAIR_LOGIN_LOCK: 'rateLimit.loginLock',
+  ONAIR_LOGIN_LOCK_MAX: 'rateLimit.loginLockMax',
+  ONAIR_RATE_REGISTER: 'rateLimit.register',
+  ONAIR_RATE_PLAY_TOKEN: 'rateLimit.playToken',
+  ONAIR_RATE_RECEIVER_REFUSALS: 'rateLimit.receiverRefusals',
+  ONAIR_PASSWORD_MIN_LENGTH: 'auth.passwordMinLength',
+  ONAIR_REDIS_TIMEOUT: 'redis.commandTimeout',
+  ONAIR_SHUTDOWN_TIMEOUT: 'shutdownTimeout',
   ONAIR_RTMP_PORT: 'rtmp.port',
   ONAIR_RTMP_APP: 'rtmp.app',
   ONAIR_RTMP_START_TIMEOUT: 'rtmp.startTimeout',
@@ -72,7 +85,7 @@ function setPath(tree: Tree, path: string, value: unknown): void {
  * fills in the generated secret. Throws ValidationError naming every bad key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
-  const raw: Tree = { http: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, media: {} };
+  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, media: {} };
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

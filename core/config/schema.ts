@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { parseDuration } from './duration.js';
 import { parseS3Url, type S3Target } from './s3-url.js';
 import { parseAddressList } from './cidr.js';
+import { parseRate, type Rate } from './rate.js';
 
 /** A duration from the environment ('3s', '10m') or a number of milliseconds. */
 const duration = (fallback: string) =>
@@ -9,6 +10,17 @@ const duration = (fallback: string) =>
     if (typeof v === 'number') return v;
     try {
       return parseDuration(v);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+/** A rate limit ('20/1m'; 'off'), or null when turned off. */
+const rate = (fallback: string) =>
+  z.union([z.string(), z.null()]).default(fallback).transform((v, ctx): Rate | null => {
+    if (v === null) return null;
+    try {
+      return parseRate(v);
     } catch (err) {
       ctx.addIssue({ code: 'custom', message: (err as Error).message });
       return z.NEVER;
@@ -50,6 +62,40 @@ export const configSchema = z.object({
      */
     trustedProxies: addressList(),
   }),
+  /** Who may read /metrics (every role). */
+  metrics: z.object({
+    /** When set, /metrics requires `Authorization: Bearer <token>` (16+ characters). */
+    token: z.string().min(16).optional(),
+    /**
+     * `host:port` (or a port on ONAIR_HOST) of a listener of its own that serves only /metrics
+     * (and /healthz); the main HTTP port then answers 404 for /metrics. Unset: /metrics is on the main port.
+     */
+    address: z.string().optional(),
+  }),
+  /** Rate limits of the HTTP edge (README "Rate limits"); shared through Redis when ONAIR_REDIS_URL is set. */
+  rateLimit: z.object({
+    enabled: bool(true),
+    /** Login attempts per client address, whatever their outcome (each costs a password hash). */
+    login: rate('20/1m'),
+    /** Consecutive failed logins of one username before it is locked; each further failure doubles the lock. */
+    loginFreeFailures: z.coerce.number().int().min(1).max(1000).default(5),
+    /** The first lock of a username; doubled by every further failure, up to loginLockMax. */
+    loginLock: duration('1s'),
+    loginLockMax: duration('15m'),
+    /** Registrations per client address. */
+    register: rate('10/1h'),
+    /** Play tokens per client address (viewers behind one NAT share it: keep it generous). */
+    playToken: rate('600/1m'),
+    /** Refused callback/hook requests (bad signature or secret, malformed) per source address; then 429 until the window ends. */
+    receiverRefusals: rate('60/1m'),
+  }),
+  auth: z.object({
+    jwtTtl: duration('7d'),
+    adminUser: z.string().optional(),
+    adminPassword: z.string().optional(),
+    /** Shortest password accepted (Unicode characters, surrounding whitespace not counted); at least 8. */
+    passwordMinLength: z.coerce.number().int().min(8).max(128).default(8),
+  }),
   rtmp: z.object({
     port: port(1935),
     app: z.string().default('live'),
@@ -70,6 +116,8 @@ export const configSchema = z.object({
     url: z.string().optional(),
     /** Prefix of every Redis key (cache, bus, pub/sub), so deployments or test runs can share one Redis. Unset: the seed's bare names. */
     prefix: z.string().max(64).regex(/^[A-Za-z0-9:_-]*$/).optional(),
+    /** A Redis command that takes longer fails (503 at the HTTP edge) instead of holding the request. */
+    commandTimeout: duration('500ms'),
   }),
   /**
    * ONAIR_S3_URL: object storage on S3/MinIO (see s3-url.ts for the form); a folder under dataDir
@@ -84,11 +132,8 @@ export const configSchema = z.object({
       return z.NEVER;
     }
   }),
-  auth: z.object({
-    jwtTtl: duration('7d'),
-    adminUser: z.string().optional(),
-    adminPassword: z.string().optional(),
-  }),
+  /** How long SIGTERM/SIGINT waits for queued writes and in-flight work before closing the database anyway (logged). */
+  shutdownTimeout: duration('10s'),
   live: z.object({
     /** How long a session survives its publisher dropping before it ends with close_method 3. */
     reconnectGrace: duration('10s'),
@@ -185,6 +230,10 @@ export function validateConfig(config: OnairConfig): string[] {
   }
   if (config.rtmp.publisherReserve >= config.rtmp.maxConnections) {
     problems.push("'rtmp.publisherReserve' (ONAIR_RTMP_PUBLISHER_RESERVE) must be less than 'rtmp.maxConnections' (ONAIR_RTMP_MAX_CONNECTIONS)");
+  }
+  if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
+  if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {
+    problems.push("'rateLimit.loginLock' (ONAIR_LOGIN_LOCK) must not exceed 'rateLimit.loginLockMax' (ONAIR_LOGIN_LOCK_MAX)");
   }
   return problems;
 }
