@@ -55,7 +55,10 @@ export function createCallbackFastPath(deps: CallbackReceiverDeps | CallbackRece
       const answer = source === 'css'
         ? receiver.css(raw, undefined, callbackRequestMeta(req))
         : receiver.media(raw, header(req, MEDIA_TIMESTAMP_HEADER), header(req, MEDIA_SIGNATURE_HEADER));
-      answer.then(send, () => send({ status: 500, body: { error: { code: 'internal', message: 'internal error' } } }));
+      answer.then(send, (err: unknown) => {
+        receiver.log.error({ err, source }, 'callback failed');
+        send({ status: 500, body: { error: { code: 'internal', message: 'internal error' } } });
+      });
     });
     req.on('error', () => res.destroy());
     return true;

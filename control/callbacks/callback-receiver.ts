@@ -17,6 +17,7 @@ import { mapMediaEvent, mediaCallbackSchema, publishCallback } from './media-eve
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
 import { OnairError } from '../../core/errors.js';
+import { JsonTooDeepError, parseJsonBody } from '../../core/http/json-depth.js';
 
 export interface CallbackReceiverDeps {
   bus: EventBus<BusEvents>;
@@ -83,7 +84,7 @@ export const CALLBACK_BODY_LIMIT = 256 * 1024;
  * MD5(key + t) with `t` no further ahead than config.callbacks.window (bodyVerified false).
  */
 export class CallbackReceiver {
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly now: () => number;
   private readonly refusals: RefusalLog;
   private readonly allow: AddressMatcher | null;
@@ -119,9 +120,9 @@ export class CallbackReceiver {
     let value = json;
     if (raw) {
       try {
-        value = JSON.parse(raw.toString('utf8'));
-      } catch {
-        return this.refuse(400, 'malformed_json', 'body is not valid JSON', 'css', preview(raw));
+        value = parseJsonBody(raw);
+      } catch (err) {
+        return this.unparsable(err, 'css', raw);
       }
     }
     const envelope = cssEnvelopeSchema.safeParse(value);
@@ -159,9 +160,9 @@ export class CallbackReceiver {
     if (!fresh) return this.refuse(401, 'replayed', 'replayed', 'media-http');
     let value: unknown;
     try {
-      value = JSON.parse(raw.toString('utf8'));
-    } catch {
-      return this.refuse(400, 'malformed_json', 'body is not valid JSON', 'media-http', preview(raw));
+      value = parseJsonBody(raw);
+    } catch (err) {
+      return this.unparsable(err, 'media-http', raw);
     }
     const parsed = mediaCallbackSchema.safeParse(value);
     if (!parsed.success) return this.refuse(400, 'invalid_callback', `invalid media callback: ${parsed.error.issues[0]?.message ?? ''}`, 'media-http', redact(value));
@@ -173,6 +174,12 @@ export class CallbackReceiver {
       return unavailable(err, 'event bus');
     }
     return OK;
+  }
+
+  /** A body JSON.parse refused, or one nested too deep to walk safely (core/http/json-depth.ts). */
+  private unparsable(err: unknown, source: RefusalSource, raw: Buffer): ReceiverAnswer {
+    if (err instanceof JsonTooDeepError) return this.refuse(400, 'json_too_deep', err.message, source, preview(raw));
+    return this.refuse(400, 'malformed_json', 'body is not valid JSON', source, preview(raw));
   }
 
   tooLarge(source: RefusalSource): ReceiverAnswer {

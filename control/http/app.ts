@@ -5,6 +5,7 @@ import { authenticate, type TokenVerifier } from './auth.middleware.js';
 import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.js';
 import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
+import { verifyJsonBody } from '../../core/http/json-depth.js';
 
 export interface HealthCheck {
   /** Name -> probe; a probe that throws or takes longer than 2 s marks the service unhealthy (503). */
@@ -66,7 +67,8 @@ export function createControlApp(options: ControlAppOptions): Express {
   api.use(markMountPoint);
   for (const router of options.rawRouters ?? []) api.use(router);
   api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
-  api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json' }));
+  // verifyJsonBody: UTF-8 only, and no nesting deeper than MAX_JSON_DEPTH (400 json_too_deep, logged).
+  api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json', verify: verifyJsonBody }));
   api.use(authenticate(options.auth));
   for (const router of options.routers) api.use(router);
   app.use('/api/v1', api);

@@ -23,6 +23,7 @@ function bodyParserError(err: unknown): { status: number; code: string; message:
   if (typeof err !== 'object' || err === null || !('type' in err)) return undefined;
   switch ((err as { type: unknown }).type) {
     case 'entity.parse.failed': return { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' };
+    case 'entity.too.deep': return { status: 400, code: 'json_too_deep', message: (err as { message?: string }).message ?? 'JSON nested too deep' };
     case 'entity.too.large': return { status: 413, code: 'body_too_large', message: 'request body is too large' };
     case 'encoding.unsupported':
     case 'charset.unsupported': return { status: 415, code: 'unsupported_encoding', message: 'unsupported body encoding' };
@@ -58,6 +59,8 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       message = 'internal error';
     }
     if (status >= 500) log.error({ err, method: req.method, url: safeUrl(req.originalUrl) }, 'request failed');
+    // A body built to break the parser is an attack signal an operator wants to see; other refusals are routine.
+    else if (code === 'json_too_deep') log.warn({ code, method: req.method, url: safeUrl(req.originalUrl), ip: req.ip }, 'request refused');
     else log.debug({ code, method: req.method, url: safeUrl(req.originalUrl) }, 'request refused');
     if (res.headersSent) {
       res.destroy();

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import request from 'supertest';
-import { silentLogger } from '../../core/logging/logger.js';
+import { silentLogger, type Logger } from '../../core/logging/logger.js';
 import type { MediaControl, StreamSummary } from '../../core/media/media-contract.js';
 import type { ConfigOverrides, TestAdapterSet, TestPorts } from '../../core/testing/test-ports.js';
 import { createControl, type Control } from '../main.js';
@@ -56,17 +56,22 @@ export interface Kit {
   close(): Promise<void>;
 }
 
+export interface KitOptions {
+  /** The logger control logs to (silent by default); tests that assert log lines pass captureLogger()'s. */
+  log?: Logger;
+}
+
 let counter = 0;
 const unique = (prefix: string) => `${prefix}${process.pid}_${Date.now().toString(36)}_${counter++}`;
 
-export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = {}): Promise<Kit> {
+export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = {}, options: KitOptions = {}): Promise<Kit> {
   const ports = await set.make(overrides);
   const media = new RecordingMediaControl();
   // The callback pipeline's bus on the set's database (the embedded adapter; the bus has its own contract suite).
   const bus = new DbEventBus<BusEvents>(ports.db);
   const metrics = new Registry();
   const control = createControl({
-    config: ports.config, log: silentLogger(), db: ports.db, cache: ports.cache, media, metrics, refusalDelayMs: 0, bus,
+    config: ports.config, log: options.log ?? silentLogger(), db: ports.db, cache: ports.cache, media, metrics, refusalDelayMs: 0, bus,
   });
   const servers: Server[] = [];
   await control.bootstrap();

@@ -1,0 +1,66 @@
+/**
+ * JSON nesting bounds for every JSON body onair reads from outside. V8's JSON.parse copes with any
+ * depth, but whatever walks the value afterwards (JSON.stringify of a refused body, validators,
+ * loggers) recurses and overflows the stack: 120,000 levels of `[` answered 500 and logged nothing.
+ * No onair body nests past a few levels, so anything deeper than MAX_JSON_DEPTH is refused (400
+ * json_too_deep) before it is parsed. The check is one pass over the bytes, no allocation.
+ */
+export const MAX_JSON_DEPTH = 32;
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const OPEN_ARRAY = 0x5b;
+const CLOSE_ARRAY = 0x5d;
+const OPEN_OBJECT = 0x7b;
+const CLOSE_OBJECT = 0x7d;
+
+/**
+ * True when the UTF-8 JSON text nests arrays/objects deeper than `maxDepth`. Brackets inside
+ * strings do not count. Malformed text is left to JSON.parse (this only bounds the depth).
+ */
+export function jsonTooDeep(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i];
+    if (inString) {
+      if (c === BACKSLASH) i++;
+      else if (c === QUOTE) inString = false;
+    } else if (c === QUOTE) {
+      inString = true;
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (++depth > maxDepth) return true;
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/** A JSON body nested deeper than the bound: the edges answer 400 `json_too_deep` and log it. */
+export class JsonTooDeepError extends Error {
+  /** body-parser reads these two: the status of its error, and the type the error handler maps. */
+  readonly status = 400;
+  readonly type = 'entity.too.deep';
+  constructor(readonly maxDepth = MAX_JSON_DEPTH) {
+    super(`JSON nested deeper than ${maxDepth} levels`);
+    this.name = 'JsonTooDeepError';
+  }
+}
+
+/** JSON.parse of an outside body, refusing excessive nesting first (throws JsonTooDeepError, or SyntaxError). */
+export function parseJsonBody(body: Buffer, maxDepth = MAX_JSON_DEPTH): unknown {
+  if (jsonTooDeep(body, maxDepth)) throw new JsonTooDeepError(maxDepth);
+  return JSON.parse(body.toString('utf8'));
+}
+
+/**
+ * body-parser's `verify` hook for express.json(): refuses too-deep bodies (400) and, as RFC 8259
+ * requires UTF-8 between systems, any other charset (415) so the byte scan above is always right.
+ */
+export function verifyJsonBody(_req: unknown, _res: unknown, body: Buffer, encoding: string | null): void {
+  if (encoding && encoding.toLowerCase() !== 'utf-8' && encoding.toLowerCase() !== 'utf8') {
+    throw Object.assign(new Error('JSON bodies must be UTF-8'), { status: 415, type: 'charset.unsupported' });
+  }
+  if (jsonTooDeep(body)) throw new JsonTooDeepError();
+}
