@@ -5,6 +5,8 @@ import { createLogger } from '../core/logging/logger.js';
 import { AuthService } from './auth/auth.service.js';
 import { password as passwordSchema, username as usernameSchema } from './auth/auth.schema.js';
 import { UserStore } from './auth/user.store.js';
+import { assertAcceptablePassword } from './auth/password-policy.js';
+import { ValidationError } from '../core/errors.js';
 import { runDeadLetterCommand } from './callbacks/dead-letters.cli.js';
 
 /**
@@ -45,6 +47,13 @@ async function main(argv: string[]): Promise<number> {
   // ONAIR_ADMIN_USER is for the server's start; here the username comes from the command line.
   const env = { ...process.env, ONAIR_ADMIN_USER: undefined, ONAIR_ADMIN_PASSWORD: undefined };
   const config = loadConfig(env);
+  try {
+    await assertAcceptablePassword(password.data, username.data, { minLength: config.auth.passwordMinLength });
+  } catch (err) {
+    if (!(err instanceof ValidationError)) throw err;
+    console.error(`${err.message} (${err.code})`);
+    return 2;
+  }
   const log = createLogger({ level: 'warn' });
   const db = await openDatabase({ url: config.database.url, dataDir: config.dataDir, log });
   try {

@@ -29,18 +29,18 @@ for (const set of testAdapterSets()) {
     });
 
     it('registers, logs in and answers /auth/me', async () => {
-      const reg = await kit.http.post('/api/v1/auth/register').send({ username: 'alice', password: 'password123', role: 'anchor' }).expect(201);
+      const reg = await kit.http.post('/api/v1/auth/register').send({ username: 'alice', password: 'blue-kettle-42', role: 'anchor' }).expect(201);
       assert.deepEqual(Object.keys(reg.body).sort(), ['id', 'role', 'username']);
       assert.match(reg.body.id, /^\d+$/);
-      const login = await kit.http.post('/api/v1/auth/login').send({ username: 'alice', password: 'password123' }).expect(200);
+      const login = await kit.http.post('/api/v1/auth/login').send({ username: 'alice', password: 'blue-kettle-42' }).expect(200);
       assert.equal(login.body.token_type, 'Bearer');
       const me = await kit.http.get('/api/v1/auth/me').set('Authorization', `Bearer ${login.body.token}`).expect(200);
       assert.deepEqual(me.body, { id: reg.body.id, username: 'alice', role: 'anchor' });
     });
 
     it('refuses a taken username (409) and a wrong password (401)', async () => {
-      await kit.http.post('/api/v1/auth/register').send({ username: 'bob', password: 'password123', role: 'viewer' }).expect(201);
-      const dup = await kit.http.post('/api/v1/auth/register').send({ username: 'bob', password: 'password456', role: 'viewer' }).expect(409);
+      await kit.http.post('/api/v1/auth/register').send({ username: 'bob', password: 'blue-kettle-42', role: 'viewer' }).expect(201);
+      const dup = await kit.http.post('/api/v1/auth/register').send({ username: 'bob', password: 'red-kettle-43', role: 'viewer' }).expect(409);
       assert.equal(dup.body.error.code, 'username_taken');
       const bad = await kit.http.post('/api/v1/auth/login').send({ username: 'bob', password: 'wrong-password' }).expect(401);
       assert.equal(bad.body.error.code, 'bad_credentials');
@@ -49,22 +49,23 @@ for (const set of testAdapterSets()) {
     });
 
     it('refuses registering as operator', async () => {
-      const res = await kit.http.post('/api/v1/auth/register').send({ username: 'mallory', password: 'password123', role: 'operator' }).expect(403);
+      const res = await kit.http.post('/api/v1/auth/register').send({ username: 'mallory', password: 'blue-kettle-42', role: 'operator' }).expect(403);
       assert.equal(res.body.error.code, 'role_not_allowed');
     });
 
     it('validates bodies: unknown fields, wrong types, short password -> 400', async () => {
       for (const body of [
-        { username: 'carol', password: 'password123', role: 'viewer', admin: true },
-        { username: 42, password: 'password123' },
-        { username: 'carol', password: 'short' },
-        { username: 'ca rol!', password: 'password123' },
-        { username: 'carol', password: 'password123', role: 'king' },
+        { username: 'carol', password: 'blue-kettle-42', role: 'viewer', admin: true },
+        { username: 42, password: 'blue-kettle-42' },
+        { username: 'ca rol!', password: 'blue-kettle-42' },
+        { username: 'carol', password: 'blue-kettle-42', role: 'king' },
       ]) {
         const res = await kit.http.post('/api/v1/auth/register').send(body).expect(400);
         assert.equal(res.body.error.code, 'invalid_request');
-        assert.ok(!JSON.stringify(res.body).includes('password123'), 'the message never echoes values');
+        assert.ok(!JSON.stringify(res.body).includes('blue-kettle-42'), 'the message never echoes values');
       }
+      const short = await kit.http.post('/api/v1/auth/register').send({ username: 'carol', password: 'short' }).expect(400);
+      assert.equal(short.body.error.code, 'password_too_short');
     });
 
     it('malformed JSON -> 400 invalid_json, huge body -> 413, wrong content type -> 415, no stack traces', async () => {

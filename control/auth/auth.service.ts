@@ -3,6 +3,7 @@ import type { OnairConfig } from '../../core/config/schema.js';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { hashPassword, verifyPassword } from './password.js';
+import { assertAcceptablePassword } from './password-policy.js';
 import type { UserStore } from './user.store.js';
 import { ROLES, type AuthUser, type Role, type User } from './user.js';
 
@@ -26,6 +27,7 @@ export class AuthService {
   async register(input: { username: string; password: string; role: Role }): Promise<User> {
     if (input.role === 'operator') throw new ForbiddenError('operators cannot register through the API', { code: 'role_not_allowed' });
     if (!(ROLES as readonly string[]).includes(input.role)) throw new ValidationError('unknown role');
+    await assertAcceptablePassword(input.password, input.username, { minLength: this.config.auth.passwordMinLength });
     const passwordHash = await hashPassword(input.password);
     const user = await this.users.create({ username: input.username, passwordHash, role: input.role });
     this.log?.info({ userId: user.id, role: user.role }, 'user registered');
@@ -72,6 +74,7 @@ export class AuthService {
    * running it at every start (ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD) is safe.
    */
   async ensureOperator(username: string, password: string): Promise<{ user: User; created: boolean }> {
+    await assertAcceptablePassword(password, username, { minLength: this.config.auth.passwordMinLength });
     const passwordHash = await hashPassword(password);
     const existing = await this.users.findByUsername(username);
     if (existing) {
