@@ -45,6 +45,9 @@ import { RoomStore } from './rooms/room.store.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { SettlementService } from './settlement/settlement.service.js';
 import { reconcileLiveSessions } from './workers/startup-reconcile.js';
+import type { RateLimits } from '../core/rate-limit/rate-limit.port.js';
+import { MemoryRateLimits } from '../core/rate-limit/rate-limits.js';
+import { createEdgeRateLimits } from './http/rate-limits.js';
 
 export interface ControlDeps {
   config: OnairConfig;
@@ -58,6 +61,8 @@ export interface ControlDeps {
   refusalDelayMs?: number;
   /** The event bus of the callback pipeline; the durable table in `db` when not given. The caller closes it. */
   bus?: EventBus<BusEvents>;
+  /** Counters of the rate limits (Redis-shared from openPorts); in this process when not given. The caller closes it. */
+  rateLimits?: RateLimits;
 }
 
 export interface Control {
@@ -130,16 +135,21 @@ export function createControl(deps: ControlDeps): Control {
     services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media },
     guards: { operator: [requireRole('operator')], user: [requireUser] },
   });
+  const limits = createEdgeRateLimits({
+    config: config.rateLimit, limits: deps.rateLimits ?? new MemoryRateLimits(), trustedProxies: config.http.trustedProxies,
+    metrics, log: log.child({ mod: 'rate-limit' }),
+  });
   const app = createControlApp({
     log,
     metrics,
+    trustedProxies: config.http.trustedProxies,
     bodyLimit: config.http.bodyLimit,
     auth,
     rawRouters: [pipeline.callbackRouter],
     routers: [
-      authRoutes(auth),
+      authRoutes(auth, limits),
       roomsRoutes(rooms),
-      playbackRoutes(playback),
+      playbackRoutes(playback, limits.playToken),
       liveRoutes(live),
       sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
@@ -168,6 +178,8 @@ export function createControl(deps: ControlDeps): Control {
   return {
     app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline,
     handle(req, res) {
+      // A source blocked for repeated refused callbacks/hooks gets its 429 here, before any parsing.
+      if (limits.receivers.intercept(req, res)) return;
       if (!pipeline.fastPath(req, res)) app(req, res);
     },
     attachMediaEvents(emitter) {

@@ -61,3 +61,11 @@ export class UnavailableError extends OnairError {
     this.name = 'UnavailableError';
   }
 }
+
+/** Too many requests of one kind from one client or for one account: 429 with Retry-After at the edge. */
+export class RateLimitedError extends OnairError {
+  constructor(message: string, readonly retryAfterMs: number, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'rate_limited', message, options);
+    this.name = 'RateLimitedError';
+  }
+}

@@ -1,20 +1,44 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
+import { UnauthorizedError } from '../../core/errors.js';
+import type { LoginThrottle } from '../http/rate-limits.js';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser } from '../http/auth.middleware.js';
 import type { AuthService } from './auth.service.js';
 import { loginBody, registerBody } from './auth.schema.js';
 
-export function authRoutes(auth: AuthService): Router {
+/** Rate limits of these routes (control/http/rate-limits.ts); none when omitted. */
+export interface AuthRouteLimits {
+  login: LoginThrottle;
+  register: RequestHandler;
+}
+
+const unlimited: AuthRouteLimits = {
+  login: { admit: async () => {}, failed: async () => {}, succeeded: async () => {} },
+  register: (_req, _res, next) => next(),
+};
+
+export function authRoutes(auth: AuthService, limits: AuthRouteLimits = unlimited): Router {
   const r = Router();
-  r.post('/auth/register', asyncRoute(async (req, res) => {
+  r.post('/auth/register', limits.register, asyncRoute(async (req, res) => {
     const body = parseInput(registerBody, req.body, 'body');
     const user = await auth.register(body);
     res.status(201).json({ id: user.id, username: user.username, role: user.role });
   }));
   r.post('/auth/login', asyncRoute(async (req, res) => {
     const body = parseInput(loginBody, req.body, 'body');
-    const { token, expiresAt, user } = await auth.login(body.username, body.password);
+    // The lock and the per-address limit are checked before the password is hashed, and a failure
+    // is counted before the 401 goes out, so a client cannot outrun its own lock.
+    await limits.login.admit(req.ip ?? '', body.username);
+    let login: Awaited<ReturnType<AuthService['login']>>;
+    try {
+      login = await auth.login(body.username, body.password);
+    } catch (err) {
+      if (err instanceof UnauthorizedError) await limits.login.failed(body.username);
+      throw err;
+    }
+    await limits.login.succeeded(body.username);
+    const { token, expiresAt, user } = login;
     res.json({ token, token_type: 'Bearer', expires_at: new Date(expiresAt).toISOString(), user: { id: user.id, username: user.username, role: user.role } });
   }));
   r.get('/auth/me', requireUser, (req, res) => {

@@ -6,6 +6,7 @@ import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.
 import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 import { verifyJsonBody } from '../../core/http/json-depth.js';
+import { trustProxyFn } from './client-address.js';
 
 export interface HealthCheck {
   /** Name -> probe; a probe that throws or takes longer than 2 s marks the service unhealthy (503). */
@@ -23,6 +24,8 @@ export interface ControlAppOptions {
   /** Routers that read their own raw body (signed callbacks), mounted under /api/v1 before the JSON parser. */
   rawRouters?: Router[];
   health: HealthCheck;
+  /** ONAIR_TRUSTED_PROXIES: req.ip is then the client these proxies name in X-Forwarded-For. */
+  trustedProxies?: readonly string[];
 }
 
 async function probe(fn: () => Promise<unknown>): Promise<string> {
@@ -45,6 +48,7 @@ export function createControlApp(options: ControlAppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.set('trust proxy', trustProxyFn(options.trustedProxies ?? []));
   app.use(requestLog(options.log.child({ mod: 'http' })));
   app.use(httpMetrics(options.metrics));
 

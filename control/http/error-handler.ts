@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ConnectionError as DbConnectionError, TimeoutError as DbTimeoutError } from 'sequelize';
 import {
-  ConflictError, ForbiddenError, InvalidStateError, NotFoundError, OnairError, UnauthorizedError,
+  ConflictError, ForbiddenError, InvalidStateError, NotFoundError, OnairError, RateLimitedError, UnauthorizedError,
   UnavailableError, ValidationError,
 } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -14,6 +14,7 @@ export function statusOf(err: OnairError): number {
   if (err instanceof ForbiddenError) return 403;
   if (err instanceof NotFoundError) return 404;
   if (err instanceof ConflictError || err instanceof InvalidStateError) return 409;
+  if (err instanceof RateLimitedError) return 429;
   if (err instanceof UnavailableError) return 503;
   return 500;
 }
@@ -66,6 +67,7 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       res.destroy();
       return;
     }
+    if (err instanceof RateLimitedError) res.set('Retry-After', String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))));
     res.status(status).json({ error: { code, message } });
   };
 }

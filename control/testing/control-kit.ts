@@ -72,6 +72,7 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
   const metrics = new Registry();
   const control = createControl({
     config: ports.config, log: options.log ?? silentLogger(), db: ports.db, cache: ports.cache, media, metrics, refusalDelayMs: 0, bus,
+    rateLimits: ports.rateLimits,
   });
   const servers: Server[] = [];
   await control.bootstrap();

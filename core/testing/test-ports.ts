@@ -7,6 +7,7 @@ import { MemoryCache } from '../cache/memory-cache.js';
 import { RedisCache } from '../cache/redis-cache.js';
 import { loadConfig } from '../config/load.js';
 import type { OnairConfig } from '../config/schema.js';
+import { MemoryRateLimits, RedisRateLimits, type RateLimits } from '../rate-limit/index.js';
 
 /**
  * Real ports for domain and API tests: the embedded set (SQLite :memory: + MemoryCache) always,
@@ -21,7 +22,11 @@ import type { OnairConfig } from '../config/schema.js';
 export interface TestPorts {
   db: Database;
   cache: Cache;
+  /** Rate-limit counters: in memory, or in Redis under the cache's prefix. */
+  rateLimits: RateLimits;
   config: OnairConfig;
+  /** The Redis server and key prefix of the real set (another control node shares state through them). */
+  redis?: { url: string; prefix: string };
   close(): Promise<void>;
 }
 
@@ -33,12 +38,17 @@ export interface TestAdapterSet {
   make(overrides?: ConfigOverrides): Promise<TestPorts>;
 }
 
-/** A test configuration: fixed secret, temporary data dir, no environment leaking in. */
+/**
+ * A test configuration: fixed secret, temporary data dir, no environment leaking in. Rate limits
+ * are off (suites register and log in many users from one address); a test of the limits turns
+ * them on by overriding the `rateLimit` section (its `enabled` defaults to true there).
+ */
 export function testConfig(overrides: ConfigOverrides = {}): OnairConfig {
   return loadConfig({}, {
     secret: 'test-secret-0123456789abcdef',
     dataDir: join(tmpdir(), `onair-test-${randomBytes(4).toString('hex')}`),
     logLevel: 'silent',
+    rateLimit: { enabled: false },
     ...overrides,
   });
 }
@@ -51,7 +61,7 @@ async function embedded(overrides?: ConfigOverrides): Promise<TestPorts> {
   await db.migrate();
   const cache = new MemoryCache();
   return {
-    db, cache, config,
+    db, cache, config, rateLimits: new MemoryRateLimits(),
     async close() {
       await cache.close();
       await db.close();
@@ -79,10 +89,15 @@ async function mariadbRedis(dbUrl: string, redisUrl: string, overrides?: ConfigO
     await admin.close();
     throw err;
   }
-  const cache = new RedisCache({ url: redisUrl, prefix: `onair:t:${suffix()}:` });
+  const prefix = `onair:t:${suffix()}:`;
+  const cache = new RedisCache({ url: redisUrl, prefix });
+  const rateLimits = new RedisRateLimits({ url: redisUrl, prefix });
+  // Until connected its counters count in memory (its outage fallback): wait, so a test counts in Redis only.
+  await rateLimits.ready();
   return {
-    db, cache, config,
+    db, cache, config, rateLimits, redis: { url: redisUrl, prefix },
     async close() {
+      await rateLimits.close();
       await cache.deleteAllWithPrefix().catch(() => undefined);
       await cache.close();
       await db.close();
