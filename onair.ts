@@ -16,6 +16,7 @@ import { MediaEngine } from './media/engine.js';
 import { HlsServer } from './media/servers/hls/server.js';
 import { Recorder } from './media/recording/recorder.js';
 import { createWebHandler } from './web/serve.js';
+import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
 
 export interface OnairProcess {
   config: OnairConfig;
@@ -23,6 +24,8 @@ export interface OnairProcess {
   engine: MediaEngine;
   httpPort: number;
   rtmpPort: number;
+  /** The /metrics listener of ONAIR_METRICS_ADDRESS, when configured. */
+  metricsListener: MetricsListener | undefined;
   close(): Promise<void>;
 }
 
@@ -62,6 +65,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     server.once('error', reject);
     server.listen(config.http.port, config.host, () => resolve());
   });
+  const metricsListener = await startMetricsListener(ports.metrics, config.metrics, config.host, log);
   const address = server.address();
   const httpPort = typeof address === 'object' && address ? address.port : config.http.port;
   // With port 0 (tests, several stacks on one machine) the URLs handed to clients must name the
@@ -76,11 +80,13 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     engine,
     httpPort,
     rtmpPort: engine.rtmpPort,
+    metricsListener,
     close() {
       closing ??= (async () => {
         server.close();
         server.closeAllConnections();
         detachEvents();
+        await metricsListener?.close();
         await engine!.close();
         await control.close();
         await ports.close();
@@ -106,7 +112,7 @@ function banner(p: OnairProcess): string {
     `      curl -s -X POST ${api}/api/v1/rooms -H "authorization: Bearer $TOKEN" \\`,
     `           -H 'content-type: application/json' -d '{"title":"My first show"}'  # -> {id, stream_key, push_url}`,
     `  Watch:                ${api}/watch/{room_id}     (live rooms: ${api}/)`,
-    `  Health and metrics:   ${api}/healthz  ${api}/metrics`,
+    `  Health and metrics:   ${api}/healthz  ${p.metricsListener ? `http://${p.config.metrics.address}/metrics` : `${api}/metrics`}${p.config.metrics.token ? '  (Bearer ONAIR_METRICS_TOKEN)' : ''}`,
     '',
   ].join('\n');
 }

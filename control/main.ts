@@ -27,6 +27,7 @@ import type { EventBus } from '../core/event-bus/event-bus.port.js';
 import { DbEventBus } from '../core/event-bus/db-event-bus.js';
 import { openPorts } from '../core/ports.js';
 import { createServer } from 'node:http';
+import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
 import { mapMediaEvent, publishCallback } from './callbacks/media-events.js';
@@ -143,6 +144,7 @@ export function createControl(deps: ControlDeps): Control {
     log,
     metrics,
     trustedProxies: config.http.trustedProxies,
+    metricsAccess: config.metrics,
     bodyLimit: config.http.bodyLimit,
     auth,
     rawRouters: [pipeline.callbackRouter],
@@ -232,6 +234,7 @@ async function run(): Promise<void> {
     : unconfiguredMediaControl(log);
   const control = createControl({ config, log, ...ports, media });
   await control.bootstrap();
+  const metricsListener = await startMetricsListener(ports.metrics, config.metrics, config.host, log);
   const server = createServer((req, res) => control.handle(req, res)).listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });

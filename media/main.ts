@@ -20,6 +20,7 @@ import { HttpEventSink } from './remote/http-event-sink.js';
 import { TokenPlayHooks } from './remote/token-play-hooks.js';
 import { handleControlApi } from './remote/control-api.js';
 import { hookSecretToSend } from '../core/callbacks/hook-secret.js';
+import { handleMetricsOnMainPort, startMetricsListener, type MetricsListener } from '../core/http/metrics-endpoint.js';
 
 export interface MediaService {
   engine: MediaEngine;
@@ -28,6 +29,8 @@ export interface MediaService {
   rtmpPort: number;
   /** Undefined when no control URL and media key are configured (events then stay in-process). */
   sink: HttpEventSink | undefined;
+  /** The /metrics listener of ONAIR_METRICS_ADDRESS, when configured. */
+  metricsListener: MetricsListener | undefined;
   close(): Promise<void>;
 }
 
@@ -70,16 +73,8 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
         res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"ok":true}');
         return;
       }
-      if (url.pathname === '/metrics') {
-        metrics.metrics().then(
-          (text) => res.writeHead(200, { 'Content-Type': metrics.contentType }).end(text),
-          (err: unknown) => {
-            log.error({ err }, 'metrics failed');
-            res.writeHead(500).end();
-          },
-        );
-        return;
-      }
+      // Bearer token and/or a listener of its own (ONAIR_METRICS_TOKEN / ONAIR_METRICS_ADDRESS).
+      if (handleMetricsOnMainPort(req, res, metrics, config.metrics, log)) return;
       if (handleControlApi(req, res, url, control)) return;
       if (engine.handleHttp(req, res)) return;
       res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"error":{"code":"not_found","message":"not found"}}');
@@ -98,16 +93,18 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
     http.listen(config.http.port, config.host, () => resolve());
   });
   const httpPort = (http.address() as { port: number }).port;
+  const metricsListener = await startMetricsListener(metrics, config.metrics, config.host, log);
   log.info({ http: httpPort, rtmp: engine.rtmpPort }, 'media service listening');
 
   let closing: Promise<void> | undefined;
   return {
-    engine, http, httpPort, rtmpPort: engine.rtmpPort, sink,
+    engine, http, httpPort, rtmpPort: engine.rtmpPort, sink, metricsListener,
     close() {
       closing ??= (async () => {
         await engine.close(); // ends every publish: publish.ended and record.done go out first
         http.closeAllConnections();
         await new Promise<void>((r) => http.close(() => r()));
+        await metricsListener?.close();
         await sink?.close(3000);
       })();
       return closing;

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, extname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { pageSecurityHeaders } from '../core/http/security-headers.js';
 
 export interface WebHandlerOptions {
   /** Folder of the pages (default: this folder). */
@@ -29,15 +30,21 @@ const TYPES: Record<string, string> = {
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
 };
-/** Page and asset names: one path segment of plain characters, so nothing escapes the folder. */
-const ASSET = /^\/([a-z0-9][a-z0-9-]{0,63}\.(?:html|js|css))$/;
+/**
+ * Everything this handler serves from web/, by name. An allowlist, not a pattern: the folder also
+ * holds the compiled server code (dist/web/serve.js), which must never be served.
+ */
+export const WEB_ASSETS = [
+  'index.html', 'watch.html', 'test-player.html', 'player.js', 'rooms.js', 'watch.js', 'test-player.js', 'app.css',
+] as const;
 const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
 
 /**
- * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the player page), other
- * `/{name}.html|js|css` from web/, and the two players from node_modules at `/vendor/mpegts.js`
- * and `/vendor/hls.js`. Works as a plain Node handler or as express middleware: a path it does
- * not own goes to `next()` (or gets a 404 without one).
+ * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the player page), the files of
+ * WEB_ASSETS at `/{name}`, and the two players from node_modules at `/vendor/mpegts.js` and
+ * `/vendor/hls.js`, each with the pages' security headers (CSP, no framing, no referrer:
+ * core/http/security-headers.ts). Works as a plain Node handler or as express middleware: a path
+ * it does not own goes to `next()` (or gets a 404 without one).
  */
 export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
   const root = options.root ?? fileURLToPath(new URL('.', import.meta.url));
@@ -45,16 +52,17 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
     '/vendor/mpegts.js': vendorFile(options.nodeModules, 'mpegts.js', 'mpegts.js'),
     '/vendor/hls.js': vendorFile(options.nodeModules, 'hls.js', 'hls.min.js'),
   };
+  const files = new Map<string, string>(WEB_ASSETS.map((name) => [`/${name}`, join(root, name)]));
+  files.set('/', join(root, 'index.html'));
+  for (const [path, file] of Object.entries(vendor)) files.set(path, file);
   const vendorFiles = new Set(Object.values(vendor));
   const useCache = options.cache ?? true;
   const cache = new Map<string, Buffer>();
+  const securityHeaders = pageSecurityHeaders();
 
   function resolve(pathname: string): string | undefined {
-    if (pathname === '/' || pathname === '/index.html') return join(root, 'index.html');
     if (WATCH.test(pathname)) return join(root, 'watch.html');
-    if (vendor[pathname]) return vendor[pathname];
-    const m = ASSET.exec(pathname);
-    return m ? join(root, m[1]!) : undefined;
+    return files.get(pathname);
   }
 
   return (req, res, next) => {
@@ -62,7 +70,8 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
     if (req.method !== 'GET' && req.method !== 'HEAD') return pass();
     const pathname = (req.url ?? '/').split('?')[0]!;
     const file = resolve(pathname);
-    if (!file || file.endsWith('.ts')) return pass();
+    if (!file) return pass();
+    securityHeaders(req, res, () => undefined);
     const cached = cache.get(file);
     const load = cached ? Promise.resolve(cached) : readFile(file);
     load.then(

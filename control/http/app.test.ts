@@ -29,6 +29,14 @@ for (const set of testAdapterSets()) {
       assert.match(res.text, /onair_http_request_duration_seconds_bucket/);
     });
 
+    it('API answers carry security headers: nothing loads from them, nothing frames them', async () => {
+      const res = await kit.http.get('/api/v1/rooms/123456').expect(404);
+      assert.match(res.headers['content-security-policy'] ?? '', /default-src 'none'.*frame-ancestors 'none'/);
+      assert.equal(res.headers['x-frame-options'], 'DENY');
+      assert.equal(res.headers['x-content-type-options'], 'nosniff');
+      assert.equal(res.headers['referrer-policy'], 'no-referrer');
+    });
+
     it('answers /healthz 503 when the database is gone', async () => {
       const other = await makeKit(set);
       await other.ports.db.close();

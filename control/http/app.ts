@@ -7,6 +7,8 @@ import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 import { verifyJsonBody } from '../../core/http/json-depth.js';
 import { trustProxyFn } from './client-address.js';
+import { handleMetricsOnMainPort, type MetricsAccess } from '../../core/http/metrics-endpoint.js';
+import { apiSecurityHeaders } from '../../core/http/security-headers.js';
 
 export interface HealthCheck {
   /** Name -> probe; a probe that throws or takes longer than 2 s marks the service unhealthy (503). */
@@ -26,6 +28,8 @@ export interface ControlAppOptions {
   health: HealthCheck;
   /** ONAIR_TRUSTED_PROXIES: req.ip is then the client these proxies name in X-Forwarded-For. */
   trustedProxies?: readonly string[];
+  /** ONAIR_METRICS_TOKEN / ONAIR_METRICS_ADDRESS: who may read /metrics (public when unset). */
+  metricsAccess?: MetricsAccess;
 }
 
 async function probe(fn: () => Promise<unknown>): Promise<string> {
@@ -49,6 +53,7 @@ export function createControlApp(options: ControlAppOptions): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', trustProxyFn(options.trustedProxies ?? []));
+  app.use(apiSecurityHeaders());
   app.use(requestLog(options.log.child({ mod: 'http' })));
   app.use(httpMetrics(options.metrics));
 
@@ -61,10 +66,9 @@ export function createControlApp(options: ControlAppOptions): Express {
       })
       .catch(next);
   });
-  app.get('/metrics', (_req, res, next) => {
-    options.metrics.metrics()
-      .then((text) => res.type(options.metrics.contentType).send(text))
-      .catch(next);
+  // Bearer token and/or a listener of its own (core/http/metrics-endpoint.ts); public when neither is set.
+  app.get('/metrics', (req, res) => {
+    handleMetricsOnMainPort(req, res, options.metrics, options.metricsAccess ?? {}, options.log);
   });
 
   const api = express.Router();

@@ -231,6 +231,9 @@ export function validateConfig(config: OnairConfig): string[] {
   if (config.rtmp.publisherReserve >= config.rtmp.maxConnections) {
     problems.push("'rtmp.publisherReserve' (ONAIR_RTMP_PUBLISHER_RESERVE) must be less than 'rtmp.maxConnections' (ONAIR_RTMP_MAX_CONNECTIONS)");
   }
+  if (config.metrics.address !== undefined && !/^(?:\[[^\]]+\]|[^:]*)?:?\d{1,5}$/.test(config.metrics.address.trim())) {
+    problems.push("'metrics.address' (ONAIR_METRICS_ADDRESS) must be host:port, [v6]:port or a port");
+  }
   if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {
     problems.push("'rateLimit.loginLock' (ONAIR_LOGIN_LOCK) must not exceed 'rateLimit.loginLockMax' (ONAIR_LOGIN_LOCK_MAX)");

@@ -66,10 +66,21 @@ describe('browser playback', { skip }, () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
-  async function playFor(query: string): Promise<{ currentTime: number; advanced: number; kind: string | null; error: string | null }> {
+  /** Every page the tests open must work under its Content-Security-Policy: a violation fails the test. */
+  const violations: string[] = [];
+  async function openPage(path: string) {
     const page = await browser.newPage();
+    page.on('console', (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`${path}: ${msg.text()}`);
+    });
+    const response = await page.goto(media.httpBase + path);
+    assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/, `${path} is served with its CSP`);
+    return page;
+  }
+
+  async function playFor(query: string): Promise<{ currentTime: number; advanced: number; kind: string | null; error: string | null }> {
+    const page = await openPage(`/test-player.html?${query}`);
     try {
-      await page.goto(`${media.httpBase}/test-player.html?${query}`);
       const deadline = Date.now() + 25_000;
       let state = { currentTime: 0, kind: null as string | null, error: null as string | null };
       let first: number | undefined;
@@ -111,9 +122,8 @@ describe('browser playback', { skip }, () => {
   });
 
   async function watchPage(path: string): Promise<{ currentTime: number; advanced: number; title: string; state: string; status: string }> {
-    const page = await browser.newPage();
+    const page = await openPage(path);
     try {
-      await page.goto(media.httpBase + path);
       const expr = `({ currentTime: document.getElementById("video").currentTime, title: document.getElementById("title").textContent,
         state: document.getElementById("state").textContent, status: document.getElementById("status").textContent })`;
       const deadline = Date.now() + 30_000;
@@ -146,14 +156,18 @@ describe('browser playback', { skip }, () => {
   });
 
   it('index page lists live rooms with links to their watch pages', async () => {
-    const page = await browser.newPage();
+    const page = await openPage('/');
     try {
-      await page.goto(`${media.httpBase}/`);
       await page.waitForSelector('ul.rooms a', { timeout: 10_000 });
       assert.equal(await page.getAttribute('ul.rooms a', 'href'), '/watch/3001');
       assert.match((await page.textContent('ul.rooms a')) ?? '', /Test room/);
     } finally {
       await page.close();
     }
+  });
+
+  // Last: node:test runs a suite's tests in order, so every page above has been played by now.
+  it('no page broke its Content-Security-Policy (players, hls.js worker, MSE blob: media)', () => {
+    assert.deepEqual(violations, []);
   });
 });

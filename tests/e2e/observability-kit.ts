@@ -58,8 +58,12 @@ export const PROMETHEUS_YML = new URL('../../grafana/prometheus.yml', import.met
  * grafana/prometheus.yml with compose's targets pointed at local ports. Each compose target
  * must be found, so a renamed job or target fails the test instead of being silently skipped.
  */
-export function renderPrometheusYml(source: string, targets: Record<string, string>, scrapeInterval = '1s'): string {
+export function renderPrometheusYml(source: string, targets: Record<string, string>, scrapeInterval = '1s', tokenFile?: string): string {
   let yml = source;
+  // compose's Prometheus writes ONAIR_METRICS_TOKEN to this file; here the test names its own.
+  const composeTokenFile = '/prometheus/onair-metrics-token';
+  if (!yml.includes(composeTokenFile)) throw new Error(`prometheus.yml: no ${composeTokenFile}`);
+  if (tokenFile) yml = yml.split(composeTokenFile).join(tokenFile);
   for (const [from, to] of Object.entries(targets)) {
     const quoted = `'${from}'`;
     if (!yml.includes(quoted)) throw new Error(`prometheus.yml: no target ${quoted}`);

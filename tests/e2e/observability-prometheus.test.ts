@@ -6,13 +6,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { missingTool } from '../../core/testing/tools.js';
 import { freePort } from './edge-kit.js';
 import { PROMETHEUS_YML, readJson, renderPrometheusYml, startPrometheus, type PrometheusServer } from './observability-kit.js';
 import { publish, startStack, until, type Stack } from './onair-stack.js';
 
 const skip = missingTool('prometheus', '--version') || missingTool('ffmpeg');
+const METRICS_TOKEN = 'scrape-token-0123456789';
 const root = new URL('../../', import.meta.url).pathname;
 
 describe('Prometheus scraping onair', { skip }, () => {
@@ -21,9 +23,12 @@ describe('Prometheus scraping onair', { skip }, () => {
   const children: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
 
   before(async () => {
-    stack = await startStack();
+    // /metrics protected by a bearer token, as compose can run it: Prometheus must send it.
+    stack = await startStack({ ONAIR_METRICS_TOKEN: METRICS_TOKEN });
     const target = `127.0.0.1:${stack.httpPort}`;
-    const config = renderPrometheusYml(readFileSync(PROMETHEUS_YML, 'utf8'), { 'control:8080': target, 'media:8081': target });
+    const tokenFile = join(stack.dataDir, 'metrics-token');
+    writeFileSync(tokenFile, METRICS_TOKEN);
+    const config = renderPrometheusYml(readFileSync(PROMETHEUS_YML, 'utf8'), { 'control:8080': target, 'media:8081': target }, '1s', tokenFile);
     prom = await startPrometheus(config, await freePort());
   });
   after(async () => {
@@ -33,7 +38,8 @@ describe('Prometheus scraping onair', { skip }, () => {
   });
 
   it('the real prometheus.yml passes promtool', { skip: missingTool('promtool', '--version') }, () => {
-    const res = spawnSync('promtool', ['check', 'config', PROMETHEUS_YML], { encoding: 'utf8', timeout: 10_000 });
+    // --syntax-only: the token file it names exists inside compose's Prometheus container only.
+    const res = spawnSync('promtool', ['check', 'config', '--syntax-only', PROMETHEUS_YML], { encoding: 'utf8', timeout: 10_000 });
     assert.equal(res.status, 0, `${res.stdout}${res.stderr}`);
   });
 
@@ -43,6 +49,8 @@ describe('Prometheus scraping onair', { skip }, () => {
       return result.length === 2 ? result : undefined;
     }, 15_000);
     assert.deepEqual(up!.map((r) => r.metric.job).sort(), ['control', 'media']);
+    // ...with the token: without it /metrics is refused.
+    assert.equal((await fetch(`http://127.0.0.1:${stack.httpPort}/metrics`)).status, 401);
   });
 
   it('sees a live publish in the media metrics', async () => {
