@@ -17,6 +17,7 @@ import { HlsServer } from './media/servers/hls/server.js';
 import { Recorder } from './media/recording/recorder.js';
 import { createWebHandler } from './web/serve.js';
 import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
+import { drainHttpServer } from './core/lifecycle/http-drain.js';
 
 export interface OnairProcess {
   config: OnairConfig;
@@ -82,13 +83,19 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     rtmpPort: engine.rtmpPort,
     metricsListener,
     close() {
+      // A graceful stop within ONAIR_SHUTDOWN_TIMEOUT: refuse new work, end every show and viewer
+      // (their last events still reach control), let requests in progress finish, drain what
+      // control has queued (audience writes, bus appends, consumer, live_events, settlements), and
+      // only then close the database, cache and bus. What missed the deadline is logged.
       closing ??= (async () => {
-        server.close();
-        server.closeAllConnections();
-        detachEvents();
+        const deadline = Date.now() + config.shutdownTimeout;
+        const http = drainHttpServer(server, deadline);
         await metricsListener?.close();
         await engine!.close();
-        await control.close();
+        const cut = await http;
+        if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');
+        await control.close({ deadline });
+        detachEvents();
         await ports.close();
       })();
       return closing;
@@ -127,6 +134,8 @@ async function main(): Promise<void> {
     if (stopping) process.exit(1); // a second Ctrl-C does not wait
     stopping = true;
     log.info({ signal }, 'shutting down');
+    // Past the deadline plus a margin, exit anyway: a hung dependency must not keep the process up.
+    setTimeout(() => process.exit(1), config.shutdownTimeout + 5_000).unref();
     onair.close().then(() => process.exit(0), (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       process.exit(1);

@@ -49,6 +49,9 @@ import { reconcileLiveSessions } from './workers/startup-reconcile.js';
 import type { RateLimits } from '../core/rate-limit/rate-limit.port.js';
 import { MemoryRateLimits } from '../core/rate-limit/rate-limits.js';
 import { createEdgeRateLimits } from './http/rate-limits.js';
+import { InFlight, settleWithin } from '../core/lifecycle/in-flight.js';
+import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
+import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 
 export interface ControlDeps {
   config: OnairConfig;
@@ -94,8 +97,14 @@ export interface Control {
    * sessions media does not hold into their reconnect grace (workers/startup-reconcile.ts).
    */
   bootstrap(): Promise<void>;
-  /** Stops the consumer, reaper and timers, waits for queued settlements. Does not close db/cache/bus (the caller owns them). */
-  close(): Promise<void>;
+  /**
+   * Drains, then stops: waits for the audience writes and bus appends in progress (the engine's last
+   * events included: close the engine first), stops the consumer after its current batch, the
+   * reaper and the timers, flushes the live event log and waits for queued settlements, all until
+   * `deadline` (epoch ms; default now + ONAIR_SHUTDOWN_TIMEOUT). What did not finish by then is
+   * logged. Does not close db/cache/bus (the caller owns them, and closes them after this).
+   */
+  close(options?: { deadline?: number }): Promise<void>;
 }
 
 /** Builds the control role on ports the caller provides (the all-in-one process, tests, or run()). */
@@ -130,7 +139,9 @@ export function createControl(deps: ControlDeps): Control {
     authorizePublish: (req) => live.authorizePublish(req),
     authorizePlay: (req) => playback.authorizePlay(req),
   };
-  const bus = deps.bus ?? new DbEventBus<BusEvents>(db, { log });
+  // Appends in progress are counted so close() can wait for them before the caller closes the bus.
+  const publishes = new InFlight();
+  const bus = trackPublishes(deps.bus ?? new DbEventBus<BusEvents>(db, { log }), publishes);
   const pipeline = createCallbackPipeline({
     config, db, cache, bus, log: log.child({ mod: 'callbacks' }), metrics,
     services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media },
@@ -206,11 +217,20 @@ export function createControl(deps: ControlDeps): Control {
       await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
         .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
     },
-    async close() {
+    async close(options = {}) {
+      const deadline = options.deadline ?? Date.now() + config.shutdownTimeout;
+      const left = () => Math.max(0, deadline - Date.now());
+      const unfinished: Record<string, number | string> = {};
+      const audienceWrites = await audience.idle(deadline);
+      if (audienceWrites) unfinished.audienceWrites = audienceWrites;
+      const busAppends = await publishes.idle(deadline);
+      if (busAppends) unfinished.busAppends = busAppends;
       for (const detach of detachers) detach();
-      await pipeline.stop();
+      if (!(await settleWithin(pipeline.stop(), left()))) unfinished.callbackPipeline = 'consumer batch or live_events flush still running';
       live.stop();
-      await settlement.idle();
+      if (!(await settleWithin(settlement.idle(), left()))) unfinished.settlements = settlement.pendingCount;
+      if (Object.keys(unfinished).length > 0) log.error({ unfinished }, 'shutdown deadline (ONAIR_SHUTDOWN_TIMEOUT) passed before this work finished');
+      else log.info('control drained: audience writes, bus appends, callback consumer, live_events, settlements');
     },
   };
 }
@@ -238,15 +258,24 @@ async function run(): Promise<void> {
   const server = createServer((req, res) => control.handle(req, res)).listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });
-  const shutdown = async () => {
-    log.info('shutting down');
-    server.close();
-    await control.close();
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) process.exit(1); // a second signal does not wait
+    stopping = true;
+    const deadline = Date.now() + config.shutdownTimeout;
+    log.info({ signal, timeoutMs: config.shutdownTimeout }, 'shutting down');
+    // Past the deadline plus a margin, exit anyway: a hung dependency must not keep the process up.
+    setTimeout(() => process.exit(1), config.shutdownTimeout + 5_000).unref();
+    // Requests in progress finish (each may be a callback being accepted), new ones are refused.
+    const cut = await drainHttpServer(server, deadline);
+    if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');
+    await metricsListener?.close();
+    await control.close({ deadline });
     await ports.close();
     process.exit(0);
   };
-  process.once('SIGINT', () => void shutdown());
-  process.once('SIGTERM', () => void shutdown());
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -21,6 +21,7 @@ import { TokenPlayHooks } from './remote/token-play-hooks.js';
 import { handleControlApi } from './remote/control-api.js';
 import { hookSecretToSend } from '../core/callbacks/hook-secret.js';
 import { handleMetricsOnMainPort, startMetricsListener, type MetricsListener } from '../core/http/metrics-endpoint.js';
+import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 
 export interface MediaService {
   engine: MediaEngine;
@@ -100,12 +101,20 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
   return {
     engine, http, httpPort, rtmpPort: engine.rtmpPort, sink, metricsListener,
     close() {
+      // Within ONAIR_SHUTDOWN_TIMEOUT: end every publish and viewer (publish.ended, play.ended and
+      // record.done join the callback queue), let requests in progress finish, then deliver the
+      // queued callbacks to control; what is still undelivered at the deadline is logged.
       closing ??= (async () => {
-        await engine.close(); // ends every publish: publish.ended and record.done go out first
-        http.closeAllConnections();
-        await new Promise<void>((r) => http.close(() => r()));
+        const deadline = Date.now() + config.shutdownTimeout;
+        const drained = drainHttpServer(http, deadline);
+        await engine.close();
+        await drained;
         await metricsListener?.close();
-        await sink?.close(3000);
+        if (sink) {
+          const dropped = sink.dropped;
+          await sink.close(Math.max(0, deadline - Date.now()));
+          if (sink.dropped > dropped) log.error({ undelivered: sink.dropped - dropped }, 'shutdown deadline (ONAIR_SHUTDOWN_TIMEOUT) passed before these media callbacks reached control');
+        }
       })();
       return closing;
     },
@@ -124,7 +133,8 @@ async function main(): Promise<void> {
   }
   const stop = (signal: string) => {
     log.info({ signal }, 'stopping');
-    const force = setTimeout(() => process.exit(1), 10_000);
+    // Past the deadline plus a margin, exit anyway: a hung control must not keep the process up.
+    const force = setTimeout(() => process.exit(1), config.shutdownTimeout + 5_000);
     force.unref();
     service.close().then(() => process.exit(0), () => process.exit(1));
   };

@@ -3,6 +3,7 @@ import type { PlayEnded, PlayStarted } from '../../core/media/media-contract.js'
 import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
 import type { LiveSession } from '../live-sessions/live-session.js';
 import type { AudienceStore } from './audience.store.js';
+import { InFlight } from '../../core/lifecycle/in-flight.js';
 
 /**
  * Viewings from the media engine's play events (seed 000 进房/退房: enter log, watch time on exit).
@@ -28,14 +29,26 @@ export class AudienceService {
     return session;
   }
 
-  async viewerJoined(ev: PlayStarted, userId: string | null = null): Promise<void> {
-    const session = await this.activeSession(ev.streamName, Date.now());
-    if (session?.status !== 'live') return;
-    await this.audience.enter({ sessionId: session.id, roomId: session.roomId, userId, viewerKey: ev.viewerId, at: new Date(ev.at) });
+  /** Joins and leaves being written (batched): a shutdown waits for them before closing the database. */
+  private readonly writes = new InFlight();
+
+  viewerJoined(ev: PlayStarted, userId: string | null = null): Promise<void> {
+    return this.writes.track((async () => {
+      const session = await this.activeSession(ev.streamName, Date.now());
+      if (session?.status !== 'live') return;
+      await this.audience.enter({ sessionId: session.id, roomId: session.roomId, userId, viewerKey: ev.viewerId, at: new Date(ev.at) });
+    })());
   }
 
-  async viewerLeft(ev: PlayEnded): Promise<void> {
-    const watched = await this.audience.exit(ev.viewerId, new Date(ev.at));
-    if (watched !== null) this.log?.debug({ roomId: ev.streamName, watchS: watched }, 'viewer left');
+  viewerLeft(ev: PlayEnded): Promise<void> {
+    return this.writes.track((async () => {
+      const watched = await this.audience.exit(ev.viewerId, new Date(ev.at));
+      if (watched !== null) this.log?.debug({ roomId: ev.streamName, watchS: watched }, 'viewer left');
+    })());
+  }
+
+  /** Waits for the audience writes in progress until `deadline` (epoch ms); resolves with how many did not finish. */
+  idle(deadline: number): Promise<number> {
+    return this.writes.idle(deadline);
   }
 }

@@ -42,6 +42,11 @@ export class SettlementService {
     void job.finally(() => this.pending.delete(job));
   }
 
+  /** Settlements scheduled and not finished yet. */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
   /** Resolves when every scheduled settlement has finished (tests, shutdown). */
   async idle(): Promise<void> {
     while (this.pending.size) await Promise.all([...this.pending]);

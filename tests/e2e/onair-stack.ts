@@ -22,6 +22,8 @@ export interface Stack extends OnairProcess {
   user(role: 'anchor' | 'viewer', name?: string): Promise<{ token: string; id: string }>;
   /** A push URL as the API gave it, with the real RTMP port (the config says 0 in tests). */
   fixPort(url: string): string;
+  /** Stops onair (as SIGTERM does) but keeps the data folder, so a test can read the database afterwards; close() still removes it. */
+  shutdown(): Promise<void>;
 }
 
 let counter = 0;
@@ -101,6 +103,7 @@ export async function startStack(env: Record<string, string> = {}, options: { lo
       return { token: login.body.token as string, id: String(reg.body.id) };
     },
     fixPort: (url) => url.replace(/^rtmp:\/\/([^/:]+):\d+\//, `rtmp://$1:${onair.rtmpPort}/`),
+    shutdown: () => onair.close(),
     async close() {
       await onair.close();
       rmSync(dataDir, { recursive: true, force: true });
