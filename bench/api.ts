@@ -81,7 +81,8 @@ async function runBackend(name: string, env: NodeJS.ProcessEnv, connections: num
   try {
     child = startChild([process.execPath, '--import', 'tsx', join(ROOT, 'control/main.ts')], {
       cpus: '0', cwd: ROOT, logFile: join(dir, 'control.log'),
-      env: { ...process.env, ...env, ONAIR_DATA_DIR: dir, ONAIR_HTTP_PORT: String(port), ONAIR_HOST: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn', ONAIR_HOOK_SECRET: BENCH_HOOK_SECRET },
+      // Rate limits off: one client address (autocannon) would be throttled to 600 play tokens a minute.
+      env: { ...process.env, ...env, ONAIR_DATA_DIR: dir, ONAIR_HTTP_PORT: String(port), ONAIR_HOST: '127.0.0.1', ONAIR_LOG_LEVEL: 'warn', ONAIR_HOOK_SECRET: BENCH_HOOK_SECRET, ONAIR_RATE_LIMITS: 'false' },
     });
     await waitForPort(port, 30_000);
     const base = `http://127.0.0.1:${port}`;
