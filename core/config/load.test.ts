@@ -70,6 +70,26 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({ ONAIR_DATA_DIR: dir, ONAIR_HOOK_SECRET: 'short' }), /ONAIR_HOOK_SECRET/);
   });
 
+  it('reads rate limits as N/duration or off, and names a bad one', () => {
+    const config = loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_RATE_LOGIN: '5/30s', ONAIR_RATE_REGISTER: 'off', ONAIR_LOGIN_LOCK_MAX: '1h' });
+    assert.deepEqual(config.rateLimit.login, { points: 5, durationMs: 30_000 });
+    assert.equal(config.rateLimit.register, null);
+    assert.deepEqual(config.rateLimit.playToken, { points: 600, durationMs: 60_000 });
+    assert.equal(config.rateLimit.loginLockMax, 3_600_000);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_RATE_LOGIN: 'lots' }), /ONAIR_RATE_LOGIN/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_LOGIN_LOCK: '1h', ONAIR_LOGIN_LOCK_MAX: '1m' }), /ONAIR_LOGIN_LOCK_MAX/);
+  });
+
+  it('checks the metrics settings and the password minimum', () => {
+    const config = loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_METRICS_ADDRESS: '127.0.0.1:9464', ONAIR_METRICS_TOKEN: 'a-token-of-16-chars' });
+    assert.equal(config.metrics.address, '127.0.0.1:9464');
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_METRICS_ADDRESS: 'somewhere' }), /ONAIR_METRICS_ADDRESS/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_METRICS_TOKEN: 'short' }), /ONAIR_METRICS_TOKEN/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_PASSWORD_MIN_LENGTH: '6' }), /ONAIR_PASSWORD_MIN_LENGTH/);
+    assert.equal(loadConfig({ ONAIR_DATA_DIR: tmp() }).shutdownTimeout, 10_000);
+    assert.equal(loadConfig({ ONAIR_DATA_DIR: tmp() }).redis.commandTimeout, 500);
+  });
+
   it('refuses an admin user without a password', () => {
     assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_ADMIN_USER: 'root' }), /ONAIR_ADMIN_PASSWORD/);
   });
