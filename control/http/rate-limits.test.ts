@@ -124,7 +124,8 @@ for (const set of testAdapterSets()) {
     });
 
     it('never throttles a media server: 1,500 on_play hooks from one address, most of them refused viewers, all answered', async () => {
-      const kit = await make({ receiverRefusals: '5/1m' });
+      const hookSecret = 'hook-secret-0123456789abcdef';
+      const kit = await make({ receiverRefusals: '5/1m' }, { hooks: { secret: hookSecret } });
       const base = await kit.listen();
       const roomId = await liveRoom(kit);
       const token = (await kit.http.get(`/api/v1/rooms/${roomId}/play-token`).expect(200)).body.token as string;
@@ -133,7 +134,7 @@ for (const set of testAdapterSets()) {
       const worker = async () => {
         while (next < 1500) {
           const i = next++;
-          const res = await fetch(`${base}/api/v1/hook/on_play`, {
+          const res = await fetch(`${base}/api/v1/hook/on_play?secret=${hookSecret}`, {
             method: 'POST', headers: { 'content-type': 'application/json' },
             body: JSON.stringify({ action: 'on_play', app: 'live', stream: roomId, ip: `10.0.${i >> 8}.${i & 255}`, client_id: i, param: `?token=${i % 5 === 0 ? token : 'expired'}` }),
           });
