@@ -28,7 +28,9 @@ for (const { set, bus } of busChoices().filter((c) => c.bus.name === 'DbEventBus
         sessionStore: s.sessionStore, sessions: s.sessions, cache: s.ports.cache, heartbeatTimeoutMs: 600, intervalMs: 150, log: silentLogger(),
       });
       reaper.start();
-      const beat = setInterval(() => void s.sessions.heartbeat(stats(alive.roomId, `p-${alive.roomId}`, Date.now())), 100);
+      // The last beat may still be running when the test ends: keep it, so the stack closes after it.
+      let lastBeat: Promise<unknown> = Promise.resolve();
+      const beat = setInterval(() => { lastBeat = s.sessions.heartbeat(stats(alive.roomId, `p-${alive.roomId}`, Date.now())).catch(() => undefined); }, 100);
       try {
         // The ghost's publisher is gone: no stats, no publish.ended. The reaper ends it after ~600 ms.
         await until(async () => (await s.sessionStore.findActiveByRoom(ghost.roomId)) === null, 10_000, 'ghost reaped');
@@ -43,6 +45,7 @@ for (const { set, bus } of busChoices().filter((c) => c.bus.name === 'DbEventBus
         assert.ok(ttl > 0, `anchor status has a TTL (${ttl})`);
       } finally {
         clearInterval(beat);
+        await lastBeat;
         await reaper.stop();
       }
     });
