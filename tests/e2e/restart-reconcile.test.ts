@@ -58,10 +58,16 @@ for (const adapters of stackAdapterSets()) {
         });
         return { status: res.status, body: await res.json() as any };
       };
+      // Each step must succeed, and says what it got if not (a loaded CI machine once gave a room without id here).
+      const ok = async (step: string, res: Promise<{ status: number; body: any }>) => {
+        const r = await res;
+        assert.ok(r.status >= 200 && r.status < 300, `${step}: ${r.status} ${JSON.stringify(r.body)}`);
+        return r.body;
+      };
       const anchorRoom = async (name: string) => {
-        await call(first.api, 'POST', '/auth/register', { username: name, password: 'a-long-password', role: 'anchor' });
-        const token = (await call(first.api, 'POST', '/auth/login', { username: name, password: 'a-long-password' })).body.token as string;
-        return (await call(first.api, 'POST', '/rooms', { title: name }, token)).body as { id: string; stream_key: string };
+        await ok('register', call(first.api, 'POST', '/auth/register', { username: name, password: 'a-long-password', role: 'anchor' }));
+        const token = (await ok('login', call(first.api, 'POST', '/auth/login', { username: name, password: 'a-long-password' }))).token as string;
+        return await ok('create room', call(first.api, 'POST', '/rooms', { title: name }, token)) as { id: string; stream_key: string };
       };
       const staying = await anchorRoom(`staying${process.pid}`);
       const leaving = await anchorRoom(`leaving${process.pid}`);
