@@ -54,5 +54,16 @@ describe('openPorts', () => {
       await a!.close();
       await b!.close();
     });
+
+    it('cluster: rate limits count per ONAIR_REDIS_PREFIX, so two deployments on one Redis never share a limit', async () => {
+      const id = randomBytes(4).toString('hex');
+      const open = (prefix: string) => openPorts(testConfig({ redis: { url: redisUrl, prefix } }), silentLogger());
+      const [a, sameDeployment, other] = await Promise.all([open(`onair:t:${id}:a:`), open(`onair:t:${id}:a:`), open(`onair:t:${id}:b:`)]);
+      const options = { points: 2, durationMs: 60_000 };
+      for (let i = 0; i < 2; i++) assert.equal((await a!.rateLimits.counter('register', options).consume('127.0.0.1')).allowed, true);
+      assert.equal((await sameDeployment!.rateLimits.counter('register', options).consume('127.0.0.1')).allowed, false, 'nodes of one deployment share the count');
+      assert.equal((await other!.rateLimits.counter('register', options).consume('127.0.0.1')).allowed, true, 'another prefix counts apart');
+      await Promise.all([a!.close(), sameDeployment!.close(), other!.close()]);
+    });
   }
 });

@@ -43,7 +43,7 @@ export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports
   const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
   const pubsub = createPubSub({ redisUrl: config.redis.url, prefix: config.redis.prefix, log: log.child({ mod: 'pubsub' }) });
   const objects = await createObjectStore(config, log.child({ mod: 'object-store' }));
-  const rateLimits = createRateLimits({ redisUrl: config.redis.url, log, commandTimeoutMs });
+  const rateLimits = createRateLimits({ redisUrl: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
   // Redis clients queue commands only until their first connection (then they fail fast while
   // Redis is away): wait for it here, a bounded time; a Redis still down means 503s until it is up.
   if (cache instanceof RedisCache || bus instanceof RedisStreamEventBus) {
