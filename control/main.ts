@@ -50,6 +50,8 @@ import type { RateLimits } from '../core/rate-limit/rate-limit.port.js';
 import { MemoryRateLimits } from '../core/rate-limit/rate-limits.js';
 import { createEdgeRateLimits } from './http/rate-limits.js';
 import { InFlight, settleWithin } from '../core/lifecycle/in-flight.js';
+import { createPubSub, type PubSub } from '../core/pubsub/index.js';
+import { createMoney, type Money } from './gifts/money.js';
 import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 
@@ -67,6 +69,8 @@ export interface ControlDeps {
   bus?: EventBus<BusEvents>;
   /** Counters of the rate limits (Redis-shared from openPorts); in this process when not given. The caller closes it. */
   rateLimits?: RateLimits;
+  /** Fan-out per room (gifts into the chat); an in-process one of its own when not given (closed by close()). */
+  pubsub?: PubSub;
 }
 
 export interface Control {
@@ -84,6 +88,8 @@ export interface Control {
   settlement: SettlementService;
   audience: AudienceService;
   pipeline: CallbackPipeline;
+  /** Gift catalog, wallets, recharges and gift sends (issue 12). */
+  money: Money;
   /**
    * The HTTP request listener: signed callbacks on their node:http fast path (express alone caps
    * the receiver's throughput), everything else through the express app.
@@ -147,6 +153,11 @@ export function createControl(deps: ControlDeps): Control {
     services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media },
     guards: { operator: [requireRole('operator')], user: [requireUser] },
   });
+  const ownPubSub = deps.pubsub ? undefined : createPubSub({ log: log.child({ mod: 'pubsub' }) });
+  const money = createMoney({
+    config, db, cache, pubsub: deps.pubsub ?? ownPubSub!, log, rooms: roomStore, sessions: sessionStore,
+    userExists: async (id) => (await users.findById(id)) !== null,
+  });
   const limits = createEdgeRateLimits({
     config: config.rateLimit, limits: deps.rateLimits ?? new MemoryRateLimits(), trustedProxies: config.http.trustedProxies,
     metrics, log: log.child({ mod: 'rate-limit' }),
@@ -158,7 +169,7 @@ export function createControl(deps: ControlDeps): Control {
     metricsAccess: config.metrics,
     bodyLimit: config.http.bodyLimit,
     auth,
-    rawRouters: [pipeline.callbackRouter],
+    rawRouters: [pipeline.callbackRouter, ...money.rawRouters],
     routers: [
       authRoutes(auth, limits),
       roomsRoutes(rooms),
@@ -181,6 +192,7 @@ export function createControl(deps: ControlDeps): Control {
         },
       }),
       ...pipeline.apiRouters,
+      ...money.routers,
     ],
     health: {
       database: () => db.sequelize.query('SELECT 1'),
@@ -189,7 +201,7 @@ export function createControl(deps: ControlDeps): Control {
   });
   const detachers = new Set<() => void>();
   return {
-    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline,
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline, money,
     handle(req, res) {
       // A source blocked for repeated refused callbacks/hooks gets its 429 here, before any parsing.
       if (limits.receivers.intercept(req, res)) return;
@@ -229,6 +241,7 @@ export function createControl(deps: ControlDeps): Control {
       if (!(await settleWithin(pipeline.stop(), left()))) unfinished.callbackPipeline = 'consumer batch or live_events flush still running';
       live.stop();
       if (!(await settleWithin(settlement.idle(), left()))) unfinished.settlements = settlement.pendingCount;
+      await ownPubSub?.close();
       if (Object.keys(unfinished).length > 0) log.error({ unfinished }, 'shutdown deadline (ONAIR_SHUTDOWN_TIMEOUT) passed before this work finished');
       else log.info('control drained: audience writes, bus appends, callback consumer, live_events, settlements');
     },

@@ -71,7 +71,7 @@ export function sessionRoutes(sessions: LiveSessionStore, settlement: Settlement
       ...sessionJson(session),
       statistics: stats && {
         duration_s: stats.durationS, peak_viewers: stats.peakViewers, total_viewers: stats.totalViewers,
-        gift_amount: stats.giftAmount, settled_at: stats.settledAt.toISOString(),
+        gift_amount: stats.giftAmount, gift_income: stats.giftIncome, gift_count: stats.giftCount, settled_at: stats.settledAt.toISOString(),
       },
     });
   }));

@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 import { liveStatisticsTable } from '../../core/database/models/live-statistics.model.js';
@@ -12,7 +13,12 @@ export interface LiveStatistics {
   durationS: number;
   peakViewers: number;
   totalViewers: number;
+  /** Coins senders spent on gifts in the show. */
   giftAmount: number;
+  /** The anchor's share of giftAmount (after the platform share). */
+  giftIncome: number;
+  /** Gifts sent (sum of the orders' counts). */
+  giftCount: number;
   settledAt: Date;
 }
 
@@ -57,6 +63,11 @@ export class SettlementService {
     if (!session || session.get('status') !== 'ended') return null;
     const s = session.get();
     const totalViewers = await this.audience.count({ where: { session_id: sessionId }, distinct: true, col: 'viewer_key' });
+    // The show's gift orders (control/gifts): what viewers spent and what the anchor earned.
+    const [gifts] = await this.streams.sequelize!.query<{ amount: string | number | null; income: string | number | null; gifts: string | number | null }>(
+      'SELECT SUM(amount) AS amount, SUM(anchor_income) AS income, SUM(count) AS gifts FROM orders WHERE session_id = ?',
+      { replacements: [sessionId], type: QueryTypes.SELECT },
+    );
     const stats: LiveStatistics = {
       sessionId,
       roomId: idString(s.room_id),
@@ -64,13 +75,15 @@ export class SettlementService {
       durationS: Number(s.duration_s ?? 0),
       peakViewers: Number(s.peak_viewers ?? 0),
       totalViewers,
-      // Gifts and orders arrive with their own feature; until then a show earns nothing.
-      giftAmount: 0,
+      giftAmount: Number(gifts?.amount ?? 0),
+      giftIncome: Number(gifts?.income ?? 0),
+      giftCount: Number(gifts?.gifts ?? 0),
       settledAt: new Date(),
     };
     await this.statistics.upsert({
       session_id: stats.sessionId, room_id: stats.roomId, anchor_id: stats.anchorId, duration_s: stats.durationS,
       peak_viewers: stats.peakViewers, total_viewers: stats.totalViewers, gift_amount: stats.giftAmount, settled_at: stats.settledAt,
+      gift_income: stats.giftIncome, gift_count: stats.giftCount,
     });
     this.log?.info({ sessionId, durationS: stats.durationS, peakViewers: stats.peakViewers }, 'session settled');
     return stats;
@@ -82,7 +95,8 @@ export class SettlementService {
     const r = m.get();
     return {
       sessionId: r.session_id, roomId: idString(r.room_id), anchorId: idString(r.anchor_id), durationS: Number(r.duration_s),
-      peakViewers: Number(r.peak_viewers), totalViewers: Number(r.total_viewers), giftAmount: Number(r.gift_amount), settledAt: r.settled_at,
+      peakViewers: Number(r.peak_viewers), totalViewers: Number(r.total_viewers), giftAmount: Number(r.gift_amount),
+      giftIncome: Number(r.gift_income ?? 0), giftCount: Number(r.gift_count ?? 0), settledAt: r.settled_at,
     };
   }
 }

@@ -69,6 +69,14 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_FLUSH_INTERVAL: 'media.flushInterval',
   ONAIR_CONTROL_URL: 'media.controlUrl',
   ONAIR_MEDIA_URL: 'media.serviceUrl',
+  ONAIR_GIFT_PLATFORM_SHARE: 'gifts.platformShare',
+  ONAIR_GIFT_COMBO_WINDOW: 'gifts.comboWindow',
+  ONAIR_PAYMENT_PROVIDER: 'payments.provider',
+  ONAIR_COIN_PRICE: 'payments.coinPrice',
+  ONAIR_PAYMENT_CURRENCY: 'payments.currency',
+  ONAIR_PAYMENT_SANDBOX_SECRET: 'payments.sandboxSecret',
+  ONAIR_PAYMENT_NOTIFY_URL: 'payments.notifyUrl',
+  ONAIR_PAYMENT_WEBHOOK_TOLERANCE: 'payments.webhookTolerance',
 };
 
 type Tree = { [key: string]: unknown };

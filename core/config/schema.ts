@@ -208,6 +208,34 @@ export const configSchema = z.object({
     /** When control runs apart from media: media's base URL for its control API (kick, list). */
     serviceUrl: z.string().optional(),
   }),
+  /** Gifts and the coin money model (README "Gifts, wallets and payments"). */
+  gifts: z.object({
+    /** The platform's share of every gift ('0.3', '30%'); the anchor earns the rest, rounded down to whole coins for the platform. */
+    platformShare: z.union([z.number(), z.string()]).default('0.3').transform((v, ctx) => {
+      const text = String(v).trim();
+      const n = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
+      if (!Number.isFinite(n) || n < 0 || n > 1) {
+        ctx.addIssue({ code: 'custom', message: 'must be a fraction 0..1 or a percentage 0%..100%' });
+        return z.NEVER;
+      }
+      return Math.round(n * 10_000); // basis points: integer arithmetic on coins
+    }),
+    /** The same sender sending the same gift in a room again within this long grows one combo. */
+    comboWindow: duration('5s'),
+  }).prefault({}),
+  payments: z.object({
+    /** 'sandbox' (a simulated provider: coins for nothing, for demos and tests) or 'off' (no recharges). */
+    provider: z.enum(['sandbox', 'off']).default('off'),
+    /** Price of one coin in the currency's minor unit (fen, cents). */
+    coinPrice: z.coerce.number().int().min(1).default(10),
+    currency: z.string().regex(/^[A-Z]{3}$/).default('CNY'),
+    /** Key of the sandbox provider's webhook signatures; derived from the secret when unset. */
+    sandboxSecret: z.string().min(16).optional(),
+    /** Where the sandbox provider delivers its webhooks; this process's own /api/v1/payments/webhook/sandbox when unset. */
+    notifyUrl: z.string().url().optional(),
+    /** How old a webhook's signed timestamp may be (and how far ahead) before it is refused as expired. */
+    webhookTolerance: duration('5m'),
+  }).prefault({}),
 });
 
 export type OnairConfig = z.infer<typeof configSchema>;

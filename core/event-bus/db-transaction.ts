@@ -7,6 +7,10 @@ export interface Tx {
   readonly dialect: DatabaseDialect;
   run(sql: string, replacements?: unknown[]): Promise<void>;
   select<T extends object>(sql: string, replacements?: unknown[]): Promise<T[]>;
+  /** An UPDATE or DELETE; resolves with the number of rows it changed (a conditional update's verdict). */
+  update(sql: string, replacements?: unknown[]): Promise<number>;
+  /** An INSERT into a table with an auto-increment key; resolves with the new row's id (a decimal string). */
+  insert(sql: string, replacements?: unknown[]): Promise<string>;
 }
 
 function txOf(db: Database, transaction: Transaction | undefined): Tx {
@@ -17,6 +21,14 @@ function txOf(db: Database, transaction: Transaction | undefined): Tx {
     },
     select<T extends object>(sql: string, replacements: unknown[] = []) {
       return db.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT, transaction });
+    },
+    async update(sql, replacements = []) {
+      const [, affected] = await db.sequelize.query(sql, { replacements, type: QueryTypes.UPDATE, transaction });
+      return Number(affected);
+    },
+    async insert(sql, replacements = []) {
+      const [insertId] = await db.sequelize.query(sql, { replacements, type: QueryTypes.INSERT, transaction });
+      return String(insertId);
     },
   };
 }

@@ -9,6 +9,8 @@ export interface LiveStatisticsRow {
   peak_viewers: number;
   total_viewers: number;
   gift_amount: string | number;
+  gift_income?: string | number;
+  gift_count?: number;
   settled_at: Date;
 }
 export type LiveStatisticsModel = Model<LiveStatisticsRow, LiveStatisticsRow>;
@@ -22,5 +24,7 @@ export const liveStatisticsTable = (sequelize: Sequelize) =>
     peak_viewers: { type: DataTypes.INTEGER, allowNull: false },
     total_viewers: { type: DataTypes.INTEGER, allowNull: false },
     gift_amount: { type: DataTypes.BIGINT, allowNull: false },
+    gift_income: { type: DataTypes.BIGINT, allowNull: false, defaultValue: 0 },
+    gift_count: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 0 },
     settled_at: { type: DataTypes.DATE(3), allowNull: false },
   }, { timestamps: false });

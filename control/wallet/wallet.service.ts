@@ -1,0 +1,92 @@
+import { QueryTypes } from 'sequelize';
+import type { Database } from '../../core/database/database.js';
+import { ConflictError, NotFoundError } from '../../core/errors.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { credit, debit, type LedgerKind } from './wallet-ledger.js';
+import { moneyTransaction } from './money-transaction.js';
+
+export interface LedgerEntry {
+  id: string;
+  kind: LedgerKind;
+  amount: number;
+  balanceAfter: number;
+  orderId: string | null;
+  rechargeId: string | null;
+  reason: string | null;
+  createdAt: number;
+}
+
+export interface Reconciliation {
+  userId: string;
+  balance: number;
+  ledgerSum: number;
+  entries: number;
+  consistent: boolean;
+}
+
+interface LedgerRow {
+  id: string | number; kind: LedgerKind; amount: string | number; balance_after: string | number;
+  order_id: string | number | null; recharge_id: string | number | null; reason: string | null; created_at: string | number;
+}
+
+const str = (v: string | number | null) => (v === null ? null : String(v));
+
+/** Balances, the ledger and operator adjustments. Gift sends and recharges write through wallet-ledger.ts in their own transactions. */
+export class WalletService {
+  constructor(
+    private readonly db: Database,
+    private readonly userExists: (id: string) => Promise<boolean>,
+    private readonly log: Logger,
+  ) {}
+
+  private select<T extends object>(sql: string, replacements: unknown[]): Promise<T[]> {
+    return this.db.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
+  }
+
+  async balance(userId: string): Promise<number> {
+    const rows = await this.select<{ balance: string | number }>('SELECT balance FROM wallets WHERE user_id = ?', [userId]);
+    return Number(rows[0]?.balance ?? 0);
+  }
+
+  /** Newest first; `before` is the id of the last entry of the previous page. */
+  async ledger(userId: string, page: { before?: string; limit: number }): Promise<LedgerEntry[]> {
+    const rows = await this.select<LedgerRow>(
+      `SELECT id, kind, amount, balance_after, order_id, recharge_id, reason, created_at FROM wallet_ledger
+       WHERE user_id = ?${page.before ? ' AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
+      page.before ? [userId, page.before, page.limit] : [userId, page.limit],
+    );
+    return rows.map((r) => ({
+      id: String(r.id), kind: r.kind, amount: Number(r.amount), balanceAfter: Number(r.balance_after),
+      orderId: str(r.order_id), rechargeId: str(r.recharge_id), reason: r.reason, createdAt: Number(r.created_at),
+    }));
+  }
+
+  /** The balance checked against the ledger: they must always agree. */
+  async reconcile(userId: string): Promise<Reconciliation> {
+    const [sum] = await this.select<{ total: string | number | null; n: string | number }>(
+      'SELECT SUM(amount) AS total, COUNT(*) AS n FROM wallet_ledger WHERE user_id = ?', [userId],
+    );
+    const balance = await this.balance(userId);
+    const ledgerSum = Number(sum?.total ?? 0);
+    const result = { userId, balance, ledgerSum, entries: Number(sum?.n ?? 0), consistent: balance === ledgerSum };
+    if (!result.consistent) this.log.error(result, 'wallet balance differs from its ledger');
+    return result;
+  }
+
+  /**
+   * An operator's correction (a goodwill credit, taking back coins credited by mistake): a ledger
+   * row of kind 'adjustment' with the operator and the reason. A negative adjustment past the
+   * balance is refused (409 insufficient_balance): a balance never goes below zero.
+   */
+  async adjust(operatorId: string, userId: string, amount: number, reason: string): Promise<{ balance: number }> {
+    if (!(await this.userExists(userId))) throw new NotFoundError('no such user', { code: 'user_not_found' });
+    const now = Date.now();
+    const ref = { actorId: operatorId, reason };
+    const after = await moneyTransaction(this.db, async (tx) => (amount > 0
+      ? credit(tx, userId, amount, 'adjustment', ref, now)
+      : debit(tx, userId, -amount, 'adjustment', ref, now)));
+    if (after === null) throw new ConflictError('the adjustment would make the balance negative', { code: 'insufficient_balance' });
+    this.log.info({ operatorId, userId, amount, reason, balance: after.balance }, 'wallet adjusted by an operator');
+    return { balance: after.balance };
+  }
+}
