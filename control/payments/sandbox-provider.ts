@@ -88,8 +88,10 @@ export class SandboxPaymentProvider implements PaymentProvider {
   }
 
   private async deliver(r: SandboxRow): Promise<SandboxDelivery> {
+    // Every attempt carries a delivery id of its own (as GitHub's X-GitHub-Delivery does), so two
+    // attempts within one second still differ, and only a copy of one attempt is a replay.
     const body = JSON.stringify({
-      id: r.event_id, type: 'payment.succeeded', created: Math.floor(Date.now() / 1000),
+      id: r.event_id, type: 'payment.succeeded', created: Math.floor(Date.now() / 1000), delivery: `dlv_${randomBytes(8).toString('hex')}`,
       data: { ref: r.ref, merchant_order_id: r.merchant_order_id, amount: Number(r.amount), currency: r.currency },
     });
     const signature = signWebhook(this.options.secret, body, Math.floor(Date.now() / 1000));

@@ -1,0 +1,85 @@
+/**
+ * 100 concurrent gift sends from one user (plus 20 retries of them with the same client_order_id,
+ * sent to the other node) against a balance that covers 33: on SQLite one stack, on MariaDB + Redis
+ * two control stacks sharing the database. Exactly 33 orders are charged, none twice, the balance
+ * never goes below zero and ends equal to its ledger.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { missingTool } from '../../core/testing/tools.js';
+import { stackAdapterSets, startStack, type Stack } from './onair-stack.js';
+import { liveRoom, moneyEnv, operatorToken } from './gifts-kit.js';
+
+const skip = missingTool('ffmpeg');
+const SENDS = 100;
+const RETRIES = 20;
+const PRICE = 30;
+const COINS = 1000; // covers 33 sends of 30, leaves 10
+
+for (const set of stackAdapterSets()) describe(`concurrent gift sends on ${set.name}`, { skip }, () => {
+  const nodes: Stack[] = [];
+  let cleanup: () => Promise<void>;
+  let live: Awaited<ReturnType<typeof liveRoom>>;
+
+  before(async () => {
+    const adapters = await set.env();
+    cleanup = adapters.cleanup;
+    // Two control nodes need one secret (a token from one is valid on the other), as a deployment shares ONAIR_SECRET.
+    const env = { ...moneyEnv, ...adapters.env, ONAIR_SECRET: 'shared-secret-of-the-concurrency-test' };
+    nodes.push(await startStack(env));
+    if (adapters.env.ONAIR_DATABASE_URL) nodes.push(await startStack(env));
+  });
+  after(async () => {
+    live?.pusher.kill('SIGKILL');
+    for (const n of nodes) await n.close();
+    await cleanup?.();
+  });
+
+  it(`charges exactly what the balance covers, once per client_order_id, across ${set.name === 'embedded' ? 'one node' : 'two nodes'}`, async () => {
+    const [a] = nodes;
+    const b = nodes[1] ?? a!;
+    const op = await operatorToken(a!);
+    const anchor = await a!.user('anchor');
+    const viewer = await a!.user('viewer');
+    live = await liveRoom(a!, anchor);
+    const gift = (await a!.call('POST', '/admin/gifts', { name: 'Heart', price: PRICE }, op)).body;
+    assert.equal((await b.call('POST', `/admin/wallets/${viewer.id}/adjust`, { amount: COINS, reason: 'test coins' }, op)).status, 200);
+
+    const send = (node: Stack, clientOrderId: string) =>
+      node.call('POST', `/rooms/${live.roomId}/gifts`, { gift_id: gift.id, count: 1, client_order_id: clientOrderId }, viewer.token);
+    const ids = Array.from({ length: SENDS }, (_, i) => `burst-${String(i).padStart(4, '0')}`);
+    const started = Date.now();
+    const answers = await Promise.all([
+      ...ids.map((id, i) => send(i % 2 ? b : a!, id).then((r) => ({ id, ...r }))),
+      // Retries of the first 20, on the node the original did not go to, at the same moment.
+      ...ids.slice(0, RETRIES).map((id, i) => send(i % 2 ? a! : b, id).then((r) => ({ id, ...r }))),
+    ]);
+    const elapsed = Date.now() - started;
+
+    const unexpected = answers.filter((r) => ![200, 201, 409].includes(r.status) || (r.status === 409 && r.body.error.code !== 'insufficient_balance'));
+    assert.deepEqual(unexpected, [], 'every answer is a send, a replay or insufficient_balance');
+    const charged = new Map<string, string>(); // client_order_id -> order id
+    for (const r of answers.filter((x) => x.status === 200 || x.status === 201)) {
+      const seen = charged.get(r.id);
+      if (seen) assert.equal(r.body.order.id, seen, `one order per client_order_id (${r.id})`);
+      charged.set(r.id, r.body.order.id);
+      assert.ok(r.body.balance >= 0);
+    }
+    const expected = Math.floor(COINS / PRICE);
+    assert.equal(charged.size, expected, `${expected} sends charged`);
+    assert.equal(answers.filter((r) => r.status === 201).length, expected, 'each charged once (the rest of a pair is a replay or refused)');
+
+    for (const node of nodes) assert.equal((await node.call('GET', '/wallet', undefined, viewer.token)).body.balance, COINS - expected * PRICE);
+    const check = (await b.call('GET', `/admin/wallets/${viewer.id}`, undefined, op)).body;
+    assert.deepEqual(check, { user_id: viewer.id, balance: COINS - expected * PRICE, ledger_sum: COINS - expected * PRICE, ledger_entries: 1 + expected, consistent: true });
+    const anchorCheck = (await a!.call('GET', `/admin/wallets/${anchor.id}`, undefined, op)).body;
+    assert.equal(anchorCheck.balance, expected * (PRICE - Math.floor(PRICE * 0.3)));
+    assert.equal(anchorCheck.consistent, true);
+    const orders = (await a!.call('GET', '/me/gift-orders?limit=100', undefined, viewer.token)).body.orders;
+    assert.equal(orders.length, expected);
+    assert.deepEqual(new Set(orders.map((o: any) => o.id)), new Set(charged.values()));
+    const ranking = (await b.call('GET', `/rooms/${live.roomId}/gift-ranking`)).body.ranking;
+    assert.deepEqual(ranking.map((e: any) => [e.user_id, e.amount]), [[viewer.id, expected * PRICE]]);
+    console.log(`# ${set.name}: ${answers.length} concurrent sends on ${nodes.length} node(s) answered in ${elapsed} ms; ${expected} charged`);
+  });
+});
