@@ -52,6 +52,10 @@ import { createEdgeRateLimits } from './http/rate-limits.js';
 import { InFlight, settleWithin } from '../core/lifecycle/in-flight.js';
 import { createPubSub, type PubSub } from '../core/pubsub/index.js';
 import { createMoney, type Money } from './gifts/money.js';
+import { SocialService } from './discovery/social.service.js';
+import { RecommendService } from './discovery/recommend.service.js';
+import { discoveryRoutes } from './discovery/discovery.routes.js';
+import { meRoutes } from './me/me.routes.js';
 import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 
@@ -154,10 +158,13 @@ export function createControl(deps: ControlDeps): Control {
     guards: { operator: [requireRole('operator')], user: [requireUser] },
   });
   const ownPubSub = deps.pubsub ? undefined : createPubSub({ log: log.child({ mod: 'pubsub' }) });
+  const pubsub = deps.pubsub ?? ownPubSub!;
   const money = createMoney({
-    config, db, cache, pubsub: deps.pubsub ?? ownPubSub!, log, rooms: roomStore, sessions: sessionStore,
+    config, db, cache, pubsub, log, rooms: roomStore, sessions: sessionStore,
     userExists: async (id) => (await users.findById(id)) !== null,
   });
+  const social = new SocialService({ db, rooms: roomStore, sessions: sessionStore, pubsub, log: log.child({ mod: 'social' }) });
+  const recommend = new RecommendService({ db, cache, rooms, log: log.child({ mod: 'recommend' }) });
   const limits = createEdgeRateLimits({
     config: config.rateLimit, limits: deps.rateLimits ?? new MemoryRateLimits(), trustedProxies: config.http.trustedProxies,
     metrics, log: log.child({ mod: 'rate-limit' }),
@@ -172,6 +179,8 @@ export function createControl(deps: ControlDeps): Control {
     rawRouters: [pipeline.callbackRouter, ...money.rawRouters],
     routers: [
       authRoutes(auth, limits),
+      // Before the rooms router: /rooms/recommended is not /rooms/{id}.
+      discoveryRoutes({ recommend, social, config, rooms: roomStore }),
       roomsRoutes(rooms),
       playbackRoutes(playback, limits.playToken),
       liveRoutes(live),
@@ -193,6 +202,7 @@ export function createControl(deps: ControlDeps): Control {
       }),
       ...pipeline.apiRouters,
       ...money.routers,
+      meRoutes(db),
     ],
     health: {
       database: () => db.sequelize.query('SELECT 1'),
@@ -241,6 +251,7 @@ export function createControl(deps: ControlDeps): Control {
       if (!(await settleWithin(pipeline.stop(), left()))) unfinished.callbackPipeline = 'consumer batch or live_events flush still running';
       live.stop();
       if (!(await settleWithin(settlement.idle(), left()))) unfinished.settlements = settlement.pendingCount;
+      social.stop();
       await ownPubSub?.close();
       if (Object.keys(unfinished).length > 0) log.error({ unfinished }, 'shutdown deadline (ONAIR_SHUTDOWN_TIMEOUT) passed before this work finished');
       else log.info('control drained: audience writes, bus appends, callback consumer, live_events, settlements');

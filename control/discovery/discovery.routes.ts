@@ -1,0 +1,66 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { OnairConfig } from '../../core/config/schema.js';
+import { NotFoundError } from '../../core/errors.js';
+import { asyncRoute } from '../http/async-route.js';
+import { requireRole, requireUser } from '../http/auth.middleware.js';
+import { parseInput } from '../http/validate.js';
+import { publicHost } from '../rooms/room-urls.js';
+import { roomParams } from '../rooms/room.schema.js';
+import type { RecommendService } from './recommend.service.js';
+import type { SocialService } from './social.service.js';
+
+const recommendQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(10_000).default(0),
+});
+const likeBody = z.strictObject({ count: z.number().int().min(1).max(100).default(1) });
+const pinBody = z.strictObject({ position: z.number().int().min(0).max(1000).default(0) });
+
+/**
+ * GET    /rooms/recommended (also /recommend)  ?limit=&offset=  pinned, followed, then hot live rooms
+ * POST   /rooms/{id}/like {count}   taps batched by the client (1-100); 409 room_not_live
+ * POST   /rooms/{id}/share          -> {share_url, likes, shares}
+ * POST   /admin/rooms/{id}/pin {position}, DELETE /admin/rooms/{id}/pin   operators
+ * Mounted before the rooms router: /rooms/recommended must not reach /rooms/{id}.
+ */
+export function discoveryRoutes(deps: {
+  recommend: RecommendService; social: SocialService; config: OnairConfig;
+  rooms: { findById(id: string): Promise<{ id: string } | null> };
+}): Router {
+  const { recommend, social, config } = deps;
+  const r = Router();
+  const list = asyncRoute(async (req, res) => {
+    const page = parseInput(recommendQuery, req.query, 'query');
+    const { rooms, total } = await recommend.list(req.user ? String(req.user.id) : undefined, page);
+    res.set('Cache-Control', 'no-store').json({ rooms, total, next_offset: page.offset + rooms.length < total ? page.offset + rooms.length : null });
+  });
+  r.get('/rooms/recommended', list);
+  r.get('/recommend', list);
+  r.post('/rooms/:id/like', requireUser, asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomParams, req.params, 'params');
+    const { count } = parseInput(likeBody, req.body, 'body');
+    const c = await social.like(id, count);
+    res.json({ room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares });
+  }));
+  r.post('/rooms/:id/share', requireUser, asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomParams, req.params, 'params');
+    const c = await social.share(id);
+    res.json({
+      room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares,
+      share_url: `http://${publicHost(config)}:${config.http.port}/watch/${id}`,
+    });
+  }));
+  r.post('/admin/rooms/:id/pin', requireRole('operator'), asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomParams, req.params, 'params');
+    const { position } = parseInput(pinBody, req.body, 'body');
+    if (!(await deps.rooms.findById(id))) throw new NotFoundError('no such room', { code: 'room_not_found' });
+    await recommend.pin(id, String(req.user!.id), position);
+    res.json({ room_id: id, pinned: true, position });
+  }));
+  r.delete('/admin/rooms/:id/pin', requireRole('operator'), asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomParams, req.params, 'params');
+    res.json({ room_id: id, pinned: false, was_pinned: await recommend.unpin(id) });
+  }));
+  return r;
+}
