@@ -160,7 +160,7 @@ export function createControl(deps: ControlDeps): Control {
   const ownPubSub = deps.pubsub ? undefined : createPubSub({ log: log.child({ mod: 'pubsub' }) });
   const pubsub = deps.pubsub ?? ownPubSub!;
   const money = createMoney({
-    config, db, cache, pubsub, log, rooms: roomStore, sessions: sessionStore,
+    config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,
     userExists: async (id) => (await users.findById(id)) !== null,
   });
   const social = new SocialService({ db, rooms: roomStore, sessions: sessionStore, pubsub, log: log.child({ mod: 'social' }) });

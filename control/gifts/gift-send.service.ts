@@ -10,6 +10,7 @@ import { credit, debit, linkOrder } from '../wallet/wallet-ledger.js';
 import type { GiftCatalogStore } from './gift-catalog.store.js';
 import { findByClientOrderId, insertOrder, splitAmount, type GiftOrder } from './gift-orders.js';
 import { giftKeys, RANKING_TTL_MS } from './gift-keys.js';
+import type { MoneyMetrics } from './money-metrics.js';
 
 export interface GiftSendDeps {
   db: Database;
@@ -22,6 +23,7 @@ export interface GiftSendDeps {
   platformShareBps: number;
   comboWindowMs: number;
   log: Logger;
+  metrics?: MoneyMetrics;
 }
 
 export interface Combo {
@@ -63,6 +65,7 @@ export class GiftSendService {
       if (existing.roomId !== roomId || existing.giftId !== input.giftId || existing.count !== input.count) {
         throw new ConflictError('client_order_id was already used for a different gift send', { code: 'client_order_id_reused' });
       }
+      this.deps.metrics?.giftSends.inc({ result: 'replayed' });
       return { order: existing, replayed: true, balance: await this.balance(senderId), combo: null };
     };
     const earlier = await findByClientOrderId(this.reader(), senderId, input.clientOrderId);
@@ -103,12 +106,15 @@ export class GiftSendService {
       outcome = { kind: 'existing', order: existing };
     }
     if (outcome.kind === 'insufficient') {
+      this.deps.metrics?.giftSends.inc({ result: 'insufficient' });
       throw new ConflictError(`not enough coins: this send costs ${amount}`, { code: 'insufficient_balance' });
     }
     if (outcome.kind === 'existing') return replay(outcome.order);
 
     const { order } = outcome;
     log.info({ orderId: order.id, senderId, roomId, giftId: gift.id, count: order.count, amount }, 'gift sent');
+    this.deps.metrics?.giftSends.inc({ result: 'sent' });
+    this.deps.metrics?.giftCoins.inc(amount);
     let combo: Combo | null = null;
     try {
       combo = await this.growCombo(order);

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { Router } from 'express';
+import type { Registry } from 'prom-client';
+import { moneyMetrics } from './money-metrics.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Database } from '../../core/database/database.js';
@@ -36,7 +38,7 @@ export function sandboxSecretOf(config: OnairConfig): string {
 
 /** Builds the gift catalog, wallets, recharges (with the configured payment provider) and gift sends. */
 export function createMoney(deps: {
-  config: OnairConfig; db: Database; cache: Cache; pubsub: PubSub; log: Logger;
+  config: OnairConfig; db: Database; cache: Cache; pubsub: PubSub; log: Logger; metrics?: Registry;
   rooms: GiftSendDeps['rooms']; sessions: GiftSendDeps['sessions']; userExists(id: string): Promise<boolean>;
 }): Money {
   const { config, db, cache, pubsub, log } = deps;
@@ -51,17 +53,18 @@ export function createMoney(deps: {
     });
     providers.set(sandbox.name, sandbox);
   }
+  const metrics = moneyMetrics(deps.metrics);
   const wallets = new WalletService(db, deps.userExists, log.child({ mod: 'wallet' }));
   const recharges = new RechargeService(db, providers, { coinPrice: config.payments.coinPrice, currency: config.payments.currency }, log.child({ mod: 'payments' }));
   const catalog = new GiftCatalogStore(db);
   const reports = new GiftReportsService(db, cache);
   const sender = new GiftSendService({
     db, catalog, rooms: deps.rooms, sessions: deps.sessions, cache, pubsub, platformShareBps: config.gifts.platformShare,
-    comboWindowMs: config.gifts.comboWindow, log: log.child({ mod: 'gifts' }),
+    comboWindowMs: config.gifts.comboWindow, log: log.child({ mod: 'gifts' }), metrics,
   });
   return {
     wallets, recharges, sender, reports, sandbox,
     routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
-    rawRouters: [paymentWebhookRoutes(recharges, config.http.bodyLimit)],
+    rawRouters: [paymentWebhookRoutes(recharges, config.http.bodyLimit, metrics)],
   };
 }

@@ -5,6 +5,8 @@ import { parseInput } from '../http/validate.js';
 import type { RechargeService } from './recharge.service.js';
 import type { SandboxPaymentProvider } from './sandbox-provider.js';
 import { rechargeJson } from '../wallet/wallet.routes.js';
+import { OnairError } from '../../core/errors.js';
+import type { MoneyMetrics } from '../gifts/money-metrics.js';
 
 const providerParams = z.strictObject({ provider: z.string().regex(/^[a-z0-9_-]{1,32}$/) });
 const refParams = z.strictObject({ ref: z.string().regex(/^sbx_[0-9a-f]{24}$/, 'not a sandbox payment reference') });
@@ -16,12 +18,20 @@ const refParams = z.strictObject({ ref: z.string().regex(/^sbx_[0-9a-f]{24}$/, '
  * webhook_signature_invalid, 400 webhook_expired / webhook_malformed / webhook_order_mismatch,
  * 409 webhook_replayed.
  */
-export function paymentWebhookRoutes(recharges: RechargeService, bodyLimit: string): Router {
+export function paymentWebhookRoutes(recharges: RechargeService, bodyLimit: string, metrics?: MoneyMetrics): Router {
   const r = Router();
   r.post('/payments/webhook/:provider', express.raw({ type: () => true, limit: bodyLimit }), asyncRoute(async (req, res) => {
     const { provider } = parseInput(providerParams, req.params, 'params');
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { outcome, order } = await recharges.handleWebhook(provider, { headers: req.headers, rawBody, now: Date.now() });
+    let handled;
+    try {
+      handled = await recharges.handleWebhook(provider, { headers: req.headers, rawBody, now: Date.now() });
+    } catch (err) {
+      metrics?.webhooks.inc({ provider, outcome: err instanceof OnairError ? err.code : 'error' });
+      throw err;
+    }
+    const { outcome, order } = handled;
+    metrics?.webhooks.inc({ provider, outcome });
     res.json({ received: true, outcome, order: rechargeJson(order) });
   }));
   return r;

@@ -227,4 +227,19 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, anchor.token)).status, 403);
     assert.equal((await stack.call('GET', '/me/income', undefined, viewer.token)).body.sessions.length, 0);
   });
+
+  it('counts gift sends, coins and webhook outcomes on /metrics', async () => {
+    const text = await (await fetch(`http://127.0.0.1:${stack.httpPort}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('onair_gift_sends_total{result="sent"}'), 3);
+    assert.equal(value('onair_gift_sends_total{result="replayed"}'), 1);
+    assert.equal(value('onair_gift_sends_total{result="insufficient"}'), 1);
+    assert.equal(value('onair_gift_coins_total'), 250);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="paid"}'), 1);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="duplicate"}'), 1);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_replayed"}'), 1);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_signature_invalid"}'), 3);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_expired"}'), 1);
+    assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_order_mismatch"}'), 1);
+  });
 });
