@@ -83,7 +83,7 @@ export class RecommendService {
     if (!sessions.length) return new Map();
     const marks = sessions.map(() => '?').join(',');
     const gifts = new Map((await this.select<{ session_id: string; coins: string | number }>(
-      `SELECT session_id, SUM(amount) AS coins FROM orders WHERE session_id IN (${marks}) GROUP BY session_id`, sessions,
+      `SELECT session_id, SUM(amount) AS coins FROM orders WHERE session_id IN (${marks}) AND status = 'paid' GROUP BY session_id`, sessions,
     )).map((r) => [r.session_id, Number(r.coins)]));
     const likes = new Map((await this.select<{ session_id: string; likes: string | number }>(
       `SELECT session_id, likes FROM live_session_counters WHERE session_id IN (${marks})`, sessions,

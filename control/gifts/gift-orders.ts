@@ -14,14 +14,15 @@ export interface GiftOrder {
   anchorIncome: number;
   platformAmount: number;
   clientOrderId: string;
-  status: 'paid';
+  /** paid, or refunded by an operator (gift-refund.service.ts). */
+  status: 'paid' | 'refunded';
   createdAt: number;
 }
 
 export interface OrderRow {
   id: string | number; user_id: string | number; room_id: string | number; gift_id: string | number; count: string | number;
   unit_price: string | number; amount: string | number; anchor_id: string | number; session_id: string | null;
-  anchor_income: string | number; platform_amount: string | number; client_order_id: string; status: 'paid'; created_at: string | number;
+  anchor_income: string | number; platform_amount: string | number; client_order_id: string; status: 'paid' | 'refunded'; created_at: string | number;
 }
 
 export const toOrder = (r: OrderRow): GiftOrder => ({

@@ -34,12 +34,12 @@ export class GiftReportsService {
    * answers instead.
    */
   async ranking(sessionId: string, limit: number): Promise<{ entries: RankingEntry[]; source: 'cache' | 'database' }> {
-    let rows = (await this.cache.zRevRange(giftKeys.sessionRanking(sessionId), 0, limit - 1)).map((e) => ({ userId: e.member, amount: e.score }));
+    let rows = (await this.cache.zRevRange(giftKeys.sessionRanking(sessionId), 0, limit - 1)).filter((e) => e.score > 0).map((e) => ({ userId: e.member, amount: e.score }));
     let source: 'cache' | 'database' = 'cache';
     if (rows.length === 0) {
       source = 'database';
       rows = (await this.select<{ user_id: string | number; total: string | number }>(
-        'SELECT user_id, SUM(amount) AS total FROM orders WHERE session_id = ? GROUP BY user_id ORDER BY total DESC, user_id LIMIT ?', [sessionId, limit],
+        "SELECT user_id, SUM(amount) AS total FROM orders WHERE session_id = ? AND status = 'paid' GROUP BY user_id ORDER BY total DESC, user_id LIMIT ?", [sessionId, limit],
       )).map((r) => ({ userId: String(r.user_id), amount: Number(r.total) }));
     }
     const names = new Map<string, string>();
@@ -56,7 +56,7 @@ export class GiftReportsService {
   async incomeBySession(anchorId: string, limit: number, offset: number): Promise<SessionIncome[]> {
     const rows = await this.select<{ session_id: string | null; room_id: string | number; income: string | number; amount: string | number; gifts: string | number; orders: string | number; last_at: string | number }>(
       `SELECT session_id, MIN(room_id) AS room_id, SUM(anchor_income) AS income, SUM(amount) AS amount, SUM(count) AS gifts,
-         COUNT(*) AS orders, MAX(created_at) AS last_at FROM orders WHERE anchor_id = ?
+         COUNT(*) AS orders, MAX(created_at) AS last_at FROM orders WHERE anchor_id = ? AND status = 'paid'
        GROUP BY session_id ORDER BY last_at DESC LIMIT ? OFFSET ?`, [anchorId, limit, offset],
     );
     return rows.map((r) => ({
@@ -70,7 +70,7 @@ export class GiftReportsService {
     const day = this.db.dialect === 'sqlite' ? `created_at / ${DAY_MS}` : `created_at DIV ${DAY_MS}`;
     const rows = await this.select<{ d: string | number; income: string | number; amount: string | number; gifts: string | number; orders: string | number }>(
       `SELECT ${day} AS d, SUM(anchor_income) AS income, SUM(amount) AS amount, SUM(count) AS gifts, COUNT(*) AS orders
-       FROM orders WHERE anchor_id = ? AND created_at >= ? AND created_at < ? GROUP BY d ORDER BY d DESC`, [anchorId, from, to],
+       FROM orders WHERE anchor_id = ? AND status = 'paid' AND created_at >= ? AND created_at < ? GROUP BY d ORDER BY d DESC`, [anchorId, from, to],
     );
     return rows.map((r) => ({
       day: new Date(Number(r.d) * DAY_MS).toISOString().slice(0, 10), income: Number(r.income), amount: Number(r.amount),

@@ -8,6 +8,7 @@ import type { Gift, GiftCatalogStore } from './gift-catalog.store.js';
 import { orderJson } from './gift-orders.js';
 import type { GiftReportsService } from './gift-reports.service.js';
 import type { GiftSendService } from './gift-send.service.js';
+import type { GiftRefundService } from './gift-refund.service.js';
 import { createGiftBody, giftParams, patchGiftBody, rankingQuery, sendGiftBody } from './gift.schema.js';
 import { pageQuery } from '../wallet/wallet.schema.js';
 
@@ -24,6 +25,7 @@ const incomeQuery = z.strictObject({
   from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
   to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
 });
+const refundBody = z.strictObject({ reason: z.string().trim().min(3).max(255) });
 const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must be a numeric id') });
 
 /**
@@ -33,9 +35,10 @@ const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must b
  * GET   /rooms/{id}/gift-ranking    ?session_id=&limit= (public)
  * GET   /me/income                  ?group=session|day (anchors: their own); /admin/anchors/{id}/income (operators)
  * GET   /me/gift-orders             gifts I sent (?before=&limit=)
+ * POST  /admin/gift-orders/{id}/refund {reason}   operators: the sender gets the amount back, the anchor gives back the income
  */
-export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendService; reports: GiftReportsService }): Router {
-  const { catalog, sender, reports } = deps;
+export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendService; reports: GiftReportsService; refunds: GiftRefundService }): Router {
+  const { catalog, sender, reports, refunds } = deps;
   const r = Router();
   r.get('/gifts', asyncRoute(async (_req, res) => {
     res.json({ gifts: (await catalog.list({ all: false })).map(giftJson) });
@@ -101,6 +104,11 @@ export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendS
   r.get('/admin/anchors/:id/income', requireRole('operator'), asyncRoute(async (req, res) => {
     const { id } = parseInput(anchorParams, req.params, 'params');
     res.json(await income(id, req.query));
+  }));
+  r.post('/admin/gift-orders/:id/refund', requireRole('operator'), asyncRoute(async (req, res) => {
+    const { id } = parseInput(giftParams, req.params, 'params');
+    const { reason } = parseInput(refundBody, req.body, 'body');
+    res.json({ order: orderJson(await refunds.refund(String(req.user!.id), id, reason)) });
   }));
   r.get('/me/gift-orders', requireUser, asyncRoute(async (req, res) => {
     const page = parseInput(pageQuery, req.query, 'query');

@@ -17,6 +17,7 @@ import { GiftCatalogStore } from './gift-catalog.store.js';
 import { GiftReportsService } from './gift-reports.service.js';
 import { GiftSendService, type GiftSendDeps } from './gift-send.service.js';
 import { giftsRoutes } from './gifts.routes.js';
+import { GiftRefundService } from './gift-refund.service.js';
 
 export interface Money {
   wallets: WalletService;
@@ -64,7 +65,7 @@ export function createMoney(deps: {
   });
   return {
     wallets, recharges, sender, reports, sandbox,
-    routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
+    routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports, refunds: new GiftRefundService({ db, cache, log: log.child({ mod: 'gifts' }) }) }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
     rawRouters: [paymentWebhookRoutes(recharges, config.http.bodyLimit, metrics)],
   };
 }

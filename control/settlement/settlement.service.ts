@@ -65,7 +65,7 @@ export class SettlementService {
     const totalViewers = await this.audience.count({ where: { session_id: sessionId }, distinct: true, col: 'viewer_key' });
     // The show's gift orders (control/gifts): what viewers spent and what the anchor earned.
     const [gifts] = await this.streams.sequelize!.query<{ amount: string | number | null; income: string | number | null; gifts: string | number | null }>(
-      'SELECT SUM(amount) AS amount, SUM(anchor_income) AS income, SUM(count) AS gifts FROM orders WHERE session_id = ?',
+      "SELECT SUM(amount) AS amount, SUM(anchor_income) AS income, SUM(count) AS gifts FROM orders WHERE session_id = ? AND status = 'paid'",
       { replacements: [sessionId], type: QueryTypes.SELECT },
     );
     const stats: LiveStatistics = {

@@ -208,6 +208,34 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.deepEqual(await reconcile(viewer.id), { user_id: viewer.id, balance: before + 50, ledger_sum: before + 50, ledger_entries: 5, consistent: true });
   });
 
+  it('operators refund a gift send once: the sender gets it all back, the anchor gives back the income, never past their balance', async () => {
+    const orders = (await stack.call('GET', '/me/gift-orders', undefined, viewer.token)).body.orders;
+    const second = orders.find((o: any) => o.client_order_id === 'order-0002');
+    const viewerBefore = await wallet(viewer.token);
+    // The anchor paid most of it out: the refund of their 14 coins of income is not covered.
+    assert.equal((await stack.call('POST', `/admin/wallets/${anchor.id}/adjust`, { amount: -170, reason: 'payout' }, op)).body.balance, 5);
+    const uncovered = await stack.call('POST', `/admin/gift-orders/${second.id}/refund`, { reason: 'disputed' }, op);
+    assert.equal(uncovered.status, 409);
+    assert.equal(uncovered.body.error.code, 'refund_uncovered');
+    assert.equal(await wallet(viewer.token), viewerBefore);
+    await stack.call('POST', `/admin/wallets/${anchor.id}/adjust`, { amount: 170, reason: 'payout reversed' }, op);
+
+    assert.equal((await stack.call('POST', `/admin/gift-orders/${second.id}/refund`, { reason: 'disputed' }, viewer.token)).status, 403);
+    const refunded = await stack.call('POST', `/admin/gift-orders/${second.id}/refund`, { reason: 'disputed' }, op);
+    assert.equal(refunded.status, 200, JSON.stringify(refunded.body));
+    assert.equal(refunded.body.order.status, 'refunded');
+    const again = await stack.call('POST', `/admin/gift-orders/${second.id}/refund`, { reason: 'disputed' }, op);
+    assert.equal(again.body.error.code, 'order_already_refunded');
+    assert.equal(await wallet(viewer.token), viewerBefore + 20);
+    assert.equal(await wallet(anchor.token), 175 - 14);
+    const [entry] = (await stack.call('GET', '/wallet/ledger?limit=1', undefined, viewer.token)).body.entries;
+    assert.deepEqual([entry.kind, entry.amount, entry.order_id, entry.reason], ['refund', 20, second.id, 'disputed']);
+    assert.equal((await reconcile(viewer.id)).consistent, true);
+    assert.equal((await reconcile(anchor.id)).consistent, true);
+    const ranking = (await stack.call('GET', `/rooms/${live.roomId}/gift-ranking`)).body.ranking;
+    assert.deepEqual(ranking.map((e: any) => e.amount), [230]);
+  });
+
   it("settles the show with its real gift income, listed per show and per day", async () => {
     const close = await stack.call('POST', '/live/close', { room_id: live.roomId }, anchor.token);
     assert.equal(close.status, 200, JSON.stringify(close.body));
@@ -217,13 +245,13 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     }, 10_000, 100);
     assert.deepEqual(
       { amount: summary.statistics.gift_amount, income: summary.statistics.gift_income, gifts: summary.statistics.gift_count },
-      { amount: 250, income: 175, gifts: 6 },
+      { amount: 230, income: 161, gifts: 4 },
     );
     const perShow = (await stack.call('GET', '/me/income?group=session', undefined, anchor.token)).body;
-    assert.deepEqual(perShow.sessions.map((s: any) => [s.session_id, s.room_id, s.income, s.amount, s.gifts, s.orders]), [[live.sessionId, live.roomId, 175, 250, 6, 3]]);
+    assert.deepEqual(perShow.sessions.map((s: any) => [s.session_id, s.room_id, s.income, s.amount, s.gifts, s.orders]), [[live.sessionId, live.roomId, 161, 230, 4, 2]]);
     const perDay = (await stack.call('GET', '/me/income?group=day', undefined, anchor.token)).body;
-    assert.deepEqual(perDay.days.map((d: any) => [d.day, d.income]), [[new Date().toISOString().slice(0, 10), 175]]);
-    assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, op)).body.sessions[0].income, 175);
+    assert.deepEqual(perDay.days.map((d: any) => [d.day, d.income]), [[new Date().toISOString().slice(0, 10), 161]]);
+    assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, op)).body.sessions[0].income, 161);
     assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, anchor.token)).status, 403);
     assert.equal((await stack.call('GET', '/me/income', undefined, viewer.token)).body.sessions.length, 0);
   });
