@@ -271,3 +271,21 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_order_mismatch"}'), 1);
   });
 });
+
+describe('money with the default settings (no payment provider)', () => {
+  let stack: Stack;
+  before(async () => { stack = await startStack({ ONAIR_RATE_LIMITS: 'off' }); });
+  after(async () => { await stack?.close(); });
+
+  it('refuses recharges and webhooks until a provider is configured', async () => {
+    const viewer = await stack.user('viewer');
+    const recharge = await stack.call('POST', '/wallet/recharges', { coins: 10 }, viewer.token);
+    assert.equal(recharge.status, 503);
+    assert.equal(recharge.body.error.code, 'payments_disabled');
+    const webhook = await fetch(`${stack.api}/payments/webhook/sandbox`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(webhook.status, 404);
+    assert.equal((await stack.call('POST', '/payments/sandbox/sbx_000000000000000000000000/pay')).status, 404, 'no sandbox checkout either');
+    assert.deepEqual((await stack.call('GET', '/wallet', undefined, viewer.token)).body, { user_id: viewer.id, balance: 0 });
+    assert.deepEqual((await stack.call('GET', '/gifts')).body, { gifts: [] });
+  });
+});
