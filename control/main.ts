@@ -56,6 +56,7 @@ import { SocialService } from './discovery/social.service.js';
 import { RecommendService } from './discovery/recommend.service.js';
 import { discoveryRoutes } from './discovery/discovery.routes.js';
 import { meRoutes } from './me/me.routes.js';
+import { PersonalCenterStore } from './me/personal-center.store.js';
 import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 
@@ -202,7 +203,7 @@ export function createControl(deps: ControlDeps): Control {
       }),
       ...pipeline.apiRouters,
       ...money.routers,
-      meRoutes(db),
+      meRoutes(new PersonalCenterStore(db)),
     ],
     health: {
       database: () => db.sequelize.query('SELECT 1'),
