@@ -3,7 +3,7 @@ import type { Database } from '../../core/database/database.js';
 import { ConflictError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
-import { credit, debit } from '../wallet/wallet-ledger.js';
+import { credit, debit, lockWallets } from '../wallet/wallet-ledger.js';
 import { giftKeys } from './gift-keys.js';
 import { toOrder, type GiftOrder, type OrderRow } from './gift-orders.js';
 
@@ -25,6 +25,7 @@ export class GiftRefundService {
       if (!row) return 'missing' as const;
       const order = toOrder(row);
       if (order.status !== 'paid') return 'refunded' as const;
+      await lockWallets(tx, [order.userId, order.anchorId]);
       const ref = { orderId, actorId: operatorId, reason };
       // The anchor's debit is the first write: refused, it leaves nothing written.
       if (order.anchorIncome > 0 && !(await debit(tx, order.anchorId, order.anchorIncome, 'refund', ref, now))) return 'uncovered' as const;

@@ -6,7 +6,7 @@ import type { Logger } from '../../core/logging/logger.js';
 import { roomChannel, type PubSub } from '../../core/pubsub/index.js';
 import type { AuthUser } from '../auth/user.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
-import { credit, debit, linkOrder } from '../wallet/wallet-ledger.js';
+import { credit, debit, ensureWallets, linkOrder, lockWallets } from '../wallet/wallet-ledger.js';
 import type { GiftCatalogStore } from './gift-catalog.store.js';
 import { findByClientOrderId, insertOrder, splitAmount, type GiftOrder } from './gift-orders.js';
 import { giftKeys, RANKING_TTL_MS } from './gift-keys.js';
@@ -80,11 +80,13 @@ export class GiftSendService {
     const amount = gift.price * input.count;
     const split = splitAmount(amount, this.deps.platformShareBps);
     const now = Date.now();
+    await ensureWallets(db, [senderId, room.ownerId]);
     let outcome: { kind: 'sent'; order: GiftOrder; balance: number } | { kind: 'existing'; order: GiftOrder } | { kind: 'insufficient' };
     try {
       outcome = await moneyTransaction(db, async (tx) => {
         const existing = await findByClientOrderId(tx, senderId, input.clientOrderId);
         if (existing) return { kind: 'existing' as const, order: existing };
+        await lockWallets(tx, [senderId, room.ownerId]);
         // The debit is the first write: when it is refused, the transaction has written nothing.
         const debited = await debit(tx, senderId, amount, 'gift_sent', {}, now);
         if (!debited) return { kind: 'insufficient' as const };

@@ -1,3 +1,5 @@
+import { QueryTypes } from 'sequelize';
+import type { Database } from '../../core/database/database.js';
 import type { Tx } from '../../core/event-bus/db-transaction.js';
 
 /**
@@ -12,6 +14,8 @@ import type { Tx } from '../../core/event-bus/db-transaction.js';
  * it costs one round trip instead of two while the lock is held, and a refused debit has written
  * nothing, which runInTransaction on SQLite needs (its transactions avoid expected rollbacks). The
  * lock then lasts until the caller's commit, so concurrent sends of one user queue on their wallet row.
+ * A transaction that changes two wallets calls lockWallets() first (ascending ids) so that two of
+ * them never wait for each other's rows in opposite orders.
  */
 export type LedgerKind = 'recharge' | 'gift_sent' | 'gift_income' | 'refund' | 'adjustment';
 
@@ -21,6 +25,42 @@ export interface LedgerRef {
   /** The operator behind an adjustment. */
   actorId?: string;
   reason?: string;
+}
+
+/** Ascending numeric order of decimal ids: the one order every transaction locks wallets in. */
+const byId = (a: string, b: string) => (a.length - b.length) || (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Creates the wallets that do not exist yet (balance 0, nothing to record), before the money
+ * transaction and outside it. Only missing ones are inserted, found by a plain read that takes no
+ * lock: an INSERT IGNORE of an existing row takes a shared lock on it, which would queue behind (and
+ * deadlock with) transactions holding that wallet while it holds another.
+ */
+export async function ensureWallets(db: Database, userIds: string[]): Promise<void> {
+  const ids = [...new Set(userIds)].sort(byId);
+  const found = await db.sequelize.query<{ user_id: string | number }>(
+    `SELECT user_id FROM wallets WHERE user_id IN (${ids.map(() => '?').join(', ')})`, { replacements: ids, type: QueryTypes.SELECT },
+  );
+  const have = new Set(found.map((r) => String(r.user_id)));
+  const missing = ids.filter((id) => !have.has(id));
+  if (!missing.length) return;
+  const verb = db.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE';
+  await db.sequelize.query(`${verb} INTO wallets (user_id, balance, updated_at) VALUES ${missing.map(() => '(?, 0, ?)').join(', ')}`, {
+    replacements: missing.flatMap((id) => [id, Date.now()]),
+  });
+}
+
+/**
+ * Locks the wallets a transaction will change, in ascending user id order, before it changes any.
+ * Without it, A gifting B while B gifts A lock the two rows in opposite orders (each debits their
+ * own first) and InnoDB kills one of them as a deadlock, over and over under load. SQLite has one
+ * writer at a time: nothing to do there.
+ */
+export async function lockWallets(tx: Tx, userIds: string[]): Promise<void> {
+  if (tx.dialect !== 'mysql') return;
+  const ids = [...new Set(userIds)].sort(byId);
+  // One row at a time, in order: the order the locks are taken in is then ours, not the optimizer's.
+  for (const id of ids) await tx.select('SELECT user_id FROM wallets WHERE user_id = ? FOR UPDATE', [id]);
 }
 
 async function balanceOf(tx: Tx, userId: string): Promise<number> {
