@@ -5,9 +5,9 @@ import { UnavailableError } from '../../core/errors.js';
 
 /**
  * A money transaction: runInTransaction, run again when the database rolled it back for a lock
- * conflict. Two users gifting each other at the same moment lock the two wallet rows in opposite
- * orders (each debits their own row first); InnoDB breaks that deadlock by rolling one back whole,
- * and running it again is the server's own advice. A conflict that persists is a 503.
+ * conflict (InnoDB's deadlock 1213 or lock wait timeout 1205; running it again is the server's own
+ * advice). Transactions that change two wallets lock them in one order first (lockWallets), so
+ * conflicts are rare; one that persists is a 503 wallet_busy.
  */
 export async function moneyTransaction<T>(db: Database, fn: (tx: Tx) => Promise<T>, attempts = 6): Promise<T> {
   for (let attempt = 1; ; attempt++) {
