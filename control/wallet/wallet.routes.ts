@@ -22,6 +22,7 @@ const ledgerJson = (e: LedgerEntry) => ({
  * GET  /wallet/ledger           my ledger, newest first (?before=&limit=)
  * POST /wallet/recharges        {coins} -> a recharge order and where to pay it
  * GET  /wallet/recharges        my recharge orders; GET /wallet/recharges/{id} one of them
+ * GET  /admin/wallets/audit     every wallet checked against its ledger: {checked, consistent, mismatches}
  * GET  /admin/wallets/{user_id} an operator's view: balance, ledger sum, consistent
  * POST /admin/wallets/{user_id}/adjust {amount, reason}
  */
@@ -48,6 +49,14 @@ export function walletRoutes(wallets: WalletService, recharges: RechargeService)
   r.get('/wallet/recharges/:id', requireUser, asyncRoute(async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
     res.set('Cache-Control', 'no-store').json(rechargeJson(await recharges.get(req.user!, id)));
+  }));
+  // Before /admin/wallets/{user_id}: 'audit' is not a user id.
+  r.get('/admin/wallets/audit', requireRole('operator'), asyncRoute(async (_req, res) => {
+    const { checked, mismatches } = await wallets.audit();
+    res.json({
+      checked, consistent: mismatches.length === 0,
+      mismatches: mismatches.map((m) => ({ user_id: m.userId, balance: m.balance, ledger_sum: m.ledgerSum, ledger_entries: m.entries })),
+    });
   }));
   r.get('/admin/wallets/:user_id', requireRole('operator'), asyncRoute(async (req, res) => {
     const { user_id } = parseInput(userParams, req.params, 'params');

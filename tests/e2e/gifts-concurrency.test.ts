@@ -82,6 +82,8 @@ for (const set of stackAdapterSets()) describe(`concurrent gift sends on ${set.n
     assert.deepEqual(new Set(orders.map((o: any) => o.id)), new Set(charged.values()));
     const ranking = (await b.call('GET', `/rooms/${live.roomId}/gift-ranking`)).body.ranking;
     assert.deepEqual(ranking.map((e: any) => [e.user_id, e.amount]), [[viewer.id, expected * PRICE]]);
+    const audit = (await a!.call('GET', '/admin/wallets/audit', undefined, op)).body;
+    assert.deepEqual(audit, { checked: 2, consistent: true, mismatches: [] }, 'every wallet equals its ledger');
     console.log(`# ${set.name}: ${answers.length} concurrent sends on ${nodes.length} node(s) answered in ${elapsed} ms; ${expected} charged`);
   });
 

@@ -10,6 +10,8 @@ import assert from 'node:assert/strict';
 import { missingTool } from '../../core/testing/tools.js';
 import { signWebhook, SIGNATURE_HEADER } from '../../core/payments/webhook-signature.js';
 import { createPubSub, roomChannel, type Delivery, type PubSub } from '../../core/pubsub/index.js';
+import { join } from 'node:path';
+import { openDatabase } from '../../core/database/database.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
 import { liveRoom, moneyEnv, operatorToken, recharge, SANDBOX_SECRET } from './gifts-kit.js';
 
@@ -18,6 +20,7 @@ const skip = missingTool('ffmpeg');
 for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`, { skip }, () => {
   let stack: Stack;
   let cleanup: () => Promise<void>;
+  let databaseUrl: string;
   let op: string;
   let anchor: { token: string; id: string };
   let viewer: { token: string; id: string };
@@ -32,6 +35,7 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     const adapters = await set.env();
     cleanup = adapters.cleanup;
     stack = await startStack({ ...moneyEnv, ...adapters.env });
+    databaseUrl = adapters.env.ONAIR_DATABASE_URL ?? `sqlite:${join(stack.dataDir, 'onair.db')}`;
     op = await operatorToken(stack);
     anchor = await stack.user('anchor');
     viewer = await stack.user('viewer');
@@ -234,6 +238,10 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.equal((await reconcile(anchor.id)).consistent, true);
     const ranking = (await stack.call('GET', `/rooms/${live.roomId}/gift-ranking`)).body.ranking;
     assert.deepEqual(ranking.map((e: any) => e.amount), [230]);
+    // A wallet changed behind the ledger's back is what the audit exists to find.
+    const audit = (await stack.call('GET', '/admin/wallets/audit', undefined, op)).body;
+    assert.deepEqual([audit.checked, audit.consistent, audit.mismatches], [2, true, []]);
+    assert.equal((await stack.call('GET', '/admin/wallets/audit', undefined, viewer.token)).status, 403);
   });
 
   it("settles the show with its real gift income, listed per show and per day", async () => {
@@ -269,6 +277,20 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_signature_invalid"}'), 3);
     assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_expired"}'), 1);
     assert.equal(value('onair_payment_webhooks_total{provider="sandbox",outcome="webhook_order_mismatch"}'), 1);
+  });
+
+  it('finds a balance changed behind the ledger (what the audit is for)', async () => {
+    // Stands for a bug or a hand-edited row: the balance moves without a ledger row.
+    const db = await openDatabase({ url: databaseUrl, dataDir: stack.dataDir });
+    try {
+      await db.sequelize.query('UPDATE wallets SET balance = balance + 7 WHERE user_id = ?', { replacements: [viewer.id] });
+    } finally {
+      await db.close();
+    }
+    const audit = (await stack.call('GET', '/admin/wallets/audit', undefined, op)).body;
+    assert.equal(audit.consistent, false);
+    assert.deepEqual(audit.mismatches.map((m: any) => [m.user_id, m.balance - m.ledger_sum]), [[viewer.id, 7]]);
+    assert.equal((await reconcile(viewer.id)).consistent, false);
   });
 });
 
