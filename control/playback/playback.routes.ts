@@ -18,6 +18,8 @@ export function playbackRoutes(playback: PlaybackService, limit: RequestHandler 
       hls_url: issued.hls_url,
       rtmp_url: issued.rtmp_url,
       ws_url: issued.ws_url,
+      // Present when a CDN-style edge is configured (ONAIR_EDGE_URL + ONAIR_EDGE_SECRET).
+      ...issued.edge,
     });
   }));
   return r;

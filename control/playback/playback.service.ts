@@ -5,11 +5,11 @@ import { streamNameForLog, type Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest } from '../../core/media/media-contract.js';
 import { decidePlay, playTokenKey, signPlayToken } from '../../core/tokens/play-token.js';
 import type { RoomService } from '../rooms/room.service.js';
-import { playUrls, type PlayUrls } from '../rooms/room-urls.js';
+import { edgePlayUrls, playUrls, type EdgePlayUrls, type PlayUrls } from '../rooms/room-urls.js';
 
 export interface PlaybackDeps {
   roomService: Pick<RoomService, 'view'>;
-  config: Pick<OnairConfig, 'secret' | 'host' | 'publicHost' | 'http' | 'rtmp' | 'live'>;
+  config: Pick<OnairConfig, 'secret' | 'host' | 'publicHost' | 'http' | 'rtmp' | 'live' | 'edge'>;
   log: Logger;
   now?: () => number;
   refusalDelayMs?: number;
@@ -29,14 +29,16 @@ export class PlaybackService {
   }
 
   /** GET /rooms/{id}/play-token: 409 not_live unless the room's session is live. */
-  async issuePlayToken(roomId: string, viewerId?: string): Promise<{ token: string; expiresAt: Date } & PlayUrls> {
+  async issuePlayToken(roomId: string, viewerId?: string): Promise<{ token: string; expiresAt: Date; edge?: EdgePlayUrls } & PlayUrls> {
     // Every viewer asks for a token: read the cached room view (invalidated on every live/ended
     // transition), not the database. The media hook verifies the token again at play time.
     const room = await this.deps.roomService.view(roomId);
     if (!room.is_live) throw new ConflictError('the room is not live', { code: 'not_live' });
     const exp = Math.floor((this.now() + this.deps.config.live.playTokenTtl) / 1000);
     const token = signPlayToken(this.key, { room: room.id, viewer: viewerId, exp });
-    return { token, expiresAt: new Date(exp * 1000), ...playUrls(this.deps.config, room.id, token) };
+    // The edge's signature expires with the token: a URL is good for as long as its token.
+    const edge = edgePlayUrls(this.deps.config, room.id, token, exp);
+    return { token, expiresAt: new Date(exp * 1000), ...playUrls(this.deps.config, room.id, token), ...(edge ? { edge } : {}) };
   }
 
   async authorizePlay(req: PlayRequest): Promise<PlayDecision> {

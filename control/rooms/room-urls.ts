@@ -1,4 +1,5 @@
 import type { OnairConfig } from '../../core/config/schema.js';
+import { secureLinkHash } from '../../core/tokens/secure-link.js';
 
 type UrlConfig = Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'>;
 
@@ -39,5 +40,33 @@ export function playUrls(config: UrlConfig, roomId: string, token?: string): Pla
     hls_url: `http://${host}/${app}/${roomId}/index.m3u8${q}`,
     rtmp_url: `rtmp://${publicHost(config)}:${config.rtmp.port}/${app}/${roomId}${q}`,
     ws_url: `ws://${host}/${app}/${roomId}.flv${q}`,
+  };
+}
+
+export interface EdgePlayUrls {
+  edge_flv_url: string;
+  edge_hls_url: string;
+  edge_ws_url: string;
+}
+
+/**
+ * Play URLs through the CDN-style edge (ONAIR_EDGE_URL, infra/nginx/edge.conf): the play token
+ * plus an nginx secure link (`md5`, `expires`) over the stream path `/{app}/{room}`, which the edge
+ * checks without calling back (one signature covers the FLV URL, the HLS playlist and its segments).
+ * Undefined when no edge is configured.
+ */
+export function edgePlayUrls(
+  config: Pick<OnairConfig, 'edge' | 'rtmp'>, roomId: string, token: string, expiresSec: number,
+): EdgePlayUrls | undefined {
+  const edge = config.edge;
+  if (!edge?.url || !edge.secret) return undefined;
+  const app = config.rtmp.app;
+  const md5 = secureLinkHash({ uri: `/${app}/${roomId}`, expires: expiresSec, secret: edge.secret });
+  const q = `?token=${encodeURIComponent(token)}&md5=${md5}&expires=${expiresSec}`;
+  const base = edge.url;
+  return {
+    edge_flv_url: `${base}/${app}/${roomId}.flv${q}`,
+    edge_hls_url: `${base}/${app}/${roomId}/index.m3u8${q}`,
+    edge_ws_url: `${base.replace(/^http/, 'ws')}/${app}/${roomId}.flv${q}`,
   };
 }

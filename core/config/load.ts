@@ -77,6 +77,8 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_PAYMENT_SANDBOX_SECRET: 'payments.sandboxSecret',
   ONAIR_PAYMENT_NOTIFY_URL: 'payments.notifyUrl',
   ONAIR_PAYMENT_WEBHOOK_TOLERANCE: 'payments.webhookTolerance',
+  ONAIR_EDGE_URL: 'edge.url',
+  ONAIR_EDGE_SECRET: 'edge.secret',
 };
 
 type Tree = { [key: string]: unknown };
@@ -93,7 +95,7 @@ function setPath(tree: Tree, path: string, value: unknown): void {
  * fills in the generated secret. Throws ValidationError naming every bad key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
-  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, media: {} };
+  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, edge: {}, media: {} };
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

@@ -180,6 +180,18 @@ export const configSchema = z.object({
     /** Source networks allowed to call /hook/* (CIDR list); when set, other sources are refused even with the secret. */
     allow: addressList(),
   }),
+  /**
+   * A CDN-style edge (infra/nginx/edge.conf) that checks playback URLs itself with nginx's
+   * secure_link module: with both set, play-token answers add edge_flv_url, edge_hls_url and
+   * edge_ws_url, signed for the stream path with the secret and expiring with the play token.
+   * Optional in the type so configs built by hand need not name it; loadConfig always fills it.
+   */
+  edge: z.object({
+    /** Base URL viewers reach the edge at: http(s)://host[:port], no path. */
+    url: z.string().regex(/^https?:\/\/[^/?#\s]+$/, 'must be http(s)://host[:port] without a path').optional(),
+    /** The edge's secure_link secret: 16+ characters of A-Z a-z 0-9 _ - (it is written into nginx's config). */
+    secret: z.string().min(16).regex(/^[A-Za-z0-9_-]+$/, 'may hold only A-Z a-z 0-9 _ -').optional(),
+  }).optional(),
   media: z.object({
     /** How long the engine waits for a publish/play hook before refusing. */
     hookTimeout: duration('3s'),
@@ -261,6 +273,9 @@ export function validateConfig(config: OnairConfig): string[] {
   }
   if (config.metrics.address !== undefined && !/^(?:\[[^\]]+\]|[^:]*)?:?\d{1,5}$/.test(config.metrics.address.trim())) {
     problems.push("'metrics.address' (ONAIR_METRICS_ADDRESS) must be host:port, [v6]:port or a port");
+  }
+  if ((config.edge?.url === undefined) !== (config.edge?.secret === undefined)) {
+    problems.push("'edge.url' (ONAIR_EDGE_URL) and 'edge.secret' (ONAIR_EDGE_SECRET) must be set together");
   }
   if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {
