@@ -23,11 +23,12 @@ const skip = missingTool('promtool', '--version');
 interface Rule { alert?: string; record?: string; expr: string; for?: string; labels?: Record<string, string>; annotations?: Record<string, string> }
 const rules = (): Rule[] => (parse(readFileSync(RULES, 'utf8')) as { groups: Array<{ rules: Rule[] }> }).groups.flatMap((g) => g.rules);
 
-interface Panel { id: number; type: string; title: string; description?: string; datasource?: { uid: string }; gridPos: { w: number; h: number; x: number; y: number }; targets?: Array<{ expr: string; refId: string }> }
+interface Panel { id: number; type: string; title: string; description?: string; datasource?: { type?: string; uid: string }; gridPos: { w: number; h: number; x: number; y: number }; targets?: Array<{ expr: string; refId: string }> }
 interface Dashboard { uid: string; title: string; description?: string; panels: Panel[] }
 const dashboardFiles = () => readdirSync(join(root, 'grafana/dashboards')).filter((f) => f.endsWith('.json'));
 const dashboard = (file: string) => JSON.parse(readFileSync(join(root, 'grafana/dashboards', file), 'utf8')) as Dashboard;
-const exprsOf = (d: Dashboard) => d.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, expr: t.expr })));
+/** The PromQL of a dashboard (the logs dashboard's LogQL panels name the Loki data source and are checked in compose.test.ts). */
+const exprsOf = (d: Dashboard) => d.panels.filter((p) => p.datasource?.type !== 'loki').flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, expr: t.expr })));
 
 const pending = (JSON.parse(readFileSync(join(root, 'infra/prometheus/pending-metrics.json'), 'utf8')) as { metrics: Array<{ name: string; type: string; owner: string }> }).metrics;
 const SYNTHETIC = new Set(['up']);
@@ -129,7 +130,12 @@ describe('Grafana dashboards (grafana/dashboards)', () => {
   const defined = definedMetrics();
 
   it('are well-formed, wired to the provisioned data source, with unique uids', () => {
-    const uid = /^\s*uid:\s*(\S+)\s*$/m.exec(readFileSync(join(root, 'grafana/provisioning/datasources/prometheus.yaml'), 'utf8'))?.[1];
+    // The provisioned data sources by type (Prometheus, Loki): each panel names one of them.
+    const provisioned = new Map<string, string>();
+    for (const f of readdirSync(join(root, 'grafana/provisioning/datasources'))) {
+      for (const ds of (parse(readFileSync(join(root, 'grafana/provisioning/datasources', f), 'utf8')) as { datasources: Array<{ type: string; uid: string }> }).datasources) provisioned.set(ds.type, ds.uid);
+    }
+    assert.ok(provisioned.get('prometheus') && provisioned.get('loki'));
     const uids = new Set<string>();
     for (const file of dashboardFiles()) {
       const d = dashboard(file);
@@ -139,12 +145,12 @@ describe('Grafana dashboards (grafana/dashboards)', () => {
       const ids = d.panels.map((p) => p.id);
       assert.equal(new Set(ids).size, ids.length, `${file}: panel ids are unique`);
       for (const p of d.panels.filter((p) => p.type !== 'row')) {
-        assert.equal(p.datasource?.uid, uid, `${file} "${p.title}": data source`);
+        assert.equal(p.datasource?.uid, provisioned.get(p.datasource?.type ?? 'prometheus'), `${file} "${p.title}": data source`);
         assert.ok(p.targets?.length, `${file} "${p.title}": queries`);
         assert.ok(p.gridPos.x >= 0 && p.gridPos.w > 0 && p.gridPos.x + p.gridPos.w <= 24, `${file} "${p.title}": fits the grid`);
       }
     }
-    for (const want of ['onair-media', 'onair-control', 'onair-transcoder']) assert.ok(uids.has(want), `dashboard ${want}`);
+    for (const want of ['onair-media', 'onair-control', 'onair-transcoder', 'onair-logs']) assert.ok(uids.has(want), `dashboard ${want}`);
   });
 
   it('chart media (streams, viewers, bandwidth, eviction, keyframes), control (API, callbacks, dead letters, chat) and the transcoder (jobs, speed)', () => {
