@@ -201,6 +201,23 @@ describe('Kubernetes manifests (infra/k8s)', { skip }, () => {
         }
       });
 
+      it('the onair roles run unprivileged, and control and the edge keep one pod through voluntary disruptions', () => {
+        for (const name of ['control', 'media', 'transcoder']) {
+          const pod = podSpec(find('StatefulSet', name)!);
+          assert.equal(pod.securityContext?.runAsNonRoot, true, `${name}: runAsNonRoot`);
+          assert.ok(pod.securityContext?.fsGroup, `${name}: fsGroup (volumes writable for the user)`);
+          const c = pod.containers[0];
+          assert.equal(c.securityContext?.allowPrivilegeEscalation, false, `${name}: no privilege escalation`);
+          assert.deepEqual(c.securityContext?.capabilities?.drop, ['ALL'], `${name}: capabilities dropped`);
+        }
+        for (const name of ['control', 'edge']) {
+          const pdb = find('PodDisruptionBudget', name);
+          assert.ok(pdb, `PodDisruptionBudget ${name}`);
+          const target = name === 'edge' ? find('Deployment', 'edge')! : find('StatefulSet', 'control')!;
+          assert.ok(matches(pdb!.spec.selector.matchLabels, target.spec.template.metadata.labels), `${name}: PDB selects its pods`);
+        }
+      });
+
       it('autoscalers target existing workloads: control and edge on CPU, the transcoder on queue depth', () => {
         for (const hpa of objs.filter((o) => o.kind === 'HorizontalPodAutoscaler')) {
           const t = hpa.spec.scaleTargetRef;
