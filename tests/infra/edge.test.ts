@@ -224,6 +224,46 @@ describe('nginx edge verifying secure links in front of onair', { skip }, () => 
     assert.equal(again.headers.get('x-cache-status'), null);
   });
 
+  it('HLS: 20 viewers asking for a new segment at once cost the origin one request', async (t) => {
+    // 20 viewers, each with a token and edge URL of their own.
+    const viewers: Array<Record<string, string>> = [];
+    for (let i = 0; i < 20; i++) viewers.push((await stack.call('GET', `/rooms/${roomId}/play-token`)).body);
+    const originHits = new Map<string, number>();
+    const count = (req: { url?: string }) => {
+      const path = (req.url ?? '').split('?')[0]!;
+      if (path.endsWith('.ts')) originHits.set(path, (originHits.get(path) ?? 0) + 1);
+    };
+    stack.server.on('request', count);
+    try {
+      // A segment nobody fetched yet: the newest one of a fresh playlist, once it is newer than the last seen.
+      const seen = new Set<string>();
+      const firstList = await (await fetch(viewers[0]!.edge_hls_url!)).text();
+      for (const l of firstList.split('\n')) if (l && !l.startsWith('#')) seen.add(l.split('?')[0]!);
+      const segment = await until('a segment the edge has not cached', async () => {
+        const text = await (await fetch(viewers[0]!.edge_hls_url!)).text();
+        const names = text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('?')[0]!);
+        const fresh = names.filter((n) => !seen.has(n));
+        return fresh.at(-1);
+      }, 20_000);
+      const urls = viewers.map((v) => {
+        const u = new URL(segment, v.edge_hls_url);
+        for (const k of ['md5', 'expires', 'token']) u.searchParams.set(k, new URL(v.edge_hls_url!).searchParams.get(k)!);
+        return u;
+      });
+      const answers = await Promise.all(urls.map(async (u) => {
+        const res = await fetch(u);
+        return { status: res.status, cache: res.headers.get('x-cache-status'), size: (await res.arrayBuffer()).byteLength };
+      }));
+      assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers));
+      assert.equal(new Set(answers.map((a) => a.size)).size, 1, 'every viewer got the same bytes');
+      const path = new URL(urls[0]!).pathname;
+      assert.equal(originHits.get(path), 1, `origin requests for ${path}: ${originHits.get(path)}`);
+      t.diagnostic(`20 concurrent viewers, 1 origin request; edge cache statuses: ${JSON.stringify(answers.map((a) => a.cache))}`);
+    } finally {
+      stack.server.off('request', count);
+    }
+  });
+
   it('passes the API and keeps /metrics private; logs hold no token or signature', async () => {
     const res = await fetch(`${edge.origin}/api/v1/rooms/${roomId}`);
     assert.equal(res.status, 200);
