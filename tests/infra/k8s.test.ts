@@ -3,7 +3,8 @@
  * the rendered objects are checked the way the API server and the controllers would use them:
  * selectors match pod labels, Services reach named container ports, every secretKeyRef / ConfigMap /
  * volume claim exists, every container has an image, probes and resource requests, autoscalers point
- * at real workloads, and every ONAIR_* variable handed to a role is one onair reads.
+ * at real workloads, and every ONAIR_* variable handed to a role is one onair reads. Each object is
+ * also validated against the Kubernetes OpenAPI schema (the kubernetes-models package, no cluster).
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -76,6 +77,19 @@ describe('Kubernetes manifests (infra/k8s)', { skip }, () => {
       const workloads = () => objs.filter((o) => workloadKinds.has(o.kind));
       before(() => { objs = render(overlay); });
       after(() => undefined);
+
+      it('every object passes the Kubernetes API schema (kubernetes-models: types, required fields, enums)', async () => {
+        for (const o of objs) {
+          const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+          const module = `kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}`;
+          const Model = (await import(module))[o.kind] as new (data: unknown) => { validate(): void };
+          assert.ok(Model, `no schema for ${o.apiVersion} ${o.kind}`);
+          // kustomize folds long base64 values over lines; the API server's decoder skips the
+          // newlines, the schema's "byte" format does not: compare the unfolded value.
+          const data = o.kind === 'Secret' && o.data ? { ...o, data: Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, v.replace(/\s+/g, '')])) } : o;
+          assert.doesNotThrow(() => new Model(data).validate(), (err: Error) => assert.fail(`${o.kind}/${o.metadata.name}: ${err.message}`));
+        }
+      });
 
       it('renders every role: control, media, transcoder, edge, with their Services and autoscalers', () => {
         assert.equal(find('StatefulSet', 'control')?.kind, 'StatefulSet');
