@@ -9,7 +9,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -88,6 +88,29 @@ describe('Kubernetes manifests (infra/k8s)', { skip }, () => {
           // newlines, the schema's "byte" format does not: compare the unfolded value.
           const data = o.kind === 'Secret' && o.data ? { ...o, data: Object.fromEntries(Object.entries(o.data).map(([k, v]) => [k, v.replace(/\s+/g, '')])) } : o;
           assert.doesNotThrow(() => new Model(data).validate(), (err: Error) => assert.fail(`${o.kind}/${o.metadata.name}: ${err.message}`));
+        }
+      });
+
+      it('no object holds a field the API does not know (TypeScript excess-property check against the API types)', () => {
+        // The schema validation above ignores unknown fields (a typo such as `periodSecond` would be
+        // dropped by the API server silently); object literals typed with kubernetes-models'
+        // interfaces make tsc report them.
+        // Inside the repository (tmp/ is git-ignored) so tsc resolves kubernetes-models from node_modules.
+        mkdirSync(join(root, 'tmp'), { recursive: true });
+        const dir = mkdtempSync(join(root, 'tmp', 'k8s-types-'));
+        try {
+          const lines: string[] = [];
+          objs.forEach((o, i) => {
+            const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion];
+            lines.push(`import type { I${o.kind} as T${i} } from 'kubernetes-models/${group ? `${group}/` : ''}${version}/${o.kind}';`);
+            lines.push(`export const o${i}: T${i} = ${JSON.stringify(o)};`);
+          });
+          writeFileSync(join(dir, 'check.ts'), lines.join('\n'));
+          const res = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '--strict', '--skipLibCheck',
+            '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', join(dir, 'check.ts')], { encoding: 'utf8', timeout: 120_000 });
+          assert.equal(res.status, 0, res.stdout);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
         }
       });
 
