@@ -45,6 +45,9 @@ import { RoomService } from './rooms/room.service.js';
 import { RoomStore } from './rooms/room.store.js';
 import { roomsRoutes } from './rooms/rooms.routes.js';
 import { SettlementService } from './settlement/settlement.service.js';
+import { OperatorService } from './operator/operator.service.js';
+import { OperatorStore } from './operator/operator.store.js';
+import { operatorRoutes, siteRoutes } from './operator/operator.routes.js';
 import { reconcileLiveSessions } from './workers/startup-reconcile.js';
 import type { RateLimits } from '../core/rate-limit/rate-limit.port.js';
 import { MemoryRateLimits } from '../core/rate-limit/rate-limits.js';
@@ -170,6 +173,8 @@ export function createControl(deps: ControlDeps): Control {
     config: config.rateLimit, limits: deps.rateLimits ?? new MemoryRateLimits(), trustedProxies: config.http.trustedProxies,
     metrics, log: log.child({ mod: 'rate-limit' }),
   });
+  // The operator console (ser-blive) and the pages' public reads: control/operator.
+  const operator = new OperatorService({ store: new OperatorStore(db), users, rooms, media, metrics, bus, log: log.child({ mod: 'operator' }) });
   const app = createControlApp({
     log,
     metrics,
@@ -188,6 +193,8 @@ export function createControl(deps: ControlDeps): Control {
       sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
       moderationRoutes(moderation, pendingBans),
+      operatorRoutes(operator),
+      siteRoutes({ config, operator, rooms: roomStore, media }),
       hooksRoutes({
         hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
         guard: new HookGuard({

@@ -278,6 +278,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       streamName: s.name, app: s.app, publisherId: s.publisherId, sessionId: s.sessionId, clientIp: s.clientIp,
       startedAt: s.startedAt, video: s.video, audio: s.audio, viewers: { ...s.viewers },
       bytesIn: s.bytesIn, bytesOut: s.bytesOut, bitrateInKbps: this.books.get(s)?.bitrateInKbps ?? 0,
+      keyframeIntervalMs: s.keyframeIntervalMs,
     }));
   }
 

@@ -1,40 +1,70 @@
-// The live-rooms page (index.html): lists live rooms, refreshed every 10 s.
-// Its own file, not an inline script: the pages' Content-Security-Policy allows only same-origin scripts.
-for (const el of document.querySelectorAll('.host')) el.textContent = location.hostname;
+// The home page (index.html): live rooms as cards, pinned ones first, with a search box; refreshed
+// every 10 s. "How to go live" names the RTMP server control is configured with (GET /site).
+import { api, h, startPage, t } from '/app.js';
+
+startPage();
 const list = document.getElementById('rooms');
 const empty = document.getElementById('empty');
 const status = document.getElementById('status');
+const search = document.getElementById('search');
+let rooms = [];
+let pinned = [];
 
-function roomsOf(body) {
-  if (Array.isArray(body)) return body;
-  return body?.items ?? body?.rooms ?? body?.data ?? [];
+function card(room) {
+  const isPinned = pinned.includes(room.id);
+  // A live room's newest keyframe (media's screenshot), else the cover the anchor or a vendor set.
+  const img = h('img', { class: 'cover', alt: '', loading: 'lazy', src: `/live/${encodeURIComponent(room.id)}/frame.jpg?t=${Math.floor(Date.now() / 10000)}` });
+  img.addEventListener('error', () => {
+    if (room.cover_url && img.src !== room.cover_url) img.src = room.cover_url;
+    else img.replaceWith(h('div', { class: 'cover blank' }));
+  }, { once: false });
+  return h('li', { dataset: { roomId: room.id } },
+    h('a', { href: `/watch/${encodeURIComponent(room.id)}` },
+      img,
+      h('strong', { class: 'title' }, room.title ?? `Room ${room.id}`),
+      h('div', { class: 'status' },
+        h('span', { class: 'live' }, t('watch.live')), ' ',
+        isPinned ? h('span', { class: 'pin' }, t('home.pinned')) : null, ' ',
+        h('span', { class: 'anchor' }, room.owner?.username ?? ''), ' · ',
+        h('span', { class: 'viewers' }, t('home.watching', { n: room.viewers ?? 0 })),
+      ),
+    ),
+  );
+}
+
+function render() {
+  const q = search.value.trim().toLowerCase();
+  const shown = rooms
+    .filter((r) => !q || `${r.title} ${r.owner?.username ?? ''} ${r.id}`.toLowerCase().includes(q))
+    .sort((a, b) => {
+      const pa = pinned.indexOf(a.id), pb = pinned.indexOf(b.id);
+      if (pa !== pb) return (pa === -1 ? Infinity : pa) - (pb === -1 ? Infinity : pb);
+      return (b.viewers ?? 0) - (a.viewers ?? 0); // hot first
+    });
+  list.replaceChildren(...shown.map(card));
+  empty.hidden = shown.length > 0;
 }
 
 async function refresh() {
   try {
-    const res = await fetch('/api/v1/rooms?live=1', { headers: { accept: 'application/json' } });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const rooms = roomsOf(await res.json());
-    list.replaceChildren(...rooms.map((room) => {
-      const li = document.createElement('li');
-      const a = document.createElement('a');
-      a.href = `/watch/${encodeURIComponent(room.id)}`;
-      const title = document.createElement('strong');
-      title.textContent = room.title ?? `Room ${room.id}`;
-      const meta = document.createElement('div');
-      meta.className = 'status';
-      const viewers = room.viewers_count ?? room.viewersCount ?? room.online ?? 0;
-      meta.innerHTML = '<span class="live">LIVE</span> ';
-      meta.append(`${viewers} watching`);
-      a.append(title, meta);
-      li.append(a);
-      return li;
-    }));
-    empty.hidden = rooms.length > 0;
-    status.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const [body, pins] = await Promise.all([api('/rooms?live=1'), api('/pinned-rooms').catch(() => ({ room_ids: [] }))]);
+    rooms = body.rooms ?? [];
+    pinned = pins.room_ids ?? [];
+    render();
+    status.textContent = t('home.updated', { time: new Date().toLocaleTimeString() });
   } catch (err) {
-    status.textContent = `cannot load rooms (${err.message})`;
+    status.textContent = t('home.error', { error: err.message });
   }
 }
+
+async function howto() {
+  const site = await api('/site').catch(() => null);
+  const server = site?.rtmp_server ?? `rtmp://${location.hostname}/live`;
+  document.getElementById('howto-2').textContent = t('home.howto.2', { server });
+  document.getElementById('ffmpeg-line').textContent = `ffmpeg -re -i video.mp4 -c:v libx264 -g 60 -c:a aac -f flv ${server}/STREAM_KEY`;
+}
+
+search.addEventListener('input', render);
+howto();
 refresh();
 setInterval(refresh, 10000);

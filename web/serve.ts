@@ -35,12 +35,16 @@ const TYPES: Record<string, string> = {
  * holds the compiled server code (dist/web/serve.js), which must never be served.
  */
 export const WEB_ASSETS = [
-  'index.html', 'watch.html', 'test-player.html', 'player.js', 'rooms.js', 'watch.js', 'test-player.js', 'app.css',
+  'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'test-player.html',
+  'app.js', 'i18n.js', 'player.js', 'rooms.js', 'watch.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
 ] as const;
+/** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role). */
+const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html' };
 const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
 
 /**
- * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the player page), the files of
+ * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the room page), `/login`,
+ * `/studio` (anchor studio), `/admin` (operator console), the files of
  * WEB_ASSETS at `/{name}`, and the two players from node_modules at `/vendor/mpegts.js` and
  * `/vendor/hls.js`, each with the pages' security headers (CSP, no framing, no referrer:
  * core/http/security-headers.ts). Works as a plain Node handler or as express middleware: a path
@@ -54,6 +58,10 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
   };
   const files = new Map<string, string>(WEB_ASSETS.map((name) => [`/${name}`, join(root, name)]));
   files.set('/', join(root, 'index.html'));
+  for (const [path, name] of Object.entries(PAGES)) {
+    files.set(path, join(root, name));
+    files.set(`${path}/`, join(root, name));
+  }
   for (const [path, file] of Object.entries(vendor)) files.set(path, file);
   const vendorFiles = new Set(Object.values(vendor));
   const useCache = options.cache ?? true;

@@ -1,36 +1,80 @@
-// The watch page (watch.html, /watch/{room_id}): gets a play token and plays the room.
-// Its own file, not an inline script: the pages' Content-Security-Policy allows only same-origin scripts.
+// The room page (watch.html, /watch/{room_id}). The room's state is polled every few seconds and
+// the player is watched: a video whose time stops advancing (or that ended, or was paused by
+// anything but the viewer) is not healthy, so it is torn down and started again with a new token
+// while the room is live. "OFFLINE" before a show, "ENDED" once a show seen here is over, and
+// "no such room" for an unknown id (no endless retries).
+import { ApiError, api, startPage, t } from '/app.js';
 import { play } from '/player.js';
+
+startPage();
+const POLL_MS = 3000;
+/** Polls without progress before the player counts as stalled. */
+const STALL_POLLS = 2;
 
 const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1] ?? '');
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const setStatus = (text) => ($('status').textContent = text);
+const KIND = { flv: 'HTTP-FLV', hls: 'HLS' };
+
 let handle = null;
+let starting = false;
+let sawLive = false;
+let lastTime = -1;
+let stalledPolls = 0;
+let userPaused = false;
+let timer = null;
 
-async function getJson(path) {
-  const res = await fetch(path, { headers: { accept: 'application/json' } });
-  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
-  return res.json();
+// A pause counts as the viewer's only when it came with a user gesture (the controls' button);
+// a pause from the stream ending, or from the browser, is a problem to recover from.
+video.addEventListener('pause', () => {
+  userPaused = !video.ended && Boolean(navigator.userActivation?.isActive);
+});
+video.addEventListener('play', () => (userPaused = false));
+
+function showState(kind) {
+  const el = $('state');
+  el.textContent = t(`watch.${kind}`);
+  el.className = kind === 'live' ? 'live' : 'offline';
+  el.dataset.state = kind;
 }
 
-function isLive(room) {
-  return Boolean(room.is_live ?? room.isLive ?? room.live ?? room.status === 'live');
+function showNotice(text) {
+  const n = $('notice');
+  n.hidden = !text;
+  n.textContent = text ?? '';
 }
 
-async function showRoom() {
-  const room = await getJson(`/api/v1/rooms/${encodeURIComponent(roomId)}`);
-  $('title').textContent = room.title ?? `Room ${roomId}`;
-  document.title = `onair — ${$('title').textContent}`;
-  const live = isLive(room);
-  $('state').textContent = live ? 'LIVE' : 'OFFLINE';
-  $('state').className = live ? 'live' : 'offline';
-  const viewers = room.viewers_count ?? room.viewersCount ?? room.online;
-  $('viewers').textContent = viewers === undefined ? '' : `${viewers} watching`;
-  return live;
+function stopPlayer() {
+  handle?.destroy();
+  handle = null;
+  lastTime = -1;
+  stalledPolls = 0;
 }
 
-/** Same-origin fallbacks when control hands back no URL (or one for another host name). */
+async function startPlayer() {
+  starting = true;
+  setStatus(t('watch.connecting'));
+  try {
+    const grant = await api(`/rooms/${encodeURIComponent(roomId)}/play-token`);
+    const q = `?token=${encodeURIComponent(grant.token)}`;
+    handle = await play(video, {
+      flvUrl: sameOrigin(grant.flv_url, `/live/${roomId}.flv${q}`),
+      hlsUrl: sameOrigin(grant.hls_url, `/live/${roomId}/index.m3u8${q}`),
+      onStatus: () => {},
+    });
+    lastTime = video.currentTime;
+    stalledPolls = 0;
+    userPaused = false;
+    setStatus(t('watch.playing', { kind: KIND[handle.kind] ?? handle.kind }));
+  } catch (err) {
+    setStatus(t('watch.waiting'));
+  } finally {
+    starting = false;
+  }
+}
+
+/** Same-origin paths when control hands back absolute URLs (possibly for another host name). */
 function sameOrigin(url, fallback) {
   if (!url) return fallback;
   try {
@@ -41,51 +85,87 @@ function sameOrigin(url, fallback) {
   }
 }
 
-async function tryPlay() {
-  const live = await showRoom();
+/** True while the video makes progress (or the viewer paused it). */
+function healthy() {
+  if (video.ended) return false;
+  if (video.paused) return userPaused;
+  const now = video.currentTime;
+  if (now > lastTime) {
+    lastTime = now;
+    stalledPolls = 0;
+    return true;
+  }
+  return ++stalledPolls < STALL_POLLS;
+}
+
+async function tick() {
+  let room;
+  try {
+    room = await api(`/rooms/${encodeURIComponent(roomId)}`);
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) return noSuchRoom();
+    setStatus(t('common.error', { error: err.message }));
+    return;
+  }
+  $('title').textContent = room.title ?? `Room ${roomId}`;
+  document.title = `onair — ${$('title').textContent}`;
+  $('anchor').textContent = room.owner?.username ? t('watch.by', { name: room.owner.username }) : '';
+  const live = Boolean(room.is_live);
+  $('viewers').textContent = live ? t('watch.watching', { n: room.viewers ?? 0 }) : '';
   if (!live) {
-    setStatus('not live yet; checking again shortly');
-    return false;
+    stopPlayer();
+    showState(sawLive ? 'ended' : 'offline');
+    showNotice(t(sawLive ? 'watch.endedText' : 'watch.offlineText'));
+    setStatus('');
+    return;
   }
-  const grant = await getJson(`/api/v1/rooms/${encodeURIComponent(roomId)}/play-token`);
-  const q = `?token=${encodeURIComponent(grant.token)}`;
-  handle = await play(video, {
-    flvUrl: sameOrigin(grant.flv_url, `/live/${roomId}.flv${q}`),
-    hlsUrl: sameOrigin(grant.hls_url, `/live/${roomId}/index.m3u8${q}`),
-    onStatus: setStatus,
-  });
-  return true;
+  sawLive = true;
+  showState('live');
+  showNotice(null);
+  if (starting) return;
+  if (!handle) return void startPlayer();
+  if (healthy()) {
+    setStatus(video.paused ? t('watch.paused') : t('watch.playing', { kind: KIND[handle.kind] ?? handle.kind }));
+    return;
+  }
+  // Encoder dropped or the show restarted: a fresh token and player (the room is still live).
+  setStatus(t('watch.reconnecting'));
+  stopPlayer();
+  startPlayer();
 }
 
-// Bounded retries with a growing pause; the page keeps polling the room state meanwhile.
-async function run() {
-  for (let attempt = 0; attempt < 1000; attempt++) {
-    try {
-      if (await tryPlay()) break;
-    } catch (err) {
-      setStatus(`waiting for the stream (${err.message})`);
-    }
-    await new Promise((r) => setTimeout(r, Math.min(10000, 2000 + attempt * 1000)));
-  }
-  if (!handle) return;
-  // When the stream stops (video stalls for long), start over: new token, new player.
-  let last = video.currentTime;
-  let stalled = 0;
-  const timer = setInterval(async () => {
-    showRoom().catch(() => {});
-    if (video.currentTime !== last || video.paused) {
-      last = video.currentTime;
-      stalled = 0;
-      return;
-    }
-    if (++stalled >= 3) {
-      clearInterval(timer);
-      handle.destroy();
-      handle = null;
-      run();
-    }
-  }, 5000);
+function noSuchRoom() {
+  clearInterval(timer);
+  stopPlayer();
+  $('title').textContent = t('watch.noroom');
+  showState('offline');
+  $('state').dataset.state = 'noroom';
+  showNotice(t('watch.noroom'));
+  setStatus('');
+  video.hidden = true;
 }
 
-if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) setStatus('bad room id');
-else run();
+/** The platform's room rules, once per browser session and version, over the page (the video keeps loading). */
+async function showConventions() {
+  const c = await api('/conventions').catch(() => null);
+  if (!c?.body) return;
+  const seen = `onair.conventions.${c.updated_at}`;
+  if (sessionStorage.getItem(seen)) return;
+  $('conventions-body').replaceChildren(...c.body.split(/\n{2,}/).map((para) => {
+    const p = document.createElement('p');
+    p.textContent = para;
+    return p;
+  }));
+  const dialog = $('conventions');
+  dialog.addEventListener('close', () => sessionStorage.setItem(seen, '1'), { once: true });
+  dialog.showModal();
+}
+
+if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) {
+  setStatus(t('watch.badid'));
+  noSuchRoom();
+} else {
+  tick();
+  timer = setInterval(tick, POLL_MS);
+  showConventions();
+}

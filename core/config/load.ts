@@ -60,6 +60,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_RECORD: 'media.record',
   ONAIR_RECORDINGS_DIR: 'media.recordingsDir',
   ONAIR_HLS: 'media.hls',
+  ONAIR_FRAMES: 'media.frames',
   ONAIR_HLS_SEGMENT: 'media.hlsSegment',
   ONAIR_MEDIA_IDLE_TIMEOUT: 'media.idleTimeout',
   ONAIR_FIRST_MEDIA_TIMEOUT: 'media.firstMediaTimeout',

@@ -203,6 +203,8 @@ export const configSchema = z.object({
      */
     recordingsDir: z.string().optional(),
     hls: bool(true),
+    /** A JPEG of each live stream's newest keyframe at /{app}/{name}/frame.jpg (home page cards, supervision wall); one keyframe-only ffmpeg per stream. */
+    frames: bool(true),
     hlsSegment: duration('1s'),
     idleTimeout: duration('10s'),
     /** A publish that sends no audio or video this long after it was allowed is dropped, never reported live. */

@@ -155,6 +155,8 @@ export interface StreamSummary {
   bytesIn: number;
   bytesOut: number;
   bitrateInKbps: number;
+  /** Time between the publisher's last two keyframes (ms); 0 until known. Absent from older media versions. */
+  keyframeIntervalMs?: number;
 }
 
 /** What control may ask of media. */

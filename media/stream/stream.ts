@@ -61,6 +61,9 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   bytesIn = 0;
   videoFrames = 0;
   audioFrames = 0;
+  /** Time between the last two keyframes (ms, stream timestamps); 0 until two have arrived. Studio warns when it is long. */
+  keyframeIntervalMs = 0;
+  private lastKeyframeTs = -1;
   readonly viewers = zeroViewers();
   private bytesOutClosed = 0;
 
@@ -188,6 +191,8 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
         if (codec) this.video = { codec, width: 0, height: 0, fps: fpsFromMetadata(this.metadata) };
       }
       if (p.isKeyframe) {
+        if (this.lastKeyframeTs >= 0 && p.timestamp > this.lastKeyframeTs) this.keyframeIntervalMs = p.timestamp - this.lastKeyframeTs;
+        this.lastKeyframeTs = p.timestamp;
         this.gop = [p];
         this.gopBytes = p.body.length;
       } else if (this.gop.length) {

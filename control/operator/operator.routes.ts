@@ -1,0 +1,144 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { OnairConfig } from '../../core/config/schema.js';
+import { NotFoundError } from '../../core/errors.js';
+import { asyncRoute } from '../http/async-route.js';
+import { requireRole, requireUser } from '../http/auth.middleware.js';
+import { parseInput } from '../http/validate.js';
+import { ROLES } from '../auth/user.js';
+import { roomParams } from '../rooms/room.schema.js';
+import { rtmpServerUrl } from '../rooms/room-urls.js';
+import type { RoomStore } from '../rooms/room.store.js';
+import type { MediaControl } from '../../core/media/media-contract.js';
+import { ingestFigures, type OperatorService } from './operator.service.js';
+import { ROOM_FILTERS } from './operator.store.js';
+
+const id = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
+const paging = {
+  page: z.coerce.number().int().min(1).max(100_000).default(1),
+  page_size: z.coerce.number().int().min(1).max(100).default(20),
+};
+const roomsQuery = z.strictObject({
+  filter: z.enum(ROOM_FILTERS).default('all'),
+  anchor_id: id.optional(),
+  q: z.string().trim().min(1).max(64).optional(),
+  ...paging,
+});
+const usersQuery = z.strictObject({
+  q: z.string().trim().min(1).max(64).optional(),
+  role: z.enum(ROLES).optional(),
+  ...paging,
+});
+const userParams = z.strictObject({ id });
+const roleBody = z.strictObject({ role: z.enum(ROLES) });
+/** Plain text (paragraphs separated by blank lines); the pages render it as text, never as HTML. */
+const conventionsBody = z.strictObject({ body: z.string().trim().min(1).max(8000) });
+
+/**
+ * The operator console's API (ser-blive), beside force close/restore (live.routes.ts), publishing
+ * bans and pending bans (moderation.routes.ts) and dead letters (callbacks):
+ *   GET    /admin/rooms?filter=all|live|pinned|banned&anchor_id=&q=&page=&page_size=
+ *   GET    /admin/rooms/{id}              sessions with audience figures, moderation history, ingest
+ *   POST   /admin/rooms/{id}/pin          DELETE to unpin
+ *   GET    /admin/users?q=&role=&page=&page_size=
+ *   PUT    /admin/users/{id}/role         {role}
+ *   PUT    /admin/conventions             {body}; GET /admin/conventions/history
+ *   GET    /admin/overview                streams, viewers, bandwidth, CPU, memory, dead letters
+ *   GET    /admin/wall                    live rooms with their newest frame and figures
+ */
+export function operatorRoutes(operator: OperatorService): Router {
+  const r = Router();
+  const op = requireRole('operator');
+
+  r.get('/admin/rooms', op, asyncRoute(async (req, res) => {
+    const q = parseInput(roomsQuery, req.query, 'query');
+    const { total, rooms } = await operator.listRooms({ filter: q.filter, anchorId: q.anchor_id, q: q.q, page: q.page, pageSize: q.page_size });
+    res.json({ total, page: q.page, page_size: q.page_size, rooms });
+  }));
+  r.get('/admin/rooms/:id', op, asyncRoute(async (req, res) => {
+    const { id: roomId } = parseInput(roomParams, req.params, 'params');
+    res.json(await operator.roomDetail(roomId));
+  }));
+  r.post('/admin/rooms/:id/pin', op, asyncRoute(async (req, res) => {
+    const { id: roomId } = parseInput(roomParams, req.params, 'params');
+    await operator.pin(roomId, req.user!.id);
+    res.json({ room_id: roomId, pinned: true });
+  }));
+  r.delete('/admin/rooms/:id/pin', op, asyncRoute(async (req, res) => {
+    const { id: roomId } = parseInput(roomParams, req.params, 'params');
+    res.json({ room_id: roomId, pinned: false, was_pinned: await operator.unpin(roomId) });
+  }));
+
+  r.get('/admin/users', op, asyncRoute(async (req, res) => {
+    const q = parseInput(usersQuery, req.query, 'query');
+    const { total, users } = await operator.searchUsers({ q: q.q, role: q.role, page: q.page, pageSize: q.page_size });
+    res.json({ total, page: q.page, page_size: q.page_size, users });
+  }));
+  r.put('/admin/users/:id/role', op, asyncRoute(async (req, res) => {
+    const { id: userId } = parseInput(userParams, req.params, 'params');
+    const { role } = parseInput(roleBody, req.body, 'body');
+    await operator.setRole(req.user!.id, userId, role);
+    res.json({ user_id: userId, role });
+  }));
+
+  r.put('/admin/conventions', op, asyncRoute(async (req, res) => {
+    const { body } = parseInput(conventionsBody, req.body, 'body');
+    res.json(await operator.saveConventions(body, req.user!.id));
+  }));
+  r.get('/admin/conventions/history', op, asyncRoute(async (_req, res) => {
+    res.json({ versions: await operator.conventionHistory() });
+  }));
+
+  r.get('/admin/overview', op, asyncRoute(async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json(await operator.overview());
+  }));
+  r.get('/admin/wall', op, asyncRoute(async (_req, res) => {
+    res.set('Cache-Control', 'no-store').json({ rooms: await operator.wall() });
+  }));
+  return r;
+}
+
+/**
+ * What the pages need from anyone (no login):
+ *   GET /site          the OBS server URL (ONAIR_PUBLIC_HOST, the RTMP port and app) for "how to go live"
+ *   GET /conventions   the room rules viewers see on entering a room ({body: null} until an operator writes them)
+ *   GET /pinned-rooms  ids of pinned rooms, for the home page's order
+ * and from a signed-in anchor:
+ *   GET /me/rooms              their rooms with live state (the studio)
+ *   GET /me/rooms/{id}/ingest  the encoder's figures while live (bitrate, fps, keyframe interval)
+ */
+export function siteRoutes(deps: {
+  config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'>;
+  operator: OperatorService;
+  rooms: RoomStore;
+  media: Pick<MediaControl, 'listStreams'>;
+}): Router {
+  const r = Router();
+  r.get('/site', (_req, res) => {
+    res.json({ rtmp_server: rtmpServerUrl(deps.config), rtmp_port: deps.config.rtmp.port, rtmp_app: deps.config.rtmp.app });
+  });
+  r.get('/conventions', asyncRoute(async (_req, res) => {
+    const c = await deps.operator.conventions();
+    res.json({ body: c?.body ?? null, updated_at: c?.updated_at ?? null });
+  }));
+  r.get('/pinned-rooms', asyncRoute(async (_req, res) => {
+    res.json({ room_ids: await deps.operator.pinnedIds() });
+  }));
+  r.get('/me/rooms', requireUser, asyncRoute(async (req, res) => {
+    const rooms = await deps.rooms.listByOwner(req.user!.id);
+    res.set('Cache-Control', 'no-store').json({
+      rooms: rooms.map((room) => ({
+        id: room.id, title: room.title, cover_url: room.coverUrl, is_live: room.isLive, viewers: room.viewersCount,
+        record: room.recordEnabled, stream_key_revoked: room.streamKeyRevoked, created_at: room.createdAt.toISOString(),
+      })),
+    });
+  }));
+  r.get('/me/rooms/:id/ingest', requireUser, asyncRoute(async (req, res) => {
+    const { id: roomId } = parseInput(roomParams, req.params, 'params');
+    const room = (await deps.rooms.listByOwner(req.user!.id)).find((x) => x.id === roomId);
+    if (!room) throw new NotFoundError('no such room of yours', { code: 'room_not_found' });
+    const streams = await deps.media.listStreams().catch(() => []);
+    res.set('Cache-Control', 'no-store').json({ room_id: roomId, ingest: ingestFigures(streams.find((s) => s.streamName === roomId)) });
+  }));
+  return r;
+}

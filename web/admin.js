@@ -1,0 +1,206 @@
+// The operator console (/admin, ser-blive): overview from the metrics, the supervision wall of live
+// rooms (fresh frames every few seconds, force close from the wall), rooms, users, the room rules
+// (直播间公约) and the bans waiting for confirmation. One panel at a time, chosen by the URL's #tab.
+import { api, currentUser, h, startPage, t } from '/app.js';
+
+startPage();
+const REFRESH_MS = 3000;
+const panel = document.getElementById('panel');
+const errorBox = document.getElementById('admin-error');
+let timer = null;
+const fail = (err) => (errorBox.textContent = t('common.error', { error: err.message }));
+const action = (fn) => async (...args) => {
+  try {
+    errorBox.textContent = '';
+    await fn(...args);
+  } catch (err) {
+    fail(err);
+  }
+};
+
+const kbps = (v) => (v === null || v === undefined ? '—' : v >= 1000 ? `${(v / 1000).toFixed(1)} Mbit/s` : `${v} kbit/s`);
+const mib = (v) => (v === null || v === undefined ? '—' : `${Math.round(v / 1048576)} MiB`);
+
+const panels = {
+  async overview() {
+    const o = await api('/admin/overview');
+    const figure = (label, value, id) => h('div', { class: 'figure', id }, h('span', { class: 'status' }, label), h('strong', {}, String(value ?? '—')));
+    panel.replaceChildren(h('div', { class: 'figures' },
+      figure(t('admin.streams'), o.streams, 'fig-streams'),
+      figure(t('admin.viewers'), o.viewers, 'fig-viewers'),
+      figure(t('admin.ingest'), kbps(o.ingest_kbps), 'fig-ingest'),
+      figure(t('admin.egress'), kbps(o.egress_kbps), 'fig-egress'),
+      figure(t('admin.cpu'), o.cpu_percent === null ? '—' : `${o.cpu_percent} %`, 'fig-cpu'),
+      figure(t('admin.memory'), mib(o.memory_rss_bytes), 'fig-memory'),
+      h('div', { class: 'figure', id: 'fig-dead' }, h('span', { class: 'status' }, t('admin.dead')), h('strong', {}, String(o.dead_letters ?? '—')),
+        o.dead_letters ? h('button', { type: 'button', onclick: action(async () => {
+          await api('/admin/callbacks/dead/all/replay', { method: 'POST' });
+          await panels.overview();
+        }) }, t('admin.replay')) : null),
+    ));
+  },
+
+  async wall() {
+    const { rooms } = await api('/admin/wall');
+    if (!rooms.length) return void panel.replaceChildren(h('p', { id: 'wall-empty' }, t('admin.wallEmpty')));
+    const stamp = Date.now();
+    panel.replaceChildren(h('div', { class: 'wall' }, rooms.map((r) => {
+      const frame = r.frame_url
+        ? h('img', { class: 'frame', alt: r.title, src: `${r.frame_url}${r.frame_url.includes('?') ? '&' : '?'}t=${stamp}` })
+        : h('div', { class: 'frame blank' });
+      const i = r.ingest;
+      return h('article', { class: 'tile', dataset: { roomId: r.room_id } },
+        h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, frame),
+        h('strong', {}, `#${r.room_id} ${r.title}`),
+        h('div', { class: 'status' }, `${r.owner.username ?? r.owner.id} · ${t('watch.watching', { n: r.viewers })}`),
+        h('div', { class: 'status figures-line' }, i ? `${kbps(i.bitrate_kbps)} · ${i.fps} fps · ${i.width}×${i.height}` : '—'),
+        h('div', { class: 'row' },
+          h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, t('admin.watch')),
+          h('button', { type: 'button', class: 'danger force-close', onclick: action(async () => {
+            const reason = prompt(t('admin.closeConfirm', { id: r.room_id }), t('admin.forceClose'));
+            if (!reason) return;
+            await api('/admin/live/close', { method: 'POST', body: { room_id: r.room_id, reason } });
+            await panels.wall();
+          }) }, t('admin.forceClose')),
+        ),
+      );
+    })));
+  },
+
+  async rooms(state = { filter: 'all', q: '', anchor: '', page: 1 }) {
+    const params = new URLSearchParams({ filter: state.filter, page: String(state.page), page_size: '20' });
+    if (state.q) params.set('q', state.q);
+    if (state.anchor) params.set('anchor_id', state.anchor);
+    const list = await api(`/admin/rooms?${params}`);
+    const pages = Math.max(1, Math.ceil(list.total / list.page_size));
+    const again = (patch) => action(() => panels.rooms({ ...state, ...patch }));
+    const filter = h('select', { id: 'rooms-filter', onchange: (e) => again({ filter: e.target.value, page: 1 })() },
+      ['all', 'live', 'pinned', 'banned'].map((f) => h('option', { value: f, selected: f === state.filter }, t(`admin.filter.${f}`))));
+    const q = h('input', { type: 'search', id: 'rooms-q', value: state.q, placeholder: t('admin.search') });
+    const anchor = h('input', { id: 'rooms-anchor', value: state.anchor, placeholder: t('admin.anchor'), inputmode: 'numeric' });
+    const detail = h('div', { id: 'room-detail' });
+    panel.replaceChildren(
+      h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); again({ q: q.value.trim(), anchor: anchor.value.trim(), page: 1 })(); } },
+        filter, q, anchor, h('button', { type: 'submit' }, t('admin.search'))),
+      h('table', { class: 'list', id: 'rooms-table' },
+        h('tbody', {}, list.rooms.map((r) => h('tr', { dataset: { roomId: r.id } },
+          h('td', {}, `#${r.id}`),
+          h('td', {}, r.title, r.pinned_at ? h('span', { class: 'pin' }, ` ${t('home.pinned')}`) : null),
+          h('td', {}, r.owner.username ?? r.owner.id),
+          h('td', {}, r.is_live ? h('span', { class: 'live' }, t('watch.live')) : '',
+            r.stream_key_revoked || r.owner_banned ? h('span', { class: 'offline' }, t('admin.banned')) : ''),
+          h('td', { class: 'actions' },
+            h('button', { type: 'button', onclick: action(() => showRoom(r.id, detail)) }, t('admin.detail')),
+            h('button', { type: 'button', class: 'pin-toggle', onclick: action(async () => {
+              await api(`/admin/rooms/${r.id}/pin`, { method: r.pinned_at ? 'DELETE' : 'POST' });
+              await panels.rooms(state);
+            }) }, r.pinned_at ? t('admin.unpin') : t('admin.pin')),
+            r.stream_key_revoked ? h('button', { type: 'button', onclick: action(async () => {
+              await api(`/admin/rooms/${r.id}/restore`, { method: 'POST' });
+              await panels.rooms(state);
+            }) }, t('admin.restore')) : null,
+          ),
+        )))),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', disabled: state.page <= 1, onclick: again({ page: state.page - 1 }) }, t('admin.prev')),
+        h('span', { class: 'status' }, t('admin.page', { page: state.page, pages, total: list.total })),
+        h('button', { type: 'button', disabled: state.page >= pages, onclick: again({ page: state.page + 1 }) }, t('admin.next'))),
+      detail,
+    );
+  },
+
+  async users(state = { q: '', page: 1 }) {
+    const params = new URLSearchParams({ page: String(state.page), page_size: '20' });
+    if (state.q) params.set('q', state.q);
+    const list = await api(`/admin/users?${params}`);
+    const q = h('input', { type: 'search', id: 'users-q', value: state.q, placeholder: t('admin.search') });
+    panel.replaceChildren(
+      h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); action(() => panels.users({ q: q.value.trim(), page: 1 }))(); } },
+        q, h('button', { type: 'submit' }, t('admin.search'))),
+      h('table', { class: 'list', id: 'users-table' }, h('tbody', {}, list.users.map((u) => {
+        const role = h('select', {}, ['viewer', 'anchor', 'operator'].map((r) => h('option', { value: r, selected: r === u.role }, r)));
+        return h('tr', { dataset: { userId: u.id } },
+          h('td', {}, `#${u.id}`), h('td', {}, u.username), h('td', {}, String(u.rooms)),
+          h('td', {}, role, h('button', { type: 'button', onclick: action(async () => {
+            await api(`/admin/users/${u.id}/role`, { method: 'PUT', body: { role: role.value } });
+            await panels.users(state);
+          }) }, t('admin.save'))),
+          h('td', {}, u.publish_banned
+            ? h('button', { type: 'button', onclick: action(async () => {
+              await api(`/admin/users/${u.id}/publish-ban`, { method: 'DELETE' });
+              await panels.users(state);
+            }) }, t('admin.unban'))
+            : h('button', { type: 'button', class: 'danger', onclick: action(async () => {
+              const reason = prompt(t('admin.reason'));
+              if (!reason) return;
+              await api(`/admin/users/${u.id}/publish-ban`, { method: 'POST', body: { reason } });
+              await panels.users(state);
+            }) }, t('admin.ban'))),
+        );
+      }))),
+    );
+  },
+
+  async conventions() {
+    const current = await api('/conventions');
+    const area = h('textarea', { id: 'conventions-text', rows: 12 });
+    area.value = current.body ?? '';
+    const saved = h('span', { class: 'status', id: 'conventions-saved' });
+    panel.replaceChildren(h('form', { class: 'card', onsubmit: action(async (e) => {
+      e.preventDefault();
+      await api('/admin/conventions', { method: 'PUT', body: { body: area.value } });
+      saved.textContent = t('admin.saved');
+    }) }, area, h('div', { class: 'row' }, h('button', { type: 'submit', id: 'conventions-save' }, t('admin.save')), saved)));
+  },
+
+  async pending() {
+    const { pending_bans: list } = await api('/admin/moderation/pending-bans');
+    if (!list.length) return void panel.replaceChildren(h('p', {}, t('admin.noPending')));
+    panel.replaceChildren(h('table', { class: 'list' }, h('tbody', {}, list.map((p) => h('tr', {},
+      h('td', {}, `#${p.id}`), h('td', {}, `user ${p.user_id}`), h('td', {}, p.room_id ? `room ${p.room_id}` : ''), h('td', {}, p.reason),
+      h('td', {}, p.evidence_url ? h('a', { href: p.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, 'evidence') : ''),
+      h('td', { class: 'actions' },
+        h('button', { type: 'button', class: 'danger', onclick: action(async () => {
+          await api(`/admin/moderation/pending-bans/${p.id}/confirm`, { method: 'POST' });
+          await panels.pending();
+        }) }, t('admin.confirm')),
+        h('button', { type: 'button', onclick: action(async () => {
+          await api(`/admin/moderation/pending-bans/${p.id}/dismiss`, { method: 'POST' });
+          await panels.pending();
+        }) }, t('admin.dismiss'))),
+    )))));
+  },
+};
+
+async function showRoom(id, box) {
+  const d = await api(`/admin/rooms/${id}`);
+  box.replaceChildren(h('section', { class: 'card' },
+    h('h3', {}, `#${d.id} ${d.title}`),
+    h('p', { class: 'status' }, `${d.owner.username ?? d.owner.id} · ${d.status} · ${t('watch.watching', { n: d.viewers })}`),
+    h('h4', {}, t('admin.sessions')),
+    h('table', { class: 'list' }, h('tbody', {}, d.sessions.map((s) => h('tr', {},
+      h('td', {}, s.session_id), h('td', {}, s.status), h('td', {}, s.start_at ?? ''), h('td', {}, s.duration_s === null ? '' : `${s.duration_s} s`),
+      h('td', {}, `peak ${s.peak_viewers}`), h('td', {}, `unique ${s.unique_viewers}`), h('td', {}, `watch ${s.watch_s} s`), h('td', {}, s.close_reason ?? ''))))),
+    h('h4', {}, t('admin.moderation')),
+    h('ul', {}, d.moderation.map((m) => h('li', {}, `${m.at ?? ''} ${m.kind}: ${m.reason ?? ''}`))),
+  ));
+}
+
+function show() {
+  clearInterval(timer);
+  const tab = location.hash.slice(1) in panels ? location.hash.slice(1) : 'overview';
+  for (const a of document.querySelectorAll('#tabs a')) a.classList.toggle('active', a.getAttribute('href') === `#${tab}`);
+  panel.dataset.tab = tab;
+  action(() => panels[tab]())();
+  // The overview and the wall are live: frames and figures refresh by themselves.
+  if (tab === 'wall' || tab === 'overview') timer = setInterval(action(() => panels[tab]()), REFRESH_MS);
+}
+
+const user = currentUser();
+if (user?.role !== 'operator') {
+  errorBox.replaceChildren(t('admin.needOperator'), ' ', h('a', { href: '/login?next=/admin' }, t('nav.login')));
+} else {
+  document.getElementById('tabs').hidden = false;
+  window.addEventListener('hashchange', show);
+  show();
+}

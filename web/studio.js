@@ -1,0 +1,108 @@
+// The anchor studio (/studio): my rooms, create one, the OBS server and stream key (hidden until
+// revealed; copy buttons; rotate), and while live the encoder's figures from media, with a warning
+// when keyframes come too rarely (OBS's default "0 = auto" can mean 8 s: viewers wait that long).
+import { api, copyText, currentUser, formatDuration, h, startPage, t } from '/app.js';
+
+startPage();
+const KEYFRAME_WARN_MS = 4000;
+const user = currentUser();
+const errorBox = document.getElementById('studio-error');
+const roomsBox = document.getElementById('my-rooms');
+/** Room id -> its card's live parts, kept across refreshes so a revealed key stays revealed. */
+const cards = new Map();
+
+if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
+  errorBox.replaceChildren(t('studio.needAnchor'), ' ', h('a', { href: '/login?next=/studio' }, t('nav.login')));
+} else {
+  document.getElementById('studio').hidden = false;
+  refresh();
+  setInterval(refresh, 3000);
+}
+
+function copyButton(id, get) {
+  const button = h('button', { type: 'button', class: 'copy', id, onclick: async () => {
+    const ok = await copyText(await get());
+    button.textContent = ok ? t('studio.copied') : t('common.error', { error: 'clipboard' });
+    setTimeout(() => (button.textContent = t('studio.copy')), 1500);
+  } }, t('studio.copy'));
+  return button;
+}
+
+function makeCard(room) {
+  let key = null;
+  const keyOf = async () => (key ??= (await api(`/rooms/${room.id}/stream-key`)).stream_key);
+  const server = h('code', { class: 'server' }, '…');
+  const keyField = h('code', { class: 'key', dataset: { revealed: 'false' } }, '••••••••••••');
+  const reveal = h('button', { type: 'button', class: 'reveal', onclick: async () => {
+    const shown = keyField.dataset.revealed === 'true';
+    keyField.textContent = shown ? '••••••••••••' : await keyOf();
+    keyField.dataset.revealed = String(!shown);
+    reveal.textContent = t(shown ? 'studio.reveal' : 'studio.hide');
+  } }, t('studio.reveal'));
+  const rotate = h('button', { type: 'button', class: 'rotate', onclick: async () => {
+    if (!confirm(t('studio.rotateConfirm'))) return;
+    try {
+      key = (await api(`/rooms/${room.id}/stream-key/rotate`, { method: 'POST' })).stream_key;
+      if (keyField.dataset.revealed === 'true') keyField.textContent = key;
+    } catch (err) {
+      errorBox.textContent = t('common.error', { error: err.message });
+    }
+  } }, t('studio.rotate'));
+  const state = h('span', { class: 'offline state' }, t('studio.idle'));
+  const ingest = h('div', { class: 'ingest status' });
+  const warn = h('p', { class: 'warn', hidden: true });
+  const revoked = h('p', { class: 'warn', hidden: true }, t('studio.revoked'));
+  const title = h('strong', {}, room.title);
+  const el = h('article', { class: 'card room', dataset: { roomId: room.id } },
+    h('div', { class: 'row' }, title, state, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
+    h('div', { class: 'row' }, h('span', {}, t('studio.server')), server, copyButton(`copy-server-${room.id}`, async () => server.textContent)),
+    h('div', { class: 'row' }, h('span', {}, t('studio.key')), keyField, reveal, copyButton(`copy-key-${room.id}`, keyOf), rotate),
+    revoked, ingest, warn,
+  );
+  api(`/rooms/${room.id}/stream-key`).then((k) => (server.textContent = k.server_url)).catch(() => undefined);
+  return { el, title, state, ingest, warn, revoked, rotate };
+}
+
+async function refresh() {
+  let rooms;
+  try {
+    rooms = (await api('/me/rooms')).rooms;
+    errorBox.textContent = '';
+  } catch (err) {
+    errorBox.textContent = t('common.error', { error: err.message });
+    return;
+  }
+  document.getElementById('no-rooms').hidden = rooms.length > 0;
+  for (const room of rooms) {
+    let card = cards.get(room.id);
+    if (!card) {
+      card = makeCard(room);
+      cards.set(room.id, card);
+      roomsBox.append(card.el);
+    }
+    card.title.textContent = room.title;
+    card.state.textContent = room.is_live ? t('studio.live') : t('studio.idle');
+    card.state.className = `state ${room.is_live ? 'live' : 'offline'}`;
+    card.revoked.hidden = !room.stream_key_revoked;
+    card.rotate.disabled = room.stream_key_revoked;
+    const figures = room.is_live ? (await api(`/me/rooms/${room.id}/ingest`).catch(() => null))?.ingest : null;
+    card.ingest.textContent = figures
+      ? t('studio.ingest', { kbps: figures.bitrate_kbps, fps: figures.fps, w: figures.width, h: figures.height, kf: formatDuration(figures.keyframe_interval_ms) })
+      : '';
+    const slow = figures && figures.keyframe_interval_ms > KEYFRAME_WARN_MS;
+    card.warn.hidden = !slow;
+    card.warn.textContent = slow ? t('studio.kfWarn', { kf: formatDuration(figures.keyframe_interval_ms) }) : '';
+  }
+}
+
+document.getElementById('create-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const input = document.getElementById('create-title');
+  try {
+    await api('/rooms', { method: 'POST', body: { title: input.value } });
+    input.value = '';
+    await refresh();
+  } catch (err) {
+    errorBox.textContent = t('common.error', { error: err.message });
+  }
+});
