@@ -50,7 +50,7 @@ function makeCard(room) {
   } }, t('studio.rotate'));
   const state = h('span', { class: 'offline state' }, t('studio.idle'));
   const ingest = h('div', { class: 'ingest status' });
-  const warn = h('p', { class: 'warn', hidden: true });
+  const warn = h('p', { class: 'warn kf-warn', hidden: true });
   const revoked = h('p', { class: 'warn', hidden: true }, t('studio.revoked'));
   const title = h('strong', {}, room.title);
   const el = h('article', { class: 'card room', dataset: { roomId: room.id } },

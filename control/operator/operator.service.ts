@@ -68,7 +68,7 @@ function metricSum(all: Array<{ name: string; values: Array<{ value: number; lab
 export class OperatorService {
   private readonly now: () => number;
   /** Previous sample of the byte counters and CPU time, for rates between two overview reads. */
-  private lastSample: { at: number; bytesIn: number; bytesOut: number; cpu: number } | undefined;
+  private lastSample: { at: number; bytesIn: number; bytesOut: number; cpu: number; overview: Record<string, unknown> } | undefined;
 
   constructor(private readonly deps: OperatorServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -162,6 +162,8 @@ export class OperatorService {
     const cpu = metricSum(all, 'process_cpu_seconds_total');
     let rates: { ingest_kbps: number | null; egress_kbps: number | null; cpu_percent: number | null } = { ingest_kbps: null, egress_kbps: null, cpu_percent: null };
     const prev = this.lastSample;
+    // Rates need a window of a second or more; reads closer together reuse the last rates.
+    if (prev && at - prev.at < 1000) return { ...prev.overview, at: new Date(at).toISOString() };
     if (prev && at > prev.at) {
       const s = (at - prev.at) / 1000;
       rates = {
@@ -170,11 +172,11 @@ export class OperatorService {
         cpu_percent: cpu === null ? null : Math.round(((cpu - prev.cpu) / s) * 1000) / 10,
       };
     }
-    this.lastSample = { at, bytesIn: bytesIn ?? 0, bytesOut: bytesOut ?? 0, cpu: cpu ?? 0 };
+    const sample = { at, bytesIn: bytesIn ?? 0, bytesOut: bytesOut ?? 0, cpu: cpu ?? 0 };
     // Without media's byte counters in this registry (control on its own), ingest is the sum of the streams' bitrates.
     if (rates.ingest_kbps === null && streams) rates.ingest_kbps = Math.round(streams.reduce((n, s) => n + s.bitrateInKbps, 0));
     const dead = this.deps.bus ? await this.deps.bus.listDead({ limit: 1000 }).then((d) => d.length, () => null) : null;
-    return {
+    const overview = {
       at: new Date(at).toISOString(),
       streams: streams?.length ?? metricSum(all, 'onair_media_streams'),
       viewers: streams ? streams.reduce((n, s) => n + Object.values(s.viewers).reduce((a, b) => a + b, 0), 0) : metricSum(all, 'onair_media_viewers'),
@@ -183,6 +185,8 @@ export class OperatorService {
       heap_used_bytes: metricSum(all, 'nodejs_heap_size_used_bytes'),
       dead_letters: dead,
     };
+    this.lastSample = { ...sample, overview };
+    return overview;
   }
 
   private async liveStreams(): Promise<Map<string, StreamSummary>> {
