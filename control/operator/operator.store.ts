@@ -57,8 +57,8 @@ type Row = Record<string, unknown>;
 const iso = (v: unknown): string | null => (v === null || v === undefined ? null : new Date(v as string).toISOString());
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const str = (v: unknown): string => String(v);
-/** LIKE pattern for a user's search text: its own % and _ are literal. */
-const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/** LIKE pattern for a user's search text: its own % and _ are literal. '!' escapes (a backslash means different things in SQLite and MariaDB string literals). */
+const like = (q: string) => `%${q.replace(/[!%_]/g, (c) => `!${c}`)}%`;
 
 /** SQL true for an active publishing ban of the user in column `userCol` (a ban with no end, or one ending later). */
 const activeBan = (userCol: string) =>
@@ -87,7 +87,7 @@ export class OperatorStore {
       params.anchor = options.anchorId;
     }
     if (options.q) {
-      where.push("(r.title LIKE :q ESCAPE '\\' OR u.username LIKE :q ESCAPE '\\' OR CAST(r.id AS CHAR) = :exact)");
+      where.push("(r.title LIKE :q ESCAPE '!' OR u.username LIKE :q ESCAPE '!' OR CAST(r.id AS CHAR) = :exact)");
       params.q = like(options.q);
       params.exact = options.q;
     }
@@ -180,7 +180,7 @@ export class OperatorStore {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: options.limit, offset: options.offset, now: options.now };
     if (options.q) {
-      where.push("(u.username LIKE :q ESCAPE '\\' OR CAST(u.id AS CHAR) = :exact)");
+      where.push("(u.username LIKE :q ESCAPE '!' OR CAST(u.id AS CHAR) = :exact)");
       params.q = like(options.q);
       params.exact = options.q;
     }
