@@ -24,7 +24,7 @@ function fakeRoomsApi(req: IncomingMessage, res: ServerResponse): boolean {
   const json = (body: unknown) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
   const room = /^\/api\/v1\/rooms\/(300[12])(\/play-token)?$/.exec(url.pathname);
   if (url.pathname === '/api/v1/rooms' && url.searchParams.get('live') === '1') {
-    json({ items: [{ id: '3001', title: 'Test room', is_live: true, viewers: 2 }] });
+    json({ rooms: [{ id: '3001', title: 'Test room', is_live: true, viewers: 2 }] });
     return true;
   }
   if (!room) return false;
