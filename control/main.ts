@@ -27,6 +27,7 @@ import type { EventBus } from '../core/event-bus/event-bus.port.js';
 import { DbEventBus } from '../core/event-bus/db-event-bus.js';
 import { openPorts } from '../core/ports.js';
 import { createServer } from 'node:http';
+import { createWebHandler } from '../web/serve.js';
 import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
@@ -287,7 +288,10 @@ async function run(): Promise<void> {
   const control = createControl({ config, log, ...ports, media });
   await control.bootstrap();
   const metricsListener = await startMetricsListener(ports.metrics, config.metrics, config.host, log);
-  const server = createServer((req, res) => control.handle(req, res)).listen(config.http.port, config.host, () => {
+  // The web pages (home, room, login, studio, operator console) come from control in the split
+  // stack too: the nginx edge sends / to control, media's paths (/live/...) to media.
+  const web = createWebHandler();
+  const server = createServer((req, res) => web(req, res, () => control.handle(req, res))).listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });
   let stopping = false;

@@ -123,6 +123,23 @@ describe('nginx edge in front of onair', { skip }, () => {
     assert.equal(bytes[0], 0x47, 'an MPEG-TS segment starts with the sync byte');
   });
 
+  it('serves the web pages, their scripts and a live frame through the edge', async () => {
+    for (const path of ['/', `/watch/${room.id}`, '/login', '/studio', '/admin']) {
+      const res = await fetch(`${edge.origin}${path}`);
+      assert.equal(res.status, 200, path);
+      assert.match(res.headers.get('content-type') ?? '', /text\/html/, path);
+      assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/, path);
+    }
+    for (const path of ['/app.js', '/admin.js', '/vendor/mpegts.js', '/app.css']) assert.equal((await fetch(`${edge.origin}${path}`)).status, 200, path);
+    const frame = await until('a frame of the live room through the edge', async () => {
+      const res = await fetch(`${edge.origin}/live/${room.id}/frame.jpg`);
+      return res.status === 200 ? res : undefined;
+    }, 15_000, 500);
+    assert.equal(frame.headers.get('content-type'), 'image/jpeg');
+    const jpeg = Buffer.from(await frame.arrayBuffer());
+    assert.equal(jpeg.readUInt16BE(0), 0xffd8, 'a JPEG');
+  });
+
   it('keeps /metrics private and /healthz public', async () => {
     assert.equal((await fetch(`${edge.origin}/metrics`)).status, 404);
     assert.equal((await fetch(`http://127.0.0.1:${stack.httpPort}/metrics`)).status, 200, 'the origin still serves metrics');
