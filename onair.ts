@@ -121,6 +121,7 @@ function banner(p: OnairProcess): string {
     `      curl -s -X POST ${api}/api/v1/rooms -H "authorization: Bearer $TOKEN" \\`,
     `           -H 'content-type: application/json' -d '{"title":"My first show"}'  # -> {id, stream_key, push_url}`,
     `  Watch:                ${api}/watch/{room_id}     (live rooms: ${api}/)`,
+    `  In a browser:         ${api}/login, then ${api}/studio (anchors) or ${api}/admin (operators)`,
     `  Health and metrics:   ${api}/healthz  ${p.metricsListener ? `http://${p.config.metrics.address}/metrics` : `${api}/metrics`}${p.config.metrics.token ? '  (Bearer ONAIR_METRICS_TOKEN)' : ''}`,
     '',
   ].join('\n');

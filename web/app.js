@@ -120,7 +120,7 @@ export async function copyText(text) {
 }
 
 export function formatDuration(ms) {
-  if (!ms) return '?';
+  if (!ms) return '…';
   return `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 }
 

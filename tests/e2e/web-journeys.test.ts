@@ -119,6 +119,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
         throw new Error(`${err.message}; ffmpeg said: ${pusher?.errors()}; page: ${await page.textContent('article.room')}`);
       });
       assert.equal(await page.textContent('article.room .state'), 'Live now');
+      await until('the keyframe interval is measured', async () => /keyframe every 2\.0 s/.test((await page.textContent('article.room .ingest')) ?? ''), 15_000, 500);
       assert.equal(await page.isVisible('article.room .kf-warn'), false, 'a 2 s keyframe interval raises no warning');
       await page.click(`article.room .reveal`);
       await until('the key is revealed', async () => (await page.textContent('article.room .key')) === state.key);
