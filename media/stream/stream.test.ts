@@ -49,6 +49,18 @@ describe(Stream.name, () => {
     assert.equal(s.viewers['http-flv'], 1);
   });
 
+  it('measures the keyframe interval (the studio warns about OBS-style 8 s GOPs)', () => {
+    const s = new Stream(opts());
+    assert.equal(s.keyframeIntervalMs, 0, 'unknown before two keyframes');
+    s.push(frame(0, true));
+    for (let ts = 33; ts < 8000; ts += 33) s.push(frame(ts, false));
+    assert.equal(s.keyframeIntervalMs, 0);
+    s.push(frame(8000, true));
+    assert.equal(s.keyframeIntervalMs, 8000);
+    s.push(frame(10000, true));
+    assert.equal(s.keyframeIntervalMs, 2000, 'the latest interval, not an average');
+  });
+
   it('drops a GOP over the cap until the next keyframe', () => {
     const s = new Stream(opts('x', 100));
     s.push(frame(0, true, 60));
