@@ -42,29 +42,28 @@ const panels = {
 
   async wall() {
     const { rooms } = await api('/admin/wall');
-    if (!rooms.length) return void panel.replaceChildren(h('p', { id: 'wall-empty' }, t('admin.wallEmpty')));
-    const stamp = Date.now();
-    panel.replaceChildren(h('div', { class: 'wall' }, rooms.map((r) => {
-      const frame = r.frame_url
-        ? h('img', { class: 'frame', alt: r.title, src: `${r.frame_url}${r.frame_url.includes('?') ? '&' : '?'}t=${stamp}` })
-        : h('div', { class: 'frame blank' });
+    // Tiles are kept and updated in place: a fresh frame replaces the old one once it has loaded,
+    // so the wall never flickers, and a room that went offline leaves it.
+    let grid = panel.querySelector('.wall');
+    if (!grid) {
+      grid = h('div', { class: 'wall' });
+      panel.replaceChildren(grid, h('p', { id: 'wall-empty', hidden: true }, t('admin.wallEmpty')));
+    }
+    panel.querySelector('#wall-empty').hidden = rooms.length > 0;
+    const live = new Set(rooms.map((r) => r.room_id));
+    for (const tile of grid.querySelectorAll('article.tile')) if (!live.has(tile.dataset.roomId)) tile.remove();
+    for (const r of rooms) {
+      const tile = grid.querySelector(`article.tile[data-room-id="${CSS.escape(r.room_id)}"]`) ?? grid.appendChild(wallTile(r));
       const i = r.ingest;
-      return h('article', { class: 'tile', dataset: { roomId: r.room_id } },
-        h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, frame),
-        h('strong', {}, `#${r.room_id} ${r.title}`),
-        h('div', { class: 'status' }, `${r.owner.username ?? r.owner.id} · ${t('watch.watching', { n: r.viewers })}`),
-        h('div', { class: 'status figures-line' }, i ? `${kbps(i.bitrate_kbps)} · ${i.fps} fps · ${i.width}×${i.height}` : '—'),
-        h('div', { class: 'row' },
-          h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, t('admin.watch')),
-          h('button', { type: 'button', class: 'danger force-close', onclick: action(async () => {
-            const reason = prompt(t('admin.closeConfirm', { id: r.room_id }), t('admin.forceClose'));
-            if (!reason) return;
-            await api('/admin/live/close', { method: 'POST', body: { room_id: r.room_id, reason } });
-            await panels.wall();
-          }) }, t('admin.forceClose')),
-        ),
-      );
-    })));
+      tile.querySelector('.who').textContent = `${r.owner.username ?? r.owner.id} · ${t('watch.watching', { n: r.viewers })}`;
+      tile.querySelector('.figures-line').textContent = i ? `${kbps(i.bitrate_kbps)} · ${i.fps} fps · ${i.width}×${i.height}` : '—';
+      const img = tile.querySelector('img.frame');
+      if (r.frame_url) {
+        const next = new Image();
+        next.onload = () => (img.src = next.src);
+        next.src = `${r.frame_url}${r.frame_url.includes('?') ? '&' : '?'}t=${Date.now()}`;
+      }
+    }
   },
 
   async rooms(state = { filter: 'all', q: '', anchor: '', page: 1 }) {
@@ -172,6 +171,24 @@ const panels = {
   },
 };
 
+function wallTile(r) {
+  return h('article', { class: 'tile', dataset: { roomId: r.room_id } },
+    h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, h('img', { class: 'frame', alt: r.title })),
+    h('strong', {}, `#${r.room_id} ${r.title}`),
+    h('div', { class: 'status who' }),
+    h('div', { class: 'status figures-line' }),
+    h('div', { class: 'row' },
+      h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, t('admin.watch')),
+      h('button', { type: 'button', class: 'danger force-close', onclick: action(async () => {
+        const reason = prompt(t('admin.closeConfirm', { id: r.room_id }), t('admin.forceClose'));
+        if (!reason) return;
+        await api('/admin/live/close', { method: 'POST', body: { room_id: r.room_id, reason } });
+        await panels.wall();
+      }) }, t('admin.forceClose')),
+    ),
+  );
+}
+
 async function showRoom(id, box) {
   const d = await api(`/admin/rooms/${id}`);
   box.replaceChildren(h('section', { class: 'card' },
@@ -191,6 +208,7 @@ function show() {
   const tab = location.hash.slice(1) in panels ? location.hash.slice(1) : 'overview';
   for (const a of document.querySelectorAll('#tabs a')) a.classList.toggle('active', a.getAttribute('href') === `#${tab}`);
   panel.dataset.tab = tab;
+  panel.replaceChildren();
   action(() => panels[tab]())();
   // The overview and the wall are live: frames and figures refresh by themselves.
   if (tab === 'wall' || tab === 'overview') timer = setInterval(action(() => panels[tab]()), REFRESH_MS);
