@@ -13,6 +13,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
 import { publish, stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
@@ -219,6 +220,33 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await until('no such room', async () => (await missing.getAttribute('#state', 'data-state')) === 'noroom');
       assert.equal(await missing.textContent('#title'), 'There is no such room.');
       await page.close();
+    });
+
+    it('the studio warns when keyframes come too rarely (an OBS-style long GOP)', async () => {
+      const page = await open('/login?next=%2Fstudio');
+      await page.fill('#login-username', `anchor_web_${process.pid}`);
+      await page.fill('#login-password', PASSWORD);
+      await page.click('#login-submit');
+      await page.waitForURL((u) => u.pathname === '/studio');
+      await page.fill('#create-title', 'Long GOP');
+      await page.click('#create-submit');
+      const card = page.locator('article.room', { hasText: 'Long GOP' });
+      await card.waitFor();
+      const roomId = (await card.getAttribute('data-room-id'))!;
+      const key = (await stack.call('GET', `/rooms/${roomId}/stream-key`, undefined, (await stack.call('POST', '/auth/login', {
+        username: `anchor_web_${process.pid}`, password: PASSWORD,
+      })).body.token)).body.stream_key as string;
+      // 15 fps with a keyframe every 6 s: two keyframes arrive within the wait.
+      const longGop = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=15',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '90', '-keyint_min', '90', '-sc_threshold', '0', '-f', 'flv', `${state.server}/${key}`], { stdio: 'ignore' });
+      try {
+        await until('the keyframe warning', async () => card.locator('.kf-warn').isVisible(), 30_000, 500);
+        assert.match((await card.locator('.kf-warn').textContent()) ?? '', /Keyframe interval is 6\.0 s/);
+        await shot(page, 'studio-keyframe-warning');
+      } finally {
+        longGop.kill('SIGKILL');
+        await page.close();
+      }
     });
 
     it('works on a phone-sized viewport and in Chinese', async () => {
