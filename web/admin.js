@@ -152,6 +152,35 @@ const panels = {
     }) }, area, h('div', { class: 'row' }, h('button', { type: 'submit', id: 'conventions-save' }, t('admin.save')), saved)));
   },
 
+  async audits(state = { severity: '', page: 1 }) {
+    const params = new URLSearchParams({ page: String(state.page), page_size: '50' });
+    if (state.severity) params.set('severity', state.severity);
+    const list = await api(`/admin/audits?${params}`);
+    const pages = Math.max(1, Math.ceil(list.total / list.page_size));
+    const again = (patch) => action(() => panels.audits({ ...state, ...patch }));
+    const severity = h('select', { id: 'audits-severity', onchange: (e) => again({ severity: e.target.value, page: 1 })() },
+      ['', 'light', 'severe'].map((v) => h('option', { value: v, selected: v === state.severity }, v || t('admin.filter.all'))));
+    panel.replaceChildren(
+      h('div', { class: 'row' }, severity),
+      list.audits.length === 0 ? h('p', {}, t('admin.noAudits')) : h('table', { class: 'list', id: 'audits-table' }, h('tbody', {}, list.audits.map((a) => h('tr', {},
+        h('td', {}, a.created_at.replace('T', ' ').slice(0, 19)),
+        h('td', {}, a.room_id ? h('a', { href: `/watch/${a.room_id}`, target: '_blank', rel: 'noopener' }, `#${a.room_id}`) : ''),
+        h('td', {}, `${a.kind} ${a.label ?? ''} ${a.score ?? ''}`),
+        h('td', {}, h('span', { class: a.severity === 'severe' ? 'live' : 'offline' }, a.severity)), h('td', {}, a.action),
+        h('td', {}, a.evidence_url ? h('a', { href: a.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, t('admin.evidence')) : ''),
+        h('td', { class: 'actions' }, a.anchor_id ? h('button', { type: 'button', class: 'danger', onclick: action(async () => {
+          const reason = prompt(t('admin.reason'), `audit ${a.id}: ${a.label ?? a.kind}`);
+          if (!reason) return;
+          await api(`/admin/users/${a.anchor_id}/publish-ban`, { method: 'POST', body: { reason } });
+        }) }, t('admin.ban')) : null),
+      )))),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', disabled: state.page <= 1, onclick: again({ page: state.page - 1 }) }, t('admin.prev')),
+        h('span', { class: 'status' }, t('admin.page', { page: state.page, pages, total: list.total })),
+        h('button', { type: 'button', disabled: state.page >= pages, onclick: again({ page: state.page + 1 }) }, t('admin.next'))),
+    );
+  },
+
   async pending() {
     const { pending_bans: list } = await api('/admin/moderation/pending-bans');
     if (!list.length) return void panel.replaceChildren(h('p', {}, t('admin.noPending')));

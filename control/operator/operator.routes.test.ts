@@ -83,6 +83,27 @@ for (const set of testAdapterSets()) {
       await kit.http.put('/api/v1/admin/conventions').set(op.auth).send({ body: '  ' }).expect(400);
     });
 
+    it('audit verdicts: newest first, filtered by severity, room and anchor, paged', async () => {
+      const insert = (i: number, severity: string, room: (typeof rooms)[number]) => kit.ports.db.sequelize.query(
+        `INSERT INTO live_audit_logs (identity, room_id, anchor_id, session_id, stream_name, kind, suggestion, label, score, severity, action, evidence_url, created_at)
+         VALUES (:identity, :room, :anchor, NULL, :room, 'image', 'block', 'porn', 97, :severity, :action, 'https://evidence.example/1.jpg', :at)`,
+        { replacements: { identity: `audit-${i}`, room: room.roomId, anchor: room.id, severity, action: severity === 'severe' ? 'paused_pending_ban' : 'warning', at: 1_700_000_000_000 + i } },
+      );
+      await insert(1, 'light', rooms[0]!);
+      await insert(2, 'severe', rooms[1]!);
+      await insert(3, 'light', rooms[1]!);
+      const all = await kit.http.get('/api/v1/admin/audits?page_size=2').set(op.auth).expect(200);
+      assert.equal(all.body.total, 3);
+      assert.deepEqual(all.body.audits.map((a: { severity: string }) => a.severity), ['light', 'severe']);
+      assert.equal(all.body.audits[1].action, 'paused_pending_ban');
+      assert.equal(all.body.audits[1].created_at, new Date(1_700_000_000_002).toISOString());
+      const severe = await kit.http.get('/api/v1/admin/audits?severity=severe').set(op.auth).expect(200);
+      assert.deepEqual(severe.body.audits.map((a: { room_id: string }) => a.room_id), [rooms[1]!.roomId]);
+      assert.equal((await kit.http.get(`/api/v1/admin/audits?anchor_id=${rooms[0]!.id}`).set(op.auth).expect(200)).body.total, 1);
+      assert.equal((await kit.http.get(`/api/v1/admin/audits?room_id=${rooms[1]!.roomId}`).set(op.auth).expect(200)).body.total, 2);
+      await kit.http.get('/api/v1/admin/audits').set(rooms[0]!.auth).expect(403);
+    });
+
     it('overview and wall: media figures for live rooms', async () => {
       const overview = await kit.http.get('/api/v1/admin/overview').set(op.auth).expect(200);
       assert.equal(overview.body.streams, 1);

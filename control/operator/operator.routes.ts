@@ -29,6 +29,12 @@ const usersQuery = z.strictObject({
   role: z.enum(ROLES).optional(),
   ...paging,
 });
+const auditsQuery = z.strictObject({
+  severity: z.string().regex(/^[a-z_]{1,16}$/).optional(),
+  room_id: id.optional(),
+  anchor_id: id.optional(),
+  ...paging,
+});
 const userParams = z.strictObject({ id });
 const roleBody = z.strictObject({ role: z.enum(ROLES) });
 /** Plain text (paragraphs separated by blank lines); the pages render it as text, never as HTML. */
@@ -43,6 +49,7 @@ const conventionsBody = z.strictObject({ body: z.string().trim().min(1).max(8000
  *   GET    /admin/users?q=&role=&page=&page_size=
  *   PUT    /admin/users/{id}/role         {role}
  *   PUT    /admin/conventions             {body}; GET /admin/conventions/history
+ *   GET    /admin/audits?severity=&room_id=&anchor_id=&page=&page_size=   audit verdicts (read only)
  *   GET    /admin/overview                streams, viewers, bandwidth, CPU, memory, dead letters
  *   GET    /admin/wall                    live rooms with their newest frame and figures
  */
@@ -89,6 +96,11 @@ export function operatorRoutes(operator: OperatorService): Router {
     res.json({ versions: await operator.conventionHistory() });
   }));
 
+  r.get('/admin/audits', op, asyncRoute(async (req, res) => {
+    const q = parseInput(auditsQuery, req.query, 'query');
+    const { total, audits } = await operator.audits({ severity: q.severity, roomId: q.room_id, anchorId: q.anchor_id, page: q.page, pageSize: q.page_size });
+    res.json({ total, page: q.page, page_size: q.page_size, audits });
+  }));
   r.get('/admin/overview', op, asyncRoute(async (_req, res) => {
     res.set('Cache-Control', 'no-store').json(await operator.overview());
   }));

@@ -125,6 +125,10 @@ export class OperatorService {
     this.deps.log?.info({ userId, role, operatorId }, 'role changed');
   }
 
+  audits(q: { severity?: string; roomId?: string; anchorId?: string; page: number; pageSize: number }) {
+    return this.deps.store.audits({ severity: q.severity, roomId: q.roomId, anchorId: q.anchorId, limit: q.pageSize, offset: (q.page - 1) * q.pageSize });
+  }
+
   conventions() {
     return this.deps.store.latestConvention();
   }

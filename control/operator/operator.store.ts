@@ -46,6 +46,24 @@ export interface UserRow {
   publish_banned: boolean;
 }
 
+export interface AuditRow {
+  id: string;
+  room_id: string | null;
+  anchor_id: string | null;
+  session_id: string | null;
+  /** 'audio' or 'image'. */
+  kind: string;
+  suggestion: string | null;
+  label: string | null;
+  score: number | null;
+  /** As the audit handler derived it (none, light, severe...). */
+  severity: string;
+  /** What was done at the time: none, warning, paused, paused_pending_ban, banned... */
+  action: string;
+  evidence_url: string | null;
+  created_at: string;
+}
+
 export interface Convention {
   id: string;
   body: string;
@@ -217,6 +235,39 @@ export class OperatorStore {
     await this.db.sequelize.query('INSERT INTO conventions (body, updated_by, created_at) VALUES (:body, :by, :at)', {
       replacements: { body, by, at: at.getTime() },
     });
+  }
+
+  /** Audit verdicts (vendor callbacks, live_audit_logs), newest first, filtered by severity, room or anchor. */
+  async audits(options: { severity?: string; roomId?: string; anchorId?: string; limit: number; offset: number }): Promise<{ total: number; audits: AuditRow[] }> {
+    const where: string[] = [];
+    const params: Record<string, unknown> = { limit: options.limit, offset: options.offset };
+    if (options.severity) {
+      where.push('severity = :severity');
+      params.severity = options.severity;
+    }
+    if (options.roomId) {
+      where.push('room_id = :room');
+      params.room = options.roomId;
+    }
+    if (options.anchorId) {
+      where.push('anchor_id = :anchor');
+      params.anchor = options.anchorId;
+    }
+    const from = `FROM live_audit_logs ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
+    const [count] = await this.select(`SELECT COUNT(*) AS n ${from}`, params);
+    const rows = await this.select(
+      `SELECT id, room_id, anchor_id, session_id, kind, suggestion, label, score, severity, action, evidence_url, created_at ${from} ORDER BY id DESC LIMIT :limit OFFSET :offset`,
+      params,
+    );
+    const opt = (v: unknown) => (v === null || v === undefined ? null : str(v));
+    return {
+      total: num(count?.n),
+      audits: rows.map((r) => ({
+        id: str(r.id), room_id: opt(r.room_id), anchor_id: opt(r.anchor_id), session_id: opt(r.session_id), kind: str(r.kind),
+        suggestion: opt(r.suggestion), label: opt(r.label), score: r.score === null ? null : num(r.score), severity: str(r.severity),
+        action: str(r.action), evidence_url: opt(r.evidence_url), created_at: new Date(num(r.created_at)).toISOString(),
+      })),
+    };
   }
 
   /** Live rooms' ids, titles and owners for the supervision wall. */

@@ -176,7 +176,9 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await shot(page, 'admin-overview');
       await page.goto(`http://127.0.0.1:${stack.httpPort}/admin#wall`);
       const tile = page.locator(`article.tile[data-room-id="${state.roomId}"]`);
-      await tile.waitFor({ timeout: 15_000 });
+      await tile.waitFor({ timeout: 15_000 }).catch(async (err: Error) => {
+        throw new Error(`${err.message}; panel: ${await page.textContent('#panel')}; error: ${await page.textContent('#admin-error')}; wall API: ${JSON.stringify((await stack.call('GET', '/rooms?live=1')).body)}`);
+      });
       await until('the wall shows a frame of the show', async () =>
         (await page.evaluate(`document.querySelector('article.tile[data-room-id="${state.roomId}"] img.frame')?.naturalWidth ?? 0`)) as number > 0,
       20_000, 1_000);
@@ -206,6 +208,11 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await page.click('#conventions-save');
       await until('saved', async () => (await page.textContent('#conventions-saved')) === 'Saved');
       await shot(page, 'admin-conventions');
+      await page.goto(`http://127.0.0.1:${stack.httpPort}/admin#audits`);
+      await until('the audits panel', async () => /No audit verdicts\./.test((await page.textContent('#panel')) ?? ''));
+      await page.goto(`http://127.0.0.1:${stack.httpPort}/admin#pending`);
+      await until('the pending bans panel', async () => /Nothing waits for a decision\./.test((await page.textContent('#panel')) ?? ''));
+      assert.equal(await page.textContent('#admin-error'), '', 'no panel failed');
       await page.close();
     });
 
