@@ -17,8 +17,9 @@ const NAME = /^[A-Za-z0-9_-]{1,64}$/;
 export function frameArgs(file: string): string[] {
   return [
     '-hide_banner', '-loglevel', 'error', '-nostdin',
-    '-skip_frame', 'nokey', '-f', 'flv', '-i', 'pipe:0',
-    '-map', '0:v:0', '-an', '-vf', 'scale=-2:360', '-fps_mode', 'passthrough', '-q:v', '7',
+    // One thread each: a keyframe every few seconds needs no parallel decoding, and every thread costs memory.
+    '-threads', '1', '-filter_threads', '1', '-skip_frame', 'nokey', '-f', 'flv', '-i', 'pipe:0',
+    '-map', '0:v:0', '-an', '-vf', 'scale=-2:360', '-fps_mode', 'passthrough', '-q:v', '7', '-threads', '1',
     '-f', 'image2', '-update', '1', '-atomic_writing', '1', '-y', file,
   ];
 }
