@@ -173,6 +173,9 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await page.fill('#login-password', OPERATOR.password);
       await page.click('#login-submit');
       await page.waitForURL((u) => u.pathname === '/admin');
+      await until('the overview fills in its rates on the next refresh', async () =>
+        /%$/.test((await page.textContent('#fig-cpu strong').catch(() => '')) ?? ''), 15_000, 500);
+      assert.equal(await page.textContent('#fig-streams strong'), '1');
       await shot(page, 'admin-overview');
       await page.goto(`http://127.0.0.1:${stack.httpPort}/admin#wall`);
       const tile = page.locator(`article.tile[data-room-id="${state.roomId}"]`);
