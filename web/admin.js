@@ -91,7 +91,7 @@ const panels = {
           h('td', { class: 'actions' },
             h('button', { type: 'button', onclick: action(() => showRoom(r.id, detail)) }, t('admin.detail')),
             h('button', { type: 'button', class: 'pin-toggle', onclick: action(async () => {
-              await api(`/admin/rooms/${r.id}/pin`, { method: r.pinned_at ? 'DELETE' : 'POST' });
+              await api(`/admin/rooms/${r.id}/pin`, r.pinned_at ? { method: 'DELETE' } : { method: 'POST', body: {} });
               await panels.rooms(state);
             }) }, r.pinned_at ? t('admin.unpin') : t('admin.pin')),
             r.stream_key_revoked ? h('button', { type: 'button', onclick: action(async () => {

@@ -66,7 +66,7 @@ function makeCard(room) {
 async function refresh() {
   let rooms;
   try {
-    rooms = (await api('/me/rooms')).rooms;
+    rooms = (await api('/me/studio/rooms')).rooms;
     errorBox.textContent = '';
   } catch (err) {
     errorBox.textContent = t('common.error', { error: err.message });
@@ -85,7 +85,7 @@ async function refresh() {
     card.state.className = `state ${room.is_live ? 'live' : 'offline'}`;
     card.revoked.hidden = !room.stream_key_revoked;
     card.rotate.disabled = room.stream_key_revoked;
-    const figures = room.is_live ? (await api(`/me/rooms/${room.id}/ingest`).catch(() => null))?.ingest : null;
+    const figures = room.is_live ? room.ingest : null;
     card.ingest.textContent = figures
       ? t('studio.ingest', { kbps: figures.bitrate_kbps, fps: figures.fps, w: figures.width, h: figures.height, kf: formatDuration(figures.keyframe_interval_ms) })
       : '';

@@ -16,7 +16,7 @@ for (const set of testAdapterSets()) {
       for (let i = 0; i < 5; i++) rooms.push(await kit.anchorWithRoom(`Show ${i} %_literal`));
       await kit.control.roomStore.update(rooms[0]!.roomId, { isLive: true });
       kit.media.publishing.add(rooms[0]!.roomId);
-      await kit.http.post(`/api/v1/admin/rooms/${rooms[1]!.roomId}/pin`).set(op.auth).expect(200);
+      await kit.http.post(`/api/v1/admin/rooms/${rooms[1]!.roomId}/pin`).set(op.auth).send({}).expect(200);
       await kit.http.post(`/api/v1/admin/users/${rooms[2]!.id}/publish-ban`).set(op.auth).send({ reason: 'spam' }).expect(201);
       await kit.http.post('/api/v1/admin/live/close').set(op.auth).send({ room_id: rooms[3]!.roomId, reason: 'rules' }).expect(200);
     });
@@ -53,14 +53,14 @@ for (const set of testAdapterSets()) {
       await kit.http.get('/api/v1/admin/rooms/999999').set(op.auth).expect(404);
     });
 
-    it('pin and unpin; the public pinned list follows', async () => {
+    it('pins (discovery\'s API) show in the list, the filter and the public pinned list', async () => {
       const room = rooms[4]!.roomId;
-      await kit.http.post(`/api/v1/admin/rooms/${room}/pin`).set(op.auth).expect(200);
+      await kit.http.post(`/api/v1/admin/rooms/${room}/pin`).set(op.auth).send({}).expect(200);
+      assert.deepEqual(ids((await kit.http.get('/api/v1/admin/rooms?filter=pinned').set(op.auth).expect(200)).body), [rooms[1]!.roomId, room].sort());
       assert.deepEqual((await kit.http.get('/api/v1/pinned-rooms').expect(200)).body.room_ids.sort(), [rooms[1]!.roomId, room].sort());
       const unpinned = await kit.http.delete(`/api/v1/admin/rooms/${room}/pin`).set(op.auth).expect(200);
       assert.equal(unpinned.body.was_pinned, true);
       assert.deepEqual((await kit.http.get('/api/v1/pinned-rooms').expect(200)).body.room_ids, [rooms[1]!.roomId]);
-      await kit.http.post('/api/v1/admin/rooms/999999/pin').set(op.auth).expect(404);
     });
 
     it('users: search, roles (an operator cannot demote themselves), publishing bans shown', async () => {
@@ -122,11 +122,13 @@ for (const set of testAdapterSets()) {
       }
       const site = await kit.http.get('/api/v1/site').expect(200);
       assert.equal(site.body.rtmp_server, `rtmp://127.0.0.1:${kit.ports.config.rtmp.port}/${kit.ports.config.rtmp.app}`);
-      const mine = await kit.http.get('/api/v1/me/rooms').set(anchor.auth).expect(200);
+      const mine = await kit.http.get('/api/v1/me/studio/rooms').set(anchor.auth).expect(200);
       assert.deepEqual(mine.body.rooms.map((r: { id: string }) => r.id), [anchor.roomId]);
       assert.ok(!JSON.stringify(mine.body).includes(anchor.streamKey), 'the list never carries the key');
-      await kit.http.get(`/api/v1/me/rooms/${rooms[1]!.roomId}/ingest`).set(anchor.auth).expect(404);
-      assert.notEqual((await kit.http.get(`/api/v1/me/rooms/${anchor.roomId}/ingest`).set(anchor.auth).expect(200)).body.ingest, null);
+      assert.notEqual(mine.body.rooms[0].ingest, null, 'media carries this room: its figures come along');
+      const revoked = await kit.http.get('/api/v1/me/studio/rooms').set(rooms[3]!.auth).expect(200);
+      assert.equal(revoked.body.rooms[0].stream_key_revoked, true);
+      assert.equal(revoked.body.rooms[0].ingest, null);
     });
   });
 }

@@ -1,7 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { OnairConfig } from '../../core/config/schema.js';
-import { NotFoundError } from '../../core/errors.js';
 import { asyncRoute } from '../http/async-route.js';
 import { requireRole, requireUser } from '../http/auth.middleware.js';
 import { parseInput } from '../http/validate.js';
@@ -45,7 +44,7 @@ const conventionsBody = z.strictObject({ body: z.string().trim().min(1).max(8000
  * bans and pending bans (moderation.routes.ts) and dead letters (callbacks):
  *   GET    /admin/rooms?filter=all|live|pinned|banned&anchor_id=&q=&page=&page_size=
  *   GET    /admin/rooms/{id}              sessions with audience figures, moderation history, ingest
- *   POST   /admin/rooms/{id}/pin          DELETE to unpin
+ * (pin/unpin: discovery's POST/DELETE /admin/rooms/{id}/pin)
  *   GET    /admin/users?q=&role=&page=&page_size=
  *   PUT    /admin/users/{id}/role         {role}
  *   PUT    /admin/conventions             {body}; GET /admin/conventions/history
@@ -66,16 +65,6 @@ export function operatorRoutes(operator: OperatorService): Router {
     const { id: roomId } = parseInput(roomParams, req.params, 'params');
     res.json(await operator.roomDetail(roomId));
   }));
-  r.post('/admin/rooms/:id/pin', op, asyncRoute(async (req, res) => {
-    const { id: roomId } = parseInput(roomParams, req.params, 'params');
-    await operator.pin(roomId, req.user!.id);
-    res.json({ room_id: roomId, pinned: true });
-  }));
-  r.delete('/admin/rooms/:id/pin', op, asyncRoute(async (req, res) => {
-    const { id: roomId } = parseInput(roomParams, req.params, 'params');
-    res.json({ room_id: roomId, pinned: false, was_pinned: await operator.unpin(roomId) });
-  }));
-
   r.get('/admin/users', op, asyncRoute(async (req, res) => {
     const q = parseInput(usersQuery, req.query, 'query');
     const { total, users } = await operator.searchUsers({ q: q.q, role: q.role, page: q.page, pageSize: q.page_size });
@@ -116,8 +105,8 @@ export function operatorRoutes(operator: OperatorService): Router {
  *   GET /conventions   the room rules viewers see on entering a room ({body: null} until an operator writes them)
  *   GET /pinned-rooms  ids of pinned rooms, for the home page's order
  * and from a signed-in anchor:
- *   GET /me/rooms              their rooms with live state (the studio)
- *   GET /me/rooms/{id}/ingest  the encoder's figures while live (bitrate, fps, keyframe interval)
+ *   GET /me/studio/rooms   their rooms with live state, key revocation and, while live, the encoder's
+ *                          figures (bitrate, fps, keyframe interval): the studio's one poll
  */
 export function siteRoutes(deps: {
   config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'>;
@@ -136,21 +125,16 @@ export function siteRoutes(deps: {
   r.get('/pinned-rooms', asyncRoute(async (_req, res) => {
     res.json({ room_ids: await deps.operator.pinnedIds() });
   }));
-  r.get('/me/rooms', requireUser, asyncRoute(async (req, res) => {
-    const rooms = await deps.rooms.listByOwner(req.user!.id);
+  r.get('/me/studio/rooms', requireUser, asyncRoute(async (req, res) => {
+    const [rooms, streams] = await Promise.all([deps.rooms.listByOwner(req.user!.id), deps.media.listStreams().catch(() => [])]);
+    const byName = new Map(streams.map((s) => [s.streamName, s]));
     res.set('Cache-Control', 'no-store').json({
       rooms: rooms.map((room) => ({
         id: room.id, title: room.title, cover_url: room.coverUrl, is_live: room.isLive, viewers: room.viewersCount,
         record: room.recordEnabled, stream_key_revoked: room.streamKeyRevoked, created_at: room.createdAt.toISOString(),
+        ingest: ingestFigures(byName.get(room.id)),
       })),
     });
-  }));
-  r.get('/me/rooms/:id/ingest', requireUser, asyncRoute(async (req, res) => {
-    const { id: roomId } = parseInput(roomParams, req.params, 'params');
-    const room = (await deps.rooms.listByOwner(req.user!.id)).find((x) => x.id === roomId);
-    if (!room) throw new NotFoundError('no such room of yours', { code: 'room_not_found' });
-    const streams = await deps.media.listStreams().catch(() => []);
-    res.set('Cache-Control', 'no-store').json({ room_id: roomId, ingest: ingestFigures(streams.find((s) => s.streamName === roomId)) });
   }));
   return r;
 }

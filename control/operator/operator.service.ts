@@ -99,15 +99,6 @@ export class OperatorService {
     };
   }
 
-  async pin(roomId: string, by: string): Promise<void> {
-    await this.deps.rooms.get(roomId);
-    await this.deps.store.pin(roomId, by, new Date(this.now()));
-  }
-
-  unpin(roomId: string): Promise<boolean> {
-    return this.deps.store.unpin(roomId);
-  }
-
   pinnedIds(): Promise<string[]> {
     return this.deps.store.pinnedIds();
   }

@@ -84,8 +84,8 @@ const activeBan = (userCol: string) =>
 
 /**
  * Read models of the operator console over the tables other parts own (rooms, users, live_streams,
- * live_statistics, live_audience, publish_bans), plus the two tables of its own: room_pins and
- * conventions. Plain SQL that SQLite and MariaDB both run.
+ * live_statistics, live_audience, publish_bans, live_audit_logs, discovery's room_pins), plus the
+ * table of its own: conventions. Plain SQL that SQLite and MariaDB both run.
  */
 export class OperatorStore {
   constructor(private readonly db: Database) {}
@@ -112,10 +112,10 @@ export class OperatorStore {
     const from = `FROM rooms r LEFT JOIN users u ON u.id = r.owner_id LEFT JOIN room_pins p ON p.room_id = r.id ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`;
     const [count] = await this.select(`SELECT COUNT(*) AS n ${from}`, params);
     const rows = await this.select(
-      `SELECT r.id, r.owner_id, u.username, r.title, r.cover_url, r.is_live, r.viewers_count, r.stream_key_revoked, r.created_at, p.pinned_at,
+      `SELECT r.id, r.owner_id, u.username, r.title, r.cover_url, r.is_live, r.viewers_count, r.stream_key_revoked, r.created_at, p.created_at AS pinned_at,
         CASE WHEN ${activeBan('r.owner_id')} THEN 1 ELSE 0 END AS owner_banned
        ${from}
-       ORDER BY CASE WHEN p.pinned_at IS NULL THEN 1 ELSE 0 END, r.is_live DESC, r.id DESC LIMIT :limit OFFSET :offset`,
+       ORDER BY CASE WHEN p.room_id IS NULL THEN 1 ELSE 0 END, p.position, r.is_live DESC, r.id DESC LIMIT :limit OFFSET :offset`,
       params,
     );
     return { total: num(count?.n), rooms: rows.map(roomRow) };
@@ -123,7 +123,7 @@ export class OperatorStore {
 
   async room(id: string, now: Date): Promise<OperatorRoomRow | null> {
     const rows = await this.select(
-      `SELECT r.id, r.owner_id, u.username, r.title, r.cover_url, r.is_live, r.viewers_count, r.stream_key_revoked, r.created_at, p.pinned_at,
+      `SELECT r.id, r.owner_id, u.username, r.title, r.cover_url, r.is_live, r.viewers_count, r.stream_key_revoked, r.created_at, p.created_at AS pinned_at,
         CASE WHEN ${activeBan('r.owner_id')} THEN 1 ELSE 0 END AS owner_banned
        FROM rooms r LEFT JOIN users u ON u.id = r.owner_id LEFT JOIN room_pins p ON p.room_id = r.id WHERE r.id = :id`,
       { id, now },
@@ -176,22 +176,9 @@ export class OperatorStore {
     return items.sort((a, b) => (b.at ?? '').localeCompare(a.at ?? '')).slice(0, limit);
   }
 
-  async pin(roomId: string, by: string, at: Date): Promise<void> {
-    await this.db.sequelize.query('DELETE FROM room_pins WHERE room_id = :room', { replacements: { room: roomId } });
-    await this.db.sequelize.query('INSERT INTO room_pins (room_id, pinned_by, pinned_at) VALUES (:room, :by, :at)', {
-      replacements: { room: roomId, by, at: at.getTime() },
-    });
-  }
-
-  async unpin(roomId: string): Promise<boolean> {
-    const rows = await this.select('SELECT room_id FROM room_pins WHERE room_id = :room', { room: roomId });
-    await this.db.sequelize.query('DELETE FROM room_pins WHERE room_id = :room', { replacements: { room: roomId } });
-    return rows.length > 0;
-  }
-
-  /** Pinned room ids, most recently pinned first. */
+  /** Pinned room ids in discovery's order (position, then newest pin). */
   async pinnedIds(): Promise<string[]> {
-    return (await this.select('SELECT room_id FROM room_pins ORDER BY pinned_at DESC LIMIT 100', {})).map((r) => str(r.room_id));
+    return (await this.select('SELECT room_id FROM room_pins ORDER BY position, created_at DESC LIMIT 100', {})).map((r) => str(r.room_id));
   }
 
   async searchUsers(options: { q?: string; role?: Role; limit: number; offset: number; now: Date }): Promise<{ total: number; users: UserRow[] }> {

@@ -2,19 +2,13 @@ import { DataTypes } from 'sequelize';
 import type { Migration } from '../database.js';
 
 /**
- * Issue 14 (operator console, ser-blive):
- *   room_pins    rooms an operator put on top of the home page (and the recommend feed)
+ * Issue 14 (operator console, ser-blive). Pins live in discovery's room_pins (0301).
  *   conventions  the platform's room rules (直播间公约), one row per edit; the newest is in force,
  *                the older rows are the edit history
  */
 const ms = { type: DataTypes.BIGINT, allowNull: false };
 
 export const up: Migration['up'] = async ({ queryInterface: q }) => {
-  await q.createTable('room_pins', {
-    room_id: { type: DataTypes.BIGINT, primaryKey: true },
-    pinned_by: { type: DataTypes.BIGINT, allowNull: true },
-    pinned_at: ms,
-  });
   await q.createTable('conventions', {
     id: { type: DataTypes.BIGINT, primaryKey: true, autoIncrement: true },
     body: { type: DataTypes.TEXT, allowNull: false },
@@ -25,5 +19,4 @@ export const up: Migration['up'] = async ({ queryInterface: q }) => {
 
 export const down: Migration['down'] = async ({ queryInterface: q }) => {
   await q.dropTable('conventions');
-  await q.dropTable('room_pins');
 };
