@@ -17,6 +17,20 @@ if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
   document.getElementById('studio').hidden = false;
   refresh();
   setInterval(refresh, 3000);
+  income();
+  setInterval(income, 15000);
+}
+
+/** Gift income of the last 30 days (control/gifts' GET /me/income, per UTC day). */
+async function income() {
+  const box = document.getElementById('income');
+  try {
+    const { days } = await api('/me/income?group=day');
+    const sum = (k) => days.reduce((n, d) => n + (d[k] ?? 0), 0);
+    box.textContent = t('studio.income', { income: sum('income'), gifts: sum('gifts') });
+  } catch {
+    box.textContent = '';
+  }
 }
 
 function copyButton(id, get) {

@@ -122,6 +122,8 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.equal(await page.textContent('article.room .state'), 'Live now');
       await until('the keyframe interval is measured', async () => /keyframe every 2\.0 s/.test((await page.textContent('article.room .ingest')) ?? ''), 15_000, 500);
       assert.equal(await page.isVisible('article.room .kf-warn'), false, 'a 2 s keyframe interval raises no warning');
+      await until('the studio shows the gift income (none yet)', async () =>
+        (await page.textContent('#income')) === 'Gift income, last 30 days: 0 (0 gifts)', 10_000, 250);
       await page.click(`article.room .reveal`);
       await until('the key is revealed', async () => (await page.textContent('article.room .key')) === state.key);
       await page.click(`article.room .reveal`);
