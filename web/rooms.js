@@ -1,5 +1,6 @@
-// The home page (index.html): live rooms as cards, pinned ones first, with a search box; refreshed
-// every 10 s. "How to go live" names the RTMP server control is configured with (GET /site).
+// The home page (index.html): live rooms as cards in discovery's order (GET /rooms/recommended:
+// pinned, then anchors the viewer follows, then hot), with a search box; refreshed every 10 s.
+// "How to go live" names the RTMP server control is configured with (GET /site).
 import { api, h, startPage, t } from '/app.js';
 
 startPage();
@@ -8,10 +9,8 @@ const empty = document.getElementById('empty');
 const status = document.getElementById('status');
 const search = document.getElementById('search');
 let rooms = [];
-let pinned = [];
 
 function card(room) {
-  const isPinned = pinned.includes(room.id);
   // A live room's newest keyframe (media's screenshot), else the cover the anchor or a vendor set.
   const img = h('img', { class: 'cover', alt: '', loading: 'lazy', src: `/live/${encodeURIComponent(room.id)}/frame.jpg?t=${Math.floor(Date.now() / 10000)}` });
   img.addEventListener('error', () => {
@@ -24,7 +23,8 @@ function card(room) {
       h('strong', { class: 'title' }, room.title ?? `Room ${room.id}`),
       h('div', { class: 'status' },
         h('span', { class: 'live' }, t('watch.live')), ' ',
-        isPinned ? h('span', { class: 'pin' }, t('home.pinned')) : null, ' ',
+        room.pinned ? h('span', { class: 'pin' }, t('home.pinned')) : null, ' ',
+        room.followed ? h('span', { class: 'pin' }, t('home.followed')) : null, ' ',
         h('span', { class: 'anchor' }, room.owner?.username ?? ''), ' · ',
         h('span', { class: 'viewers' }, t('home.watching', { n: room.viewers ?? 0 })),
       ),
@@ -34,22 +34,16 @@ function card(room) {
 
 function render() {
   const q = search.value.trim().toLowerCase();
-  const shown = rooms
-    .filter((r) => !q || `${r.title} ${r.owner?.username ?? ''} ${r.id}`.toLowerCase().includes(q))
-    .sort((a, b) => {
-      const pa = pinned.indexOf(a.id), pb = pinned.indexOf(b.id);
-      if (pa !== pb) return (pa === -1 ? Infinity : pa) - (pb === -1 ? Infinity : pb);
-      return (b.viewers ?? 0) - (a.viewers ?? 0); // hot first
-    });
+  const shown = rooms.filter((r) => !q || `${r.title} ${r.owner?.username ?? ''} ${r.id}`.toLowerCase().includes(q));
   list.replaceChildren(...shown.map(card));
   empty.hidden = shown.length > 0;
 }
 
 async function refresh() {
   try {
-    const [body, pins] = await Promise.all([api('/rooms?live=1'), api('/pinned-rooms').catch(() => ({ room_ids: [] }))]);
+    // The plain live list when this control has no recommend feed (an older version).
+    const body = await api('/rooms/recommended?limit=100').catch(() => api('/rooms?live=1'));
     rooms = body.rooms ?? [];
-    pinned = pins.room_ids ?? [];
     render();
     status.textContent = t('home.updated', { time: new Date().toLocaleTimeString() });
   } catch (err) {

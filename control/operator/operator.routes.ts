@@ -103,7 +103,6 @@ export function operatorRoutes(operator: OperatorService): Router {
  * What the pages need from anyone (no login):
  *   GET /site          the OBS server URL (ONAIR_PUBLIC_HOST, the RTMP port and app) for "how to go live"
  *   GET /conventions   the room rules viewers see on entering a room ({body: null} until an operator writes them)
- *   GET /pinned-rooms  ids of pinned rooms, for the home page's order
  * and from a signed-in anchor:
  *   GET /me/studio/rooms   their rooms with live state, key revocation and, while live, the encoder's
  *                          figures (bitrate, fps, keyframe interval): the studio's one poll
@@ -121,9 +120,6 @@ export function siteRoutes(deps: {
   r.get('/conventions', asyncRoute(async (_req, res) => {
     const c = await deps.operator.conventions();
     res.json({ body: c?.body ?? null, updated_at: c?.updated_at ?? null });
-  }));
-  r.get('/pinned-rooms', asyncRoute(async (_req, res) => {
-    res.json({ room_ids: await deps.operator.pinnedIds() });
   }));
   r.get('/me/studio/rooms', requireUser, asyncRoute(async (req, res) => {
     const [rooms, streams] = await Promise.all([deps.rooms.listByOwner(req.user!.id), deps.media.listStreams().catch(() => [])]);

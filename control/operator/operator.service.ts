@@ -99,10 +99,6 @@ export class OperatorService {
     };
   }
 
-  pinnedIds(): Promise<string[]> {
-    return this.deps.store.pinnedIds();
-  }
-
   searchUsers(q: { q?: string; role?: Role; page: number; pageSize: number }) {
     return this.deps.store.searchUsers({ q: q.q, role: q.role, limit: q.pageSize, offset: (q.page - 1) * q.pageSize, now: new Date(this.now()) });
   }

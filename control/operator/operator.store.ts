@@ -176,11 +176,6 @@ export class OperatorStore {
     return items.sort((a, b) => (b.at ?? '').localeCompare(a.at ?? '')).slice(0, limit);
   }
 
-  /** Pinned room ids in discovery's order (position, then newest pin). */
-  async pinnedIds(): Promise<string[]> {
-    return (await this.select('SELECT room_id FROM room_pins ORDER BY position, created_at DESC LIMIT 100', {})).map((r) => str(r.room_id));
-  }
-
   async searchUsers(options: { q?: string; role?: Role; limit: number; offset: number; now: Date }): Promise<{ total: number; users: UserRow[] }> {
     const where: string[] = [];
     const params: Record<string, unknown> = { limit: options.limit, offset: options.offset, now: options.now };
