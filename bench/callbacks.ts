@@ -6,7 +6,7 @@
  * loop) posting signed record callbacks (event_type 100) with a unique file_id and stream each ([<id>]:
  * the bus keys events by stream, and one stream's events are handled one after another).
  *   1. accept only    autocannon for DURATION s, consumer stopped: accepted/s, p50/p99 answer latency
- *   2. drain          the consumer starts on the backlog: processed/s (live_records + transcode job +
+ *   2. drain          the consumer starts on the backlog: processed/s (recording.finished -> live_records +
  *                     marker per event, lock:callback in the cache)
  *   3. both at once   autocannon again with the consumer running: accepted/s and processed/s together
  * The receiver is served by the node:http fast path (createCallbackFastPath), as the lead mounts it.
@@ -36,10 +36,7 @@ import { mysqlTestDatabase } from '../core/testing/test-bus.js';
 import { LiveEventLog } from '../control/callbacks/live-event-log.js';
 import { createCallbackFastPath } from '../control/callbacks/callback-fast-path.js';
 import { startCallbackConsumer } from '../control/callbacks/callback-consumer.js';
-import { recordHandler } from '../control/callbacks/handlers/record.handler.js';
-import type { CallbackHandlerDeps } from '../control/callbacks/handlers/handler-deps.js';
-import { RoomStore } from '../control/rooms/room.store.js';
-import { LiveSessionStore } from '../control/live-sessions/live-session.store.js';
+import { recordingCommitHooks, recordingFinishedHandler } from '../control/recordings/recording.handler.js';
 
 const DURATION = Number(process.env.ONAIR_BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.ONAIR_BENCH_CONNECTIONS ?? 64);
@@ -124,17 +121,15 @@ async function benchOne(backend: Backend): Promise<Row[]> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/callback`;
   const rows: Row[] = [];
-  const processedCount = async () => Number((await db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM callback_processed', { type: QueryTypes.SELECT }))[0]!.n);
+  const processedCount = async () => Number((await db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM event_processed', { type: QueryTypes.SELECT }))[0]!.n);
   try {
     await autocannon(url, 2); // warm-up (JIT, pools); its events are part of the backlog
     const a = await autocannon(url, DURATION);
     rows.push({ backend: backend.name, phase: 'accept only', accepted: (a.accepted / a.seconds).toFixed(0), processed: '-', p50: `${a.p50} ms`, p99: `${a.p99} ms`, note: a.non2xx || a.errors ? `${a.non2xx} non-2xx, ${a.errors} errors` : '' });
     await events.flush();
     const [{ n: backlog }] = await db.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM live_events WHERE status = 'accepted'", { type: QueryTypes.SELECT }) as [{ n: number }];
-    const unused = () => { throw new Error('unused'); };
-    const deps = { db, rooms: new RoomStore(db), sessionStore: new LiveSessionStore(db), log, auditPauseMs: 0, roomService: { revokeStreamKey: unused, invalidate: unused }, sessions: { markLive: unused, publisherGone: unused, endAllOfAnchor: unused }, moderation: { isPublishBanned: unused, banPublishing: unused }, media: { kickPublisher: unused } } as unknown as CallbackHandlerDeps;
     const t0 = Date.now();
-    const consumer = startCallbackConsumer(bus, { db, cache, events, log, handlers: { 100: recordHandler(deps) } }, { batchSize: 200, concurrency: 32, pollIntervalMs: 100 });
+    const consumer = startCallbackConsumer(bus, { db, cache, events, log, routes: { 'recording.finished': recordingFinishedHandler() }, commitHooks: recordingCommitHooks }, { batchSize: 200, concurrency: 32, pollIntervalMs: 100 });
     const deadline = Date.now() + DRAIN_MAX_S * 1000;
     while (consumer.stats.processed < Number(backlog) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     const drainS = (Date.now() - t0) / 1000;
@@ -184,8 +179,10 @@ Machine: ${machine} (load average at the end: ${load})
 Signed Tencent-style record callbacks (event_type 100, unique file_id each) posted by autocannon
 (a separate process) to \`POST /api/v1/callback\` in the bench process. "accepted" = answered 200
 \`{"code":0}\` after signature check, zod validation, bus append and live_events logging. "processed" =
-handled by the consumer: lock:callback in the cache, processed marker + live_records row + queued
-transcode job in one transaction, acknowledged. Latency is the callback's answer time (p50/p99).
+handled by the consumer: the callback became a \`recording.finished\` domain event at the receiver;
+the consumer checks it against its schema, takes lock:callback in the cache, writes the processed
+marker + live_records row in one transaction, acknowledged (issue 10: no transcode_jobs row any more,
+the transcoder reads the bus). Latency is the callback's answer time (p50/p99).
 Goal (issue 4): >= 10,000 accepted/s and >= 3,000 processed/s on Redis on this 2-core machine.
 
 ${table}
@@ -199,7 +196,7 @@ ${table}
 - accept + consume: both compete for the same 2 cores (and, on SQLite, for the one writer).
 - Processing: record callbacks declare their rows; the consumer writes the rows of every event
   handled in the same event-loop turn in one transaction (one multi-row INSERT per table, one
-  statement for the transcode jobs, one for the session binding) and looks markers up with one
+  statement for the session binding) and looks markers up with one
   \`SELECT ... IN\` per turn. Per event remain lock:callback SET NX / DEL in the cache. Before this
   (one transaction of ~9 statements per event) the same run processed ~850/s on Redis + MariaDB.
   Push and audit callbacks call other services and commit per event (a SAVEPOINT each in a group).

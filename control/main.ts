@@ -20,7 +20,6 @@ import { CloseMethod } from './live-sessions/live-session.js';
 import { LiveSessionService } from './live-sessions/live-session.service.js';
 import { LiveSessionStore } from './live-sessions/live-session.store.js';
 import { adminLiveRoutes, liveRoutes, sessionRoutes } from './live-sessions/live.routes.js';
-import { attachAudienceEvents } from './live-sessions/media-event-handlers.js';
 import type { MediaEventSource } from '../core/media/media-contract.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventBus } from '../core/event-bus/event-bus.port.js';
@@ -31,8 +30,12 @@ import { createWebHandler } from '../web/serve.js';
 import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
-import { mapMediaEvent, publishCallback } from './callbacks/media-events.js';
-import { requireRole, requireUser } from './http/auth.middleware.js';
+import { eventCommitHooks, eventRoutes } from './event-routes.js';
+import { Reaper } from './live-sessions/reaper.js';
+import { createFollowRouter } from './notifications/follows.routes.js';
+import { notificationsRoutes } from './notifications/notifications.routes.js';
+import { recordingsRoutes } from './recordings/recordings.routes.js';
+import { eventIds } from '../core/events/event-route.js';import { requireRole, requireUser } from './http/auth.middleware.js';
 import { unconfiguredMediaControl } from './media-control-stub.js';
 import { HttpMediaControl } from '../core/media/http-media-control.js';
 import { ModerationService } from './moderation/moderation.service.js';
@@ -104,7 +107,7 @@ export interface Control {
    * the receiver's throughput), everything else through the express app.
    */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** Routes media events: the lifecycle (publish started/ended, recordings) through the durable bus, heartbeats and the audience log directly; returns detach. */
+  /** The in-process media edge: every engine event becomes its domain event (durable ones on the bus, the heartbeat to the live-session service); returns detach. */
   attachMediaEvents(emitter: MediaEventSource): () => void;
   /**
    * Run once at start: creates the operator from ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD when both
@@ -157,10 +160,30 @@ export function createControl(deps: ControlDeps): Control {
   // Appends in progress are counted so close() can wait for them before the caller closes the bus.
   const publishes = new InFlight();
   const bus = trackPublishes(deps.bus ?? new DbEventBus<BusEvents>(db, { log }), publishes);
+  const reaper = new Reaper({
+    sessionStore, sessions: live, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout, pushUrlTtlMs: config.live.pushUrlTtl, log: log.child({ mod: 'reaper' }),
+  });
   const pipeline = createCallbackPipeline({
     config, db, cache, bus, log: log.child({ mod: 'callbacks' }), metrics,
-    services: { rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media },
-    guards: { operator: [requireRole('operator')], user: [requireUser] },
+    routes: eventRoutes({
+      db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
+      auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
+    }),
+    commitHooks: eventCommitHooks,
+    onHeartbeat: (beat) => live.heartbeat({ streamName: beat.roomId, sessionId: beat.sessionId, at: beat.at, viewers: beat.viewers }),
+    workers: [reaper],
+    guards: { operator: [requireRole('operator')] },
+  });
+  // A session's end, whatever ended it, for the subscribers of session.ended (best effort: the
+  // session is already ended in the database; a lost event is logged).
+  live.observer.on('ended', (session) => {
+    const startedAt = session.startAt?.getTime() ?? null;
+    const endedAt = session.endAt?.getTime() ?? Date.now();
+    void pipeline.intake.accept({ kind: 'durable', name: 'session.ended', event: {
+      eventId: eventIds.sessionEnded(session.id), at: endedAt, sessionId: session.id, roomId: session.roomId, anchorId: session.anchorId,
+      closeMethod: session.closeMethod === 1 || session.closeMethod === 2 ? session.closeMethod : 3, reason: (session.closeReason ?? '').slice(0, 512),
+      startedAt, durationMs: startedAt === null ? 0 : Math.max(0, endedAt - startedAt),
+    } }, 'control').catch(() => undefined);
   });
   const ownPubSub = deps.pubsub ? undefined : createPubSub({ log: log.child({ mod: 'pubsub' }) });
   const pubsub = deps.pubsub ?? ownPubSub!;
@@ -196,18 +219,16 @@ export function createControl(deps: ControlDeps): Control {
       moderationRoutes(moderation, pendingBans),
       operatorRoutes(operator),
       siteRoutes({ config, operator, rooms: roomStore, media }),
+      createFollowRouter({ db, rooms: roomStore, guard: [requireUser] }),
+      notificationsRoutes({ db, guard: [requireUser] }),
+      recordingsRoutes({ db, rooms: roomStore }),
       hooksRoutes({
-        hooks, live, rooms: roomStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
+        hooks, events: pipeline.intake, rooms: roomStore, sessions: sessionStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
         guard: new HookGuard({
           secret: config.hooks.secret, allow: config.hooks.allow, mediaKey: config.callbacks.mediaKey,
           trustedProxies: config.http.trustedProxies, metrics,
         }),
         recordingsDir: config.media.recordingsDir ?? join(config.dataDir, 'recordings'),
-        // An external server's finished recording goes the way of our own engine's: a record event on the bus.
-        onRecordDone: async (record) => {
-          const mapped = mapMediaEvent('record.done', record, 'media-http');
-          if (mapped.kind === 'callback') await publishCallback(bus, mapped.event, { events: pipeline.events, log });
-        },
       }),
       ...pipeline.apiRouters,
       ...money.routers,
@@ -227,14 +248,8 @@ export function createControl(deps: ControlDeps): Control {
       if (!pipeline.fastPath(req, res)) app(req, res);
     },
     attachMediaEvents(emitter) {
-      // The show's lifecycle (publish started/ended, recordings) goes through the durable bus, as the
-      // seed's callback system does; heartbeats and the audience log are not worth a durable append.
-      const detachLifecycle = pipeline.attachMedia(emitter);
-      const detachAudience = attachAudienceEvents(emitter, audience, log.child({ mod: 'media-events' }));
-      const detach = () => {
-        detachLifecycle();
-        detachAudience();
-      };
+      // The same route as media's HTTP callbacks and the hooks: domain events, one route each.
+      const detach = pipeline.attachMedia(emitter);
       detachers.add(detach);
       return () => {
         detach();

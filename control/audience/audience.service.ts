@@ -6,7 +6,7 @@ import type { AudienceStore } from './audience.store.js';
 import { InFlight } from '../../core/lifecycle/in-flight.js';
 
 /**
- * Viewings from the media engine's play events (seed 000 进房/退房: enter log, watch time on exit).
+ * Viewings from viewer.joined / viewer.left (viewer-events.handlers.ts) (seed 000 进房/退房: enter log, watch time on exit).
  * The settlement counts distinct viewers per session from these rows.
  */
 export class AudienceService {
@@ -32,7 +32,7 @@ export class AudienceService {
   /** Joins and leaves being written (batched): a shutdown waits for them before closing the database. */
   private readonly writes = new InFlight();
 
-  viewerJoined(ev: PlayStarted, userId: string | null = null): Promise<void> {
+  viewerJoined(ev: Pick<PlayStarted, 'streamName' | 'viewerId' | 'at'>, userId: string | null = null): Promise<void> {
     return this.writes.track((async () => {
       const session = await this.activeSession(ev.streamName, Date.now());
       if (session?.status !== 'live') return;
@@ -40,10 +40,10 @@ export class AudienceService {
     })());
   }
 
-  viewerLeft(ev: PlayEnded): Promise<void> {
+  viewerLeft(ev: Pick<PlayEnded, 'viewerId' | 'at'>): Promise<void> {
     return this.writes.track((async () => {
       const watched = await this.audience.exit(ev.viewerId, new Date(ev.at));
-      if (watched !== null) this.log?.debug({ roomId: ev.streamName, watchS: watched }, 'viewer left');
+      if (watched !== null) this.log?.debug({ viewerId: ev.viewerId, watchS: watched }, 'viewer left');
     })());
   }
 

@@ -2,17 +2,9 @@ import type { Database } from '../../core/database/database.js';
 import { runInTransaction, type Tx } from '../../core/event-bus/db-transaction.js';
 import { TurnBatcher } from '../../core/event-bus/turn-batcher.js';
 
-/** A row to insert: table and column -> value. Column names come from code, never from input. */
-export interface TableRow { table: string; values: Record<string, unknown> }
+import type { CommitHook, RowsJob } from '../../core/events/event-route.js';
 
-/** A handler's whole database effect, declared: rows, and named follow-up statements over its identity. */
-export interface RowsJob {
-  rows: TableRow[];
-  /** Hooks run once per group with every identity that asked for them (e.g. queue transcode jobs). */
-  hooks?: Array<{ name: string; identity: string }>;
-}
-
-export type CommitHook = (tx: Tx, identities: string[]) => Promise<void>;
+export type { CommitHook, RowsJob, TableRow } from '../../core/events/event-route.js';
 
 interface Pending { job: RowsJob; resolve(): void; reject(err: unknown): void }
 
@@ -73,7 +65,7 @@ export class RowsCommitter {
   }
 }
 
-/** Batches "is this identity processed?" lookups of one turn into one SELECT ... IN. */
+/** Batches "is this event id processed?" lookups of one turn into one SELECT ... IN (event_processed). */
 export class ProcessedChecker {
   private waiting = new Map<string, Array<(done: boolean) => void>>();
   private failures = new Map<string, Array<(err: unknown) => void>>();
@@ -102,9 +94,9 @@ export class ProcessedChecker {
     try {
       const found = new Set<string>();
       for (let i = 0; i < ids.length; i += 500) {
-        const rows = await this.db.sequelize.query<{ identity: string }>('SELECT identity FROM callback_processed WHERE identity IN (?)',
+        const rows = await this.db.sequelize.query<{ event_id: string }>('SELECT event_id FROM event_processed WHERE event_id IN (?)',
           { replacements: [ids.slice(i, i + 500)], type: 'SELECT' as never });
-        for (const r of rows as Array<{ identity: string }>) found.add(r.identity);
+        for (const r of rows as Array<{ event_id: string }>) found.add(r.event_id);
       }
       for (const [id, resolvers] of waiting) for (const r of resolvers) r(found.has(id));
     } catch (err) {

@@ -12,9 +12,9 @@ import { requireEnv, mysqlTestDatabase } from '../../core/testing/test-bus.js';
 import { DbEventBus } from '../../core/event-bus/db-event-bus.js';
 import { RedisStreamEventBus } from '../../core/event-bus/redis-stream-event-bus.js';
 import type { EventBus } from '../../core/event-bus/event-bus.port.js';
-import type { BusEvents, CallbackReceived } from '../../core/events/bus-events.js';
+import type { BusEvents } from '../../core/events/bus-events.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
 import { until } from '../../core/event-bus/event-bus.contract.js';
-import { publishCallback } from './media-events.js';
 
 const entry = new URL('./testing/consumer-entry.ts', import.meta.url).pathname;
 
@@ -84,14 +84,13 @@ describe('callback consumer killed with SIGKILL mid-batch, then restarted', () =
         const first = await startChild(env);
         children.add(first);
         const unique = 300;
-        const events: CallbackReceived[] = Array.from({ length: unique }, (_, i) => ({
-          identity: `css:100:crash-${i}`, source: 'css', eventType: 100, streamName: 'crash-room', sequence: null, at: Date.now(),
-          body: { stream_id: 'crash-room', video_url: `http://vod/crash/${i}.flv`, file_id: `crash-${i}`, file_format: 'flv', duration: 10, file_size: i },
-          receivedAt: Date.now(),
+        const events: Array<DomainEvents['recording.finished']> = Array.from({ length: unique }, (_, i) => ({
+          eventId: `css:100:crash-${i}`, at: Date.now(), roomId: 'crash-room', publisherId: 'css:crash', file: { url: `http://vod/crash/${i}.flv` },
+          format: 'flv', segment: 0, startedAt: 0, endedAt: Date.now(), durationMs: 10_000, size: i, vendorFileId: `crash-${i}`,
         }));
         const sends = [...events, ...events.slice(0, 100)].sort(() => Math.random() - 0.5);
-        for (const e of sends) await publishCallback(bus, e, {});
-        const processed = async () => Number((await db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM callback_processed', { type: QueryTypes.SELECT }))[0]!.n);
+        for (const e of sends) await bus.publish('recording.finished', e, { key: e.roomId });
+        const processed = async () => Number((await db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM event_processed', { type: QueryTypes.SELECT }))[0]!.n);
         await until(async () => (await processed()) >= 40, 30_000, 'first child working');
         first.kill('SIGKILL');
         await exited(first);
@@ -107,7 +106,6 @@ describe('callback consumer killed with SIGKILL mid-batch, then restarted', () =
         assert.equal(await processed(), unique);
         assert.equal(await count("SELECT COUNT(*) AS n FROM live_records WHERE stream_name = 'crash-room'"), unique);
         assert.equal(await count('SELECT COUNT(DISTINCT identity) AS n FROM live_records'), unique);
-        assert.equal(await count("SELECT COUNT(*) AS n FROM transcode_jobs WHERE source_url LIKE 'http://vod/crash/%'"), unique);
         assert.equal((await bus.listDead()).length, 0);
       } finally {
         if (bus instanceof RedisStreamEventBus) await bus.destroy();

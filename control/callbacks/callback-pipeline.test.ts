@@ -10,14 +10,14 @@ import { errorHandler } from '../http/error-handler.js';
 import { silentLogger } from '../../core/logging/logger.js';
 import { busChoices, makeCallbackStack, CALLBACK_KEY, type CallbackStack } from './testing/callback-stack.js';
 import { createDeadLetterRouter } from './dead-letters.routes.js';
-import type { CallbackHandlers } from './callback-consumer.js';
+import type { EventRoutes } from '../../core/events/event-route.js';
 
-/** Test faults: push errors (321) on streams named flaky-* fail twice, broken-* fail while `broken` is set. */
+/** Test faults: push errors (321 -> stream.failed) on streams named flaky-* fail twice, broken-* fail while `broken` is set. */
 const faults = { broken: true, flakyAttempts: new Map<string, number>() };
-const withFaults = (h: CallbackHandlers): CallbackHandlers => ({
+const withFaults = (h: EventRoutes): EventRoutes => ({
   ...h,
-  321: async (ctx) => {
-    const s = ctx.event.streamName;
+  'stream.failed': async (ctx) => {
+    const s = ctx.event.roomId;
     if (s.startsWith('flaky-')) {
       const n = (faults.flakyAttempts.get(s) ?? 0) + 1;
       faults.flakyAttempts.set(s, n);
@@ -41,7 +41,7 @@ for (const { set, bus } of busChoices()) {
     before(async () => {
       s = await makeCallbackStack(set, bus, {
         overrides: { live: { reconnectGrace: 150, auditPause: 60_000 } },
-        handlers: withFaults,
+        routes: withFaults,
         consume: { maxAttempts: 3, backoffMs: 20 },
       });
     });
@@ -98,12 +98,11 @@ for (const { set, bus } of busChoices()) {
         for (let b = queue.shift(); b; b = queue.shift()) statuses.push((await s.post(b)).status);
       }));
       assert.ok(statuses.every((st) => st === 200), 'every callback accepted');
-      await until(async () => (await s.count('callback_processed', 'identity LIKE ?', [`css:%`])) >= 600 + 1, 60_000, 'all processed');
+      await until(async () => (await s.count('event_processed', 'event_id LIKE ?', [`css:%`])) >= 600 + 1, 60_000, 'all processed');
       await until(() => s.consumer.stats.inFlight === 0, 5000, 'idle');
       assert.equal(await s.count('live_records', 'stream_name = ?', [`rec-${run}`]), 300);
-      assert.equal(await s.count('transcode_jobs', "status = 'queued' AND source_url LIKE ?", [`http://vod/${run}/%`]), 300);
       assert.equal(await s.count('live_screenshots', 'stream_name = ?', [`shot-${run}`]), 200);
-      assert.equal(await s.count('callback_processed', 'identity LIKE ?', [`css:321:err-${run}:%`]), 100);
+      assert.equal(await s.count('event_processed', 'event_id LIKE ?', [`css:321:err-${run}:%`]), 100);
       await s.events.flush();
       assert.equal(await s.count('live_events', "status = 'accepted' AND stream_name IN (?, ?, ?)", [`rec-${run}`, `shot-${run}`, `err-${run}`]), 1000);
     });
@@ -180,7 +179,7 @@ for (const { set, bus } of busChoices()) {
     it('a handler that fails twice then succeeds is retried and logged', async () => {
       const stream = `flaky-${Date.now()}`;
       await s.post({ event_type: 321, stream_id: stream, sequence: '9' });
-      await until(async () => (await s.count('callback_processed', 'identity LIKE ?', [`css:321:${stream}:%`])) === 1, 10_000, 'processed');
+      await until(async () => (await s.count('event_processed', 'event_id LIKE ?', [`css:321:${stream}:%`])) === 1, 10_000, 'processed');
       assert.equal(faults.flakyAttempts.get(stream), 3);
       await s.events.flush();
       const statuses = (await s.events.recent({ limit: 200 })).filter((r) => r.stream_name === stream).map((r) => r.status).reverse();
@@ -195,12 +194,12 @@ for (const { set, bus } of busChoices()) {
       await s.post({ event_type: 321, stream_id: stream, sequence: '7' });
       const guard = (role: Role): express.RequestHandler => (req, _res, next) => { req.user = { id: '1', username: 'op', role }; next(); };
       const adminApp = (role: Role) => express().use('/api/v1', createDeadLetterRouter({ bus: s.bus, guard: [guard(role), requireRole('operator')] })).use(errorHandler(silentLogger()));
-      let dead: Array<{ id: string; lastError: string; attempts: number; payload: { streamName: string } }> = [];
+      let dead: Array<{ id: string; lastError: string; attempts: number; payload: { roomId: string } }> = [];
       await until(async () => {
         dead = (await request(adminApp('operator')).get('/api/v1/admin/callbacks/dead')).body.dead;
-        return dead.some((d) => d.payload.streamName === stream);
+        return dead.some((d) => d.payload.roomId === stream);
       }, 10_000, 'dead letter listed');
-      const letter = dead.find((d) => d.payload.streamName === stream)!;
+      const letter = dead.find((d) => d.payload.roomId === stream)!;
       assert.equal(letter.attempts, 3);
       assert.match(letter.lastError, /database outage/);
       assert.equal((await request(adminApp('anchor')).get('/api/v1/admin/callbacks/dead')).status, 403);
@@ -210,7 +209,7 @@ for (const { set, bus } of busChoices()) {
       faults.broken = false; // the database is back
       const replay = await request(adminApp('operator')).post(`/api/v1/admin/callbacks/dead/${letter.id}/replay`);
       assert.deepEqual(replay.body, { replayed: 1 });
-      await until(async () => (await s.count('callback_processed', 'identity LIKE ?', [`css:321:${stream}:%`])) === 1, 10_000, 'replayed and processed');
+      await until(async () => (await s.count('event_processed', 'event_id LIKE ?', [`css:321:${stream}:%`])) === 1, 10_000, 'replayed and processed');
       assert.equal((await request(adminApp('operator')).post(`/api/v1/admin/callbacks/dead/${letter.id}/replay`)).status, 404);
     });
   });

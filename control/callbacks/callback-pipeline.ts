@@ -7,17 +7,20 @@ import type { Cache } from '../../core/cache/cache.port.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { Consumer, EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
+import type { CommitHook, EventRoutes } from '../../core/events/event-route.js';
 import { LiveEventLog } from './live-event-log.js';
 import { CallbackReceiver } from './callback-receiver.js';
 import { createCallbackFastPath } from './callback-fast-path.js';
 import { createCallbackRouter } from './callback.routes.js';
 import { createDeadLetterRouter } from './dead-letters.routes.js';
-import { createFollowRouter } from './follows.routes.js';
 import { startCallbackConsumer, type CallbackConsumerOptions } from './callback-consumer.js';
-import { callbackHandlers, type CallbackHandlerDeps } from './handlers/index.js';
-import { attachMediaEventsToBus, type MediaEventSource } from './media-events.js';
-import { Reaper, type ReaperDeps } from '../workers/reaper.js';
+import { attachMediaEvents, type MediaEventSource } from './media-events.js';
+import { EventIntake } from './event-intake.js';
 import { LiveEventsPruner } from '../workers/live-events-pruner.js';
+
+/** A background job the pipeline starts and stops with the consumer (the ghost-room reaper). */
+export interface PipelineWorker { start(): void; stop(): Promise<void> }
 
 export interface CallbackPipelineDeps {
   config: Pick<OnairConfig, 'callbacks' | 'live' | 'http'>;
@@ -27,67 +30,68 @@ export interface CallbackPipelineDeps {
   log: Logger;
   /** Where the receiver's refusal counter is registered (control's /metrics). */
   metrics?: Registry;
-  /** The control services, as they are (RoomStore, RoomService, LiveSessionService, LiveSessionStore, ModerationService, MediaControl). */
-  services: Omit<CallbackHandlerDeps, 'db' | 'log' | 'auditPauseMs'> & {
-    sessionStore: CallbackHandlerDeps['sessionStore'] & ReaperDeps['sessionStore'];
-    sessions: CallbackHandlerDeps['sessions'] & ReaperDeps['sessions'] & { heartbeat(stats: import('../../core/media/media-contract.js').StreamStats): Promise<void> };
-  };
-  /** requireRole('operator') for the dead-letter API, requireUser for follow. */
-  guards: { operator: RequestHandler[]; user: RequestHandler[] };
+  /** One route per domain event (control/event-routes.ts) and the commit hooks their rows use. */
+  routes: EventRoutes;
+  commitHooks?: Record<string, CommitHook>;
+  /** The fan-out heartbeat's one handler (the live-session service). */
+  onHeartbeat(event: DomainEvents['stream.heartbeat']): Promise<void> | void;
+  /** requireRole('operator') for the dead-letter API. */
+  guards: { operator: RequestHandler[] };
+  workers?: PipelineWorker[];
   consume?: CallbackConsumerOptions;
 }
 
 export interface CallbackPipeline {
   events: LiveEventLog;
   receiver: CallbackReceiver;
+  /** Where every edge hands its translated domain events (the hooks use it too). */
+  intake: EventIntake;
   /** Put in front of express in the HTTP server's request listener: `(req, res) => fast(req, res) || app(req, res)`. */
   fastPath: (req: IncomingMessage, res: ServerResponse) => boolean;
   /** The same receiver as an express Router, for mounting at /api/v1 before any JSON parser (if no fast path). */
   callbackRouter: Router;
-  /** Routers for the JSON API under /api/v1 (after authenticate): dead letters (operator) and follow (user). */
+  /** Routers for the JSON API under /api/v1 (after authenticate): dead letters (operator). */
   apiRouters: Router[];
-  /** Starts the consumer, the reaper and the live_events pruner. */
+  /** Starts the consumer, the workers and the live_events pruner. */
   start(): void;
-  /** In-process media events -> bus (stats -> the session heartbeat). Returns detach. */
+  /** In-process media events -> domain events -> bus (the heartbeat to its handler). Returns detach. */
   attachMedia(emitter: MediaEventSource): () => void;
-  /** Stops consumer, reaper and pruner, flushes live_events. The bus is the caller's to close. */
+  /** Stops consumer, workers and pruner, flushes live_events. The bus is the caller's to close. */
   stop(): Promise<void>;
 }
 
-/** Wires the whole callback pipeline from the control services: one call in control/main.ts. */
+/**
+ * Wires the asynchronous side of control: edges (vendor receiver, media callbacks, in-process
+ * engine) -> domain events -> durable bus -> consumer -> the routes. One call in control/main.ts.
+ */
 export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipeline {
-  const { config, db, cache, bus, log, services } = deps;
+  const { config, db, cache, bus, log } = deps;
   const events = new LiveEventLog(db, { log });
-  const onHeartbeat = (stats: import('../../core/media/media-contract.js').StreamStats) => services.sessions.heartbeat(stats);
+  const intake = new EventIntake({ bus, events, onHeartbeat: deps.onHeartbeat, log });
   const receiver = new CallbackReceiver({
-    bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, onHeartbeat, metrics: deps.metrics,
-  });
-  const handlers = callbackHandlers({ ...services, db, log, auditPauseMs: config.live.auditPause });
-  const reaper = new Reaper({
-    sessionStore: services.sessionStore, sessions: services.sessions, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout,
-    pushUrlTtlMs: config.live.pushUrlTtl, log,
+    bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, intake, metrics: deps.metrics,
   });
   const pruner = new LiveEventsPruner({ db, cache, retentionMs: config.callbacks.eventsRetention, log });
+  const workers = deps.workers ?? [];
   let consumer: Consumer | undefined;
   return {
     events,
     receiver,
+    intake,
     fastPath: createCallbackFastPath(receiver),
     callbackRouter: createCallbackRouter(receiver),
-    apiRouters: [
-      createDeadLetterRouter({ bus, guard: deps.guards.operator }),
-      createFollowRouter({ db, rooms: services.rooms, guard: deps.guards.user }),
-    ],
+    apiRouters: [createDeadLetterRouter({ bus, guard: deps.guards.operator })],
     start() {
-      consumer ??= startCallbackConsumer(bus, { db, cache, events, handlers, log }, { maxAttempts: config.callbacks.maxAttempts, ...deps.consume });
-      reaper.start();
+      consumer ??= startCallbackConsumer(bus, { db, cache, events, routes: deps.routes, commitHooks: deps.commitHooks, log },
+        { maxAttempts: config.callbacks.maxAttempts, ...deps.consume });
+      for (const w of workers) w.start();
       pruner.start();
     },
     attachMedia(emitter) {
-      return attachMediaEventsToBus(emitter, bus, { events, log, onHeartbeat });
+      return attachMediaEvents(emitter, (out) => intake.accept(out, 'media'));
     },
     async stop() {
-      await reaper.stop();
+      for (const w of workers) await w.stop();
       await pruner.stop();
       await consumer?.stop();
       consumer = undefined;

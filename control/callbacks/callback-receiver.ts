@@ -4,7 +4,6 @@ import type { EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { Logger } from '../../core/logging/logger.js';
-import type { StreamStats } from '../../core/media/media-contract.js';
 import { AddressMatcher } from '../../core/config/cidr.js';
 import { SourceAddress } from '../../core/callbacks/source-address.js';
 import { CSS_DEFAULT_WINDOW_MS, verifyCssSignature } from '../../core/callbacks/css-signature.js';
@@ -13,7 +12,11 @@ import {
   verifyMediaCallback, MEDIA_CALLBACK_WINDOW_MS, MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER,
 } from '../../core/callbacks/media-callback-signature.js';
 import { cssEnvelopeSchema, isKnownEventType, parseCssCallback, withoutSecrets } from './callback.schema.js';
-import { mapMediaEvent, mediaCallbackSchema, publishCallback } from './media-events.js';
+import { mediaCallbackSchema } from '../../core/media/media-callback.schema.js';
+import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
+import { mapMediaEvent } from './media-events.js';
+import { EventIntake } from './event-intake.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
 import { OnairError } from '../../core/errors.js';
@@ -31,8 +34,10 @@ export interface CallbackReceiverDeps {
   events: LiveEventLog;
   /** Remembers media callback signatures for the replay window (setIfAbsent with TTL). */
   cache: Cache;
-  /** Media heartbeats that arrive over HTTP (stream.stats). */
-  onHeartbeat?: (stats: StreamStats) => Promise<void> | void;
+  /** Media heartbeats that arrive over HTTP (stream.stats -> stream.heartbeat). */
+  onHeartbeat?: (event: DomainEvents['stream.heartbeat']) => Promise<void> | void;
+  /** Where translated events go (default: one on `bus`, `events` and `onHeartbeat`). */
+  intake?: EventIntake;
   log: Logger;
   /** Where onair_callbacks_refused_total is registered. */
   metrics?: Registry;
@@ -75,7 +80,8 @@ export const CALLBACK_BODY_LIMIT = 256 * 1024;
 
 /**
  * The receiver's logic, free of any HTTP framework: verify, append to the bus, answer at once
- * (seed 000: 验签 -> 写入队列 -> 立即返回). Both the express router (callback.routes.ts) and the
+ * (seed 000: 验签 -> 写入队列 -> 立即返回), the event on the bus being the domain event the
+ * callback reports (callback.schema.ts and media-events.ts translate). Both the express router (callback.routes.ts) and the
  * raw node:http fast path (callback-fast-path.ts) call it. Refusals are answered
  * `{error:{code,message}}`, counted, and sampled into live_events (RefusalLog); the key is never logged.
  *
@@ -90,6 +96,7 @@ export class CallbackReceiver {
   private readonly allow: AddressMatcher | null;
   private readonly sources: SourceAddress;
   private readonly windowMs: number;
+  private readonly intake: EventIntake;
 
   constructor(private readonly deps: CallbackReceiverDeps) {
     this.log = deps.log.child({ mod: 'callbacks' });
@@ -98,6 +105,7 @@ export class CallbackReceiver {
     this.allow = deps.callbacks.allow?.length ? new AddressMatcher(deps.callbacks.allow) : null;
     this.sources = new SourceAddress(deps.trustedProxies ?? []);
     this.windowMs = deps.callbacks.window ?? CSS_DEFAULT_WINDOW_MS;
+    this.intake = deps.intake ?? new EventIntake({ bus: deps.bus, events: deps.events, onHeartbeat: deps.onHeartbeat, log: this.log });
   }
 
   refuse(status: number, code: string, reason: string, source: RefusalSource, body?: unknown, eventType?: number | null): ReceiverAnswer {
@@ -139,7 +147,7 @@ export class CallbackReceiver {
     const parsed = parseCssCallback(type, envelope.data, receivedAt, bodySigned);
     if (!parsed.ok) return this.refuse(400, 'invalid_callback', parsed.reason, 'css', redact(value), type);
     try {
-      await publishCallback(this.deps.bus, parsed.event, { events: this.deps.events, log: this.log });
+      await this.intake.accept(parsed.out, 'css');
     } catch (err) {
       return unavailable(err, 'event bus');
     }
@@ -166,10 +174,10 @@ export class CallbackReceiver {
     }
     const parsed = mediaCallbackSchema.safeParse(value);
     if (!parsed.success) return this.refuse(400, 'invalid_callback', `invalid media callback: ${parsed.error.issues[0]?.message ?? ''}`, 'media-http', redact(value));
-    const mapped = mapMediaEvent(parsed.data.event, parsed.data.payload as never, 'media-http', receivedAt);
+    // The schema checked the fields the translation reads; the rest passes through as the engine sent it.
+    const { event, payload } = parsed.data as { event: MediaEventName; payload: MediaEvents[MediaEventName] };
     try {
-      if (mapped.kind === 'callback') await publishCallback(this.deps.bus, mapped.event, { events: this.deps.events, log: this.log });
-      else if (mapped.kind === 'heartbeat') await this.deps.onHeartbeat?.(mapped.stats);
+      await this.intake.accept(mapMediaEvent(event, payload), 'media-http');
     } catch (err) {
       return unavailable(err, 'event bus');
     }

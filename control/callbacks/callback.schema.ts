@@ -1,6 +1,21 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { CallbackEventType, type CallbackEventTypeCode, type CallbackReceived } from '../../core/events/bus-events.js';
+import { fileRefOf } from '../../core/events/domain-events.js';
+import { eventIds } from '../../core/events/event-route.js';
+import { auditVerdict } from './audit-severity.js';
+import type { DomainEventOut } from './domain-event-out.js';
+
+/** Tencent Cloud CSS callback event types (the vendor's `event_type`). */
+export const CallbackEventType = {
+  cutOff: 0,
+  push: 1,
+  record: 100,
+  screenshot: 200,
+  audioAudit: 315,
+  imageAudit: 317,
+  pushError: 321,
+} as const;
+export type CallbackEventTypeCode = (typeof CallbackEventType)[keyof typeof CallbackEventType];
 
 /**
  * Tencent Cloud CSS event notifications (推断流/录制/截图/画面审核/音频审核/推流异常), field names
@@ -130,30 +145,69 @@ function identityOf(type: CallbackEventTypeCode, b: Record<string, unknown>, str
   }
 }
 
-export type ParsedCallback = { ok: true; event: CallbackReceived } | { ok: false; status: 400; reason: string };
+export type ParsedCallback = { ok: true; out: DomainEventOut } | { ok: false; status: 400; reason: string };
 
-/** Validates a signed CSS body (signature already checked) and turns it into the bus event. */
+const ms = (seconds: unknown): number | undefined => (seconds !== undefined && Number(seconds) > 0 ? Number(seconds) * 1000 : undefined);
+const formats = new Set(['flv', 'mp4', 'hls']);
+
+/**
+ * Validates a signed CSS body (signature already checked) and translates it into the domain event
+ * it reports, the edge's only job: push -> stream.published, cut-off -> stream.unpublished, record
+ * -> recording.finished, screenshot -> screenshot.taken, audits -> audit.flagged (severity derived
+ * here: the vendor's labels mean nothing past this edge), push error -> stream.failed. A push's
+ * publisherId is `css:{sequence}`, so its cut-off (same sequence) pairs with it.
+ */
 export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string, unknown>, receivedAt: number, bodyVerified = false): ParsedCallback {
   const parsed = schemas[type].safeParse(raw);
   if (!parsed.success) {
     return { ok: false, status: 400, reason: `invalid ${type} body: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.') || '(body)'} ${i.message}`).join('; ')}` };
   }
   const b = parsed.data;
-  const stream = String(b.stream_id ?? b.streamId);
+  const roomId = String(b.stream_id ?? b.streamId);
   const seconds = Number(b.event_time ?? b.end_time ?? b.create_time ?? 0);
-  const ms = Number(b.data_time ?? 0);
-  return {
-    ok: true,
-    event: {
-      identity: identityOf(type, b, stream),
-      source: 'css',
-      eventType: type,
-      streamName: stream,
-      sequence: b.sequence !== undefined ? String(b.sequence) : null,
-      at: ms > 0 ? ms : seconds > 0 ? seconds * 1000 : receivedAt,
-      body: withoutSecrets(b),
-      receivedAt,
-      bodyVerified,
-    },
-  };
+  const dataMs = Number(b.data_time ?? 0);
+  const at = dataMs > 0 ? dataMs : seconds > 0 ? seconds * 1000 : receivedAt;
+  const eventId = identityOf(type, b, roomId);
+  const publisherId = `css:${String(b.sequence ?? '')}`;
+  const out = ((): DomainEventOut => {
+    switch (type) {
+      case CallbackEventType.push:
+        return { kind: 'durable', name: 'stream.published', event: {
+          eventId: eventIds.published(publisherId), at, roomId, publisherId, app: String(b.appname ?? b.app ?? 'live').slice(0, 64), clientIp: String(b.user_ip ?? '').slice(0, 64),
+        } };
+      case CallbackEventType.cutOff:
+        return { kind: 'durable', name: 'stream.unpublished', event: {
+          eventId: eventIds.unpublished(publisherId), at, roomId, publisherId, reason: 'vendor', bytesIn: 0, durationMs: Number(b.push_duration ?? 0) || 0,
+        } };
+      case CallbackEventType.record: {
+        const start = ms(b.start_time);
+        const end = ms(b.end_time) ?? at;
+        const format = String(b.file_format ?? 'flv').toLowerCase();
+        return { kind: 'durable', name: 'recording.finished', event: {
+          eventId, at, roomId, publisherId: `css:${String(b.task_id ?? b.file_id ?? b.record_file_id ?? 'record')}`.slice(0, 128),
+          file: fileRefOf(String(b.video_url)), format: format === 'm3u8' ? 'hls' : formats.has(format) ? format as 'flv' | 'mp4' | 'hls' : 'other',
+          segment: 0, startedAt: start ?? end, endedAt: end, durationMs: Number(b.duration ?? 0) * 1000, size: Number(b.file_size ?? 0),
+          vendorFileId: b.file_id !== undefined ? String(b.file_id).slice(0, 128) : b.record_file_id !== undefined ? String(b.record_file_id).slice(0, 128) : undefined,
+        } };
+      }
+      case CallbackEventType.screenshot:
+        return { kind: 'durable', name: 'screenshot.taken', event: {
+          eventId, at: ms(b.create_time) ?? at, roomId, image: fileRefOf(String(b.pic_url)),
+          fullImage: b.pic_full_url ? fileRefOf(String(b.pic_full_url)) : undefined,
+          width: b.width !== undefined ? Number(b.width) : undefined, height: b.height !== undefined ? Number(b.height) : undefined,
+        } };
+      case CallbackEventType.imageAudit:
+      case CallbackEventType.audioAudit: {
+        const v = auditVerdict(type, b);
+        return { kind: 'durable', name: 'audit.flagged', event: {
+          eventId, at, roomId, kind: v.kind, severity: v.severity === 'pass' ? 'normal' : v.severity, bodyVerified,
+          label: v.label ?? undefined, suggestion: v.suggestion?.slice(0, 16) ?? undefined, score: v.score ?? undefined,
+          evidence: v.evidenceUrl ? fileRefOf(v.evidenceUrl) : undefined, raw: withoutSecrets(b),
+        } };
+      }
+      case CallbackEventType.pushError:
+        return { kind: 'durable', name: 'stream.failed', event: { eventId, at, roomId, publisherId: b.sequence !== undefined ? publisherId : undefined } };
+    }
+  })();
+  return { ok: true, out };
 }

@@ -5,15 +5,14 @@ import { QueryTypes } from 'sequelize';
 import { requireEnv, mysqlTestDatabase } from '../../core/testing/test-bus.js';
 import { RedisStreamEventBus } from '../../core/event-bus/redis-stream-event-bus.js';
 import { RedisCache } from '../../core/cache/redis-cache.js';
-import type { BusEvents, CallbackReceived } from '../../core/events/bus-events.js';
+import type { BusEvents } from '../../core/events/bus-events.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
 import { silentLogger } from '../../core/logging/logger.js';
 import { until } from '../../core/event-bus/event-bus.contract.js';
 import type { Database } from '../../core/database/database.js';
 import { LiveEventLog } from './live-event-log.js';
 import { startCallbackConsumer, CALLBACK_GROUP } from './callback-consumer.js';
-import { recordHandler } from './handlers/record.handler.js';
-import type { CallbackHandlerDeps } from './handlers/handler-deps.js';
-import { publishCallback } from './media-events.js';
+import { recordingCommitHooks, recordingFinishedHandler } from '../recordings/recording.handler.js';
 
 const dbUrl = requireEnv('ONAIR_TEST_DATABASE_URL');
 const redisUrl = requireEnv('ONAIR_TEST_REDIS_URL');
@@ -28,19 +27,19 @@ describe('database outage with the Redis bus', () => {
     const cache = new RedisCache({ url: redisUrl!, prefix });
     const start = (db: Database) => {
       const events = new LiveEventLog(db, { log });
-      const handlers = { 100: recordHandler({ db, log } as unknown as CallbackHandlerDeps) };
-      return { events, consumer: startCallbackConsumer(bus, { db, cache, events, handlers, log }, { maxAttempts: 3, backoffMs: 20, pollIntervalMs: 50 }) };
+      const routes = { 'recording.finished': recordingFinishedHandler() };
+      return { events, consumer: startCallbackConsumer(bus, { db, cache, events, routes, commitHooks: recordingCommitHooks, log }, { maxAttempts: 3, backoffMs: 20, pollIntervalMs: 50 }) };
     };
     const first = await tdb.open();
     let second: Database | undefined;
     try {
       const down = start(first);
       await first.close(); // the outage: every query of this consumer now fails
-      const sent: CallbackReceived[] = Array.from({ length: 20 }, (_, i) => ({
-        identity: `css:100:outage-${i}`, source: 'css', eventType: 100, streamName: `outage-${i}`, sequence: null, at: Date.now(),
-        body: { stream_id: `outage-${i}`, video_url: `http://vod/outage/${i}.flv`, file_id: `outage-${i}`, duration: 1, file_size: 1 }, receivedAt: Date.now(),
+      const sent: Array<DomainEvents['recording.finished']> = Array.from({ length: 20 }, (_, i) => ({
+        eventId: `css:100:outage-${i}`, at: Date.now(), roomId: `outage-${i}`, publisherId: 'css:outage', file: { url: `http://vod/outage/${i}.flv` },
+        format: 'flv', segment: 0, startedAt: 0, endedAt: Date.now(), durationMs: 1000, size: 1,
       }));
-      for (const e of sent) await publishCallback(bus, e, {}); // the receiver only needs the bus: callbacks are still accepted
+      for (const e of sent) await bus.publish('recording.finished', e, { key: e.roomId }); // the receiver only needs the bus: callbacks are still accepted
       await until(async () => (await bus.listDead({ group: CALLBACK_GROUP })).length === 20, 20_000, 'all 20 dead-lettered');
       const dead = await bus.listDead({ group: CALLBACK_GROUP });
       assert.ok(dead.every((d) => d.attempts === 3 && d.lastError.length > 0));
@@ -54,7 +53,6 @@ describe('database outage with the Redis bus', () => {
       await until(async () => (await count("SELECT COUNT(*) AS n FROM live_records WHERE stream_name LIKE 'outage-%'")) === 20, 20_000, 'replayed');
       await up.consumer.stop();
       await up.events.close();
-      assert.equal(await count("SELECT COUNT(*) AS n FROM transcode_jobs WHERE source_url LIKE 'http://vod/outage/%'"), 20);
       assert.equal((await bus.listDead()).length, 0);
     } finally {
       await bus.destroy();

@@ -4,10 +4,17 @@ import type { Logger } from '../../core/logging/logger.js';
 
 export type LiveEventStatus = 'accepted' | 'refused' | 'processed' | 'retried' | 'dead';
 
+/** Which edge an event came through: the vendor receiver, the engine in-process, its signed HTTP callbacks, a media-server hook, or control itself. */
+export type EdgeSource = 'css' | 'media' | 'media-http' | 'hook' | 'control';
+
 export interface LiveEventEntry {
   status: LiveEventStatus;
-  source: 'css' | 'media' | 'media-http';
+  source: EdgeSource;
+  /** The event id (domain event), or a vendor identity for refusals. */
   identity?: string | null;
+  /** The domain event's name (refused vendor callbacks have none). */
+  eventName?: string | null;
+  /** The vendor's event_type, on refusals of vendor callbacks. */
   eventType?: number | null;
   streamName?: string | null;
   sequence?: string | null;
@@ -22,6 +29,7 @@ export interface LiveEventRow {
   id: number;
   identity: string | null;
   source: string;
+  event_name: string | null;
   event_type: number | null;
   stream_name: string | null;
   status: LiveEventStatus;
@@ -33,10 +41,10 @@ export interface LiveEventRow {
 }
 
 const MAX_BODY = 4096;
-const COLUMNS = 'identity, source, event_type, stream_name, sequence, status, reason, bus_id, attempt, body, created_at';
+const COLUMNS = 'identity, source, event_name, event_type, stream_name, sequence, status, reason, bus_id, attempt, body, created_at';
 
 /**
- * live_events: the troubleshooting log of every callback (seed 000: 回调事件日志) and each status it
+ * live_events: the troubleshooting log of every callback and domain event (seed 000: 回调事件日志) and each status it
  * reaches: accepted, refused (why), processed, retried, dead. Append-only, so the receiver and the
  * consumer never race on one row. Rows are written in batches (one multi-row INSERT per flush) so
  * logging does not cap the receiver's rate; the durable record of an event is the bus itself, and a
@@ -66,7 +74,7 @@ export class LiveEventLog {
       this.dropped++;
     }
     this.buffer.push([
-      e.identity?.slice(0, 191) ?? null, e.source, e.eventType ?? null, e.streamName?.slice(0, 191) ?? null,
+      e.identity?.slice(0, 191) ?? null, e.source, e.eventName ?? null, e.eventType ?? null, e.streamName?.slice(0, 191) ?? null,
       e.sequence?.slice(0, 64) ?? null, e.status, e.reason?.slice(0, 512) ?? null, e.busId ?? null, e.attempt ?? null,
       body, Date.now(),
     ]);
@@ -86,7 +94,7 @@ export class LiveEventLog {
       const rows = this.buffer.splice(0, this.options.maxBatch ?? 500);
       try {
         await this.db.sequelize.query(
-          `INSERT INTO live_events (${COLUMNS}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          `INSERT INTO live_events (${COLUMNS}) VALUES ${rows.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
           { replacements: rows.flat() },
         );
       } catch (err) {

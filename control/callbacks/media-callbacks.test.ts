@@ -3,9 +3,11 @@ import assert from 'node:assert/strict';
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import { until } from '../../core/event-bus/event-bus.contract.js';
 import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
-import type { MediaEvents, StreamStats } from '../../core/media/media-contract.js';
+import type { MediaEvents } from '../../core/media/media-contract.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
+import { EventIntake } from './event-intake.js';
 import { busChoices, makeCallbackStack, MEDIA_KEY, type CallbackStack } from './testing/callback-stack.js';
-import { attachMediaEventsToBus } from './media-events.js';
+import { attachMediaEvents } from './media-events.js';
 
 type Emitted = { [K in keyof MediaEvents]: [MediaEvents[K]] };
 
@@ -15,12 +17,13 @@ for (const { set, bus } of busChoices()) {
     before(async () => { s = await makeCallbackStack(set, bus, { overrides: { live: { reconnectGrace: 100 } } }); });
     after(async () => { await s.close(); });
 
-    it('the in-process sink turns publish.started/ended and record.done into callbacks; stats go to the heartbeat only', async () => {
+    it('the in-process edge turns publish.started/ended and record.done into domain events on the bus; stats go to the heartbeat only', async () => {
       const a = await s.anchorWithRoom();
       await s.sessions.start({ id: a.userId, username: 'a', role: 'anchor' }, a.roomId);
       const engine = new TypedEmitter<Emitted>();
-      const beats: StreamStats[] = [];
-      const detach = attachMediaEventsToBus(engine, s.bus, { events: s.events, onHeartbeat: (st) => { beats.push(st); } });
+      const beats: Array<DomainEvents['stream.heartbeat']> = [];
+      const intake = new EventIntake({ bus: s.bus, events: s.events, onHeartbeat: (b) => { beats.push(b); } });
+      const detach = attachMediaEvents(engine, (out) => intake.accept(out, 'media'));
       const publisherId = `pub-${Date.now()}`;
       const t0 = Date.now();
       engine.emit('publish.started', { streamName: a.roomId, app: 'live', publisherId, clientIp: '10.0.0.2', at: t0 });
@@ -32,10 +35,11 @@ for (const { set, bus } of busChoices()) {
       await until(async () => (await s.sessionStore.findActiveByRoom(a.roomId)) === null, 10_000, 'ended after grace');
       detach();
       assert.equal(beats.length, 1);
-      assert.equal(await s.count('transcode_jobs', "source_url = '/data/rec/a.flv' AND status = 'queued'"), 1);
       assert.equal(await s.count('live_records', 'identity = ? AND session_id IS NOT NULL AND room_id = ?', [`media:100:${publisherId}:/data/rec/a.flv`, a.roomId]), 1, 'record bound to the session');
       await s.events.flush();
-      assert.equal(await s.count('live_events', "identity LIKE ? AND status = 'accepted'", [`media:%:${publisherId}%`]), 3, 'stats are not on the bus');
+      assert.equal(await s.count('live_events', "identity LIKE ? AND status = 'accepted' AND source = 'media'", [`%${publisherId}%`]), 3, 'stats are not on the bus');
+      assert.deepEqual((await s.events.recent({ status: 'accepted', limit: 50 })).filter((r) => (r.identity ?? '').includes(publisherId) && r.source === 'media').map((r) => r.event_name).sort(),
+        ['recording.finished', 'stream.published', 'stream.unpublished']);
     });
 
     it('the signed media HTTP callback: accepted once, replay / forged / stale refused with 401', async () => {

@@ -16,7 +16,13 @@ export interface HookGuardOptions {
   metrics?: Registry;
 }
 
-export type HookCheck = { ok: true } | { ok: false; status: 401 | 403; code: string; message: string };
+/**
+ * `caller` 'onair-media' when the call carries the secret derived from the media key: onair's own
+ * media service, which reports what happens next (publish started, viewers) as signed callbacks of
+ * its own, so its hook calls are decisions only. Any other caller is an external server (SRS,
+ * nginx-rtmp) whose hooks are also its only events.
+ */
+export type HookCheck = { ok: true; caller: 'onair-media' | 'external' } | { ok: false; status: 401 | 403; code: string; message: string };
 
 /**
  * Who may call /hook/*. The hooks decide publishes and create recordings, so anonymous calls are
@@ -31,12 +37,14 @@ export class HookGuard {
   private readonly allow: AddressMatcher | null;
   private readonly sources: SourceAddress;
   private readonly secrets: string[];
+  private readonly mediaSecret: string | undefined;
   private readonly refused: Counter<'code'>;
 
   constructor(private readonly o: HookGuardOptions) {
     this.allow = o.allow.length ? new AddressMatcher(o.allow) : null;
     this.sources = new SourceAddress(o.trustedProxies);
-    this.secrets = [o.secret, o.mediaKey ? mediaHookSecret(o.mediaKey) : undefined].filter((s): s is string => Boolean(s));
+    this.mediaSecret = o.mediaKey ? mediaHookSecret(o.mediaKey) : undefined;
+    this.secrets = [o.secret, this.mediaSecret].filter((s): s is string => Boolean(s));
     const name = 'onair_hooks_refused_total';
     this.refused = (o.metrics?.getSingleMetric(name) as Counter<'code'> | undefined) ?? new Counter({
       name, help: 'Media-server hook calls refused before any decision (source not allowed, missing or wrong secret)',
@@ -55,7 +63,8 @@ export class HookGuard {
     if (needSecret && !(typeof secret === 'string' && this.secrets.some((s) => safeEqual(secret, s)))) {
       return this.refuse(401, 'invalid_hook_secret', 'missing or wrong hook secret');
     }
-    return { ok: true };
+    const fromMedia = this.mediaSecret !== undefined && typeof secret === 'string' && safeEqual(secret, this.mediaSecret);
+    return { ok: true, caller: fromMedia ? 'onair-media' : 'external' };
   }
 
   private refuse(status: 401 | 403, code: string, message: string): HookCheck {

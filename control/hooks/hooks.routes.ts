@@ -1,24 +1,32 @@
+import { stat } from 'node:fs/promises';
 import express, { Router, type Response } from 'express';
 import type { Logger } from '../../core/logging/logger.js';
-import type { RecordDone, StreamHooks } from '../../core/media/media-contract.js';
+import type { DomainEvents, DurableEventName } from '../../core/events/domain-events.js';
+import { eventIds } from '../../core/events/event-route.js';
+import type { StreamHooks } from '../../core/media/media-contract.js';
 import { looksLikeStreamKey } from '../../core/tokens/stream-key.js';
 import { asyncRoute } from '../http/async-route.js';
-import type { LiveSessionService } from '../live-sessions/live-session.service.js';
 import type { RoomStore } from '../rooms/room.store.js';
 import { parseHookRequest, type HookRequest } from './hook-request.js';
 import type { HookGuard } from './hook-guard.js';
 import { recordingInside } from './recording-path.js';
 
+/** Where the hooks hand the domain events an external server's calls stand for (the pipeline's EventIntake). */
+export interface HookEventSink {
+  accept(out: { [N in DurableEventName]: { kind: 'durable'; name: N; event: DomainEvents[N] } }[DurableEventName], source: 'hook'): Promise<void>;
+}
+
 export interface HookDeps {
   hooks: StreamHooks;
-  live: Pick<LiveSessionService, 'markLive' | 'publisherGone'>;
+  /** The domain events of SRS/nginx-rtmp hook calls go here; onair's own media reports its own. */
+  events: HookEventSink;
   rooms: Pick<RoomStore, 'findByStreamKey'>;
+  /** The room's active session: it keys one external publish (nginx-rtmp's client ids restart with nginx). */
+  sessions: { findActiveByRoom(roomId: string): Promise<{ id: string } | null> };
   /** Who may call /hook/* (secret in the URL, source allowlist). */
   guard: HookGuard;
   /** config.media.recordingsDir: on_dvr files must be inside it. */
   recordingsDir: string;
-  /** A finished recording (on_dvr / record_done); the records pipeline plugs in here. */
-  onRecordDone?(record: RecordDone): Promise<void>;
   bodyLimit: string;
   log: Logger;
 }
@@ -38,6 +46,13 @@ export interface HookDeps {
  *
  * Answers: SRS allow = 200 with body `0` (on_publish: `{"code":0,"data":{stream_name,record,session_id}}`); nginx-rtmp allow = 2xx (or the 302 above); refuse = 403.
  *
+ * Events. An external server's hooks are all it says, so each becomes the domain event it stands
+ * for, through the same bus as every other edge: on_publish (allowed) -> stream.published,
+ * on_unpublish -> stream.unpublished, on_play (allowed) -> viewer.joined, on_stop / on_play_done ->
+ * viewer.left, on_dvr -> recording.finished. onair's own media service calls on_publish/on_play for
+ * decisions only (the guard recognises its secret): it sends publish.started once media flows,
+ * and play.started, as signed callbacks, so its hook calls produce no event.
+ *
  * Every call first passes the guard (HookGuard: `?secret=` in the hook URL and/or a source
  * allowlist; 401/403 otherwise). The URL, secret included, is never logged (request-log drops queries).
  */
@@ -49,7 +64,10 @@ export function hooksRoutes(deps: HookDeps): Router {
   let unlogged = 0;
   r.use('/hook', (req, res, next) => {
     const check = deps.guard.check(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.query.secret);
-    if (check.ok) return next();
+    if (check.ok) {
+      res.locals.hookCaller = check.caller;
+      return next();
+    }
     if (Date.now() - loggedAt >= 10_000) {
       log.warn({ hook: req.path, code: check.code, alsoRefused: unlogged }, 'hook call refused');
       loggedAt = Date.now();
@@ -73,6 +91,9 @@ export function hooksRoutes(deps: HookDeps): Router {
     if (!hook) res.status(400).json({ code: 400, error: { code: 'invalid_hook', message: 'unrecognised hook body' } });
     return hook;
   };
+  const external = (res: Response) => res.locals.hookCaller !== 'onair-media';
+  /** One external publish: the server's client id within the room's session. */
+  const publisherOf = (clientId: string, sessionId: string) => `${clientId}@${sessionId}`.slice(0, 128);
   /** The room id of a stream name: itself when numeric, the key's room when it is a stream key. */
   const roomIdOf = async (stream: string): Promise<string | null> => {
     if (/^\d{1,19}$/.test(stream)) return stream;
@@ -88,11 +109,15 @@ export function hooksRoutes(deps: HookDeps): Router {
     const decision = await deps.hooks.authorizePublish({ app: hook.app, streamKey, query: hook.query, clientIp: hook.clientIp });
     if (!decision.allow) return refuse(res, decision.reason);
     if (namedByRoom && decision.streamName !== hook.stream) return refuse(res, 'key_not_for_this_room');
-    // External servers send no separate "publish started": this hook is the start.
-    await deps.live.markLive({
-      streamName: decision.streamName, app: hook.app, publisherId: hook.clientId, sessionId: decision.sessionId,
-      clientIp: hook.clientIp, at: Date.now(),
-    });
+    // External servers send no separate "publish started": this allowed hook is the start (the
+    // encoder sends media right after the answer). Durable before the answer, as every edge's event.
+    if (external(res) && decision.sessionId) {
+      const publisherId = publisherOf(hook.clientId, decision.sessionId);
+      await deps.events.accept({ kind: 'durable', name: 'stream.published', event: {
+        eventId: eventIds.published(publisherId), at: Date.now(), roomId: decision.streamName, publisherId, sessionId: decision.sessionId,
+        app: hook.app.slice(0, 64), clientIp: hook.clientIp.slice(0, 64),
+      } }, 'hook');
+    }
     if (hook.dialect === 'nginx-rtmp' && req.query.rename === '1' && !namedByRoom) {
       res.status(302).set('Location', decision.streamName).type('text/plain').send('');
       return;
@@ -112,10 +137,12 @@ export function hooksRoutes(deps: HookDeps): Router {
     const hook = parse(req, res);
     if (!hook) return;
     const roomId = await roomIdOf(hook.stream);
-    if (roomId) {
-      await deps.live.publisherGone({
-        streamName: roomId, app: hook.app, publisherId: hook.clientId, at: Date.now(), reason: 'unpublished', bytesIn: 0, durationMs: 0,
-      });
+    const session = roomId && external(res) ? await deps.sessions.findActiveByRoom(roomId) : null;
+    if (roomId && session) {
+      const publisherId = publisherOf(hook.clientId, session.id);
+      await deps.events.accept({ kind: 'durable', name: 'stream.unpublished', event: {
+        eventId: eventIds.unpublished(publisherId), at: Date.now(), roomId, publisherId, sessionId: session.id, reason: 'unpublished', bytesIn: 0, durationMs: 0,
+      } }, 'hook');
     }
     allow(res, hook);
   }));
@@ -127,15 +154,31 @@ export function hooksRoutes(deps: HookDeps): Router {
       app: hook.app, streamName: hook.stream, token: hook.query.token, query: hook.query, clientIp: hook.clientIp, protocol: hook.protocol ?? 'rtmp',
     });
     if (!decision.allow) return refuse(res, decision.reason);
+    if (external(res) && /^\d{1,19}$/.test(hook.stream)) {
+      const at = Date.now();
+      await deps.events.accept({ kind: 'durable', name: 'viewer.joined', event: {
+        eventId: `${hook.clientId}:joined:${at}`, at, roomId: hook.stream, viewerId: hook.clientId.slice(0, 128), protocol: hook.protocol ?? 'rtmp',
+        clientIp: hook.clientIp.slice(0, 64), userId: null,
+      } }, 'hook');
+    }
     allow(res, hook);
   }));
 
-  r.post('/hook/on_stop', asyncRoute(async (req, res) => {
+  // SRS on_stop, nginx-rtmp on_play_done: a viewer of an external server left.
+  const playEnded = asyncRoute(async (req, res) => {
     const hook = parse(req, res);
     if (!hook) return;
-    log.debug({ stream: /^\d+$/.test(hook.stream) ? hook.stream : '[key]', client: hook.clientId }, 'external play ended');
+    if (external(res) && /^\d{1,19}$/.test(hook.stream)) {
+      const at = Date.now();
+      await deps.events.accept({ kind: 'durable', name: 'viewer.left', event: {
+        eventId: `${hook.clientId}:left:${at}`, at, roomId: hook.stream, viewerId: hook.clientId.slice(0, 128), protocol: hook.protocol ?? 'rtmp',
+        clientIp: hook.clientIp.slice(0, 64), userId: null, reason: 'closed', bytesOut: 0, durationMs: 0,
+      } }, 'hook');
+    }
     allow(res, hook);
-  }));
+  });
+  r.post('/hook/on_stop', playEnded);
+  r.post('/hook/on_play_done', playEnded);
 
   r.post('/hook/on_dvr', asyncRoute(async (req, res) => {
     const hook = parse(req, res);
@@ -148,9 +191,13 @@ export function hooksRoutes(deps: HookDeps): Router {
         res.status(400).json({ code: 400, error: { code: 'invalid_recording_path', message: 'the file must exist inside the recordings directory' } });
         return;
       }
-      if (roomId && deps.onRecordDone) {
+      if (roomId) {
         const now = Date.now();
-        await deps.onRecordDone({ streamName: roomId, publisherId: hook.clientId, path, startedAt: now, endedAt: now, durationMs: 0, size: 0 });
+        const size = await stat(path).then((st) => st.size, () => 0);
+        await deps.events.accept({ kind: 'durable', name: 'recording.finished', event: {
+          eventId: `hook:dvr:${roomId}:${path}`.slice(0, 191), at: now, roomId, publisherId: hook.clientId.slice(0, 128), file: { path },
+          format: path.endsWith('.mp4') ? 'mp4' : path.endsWith('.flv') ? 'flv' : 'other', segment: 0, startedAt: now, endedAt: now, durationMs: 0, size,
+        } }, 'hook');
         return allow(res, hook);
       }
     }

@@ -217,7 +217,7 @@ export class LiveSessionService {
   }
 
   /** stream.stats: the media heartbeat. Refreshes anchor status TTL, the online count and the peak. */
-  async heartbeat(stats: StreamStats): Promise<void> {
+  async heartbeat(stats: Pick<StreamStats, 'streamName' | 'sessionId' | 'at'> & { viewers?: Record<string, number> }): Promise<void> {
     const session = await this.sessionFor(stats);
     if (!session || session.status !== 'live') return;
     const viewers = Object.values(stats.viewers ?? {}).reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0);

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { AnyDelivery, EventCatalog } from './event-bus.port.js';
 import type { ConsumerBackend } from './consumer-loop.js';
-import type { StreamKeys } from './redis-stream-event-bus.js';
+import type { StreamKeys } from './redis-stream-keys.js';
 import { describe } from './db-event-bus.js';
 
 export interface StreamEntry {

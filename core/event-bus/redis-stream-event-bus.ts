@@ -8,6 +8,9 @@ import type {
 } from './event-bus.port.js';
 import { ConsumerLoop, resolveConsumeOptions } from './consumer-loop.js';
 import { RedisStreamConsumerBackend, parseEntry, type StreamEntry } from './redis-stream-consumer.js';
+import type { StreamKeys } from './redis-stream-keys.js';
+
+export type { StreamKeys } from './redis-stream-keys.js';
 
 export interface RedisStreamEventBusOptions {
   url: string;
@@ -19,14 +22,6 @@ export interface RedisStreamEventBusOptions {
 }
 
 /** The keys one bus uses; consumers add their group's retry zset and attempts hash. */
-export interface StreamKeys {
-  stream: string;
-  dead: string;
-  deadSeq: string;
-  retry(group: string): string;
-  attempts(group: string): string;
-}
-
 /**
  * The cluster event bus: one Redis stream, one consumer group per `group`.
  *   publish     XADD (ioredis auto-pipelining packs concurrent publishes into one round trip)

@@ -23,6 +23,8 @@ const eventId = z.string().min(1).max(191);
 const at = z.number().int().nonnegative();
 const entityId = z.string().min(1).max(64);
 const optionalId = entityId.optional();
+/** The public stream name: the room id for onair's rooms; a vendor's stream_id may be any name. */
+const roomId = z.string().min(1).max(191);
 
 export const playProtocols = ['rtmp', 'http-flv', 'ws-flv', 'hls', 'webrtc'] as const;
 const protocol = z.enum(playProtocols);
@@ -41,7 +43,7 @@ const streamRef = {
   eventId,
   at,
   /** The public stream name: the room id. */
-  roomId: entityId,
+  roomId,
   /** One publish session of one encoder connection (engine publisherId, `css:{sequence}` for the vendor). */
   publisherId: z.string().min(1).max(128),
   /** The live session, when the edge knows it (the engine does; vendors do not). */
@@ -63,6 +65,14 @@ export const domainEventSchemas = {
     bytesIn: z.number().nonnegative(),
     durationMs: z.number().nonnegative(),
   }),
+  /** The vendor reported a failing push (CSS 推流异常, event_type 321): logged, nothing else yet. */
+  'stream.failed': z.object({
+    eventId,
+    at,
+    roomId,
+    sessionId: optionalId,
+    publisherId: z.string().min(1).max(128).optional(),
+  }),
   /** Periodic per-stream figures; the live-session service treats them as the stream's heartbeat. */
   'stream.heartbeat': z.object({
     ...streamRef,
@@ -79,7 +89,7 @@ export const domainEventSchemas = {
   'viewer.joined': z.object({
     eventId,
     at,
-    roomId: entityId,
+    roomId,
     sessionId: optionalId,
     /** The media connection (engine viewerId). */
     viewerId: z.string().min(1).max(128),
@@ -91,7 +101,7 @@ export const domainEventSchemas = {
   'viewer.left': z.object({
     eventId,
     at,
-    roomId: entityId,
+    roomId,
     sessionId: optionalId,
     viewerId: z.string().min(1).max(128),
     protocol,
@@ -112,13 +122,17 @@ export const domainEventSchemas = {
     endedAt: at,
     durationMs: z.number().nonnegative(),
     size: z.number().int().nonnegative(),
+    /** The vendor's id of the file, when it has one. */
+    vendorFileId: z.string().max(128).optional(),
   }),
   'screenshot.taken': z.object({
     eventId,
     at,
-    roomId: entityId,
+    roomId,
     sessionId: optionalId,
     image: fileRef,
+    /** A larger rendition, when the source makes one (the vendor's pic_full_url): the cover uses it. */
+    fullImage: fileRef.optional(),
     width: z.number().int().nonnegative().optional(),
     height: z.number().int().nonnegative().optional(),
   }),
@@ -126,7 +140,7 @@ export const domainEventSchemas = {
   'audit.flagged': z.object({
     eventId,
     at,
-    roomId: entityId,
+    roomId,
     sessionId: optionalId,
     kind: z.enum(['image', 'audio', 'text', 'other']),
     severity: z.enum(['normal', 'light', 'medium', 'severe']),
@@ -136,6 +150,8 @@ export const domainEventSchemas = {
      */
     bodyVerified: z.boolean(),
     label: z.string().max(128).optional(),
+    /** The source's own recommendation (Block, Review, Pass), kept for the audit log. */
+    suggestion: z.string().max(16).optional(),
     score: z.number().optional(),
     evidence: fileRef.optional(),
     /** The vendor's own fields, kept for the audit log (bounded by the receiver). */
@@ -167,7 +183,7 @@ export const domainEventSchemas = {
     eventId,
     at,
     replayId: entityId,
-    roomId: entityId,
+    roomId,
     sessionId: optionalId,
     objectKey: z.string().min(1).max(1024),
     posterKey: z.string().min(1).max(1024).nullable(),
@@ -189,6 +205,7 @@ export interface DomainEventSpec {
 export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpec } = {
   'stream.published': { version: 1, durable: true },
   'stream.unpublished': { version: 1, durable: true },
+  'stream.failed': { version: 1, durable: true },
   'stream.heartbeat': { version: 1, durable: false },
   'viewer.joined': { version: 1, durable: true },
   'viewer.left': { version: 1, durable: true },
@@ -201,6 +218,24 @@ export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpe
 };
 
 export const durableEventNames = (Object.keys(domainEventSpecs) as DomainEventName[]).filter((n) => domainEventSpecs[n].durable);
+
+/** The events that are not durable (compile-time twin of domainEventSpecs' `durable: false`; a test keeps them equal). */
+export type FanOutEventName = 'stream.heartbeat';
+export type DurableEventName = Exclude<DomainEventName, FanOutEventName>;
+/** What the durable event bus carries: every durable domain event, by name. A type alias, so it satisfies EventCatalog. */
+export type DurableEvents = { [N in DurableEventName]: DomainEvents[N] };
+
+/** A file reference from what a source names: a URL when it parses as one, a path otherwise. */
+export function fileRefOf(location: string): FileRef {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(location) && URL.canParse(location) ? { url: location } : { path: location };
+}
+
+/** The one string a file reference stands for (the URL, object key or path), as stored in live_records / live_screenshots. */
+export function fileLocation(ref: FileRef): string {
+  return ref.url ?? ref.objectKey ?? ref.path ?? '';
+}
+
+export type FileRef = z.infer<typeof fileRef>;
 
 export function isDomainEventName(name: string): name is DomainEventName {
   return Object.prototype.hasOwnProperty.call(domainEventSchemas, name);

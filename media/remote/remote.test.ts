@@ -12,7 +12,7 @@ import { HttpEventSink, type MediaCallbackBody } from './http-event-sink.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { handleControlApi } from './control-api.js';
 import { mediaCallbackSignature, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
-import { mediaCallbackSchema } from '../../control/callbacks/media-events.js';
+import { mediaCallbackSchema } from '../../core/media/media-callback.schema.js';
 
 type Handler = (req: IncomingMessage, body: string, res: ServerResponse) => void;
 

@@ -26,8 +26,12 @@ import { LiveEventLog } from '../live-event-log.js';
 import { createCallbackRouter } from '../callback.routes.js';
 import { createCallbackFastPath } from '../callback-fast-path.js';
 import { CallbackReceiver } from '../callback-receiver.js';
-import { startCallbackConsumer, type CallbackHandlers, type CallbackConsumerOptions } from '../callback-consumer.js';
-import { callbackHandlers, type CallbackHandlerDeps } from '../handlers/index.js';
+import { startCallbackConsumer, type CallbackConsumerOptions } from '../callback-consumer.js';
+import { EventIntake } from '../event-intake.js';
+import type { EventRoutes } from '../../../core/events/event-route.js';
+import { eventCommitHooks, eventRoutes, type EventRouteDeps } from '../../event-routes.js';
+import { AudienceService } from '../../audience/audience.service.js';
+import { AudienceStore } from '../../audience/audience.store.js';
 
 /**
  * The callback pipeline on real ports for tests: the control helper's services (rooms, sessions,
@@ -85,7 +89,10 @@ export interface CallbackStack {
   sessions: LiveSessionService;
   moderation: ModerationService;
   pendingBans: PendingBanService;
-  handlerDeps: CallbackHandlerDeps;
+  audience: AudienceService;
+  routeDeps: EventRouteDeps;
+  /** Where edges hand domain events (bus + live_events + the heartbeat). */
+  intake: EventIntake;
   /** Creates an anchor with a room; returns their ids and the room's stream key. */
   anchorWithRoom(name?: string): Promise<{ userId: string; roomId: string; streamKey: string }>;
   /**
@@ -100,7 +107,7 @@ export interface CallbackStack {
 export async function makeCallbackStack(
   set: ReturnType<typeof testAdapterSets>[number], choice: BusChoice,
   options: {
-    overrides?: ConfigOverrides; handlers?: (h: CallbackHandlers) => CallbackHandlers; consume?: CallbackConsumerOptions;
+    overrides?: ConfigOverrides; routes?: (r: EventRoutes) => EventRoutes; consume?: CallbackConsumerOptions;
     /** Registry of the receiver's refusal counter. */
     metrics?: Registry; listenHost?: string;
   } = {},
@@ -120,14 +127,18 @@ export async function makeCallbackStack(
   const pendingBans = new PendingBanService({ store: new PendingBanStore(db), moderation, rooms: roomService, log });
   const sessions = new LiveSessionService({ sessions: sessionStore, rooms, roomService, moderation, cache, media, settlement, config, log, refusalDelayMs: 0 });
   const events = new LiveEventLog(db, { log, flushMs: 10 });
-  const handlerDeps: CallbackHandlerDeps = {
-    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, auditPauseMs: config.live.auditPause, log,
+  const audience = new AudienceService(new AudienceStore(db), sessionStore, log);
+  const routeDeps: EventRouteDeps = {
+    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, audience, auditPauseMs: config.live.auditPause, log,
   };
-  let handlers = callbackHandlers(handlerDeps);
-  if (options.handlers) handlers = options.handlers(handlers);
-  const consumer = startCallbackConsumer(bus, { db, cache, events, handlers, log },
+  let routes = eventRoutes(routeDeps);
+  if (options.routes) routes = options.routes(routes);
+  const consumer = startCallbackConsumer(bus, { db, cache, events, routes, commitHooks: eventCommitHooks, log },
     { pollIntervalMs: 50, backoffMs: 20, visibilityTimeoutMs: 2000, ...options.consume });
-  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, metrics: options.metrics });
+  const intake = new EventIntake({
+    bus, events, log, onHeartbeat: (b) => sessions.heartbeat({ streamName: b.roomId, sessionId: b.sessionId, at: b.at, viewers: b.viewers }),
+  });
+  const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, intake, metrics: options.metrics });
   const app = express();
   app.use('/router/api/v1', createCallbackRouter(receiver));
   const fast = createCallbackFastPath(receiver);
@@ -137,7 +148,7 @@ export async function makeCallbackStack(
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
   let n = 0;
   return {
-    ports, bus, events, consumer, url, routerUrl: `${url}/router`, kicked, users, rooms, roomService, sessionStore, sessions, moderation, pendingBans, handlerDeps,
+    ports, bus, events, consumer, url, routerUrl: `${url}/router`, kicked, users, rooms, roomService, sessionStore, sessions, moderation, pendingBans, audience, routeDeps, intake,
     async anchorWithRoom(name = `anchor${Date.now().toString(36)}${n++}`) {
       const user = await users.create({ username: name, passwordHash: 'x', role: 'anchor' });
       const { room } = await roomService.create({ id: user.id, username: user.username, role: 'anchor' }, { title: `room of ${name}` });
@@ -159,6 +170,7 @@ export async function makeCallbackStack(
       await new Promise((r) => server.close(r));
       server.closeAllConnections?.();
       await consumer.stop();
+      await audience.idle(Date.now() + 5000);
       sessions.stop();
       await bus.close();
       await events.close();

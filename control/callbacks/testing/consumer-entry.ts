@@ -14,12 +14,9 @@ import type { EventBus } from '../../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../../core/events/bus-events.js';
 import { MemoryCache } from '../../../core/cache/memory-cache.js';
 import { RedisCache } from '../../../core/cache/redis-cache.js';
-import { RoomStore } from '../../rooms/room.store.js';
-import { LiveSessionStore } from '../../live-sessions/live-session.store.js';
 import { LiveEventLog } from '../live-event-log.js';
 import { startCallbackConsumer } from '../callback-consumer.js';
-import { recordHandler } from '../handlers/record.handler.js';
-import type { CallbackHandlerDeps } from '../handlers/handler-deps.js';
+import { recordingCommitHooks, recordingFinishedHandler } from '../../recordings/recording.handler.js';
 
 const log = silentLogger();
 const db = await openDatabase({ url: process.env.CHILD_DB_URL, dataDir: tmpdir(), log });
@@ -29,18 +26,10 @@ const bus: EventBus<BusEvents> = redisUrl ? new RedisStreamEventBus<BusEvents>({
 const cache = redisUrl ? new RedisCache({ url: redisUrl, prefix }) : new MemoryCache();
 const events = new LiveEventLog(db, { flushMs: 20 });
 const delay = Number(process.env.CHILD_DELAY_MS ?? 0);
-const unused = () => { throw new Error('not used by the record handler'); };
-const deps = {
-  db, rooms: new RoomStore(db), sessionStore: new LiveSessionStore(db), log, auditPauseMs: 0,
-  roomService: { revokeStreamKey: unused, invalidate: unused },
-  sessions: { markLive: unused, publisherGone: unused, endAllOfAnchor: unused },
-  moderation: { isPublishBanned: unused, banPublishing: unused },
-  media: { kickPublisher: unused },
-} as unknown as CallbackHandlerDeps;
-const record = recordHandler(deps);
+const record = recordingFinishedHandler();
 const consumer = startCallbackConsumer(bus, {
-  db, cache, events, log,
-  handlers: { 100: async (ctx) => { if (delay) await new Promise((r) => setTimeout(r, delay)); await record(ctx); } },
+  db, cache, events, log, commitHooks: recordingCommitHooks,
+  routes: { 'recording.finished': async (ctx) => { if (delay) await new Promise((r) => setTimeout(r, delay)); await record(ctx); } },
 }, { pollIntervalMs: 50, visibilityTimeoutMs: Number(process.env.CHILD_VISIBILITY_MS ?? 1000), batchSize: 20, concurrency: 4 });
 process.stdout.write('ready\n');
 process.on('SIGTERM', () => {

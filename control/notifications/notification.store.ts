@@ -1,4 +1,4 @@
-import type { Tx } from '../../../core/event-bus/db-transaction.js';
+import type { Tx } from '../../core/event-bus/db-transaction.js';
 
 const insertIgnore = (tx: Tx) => (tx.dialect === 'sqlite' ? 'INSERT OR IGNORE' : 'INSERT IGNORE');
 

@@ -5,7 +5,7 @@ import request from 'supertest';
 import { silentLogger } from '../../core/logging/logger.js';
 import { errorHandler } from '../http/error-handler.js';
 import { requireUser } from '../http/auth.middleware.js';
-import { busChoices, makeCallbackStack, type CallbackStack } from './testing/callback-stack.js';
+import { busChoices, makeCallbackStack, type CallbackStack } from '../callbacks/testing/callback-stack.js';
 import { createFollowRouter } from './follows.routes.js';
 
 for (const { set, bus } of busChoices().filter((c) => c.bus.name === 'DbEventBus')) {

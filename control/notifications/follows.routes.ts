@@ -10,7 +10,7 @@ const roomId = z.string().regex(/^\d{1,19}$/, 'room id is a number');
  * POST   /rooms/{id}/follow  follow the room's anchor (their go-live notifications)
  * DELETE /rooms/{id}/follow  stop following
  * Both idempotent, answer `{ following: boolean }`. Mount at /api/v1 after authenticate();
- * `guard` is requireUser. follows(user_id, anchor_id) feeds the push handler's notifications.
+ * `guard` is requireUser. follows(user_id, anchor_id) feeds the go-live notifications (notifications/session-live.handler.ts).
  */
 export function createFollowRouter(deps: {
   db: Database;

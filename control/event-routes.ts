@@ -1,0 +1,37 @@
+import type { CommitHook, EventRoutes } from '../core/events/event-route.js';
+import { viewerJoinedHandler, viewerLeftHandler } from './audience/viewer-events.handlers.js';
+import { screenshotTakenHandler, type ScreenshotDeps } from './covers/screenshot.handler.js';
+import { streamPublishedHandler, streamUnpublishedHandler, type StreamEventDeps } from './live-sessions/stream-events.handlers.js';
+import { auditFlaggedHandler, type AuditDeps } from './moderation/audit.handler.js';
+import { sessionLiveHandler } from './notifications/session-live.handler.js';
+import { recordingCommitHooks, recordingFinishedHandler } from './recordings/recording.handler.js';
+import type { AudienceService } from './audience/audience.service.js';
+
+/** What the routes need from control, satisfied by its services as they are (main.ts, the test stacks). */
+export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
+  sessions: StreamEventDeps['sessions'] & AuditDeps['sessions'];
+  rooms: StreamEventDeps['rooms'] & ScreenshotDeps['rooms'] & AuditDeps['rooms'];
+  roomService: ScreenshotDeps['roomService'] & AuditDeps['roomService'];
+  audience: Pick<AudienceService, 'viewerJoined' | 'viewerLeft'>;
+};
+
+/**
+ * The one route of each durable domain event, from the domain folder that owns it. Events without
+ * a route here (stream.failed, session.ended, replay.ready) are acknowledged and logged: other
+ * consumer groups (the transcoder on recording.finished) read the same bus on their own.
+ */
+export function eventRoutes(deps: EventRouteDeps): EventRoutes {
+  return {
+    'stream.published': streamPublishedHandler(deps),
+    'stream.unpublished': streamUnpublishedHandler(deps),
+    'session.live': sessionLiveHandler(),
+    'viewer.joined': viewerJoinedHandler(deps.audience),
+    'viewer.left': viewerLeftHandler(deps.audience),
+    'recording.finished': recordingFinishedHandler(),
+    'screenshot.taken': screenshotTakenHandler(deps),
+    'audit.flagged': auditFlaggedHandler(deps),
+  };
+}
+
+/** Follow-up statements the routes' declared rows may ask for. */
+export const eventCommitHooks: Record<string, CommitHook> = { ...recordingCommitHooks };
