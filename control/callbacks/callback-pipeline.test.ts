@@ -181,7 +181,8 @@ for (const { set, bus } of busChoices()) {
       await s.post({ event_type: 321, stream_id: stream, sequence: '9' });
       await until(async () => (await s.count('event_processed', 'event_id LIKE ?', [`css:321:${stream}:%`])) === 1, 10_000, 'processed');
       assert.equal(faults.flakyAttempts.get(stream), 3);
-      await s.events.flush();
+      // The marker is visible to other connections a moment before the consumer logs 'processed'.
+      await until(async () => (await s.events.recent({ status: 'processed', limit: 200 })).some((r) => r.stream_name === stream), 5000, 'processed logged');
       const statuses = (await s.events.recent({ limit: 200 })).filter((r) => r.stream_name === stream).map((r) => r.status).reverse();
       // 'accepted' is logged once the append resolved, so it may follow the first retry; processed is last.
       assert.deepEqual([...statuses].sort(), ['accepted', 'processed', 'retried', 'retried']);
