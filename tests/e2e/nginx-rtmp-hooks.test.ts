@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { missingTool } from '../../core/testing/tools.js';
 import { openDatabase } from '../../core/database/database.js';
 import { exitWithin, probe, publish, startStack, until, type Stack } from './onair-stack.js';
+import { runShowScenario } from './edge-scenario.js';
 
 const RTMP_MODULE = '/usr/lib/nginx/modules/ngx_rtmp_module.so';
 const skip = missingTool('nginx', '-v') || missingTool('ffmpeg') || missingTool('ffprobe')
@@ -64,6 +65,7 @@ rtmp {
       on_publish ${hook}/on_publish?${secret}&rename=1;
       on_publish_done ${hook}/on_unpublish?${secret};
       on_play ${hook}/on_play?${secret};
+      on_play_done ${hook}/on_play_done?${secret};
       record all;
       record_path ${stack.config.media.recordingsDir};
       record_unique on;
@@ -104,7 +106,7 @@ rtmp {
     assert.deepEqual(await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${r.stream_key}?token=${encodeURIComponent(token)}`, 8000), [], 'the key is not a play name');
 
     // The recording nginx-rtmp finishes is reported through on_record_done: a file inside the
-    // recordings directory, so it becomes a recording row and a transcode job.
+    // recordings directory, so it becomes a recording.finished event and a recording row.
     ffmpeg.kill('SIGINT');
     await ffmpeg.exited;
     const db = await openDatabase({ url: undefined, dataDir: stack.dataDir });
@@ -118,6 +120,24 @@ rtmp {
     } finally {
       await db.close();
     }
+  });
+
+  // Issue 10: the same show as through the in-process engine (edge-in-process.test.ts). Before it,
+  // followers were never told (the hook marked the session live itself) and viewers were not counted.
+  // nginx-rtmp cannot tell a publish that never sends media: its on_publish is the start.
+  it('notifies followers and counts its viewers (nginx-rtmp hooks)', async () => {
+    await runShowScenario({
+      call: stack.call,
+      user: (role) => stack.user(role),
+      publish(room) {
+        const ffmpeg = publish(`rtmp://127.0.0.1:${rtmpPort}/live/${room.stream_key}`);
+        children.push(ffmpeg);
+        return { async stop() { ffmpeg.kill('SIGKILL'); await ffmpeg.exited; } };
+      },
+      async watch(roomId, token) {
+        await probe(`rtmp://127.0.0.1:${rtmpPort}/live/${roomId}?token=${encodeURIComponent(token)}`);
+      },
+    });
   });
 
   it('refuses hook calls without the secret in the URL, and recordings outside the recordings directory', async () => {

@@ -26,6 +26,7 @@ import { signPlayToken } from '../../core/tokens/play-token.js';
 import { createControl, type Control } from '../../control/main.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
 import { exitWithin, probe, publish, until } from './onair-stack.js';
+import { publishHevc, runShowScenario } from './edge-scenario.js';
 
 const MEDIA_KEY = 'shared-media-key-for-the-split-test';
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
@@ -134,5 +135,30 @@ for (const playCheck of ['on_play hook', 'play-token key'] as const) describe(`c
     assert.equal(close.status, 200, JSON.stringify(close.body));
     assert.notEqual(await exitWithin(ffmpeg, 2000), 'running', 'media drops the publisher on control\'s signed kick');
     assert.equal((await api('GET', `/rooms/${r.id}`)).body.is_live, false);
+  });
+
+  // Issue 10: the same show as through the in-process engine (edge-in-process.test.ts). Before it,
+  // this deployment turned live at the hook (before any media), and lost every viewer.
+  it('is live only once media flows, notifies followers, and counts its viewers (media\'s signed callbacks)', async () => {
+    let n = 0;
+    const pushUrl = (room: { push_url: string }) => room.push_url.replace(/^rtmp:\/\/([^/:]+):\d+\//, `rtmp://$1:${media.rtmpPort}/`);
+    await runShowScenario({
+      call: (method, path, body, token) => api(method, path, body, token),
+      async user(role) {
+        const username = `split_${role}_${++n}_${process.pid}`;
+        const reg = await api('POST', '/auth/register', { username, password: 'a-long-password', role });
+        const login = await api('POST', '/auth/login', { username, password: 'a-long-password' });
+        return { id: String(reg.body.id), token: login.body.token as string };
+      },
+      publishWithoutMedia: (room) => publishHevc(pushUrl(room)),
+      publish(room) {
+        const ffmpeg = publish(pushUrl(room));
+        children.push(ffmpeg);
+        return { async stop() { ffmpeg.kill('SIGKILL'); await ffmpeg.exited; } };
+      },
+      async watch(roomId, token) {
+        await probe(`http://127.0.0.1:${media.httpPort}/live/${roomId}.flv?token=${encodeURIComponent(token)}`);
+      },
+    });
   });
 });
