@@ -1,37 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logging/logger.js';
 import type { OnairConfig } from '../core/config/schema.js';
-import type { MediaEventName, MediaEvents, StreamHooks, VideoInfo, AudioInfo } from '../core/media/media-contract.js';
-import type { TypedEmitter } from '../core/events/typed-emitter.js';
-import type { StreamReader } from './stream/stream-reader.js';
+import type { MediaEventName, MediaEvents, StreamHooks } from '../core/media/media-contract.js';
+import type { StreamRegistryView } from './stream/stream-view.js';
 
-/** A live stream as plugins see it: who publishes it, and a way to read it. */
-export interface LiveStreamView {
-  /** Public name viewers play by (the room id). */
-  readonly name: string;
-  readonly app: string;
-  readonly publisherId: string;
-  readonly sessionId?: string;
-  /** Recording was asked for by the publish decision. */
-  readonly record: boolean;
-  readonly startedAt: number;
-  readonly video?: VideoInfo;
-  readonly audio?: AudioInfo;
-  /** Attaches a reader; it first receives the start-up cache (metadata, sequence headers, GOP). */
-  addReader(reader: StreamReader): void;
-  removeReader(reader: StreamReader): void;
-}
-
-export interface StreamRegistryEvents {
-  /** A publish was authorized and media is about to flow. */
-  publish: [LiveStreamView];
-  /** The publisher is gone; readers have been told (onStreamEnd). */
-  unpublish: [LiveStreamView];
-}
-
-export interface StreamRegistryView extends TypedEmitter<StreamRegistryEvents> {
-  get(name: string): LiveStreamView | undefined;
-}
+// The stream views live with the streams (stream/ never imports the engine's root); plugins name them from here.
+export type { LiveStreamView, StreamRegistryEvents, StreamRegistryView } from './stream/stream-view.js';
 
 export interface MediaPluginContext {
   config: OnairConfig;

@@ -1,6 +1,8 @@
 /** Domain types of users and roles. Ids are strings (BIGINT in the database). */
-export const ROLES = ['viewer', 'anchor', 'operator'] as const;
-export type Role = (typeof ROLES)[number];
+import type { Role } from '../http/caller.js';
+
+// The caller's shape lives with the HTTP layer that reads it from the token (http/ never imports auth/).
+export { ROLES, type AuthUser, type Role } from '../http/caller.js';
 
 export interface User {
   id: string;
@@ -9,9 +11,3 @@ export interface User {
   createdAt: Date;
 }
 
-/** The caller of a request, as the bearer token says. */
-export interface AuthUser {
-  id: string;
-  username: string;
-  role: Role;
-}

@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { ForbiddenError, UnauthorizedError } from '../../core/errors.js';
-import type { AuthUser, Role } from '../auth/user.js';
+import type { AuthUser, Role } from './caller.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace

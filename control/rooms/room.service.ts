@@ -7,7 +7,6 @@ import type { MediaControl } from '../../core/media/media-contract.js';
 import { newStreamKey } from '../../core/tokens/stream-key.js';
 import type { AuthUser } from '../auth/user.js';
 import type { UserStore } from '../auth/user.store.js';
-import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
 import type { Room } from './room.js';
 import type { RoomStore } from './room.store.js';
 import { playUrls, pushUrl, rtmpServerUrl, type PlayUrls } from './room-urls.js';
@@ -30,7 +29,8 @@ export interface RoomView {
 export interface RoomServiceDeps {
   rooms: RoomStore;
   users: UserStore;
-  sessions: LiveSessionStore;
+  /** The room's active session (live-sessions/ satisfies it; rooms/ does not import it: live-sessions builds on rooms). */
+  sessions: { findActiveByRoom(roomId: string): Promise<{ id: string; status: string } | null> };
   cache: Cache;
   config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'>;
   media: Pick<MediaControl, 'kickPublisher'>;

@@ -1,17 +1,9 @@
 import { QueryTypes, type Transaction } from 'sequelize';
-import type { Database, DatabaseDialect } from '../database/database.js';
+import type { Database } from '../database/database.js';
+import type { Tx } from '../database/tx.js';
 import { TurnBatcher } from './turn-batcher.js';
 
-/** The statements a transaction body may run: nothing of Sequelize leaks to the callers. */
-export interface Tx {
-  readonly dialect: DatabaseDialect;
-  run(sql: string, replacements?: unknown[]): Promise<void>;
-  select<T extends object>(sql: string, replacements?: unknown[]): Promise<T[]>;
-  /** An UPDATE or DELETE; resolves with the number of rows it changed (a conditional update's verdict). */
-  update(sql: string, replacements?: unknown[]): Promise<number>;
-  /** An INSERT into a table with an auto-increment key; resolves with the new row's id (a decimal string). */
-  insert(sql: string, replacements?: unknown[]): Promise<string>;
-}
+export type { Tx } from '../database/tx.js';
 
 function txOf(db: Database, transaction: Transaction | undefined): Tx {
   return {

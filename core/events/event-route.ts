@@ -1,4 +1,4 @@
-import type { Tx } from '../event-bus/db-transaction.js';
+import type { Tx } from '../database/tx.js';
 import type { DomainEventName, DomainEvents } from './domain-events.js';
 
 /**

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Registry } from 'prom-client';
 import type { OnairConfig } from '../config/schema.js';
 import type { Logger } from '../logging/logger.js';
-import { safeEqual } from '../tokens/compare.js';
+import { safeEqual } from '../safe-equal.js';
 
 /**
  * Who may read /metrics, on every role (all-in-one, control, media). The operator chooses:

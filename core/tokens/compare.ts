@@ -1,11 +1,2 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-
-/**
- * Constant-time string equality. Both sides are hashed first so inputs of different lengths take
- * the same path and timingSafeEqual never throws on a length mismatch.
- */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = createHash('sha256').update(a, 'utf8').digest();
-  const hb = createHash('sha256').update(b, 'utf8').digest();
-  return timingSafeEqual(ha, hb) && a.length === b.length;
-}
+// Kept where tokens and callers have always imported it from; the function lives at core's root (core/http uses it too).
+export { safeEqual } from '../safe-equal.js';

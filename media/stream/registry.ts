@@ -1,6 +1,6 @@
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { Logger } from '../../core/logging/logger.js';
-import type { StreamRegistryEvents, StreamRegistryView } from '../plugin.js';
+import type { StreamRegistryEvents, StreamRegistryView } from './stream-view.js';
 import { Stream, type StreamOptions } from './stream.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { AudioInfo, PlayProtocol, PublishEndReason, VideoInfo } from '../../core/media/media-contract.js';
 import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { Logger } from '../../core/logging/logger.js';
-import type { LiveStreamView } from '../plugin.js';
+import type { LiveStreamView } from './stream-view.js';
 import type { StreamReader } from './stream-reader.js';
 import { TagType } from './media-packet.js';
 import type { SharedPacket } from './packet.js';
