@@ -12,10 +12,8 @@ import { createLogger, type Logger } from './core/logging/logger.js';
 import type { MediaControl } from './core/media/media-contract.js';
 import { createControl } from './control/main.js';
 import { openPorts } from './core/ports.js';
-import { MediaEngine } from './media/engine.js';
-import { HlsServer } from './media/servers/hls/server.js';
-import { Recorder } from './media/recording/recorder.js';
-import { FrameGrabber } from './media/frames/frame-grabber.js';
+import type { MediaEngine } from './media/engine.js';
+import { createMedia } from './media/create-media.js';
 import { createWebHandler } from './web/serve.js';
 import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
 import { drainHttpServer } from './core/lifecycle/http-drain.js';
@@ -47,9 +45,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
   const control = createControl({ config, log, ...ports, media, refusalDelayMs: options.refusalDelayMs });
   await control.bootstrap();
 
-  // Frames first: its /{app}/{name}/frame.jpg must be answered before HLS claims the folder.
-  const plugins = [...(config.media.frames ? [new FrameGrabber()] : []), new Recorder(), ...(config.media.hls ? [new HlsServer()] : [])];
-  engine = new MediaEngine({ config, hooks: control.hooks, log, metrics: ports.metrics, plugins });
+  engine = createMedia({ config, hooks: control.hooks, log, metrics: ports.metrics });
   const detachEvents = control.attachMediaEvents(engine);
 
   const web = createWebHandler();

@@ -12,10 +12,8 @@ import { loadConfig } from '../core/config/load.js';
 import type { OnairConfig } from '../core/config/schema.js';
 import { createLogger, safeUrl, type Logger } from '../core/logging/logger.js';
 import type { StreamHooks } from '../core/media/media-contract.js';
-import { MediaEngine } from './engine.js';
-import { HlsServer } from './servers/hls/server.js';
-import { Recorder } from './recording/recorder.js';
-import { FrameGrabber } from './frames/frame-grabber.js';
+import type { MediaEngine } from './engine.js';
+import { createMedia } from './create-media.js';
 import { HttpStreamHooks } from './remote/http-stream-hooks.js';
 import { HttpEventSink } from './remote/http-event-sink.js';
 import { TokenPlayHooks } from './remote/token-play-hooks.js';
@@ -56,7 +54,7 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
   }
   const metrics = new Registry();
   collectDefaultMetrics({ register: metrics });
-  const engine = new MediaEngine({ config, hooks, log, metrics, plugins: [...(config.media.frames ? [new FrameGrabber()] : []), new HlsServer(), new Recorder()] });
+  const engine = createMedia({ config, hooks, log, metrics });
 
   let sink: HttpEventSink | undefined;
   if (controlUrl && config.callbacks.mediaKey) {
