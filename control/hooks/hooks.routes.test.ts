@@ -33,20 +33,21 @@ for (const set of testAdapterSets()) {
       assert.equal(ok.body.data.stream_name, a.roomId);
       assert.equal(typeof ok.body.data.record, 'boolean');
       assert.ok(ok.body.data.session_id);
-      const session = await kit.control.sessionStore.findActiveByRoom(a.roomId);
-      assert.equal(session?.status, 'live');
+      // The allowed hook is the publish's start: a stream.published event, handled from the bus.
+      await waitFor('live', async () => (await kit.control.sessionStore.findActiveByRoom(a.roomId))?.status === 'live', 10_000);
       const b = await kit.anchorWithRoom();
       await kit.http.post(hook('on_publish')).send(srs('on_publish', { stream: b.roomId, param: `?key=${a.streamKey}` })).expect(403);
       await kit.http.post(hook('on_publish')).send(srs('on_publish', { stream: b.roomId, param: '?key=sk_nope' })).expect(403);
       await kit.http.post(hook('on_publish')).send(srs('on_publish', { stream: b.roomId })).expect(403);
       const gone = await kit.http.post(hook('on_unpublish')).send(srs('on_unpublish', { stream: a.roomId })).expect(200);
       assert.equal(gone.text, '0');
-      assert.equal(kit.control.liveSessions.inGrace(a.roomId), true);
+      await waitFor('grace', () => kit.control.liveSessions.inGrace(a.roomId), 10_000);
     });
 
     it('SRS: play with a valid token allowed, without or with a forged token refused', async () => {
       const a = await kit.anchorWithRoom();
       await kit.http.post(hook('on_publish')).send(srs('on_publish', { stream: a.roomId, param: `?key=${a.streamKey}` })).expect(200);
+      await waitFor('live', async () => (await kit.control.sessionStore.findActiveByRoom(a.roomId))?.status === 'live', 10_000);
       const { token } = (await kit.http.get(`/api/v1/rooms/${a.roomId}/play-token`).expect(200)).body;
       const ok = await kit.http.post(hook('on_play')).send(srs('on_play', { stream: a.roomId, param: `?token=${encodeURIComponent(token)}` })).expect(200);
       assert.equal(ok.text, '0');
@@ -66,12 +67,12 @@ for (const set of testAdapterSets()) {
       const ok = await kit.http.post(hook('on_publish')).type('form').send(form({ ...base, call: 'publish', name: a.streamKey, type: 'live' })).expect(200);
       assert.equal(ok.text, '');
       await kit.http.post(hook('on_unpublish')).type('form').send(form({ ...base, call: 'publish_done', name: a.streamKey })).expect(200);
-      assert.equal(kit.control.liveSessions.inGrace(a.roomId), true);
+      await waitFor('grace', () => kit.control.liveSessions.inGrace(a.roomId), 10_000);
       // Reconnect within the grace, this time asking for the rename: 302 Location = room id.
       const renamed = await kit.http.post(hook('on_publish', '&rename=1')).type('form')
         .send(form({ ...base, clientid: '8', call: 'publish', name: a.streamKey, type: 'live' })).expect(302);
       assert.equal(renamed.headers.location, a.roomId);
-      assert.equal(kit.control.liveSessions.inGrace(a.roomId), false);
+      await waitFor('grace cancelled', () => !kit.control.liveSessions.inGrace(a.roomId), 10_000);
       // Query arguments of the publish URL arrive as form fields: a bad txSecret is refused.
       const b = await kit.anchorWithRoom();
       await kit.http.post(hook('on_publish')).type('form')

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ZodError } from 'zod';
-import { domainEventSchemas, domainEventSpecs, durableEventNames, isDomainEventName, parseDomainEvent } from './domain-events.js';
+import { domainEventSchemas, domainEventSpecs, durableEventNames, fileLocation, fileRefOf, isDomainEventName, parseDomainEvent, type FanOutEventName } from './domain-events.js';
 
 describe('domain event catalog', () => {
   it('gives every event a version and a delivery, and only heartbeats are not durable', () => {
@@ -9,6 +9,16 @@ describe('domain event catalog', () => {
     for (const spec of Object.values(domainEventSpecs)) assert.ok(Number.isInteger(spec.version) && spec.version >= 1);
     assert.ok(!durableEventNames.includes('stream.heartbeat'));
     assert.ok(durableEventNames.includes('stream.published'));
+    // The bus's type (DurableEvents) leaves out FanOutEventName: it must name exactly the non-durable ones.
+    const fanOut: FanOutEventName[] = ['stream.heartbeat'];
+    assert.deepEqual(Object.keys(domainEventSpecs).filter((n) => !durableEventNames.includes(n as never)).sort(), fanOut);
+  });
+
+  it('refers to files by URL when the source names one, by path otherwise', () => {
+    assert.deepEqual(fileRefOf('http://vod/a.flv'), { url: 'http://vod/a.flv' });
+    assert.deepEqual(fileRefOf('/data/recordings/1/a.flv'), { path: '/data/recordings/1/a.flv' });
+    assert.deepEqual(fileRefOf('/shot-1.jpg'), { path: '/shot-1.jpg' });
+    assert.equal(fileLocation({ objectKey: 'rec/1.mp4' }), 'rec/1.mp4');
   });
 
   it('parses a valid event and strips keys it does not know', () => {
