@@ -28,8 +28,8 @@ export async function runDeadLetterCommand(args: string[], env: NodeJS.ProcessEn
       const dead = await bus.listDead({ group: CALLBACK_GROUP, limit: arg ? Number(arg) || 100 : 100 });
       if (dead.length === 0) console.log('no dead letters');
       for (const d of dead) {
-        const identity = (d.payload as { identity?: string }).identity ?? '-';
-        console.log(`${d.id}\tevent ${d.eventId}\tattempts ${d.attempts}\t${new Date(d.deadAt).toISOString()}\t${identity}\t${d.lastError}`);
+        const eventId = (d.payload as { eventId?: string }).eventId ?? '-';
+        console.log(`${d.id}\tevent ${d.eventId}\t${d.name}\tattempts ${d.attempts}\t${new Date(d.deadAt).toISOString()}\t${eventId}\t${d.lastError}`);
       }
       return 0;
     }
