@@ -1,5 +1,6 @@
-import type { CommitHook, EventRoutes } from '../core/events/event-route.js';
+import type { CommitHook, EventRoutes, FanOutRoutes } from '../core/events/event-route.js';
 import { viewerJoinedHandler, viewerLeftHandler } from './audience/viewer-events.handlers.js';
+import { streamHeartbeatHandler } from './live-sessions/stream-events.handlers.js';
 import { screenshotTakenHandler, type ScreenshotDeps } from './covers/screenshot.handler.js';
 import { streamPublishedHandler, streamUnpublishedHandler, type StreamEventDeps } from './live-sessions/stream-events.handlers.js';
 import { auditFlaggedHandler, type AuditDeps } from './moderation/audit.handler.js';
@@ -9,14 +10,14 @@ import type { AudienceService } from './audience/audience.service.js';
 
 /** What the routes need from control, satisfied by its services as they are (main.ts, the test stacks). */
 export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
-  sessions: StreamEventDeps['sessions'] & AuditDeps['sessions'];
+  sessions: StreamEventDeps['sessions'] & AuditDeps['sessions'] & Parameters<typeof streamHeartbeatHandler>[0];
   rooms: StreamEventDeps['rooms'] & ScreenshotDeps['rooms'] & AuditDeps['rooms'];
   roomService: ScreenshotDeps['roomService'] & AuditDeps['roomService'];
   audience: Pick<AudienceService, 'viewerJoined' | 'viewerLeft'>;
 };
 
 /**
- * The one route of each durable domain event, from the domain folder that owns it. Events without
+ * The one route of each durable domain event (consumed from the bus), from the domain folder that owns it. Events without
  * a route here (stream.failed, session.ended, replay.ready) are acknowledged and logged: other
  * consumer groups (the transcoder on recording.finished) read the same bus on their own.
  */
@@ -25,11 +26,18 @@ export function eventRoutes(deps: EventRouteDeps): EventRoutes {
     'stream.published': streamPublishedHandler(deps),
     'stream.unpublished': streamUnpublishedHandler(deps),
     'session.live': sessionLiveHandler(),
-    'viewer.joined': viewerJoinedHandler(deps.audience),
-    'viewer.left': viewerLeftHandler(deps.audience),
     'recording.finished': recordingFinishedHandler(),
     'screenshot.taken': screenshotTakenHandler(deps),
     'audit.flagged': auditFlaggedHandler(deps),
+  };
+}
+
+/** The one route of each fan-out event (not durable: called by the edge's intake as it arrives). */
+export function fanOutRoutes(deps: Pick<EventRouteDeps, 'sessions' | 'audience'>): FanOutRoutes {
+  return {
+    'stream.heartbeat': streamHeartbeatHandler(deps.sessions),
+    'viewer.joined': viewerJoinedHandler(deps.audience),
+    'viewer.left': viewerLeftHandler(deps.audience),
   };
 }
 

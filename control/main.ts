@@ -30,7 +30,7 @@ import { createWebHandler } from '../web/serve.js';
 import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
-import { eventCommitHooks, eventRoutes } from './event-routes.js';
+import { eventCommitHooks, eventRoutes, fanOutRoutes } from './event-routes.js';
 import { Reaper } from './live-sessions/reaper.js';
 import { createFollowRouter } from './notifications/follows.routes.js';
 import { notificationsRoutes } from './notifications/notifications.routes.js';
@@ -163,14 +163,15 @@ export function createControl(deps: ControlDeps): Control {
   const reaper = new Reaper({
     sessionStore, sessions: live, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout, pushUrlTtlMs: config.live.pushUrlTtl, log: log.child({ mod: 'reaper' }),
   });
+  const routeDeps = {
+    db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
+    auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
+  };
   const pipeline = createCallbackPipeline({
     config, db, cache, bus, log: log.child({ mod: 'callbacks' }), metrics,
-    routes: eventRoutes({
-      db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
-      auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
-    }),
+    routes: eventRoutes(routeDeps),
     commitHooks: eventCommitHooks,
-    onHeartbeat: (beat) => live.heartbeat({ streamName: beat.roomId, sessionId: beat.sessionId, at: beat.at, viewers: beat.viewers }),
+    fanOut: fanOutRoutes(routeDeps),
     workers: [reaper],
     guards: { operator: [requireRole('operator')] },
   });

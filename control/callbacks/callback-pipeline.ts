@@ -7,8 +7,7 @@ import type { Cache } from '../../core/cache/cache.port.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { Consumer, EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
-import type { DomainEvents } from '../../core/events/domain-events.js';
-import type { CommitHook, EventRoutes } from '../../core/events/event-route.js';
+import type { CommitHook, EventRoutes, FanOutRoutes } from '../../core/events/event-route.js';
 import { LiveEventLog } from './live-event-log.js';
 import { CallbackReceiver } from './callback-receiver.js';
 import { createCallbackFastPath } from './callback-fast-path.js';
@@ -33,8 +32,8 @@ export interface CallbackPipelineDeps {
   /** One route per domain event (control/event-routes.ts) and the commit hooks their rows use. */
   routes: EventRoutes;
   commitHooks?: Record<string, CommitHook>;
-  /** The fan-out heartbeat's one handler (the live-session service). */
-  onHeartbeat(event: DomainEvents['stream.heartbeat']): Promise<void> | void;
+  /** The one route of each fan-out event (heartbeat, viewings), called as the event arrives. */
+  fanOut: FanOutRoutes;
   /** requireRole('operator') for the dead-letter API. */
   guards: { operator: RequestHandler[] };
   workers?: PipelineWorker[];
@@ -67,7 +66,7 @@ export interface CallbackPipeline {
 export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipeline {
   const { config, db, cache, bus, log } = deps;
   const events = new LiveEventLog(db, { log });
-  const intake = new EventIntake({ bus, events, onHeartbeat: deps.onHeartbeat, log });
+  const intake = new EventIntake({ bus, events, fanOut: deps.fanOut, log });
   const receiver = new CallbackReceiver({
     bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, intake, metrics: deps.metrics,
   });

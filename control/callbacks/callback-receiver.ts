@@ -16,7 +16,6 @@ import { mediaCallbackSchema } from '../../core/media/media-callback.schema.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { mapMediaEvent } from './media-events.js';
 import { EventIntake } from './event-intake.js';
-import type { DomainEvents } from '../../core/events/domain-events.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
 import { OnairError } from '../../core/errors.js';
@@ -34,9 +33,7 @@ export interface CallbackReceiverDeps {
   events: LiveEventLog;
   /** Remembers media callback signatures for the replay window (setIfAbsent with TTL). */
   cache: Cache;
-  /** Media heartbeats that arrive over HTTP (stream.stats -> stream.heartbeat). */
-  onHeartbeat?: (event: DomainEvents['stream.heartbeat']) => Promise<void> | void;
-  /** Where translated events go (default: one on `bus`, `events` and `onHeartbeat`). */
+  /** Where translated events go (default: one on `bus` and `events`, with no fan-out routes). */
   intake?: EventIntake;
   log: Logger;
   /** Where onair_callbacks_refused_total is registered. */
@@ -105,7 +102,7 @@ export class CallbackReceiver {
     this.allow = deps.callbacks.allow?.length ? new AddressMatcher(deps.callbacks.allow) : null;
     this.sources = new SourceAddress(deps.trustedProxies ?? []);
     this.windowMs = deps.callbacks.window ?? CSS_DEFAULT_WINDOW_MS;
-    this.intake = deps.intake ?? new EventIntake({ bus: deps.bus, events: deps.events, onHeartbeat: deps.onHeartbeat, log: this.log });
+    this.intake = deps.intake ?? new EventIntake({ bus: deps.bus, events: deps.events, log: this.log });
   }
 
   refuse(status: number, code: string, reason: string, source: RefusalSource, body?: unknown, eventType?: number | null): ReceiverAnswer {

@@ -44,7 +44,7 @@ describe('edge translations', () => {
     assert.equal(severe.out.event.bodyVerified, false, 'the vendor MD5 covers no body');
   });
 
-  it('every media event becomes its domain event; stats are the non-durable heartbeat', () => {
+  it('every media event becomes its domain event; stats and viewings are not durable', () => {
     const base = { streamName: '1001', publisherId: 'p1', at: 5 };
     const play = { streamName: '1001', viewerId: 'v1', protocol: 'http-flv' as const, clientIp: '1.2.3.4', at: 6 };
     const events: { [N in MediaEventName]: MediaEvents[N] } = {
@@ -60,6 +60,6 @@ describe('edge translations', () => {
       check(out);
       return `${out.kind} ${out.kind === 'none' ? '' : out.name}`;
     });
-    assert.deepEqual(names, ['durable stream.published', 'durable stream.unpublished', 'durable viewer.joined', 'durable viewer.left', 'fan-out stream.heartbeat', 'durable recording.finished']);
+    assert.deepEqual(names, ['durable stream.published', 'durable stream.unpublished', 'fan-out viewer.joined', 'fan-out viewer.left', 'fan-out stream.heartbeat', 'durable recording.finished']);
   });
 });

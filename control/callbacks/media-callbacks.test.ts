@@ -22,7 +22,7 @@ for (const { set, bus } of busChoices()) {
       await s.sessions.start({ id: a.userId, username: 'a', role: 'anchor' }, a.roomId);
       const engine = new TypedEmitter<Emitted>();
       const beats: Array<DomainEvents['stream.heartbeat']> = [];
-      const intake = new EventIntake({ bus: s.bus, events: s.events, onHeartbeat: (b) => { beats.push(b); } });
+      const intake = new EventIntake({ bus: s.bus, events: s.events, fanOut: { 'stream.heartbeat': (b) => { beats.push(b); } } });
       const detach = attachMediaEvents(engine, (out) => intake.accept(out, 'media'));
       const publisherId = `pub-${Date.now()}`;
       const t0 = Date.now();

@@ -1,5 +1,5 @@
 import type { MediaEventName, MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
-import type { DomainEvents } from '../../core/events/domain-events.js';
+import type { DomainEvents, DurableEventName } from '../../core/events/domain-events.js';
 import { eventIds } from '../../core/events/event-route.js';
 import type { DomainEventOut } from './domain-event-out.js';
 
@@ -7,7 +7,7 @@ import type { DomainEventOut } from './domain-event-out.js';
  * The media engine's events (in-process, or its signed HTTP callbacks) translated into domain
  * events, the edge's only job. Every media event has one:
  *   publish.started -> stream.published     publish.ended -> stream.unpublished
- *   play.started    -> viewer.joined        play.ended    -> viewer.left
+ *   play.started    -> viewer.joined        play.ended    -> viewer.left        (not durable)
  *   record.done     -> recording.finished   stream.stats  -> stream.heartbeat (not durable)
  * Event ids are stable for one fact whichever way it travels (an HTTP retry re-sends the same
  * one): a publish's start and end are keyed by its publisherId (a snowflake), a viewing by its
@@ -31,16 +31,16 @@ export function mapMediaEvent<N extends MediaEventName>(name: N, payload: MediaE
     }
     case 'play.started': {
       const p = payload as MediaEvents['play.started'];
-      return durable('viewer.joined', {
+      return { kind: 'fan-out', name: 'viewer.joined', event: {
         eventId: `${p.viewerId}:joined`, at: p.at, roomId: p.streamName, viewerId: p.viewerId, protocol: p.protocol, clientIp: p.clientIp, userId: null,
-      });
+      } };
     }
     case 'play.ended': {
       const p = payload as MediaEvents['play.ended'];
-      return durable('viewer.left', {
+      return { kind: 'fan-out', name: 'viewer.left', event: {
         eventId: `${p.viewerId}:left`, at: p.at, roomId: p.streamName, viewerId: p.viewerId, protocol: p.protocol, clientIp: p.clientIp, userId: null,
         reason: p.reason, bytesOut: p.bytesOut, durationMs: p.durationMs,
-      });
+      } };
     }
     case 'record.done': {
       const r = payload as MediaEvents['record.done'];
@@ -64,7 +64,7 @@ export function mapMediaEvent<N extends MediaEventName>(name: N, payload: MediaE
   }
 }
 
-function durable<N extends Exclude<keyof DomainEvents, 'stream.heartbeat'>>(name: N, event: DomainEvents[N]): DomainEventOut {
+function durable<N extends DurableEventName>(name: N, event: DomainEvents[N]): DomainEventOut {
   return { kind: 'durable', name, event } as DomainEventOut;
 }
 

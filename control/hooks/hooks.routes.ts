@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import express, { Router, type Response } from 'express';
 import type { Logger } from '../../core/logging/logger.js';
-import type { DomainEvents, DurableEventName } from '../../core/events/domain-events.js';
+import type { DomainEventOut } from '../callbacks/domain-event-out.js';
 import { eventIds } from '../../core/events/event-route.js';
 import type { StreamHooks } from '../../core/media/media-contract.js';
 import { looksLikeStreamKey } from '../../core/tokens/stream-key.js';
@@ -13,7 +13,7 @@ import { recordingInside } from './recording-path.js';
 
 /** Where the hooks hand the domain events an external server's calls stand for (the pipeline's EventIntake). */
 export interface HookEventSink {
-  accept(out: { [N in DurableEventName]: { kind: 'durable'; name: N; event: DomainEvents[N] } }[DurableEventName], source: 'hook'): Promise<void>;
+  accept(out: DomainEventOut, source: 'hook'): Promise<void>;
 }
 
 export interface HookDeps {
@@ -156,7 +156,7 @@ export function hooksRoutes(deps: HookDeps): Router {
     if (!decision.allow) return refuse(res, decision.reason);
     if (external(res) && /^\d{1,19}$/.test(hook.stream)) {
       const at = Date.now();
-      await deps.events.accept({ kind: 'durable', name: 'viewer.joined', event: {
+      await deps.events.accept({ kind: 'fan-out', name: 'viewer.joined', event: {
         eventId: `${hook.clientId}:joined:${at}`, at, roomId: hook.stream, viewerId: hook.clientId.slice(0, 128), protocol: hook.protocol ?? 'rtmp',
         clientIp: hook.clientIp.slice(0, 64), userId: null,
       } }, 'hook');
@@ -170,7 +170,7 @@ export function hooksRoutes(deps: HookDeps): Router {
     if (!hook) return;
     if (external(res) && /^\d{1,19}$/.test(hook.stream)) {
       const at = Date.now();
-      await deps.events.accept({ kind: 'durable', name: 'viewer.left', event: {
+      await deps.events.accept({ kind: 'fan-out', name: 'viewer.left', event: {
         eventId: `${hook.clientId}:left:${at}`, at, roomId: hook.stream, viewerId: hook.clientId.slice(0, 128), protocol: hook.protocol ?? 'rtmp',
         clientIp: hook.clientIp.slice(0, 64), userId: null, reason: 'closed', bytesOut: 0, durationMs: 0,
       } }, 'hook');

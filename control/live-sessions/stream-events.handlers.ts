@@ -1,4 +1,6 @@
 import type { EventRoute } from '../../core/events/event-route.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
+import type { StreamStats } from '../../core/media/media-contract.js';
 import { eventIds } from '../../core/events/event-route.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl, PublishEnded, PublishStarted } from '../../core/media/media-contract.js';
@@ -60,4 +62,11 @@ export function streamUnpublishedHandler(deps: StreamEventDeps): EventRoute<'str
       reason: event.reason === 'vendor' || event.reason === 'no-media' ? 'closed' : event.reason, bytesIn: event.bytesIn, durationMs: event.durationMs,
     });
   };
+}
+
+/** stream.heartbeat (not durable): the stream is alive; refreshes the session's TTL keys, online count and peak. */
+export function streamHeartbeatHandler(sessions: {
+  heartbeat(stats: Pick<StreamStats, 'streamName' | 'sessionId' | 'at'> & { viewers?: Record<string, number> }): Promise<void>;
+}): (event: DomainEvents['stream.heartbeat']) => Promise<void> {
+  return (event) => sessions.heartbeat({ streamName: event.roomId, sessionId: event.sessionId, at: event.at, viewers: event.viewers });
 }

@@ -4,13 +4,13 @@ import { ZodError } from 'zod';
 import { domainEventSchemas, domainEventSpecs, durableEventNames, fileLocation, fileRefOf, isDomainEventName, parseDomainEvent, type FanOutEventName } from './domain-events.js';
 
 describe('domain event catalog', () => {
-  it('gives every event a version and a delivery, and only heartbeats are not durable', () => {
+  it('gives every event a version and a delivery; heartbeats and viewings are not durable', () => {
     assert.deepEqual(Object.keys(domainEventSpecs).sort(), Object.keys(domainEventSchemas).sort());
     for (const spec of Object.values(domainEventSpecs)) assert.ok(Number.isInteger(spec.version) && spec.version >= 1);
     assert.ok(!durableEventNames.includes('stream.heartbeat'));
     assert.ok(durableEventNames.includes('stream.published'));
     // The bus's type (DurableEvents) leaves out FanOutEventName: it must name exactly the non-durable ones.
-    const fanOut: FanOutEventName[] = ['stream.heartbeat'];
+    const fanOut: FanOutEventName[] = ['stream.heartbeat', 'viewer.joined', 'viewer.left'];
     assert.deepEqual(Object.keys(domainEventSpecs).filter((n) => !durableEventNames.includes(n as never)).sort(), fanOut);
   });
 

@@ -10,8 +10,8 @@ import { z } from 'zod';
  * on an incompatible payload change; consumers refuse versions they do not know), and `durable`:
  *   - durable events go through the event bus (at least once, retried, dead-lettered), so every
  *     handler must be idempotent by `eventId`;
- *   - fan-out events (heartbeats, viewer counts, chat) go through pub/sub or straight to their one
- *     in-process handler: each one supersedes the last, losing one costs nothing.
+ *   - fan-out events (heartbeats, viewings, chat) go through pub/sub or straight to their one
+ *     in-process handler, the edge's own retry (media's HTTP sink) or the shutdown drain covering them.
  *
  * Names are dotted `noun.verb` in the past tense (STYLE §3). Ids travel as strings: rooms and users
  * are BIGINT keys, sessions are snowflakes.
@@ -207,8 +207,11 @@ export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpe
   'stream.unpublished': { version: 1, durable: true },
   'stream.failed': { version: 1, durable: true },
   'stream.heartbeat': { version: 1, durable: false },
-  'viewer.joined': { version: 1, durable: true },
-  'viewer.left': { version: 1, durable: true },
+  // The audience log is high-volume (a popular show starting is thousands of joins a second) and each
+  // edge already delivers at least once (media's HTTP sink retries until answered; in-process the
+  // shutdown waits for the writes), so viewings go straight to their one route, not through the bus.
+  'viewer.joined': { version: 1, durable: false },
+  'viewer.left': { version: 1, durable: false },
   'recording.finished': { version: 1, durable: true },
   'screenshot.taken': { version: 1, durable: true },
   'audit.flagged': { version: 1, durable: true },
@@ -220,7 +223,7 @@ export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpe
 export const durableEventNames = (Object.keys(domainEventSpecs) as DomainEventName[]).filter((n) => domainEventSpecs[n].durable);
 
 /** The events that are not durable (compile-time twin of domainEventSpecs' `durable: false`; a test keeps them equal). */
-export type FanOutEventName = 'stream.heartbeat';
+export type FanOutEventName = 'stream.heartbeat' | 'viewer.joined' | 'viewer.left';
 export type DurableEventName = Exclude<DomainEventName, FanOutEventName>;
 /** What the durable event bus carries: every durable domain event, by name. A type alias, so it satisfies EventCatalog. */
 export type DurableEvents = { [N in DurableEventName]: DomainEvents[N] };

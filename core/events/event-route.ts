@@ -1,5 +1,5 @@
 import type { Tx } from '../database/tx.js';
-import type { DomainEventName, DomainEvents } from './domain-events.js';
+import type { DomainEventName, DomainEvents, DurableEventName, FanOutEventName } from './domain-events.js';
 
 /**
  * What a domain-event handler ("route") gets and may do, declared in core so each domain folder
@@ -37,15 +37,16 @@ export interface EventContext<N extends DomainEventName = DomainEventName> {
   /** True when that event id already has its processed marker. */
   isProcessed(eventId: string): Promise<boolean>;
   /** Appends another durable domain event (a fact this handler established, e.g. session.live). */
-  publish<M extends DurableName>(name: M, event: DomainEvents[M]): Promise<void>;
+  publish<M extends DurableEventName>(name: M, event: DomainEvents[M]): Promise<void>;
 }
-
-type DurableName = Exclude<DomainEventName, 'stream.heartbeat'>;
 
 export type EventRoute<N extends DomainEventName> = (ctx: EventContext<N>) => Promise<void>;
 
-/** One route per event name: what the consumer dispatches on. An event without a route is only logged. */
-export type EventRoutes = { [N in DomainEventName]?: EventRoute<N> };
+/** One route per durable event name: what the bus consumer dispatches on. An event without a route is only logged. */
+export type EventRoutes = { [N in DurableEventName]?: EventRoute<N> };
+
+/** The one route of each fan-out event, called by the edge's intake as the event arrives. */
+export type FanOutRoutes = { [N in FanOutEventName]?: (event: DomainEvents[N]) => Promise<void> | void };
 
 /** Stable event ids that several edges must agree on, so a handler can find its event's counterpart. */
 export const eventIds = {

@@ -48,7 +48,7 @@ export async function runShowScenario(edge: EdgeUnderTest): Promise<void> {
     await until('follower notified', async () => (await liveNotices()).length === 1, 10_000);
     const play = (await edge.call('GET', `/rooms/${room.id}/play-token`)).body as { token: string };
     await edge.watch(room.id, play.token);
-    // The viewing's events are durable bus events: give the consumer a moment before the show ends.
+    // The viewing's rows are written in batches: give them a moment before the show ends.
     await new Promise((r) => setTimeout(r, 1000));
     const closed = await edge.call('POST', '/live/close', { room_id: room.id }, anchor.token);
     assert.equal(closed.status, 200, JSON.stringify(closed.body));

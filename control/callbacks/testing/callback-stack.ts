@@ -29,7 +29,7 @@ import { CallbackReceiver } from '../callback-receiver.js';
 import { startCallbackConsumer, type CallbackConsumerOptions } from '../callback-consumer.js';
 import { EventIntake } from '../event-intake.js';
 import type { EventRoutes } from '../../../core/events/event-route.js';
-import { eventCommitHooks, eventRoutes, type EventRouteDeps } from '../../event-routes.js';
+import { eventCommitHooks, eventRoutes, fanOutRoutes, type EventRouteDeps } from '../../event-routes.js';
 import { AudienceService } from '../../audience/audience.service.js';
 import { AudienceStore } from '../../audience/audience.store.js';
 
@@ -135,9 +135,7 @@ export async function makeCallbackStack(
   if (options.routes) routes = options.routes(routes);
   const consumer = startCallbackConsumer(bus, { db, cache, events, routes, commitHooks: eventCommitHooks, log },
     { pollIntervalMs: 50, backoffMs: 20, visibilityTimeoutMs: 2000, ...options.consume });
-  const intake = new EventIntake({
-    bus, events, log, onHeartbeat: (b) => sessions.heartbeat({ streamName: b.roomId, sessionId: b.sessionId, at: b.at, viewers: b.viewers }),
-  });
+  const intake = new EventIntake({ bus, events, log, fanOut: fanOutRoutes(routeDeps) });
   const receiver = new CallbackReceiver({ bus, callbacks: config.callbacks, trustedProxies: config.http.trustedProxies, events, cache, log, intake, metrics: options.metrics });
   const app = express();
   app.use('/router/api/v1', createCallbackRouter(receiver));
