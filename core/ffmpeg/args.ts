@@ -1,0 +1,60 @@
+/**
+ * Pure argv builders for the ffmpeg jobs onair runs (STYLE §5: table-tested). No shell is involved:
+ * each string is one argv entry, so file names never need quoting.
+ *
+ * Every command writes machine-readable progress to stdout (`-progress pipe:1`, parsed by
+ * progress.ts), keeps stderr for errors only (`-loglevel error`), never reads stdin (`-nostdin`) and
+ * never asks before overwriting (`-y`: the output is always a temporary file of ours).
+ */
+const common = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-y'];
+
+/**
+ * FLV (or any container) -> MP4 without re-encoding: streams copied, the index (moov) moved to the
+ * front (`+faststart`) so a browser can start and seek before it has the whole file. `-map 0:v:0?
+ * -map 0:a:0?` keeps the first video and audio (a recording without audio still works); data
+ * streams (onMetaData) are dropped. `-fflags +genpts` gives packets without a pts one, which
+ * recordings that begin mid-GOP sometimes have.
+ */
+export function remuxArgs(input: string, output: string): string[] {
+  return [
+    ...common, '-fflags', '+genpts', '-i', input,
+    '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-dn', '-sn',
+    '-movflags', '+faststart', '-f', 'mp4', output,
+  ];
+}
+
+/**
+ * One JPEG poster frame from `atSeconds` into the video (input seeking: fast, lands on the keyframe
+ * before it), scaled to at most `maxWidth` wide keeping the aspect ratio (even height).
+ */
+export function posterArgs(input: string, output: string, atSeconds: number, maxWidth = 1280): string[] {
+  return [
+    ...common, '-ss', seconds(atSeconds), '-i', input,
+    '-frames:v', '1', '-an', '-vf', `scale='min(${maxWidth},iw)':-2`, '-q:v', '3', '-f', 'image2', '-update', '1', output,
+  ];
+}
+
+/**
+ * A clip without re-encoding. With `-c copy` a cut can only begin on a keyframe: input seeking
+ * (`-ss` before `-i`) starts at the keyframe at or before `start`, so a clip may begin up to one
+ * GOP earlier than asked (2 s with the usual encoder settings). `-t` counts from there.
+ * `-avoid_negative_ts make_zero` makes the clip's timestamps start at 0.
+ */
+export function clipArgs(input: string, output: string, startSeconds: number, durationSeconds: number): string[] {
+  return [
+    ...common, '-ss', seconds(startSeconds), '-i', input, '-t', seconds(durationSeconds),
+    '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-dn', '-sn',
+    '-avoid_negative_ts', 'make_zero', '-movflags', '+faststart', '-f', 'mp4', output,
+  ];
+}
+
+/** ffprobe: container and streams as JSON (probe.ts reads it). */
+export function probeArgs(input: string): string[] {
+  return ['-hide_banner', '-loglevel', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];
+}
+
+/** Seconds with millisecond precision, never in exponent notation. */
+function seconds(s: number): string {
+  if (!Number.isFinite(s) || s < 0) throw new TypeError(`not a time in seconds: ${s}`);
+  return s.toFixed(3);
+}
