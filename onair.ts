@@ -1,8 +1,8 @@
 /**
  * The all-in-one process (`npm start`): control (with its callback pipeline), the media engine and
- * the web pages on embedded defaults (SQLite, in-process cache and bus, local storage), with
+ * the transcoder and the web pages on embedded defaults (SQLite, in-process cache and bus, local storage), with
  * the API, WebSocket, FLV, HLS and pages on one HTTP port and RTMP on another.
- * Each role can also run alone: control/main.ts, media/main.ts.
+ * Each role can also run alone: control/main.ts, media/main.ts, transcoder/main.ts.
  */
 import { createServer, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -17,6 +17,7 @@ import { createMedia } from './media/create-media.js';
 import { createWebHandler } from './web/serve.js';
 import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
 import { drainHttpServer } from './core/lifecycle/http-drain.js';
+import { startTranscoder, type Transcoder } from './transcoder/transcoder.js';
 
 export interface OnairProcess {
   config: OnairConfig;
@@ -47,6 +48,10 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
 
   engine = createMedia({ config, hooks: control.hooks, log, metrics: ports.metrics });
   const detachEvents = control.attachMediaEvents(engine);
+  // Recordings become MP4 replays in this process too, unless ONAIR_TRANSCODER=off (a separate transcoder runs).
+  const transcoder: Transcoder | undefined = config.transcoder.enabled
+    ? await startTranscoder({ config, log, db: ports.db, bus: ports.bus, objects: ports.objects, metrics: ports.metrics })
+    : undefined;
 
   const web = createWebHandler();
   const server = createServer((req, res) => {
@@ -93,6 +98,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
         const cut = await http;
         if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');
         await control.close({ deadline });
+        await transcoder?.close();
         detachEvents();
         await ports.close();
       })();

@@ -80,6 +80,17 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_PAYMENT_WEBHOOK_TOLERANCE: 'payments.webhookTolerance',
   ONAIR_EDGE_URL: 'edge.url',
   ONAIR_EDGE_SECRET: 'edge.secret',
+  ONAIR_TRANSCODER: 'transcoder.enabled',
+  ONAIR_RECORD_KEEP_SOURCE: 'transcoder.keepSource',
+  ONAIR_TRANSCODER_CONCURRENCY: 'transcoder.concurrency',
+  ONAIR_TRANSCODER_LEASE: 'transcoder.lease',
+  ONAIR_TRANSCODER_MAX_ATTEMPTS: 'transcoder.maxAttempts',
+  ONAIR_TRANSCODER_RETRY_BACKOFF: 'transcoder.retryBackoff',
+  ONAIR_FFMPEG_TIMEOUT: 'transcoder.ffmpegTimeout',
+  ONAIR_FFPROBE_PATH: 'transcoder.ffprobePath',
+  ONAIR_REPLAY_RETENTION: 'replays.retention',
+  ONAIR_REPLAY_URL_TTL: 'replays.urlTtl',
+  ONAIR_REPLAY_PRUNE_INTERVAL: 'replays.pruneInterval',
 };
 
 type Tree = { [key: string]: unknown };
@@ -96,7 +107,7 @@ function setPath(tree: Tree, path: string, value: unknown): void {
  * fills in the generated secret. Throws ValidationError naming every bad key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
-  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, edge: {}, media: {} };
+  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, edge: {}, media: {}, transcoder: {}, replays: {} };
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

@@ -250,6 +250,32 @@ export const configSchema = z.object({
     /** How old a webhook's signed timestamp may be (and how far ahead) before it is refused as expired. */
     webhookTolerance: duration('5m'),
   }).prefault({}),
+  /** The transcoder role: recordings -> MP4 replays in object storage (transcoder/). */
+  transcoder: z.object({
+    /** Run the transcoder inside the all-in-one process (`npm start`); `npm run start:transcoder` ignores it. */
+    enabled: bool(true),
+    /** Keep the recorded FLV after its MP4 is uploaded and verified (default: delete it). */
+    keepSource: bool(false),
+    /** Recordings remuxed at once by one process. */
+    concurrency: z.coerce.number().int().min(1).max(32).default(1),
+    /** A job a transcoder took and did not finish in this time is given to another (its lease on the bus). */
+    lease: duration('10m'),
+    /** Deliveries of one recording before it goes to the dead-letter queue with its last error. */
+    maxAttempts: z.coerce.number().int().min(1).max(100).default(3),
+    /** First retry delay of a failed job; doubles each attempt. */
+    retryBackoff: duration('5s'),
+    /** Longest one ffmpeg run may take before it is killed (a stuck input). */
+    ffmpegTimeout: duration('30m'),
+    ffprobePath: z.string().default('ffprobe'),
+  }),
+  replays: z.object({
+    /** Replays older than this are deleted with their objects; 0 keeps them forever. */
+    retention: duration('0'),
+    /** Lifetime of a playback URL (presigned on S3, signed by onair on the local folder). */
+    urlTtl: duration('1h'),
+    /** How often the retention pruner runs. */
+    pruneInterval: duration('1h'),
+  }),
 });
 
 export type OnairConfig = z.infer<typeof configSchema>;
@@ -282,6 +308,10 @@ export function validateConfig(config: OnairConfig): string[] {
   if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {
     problems.push("'rateLimit.loginLock' (ONAIR_LOGIN_LOCK) must not exceed 'rateLimit.loginLockMax' (ONAIR_LOGIN_LOCK_MAX)");
+  }
+  if (config.transcoder.lease < 10_000) problems.push("'transcoder.lease' (ONAIR_TRANSCODER_LEASE) must be at least 10s");
+  if (config.replays.urlTtl < 1_000 || config.replays.urlTtl > 7 * 86_400_000) {
+    problems.push("'replays.urlTtl' (ONAIR_REPLAY_URL_TTL) must be between 1s and 7d");
   }
   return problems;
 }

@@ -18,8 +18,8 @@ interface ProbeJson {
 }
 
 /** Reads a media file's container and first video/audio streams with ffprobe. */
-export async function probeMedia(file: string, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<MediaProbe> {
-  const text = await runCapture(ffprobeBinary(), probeArgs(file), { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) });
+export async function probeMedia(file: string, options: { signal?: AbortSignal; timeoutMs?: number; binary?: string } = {}): Promise<MediaProbe> {
+  const text = await runCapture(options.binary ?? ffprobeBinary(), probeArgs(file), { timeoutMs: options.timeoutMs ?? 60_000, ...(options.signal ? { signal: options.signal } : {}) });
   let json: ProbeJson;
   try {
     json = JSON.parse(text) as ProbeJson;

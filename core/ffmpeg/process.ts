@@ -24,19 +24,15 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Kills the child after this long (default: none). */
   timeoutMs?: number;
-  /** Binary to run (default 'ffmpeg', or ONAIR_FFMPEG_PATH); tests and deployments may point elsewhere. */
+  /** Binary to run (default 'ffmpeg'): config.media.ffmpegPath. */
   binary?: string;
 }
 
 const STDERR_KEEP = 8 * 1024;
 
-export function ffmpegBinary(): string {
-  return process.env.ONAIR_FFMPEG_PATH || 'ffmpeg';
-}
-
-export function ffprobeBinary(): string {
-  return process.env.ONAIR_FFPROBE_PATH || 'ffprobe';
-}
+/** The binaries run when the caller names none (config.media.ffmpegPath / config.transcoder.ffprobePath name them in roles). */
+export const ffmpegBinary = (): string => 'ffmpeg';
+export const ffprobeBinary = (): string => 'ffprobe';
 
 /** Runs ffmpeg with `args`; resolves when it exits 0. */
 export async function runFfmpeg(args: string[], options: RunOptions = {}): Promise<void> {

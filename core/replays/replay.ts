@@ -1,0 +1,67 @@
+/**
+ * A replay is one show (one publish session of a room) made watchable: its recording segments,
+ * each an MP4 object in object storage with a poster. Written by the transcoder role, read and
+ * deleted by control's replay API; both reach it through ReplayStore.
+ */
+export interface ReplaySegment {
+  id: string;
+  replayId: string;
+  /** The recording.finished eventId this segment was made from (unique). */
+  sourceEventId: string;
+  segment: number;
+  objectKey: string;
+  posterKey: string | null;
+  durationMs: number;
+  size: number;
+  /** MD5 of the MP4 as uploaded and verified. */
+  md5: string;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  width: number | null;
+  height: number | null;
+  startedAt: number;
+  endedAt: number;
+}
+
+export interface Replay {
+  id: string;
+  roomId: string;
+  sessionId: string | null;
+  publisherId: string;
+  segmentCount: number;
+  durationMs: number;
+  size: number;
+  posterKey: string | null;
+  startedAt: number;
+  endedAt: number;
+  createdAt: number;
+}
+
+export interface NewSegment {
+  sourceEventId: string;
+  roomId: string;
+  sessionId: string | null;
+  publisherId: string;
+  segment: number;
+  objectKey: string;
+  posterKey: string | null;
+  durationMs: number;
+  size: number;
+  md5: string;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  width: number | null;
+  height: number | null;
+  startedAt: number;
+  endedAt: number;
+}
+
+/** A show's replay groups its segments: one key per room and publish session. */
+export const showKey = (roomId: string, publisherId: string): string => `${roomId}:${publisherId}`.slice(0, 191);
+
+/** Object keys of a segment: deterministic, so a job run twice overwrites its own objects (one object, never two). */
+export function segmentObjectKeys(roomId: string, publisherId: string, segment: number): { video: string; poster: string } {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 128) || '_';
+  const base = `replays/${safe(roomId)}/${safe(publisherId)}/${String(segment).padStart(4, '0')}`;
+  return { video: `${base}.mp4`, poster: `${base}.jpg` };
+}
