@@ -309,7 +309,7 @@ export function validateConfig(config: OnairConfig): string[] {
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {
     problems.push("'rateLimit.loginLock' (ONAIR_LOGIN_LOCK) must not exceed 'rateLimit.loginLockMax' (ONAIR_LOGIN_LOCK_MAX)");
   }
-  if (config.transcoder.lease < 10_000) problems.push("'transcoder.lease' (ONAIR_TRANSCODER_LEASE) must be at least 10s");
+  if (config.transcoder.lease < 1_000) problems.push("'transcoder.lease' (ONAIR_TRANSCODER_LEASE) must be at least 1s");
   if (config.replays.urlTtl < 1_000 || config.replays.urlTtl > 7 * 86_400_000) {
     problems.push("'replays.urlTtl' (ONAIR_REPLAY_URL_TTL) must be between 1s and 7d");
   }
