@@ -1,0 +1,112 @@
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { missingTool } from '../core/testing/tools.js';
+import { waitFor } from '../core/testing/wait-for.js';
+import { silentLogger } from '../core/logging/logger.js';
+import { makeTestMedia } from '../core/ffmpeg/test-media.js';
+import { probeMedia } from '../core/ffmpeg/probe.js';
+import { ReplayStore } from '../core/replays/replay.store.js';
+import { TranscoderWorker } from './worker.js';
+import { transcoderStackSets, type TranscoderStack } from './testing/transcoder-stack.js';
+
+/**
+ * kill -9 of a real transcoder process (transcoder/main.ts, its own process group with its ffmpeg)
+ * in the middle of a job, then another transcoder takes the job over once the lease passes: the
+ * result is exactly one MP4, one poster and one replay row, and the MP4 is whole.
+ */
+const root = join(fileURLToPath(import.meta.url), '..', '..');
+const sets = transcoderStackSets();
+after(() => Promise.all(sets.map((s) => s.close())));
+
+function startChild(stack: TranscoderStack, extraEnv: Record<string, string>): { child: ChildProcess; out: string[] } {
+  const out: string[] = [];
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'transcoder', 'main.ts')], {
+    cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH ?? '', ...stack.env, ONAIR_TRANSCODER_LEASE: '3s', ONAIR_TRANSCODER_RETRY_BACKOFF: '100ms', ...extraEnv },
+  });
+  child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
+  child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
+  return { child, out };
+}
+
+function killGroup(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+  process.kill(-child.pid!, 'SIGKILL');
+  return exited;
+}
+
+for (const set of sets) {
+  describe(`transcoder kill -9 and resume on ${set.name}`, { skip: missingTool('ffmpeg') || missingTool('ffprobe') }, () => {
+    for (const when of ['mid-remux', 'once the upload has begun'] as const) {
+      it(`a transcoder killed ${when} is resumed by another: one object, one row`, async () => {
+        const stack = await set.make();
+        let child: ChildProcess | undefined;
+        let resumer: TranscoderWorker | undefined;
+        try {
+          const dir = join(stack.recordingsDir, '42');
+          mkdirSync(dir, { recursive: true });
+          const flv = join(dir, 'pub1.flv');
+          // 8 s of 640x360: with `-re` (realtime) the remux takes 8 s, a window the kill lands in.
+          // For the upload case, a larger file (12 MiB of noise-like video) goes up in 5 MiB parts on S3.
+          await makeTestMedia(flv, when === 'mid-remux' ? { seconds: 8, width: 640, height: 360 } : { seconds: 12, width: 1280, height: 720, fps: 30 });
+          const slow = join(stack.config.dataDir, 'slow-ffmpeg');
+          writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -re "$@"\n');
+          chmodSync(slow, 0o755);
+          const started = startChild(stack, when === 'mid-remux' ? { ONAIR_FFMPEG_PATH: slow } : {});
+          child = started.child;
+          await waitFor('the child transcoder to start', () => started.out.join('').includes('transcoder consuming'), 60_000);
+          await stack.bus.publish('recording.finished', {
+            eventId: `media:100:pub1:${flv}`, at: Date.now(), roomId: '42', publisherId: 'pub1', file: { path: flv }, format: 'flv',
+            segment: 0, startedAt: Date.now() - 8000, endedAt: Date.now(), durationMs: 8000, size: statSync(flv).size,
+          }, { key: '42' });
+          const work = join(stack.config.dataDir, 'transcoder-work');
+          if (when === 'mid-remux') {
+            await waitFor('remux in progress', () => started.out.join('').includes('remux progress') && readdirSync(work).length > 0, 60_000, 20);
+          } else {
+            // The poster is the last thing made before the uploads start.
+            await waitFor('the upload to begin', () => existsSync(work) && readdirSync(work).some((d) => existsSync(join(work, d, 'poster.jpg'))), 60_000, 5);
+          }
+          await killGroup(child);
+          const replays = new ReplayStore(stack.db);
+          const before = await replays.listByRoom('42', { limit: 10 });
+          if (when === 'mid-remux') assert.equal(before.length, 0, 'killed before it wrote anything');
+
+          resumer = new TranscoderWorker({
+            bus: stack.bus, replays, objects: stack.objects, log: silentLogger(), recordingsDir: stack.recordingsDir,
+            workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource: false, concurrency: 1, leaseMs: 3000,
+            maxAttempts: 3, backoffMs: 100, ffmpegTimeoutMs: 60_000, consumerName: 'resumer',
+          });
+          await resumer.start();
+          const replay = await waitFor('the resumed replay', async () => {
+            const [r] = await replays.listByRoom('42', { limit: 10 });
+            return r && !existsSync(flv) ? r : null;
+          }, 90_000);
+          // Exactly one of each, however far the killed one got.
+          assert.equal((await replays.listByRoom('42', { limit: 10 })).length, 1, `rows before the resume: ${before.length}`);
+          const full = (await replays.get(replay.id))!;
+          assert.equal(full.segments.length, 1);
+          assert.deepEqual((await stack.objects.list('')).items.map((i) => i.key), ['replays/42/pub1/0000.jpg', 'replays/42/pub1/0000.mp4']);
+          const mp4 = join(stack.config.dataDir, 'check.mp4');
+          await pipeline((await stack.objects.get(full.segments[0]!.objectKey)).stream, createWriteStream(mp4));
+          assert.equal(statSync(mp4).size, full.segments[0]!.size);
+          const probe = await probeMedia(mp4);
+          const expected = when === 'mid-remux' ? 8000 : 12000;
+          assert.ok(Math.abs(probe.durationMs - expected) < 300, `whole MP4: ${probe.durationMs} ms`);
+          if (set.name === 'cluster' && when !== 'mid-remux' && stack.s3) {
+            assert.ok(stack.s3.requests.uploadPart >= 2, 'the MP4 went up in parts (multipart path)');
+          }
+        } finally {
+          if (child && child.exitCode === null && child.signalCode === null) await killGroup(child).catch(() => undefined);
+          await resumer?.stop();
+          await stack.close();
+        }
+      });
+    }
+  });
+}
