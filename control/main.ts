@@ -24,6 +24,13 @@ import type { MediaEventSource } from '../core/media/media-contract.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { EventBus } from '../core/event-bus/event-bus.port.js';
 import { DbEventBus } from '../core/event-bus/db-event-bus.js';
+import { LocalObjectStore } from '../core/object-store/local-object-store.js';
+import type { ObjectStore } from '../core/object-store/object-store.port.js';
+import { ReplayStore } from '../core/replays/replay.store.js';
+import { ReplayUrlSigner } from './replays/replay-url.js';
+import { ReplayService } from './replays/replay.service.js';
+import { ReplayPruner } from './replays/replay-pruner.js';
+import { replaysRoutes } from './replays/replays.routes.js';
 import { openPorts } from '../core/ports.js';
 import { createServer } from 'node:http';
 import { createWebHandler } from '../web/serve.js';
@@ -84,6 +91,8 @@ export interface ControlDeps {
   rateLimits?: RateLimits;
   /** Fan-out per room (gifts into the chat); an in-process one of its own when not given (closed by close()). */
   pubsub?: PubSub;
+  /** Object storage of replays (openPorts); the folder DATA_DIR/objects when not given. The caller closes it. */
+  objects?: ObjectStore;
 }
 
 export interface Control {
@@ -103,6 +112,8 @@ export interface Control {
   pipeline: CallbackPipeline;
   /** Gift catalog, wallets, recharges and gift sends (issue 12). */
   money: Money;
+  replays: ReplayService;
+  replayPruner: ReplayPruner;
   /**
    * The HTTP request listener: signed callbacks on their node:http fast path (express alone caps
    * the receiver's throughput), everything else through the express app.
@@ -201,6 +212,14 @@ export function createControl(deps: ControlDeps): Control {
   });
   // The operator console (ser-blive) and the pages' public reads: control/operator.
   const operator = new OperatorService({ store: new OperatorStore(db), users, rooms, media, metrics, bus, log: log.child({ mod: 'operator' }) });
+  // Replays (issue 13): the transcoder writes them, control lists, plays, deletes, clips and prunes them.
+  const objects = deps.objects ?? new LocalObjectStore(join(config.dataDir, 'objects'));
+  const replaySigner = new ReplayUrlSigner(config.secret!);
+  const replays = new ReplayService({
+    store: new ReplayStore(db), objects, rooms: roomStore, signer: replaySigner, urlTtlMs: config.replays.urlTtl,
+    ffmpegPath: config.media.ffmpegPath, ffprobePath: config.transcoder.ffprobePath, log: log.child({ mod: 'replays' }),
+  });
+  const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
   const app = createControlApp({
     log,
     metrics,
@@ -232,6 +251,7 @@ export function createControl(deps: ControlDeps): Control {
         }),
         recordingsDir: config.media.recordingsDir ?? join(config.dataDir, 'recordings'),
       }),
+      replaysRoutes({ service: replays, objects, signer: replaySigner }),
       ...pipeline.apiRouters,
       ...money.routers,
       meRoutes(new PersonalCenterStore(db)),
@@ -244,6 +264,7 @@ export function createControl(deps: ControlDeps): Control {
   const detachers = new Set<() => void>();
   return {
     app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline, money,
+    replays, replayPruner,
     handle(req, res) {
       // A source blocked for repeated refused callbacks/hooks gets its 429 here, before any parsing.
       if (limits.receivers.intercept(req, res)) return;
@@ -261,6 +282,7 @@ export function createControl(deps: ControlDeps): Control {
     async bootstrap() {
       await ensureConfiguredOperator(config, auth, log);
       pipeline.start();
+      replayPruner.start();
       // After a crash the database may still hold live shows media no longer carries.
       await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
         .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
@@ -274,6 +296,7 @@ export function createControl(deps: ControlDeps): Control {
       const busAppends = await publishes.idle(deadline);
       if (busAppends) unfinished.busAppends = busAppends;
       for (const detach of detachers) detach();
+      await settleWithin(replayPruner.stop(), left());
       if (!(await settleWithin(pipeline.stop(), left()))) unfinished.callbackPipeline = 'consumer batch or live_events flush still running';
       live.stop();
       if (!(await settleWithin(settlement.idle(), left()))) unfinished.settlements = settlement.pendingCount;

@@ -8,6 +8,7 @@ import type { ConfigOverrides, TestAdapterSet, TestPorts } from '../../core/test
 import { createControl, type Control } from '../main.js';
 import { DbEventBus } from '../../core/event-bus/db-event-bus.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
+import type { ObjectStore } from '../../core/object-store/object-store.port.js';
 
 /**
  * Test kit for control's service and API tests: real ports from a test adapter set, control built
@@ -59,6 +60,8 @@ export interface Kit {
 export interface KitOptions {
   /** The logger control logs to (silent by default); tests that assert log lines pass captureLogger()'s. */
   log?: Logger;
+  /** The object store replays live in (default: a folder under the test's data dir). */
+  objects?: ObjectStore;
 }
 
 let counter = 0;
@@ -72,7 +75,7 @@ export async function makeKit(set: TestAdapterSet, overrides: ConfigOverrides = 
   const metrics = new Registry();
   const control = createControl({
     config: ports.config, log: options.log ?? silentLogger(), db: ports.db, cache: ports.cache, media, metrics, refusalDelayMs: 0, bus,
-    rateLimits: ports.rateLimits,
+    rateLimits: ports.rateLimits, ...(options.objects ? { objects: options.objects } : {}),
   });
   const servers: Server[] = [];
   await control.bootstrap();
