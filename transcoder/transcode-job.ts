@@ -20,6 +20,8 @@ export interface TranscodeInput {
   workDir: string;
   videoKey: string;
   posterKey: string;
+  /** The recording's length as the recorder saw it: where the poster is taken (at most 5 s in). */
+  durationHintMs?: number;
 }
 
 export interface TranscodeTools {
@@ -59,15 +61,24 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   const jpg = join(input.workDir, 'poster.jpg');
 
   await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
-  const probe = await timed('probe', () => probeMedia(mp4, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) }));
+  // Probe and poster at once (two cores, two ffmpeg-family processes): the poster seeks to a time
+  // from the recording's own length when the caller knows it, from 1 s otherwise, and tries the
+  // first frame if that time is past a very short recording's end.
+  const posterAt = Math.min(5, (input.durationHintMs ?? 2000) / 2000);
+  const posterRun = timed('poster', async () => {
+    try {
+      await runFfmpeg(posterArgs(mp4, jpg, posterAt), run);
+      return (await stat(jpg)).size > 0 || (await runFfmpeg(posterArgs(mp4, jpg, 0), run).then(async () => (await stat(jpg)).size > 0));
+    } catch {
+      return runFfmpeg(posterArgs(mp4, jpg, 0), run).then(async () => (await stat(jpg)).size > 0, () => false);
+    }
+  });
+  const [probe, posterMade] = await Promise.all([
+    timed('probe', () => probeMedia(mp4, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) })),
+    posterRun,
+  ]);
   if (!probe.video && !probe.audio) throw new UnusableRecordingError('the recording has neither video nor audio');
-
-  let hasPoster = false;
-  if (probe.video) {
-    // A frame a little into the show (the first frames are often black), at most 5 s in.
-    const at = Math.min(5, probe.durationMs / 2000);
-    hasPoster = await timed('poster', () => runFfmpeg(posterArgs(mp4, jpg, at), run)).then(() => true, () => false);
-  }
+  const hasPoster = posterMade && probe.video !== null;
 
   const [video, poster] = await timed('upload', async () => {
     const v = await uploadVerified(tools.store, input.videoKey, mp4);
@@ -83,8 +94,8 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
  * the source is deleted only after the object is known to be the whole file.
  */
 export async function uploadVerified(store: ObjectStore, key: string, file: string): Promise<StoredObject> {
-  const [{ size }, md5] = await Promise.all([stat(file), fileMd5(file)]);
-  const stored = await store.put(key, { file });
+  // The file's own MD5 is read alongside the upload (the page cache serves both reads).
+  const [{ size }, md5, stored] = await Promise.all([stat(file), fileMd5(file), store.put(key, { file })]);
   const seen = await store.stat(key);
   if (stored.size !== size || stored.md5 !== md5 || !seen || seen.size !== size) {
     throw new OnairError('upload_mismatch', `upload of ${key} not verified: file ${size} B md5 ${md5}, stored ${stored.size} B md5 ${stored.md5}, stat ${seen?.size ?? 'missing'}`);

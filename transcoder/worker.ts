@@ -115,7 +115,7 @@ export class TranscoderWorker {
     const t0 = Date.now();
     log.info({ source, key: keys.video }, 'transcoding recording');
     try {
-      const result = await transcodeRecording({ source, workDir, videoKey: keys.video, posterKey: keys.poster }, {
+      const result = await transcodeRecording({ source, workDir, videoKey: keys.video, posterKey: keys.poster, durationHintMs: rec.durationMs }, {
         store: this.o.objects,
         ffmpegTimeoutMs: this.o.ffmpegTimeoutMs,
         ...(this.o.ffmpegPath ? { ffmpegPath: this.o.ffmpegPath } : {}),

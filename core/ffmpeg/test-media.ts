@@ -13,10 +13,12 @@ export interface TestMediaOptions {
   gopSeconds?: number;
   format?: 'flv' | 'mp4';
   audio?: boolean;
+  /** Video bitrate cap, e.g. '2500k' (default: the encoder's choice). */
+  videoBitrate?: string;
 }
 
 export async function makeTestMedia(output: string, options: TestMediaOptions): Promise<void> {
-  const { seconds, width = 320, height = 180, fps = 25, gopSeconds = 1, format = 'flv', audio = true } = options;
+  const { seconds, width = 320, height = 180, fps = 25, gopSeconds = 1, format = 'flv', audio = true, videoBitrate } = options;
   const gop = Math.max(1, Math.round(fps * gopSeconds));
   await runFfmpeg([
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
@@ -25,6 +27,7 @@ export async function makeTestMedia(output: string, options: TestMediaOptions): 
     '-t', String(seconds),
     '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
     '-g', String(gop), '-keyint_min', String(gop), '-sc_threshold', '0',
+    ...(videoBitrate ? ['-b:v', videoBitrate, '-maxrate', videoBitrate, '-bufsize', videoBitrate] : []),
     ...(audio ? ['-c:a', 'aac', '-b:a', '64k'] : []),
     '-f', format, output,
   ], { timeoutMs: 120_000 });

@@ -1,0 +1,92 @@
+/**
+ * npm run bench:transcode — how fast a recording becomes a replay (issue 13's goal: the whole
+ * pipeline >= 200x realtime, so a 1-hour show is a replay within 20 s of its end).
+ *
+ * Makes a 720p30 H.264/AAC recording at test time: 10 s encoded once (2 s GOP, ~2.5 Mbit/s), then
+ * repeated with `-stream_loop -c copy` into an FLV of ONAIR_BENCH_MINUTES minutes (default 60).
+ * Then, on that FLV:
+ *   remux        ffmpeg -c copy +faststart to MP4 (the transcoder's command), x realtime
+ *   poster       one JPEG frame
+ *   upload       the MP4 to the local folder and to s3rver (MinIO client, multipart, behind the test proxy), MB/s
+ *   pipeline     transcodeRecording() end to end (remux + probe + poster + verified upload), local and s3rver, x realtime
+ * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder.
+ */
+import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { makeTestMedia, loopMedia } from '../core/ffmpeg/test-media.js';
+import { posterArgs, remuxArgs } from '../core/ffmpeg/args.js';
+import { runFfmpeg } from '../core/ffmpeg/process.js';
+import { probeMedia } from '../core/ffmpeg/probe.js';
+import { LocalObjectStore } from '../core/object-store/local-object-store.js';
+import { MinioObjectStore } from '../core/object-store/minio-object-store.js';
+import { parseS3Url } from '../core/config/s3-url.js';
+import type { ObjectStore } from '../core/object-store/object-store.port.js';
+import { startTestS3Server } from '../core/testing/s3-test-server.js';
+import { transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
+
+const minutes = Number(process.env.ONAIR_BENCH_MINUTES ?? 60);
+const dir = mkdtempSync(join(tmpdir(), 'onair-bench-transcode-'));
+const fmt = (n: number, d = 1) => n.toFixed(d);
+const secs = async (fn: () => Promise<unknown>) => {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+};
+
+async function main(): Promise<void> {
+  console.log(`bench:transcode  ${minutes} min of 720p30  (${cpus().length} cores, load ${loadavg().map((l) => fmt(l, 2)).join(' ')})`);
+  const clip = join(dir, 'clip.flv');
+  const flv = join(dir, 'show.flv');
+  const makeClip = await secs(() => makeTestMedia(clip, { seconds: 10, width: 1280, height: 720, fps: 30, gopSeconds: 2, videoBitrate: '2500k' }));
+  const makeLong = await secs(() => loopMedia(clip, flv, Math.round((minutes * 60) / 10)));
+  const src = await probeMedia(flv);
+  const mediaS = src.durationMs / 1000;
+  const sizeMB = statSync(flv).size / 1e6;
+  console.log(`recording        ${fmt(mediaS / 60)} min, ${fmt(sizeMB)} MB FLV (clip ${fmt(makeClip)} s, loop ${fmt(makeLong)} s)`);
+
+  const mp4 = join(dir, 'show.mp4');
+  const remuxPlain = await secs(() => runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', flv, '-c', 'copy', '-f', 'mp4', join(dir, 'plain.mp4')]));
+  rmSync(join(dir, 'plain.mp4'));
+  const remux = await secs(() => runFfmpeg(remuxArgs(flv, mp4)));
+  console.log(`remux            plain -c copy ${fmt(remuxPlain)} s = ${fmt(mediaS / remuxPlain, 0)}x realtime; with +faststart ${fmt(remux)} s = ${fmt(mediaS / remux, 0)}x realtime`);
+  const poster = await secs(() => runFfmpeg(posterArgs(mp4, join(dir, 'p.jpg'), 5)));
+  console.log(`poster           ${fmt(poster * 1000, 0)} ms`);
+
+  const s3 = await startTestS3Server();
+  const stores: Array<[string, ObjectStore]> = [
+    ['local folder', new LocalObjectStore(join(dir, 'objects'))],
+    ['s3rver (minio client, 16 MiB parts)', new MinioObjectStore({ target: parseS3Url(s3.url('bench', `partSize=${16 * 1024 * 1024}`)) })],
+  ];
+  const mp4MB = statSync(mp4).size / 1e6;
+  try {
+    for (const [name, store] of stores) {
+      const up = await secs(() => uploadVerified(store, 'bench/upload.mp4', mp4));
+      console.log(`upload           ${name}: ${fmt(mp4MB)} MB in ${fmt(up)} s = ${fmt(mp4MB / up)} MB/s (verified: size + MD5 + stat)`);
+      await store.delete('bench/upload.mp4');
+    }
+    for (const [name, store] of stores) {
+      const work = join(dir, `work-${name.split(' ')[0]}`);
+      mkdirSync(work, { recursive: true });
+      const stages: Record<string, number> = {};
+      const total = await secs(() => transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', durationHintMs: src.durationMs }, {
+        store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
+      }));
+      const parts = Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ');
+      console.log(`pipeline         ${name}: ${fmt(total)} s = ${fmt(mediaS / total, 0)}x realtime (${parts}); a ${fmt(mediaS / 60)}-min show is a replay ${fmt(total)} s after it ends`);
+      rmSync(work, { recursive: true, force: true });
+    }
+  } finally {
+    for (const [, store] of stores) await store.close();
+    await s3.close();
+  }
+}
+
+main().then(
+  () => { if (process.env.ONAIR_BENCH_KEEP !== '1') rmSync(dir, { recursive: true, force: true }); },
+  (err: unknown) => {
+    console.error(err);
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  },
+);
