@@ -108,12 +108,26 @@ describe('the production build (dist/)', () => {
     assert.equal(await exited(child), 0);
   });
 
+  it('npm run start:transcoder runs the built transcoder alone: healthy, and it stops on SIGTERM', async () => {
+    const env = {
+      ONAIR_DATA_DIR: tmp(), ONAIR_HTTP_PORT: '0', ONAIR_HOST: '127.0.0.1', ONAIR_LOG_LEVEL: 'info', ONAIR_SECRET: 'transcoder-secret-0123456789',
+    };
+    const { child, match } = await startBuilt('start:transcoder', env, /"http":(\d+),"objectStore":"\w+","bus":"\w+","msg":"transcoder listening"/);
+    children.push(child);
+    const res = await fetch(`http://127.0.0.1:${match[1]}/healthz`);
+    assert.equal(res.status, 200);
+    const metrics = await (await fetch(`http://127.0.0.1:${match[1]}/metrics`)).text();
+    assert.match(metrics, /onair_transcoder_jobs_running 0/);
+    child.kill('SIGTERM');
+    assert.equal(await exited(child), 0);
+  });
+
   it('compose.yaml runs the built files with the npm scripts\' node flags, and docker-compose accepts it', { skip: missingTool('docker-compose', 'version') }, () => {
     const env = { ...process.env, ONAIR_SECRET: 'compose-check-secret-0123', ONAIR_MEDIA_CALLBACK_KEY: 'compose-check-key', ONAIR_PLAY_TOKEN_KEY: 'compose-check-play-token-key-0123456789' };
     const r = spawnSync('docker-compose', ['-f', join(ROOT, 'compose.yaml'), 'config'], { cwd: ROOT, env, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const compose = readFileSync(join(ROOT, 'compose.yaml'), 'utf8');
-    for (const [service, script] of [['control', 'start:control'], ['media', 'start:media']] as const) {
+    for (const [service, script] of [['control', 'start:control'], ['media', 'start:media'], ['transcoder', 'start:transcoder']] as const) {
       const { env, flags, file } = nodeCommand(script);
       const expected = `command: ${JSON.stringify(['node', ...flags, file]).replaceAll(',', ', ')}`;
       assert.ok(compose.includes(expected), `${service}: ${expected}`);
