@@ -202,6 +202,8 @@ export const configSchema = z.object({
      * accepted only inside it (after resolving symlinks). Default: dataDir/recordings.
      */
     recordingsDir: z.string().optional(),
+    /** Cut recordings into files of about this much media (on keyframes); 0 = one file per publish. */
+    recordSegment: duration('0'),
     hls: bool(true),
     /** A JPEG of each live stream's newest keyframe at /{app}/{name}/frame.jpg (home page cards, supervision wall); one keyframe-only ffmpeg per stream. */
     frames: bool(true),

@@ -24,8 +24,8 @@ describe('Recorder', { skip: noFfmpeg }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  function setup(recordAll = false) {
-    const config = loadConfig({}, { dataDir: join(dir, 'data'), media: { record: recordAll } });
+  function setup(recordAll = false, media: Record<string, unknown> = {}) {
+    const config = loadConfig({}, { dataDir: join(dir, 'data'), media: { record: recordAll, ...media } });
     const streams = new FakeRegistry();
     const events: { name: MediaEventName; payload: unknown; fileSizeAtEmit?: number }[] = [];
     const ctx: MediaPluginContext = {
@@ -113,5 +113,28 @@ describe('Recorder', { skip: noFfmpeg }, () => {
     assert.ok(existsSync(join(config.dataDir, 'recordings', '1004', '780.flv')));
     assert.equal(existsSync(join(config.dataDir, 'etc')), false);
     assert.equal(events.length, 1);
+  });
+
+  it('cuts a long show into segments on keyframes (ONAIR_RECORD_SEGMENT), each a playable file with its own record.done', async () => {
+    const { config, streams, events, recorder } = setup(true, { recordSegment: 1000 });
+    const stream = new FakeStream('1005', '782', true);
+    streams.publish(stream);
+    for (const p of packets) stream.feed(p);
+    streams.unpublish(stream);
+    await recorder.close();
+    const done = events.map((e) => e.payload as RecordDone);
+    assert.ok(done.length >= 2, `segments: ${done.length}`);
+    assert.deepEqual(done.map((d) => d.segment), done.map((_, i) => i));
+    for (const [i, d] of done.entries()) {
+      assert.equal(d.path, join(config.dataDir, 'recordings', '1005', `782-${String(i).padStart(4, '0')}.flv`));
+      assert.equal(d.size, statSync(d.path).size);
+      const seen = await ffprobe(d.path);
+      assert.deepEqual(seen.map((s) => s.codec_name).sort(), ['aac', 'h264'], `segment ${i} decodable on its own`);
+      const tags = new FlvParser().push(readFileSync(d.path));
+      const firstVideo = tags.find((t) => t.type === 9 && t.body[1] === 1);
+      assert.equal(firstVideo?.body[0]! >> 4, 1, `segment ${i} starts on a keyframe`);
+    }
+    const total = done.reduce((a, d) => a + d.durationMs, 0);
+    assert.ok(total > 3000 && total < 4800, `segments add up to the show: ${total} ms`);
   });
 });

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from '../../core/logging/logger.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../plugin.js';
 import { FlvSink } from './flv-sink.js';
+import { Segmenter } from './segmenter.js';
 
 /** Names that are safe as one path segment (stream names are room ids; publisher ids are decimal). */
 const SAFE_SEGMENT = /^[A-Za-z0-9_-]{1,128}$/;
@@ -14,24 +15,33 @@ export interface RecorderOptions {
 
 interface Recording {
   view: LiveStreamView;
+  segmenter: Segmenter;
+  /** One per segment file: resolves after the file is closed and its record.done was emitted. */
+  done: Promise<void>[];
+  /** The file being written. */
+  path: string;
+}
+
+interface SegmentFile {
+  index: number;
   sink: FlvSink;
   path: string;
   startedAt: number;
-  /** Resolves after the file is closed and record.done was emitted. */
-  done: Promise<void>;
 }
 
 /**
  * Writes each recorded publish session to `{media.recordingsDir}/{streamName}/{publisherId}.flv`
- * (audio, video and onMetaData only, timestamps from 0). The engine emits 'publish' only after
- * the publish hook allowed it, so a refused publish never opens a file. On unpublish the file is
- * ended, flushed and closed, and only then is `record.done` emitted.
+ * (audio, video and onMetaData only, timestamps from 0), or with ONAIR_RECORD_SEGMENT to
+ * `{publisherId}-0000.flv`, `-0001.flv`, ... cut on keyframes (segmenter.ts). The engine emits
+ * 'publish' only after the publish hook allowed it, so a refused publish never opens a file. Each
+ * file is ended, flushed and closed, and only then is its `record.done` emitted (with `segment`).
  */
 export class Recorder implements MediaPlugin {
   readonly name = 'recorder';
   private ctx: MediaPluginContext | undefined;
   private log: Logger | undefined;
   private readonly recordings = new Map<LiveStreamView, Recording>();
+  private readonly closing = new Set<Promise<void>>();
   private readonly maxBuffered: number;
 
   constructor(options: RecorderOptions = {}) {
@@ -52,6 +62,7 @@ export class Recorder implements MediaPlugin {
 
   async close(): Promise<void> {
     await Promise.all([...this.recordings.keys()].map((view) => this.finish(view)));
+    await Promise.all([...this.closing]);
   }
 
   private onPublish(view: LiveStreamView): void {
@@ -63,38 +74,48 @@ export class Recorder implements MediaPlugin {
       return;
     }
     const dir = join(ctx.config.media.recordingsDir ?? join(ctx.config.dataDir, 'recordings'), view.name);
-    const path = join(dir, `${view.publisherId}.flv`);
     try {
       mkdirSync(dir, { recursive: true });
     } catch (err) {
       log.error({ err, stream: view.name }, 'cannot create the recording folder');
       return;
     }
-    const file = createWriteStream(path);
-    const closed = new Promise<void>((resolve) => {
-      file.once('close', resolve);
-    });
-    const sink = new FlvSink({ id: `rec-${view.publisherId}`, out: file, log, maxBufferedBytes: this.maxBuffered });
-    const startedAt = Date.now();
-    const recording: Recording = { view, sink, path, startedAt, done: Promise.resolve() };
-    recording.done = closed.then(() => this.emitDone(recording));
+    const segmentMs = ctx.config.media.recordSegment;
+    const recording = { view, done: [] as Promise<void>[], path: '' } as Recording;
+    const open = (index: number) => {
+      const path = join(dir, segmentMs > 0 ? `${view.publisherId}-${String(index).padStart(4, '0')}.flv` : `${view.publisherId}.flv`);
+      const file = createWriteStream(path);
+      const closed = new Promise<void>((resolve) => {
+        file.once('close', resolve);
+      });
+      const sink = new FlvSink({ id: `rec-${view.publisherId}-${index}`, out: file, log, maxBufferedBytes: this.maxBuffered });
+      const seg: SegmentFile = { index, sink, path, startedAt: Date.now() };
+      recording.path = path;
+      recording.done.push(closed.then(() => this.emitDone(view, seg)));
+      if (index > 0) log.info({ stream: view.name, path, segment: index }, 'recording segment started');
+      return sink;
+    };
+    recording.segmenter = new Segmenter(`rec-${view.publisherId}`, segmentMs, open);
     this.recordings.set(view, recording);
-    view.addReader(sink);
-    log.info({ stream: view.name, path }, 'recording started');
+    view.addReader(recording.segmenter);
+    log.info({ stream: view.name, path: recording.path, segmentMs }, 'recording started');
   }
 
-  /** Ends the file (if still open) and waits until it is closed and reported. */
-  private finish(view: LiveStreamView): Promise<void> {
+  /** Ends the file (if still open) and waits until every segment is closed and reported. */
+  private async finish(view: LiveStreamView): Promise<void> {
     const recording = this.recordings.get(view);
-    if (!recording) return Promise.resolve();
-    view.removeReader(recording.sink);
-    recording.sink.close();
-    return recording.done;
+    if (!recording) return;
+    view.removeReader(recording.segmenter);
+    recording.segmenter.close();
+    this.recordings.delete(view);
+    const all = Promise.all(recording.done).then(() => undefined);
+    // close() waits for files whose stream already ended but are still being flushed and reported.
+    this.closing.add(all);
+    await all.finally(() => this.closing.delete(all));
   }
 
-  private emitDone(recording: Recording): void {
-    this.recordings.delete(recording.view);
-    const { view, sink, path, startedAt } = recording;
+  private emitDone(view: LiveStreamView, seg: SegmentFile): void {
+    const { sink, path, startedAt } = seg;
     const endedAt = Date.now();
     let size = 0;
     try {
@@ -115,6 +136,7 @@ export class Recorder implements MediaPlugin {
       // Media time when there was media; the wall clock otherwise.
       durationMs: sink.durationMs > 0 ? sink.durationMs : endedAt - startedAt,
       size,
+      ...(this.ctx!.config.media.recordSegment > 0 ? { segment: seg.index } : {}),
     });
   }
 }
