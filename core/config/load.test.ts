@@ -99,6 +99,25 @@ describe('parseDuration', () => {
   for (const [text, ms] of [['250ms', 250], ['3s', 3000], ['1.5s', 1500], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000], ['42', 42]] as const) {
     it(`${text} is ${ms} ms`, () => assert.equal(parseDuration(text), ms));
   }
+  it('reads the transcoder and replay settings, with their defaults and limits', () => {
+    const d = loadConfig({ ONAIR_DATA_DIR: tmp() });
+    assert.deepEqual(
+      [d.transcoder.enabled, d.transcoder.keepSource, d.transcoder.concurrency, d.transcoder.lease, d.transcoder.maxAttempts, d.replays.retention, d.replays.urlTtl, d.media.recordSegment],
+      [true, false, 1, 600_000, 3, 0, 3_600_000, 0],
+    );
+    const c = loadConfig({
+      ONAIR_DATA_DIR: tmp(), ONAIR_TRANSCODER: 'off', ONAIR_RECORD_KEEP_SOURCE: 'on', ONAIR_TRANSCODER_CONCURRENCY: '2', ONAIR_TRANSCODER_LEASE: '2m',
+      ONAIR_TRANSCODER_MAX_ATTEMPTS: '5', ONAIR_FFPROBE_PATH: '/opt/ffprobe', ONAIR_REPLAY_RETENTION: '30d', ONAIR_REPLAY_URL_TTL: '10m', ONAIR_RECORD_SEGMENT: '30m',
+    });
+    assert.deepEqual(
+      [c.transcoder.enabled, c.transcoder.keepSource, c.transcoder.concurrency, c.transcoder.lease, c.transcoder.maxAttempts, c.transcoder.ffprobePath, c.replays.retention, c.replays.urlTtl, c.media.recordSegment],
+      [false, true, 2, 120_000, 5, '/opt/ffprobe', 30 * 86_400_000, 600_000, 1_800_000],
+    );
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_TRANSCODER_LEASE: '500ms' }), /ONAIR_TRANSCODER_LEASE/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_REPLAY_URL_TTL: '8d' }), /ONAIR_REPLAY_URL_TTL/);
+    assert.throws(() => loadConfig({ ONAIR_DATA_DIR: tmp(), ONAIR_TRANSCODER_CONCURRENCY: '0' }), /ONAIR_TRANSCODER_CONCURRENCY/);
+  });
+
   it('rejects nonsense', () => {
     assert.throws(() => parseDuration('ten seconds'), TypeError);
     assert.throws(() => parseDuration('-1s'), TypeError);
