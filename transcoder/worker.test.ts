@@ -157,6 +157,11 @@ for (const set of sets) {
       assert.equal((await new ReplayStore(stack.db).listByRoom('44', { limit: 10 })).length, 0);
       assert.deepEqual((await stack.objects.list('')).items, []);
       assert.ok(existsSync(bad), 'a failed recording is kept for the operator');
+
+      // The operator repairs the file and replays the dead letter: it becomes a replay after all.
+      await makeTestMedia(bad, { seconds: 2 });
+      assert.equal(await stack.bus.replayDead(dead!.id, { group: TRANSCODER_GROUP }), 1);
+      await waitFor('the replay after the dead letter was replayed', async () => (await new ReplayStore(stack.db).listByRoom('44', { limit: 10 })).length === 1, 60_000);
     });
 
     it('refuses a path outside the recordings folder', async () => {
