@@ -2,20 +2,24 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /** The transcoder's figures: jobs by outcome, time per stage, bytes uploaded, and the running jobs' progress. */
 export interface TranscoderMetrics {
-  jobs: Counter<'outcome'>;
+  jobs: Counter<'result'>;
+  jobSeconds: Histogram;
   stageSeconds: Histogram<'stage'>;
   uploadedBytes: Counter;
   mediaSeconds: Counter;
   running: Gauge;
   /** Media seconds remuxed so far by the running jobs (from ffmpeg's -progress). */
   progressSeconds: Gauge;
-  remuxSpeed: Gauge;
+  /** ffmpeg -progress speed of the latest remux (media seconds per wall second). */
+  speedRatio: Gauge;
 }
 
 export function registerTranscoderMetrics(registry: Registry): TranscoderMetrics {
   const registers = [registry];
   return {
-    jobs: new Counter({ name: 'onair_transcoder_jobs_total', help: 'Recording jobs by outcome (done, duplicate, retried, dead, skipped)', labelNames: ['outcome'], registers }),
+    // Names and labels as infra/prometheus (alerts, dashboards, pending-metrics.json) expects them.
+    jobs: new Counter({ name: 'onair_transcoder_jobs_total', help: 'Recording jobs by result (done, duplicate: already a replay, failed: an attempt that will be retried, dead: dead-lettered)', labelNames: ['result'], registers }),
+    jobSeconds: new Histogram({ name: 'onair_transcoder_job_duration_seconds', help: 'Wall time of a job, remux to committed row', registers, buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600] }),
     stageSeconds: new Histogram({
       name: 'onair_transcoder_stage_seconds', help: 'Wall time of each transcode stage', labelNames: ['stage'], registers,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
@@ -24,6 +28,6 @@ export function registerTranscoderMetrics(registry: Registry): TranscoderMetrics
     mediaSeconds: new Counter({ name: 'onair_transcoder_media_seconds_total', help: 'Seconds of recorded media made into replays', registers }),
     running: new Gauge({ name: 'onair_transcoder_jobs_running', help: 'Jobs in progress in this process', registers }),
     progressSeconds: new Gauge({ name: 'onair_transcoder_progress_seconds', help: 'Media seconds remuxed so far by the jobs in progress', registers }),
-    remuxSpeed: new Gauge({ name: 'onair_transcoder_remux_speed', help: 'Speed of the latest remux as a multiple of realtime (ffmpeg -progress)', registers }),
+    speedRatio: new Gauge({ name: 'onair_transcoder_speed_ratio', help: 'ffmpeg -progress speed of the latest remux (media seconds per wall second)', registers }),
   };
 }

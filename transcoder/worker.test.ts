@@ -111,8 +111,8 @@ for (const set of sets) {
       assert.deepEqual((await stack.objects.list('replays/')).items.map((i) => i.key), ['replays/42/pub1/0000.jpg', 'replays/42/pub1/0000.mp4']);
       assert.equal(ready[1]!.eventId, ready[0]!.eventId, 'replay.ready keeps its eventId');
       const text = await registry.metrics();
-      assert.match(text, /onair_transcoder_jobs_total\{outcome="done"\} 1/);
-      assert.match(text, /onair_transcoder_jobs_total\{outcome="duplicate"\} 1/);
+      assert.match(text, /onair_transcoder_jobs_total\{result="done"\} 1/);
+      assert.match(text, /onair_transcoder_jobs_total\{result="duplicate"\} 1/);
       assert.match(text, /onair_transcoder_media_seconds_total 4/);
       await watcher.stop();
     });

@@ -73,12 +73,12 @@ export class TranscoderWorker {
     });
     this.consumer.on('retried', (d, err, retryAt) => {
       if (d.name !== 'recording.finished') return;
-      this.o.metrics?.jobs.inc({ outcome: 'retried' });
+      this.o.metrics?.jobs.inc({ result: 'failed' });
       this.o.log.warn({ err, busId: d.id, attempt: d.attempt, retryAt }, 'recording job failed; it will be retried');
     });
     this.consumer.on('dead', (d, err) => {
       if (d.name !== 'recording.finished') return;
-      this.o.metrics?.jobs.inc({ outcome: 'dead' });
+      this.o.metrics?.jobs.inc({ result: 'dead' });
       this.o.log.error({ err, busId: d.id, attempt: d.attempt }, 'recording job dead-lettered');
     });
     this.consumer.on('error', (err) => this.o.log.warn({ err }, 'event bus unavailable; the transcoder keeps trying'));
@@ -98,7 +98,7 @@ export class TranscoderWorker {
     // Done before (a crash after the commit, or a duplicate event): finish the tail and stop.
     const existing = await this.o.replays.findSegmentBySource(rec.eventId);
     if (existing) {
-      this.o.metrics?.jobs.inc({ outcome: 'duplicate' });
+      this.o.metrics?.jobs.inc({ result: 'duplicate' });
       log.info({ replay: existing.replayId }, 'recording already a replay segment; finishing what was left');
       await this.announce(rec, existing.replayId, existing);
       await this.disposeSource(rec, log);
@@ -123,7 +123,7 @@ export class TranscoderWorker {
         onProgress: (_stage, p) => {
           this.running.set(workDir, p.outTimeMs / 1000);
           this.o.metrics?.progressSeconds.set([...this.running.values()].reduce((a, b) => a + b, 0));
-          if (p.speed !== null) this.o.metrics?.remuxSpeed.set(p.speed);
+          if (p.speed !== null) this.o.metrics?.speedRatio.set(p.speed);
           if (p.end || Date.now() - lastLog >= 5_000) {
             lastLog = Date.now();
             log.info({ mediaMs: p.outTimeMs, ofMs: rec.durationMs, bytes: p.totalSize, speed: p.speed }, 'remux progress');
@@ -139,7 +139,8 @@ export class TranscoderWorker {
         md5: video.md5, videoCodec: probe.video?.codec.slice(0, 16) ?? null, audioCodec: probe.audio?.codec.slice(0, 16) ?? null,
         width: probe.video?.width ?? null, height: probe.video?.height ?? null, startedAt: rec.startedAt, endedAt: rec.endedAt,
       }, (id) => `/api/v1/replays/${id}`);
-      this.o.metrics?.jobs.inc({ outcome: created ? 'done' : 'duplicate' });
+      this.o.metrics?.jobs.inc({ result: created ? 'done' : 'duplicate' });
+      this.o.metrics?.jobSeconds.observe((Date.now() - t0) / 1000);
       this.o.metrics?.mediaSeconds.inc(probe.durationMs / 1000);
       log.info({
         replay: replay.id, key: video.key, durationMs: probe.durationMs, size: video.size, poster: poster?.key ?? null,
