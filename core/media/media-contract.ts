@@ -119,6 +119,8 @@ export interface RecordDone {
   sessionId?: string;
   /** Absolute path of the finished, flushed and closed FLV file. */
   path: string;
+  /** 0-based index when a long publish is recorded in segments (ONAIR_RECORD_SEGMENT); absent = 0. */
+  segment?: number;
   startedAt: number;
   endedAt: number;
   durationMs: number;
