@@ -58,7 +58,9 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     if (engine!.handleHttp(req, res)) return;
     web(req, res, () => control.handle(req, res));
   });
+  // Routed by path: control's chat sockets (/ws, /ws/live/{session_id}), then media's WS-FLV (/live/{room}.flv).
   server.on('upgrade', (req, socket: Duplex, head) => {
+    if (control.handleUpgrade(req, socket, head)) return;
     if (!engine!.handleUpgrade(req, socket, head)) socket.destroy();
   });
   server.keepAliveTimeout = 5_000;
@@ -92,6 +94,8 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
       // only then close the database, cache and bus. What missed the deadline is logged.
       closing ??= (async () => {
         const deadline = Date.now() + config.shutdownTimeout;
+        // Chat sockets go first (1001, reconnect and resume elsewhere): upgraded sockets would hold the drain.
+        await control.chat.gateway.close();
         const http = drainHttpServer(server, deadline);
         await metricsListener?.close();
         await engine!.close();

@@ -74,6 +74,8 @@ import { meRoutes } from './me/me.routes.js';
 import { PersonalCenterStore } from './me/personal-center.store.js';
 import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
+import type { Duplex } from 'node:stream';
+import { createChatModule, type ChatModule } from './chat/chat-module.js';
 
 export interface ControlDeps {
   config: OnairConfig;
@@ -89,7 +91,7 @@ export interface ControlDeps {
   bus?: EventBus<BusEvents>;
   /** Counters of the rate limits (Redis-shared from openPorts); in this process when not given. The caller closes it. */
   rateLimits?: RateLimits;
-  /** Fan-out per room (gifts into the chat); an in-process one of its own when not given (closed by close()). */
+  /** Fan-out per room across control nodes (chat, gifts into the chat); an in-process one of its own when not given (closed by close()). */
   pubsub?: PubSub;
   /** Object storage of replays (openPorts); the folder DATA_DIR/objects when not given. The caller closes it. */
   objects?: ObjectStore;
@@ -114,6 +116,13 @@ export interface Control {
   money: Money;
   replays: ReplayService;
   replayPruner: ReplayPruner;
+  /** Live chat, the enter/exit funnel and in-room moderation (control/chat, control/audience). */
+  chat: ChatModule;
+  /**
+   * Control's WebSocket seam: takes the upgrade when the path is control's (`/ws`, `/ws/live/{session_id}`)
+   * and returns true; false leaves the socket to the caller (media's WS-FLV in the all-in-one process).
+   */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
   /**
    * The HTTP request listener: signed callbacks on their node:http fast path (express alone caps
    * the receiver's throughput), everything else through the express app.
@@ -198,7 +207,7 @@ export function createControl(deps: ControlDeps): Control {
       startedAt, durationMs: startedAt === null ? 0 : Math.max(0, endedAt - startedAt),
     } }, 'control').catch(() => undefined);
   });
-  const ownPubSub = deps.pubsub ? undefined : createPubSub({ log: log.child({ mod: 'pubsub' }) });
+  const ownPubSub = deps.pubsub ? undefined : createPubSub({ historySize: config.chat.historySize, log: log.child({ mod: 'pubsub' }) });
   const pubsub = deps.pubsub ?? ownPubSub!;
   const money = createMoney({
     config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,
@@ -220,6 +229,10 @@ export function createControl(deps: ControlDeps): Control {
     ffmpegPath: config.media.ffmpegPath, ffprobePath: config.transcoder.ffprobePath, log: log.child({ mod: 'replays' }),
   });
   const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
+  const chat = createChatModule({
+    config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
+    rooms, sessions: sessionStore, playback, log,
+  });
   const app = createControlApp({
     log,
     metrics,
@@ -255,6 +268,7 @@ export function createControl(deps: ControlDeps): Control {
       ...pipeline.apiRouters,
       ...money.routers,
       meRoutes(new PersonalCenterStore(db)),
+      ...chat.routers,
     ],
     health: {
       database: () => db.sequelize.query('SELECT 1'),
@@ -263,8 +277,11 @@ export function createControl(deps: ControlDeps): Control {
   });
   const detachers = new Set<() => void>();
   return {
-    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline, money,
+    app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline, money, chat,
     replays, replayPruner,
+    handleUpgrade(req, socket, head) {
+      return chat.gateway.handleUpgrade(req, socket, head);
+    },
     handle(req, res) {
       // A source blocked for repeated refused callbacks/hooks gets its 429 here, before any parsing.
       if (limits.receivers.intercept(req, res)) return;
@@ -283,6 +300,7 @@ export function createControl(deps: ControlDeps): Control {
       await ensureConfiguredOperator(config, auth, log);
       pipeline.start();
       replayPruner.start();
+      chat.start();
       // After a crash the database may still hold live shows media no longer carries.
       await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
         .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
@@ -291,6 +309,8 @@ export function createControl(deps: ControlDeps): Control {
       const deadline = options.deadline ?? Date.now() + config.shutdownTimeout;
       const left = () => Math.max(0, deadline - Date.now());
       const unfinished: Record<string, number | string> = {};
+      // Chat sockets close first (1001: clients reconnect to another node and resume), queued chat rows are written.
+      await chat.close(deadline);
       const audienceWrites = await audience.idle(deadline);
       if (audienceWrites) unfinished.audienceWrites = audienceWrites;
       const busAppends = await publishes.idle(deadline);
@@ -331,7 +351,11 @@ async function run(): Promise<void> {
   // The web pages (home, room, login, studio, operator console) come from control in the split
   // stack too: the nginx edge sends / to control, media's paths (/live/...) to media.
   const web = createWebHandler();
-  const server = createServer((req, res) => web(req, res, () => control.handle(req, res))).listen(config.http.port, config.host, () => {
+  const server = createServer((req, res) => web(req, res, () => control.handle(req, res)));
+  server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    if (!control.handleUpgrade(req, socket, head)) socket.destroy();
+  });
+  server.listen(config.http.port, config.host, () => {
     log.info({ host: config.host, port: config.http.port }, 'control listening');
   });
   let stopping = false;
@@ -342,6 +366,7 @@ async function run(): Promise<void> {
     log.info({ signal, timeoutMs: config.shutdownTimeout }, 'shutting down');
     // Past the deadline plus a margin, exit anyway: a hung dependency must not keep the process up.
     setTimeout(() => process.exit(1), config.shutdownTimeout + 5_000).unref();
+    await control.chat.gateway.close();
     // Requests in progress finish (each may be a callback being accepted), new ones are refused.
     const cut = await drainHttpServer(server, deadline);
     if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');

@@ -41,7 +41,7 @@ export async function openPorts(config: OnairConfig, log: Logger): Promise<Ports
   const commandTimeoutMs = config.redis.commandTimeout;
   const cache = createCache({ url: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
   const bus = createEventBus<BusEvents>({ db, redisUrl: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
-  const pubsub = createPubSub({ redisUrl: config.redis.url, prefix: config.redis.prefix, log: log.child({ mod: 'pubsub' }) });
+  const pubsub = createPubSub({ redisUrl: config.redis.url, prefix: config.redis.prefix, historySize: config.chat.historySize, log: log.child({ mod: 'pubsub' }) });
   const objects = await createObjectStore(config, log.child({ mod: 'object-store' }));
   const rateLimits = createRateLimits({ redisUrl: config.redis.url, prefix: config.redis.prefix, log, commandTimeoutMs });
   // Redis clients queue commands only until their first connection (then they fail fast while

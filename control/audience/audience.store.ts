@@ -73,4 +73,21 @@ export class AudienceStore {
   async countViewers(sessionId: string): Promise<number> {
     return this.table.count({ where: { session_id: sessionId }, distinct: true, col: 'viewer_key' });
   }
+
+  /** The user's viewings (enter/exit through the API), newest first: the watch history. */
+  async history(userId: string, limit = 100): Promise<Array<{ room_id: string; session_id: string; entered_at: string; exited_at: string | null; watch_s: number | null }>> {
+    const rows = await this.table.findAll({ where: { user_id: userId }, order: [['id', 'DESC']], limit });
+    return rows.map((row) => {
+      const r = row.get();
+      return {
+        room_id: String(r.room_id), session_id: r.session_id, entered_at: new Date(r.enter_at).toISOString(),
+        exited_at: r.exit_at ? new Date(r.exit_at).toISOString() : null, watch_s: r.watch_s,
+      };
+    });
+  }
+
+  /** Distinct users who entered the session through the API. */
+  async countUsers(sessionId: string): Promise<number> {
+    return this.table.count({ where: { session_id: sessionId, user_id: { [Op.ne]: null } }, distinct: true, col: 'user_id' });
+  }
 }

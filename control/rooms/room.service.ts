@@ -1,5 +1,5 @@
 import type { Cache } from '../../core/cache/cache.port.js';
-import { cacheKeys, cacheTtl } from '../../core/cache/keys.js';
+import { audienceKeys, cacheKeys, cacheTtl } from '../../core/cache/keys.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -21,6 +21,8 @@ export interface RoomView {
   status: 'idle' | 'preparing' | 'live';
   session_id: string | null;
   viewers: number;
+  /** Viewers in the room (entered, or with a chat socket), across every control node; 0 when not live. */
+  online: number;
   record: boolean;
   /** When live: URLs without a token (media refuses them until one is added) and where to get one. */
   play: (PlayUrls & { token_url: string }) | null;
@@ -72,8 +74,12 @@ export class RoomService {
       await this.deps.cache.set(key, JSON.stringify(view), cacheTtl.roomInfo);
     }
     // The online count changes every few seconds: read it live, never from the 30-minute cache.
-    const online = await this.deps.cache.get(cacheKeys.roomOnlineCount(id));
-    return { ...view, viewers: view.is_live && online !== null ? Math.max(0, Number(online)) : view.viewers };
+    const [online, audience] = await Promise.all([this.deps.cache.get(cacheKeys.roomOnlineCount(id)), this.deps.cache.get(audienceKeys.online(id))]);
+    return {
+      ...view,
+      viewers: view.is_live && online !== null ? Math.max(0, Number(online)) : view.viewers,
+      online: view.is_live ? Math.max(0, Number(audience ?? 0)) : 0,
+    };
   }
 
   private async buildView(room: Room): Promise<RoomView> {
@@ -88,6 +94,7 @@ export class RoomService {
       status: session ? (session.status === 'live' ? 'live' : 'preparing') : 'idle',
       session_id: session?.id ?? null,
       viewers: room.viewersCount,
+      online: 0,
       record: room.recordEnabled,
       play: isLive ? { ...playUrls(this.deps.config, room.id), token_url: `/api/v1/rooms/${room.id}/play-token` } : null,
     };

@@ -18,3 +18,23 @@ export const cacheTtl = {
   hotRooms: 10 * 60_000,
   callbackLock: 60_000,
 } as const;
+
+/** Keys of the room audience (control/audience/presence.ts) and live chat (control/chat). */
+export const audienceKeys = {
+  /** Who is in the room: user ids, and `anon:{node}:{n}` for anonymous sockets. */
+  members: (roomId: string | number) => `set:live:audience:${roomId}`,
+  /** The room's online count (seed 000: Redis INCR, one counter per room); kept equal to the members. */
+  online: (roomId: string | number) => `count:live:audience:${roomId}`,
+  /** One per member, expiring `chat.heartbeatTimeout` after the last heartbeat of any of their sockets. */
+  presence: (roomId: string | number, member: string) => `live:presence:${roomId}:${member}`,
+  /** Rooms that have members, for the sweeper. */
+  rooms: () => 'set:live:audience:rooms',
+  /** When the member entered (epoch ms), for watch time. */
+  enteredAt: (roomId: string | number) => `hash:live:entered:${roomId}`,
+  /** Distinct users who entered a session. */
+  unique: (sessionId: string) => `set:live:unique:${sessionId}`,
+  mute: (roomId: string | number, uid: string | number) => `live:mute:${roomId}:${uid}`,
+  /** Slow mode of a room: the minimum seconds between two posts of one user. */
+  slowMode: (roomId: string | number) => `live:slow:${roomId}`,
+  slowPost: (roomId: string | number, uid: string | number) => `live:slow:${roomId}:${uid}`,
+} as const;

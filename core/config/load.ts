@@ -92,6 +92,17 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_REPLAY_RETENTION: 'replays.retention',
   ONAIR_REPLAY_URL_TTL: 'replays.urlTtl',
   ONAIR_REPLAY_PRUNE_INTERVAL: 'replays.pruneInterval',
+  ONAIR_CHAT_ANONYMOUS: 'chat.anonymous',
+  ONAIR_CHAT_MAX_LENGTH: 'chat.maxLength',
+  ONAIR_CHAT_RATE: 'chat.rate',
+  ONAIR_CHAT_RATE_MUTE: 'chat.rateMute',
+  ONAIR_CHAT_WORDS: 'chat.words',
+  ONAIR_CHAT_WORD_ACTION: 'chat.wordAction',
+  ONAIR_CHAT_MAX_BUFFERED: 'chat.maxBufferedBytes',
+  ONAIR_CHAT_HEARTBEAT_TIMEOUT: 'chat.heartbeatTimeout',
+  ONAIR_CHAT_PING_INTERVAL: 'chat.pingInterval',
+  ONAIR_CHAT_HISTORY: 'chat.historySize',
+  ONAIR_KICK_DURATION: 'chat.kickDuration',
 };
 
 type Tree = { [key: string]: unknown };
@@ -108,7 +119,7 @@ function setPath(tree: Tree, path: string, value: unknown): void {
  * fills in the generated secret. Throws ValidationError naming every bad key.
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Tree = {}): OnairConfig {
-  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, edge: {}, media: {}, transcoder: {}, replays: {} };
+  const raw: Tree = { http: {}, metrics: {}, rateLimit: {}, rtmp: {}, database: {}, redis: {}, s3: {}, auth: {}, live: {}, callbacks: {}, hooks: {}, edge: {}, media: {}, transcoder: {}, replays: {}, chat: {} };
   for (const [name, path] of Object.entries(ENV_KEYS)) {
     const value = env[name];
     if (value !== undefined && value !== '') setPath(raw, path, value);

@@ -155,6 +155,31 @@ export const configSchema = z.object({
     /** How long a medium audit result blocks publishing. */
     auditPause: duration('30m'),
   }),
+  /** Live chat and the audience (control/chat, control/audience, docs/chat-protocol.md). */
+  chat: z.object({
+    /** Anonymous viewers (no JWT) may read chat with an unbound play token and enter rooms; they never post. */
+    anonymous: bool(true),
+    /** Longest chat/danmaku text, in characters (after trimming). */
+    maxLength: z.coerce.number().int().min(1).max(2000).default(200),
+    /** Per user and room: this many posts per window, then a mute of `rateMute`. */
+    rate: rate('3/2s'),
+    rateMute: duration('10s'),
+    /** Words refused or masked (comma-separated, case-insensitive). */
+    words: z.union([z.array(z.string()), z.string()]).default([]).transform((v) =>
+      (Array.isArray(v) ? v : v.split(',')).map((w) => w.trim().toLowerCase()).filter((w) => w.length > 0)),
+    /** `mask` replaces each listed word with asterisks; `refuse` rejects the message (code `message_refused`). */
+    wordAction: z.enum(['mask', 'refuse']).default('mask'),
+    /** A socket whose unsent bytes exceed this is closed (1013 slow consumer): memory per socket stays bounded. */
+    maxBufferedBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
+    /** A viewer with no live socket (and no exit call) leaves the room this long after their last heartbeat. */
+    heartbeatTimeout: duration('45s'),
+    /** Server pings every socket this often; a socket that answered none within heartbeatTimeout is closed. */
+    pingInterval: duration('15s'),
+    /** Kept messages a reconnecting client can resume from, per room. */
+    historySize: z.coerce.number().int().min(10).max(100_000).default(1000),
+    /** How long an /kick blocks re-entry unless the kick names a duration. */
+    kickDuration: duration('10m'),
+  }),
   callbacks: z.object({
     /** Key of Tencent Cloud CSS-style callback signatures: sign = MD5(key + t). */
     key: z.string().optional(),
@@ -306,6 +331,10 @@ export function validateConfig(config: OnairConfig): string[] {
   }
   if ((config.edge?.url === undefined) !== (config.edge?.secret === undefined)) {
     problems.push("'edge.url' (ONAIR_EDGE_URL) and 'edge.secret' (ONAIR_EDGE_SECRET) must be set together");
+  }
+  if (config.chat.heartbeatTimeout < 2_000) problems.push("'chat.heartbeatTimeout' (ONAIR_CHAT_HEARTBEAT_TIMEOUT) must be at least 2s");
+  if (config.chat.pingInterval >= config.chat.heartbeatTimeout) {
+    problems.push("'chat.pingInterval' (ONAIR_CHAT_PING_INTERVAL) must be less than 'chat.heartbeatTimeout' (ONAIR_CHAT_HEARTBEAT_TIMEOUT)");
   }
   if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {

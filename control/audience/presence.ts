@@ -1,0 +1,81 @@
+import type { Cache } from '../../core/cache/cache.port.js';
+import { audienceKeys } from '../../core/cache/keys.js';
+
+export interface Membership {
+  /** True when this call changed membership (a first join, or the leave that removed the member). */
+  changed: boolean;
+  online: number;
+}
+
+/**
+ * Who is in a room, shared by every control node through the cache (Redis in a cluster):
+ *
+ * - a members set per room and an online counter per room (INCR/DECR only when the set changed,
+ *   so a second join or a second leave of the same member never moves the count);
+ * - a presence key per member that expires `ttlMs` after the last heartbeat of any of the
+ *   member's sockets (every node refreshes the presence of its own sockets);
+ * - sweep(): any node may remove members whose presence expired (a closed app, a dead node). The
+ *   set removal is atomic, so exactly one node sees `changed` and announces the leave.
+ *
+ * The online count therefore equals the members with a live socket within one heartbeat timeout.
+ */
+export class Presence {
+  constructor(private readonly cache: Cache, private readonly ttlMs: number) {}
+
+  async join(roomId: string, member: string, at = Date.now()): Promise<Membership> {
+    await this.cache.set(audienceKeys.presence(roomId, member), '1', this.ttlMs);
+    const added = await this.cache.sAdd(audienceKeys.members(roomId), member);
+    if (added === 0) return { changed: false, online: await this.online(roomId) };
+    await this.cache.sAdd(audienceKeys.rooms(), roomId);
+    await this.cache.hSet(audienceKeys.enteredAt(roomId), { [member]: String(at) });
+    return { changed: true, online: Math.max(0, await this.cache.incrBy(audienceKeys.online(roomId), 1)) };
+  }
+
+  /** Removes the member; `enteredAt` is when they joined (null when they were not in the room). */
+  async leave(roomId: string, member: string): Promise<Membership & { enteredAt: number | null }> {
+    await this.cache.del(audienceKeys.presence(roomId, member));
+    const removed = await this.cache.sRem(audienceKeys.members(roomId), member);
+    if (removed === 0) return { changed: false, online: await this.online(roomId), enteredAt: null };
+    const entered = (await this.cache.hGetAll(audienceKeys.enteredAt(roomId)))[member];
+    await this.cache.hDel(audienceKeys.enteredAt(roomId), member);
+    const online = Math.max(0, await this.cache.incrBy(audienceKeys.online(roomId), -1));
+    return { changed: true, online, enteredAt: entered ? Number(entered) : null };
+  }
+
+  async isMember(roomId: string, member: string): Promise<boolean> {
+    return this.cache.sIsMember(audienceKeys.members(roomId), member);
+  }
+
+  /** Heartbeat of members whose sockets are open on this node. */
+  async refresh(roomId: string, members: Iterable<string>): Promise<void> {
+    await Promise.all([...members].map((m) => this.cache.set(audienceKeys.presence(roomId, m), '1', this.ttlMs)));
+  }
+
+  async online(roomId: string): Promise<number> {
+    return Math.max(0, Number((await this.cache.get(audienceKeys.online(roomId))) ?? 0));
+  }
+
+  /**
+   * Removes every member whose presence expired; calls `onLeft` for each member this node removed.
+   * Also repairs the counter when it drifted from the set (a node died between the two writes).
+   */
+  async sweep(onLeft: (roomId: string, member: string, online: number, enteredAt: number | null) => Promise<void>): Promise<number> {
+    let removed = 0;
+    for (const roomId of await this.cache.sMembers(audienceKeys.rooms())) {
+      const members = await this.cache.sMembers(audienceKeys.members(roomId));
+      const alive = await Promise.all(members.map((m) => this.cache.exists(audienceKeys.presence(roomId, m))));
+      for (let i = 0; i < members.length; i++) {
+        if (alive[i]) continue;
+        const left = await this.leave(roomId, members[i]!);
+        if (!left.changed) continue;
+        removed++;
+        await onLeft(roomId, members[i]!, left.online, left.enteredAt);
+      }
+      const size = await this.cache.sCard(audienceKeys.members(roomId));
+      if (size === 0) await this.cache.sRem(audienceKeys.rooms(), roomId);
+      const online = await this.online(roomId);
+      if (online !== size) await this.cache.incrBy(audienceKeys.online(roomId), size - online);
+    }
+    return removed;
+  }
+}

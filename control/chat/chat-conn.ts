@@ -1,0 +1,138 @@
+import type { WebSocket, RawData } from 'ws';
+import { chatCloseCodes, clientMessageSchema, type ChatUser, type ClientMessage, type ServerMessage } from '../../core/chat/chat-protocol.js';
+import { compareKeptIds } from '../../core/pubsub/wire.js';
+import type { Logger } from '../../core/logging/logger.js';
+import type { Envelope, RoomSocket } from './room-fanout.js';
+
+/** Who is on the socket, as decided at upgrade (control/chat/chat-auth.ts). */
+export interface ChatPrincipal {
+  user: ChatUser | null;
+  /** False for anonymous tickets: they read, never post. */
+  canPost: boolean;
+}
+
+/** What a connection asks of the chat service. */
+export interface ChatConnHost {
+  readonly maxBufferedBytes: number;
+  handle(conn: ChatConn, message: ClientMessage): Promise<void>;
+  closed(conn: ChatConn): void;
+}
+
+/** A client sending more than this many frames per second is closed (1008): the post limits count posts, this counts frames. */
+const MAX_FRAMES_PER_SECOND = 50;
+/** Messages a resuming socket may buffer while its history is read; past that it is dropped as slow. */
+const MAX_RESUME_BUFFER = 5_000;
+
+/**
+ * One chat socket: parses and checks what the client sends (one message per frame), hands it to
+ * the service, and writes what the room's fan-out delivers. Its unsent bytes are bounded: a socket
+ * whose queue passes `maxBufferedBytes` is closed with 1013 instead of growing without limit.
+ */
+export class ChatConn implements RoomSocket {
+  lastSeen = Date.now();
+  private isClosed = false;
+  /** While the missed messages are read from history, live ones wait here (then only newer ones go out). */
+  private resumeBuffer: Envelope[] | undefined;
+  private frames = 0;
+  private frameWindow = 0;
+
+  constructor(
+    readonly ws: WebSocket,
+    readonly roomId: string,
+    readonly sessionId: string | null,
+    readonly principal: ChatPrincipal,
+    /** The presence member: the user id, or an anonymous socket's own key. */
+    readonly member: string,
+    private readonly host: ChatConnHost,
+    private readonly log: Logger,
+  ) {
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('pong', () => { this.lastSeen = Date.now(); });
+    ws.on('error', (err) => this.log.debug({ err }, 'chat socket error'));
+    ws.once('close', () => {
+      this.isClosed = true;
+      this.host.closed(this);
+    });
+  }
+
+  get userId(): string | null {
+    return this.principal.user?.id ?? null;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  /** Sends one message of this socket's own (welcome, ack, error, pong). */
+  send(message: ServerMessage): void {
+    this.write(Buffer.from(JSON.stringify([message])));
+  }
+
+  deliver(frame: Buffer, messages: readonly Envelope[]): void {
+    if (this.resumeBuffer) {
+      this.resumeBuffer.push(...messages);
+      if (this.resumeBuffer.length > MAX_RESUME_BUFFER) this.close(chatCloseCodes.slowConsumer, 'slow consumer');
+      return;
+    }
+    this.write(frame);
+  }
+
+  /** Holds live messages until finishResume() (the socket is being caught up from history). */
+  startResume(): void {
+    this.resumeBuffer ??= [];
+  }
+
+  /** Sends the missed messages, then the live ones that arrived meanwhile and are newer. */
+  finishResume(missed: Envelope[]): void {
+    const waiting = this.resumeBuffer ?? [];
+    this.resumeBuffer = undefined;
+    const last = missed.at(-1)?.id;
+    const newer = last === undefined ? waiting : waiting.filter((m) => m.id === undefined || compareKeptIds(m.id, last) > 0);
+    const all = [...missed, ...newer];
+    if (all.length > 0) this.write(Buffer.from(JSON.stringify(all)));
+  }
+
+  private write(frame: Buffer): void {
+    if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount + frame.length > this.host.maxBufferedBytes) {
+      this.log.info({ roomId: this.roomId, buffered: this.ws.bufferedAmount }, 'chat socket dropped: send queue full');
+      this.close(chatCloseCodes.slowConsumer, 'slow consumer');
+      return;
+    }
+    this.ws.send(frame, { binary: false });
+  }
+
+  close(code: number, reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    // A slow socket's queue is full: a closing handshake would queue behind it, so cut it.
+    if (code === chatCloseCodes.slowConsumer) this.ws.terminate();
+    else this.ws.close(code, reason);
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    const second = Math.floor(this.lastSeen / 1000);
+    if (second !== this.frameWindow) {
+      this.frameWindow = second;
+      this.frames = 0;
+    }
+    if (++this.frames > MAX_FRAMES_PER_SECOND) return this.close(1008, 'too many frames');
+    if (isBinary) return this.send({ v: 1, type: 'error', code: 'invalid_message', message: 'send JSON text frames' });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(data.toString());
+    } catch {
+      return this.send({ v: 1, type: 'error', code: 'invalid_json', message: 'not JSON' });
+    }
+    const checked = clientMessageSchema.safeParse(parsed);
+    if (!checked.success) {
+      const clientId = typeof (parsed as { client_id?: unknown })?.client_id === 'string' ? String((parsed as { client_id: string }).client_id).slice(0, 64) : undefined;
+      return this.send({ v: 1, type: 'error', code: 'invalid_message', message: checked.error.issues[0]?.message ?? 'invalid message', client_id: clientId });
+    }
+    this.host.handle(this, checked.data).catch((err: unknown) => {
+      this.log.error({ err }, 'chat message handling failed');
+      this.send({ v: 1, type: 'error', code: 'internal', message: 'internal error' });
+    });
+  }
+}

@@ -1,0 +1,102 @@
+import type { Router } from 'express';
+import type { Cache } from '../../core/cache/cache.port.js';
+import type { OnairConfig } from '../../core/config/schema.js';
+import type { Database } from '../../core/database/database.js';
+import type { Logger } from '../../core/logging/logger.js';
+import type { MediaControl } from '../../core/media/media-contract.js';
+import type { PubSub } from '../../core/pubsub/pubsub.port.js';
+import type { RateLimits } from '../../core/rate-limit/rate-limit.port.js';
+import { playTokenKey } from '../../core/tokens/play-token.js';
+import { AudienceStore } from '../audience/audience.store.js';
+import { entryRoutes } from '../audience/entry.routes.js';
+import { Presence } from '../audience/presence.js';
+import { RoomEntryService } from '../audience/room-entry.service.js';
+import type { AuthService } from '../auth/auth.service.js';
+import type { UserStore } from '../auth/user.store.js';
+import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
+import type { PlaybackService } from '../playback/playback.service.js';
+import type { RoomService } from '../rooms/room.service.js';
+import { WsGateway } from '../ws/ws-gateway.js';
+import { authenticateChat, isChatPath } from './chat-auth.js';
+import { chatRoutes } from './chat.routes.js';
+import { ChatService } from './chat.service.js';
+import { MessageStore } from './message.store.js';
+import { RoomModerationService } from './room-moderation.service.js';
+import { RoomModerationStore } from './room-moderation.store.js';
+
+export interface ChatModuleDeps {
+  config: OnairConfig;
+  db: Database;
+  cache: Cache;
+  pubsub: PubSub;
+  rateLimits: RateLimits;
+  media: Pick<MediaControl, 'kickViewer'>;
+  auth: Pick<AuthService, 'verifyToken'>;
+  users: Pick<UserStore, 'findById'>;
+  rooms: Pick<RoomService, 'view' | 'get'>;
+  sessions: Pick<LiveSessionStore, 'findById' | 'findActiveByRoom' | 'raisePeakViewers'>;
+  playback: Pick<PlaybackService, 'issuePlayToken'>;
+  log: Logger;
+}
+
+export interface ChatModule {
+  gateway: WsGateway;
+  chat: ChatService;
+  entry: RoomEntryService;
+  moderation: RoomModerationService;
+  routers: Router[];
+  start(): void;
+  /** Closes the sockets (1001), stops the timers, writes queued messages and audience rows, until `deadline`. */
+  close(deadline: number): Promise<void>;
+}
+
+/** Live chat, the audience funnel and in-room moderation, wired on control's ports. */
+export function createChatModule(deps: ChatModuleDeps): ChatModule {
+  const { config, cache, pubsub } = deps;
+  const log = deps.log.child({ mod: 'chat' });
+  const presence = new Presence(cache, config.chat.heartbeatTimeout);
+  const messages = new MessageStore(deps.db, { log });
+  const audience = new AudienceStore(deps.db);
+  const store = new RoomModerationStore(deps.db);
+  let entry: RoomEntryService | undefined;
+  const chat = new ChatService({
+    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log,
+    onTimedOut: async (roomId, member) => entry?.timedOut(roomId, member),
+  });
+  entry = new RoomEntryService({
+    cache, presence, rooms: deps.rooms, playback: deps.playback, audience, sessions: deps.sessions, media: deps.media,
+    isBlacklisted: (roomId, userId) => store.isBlacklisted(roomId, userId), chat, config, log: log.child({ mod: 'audience' }),
+  });
+  const theEntry = entry;
+  const moderation = new RoomModerationService({
+    store, messages, rooms: deps.rooms, entry: theEntry, cache, pubsub, kickDurationMs: config.chat.kickDuration, log,
+  });
+  const authDeps = {
+    verifyJwt: (token: string) => deps.auth.verifyToken(token),
+    playTokenKey: playTokenKey(config),
+    sessions: deps.sessions,
+    users: deps.users,
+    checkAccess: (roomId: string, userId: string) => theEntry.checkAccess(roomId, userId),
+    anonymous: config.chat.anonymous,
+  };
+  const gateway = new WsGateway({
+    log,
+    routes: [{
+      matches: (url) => isChatPath(url.pathname),
+      accept: async (req, url) => {
+        const target = await authenticateChat(authDeps, req, url);
+        return (ws) => void chat.open(ws, target);
+      },
+    }],
+  });
+  return {
+    gateway, chat, entry, moderation,
+    routers: [entryRoutes(theEntry, audience), chatRoutes({ moderation, store, messages, pubsub })],
+    start: () => chat.start(),
+    async close(deadline) {
+      await gateway.close();
+      await chat.close();
+      await theEntry.idle(deadline);
+    },
+  };
+}

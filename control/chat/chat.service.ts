@@ -1,0 +1,242 @@
+import type { WebSocket } from 'ws';
+import type { Cache } from '../../core/cache/cache.port.js';
+import { audienceKeys } from '../../core/cache/keys.js';
+import { chatCloseCodes, type ClientMessage, type ServerMessage } from '../../core/chat/chat-protocol.js';
+import type { OnairConfig } from '../../core/config/schema.js';
+import type { Logger } from '../../core/logging/logger.js';
+import type { PubSub } from '../../core/pubsub/pubsub.port.js';
+import { roomChannel } from '../../core/pubsub/wire.js';
+import type { RateCounter, RateLimits } from '../../core/rate-limit/rate-limit.port.js';
+import { ValidationError } from '../../core/errors.js';
+import type { Presence } from '../audience/presence.js';
+import { Announcer } from './announcer.js';
+import { ChatConn, type ChatConnHost, type ChatPrincipal } from './chat-conn.js';
+import type { MessageStore } from './message.store.js';
+import { RoomFanout, type Envelope } from './room-fanout.js';
+import { WordFilter } from './word-filter.js';
+
+export interface ChatServiceDeps {
+  pubsub: PubSub;
+  cache: Cache;
+  rateLimits: RateLimits;
+  presence: Presence;
+  messages: MessageStore;
+  config: OnairConfig['chat'];
+  log: Logger;
+  /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
+  onTimedOut?(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void>;
+}
+
+export interface OpenChat {
+  roomId: string;
+  sessionId: string | null;
+  principal: ChatPrincipal;
+  /** Resume: the last history id the client saw (it gets what it missed); the latest few when absent. */
+  after?: string;
+}
+
+/** Messages a new socket gets from history when it does not resume. */
+const GREETING_HISTORY = 20;
+let anonymousSeq = 0;
+
+/**
+ * Live chat on this node: opens sockets into their room's fan-out, posts (limits, filter, history,
+ * the messages table), heartbeats (pings, presence refresh, the sweeper that exits viewers whose
+ * sockets are gone on any node), and the aggregated audience announcements.
+ */
+export class ChatService implements ChatConnHost {
+  readonly fanout: RoomFanout;
+  readonly announcer: Announcer;
+  private readonly conns = new Set<ChatConn>();
+  private readonly rate: RateCounter | null;
+  private readonly filter: WordFilter;
+  private readonly nodeKey = Math.random().toString(36).slice(2, 8);
+  private pingTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly deps: ChatServiceDeps) {
+    this.fanout = new RoomFanout(deps.pubsub, deps.log);
+    this.announcer = new Announcer(deps.pubsub, deps.log);
+    this.rate = deps.config.rate ? deps.rateLimits.counter('chat-post', deps.config.rate) : null;
+    this.filter = new WordFilter(deps.config.words);
+  }
+
+  get maxBufferedBytes(): number {
+    return this.deps.config.maxBufferedBytes;
+  }
+
+  get socketCount(): number {
+    return this.conns.size;
+  }
+
+  start(): void {
+    const { pingInterval, heartbeatTimeout } = this.deps.config;
+    this.pingTimer = setInterval(() => void this.heartbeat(), pingInterval);
+    this.pingTimer.unref();
+    this.sweepTimer = setInterval(() => {
+      this.sweeping = this.sweep().catch((err: unknown) => this.deps.log.warn({ err }, 'audience sweep failed'));
+    }, Math.max(1000, Math.floor(heartbeatTimeout / 2)));
+    this.sweepTimer.unref();
+  }
+
+  /** Runs on an accepted upgrade. */
+  open(ws: WebSocket, ctx: OpenChat): ChatConn {
+    const member = ctx.principal.user?.id ?? `anon:${this.nodeKey}:${++anonymousSeq}`;
+    const conn = new ChatConn(ws, ctx.roomId, ctx.sessionId, ctx.principal, member, this, this.deps.log);
+    this.conns.add(conn);
+    conn.startResume();
+    void (async () => {
+      await this.fanout.add(ctx.roomId, conn);
+      const joined = await this.deps.presence.join(ctx.roomId, member);
+      if (conn.closed) return;
+      conn.send({
+        v: 1, type: 'welcome', room_id: ctx.roomId, session_id: ctx.sessionId, user: ctx.principal.user, can_post: ctx.principal.canPost,
+        online: joined.online, heartbeat_ms: this.deps.config.pingInterval,
+      });
+      await this.catchUp(conn, ctx.after);
+      if (joined.changed) this.announcer.joined(ctx.roomId, ctx.principal.user, joined.online);
+    })().catch((err: unknown) => {
+      this.deps.log.error({ err, roomId: ctx.roomId }, 'opening a chat socket failed');
+      conn.close(1011, 'internal error');
+    });
+    return conn;
+  }
+
+  /** Sends what the socket missed since `after` (or the latest few), then lets live messages through. */
+  private async catchUp(conn: ChatConn, after: string | undefined): Promise<void> {
+    let page;
+    try {
+      page = await this.deps.pubsub.recent(roomChannel(conn.roomId), after ? { after } : { limit: GREETING_HISTORY });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      conn.send({ v: 1, type: 'error', code: 'invalid_resume_id', message: 'not a message id' });
+      page = { entries: [], gap: true };
+    }
+    const missed = page.entries.flatMap((e) => (typeof e.message === 'object' && e.message !== null && !Array.isArray(e.message)
+      ? [{ ...(e.message as Record<string, unknown>), id: e.id } as Envelope] : []));
+    if (after) conn.send({ v: 1, type: 'resumed', after, count: missed.length, gap: page.gap });
+    conn.finishResume(missed);
+  }
+
+  async handle(conn: ChatConn, message: ClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'ping':
+        return conn.send({ v: 1, type: 'pong', ...(message.t === undefined ? {} : { t: message.t }) });
+      case 'like':
+        if (conn.principal.user) this.announcer.liked(conn.roomId, message.count);
+        return;
+      case 'resume':
+        conn.startResume();
+        return this.catchUp(conn, message.after);
+      case 'chat':
+      case 'danmaku':
+        return this.post(conn, message);
+    }
+  }
+
+  private async post(conn: ChatConn, m: Extract<ClientMessage, { type: 'chat' | 'danmaku' }>): Promise<void> {
+    const refuse = (code: string, text: string, retryAfterMs?: number) =>
+      conn.send({ v: 1, type: 'error', code, message: text, client_id: m.client_id, ...(retryAfterMs ? { retry_after_ms: retryAfterMs } : {}) });
+    const user = conn.principal.user;
+    if (!user || !conn.principal.canPost) return refuse('login_required', 'anonymous viewers can read the chat but not post');
+    let text = m.text.trim();
+    if (text.length === 0) return refuse('empty_message', 'the message is empty');
+    if ([...text].length > this.deps.config.maxLength) return refuse('message_too_long', `at most ${this.deps.config.maxLength} characters`);
+    const { cache } = this.deps;
+    const muted = await cache.ttl(audienceKeys.mute(conn.roomId, user.id));
+    if (muted !== -2) return refuse('muted', 'you are muted in this room', muted > 0 ? muted : undefined);
+    if (this.rate) {
+      const key = `${conn.roomId}:${user.id}`;
+      const decision = await this.rate.consume(key);
+      if (!decision.allowed) {
+        // Past the limit: a short mute (the counter's block), told to the user with its length.
+        if (decision.consumed === this.deps.config.rate!.points + 1) await this.rate.block(key, this.deps.config.rateMute);
+        const wait = decision.consumed === this.deps.config.rate!.points + 1 ? this.deps.config.rateMute : decision.retryAfterMs;
+        return refuse('rate_limited', `too many messages: muted for ${Math.ceil(wait / 1000)} s`, wait);
+      }
+    }
+    const slow = Number((await cache.get(audienceKeys.slowMode(conn.roomId))) ?? 0);
+    if (slow > 0 && !(await cache.setIfAbsent(audienceKeys.slowPost(conn.roomId, user.id), '1', slow * 1000))) {
+      const left = await cache.ttl(audienceKeys.slowPost(conn.roomId, user.id));
+      return refuse('slow_mode', `slow mode: one message every ${slow} s`, left > 0 ? left : slow * 1000);
+    }
+    if (this.filter.matches(text)) {
+      if (this.deps.config.wordAction === 'refuse') return refuse('message_refused', 'the message contains a word this room does not allow');
+      text = this.filter.mask(text);
+    }
+    const at = Date.now();
+    const out: Record<string, string | number | ServerMessage['type'] | { id: string; name: string }> = { v: 1, type: m.type, room_id: conn.roomId, user, text, at };
+    if (m.ts !== undefined) out.ts = m.ts;
+    if (m.color !== undefined) out.color = m.color;
+    if (m.position !== undefined) out.position = m.position;
+    const id = await this.deps.pubsub.publishKept(roomChannel(conn.roomId), out as never);
+    this.deps.messages.add({
+      roomId: conn.roomId, sessionId: conn.sessionId, userId: user.id, type: m.type, content: text, keptId: id,
+      videoTs: m.ts, color: m.color, position: m.position, at: new Date(at),
+    });
+    conn.send({ v: 1, type: 'ack', id, ...(m.client_id === undefined ? {} : { client_id: m.client_id }) });
+  }
+
+  closed(conn: ChatConn): void {
+    this.conns.delete(conn);
+    this.fanout.remove(conn.roomId, conn);
+    // An anonymous socket is its own member and has no exit call: it leaves with the socket. A
+    // user's presence outlives the socket by the heartbeat timeout (a reconnect keeps them in).
+    if (conn.principal.user === null) {
+      void this.deps.presence.leave(conn.roomId, conn.member).then((left) => {
+        if (left.changed) this.announcer.left(conn.roomId, null, left.online);
+      }).catch((err: unknown) => this.deps.log.warn({ err }, 'anonymous leave failed'));
+    }
+  }
+
+  /** Closes the sockets of `userId` in the room on this node (exit; kicks reach other nodes through the channel). */
+  closeUser(roomId: string, userId: string, code: number, reason: string): void {
+    for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) socket.close(code, reason);
+  }
+
+  /** Whether `userId` has a socket in the room on this node. */
+  hasSocket(roomId: string, userId: string): boolean {
+    for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) return true;
+    return false;
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = Date.now();
+    const members = new Map<string, Set<string>>();
+    for (const conn of this.conns) {
+      if (now - conn.lastSeen > this.deps.config.heartbeatTimeout) {
+        conn.close(chatCloseCodes.heartbeatTimeout, 'heartbeat timeout');
+        conn.ws.terminate();
+        continue;
+      }
+      try {
+        conn.ws.ping();
+      } catch { /* closing */ }
+      let set = members.get(conn.roomId);
+      if (!set) members.set(conn.roomId, (set = new Set()));
+      set.add(conn.member);
+    }
+    for (const [roomId, set] of members) {
+      await this.deps.presence.refresh(roomId, set).catch((err: unknown) => this.deps.log.warn({ err, roomId }, 'presence refresh failed'));
+    }
+  }
+
+  /** Exits members whose presence expired (on any node): the count follows the live sockets. */
+  async sweep(): Promise<number> {
+    return this.deps.presence.sweep(async (roomId, member, online, enteredAt) => {
+      this.announcer.left(roomId, null, online);
+      await this.deps.onTimedOut?.(roomId, member, enteredAt, online);
+    });
+  }
+
+  /** Closes every socket (1001: reconnect elsewhere and resume) and stops the timers; flushes the messages table. */
+  async close(): Promise<void> {
+    clearInterval(this.pingTimer);
+    clearInterval(this.sweepTimer);
+    await this.sweeping;
+    for (const conn of this.conns) conn.close(chatCloseCodes.goingAway, 'server shutting down');
+    this.announcer.close();
+    await this.deps.messages.close();
+  }
+}

@@ -1,0 +1,108 @@
+import { roomChannel } from '../../core/pubsub/wire.js';
+import type { Delivery, PubSub, Unsubscribe } from '../../core/pubsub/pubsub.port.js';
+import type { Logger } from '../../core/logging/logger.js';
+import { isEnvelope } from '../../core/chat/chat-protocol.js';
+
+/** One socket of a room as the fan-out sees it (control/chat/chat-conn.ts). */
+export interface RoomSocket {
+  readonly userId: string | null;
+  /** A frame shared by every socket of the room (one JSON encoding per turn), and the messages in it. */
+  deliver(frame: Buffer, messages: readonly Envelope[]): void;
+  /** Closes this socket (a kick, the session's end). */
+  close(code: number, reason: string): void;
+}
+
+export type Envelope = { v: 1; type: string; id?: string } & Record<string, unknown>;
+
+interface Room {
+  sockets: Set<RoomSocket>;
+  subscribed: Promise<Unsubscribe> | undefined;
+  pending: Envelope[];
+  scheduled: boolean;
+}
+
+/**
+ * Per node: the rooms whose sockets are here, each subscribed once to its pub/sub channel. What a
+ * room's channel carries in one event-loop turn is encoded once, as one frame (a JSON array), and
+ * the same bytes are written to every socket of the room: the cost per socket is a write, not a
+ * JSON.stringify. Any `{v: 1, type}` object on the channel is forwarded as is, with `id` set to its
+ * history id when it was kept (docs/chat-protocol.md, "Publishing into a room").
+ */
+export class RoomFanout {
+  private readonly rooms = new Map<string, Room>();
+  /** Frames built and socket writes, for metrics and the benchmark. */
+  readonly counters = { frames: 0, deliveries: 0 };
+
+  constructor(private readonly pubsub: PubSub, private readonly log: Logger) {}
+
+  /** Adds a socket; resolves once the node receives the room's channel. */
+  async add(roomId: string, socket: RoomSocket): Promise<void> {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      room = { sockets: new Set(), subscribed: undefined, pending: [], scheduled: false };
+      this.rooms.set(roomId, room);
+      const r = room;
+      room.subscribed = this.pubsub.subscribe(roomChannel(roomId), (d) => this.received(roomId, r, d));
+      room.subscribed.catch((err: unknown) => {
+        this.log.error({ err, roomId }, 'subscribing to a room channel failed');
+        if (this.rooms.get(roomId) === r) this.rooms.delete(roomId);
+      });
+    }
+    room.sockets.add(socket);
+    await room.subscribed;
+  }
+
+  remove(roomId: string, socket: RoomSocket): void {
+    const room = this.rooms.get(roomId);
+    if (!room || !room.sockets.delete(socket) || room.sockets.size > 0) return;
+    this.rooms.delete(roomId);
+    room.subscribed?.then((unsubscribe) => unsubscribe()).catch((err: unknown) => this.log.warn({ err, roomId }, 'unsubscribing a room channel failed'));
+  }
+
+  /** The sockets of a room on this node. */
+  socketsOf(roomId: string): ReadonlySet<RoomSocket> {
+    return this.rooms.get(roomId)?.sockets ?? new Set();
+  }
+
+  roomIds(): IterableIterator<string> {
+    return this.rooms.keys();
+  }
+
+  get socketCount(): number {
+    let n = 0;
+    for (const room of this.rooms.values()) n += room.sockets.size;
+    return n;
+  }
+
+  private received(roomId: string, room: Room, delivery: Delivery): void {
+    const message = delivery.message;
+    if (!isEnvelope(message)) return;
+    const envelope = (delivery.id === undefined ? message : { ...(message as Record<string, unknown>), id: delivery.id }) as Envelope;
+    room.pending.push(envelope);
+    if (room.scheduled) return;
+    room.scheduled = true;
+    setImmediate(() => this.flush(roomId, room));
+  }
+
+  private flush(roomId: string, room: Room): void {
+    room.scheduled = false;
+    const messages = room.pending;
+    room.pending = [];
+    if (messages.length === 0 || room.sockets.size === 0) return;
+    const frame = Buffer.from(JSON.stringify(messages));
+    this.counters.frames++;
+    for (const socket of room.sockets) {
+      this.counters.deliveries++;
+      socket.deliver(frame, messages);
+    }
+    // Moderation that reaches every node through the same channel: a kicked user's sockets close everywhere.
+    for (const m of messages) {
+      if (m.type === 'kicked' && typeof m.user_id === 'string') {
+        for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(4003, 'kicked');
+      } else if (m.type === 'notice' && m.code === 'live_ended') {
+        for (const socket of room.sockets) socket.close(4004, 'live ended');
+      }
+    }
+    void roomId;
+  }
+}
