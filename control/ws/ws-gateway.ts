@@ -87,6 +87,12 @@ export class WsGateway {
     return true;
   }
 
+  /** Cuts every socket without a close frame and refuses new upgrades (what clients see when a node dies; tests). */
+  abort(): void {
+    this.closed = true;
+    for (const ws of this.sockets) ws.terminate();
+  }
+
   /** Refuses new upgrades and closes every socket with 1001 (clients reconnect elsewhere and resume). */
   async close(): Promise<void> {
     if (this.closed) return;

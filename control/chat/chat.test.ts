@@ -1,0 +1,236 @@
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { testAdapterSets } from '../../core/testing/test-ports.js';
+import { roomChannel } from '../../core/pubsub/wire.js';
+import { waitFor } from '../../core/testing/wait-for.js';
+import { ChatClient, makeChatKit, type ChatKit } from './chat-kit.js';
+
+const refused = async (url: string, headers: Record<string, string> = {}) => {
+  try {
+    const c = await ChatClient.connect(url, headers);
+    c.close();
+    assert.fail('the upgrade should have been refused');
+  } catch (err) {
+    return err as { status: number; body: { error: { code: string } } };
+  }
+};
+
+for (const set of testAdapterSets()) {
+  describe(`live chat over WebSocket on ${set.name}`, () => {
+    let kit: ChatKit;
+    before(async () => {
+      kit = await makeChatKit(set, { chat: { rate: 'off' } });
+      await kit.node(); // a second control node on the same database, cache and broker
+    });
+    after(async () => {
+      await kit?.close();
+    });
+
+    it('refuses an upgrade with the right HTTP status before the handshake', async () => {
+      const [a] = kit.nodes;
+      const { sessionId } = await kit.liveRoom();
+      let e = await refused(`${a!.ws}/ws/live/${sessionId}`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'token_required');
+      e = await refused(`${a!.ws}/ws/live/${sessionId}?token=a.b.c`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'invalid_token');
+      const viewer = await kit.user();
+      e = await refused(`${a!.ws}/ws/live/999999999?token=${viewer.token}`);
+      assert.equal(e.status, 404);
+      assert.equal(e.body.error.code, 'session_not_found');
+      e = await refused(`${a!.ws}/ws?token=${viewer.token}`);
+      assert.equal(e.status, 400);
+      assert.equal(e.body.error.code, 'room_required');
+    });
+
+    it('delivers a message posted on node A to a socket on node B, with its history id', async () => {
+      const [a, b] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const alice = await kit.user();
+      const bob = await kit.user();
+      const ca = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${alice.token}`);
+      const cb = await ChatClient.connect(`${b!.ws}/ws?token=${bob.token}&room_id=${roomId}`);
+      const welcome = await cb.next((m) => m.type === 'welcome', 'welcome');
+      assert.equal(welcome.can_post, true);
+      assert.deepEqual(welcome.user, { id: bob.id, name: bob.username });
+      await ca.next((m) => m.type === 'welcome', 'welcome');
+      ca.send({ v: 1, type: 'danmaku', text: 'hello from A', ts: 1234, color: '#ff0000', position: 'top', client_id: 'c1' });
+      const ack = await ca.next((m) => m.type === 'ack', 'ack');
+      assert.equal(ack.client_id, 'c1');
+      const got = await cb.next((m) => m.type === 'danmaku', 'the danmaku on node B');
+      assert.equal(got.id, ack.id);
+      assert.equal(got.text, 'hello from A');
+      assert.deepEqual(got.user, { id: alice.id, name: alice.username });
+      assert.equal(got.ts, 1234);
+      assert.equal(got.color, '#ff0000');
+      assert.equal(got.position, 'top');
+      // Both nodes serve the room: one Redis subscription each (or one hub subscription each).
+      assert.equal(await kit.cluster.numSub(roomChannel(roomId)), 2);
+      ca.send({ v: 1, type: 'ping', t: 7 });
+      assert.equal((await ca.next((m) => m.type === 'pong', 'pong')).t, 7);
+      ca.close();
+      cb.close();
+    });
+
+    it('forwards any {v:1,type} published on the room channel as is (the contract other roles publish by)', async () => {
+      const [a, b] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      const pubsub = a!.control.chat.chat.fanout as unknown as { pubsub: import('../../core/pubsub/pubsub.port.js').PubSub };
+      const id = await pubsub.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'gift', gift_id: 7, from: { id: '1', name: 'x' }, count: 3 });
+      await pubsub.pubsub.publish(roomChannel(roomId), { not: 'an envelope' });
+      await pubsub.pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'test', text: 'plain publish' });
+      const gift = await c.next((m) => m.type === 'gift', 'the gift');
+      assert.deepEqual(gift, { v: 1, type: 'gift', gift_id: 7, from: { id: '1', name: 'x' }, count: 3, id });
+      const notice = await c.next((m) => m.type === 'notice' && m.code === 'test', 'the notice');
+      assert.equal(notice.id, undefined);
+      assert.ok(!c.messages.some((m) => m.not), 'a message without the envelope is not forwarded');
+      c.close();
+    });
+
+    it('lets an anonymous ticket read but not post', async () => {
+      const [a] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const ticket = (await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200)).body;
+      assert.equal(ticket.can_post, false);
+      const anon = await ChatClient.connect(`${a!.ws}/ws?token=${ticket.token}`);
+      const welcome = await anon.next((m) => m.type === 'welcome', 'welcome');
+      assert.equal(welcome.can_post, false);
+      assert.equal(welcome.user, null);
+      anon.send({ v: 1, type: 'chat', text: 'hi', client_id: 'x' });
+      const err = await anon.next((m) => m.type === 'error', 'error');
+      assert.equal(err.code, 'login_required');
+      assert.equal(err.client_id, 'x');
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      c.send({ v: 1, type: 'chat', text: 'readable by all' });
+      await anon.next((m) => m.type === 'chat' && m.text === 'readable by all', 'the chat on the anonymous socket');
+      anon.close();
+      c.close();
+    });
+
+    it('resumes after its node is killed: the other node sends what the client missed', async () => {
+      const b2 = await kit.node();
+      const [a] = kit.nodes;
+      const { sessionId } = await kit.liveRoom();
+      const poster = await kit.user();
+      const reader = await kit.user();
+      const p = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${poster.token}`);
+      const r = await ChatClient.connect(`${b2.ws}/ws/live/${sessionId}?token=${reader.token}`);
+      await r.next((m) => m.type === 'welcome', 'welcome');
+      await p.next((m) => m.type === 'welcome', 'welcome');
+      p.send({ v: 1, type: 'chat', text: 'one' });
+      const one = await r.next((m) => m.text === 'one', 'one');
+      await b2.kill();
+      const closed = await r.closed;
+      assert.notEqual(closed.code, 1000);
+      for (const text of ['two', 'three', 'four']) {
+        p.send({ v: 1, type: 'chat', text });
+        await p.next((m) => m.type === 'chat' && m.text === text, text);
+      }
+      const again = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${reader.token}&after=${one.id}`);
+      const resumed = await again.next((m) => m.type === 'resumed', 'resumed');
+      assert.equal(resumed.count, 3);
+      assert.equal(resumed.gap, false);
+      await waitFor('the missed messages', () => again.ofType('chat').length >= 3);
+      assert.deepEqual(again.ofType('chat').map((m) => m.text), ['two', 'three', 'four']);
+      p.send({ v: 1, type: 'chat', text: 'five' });
+      await again.next((m) => m.text === 'five', 'five after the resume');
+      assert.deepEqual(again.ofType('chat').map((m) => m.text), ['two', 'three', 'four', 'five']);
+      p.close();
+      again.close();
+    });
+
+    it('stores chat in the messages table in batches, not one insert per message', async () => {
+      const [a] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      const store = (a!.control.chat.moderation as unknown as { deps: { messages: import('./message.store.js').MessageStore } }).deps.messages;
+      const before = { ...store.counters };
+      for (let i = 0; i < 20; i++) c.send({ v: 1, type: 'chat', text: `m${i}` });
+      await waitFor('20 acks', () => c.ofType('ack').length >= 20);
+      await store.flush();
+      const rows = await store.list(roomId, { limit: 100 });
+      assert.equal(rows.length, 20);
+      assert.equal(store.counters.rows - before.rows, 20);
+      assert.ok(store.counters.batches - before.batches <= 3, `20 messages took ${store.counters.batches - before.batches} INSERTs`);
+      c.close();
+    });
+  });
+
+  describe(`chat limits on ${set.name}`, () => {
+    let kit: ChatKit;
+    before(async () => {
+      kit = await makeChatKit(set, { chat: { maxLength: 20, words: 'badword,worse', wordAction: 'mask', rate: '3/2s', rateMute: '5s', maxBufferedBytes: 2048 } });
+    });
+    after(async () => {
+      await kit?.close();
+    });
+
+    it('caps the length, masks listed words, and mutes a user past 3 messages in 2 s (told with the wait)', async () => {
+      const [a] = kit.nodes;
+      const { sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      c.send({ v: 1, type: 'chat', text: 'x'.repeat(21), client_id: 'long' });
+      assert.equal((await c.next((m) => m.client_id === 'long', 'too long')).code, 'message_too_long');
+      c.send({ v: 1, type: 'chat', text: 'a BadWord here' });
+      assert.equal((await c.next((m) => m.type === 'chat', 'masked')).text, 'a ******* here');
+      c.send({ v: 1, type: 'chat', text: 'two' });
+      c.send({ v: 1, type: 'chat', text: 'three' });
+      c.send({ v: 1, type: 'chat', text: 'four', client_id: 'fourth' });
+      const err = await c.next((m) => m.client_id === 'fourth', 'the fourth refused');
+      assert.equal(err.code, 'rate_limited');
+      assert.ok(err.retry_after_ms >= 4000, `told to wait ${err.retry_after_ms} ms`);
+      c.send({ v: 1, type: 'chat', text: 'five', client_id: 'fifth' });
+      assert.equal((await c.next((m) => m.client_id === 'fifth', 'still muted')).code, 'rate_limited');
+      c.close();
+    });
+
+    it('refuses posts faster than the room slow mode', async () => {
+      const [a] = kit.nodes;
+      const { roomId, sessionId, anchor } = await kit.liveRoom();
+      await a!.http.post(`/api/v1/rooms/${roomId}/slow-mode`).set(anchor.auth).send({ seconds: 30 }).expect(200);
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'notice' && m.code === 'slow_mode', 'the slow-mode notice from history');
+      c.send({ v: 1, type: 'chat', text: 'first', client_id: '1' });
+      await c.next((m) => m.type === 'ack' && m.client_id === '1', 'first accepted');
+      c.send({ v: 1, type: 'chat', text: 'second', client_id: '2' });
+      const err = await c.next((m) => m.client_id === '2' && m.type === 'error', 'second refused');
+      assert.equal(err.code, 'slow_mode');
+      assert.ok(err.retry_after_ms > 20_000);
+      c.close();
+    });
+
+    it('drops a socket that stops reading once its send queue passes the bound', async () => {
+      const [a] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      const chat = a!.control.chat.chat;
+      const before = chat.socketCount;
+      // The client stops reading: the kernel buffers fill, then the server's queue grows.
+      (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
+      const pubsub = (chat.fanout as unknown as { pubsub: import('../../core/pubsub/pubsub.port.js').PubSub }).pubsub;
+      const big = 'y'.repeat(60_000);
+      let sent = 0;
+      await waitFor('the stalled socket to be dropped', async () => {
+        if (chat.socketCount < before) return true;
+        if (sent < 2000) {
+          for (let i = 0; i < 20; i++, sent++) await pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'filler', text: big });
+        }
+        return false;
+      }, 60_000, 20);
+      assert.ok(sent < 2000, `dropped after ${sent} messages of 60 kB`);
+      c.ws.terminate();
+    });
+  });
+}
