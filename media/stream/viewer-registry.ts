@@ -88,12 +88,22 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
     return session;
   }
 
-  /** Drops a viewer at once; false when there is no such viewer. */
+  /**
+   * Drops a viewer at once; false when there is no such viewer. A viewer id from a play token (the
+   * user id) names every connection of that viewer: a second one runs as `{id}.{n}` and goes too,
+   * so control's exit and kick drop all of a user's players.
+   */
   kick(viewerId: string): boolean {
     const entry = this.sessions.get(viewerId);
-    if (!entry) return false;
-    entry.session.end('kicked');
-    return true;
+    entry?.session.end('kicked');
+    let kicked = entry !== undefined;
+    const prefix = `${viewerId}.`;
+    for (const [id, other] of [...this.sessions]) {
+      if (!id.startsWith(prefix)) continue;
+      other.session.end('kicked');
+      kicked = true;
+    }
+    return kicked;
   }
 
   /**
