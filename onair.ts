@@ -94,9 +94,9 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
       // only then close the database, cache and bus. What missed the deadline is logged.
       closing ??= (async () => {
         const deadline = Date.now() + config.shutdownTimeout;
-        // Chat sockets go first (1001, reconnect and resume elsewhere): upgraded sockets would hold the drain.
-        await control.chat.gateway.close();
         const http = drainHttpServer(server, deadline);
+        // Chat sockets close with the drain (1001: clients reconnect elsewhere and resume).
+        await control.chat.gateway.close();
         await metricsListener?.close();
         await engine!.close();
         const cut = await http;

@@ -366,9 +366,11 @@ async function run(): Promise<void> {
     log.info({ signal, timeoutMs: config.shutdownTimeout }, 'shutting down');
     // Past the deadline plus a margin, exit anyway: a hung dependency must not keep the process up.
     setTimeout(() => process.exit(1), config.shutdownTimeout + 5_000).unref();
+    // Requests in progress finish (each may be a callback being accepted), new ones are refused;
+    // chat sockets close meanwhile (1001: clients reconnect to another node and resume).
+    const draining = drainHttpServer(server, deadline);
     await control.chat.gateway.close();
-    // Requests in progress finish (each may be a callback being accepted), new ones are refused.
-    const cut = await drainHttpServer(server, deadline);
+    const cut = await draining;
     if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');
     await metricsListener?.close();
     await control.close({ deadline });
