@@ -233,6 +233,10 @@ export function createControl(deps: ControlDeps): Control {
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
     rooms, sessions: sessionStore, playback, log,
   });
+  // The show ended: chat tells the room and closes its sockets (on every node, through the room channel).
+  live.observer.on('ended', (session) => {
+    chat.chat.sessionEnded(session.roomId, session.id).catch((err: unknown) => log.warn({ err, roomId: session.roomId }, 'announcing the end to the chat failed'));
+  });
   const app = createControlApp({
     log,
     metrics,

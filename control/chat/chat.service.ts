@@ -190,6 +190,14 @@ export class ChatService implements ChatConnHost {
     }
   }
 
+  /**
+   * The show ended: every client is told (a kept `notice` `live_ended`, so a resume sees it too),
+   * then each node closes the room's sockets with 4004 (control/chat/room-fanout.ts).
+   */
+  async sessionEnded(roomId: string, sessionId: string): Promise<void> {
+    await this.deps.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'notice', code: 'live_ended', session_id: sessionId, text: 'The live show has ended' });
+  }
+
   /** Closes the sockets of `userId` in the room on this node (exit; kicks reach other nodes through the channel). */
   closeUser(roomId: string, userId: string, code: number, reason: string): void {
     for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) socket.close(code, reason);

@@ -144,6 +144,21 @@ for (const set of testAdapterSets()) {
       again.close();
     });
 
+    it('tells every socket the show ended and closes them with 4004', async () => {
+      const [a, b] = kit.nodes;
+      const { roomId, sessionId, anchor } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      await a!.http.post('/api/v1/live/close').set(anchor.auth).send({ room_id: roomId }).expect(200);
+      const notice = await c.next((m) => m.type === 'notice' && m.code === 'live_ended', 'live_ended');
+      assert.equal(notice.session_id, sessionId);
+      assert.equal((await c.closed).code, 4004);
+      const e = await refused(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      assert.equal(e.status, 409);
+      assert.equal(e.body.error.code, 'session_ended');
+    });
+
     it('stores chat in the messages table in batches, not one insert per message', async () => {
       const [a] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();
