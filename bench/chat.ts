@@ -1,0 +1,203 @@
+/**
+ * npm run bench:chat — live chat fan-out: one message to N sockets.
+ *
+ * Each control node runs as a child process pinned to core 0 (bench/chat-node.ts); the N client
+ * sockets (`ws`) live in this process on the other core and only look for a timestamp in each
+ * frame (no JSON.parse per socket), so the server's cost is measured, not the clients'.
+ *   1. idle        N sockets connected and welcomed: RSS per idle socket (after a full GC)
+ *   2. burst       one poster sends a message every 200 ms, 20 times: p50/p99 delivery (post -> socket)
+ *   3. steady      RATE msg/s for DURATION s: deliveries per server CPU-second
+ * Backends: one node with the in-process pub/sub; two nodes on Redis (the poster on node A, the N
+ * sockets on node B: the Redis hop included, B's CPU counted).
+ * Env: ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
+ * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down).
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { cpus, loadavg, totalmem } from 'node:os';
+import jwt from 'jsonwebtoken';
+import WebSocket from 'ws';
+import { Redis } from 'ioredis';
+
+const SOCKETS = (process.env.ONAIR_BENCH_SOCKETS ?? '500,2000').split(',').map(Number).filter((n) => n > 0);
+const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
+const DURATION = Number(process.env.ONAIR_BENCH_DURATION ?? 5);
+const REDIS = process.env.ONAIR_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const SECRET = randomBytes(24).toString('base64url');
+const ROOM = '424242';
+
+interface NodeStats { cpuMs: number; rss: number; sockets: number; frames: number; deliveries: number }
+interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
+
+async function startNode(env: Record<string, string>): Promise<Node> {
+  const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
+    env: { ...process.env, ...env, ONAIR_SECRET: SECRET },
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  try { (await import('node:child_process')).execFileSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' }); } catch { /* no taskset */ }
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`chat node exited with ${code}`)));
+  });
+  return {
+    port, child,
+    stats: (gc = false) => new Promise((resolve) => {
+      child.once('message', (m: NodeStats) => resolve(m));
+      child.send({ type: gc ? 'gc' : 'stats' });
+    }),
+    stop: () => new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.send({ type: 'exit' });
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+    }),
+  };
+}
+
+const token = (id: string) => jwt.sign({ typ: 'access', sub: id, username: `u${id}`, role: 'viewer' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
+
+/** A reader socket: records the delay of every chat frame it gets (the text carries the send time). */
+function reader(port: number, id: string, delays: number[], counter: { n: number }): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(id)}&room_id=${ROOM}`, { perMessageDeflate: false });
+    let welcomed = false;
+    ws.on('message', (data: Buffer) => {
+      const s = data.toString('latin1');
+      if (!welcomed && s.includes('"welcome"')) {
+        welcomed = true;
+        resolve(ws);
+      }
+      let at = s.indexOf('"text":"t:');
+      while (at !== -1) {
+        const end = s.indexOf('"', at + 10);
+        const sent = Number(s.slice(at + 10, end));
+        if (sent > 0) {
+          counter.n++;
+          if (delays.length < 2_000_000) delays.push(performance.timeOrigin + performance.now() - sent);
+        }
+        at = s.indexOf('"text":"t:', end);
+      }
+    });
+    ws.once('error', reject);
+  });
+}
+
+async function connectMany(port: number, n: number, delays: number[], counter: { n: number }): Promise<WebSocket[]> {
+  const out: WebSocket[] = [];
+  for (let i = 0; i < n; i += 100) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => reader(port, String(100_000 + i + j), delays, counter)))));
+  }
+  return out;
+}
+
+const pct = (xs: number[], p: number) => {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+};
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Row { backend: string; sockets: string; p50: string; p99: string; perCpuS: string; serverCpu: string; rssPerSocket: string; note: string }
+
+async function benchOne(name: string, n: number, nodes: { post: Node; read: Node }): Promise<Row> {
+  const delays: number[] = [];
+  const counter = { n: 0 };
+  const before = await nodes.read.stats(true);
+  const sockets = await connectMany(nodes.read.port, n, delays, counter);
+  await wait(1500); // joins announced, things settle
+  const idle = await nodes.read.stats(true);
+  const rssPerSocket = (idle.rss - before.rss) / n;
+  // Posters in turn: a client may send at most 50 frames a second (chat-conn.ts), and chat users are rate limited anyway.
+  const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 })));
+  let turn = 0;
+  const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
+
+  // Burst: one message at a time, each to every socket.
+  for (let i = 0; i < 20; i++) {
+    post();
+    await wait(200);
+  }
+  await wait(1000);
+  const burst = delays.splice(0);
+  // Steady: RATE msg/s.
+  const c0 = await nodes.read.stats();
+  const n0 = counter.n;
+  const interval = 1000 / RATE;
+  const end = Date.now() + DURATION * 1000;
+  let next = Date.now();
+  while (Date.now() < end) {
+    post();
+    next += interval;
+    await wait(Math.max(0, next - Date.now()));
+  }
+  await wait(1000);
+  const c1 = await nodes.read.stats();
+  const delivered = counter.n - n0;
+  const cpuS = (c1.cpuMs - c0.cpuMs) / 1000;
+  const steadyP99 = pct(delays, 99);
+  for (const ws of [...sockets, ...posters]) ws.terminate();
+  await wait(500);
+  return {
+    backend: name, sockets: String(n),
+    p50: `${pct(burst, 50).toFixed(1)} ms`, p99: `${pct(burst, 99).toFixed(1)} ms`,
+    perCpuS: `${Math.round(delivered / Math.max(cpuS, 0.001)).toLocaleString('en')}`,
+    serverCpu: `${((cpuS / (DURATION + 1)) * 100).toFixed(0)} %`,
+    rssPerSocket: `${(rssPerSocket / 1024).toFixed(1)} KB`,
+    note: `${delivered.toLocaleString('en')} deliveries, ${c1.frames - c0.frames} frames, steady p99 ${steadyP99.toFixed(0)} ms`,
+  };
+}
+
+const rows: Row[] = [];
+async function withRedis(): Promise<boolean> {
+  const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 1000 });
+  try {
+    await r.connect();
+    await r.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+for (const n of SOCKETS) {
+  process.stderr.write(`one node, in-process pub/sub, ${n} sockets ...\n`);
+  const node = await startNode({});
+  try {
+    rows.push(await benchOne('1 node (in-process)', n, { post: node, read: node }));
+  } finally {
+    await node.stop();
+  }
+  if (await withRedis()) {
+    process.stderr.write(`two nodes on Redis, ${n} sockets ...\n`);
+    const prefix = `onair-bench-chat:${randomBytes(4).toString('hex')}:`;
+    const env = { ONAIR_REDIS_URL: REDIS, ONAIR_REDIS_PREFIX: prefix };
+    const a = await startNode(env);
+    const b = await startNode(env);
+    try {
+      rows.push(await benchOne('2 nodes (Redis), A -> B', n, { post: a, read: b }));
+    } finally {
+      await a.stop();
+      await b.stop();
+      const r = new Redis(REDIS);
+      let cursor = '0';
+      do {
+        const [nextCursor, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+        if (keys.length) await r.del(...keys);
+        cursor = nextCursor;
+      } while (cursor !== '0');
+      r.disconnect();
+    }
+  } else {
+    rows.push({ backend: '2 nodes (Redis)', sockets: String(n), p50: '-', p99: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: '-', note: `skipped: no Redis at ${REDIS}` });
+  }
+}
+
+const header: Row = { backend: 'backend', sockets: 'sockets', p50: 'p50 (burst)', p99: 'p99 (burst)', perCpuS: 'deliveries/CPU-s', serverCpu: 'server CPU', rssPerSocket: 'RSS/idle socket', note: `steady ${RATE} msg/s for ${DURATION} s` };
+const cols = Object.keys(header) as Array<keyof Row>;
+const widths = cols.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
+const line = (r: Row) => `| ${cols.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ')} |`;
+console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
+console.log(`\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+process.exit(0);
