@@ -78,14 +78,27 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
         at = s.indexOf('"text":"t:', end);
       }
     });
-    ws.once('error', reject);
+    ws.on('error', (err) => {
+      if (!welcomed) reject(err);
+    });
   });
 }
 
 async function connectMany(port: number, n: number, delays: number[], counter: { n: number }): Promise<WebSocket[]> {
   const out: WebSocket[] = [];
-  for (let i = 0; i < n; i += 100) {
-    out.push(...(await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, j) => reader(port, String(100_000 + i + j), delays, counter)))));
+  // In batches of 50, each socket retried (a loaded machine may answer an upgrade 503 when Redis is slow).
+  const one = async (id: string): Promise<WebSocket> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await reader(port, id, delays, counter);
+      } catch (err) {
+        if (attempt >= 5) throw err;
+        await wait(200 * attempt);
+      }
+    }
+  };
+  for (let i = 0; i < n; i += 50) {
+    out.push(...(await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => one(String(100_000 + i + j))))));
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { cacheKeys } from '../../core/cache/keys.js';
 import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { ChatClient, makeChatKit, type ChatKit } from '../chat/chat-kit.js';
+import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
 
 for (const set of testAdapterSets()) {
   describe(`entering and leaving a room on ${set.name}`, () => {

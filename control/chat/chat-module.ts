@@ -44,6 +44,8 @@ export interface ChatModule {
   chat: ChatService;
   entry: RoomEntryService;
   moderation: RoomModerationService;
+  /** The messages table's batched writer. */
+  messages: MessageStore;
   routers: Router[];
   start(): void;
   /** Closes the sockets (1001), stops the timers, writes queued messages and audience rows, until `deadline`. */
@@ -90,7 +92,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     }],
   });
   return {
-    gateway, chat, entry, moderation,
+    gateway, chat, entry, moderation, messages,
     routers: [entryRoutes(theEntry, audience), chatRoutes({ moderation, store, messages, pubsub })],
     start: () => chat.start(),
     async close(deadline) {

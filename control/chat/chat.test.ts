@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { roomChannel } from '../../core/pubsub/wire.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { ChatClient, makeChatKit, type ChatKit } from './chat-kit.js';
+import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
 
 const refused = async (url: string, headers: Record<string, string> = {}) => {
   try {
@@ -79,10 +79,9 @@ for (const set of testAdapterSets()) {
       const viewer = await kit.user();
       const c = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       await c.next((m) => m.type === 'welcome', 'welcome');
-      const pubsub = a!.control.chat.chat.fanout as unknown as { pubsub: import('../../core/pubsub/pubsub.port.js').PubSub };
-      const id = await pubsub.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'gift', gift_id: 7, from: { id: '1', name: 'x' }, count: 3 });
-      await pubsub.pubsub.publish(roomChannel(roomId), { not: 'an envelope' });
-      await pubsub.pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'test', text: 'plain publish' });
+      const id = await a!.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'gift', gift_id: 7, from: { id: '1', name: 'x' }, count: 3 });
+      await a!.pubsub.publish(roomChannel(roomId), { not: 'an envelope' });
+      await a!.pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'test', text: 'plain publish' });
       const gift = await c.next((m) => m.type === 'gift', 'the gift');
       assert.deepEqual(gift, { v: 1, type: 'gift', gift_id: 7, from: { id: '1', name: 'x' }, count: 3, id });
       const notice = await c.next((m) => m.type === 'notice' && m.code === 'test', 'the notice');
@@ -165,7 +164,7 @@ for (const set of testAdapterSets()) {
       const viewer = await kit.user();
       const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       await c.next((m) => m.type === 'welcome', 'welcome');
-      const store = (a!.control.chat.moderation as unknown as { deps: { messages: import('./message.store.js').MessageStore } }).deps.messages;
+      const store = a!.control.chat.messages;
       const before = { ...store.counters };
       for (let i = 0; i < 20; i++) c.send({ v: 1, type: 'chat', text: `m${i}` });
       await waitFor('20 acks', () => c.ofType('ack').length >= 20);
@@ -234,7 +233,7 @@ for (const set of testAdapterSets()) {
       const before = chat.socketCount;
       // The client stops reading: the kernel buffers fill, then the server's queue grows.
       (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
-      const pubsub = (chat.fanout as unknown as { pubsub: import('../../core/pubsub/pubsub.port.js').PubSub }).pubsub;
+      const pubsub = a!.pubsub;
       const big = 'y'.repeat(60_000);
       let sent = 0;
       await waitFor('the stalled socket to be dropped', async () => {

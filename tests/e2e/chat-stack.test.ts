@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { missingTool } from '../../core/testing/tools.js';
 import type { MediaEvents } from '../../core/media/media-contract.js';
-import { ChatClient } from '../../control/chat/chat-kit.js';
+import { ChatClient } from '../../control/testing/chat-kit.js';
 import { publish, stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
 
 const skip = missingTool('ffmpeg');

@@ -10,8 +10,9 @@ import type { BusEvents } from '../../core/events/bus-events.js';
 import type { ConfigOverrides, TestAdapterSet, TestPorts } from '../../core/testing/test-ports.js';
 import { testPubSubs, type TestPubSubCluster } from '../../core/testing/test-pubsubs.js';
 import { waitFor } from '../../core/testing/wait-for.js';
+import type { PubSub } from '../../core/pubsub/pubsub.port.js';
 import { createControl, type Control } from '../main.js';
-import { RecordingMediaControl } from '../testing/control-kit.js';
+import { RecordingMediaControl } from './control-kit.js';
 
 /**
  * Test kit for chat and the audience: control nodes on one adapter set (one database and cache
@@ -23,6 +24,8 @@ export interface ChatNode {
   control: Control;
   media: RecordingMediaControl;
   http: ReturnType<typeof request>;
+  /** This node's pub/sub (what another role on the node would publish into a room with). */
+  pubsub: PubSub;
   /** ws://127.0.0.1:port */
   ws: string;
   server: Server;
@@ -73,14 +76,14 @@ export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverride
       const port = (server.address() as AddressInfo).port;
       let closed = false;
       const node: ChatNode = {
-        control, media, server, http: request(control.app), ws: `ws://127.0.0.1:${port}`,
+        control, media, server, pubsub, http: request(control.app), ws: `ws://127.0.0.1:${port}`,
         async kill() {
           if (closed) return;
           closed = true;
           server.closeAllConnections();
           // A crash: sockets cut without a close frame, timers stopped, pub/sub connection gone.
           control.chat.gateway.abort();
-          await control.chat.close(Date.now() + 1000);
+          await control.close({ deadline: Date.now() + 2000 });
           await pubsub.close();
           await new Promise((r) => server.close(r));
         },
