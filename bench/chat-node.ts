@@ -11,7 +11,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../core/config/load.js';
-import { silentLogger } from '../core/logging/logger.js';
+import { createLogger } from '../core/logging/logger.js';
 import { openPorts } from '../core/ports.js';
 import { createControl } from '../control/main.js';
 import { unconfiguredMediaControl } from '../control/media-control-stub.js';
@@ -25,7 +25,7 @@ const config = loadConfig({
   ONAIR_CHAT_RATE: 'off',
   ONAIR_CHAT_MAX_BUFFERED: String(8 * 1024 * 1024),
 });
-const log = silentLogger();
+const log = createLogger({ level: 'error' }); // errors only: a refused or failed socket shows why
 const ports = await openPorts(config, log);
 const control = createControl({ config, log, ...ports, media: unconfiguredMediaControl(log) });
 await control.bootstrap();

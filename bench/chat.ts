@@ -81,6 +81,9 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
     ws.on('error', (err) => {
       if (!welcomed) reject(err);
     });
+    ws.once('close', (code) => {
+      if (!welcomed) reject(new Error(`closed before welcome: ${code}`));
+    });
   });
 }
 

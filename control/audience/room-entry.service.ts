@@ -28,6 +28,8 @@ export interface RoomEntryDeps {
   sessions: Pick<LiveSessionStore, 'raisePeakViewers'>;
   media: Pick<MediaControl, 'kickViewer'>;
   isBlacklisted(roomId: string, userId: string): Promise<boolean>;
+  /** The room's anonymous setting (true/false), or null to follow ONAIR_CHAT_ANONYMOUS. */
+  anonymousSetting(roomId: string): Promise<boolean | null>;
   chat: EntryChat;
   config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp' | 'chat'>;
   log: Logger;
@@ -63,7 +65,7 @@ export class RoomEntryService {
     if (user) await this.checkAccess(roomId, user.id);
     const view = await this.deps.rooms.view(roomId);
     if (!view.is_live || !view.session_id) throw new ConflictError('the room is not live', { code: 'not_live' });
-    if (!user && !this.deps.config.chat.anonymous) throw new UnauthorizedError('log in to enter', { code: 'login_required' });
+    if (!user && !(await this.anonymousAllowed(roomId))) throw new UnauthorizedError('log in to enter', { code: 'login_required' });
     const sessionId = view.session_id;
     const issued = await this.deps.playback.issuePlayToken(roomId, user?.id);
     let online = await this.deps.presence.online(roomId);
@@ -95,6 +97,11 @@ export class RoomEntryService {
     await this.deps.audience.enter({ sessionId, roomId, userId, viewerKey: enteredKey(userId), at: new Date() });
     await this.deps.cache.sAdd(audienceKeys.unique(sessionId), userId);
     await this.deps.sessions.raisePeakViewers(sessionId, online);
+  }
+
+  /** Anonymous viewers may enter and read: the room's own setting, else ONAIR_CHAT_ANONYMOUS. */
+  async anonymousAllowed(roomId: string): Promise<boolean> {
+    return (await this.deps.anonymousSetting(roomId)) ?? this.deps.config.chat.anonymous;
   }
 
   async exit(user: AuthUser, roomId: string): Promise<{ online: number }> {

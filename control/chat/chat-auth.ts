@@ -12,8 +12,8 @@ export interface ChatAuthDeps {
   users: { findById(id: string): Promise<{ id: string; username: string } | null> };
   /** Throws ForbiddenError (`kicked`, `blacklisted`) when the user may not be in the room. */
   checkAccess(roomId: string, userId: string): Promise<void>;
-  /** ONAIR_CHAT_ANONYMOUS: anonymous tickets may read. */
-  anonymous: boolean;
+  /** Whether anonymous tickets may read in the room (the room's setting, else ONAIR_CHAT_ANONYMOUS). */
+  anonymousAllowed(roomId: string): Promise<boolean>;
   now?: () => number;
 }
 
@@ -83,7 +83,7 @@ export async function authenticateChat(deps: ChatAuthDeps, req: IncomingMessage,
       if (!user) throw new UnauthorizedError('invalid token', { code: 'invalid_token' });
       principal = { user: { id: user.id, name: user.username }, canPost: true };
     } else {
-      if (!deps.anonymous) throw new UnauthorizedError('log in to join the chat', { code: 'login_required' });
+      if (!(await deps.anonymousAllowed(roomId))) throw new UnauthorizedError('log in to join the chat', { code: 'login_required' });
       principal = { user: null, canPost: false };
     }
   }

@@ -67,7 +67,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   });
   entry = new RoomEntryService({
     cache, presence, rooms: deps.rooms, playback: deps.playback, audience, sessions: deps.sessions, media: deps.media,
-    isBlacklisted: (roomId, userId) => store.isBlacklisted(roomId, userId), chat, config, log: log.child({ mod: 'audience' }),
+    isBlacklisted: (roomId, userId) => store.isBlacklisted(roomId, userId), anonymousSetting: (roomId) => store.anonymousSetting(roomId), chat, config, log: log.child({ mod: 'audience' }),
   });
   const theEntry = entry;
   const moderation = new RoomModerationService({
@@ -79,7 +79,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     sessions: deps.sessions,
     users: deps.users,
     checkAccess: (roomId: string, userId: string) => theEntry.checkAccess(roomId, userId),
-    anonymous: config.chat.anonymous,
+    anonymousAllowed: (roomId: string) => theEntry.anonymousAllowed(roomId),
   };
   const gateway = new WsGateway({
     log,

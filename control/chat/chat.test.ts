@@ -111,6 +111,21 @@ for (const set of testAdapterSets()) {
       c.close();
     });
 
+    it('lets the anchor turn anonymous readers off for their room', async () => {
+      const [a] = kit.nodes;
+      const { roomId, anchor } = await kit.liveRoom();
+      const ticket = (await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200)).body;
+      const viewer = await kit.user();
+      await a!.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(viewer.auth).send({ anonymous: false }).expect(403);
+      await a!.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(anchor.auth).send({ anonymous: false }).expect(200);
+      assert.equal((await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(401)).body.error.code, 'login_required');
+      const e = await refused(`${a!.ws}/ws?token=${ticket.token}`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'login_required');
+      await a!.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(anchor.auth).send({ anonymous: null }).expect(200);
+      await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200);
+    });
+
     it('resumes after its node is killed: the other node sends what the client missed', async () => {
       const b2 = await kit.node();
       const [a] = kit.nodes;

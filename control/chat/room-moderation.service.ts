@@ -116,6 +116,13 @@ export class RoomModerationService {
     return this.deps.store.listBlacklist(roomId);
   }
 
+  /** Anonymous readers in this room: allowed, refused, or null to follow ONAIR_CHAT_ANONYMOUS (anchor and operators). */
+  async setAnonymous(actor: AuthUser, roomId: string, anonymous: boolean | null) {
+    await this.authorize(actor, roomId, null, 'own');
+    await this.deps.store.setAnonymous(roomId, anonymous);
+    await this.log(roomId, actor, 'chat_anonymous', null, String(anonymous));
+  }
+
   /** Slow mode: each viewer may post once every `seconds` (0 turns it off). */
   async slowMode(actor: AuthUser, roomId: string, seconds: number) {
     await this.authorize(actor, roomId, null, 'moderate');

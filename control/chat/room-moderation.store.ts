@@ -1,6 +1,6 @@
 import type { Database } from '../../core/database/database.js';
 import {
-  roomAdminsTable, roomBlacklistTable, roomModerationLogTable, roomReportsTable,
+  roomAdminsTable, roomBlacklistTable, roomChatSettingsTable, roomModerationLogTable, roomReportsTable,
 } from '../../core/database/models/chat.models.js';
 
 export interface ModerationLogEntry {
@@ -29,8 +29,10 @@ export class RoomModerationStore {
   private readonly admins;
   private readonly reports;
   private readonly log;
+  private readonly settings;
 
   constructor(db: Database) {
+    this.settings = roomChatSettingsTable(db.sequelize);
     this.blacklist = roomBlacklistTable(db.sequelize);
     this.admins = roomAdminsTable(db.sequelize);
     this.reports = roomReportsTable(db.sequelize);
@@ -109,5 +111,16 @@ export class RoomModerationStore {
         target_user_id: r.target_user_id === null ? null : String(r.target_user_id), detail: r.detail, at: new Date(r.created_at).toISOString(),
       };
     });
+  }
+
+  /** The room's anonymous-reader setting: true/false, or null when the room follows ONAIR_CHAT_ANONYMOUS. */
+  async anonymousSetting(roomId: string): Promise<boolean | null> {
+    const row = await this.settings.findByPk(roomId);
+    const value = row?.get().anonymous;
+    return value === null || value === undefined ? null : Boolean(value);
+  }
+
+  async setAnonymous(roomId: string, anonymous: boolean | null): Promise<void> {
+    await this.settings.upsert({ room_id: roomId, anonymous, updated_at: new Date() });
   }
 }

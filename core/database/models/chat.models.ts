@@ -90,3 +90,11 @@ export const roomModerationLogTable = (sequelize: Sequelize) =>
     detail: { type: DataTypes.STRING(500), allowNull: true },
     created_at: { type: DataTypes.DATE(3), allowNull: false },
   }, { timestamps: false });
+
+export interface RoomChatSettingsRow { room_id: string | number; anonymous: boolean | null; updated_at: Date }
+export const roomChatSettingsTable = (sequelize: Sequelize) =>
+  defineOnce<Model<RoomChatSettingsRow>>(sequelize, 'room_chat_settings', {
+    room_id: { type: DataTypes.BIGINT, primaryKey: true },
+    anonymous: { type: DataTypes.BOOLEAN, allowNull: true },
+    updated_at: { type: DataTypes.DATE(3), allowNull: false },
+  }, { timestamps: false });
