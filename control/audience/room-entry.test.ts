@@ -75,6 +75,26 @@ for (const set of testAdapterSets()) {
       w.close();
     });
 
+    it('counts a user once in the settlement: the enter row and their bound player are one viewer', async () => {
+      const [a] = kit.nodes;
+      const { roomId, sessionId, anchor } = await kit.liveRoom();
+      const [viewer, other] = await Promise.all([kit.user(), kit.user()]);
+      const entered = (await a!.http.post(`/api/v1/rooms/${roomId}/enter`).set(viewer.auth).expect(200)).body;
+      const decision = await a!.control.hooks.authorizePlay({ app: 'live', streamName: roomId, token: entered.token, query: {}, clientIp: '127.0.0.1', protocol: 'http-flv' });
+      assert.ok(decision.allow && decision.viewerId === viewer.id);
+      // Media reports the viewer's player (its viewer id is the user id) and an anonymous one.
+      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: viewer.id, protocol: 'http-flv', clientIp: '127.0.0.1', at: Date.now() });
+      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: 'v-anon-1', protocol: 'hls', clientIp: '127.0.0.1', at: Date.now() });
+      await a!.http.post(`/api/v1/rooms/${roomId}/enter`).set(other.auth).expect(200);
+      const rows = liveAudienceTable(kit.ports.db.sequelize);
+      await waitFor('four audience rows', async () => (await rows.count({ where: { session_id: sessionId } })) === 4);
+      await a!.http.post('/api/v1/live/close').set(anchor.auth).send({ room_id: roomId }).expect(200);
+      await a!.control.settlement.idle();
+      const stats = await a!.control.settlement.get(sessionId);
+      assert.equal(stats?.totalViewers, 3, 'viewer (enter + player), other (enter), the anonymous player');
+      assert.ok(stats!.peakViewers >= 2, `peak ${stats!.peakViewers}`);
+    });
+
     it('keeps the online count equal to the live sockets: closed apps and a dead node time out', async () => {
       const [a] = kit.nodes;
       const doomed = await kit.node();

@@ -62,7 +62,13 @@ export class SettlementService {
     const session = await this.streams.findByPk(sessionId);
     if (!session || session.get('status') !== 'ended') return null;
     const s = session.get();
-    const totalViewers = await this.audience.count({ where: { session_id: sessionId }, distinct: true, col: 'viewer_key' });
+    // A viewer is a user when known (entered through the API, or a player with a token bound to the
+    // user: its viewer key is the user id), else the player's viewer key: one user counts once.
+    const [row] = await this.audience.sequelize!.query<{ n: number | string }>(
+      'SELECT COUNT(DISTINCT COALESCE(CAST(user_id AS CHAR), viewer_key)) AS n FROM live_audience WHERE session_id = ?',
+      { replacements: [sessionId], type: QueryTypes.SELECT },
+    );
+    const totalViewers = Number(row?.n ?? 0);
     // The show's gift orders (control/gifts): what viewers spent and what the anchor earned.
     const [gifts] = await this.streams.sequelize!.query<{ amount: string | number | null; income: string | number | null; gifts: string | number | null }>(
       "SELECT SUM(amount) AS amount, SUM(anchor_income) AS income, SUM(count) AS gifts FROM orders WHERE session_id = ? AND status = 'paid'",
