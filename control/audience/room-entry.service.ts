@@ -17,6 +17,7 @@ import type { Presence } from './presence.js';
 export interface EntryChat {
   announcer: { joined(roomId: string, user: { id: string; name: string } | null, online: number): void; left(roomId: string, user: { id: string; name: string } | null, online: number): void };
   closeUser(roomId: string, userId: string, code: number, reason: string): void;
+  userExited(roomId: string, userId: string): Promise<void>;
 }
 
 export interface RoomEntryDeps {
@@ -106,7 +107,10 @@ export class RoomEntryService {
 
   async exit(user: AuthUser, roomId: string): Promise<{ online: number }> {
     if (!(await this.deps.presence.isMember(roomId, user.id))) throw new ConflictError('you are not in this room', { code: 'not_in_room' });
-    return this.remove(roomId, user.id, { name: user.username, closeCode: 1000, reason: 'exited' });
+    const left = await this.remove(roomId, user.id, { name: user.username, closeCode: 1000, reason: 'exited' });
+    // Their sockets on other nodes close too (the local ones already did).
+    await this.deps.chat.userExited(roomId, user.id).catch((err: unknown) => this.deps.log.warn({ err, roomId }, 'announcing an exit failed'));
+    return left;
   }
 
   /**

@@ -56,6 +56,8 @@ for (const set of testAdapterSets()) {
       // The viewer's own chat socket through the URL enter gave.
       const c = await ChatClient.connect(entered.chat_url.replace(/^ws:\/\/[^/]+/, a!.ws));
       assert.equal((await c.next((m) => m.type === 'welcome', 'welcome')).can_post, true);
+      const onB = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await onB.next((m) => m.type === 'welcome', 'welcome on B');
       const rows = liveAudienceTable(kit.ports.db.sequelize);
       await waitFor('the audience row', async () => (await rows.count({ where: { session_id: sessionId, user_id: viewer.id } })) === 1);
       await new Promise((r) => setTimeout(r, 1100));
@@ -63,6 +65,7 @@ for (const set of testAdapterSets()) {
       assert.equal(exit.body.online, 1);
       assert.ok(a!.media.kickedViewers.includes(viewer.id), 'media was asked to drop the viewer');
       assert.equal((await c.closed).code, 1000);
+      assert.equal((await onB.closed).code, 1000, 'the socket on the other node closes too');
       await w.next((m) => m.type === 'audience_leave', 'audience_leave');
       const row = await waitFor('the watch time', async () => {
         const r = await rows.findOne({ where: { session_id: sessionId, user_id: viewer.id } });

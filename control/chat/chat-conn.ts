@@ -15,6 +15,7 @@ export interface ChatPrincipal {
 export interface ChatConnHost {
   readonly maxBufferedBytes: number;
   handle(conn: ChatConn, message: ClientMessage): Promise<void>;
+  dropped(reason: 'slow_consumer'): void;
   closed(conn: ChatConn): void;
 }
 
@@ -96,6 +97,7 @@ export class ChatConn implements RoomSocket {
     if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount + frame.length > this.host.maxBufferedBytes) {
       this.log.info({ roomId: this.roomId, buffered: this.ws.bufferedAmount }, 'chat socket dropped: send queue full');
+      this.host.dropped('slow_consumer');
       this.close(chatCloseCodes.slowConsumer, 'slow consumer');
       return;
     }

@@ -1,4 +1,6 @@
 import type { Router } from 'express';
+import type { Registry } from 'prom-client';
+import { chatMetrics } from './chat-metrics.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Database } from '../../core/database/database.js';
@@ -36,6 +38,7 @@ export interface ChatModuleDeps {
   rooms: Pick<RoomService, 'view' | 'get'>;
   sessions: Pick<LiveSessionStore, 'findById' | 'findActiveByRoom' | 'raisePeakViewers'>;
   playback: Pick<PlaybackService, 'issuePlayToken'>;
+  metrics: Registry;
   log: Logger;
 }
 
@@ -61,10 +64,15 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const audience = new AudienceStore(deps.db);
   const store = new RoomModerationStore(deps.db);
   let entry: RoomEntryService | undefined;
+  let service: ChatService | undefined;
+  const metrics = chatMetrics(deps.metrics, {
+    sockets: () => service?.socketCount ?? 0, frames: () => service?.fanout.counters.frames ?? 0, deliveries: () => service?.fanout.counters.deliveries ?? 0,
+  });
   const chat = new ChatService({
-    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log,
+    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics,
     onTimedOut: async (roomId, member) => entry?.timedOut(roomId, member),
   });
+  service = chat;
   entry = new RoomEntryService({
     cache, presence, rooms: deps.rooms, playback: deps.playback, audience, sessions: deps.sessions, media: deps.media,
     isBlacklisted: (roomId, userId) => store.isBlacklisted(roomId, userId), anonymousSetting: (roomId) => store.anonymousSetting(roomId), chat, config, log: log.child({ mod: 'audience' }),

@@ -14,6 +14,7 @@ import { ChatConn, type ChatConnHost, type ChatPrincipal } from './chat-conn.js'
 import type { MessageStore } from './message.store.js';
 import { RoomFanout, type Envelope } from './room-fanout.js';
 import { WordFilter } from './word-filter.js';
+import type { ChatMetrics } from './chat-metrics.js';
 
 export interface ChatServiceDeps {
   pubsub: PubSub;
@@ -23,6 +24,8 @@ export interface ChatServiceDeps {
   messages: MessageStore;
   config: OnairConfig['chat'];
   log: Logger;
+  /** Post results and dropped sockets, for /metrics (control/chat/chat-metrics.ts). */
+  metrics?: ChatMetrics;
   /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
   onTimedOut?(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void>;
 }
@@ -136,8 +139,10 @@ export class ChatService implements ChatConnHost {
   }
 
   private async post(conn: ChatConn, m: Extract<ClientMessage, { type: 'chat' | 'danmaku' }>): Promise<void> {
-    const refuse = (code: string, text: string, retryAfterMs?: number) =>
+    const refuse = (code: string, text: string, retryAfterMs?: number) => {
+      this.deps.metrics?.posts.inc({ result: code });
       conn.send({ v: 1, type: 'error', code, message: text, client_id: m.client_id, ...(retryAfterMs ? { retry_after_ms: retryAfterMs } : {}) });
+    };
     const user = conn.principal.user;
     if (!user || !conn.principal.canPost) return refuse('login_required', 'anonymous viewers can read the chat but not post');
     let text = m.text.trim();
@@ -175,7 +180,13 @@ export class ChatService implements ChatConnHost {
       roomId: conn.roomId, sessionId: conn.sessionId, userId: user.id, type: m.type, content: text, keptId: id,
       videoTs: m.ts, color: m.color, position: m.position, at: new Date(at),
     });
+    this.deps.metrics?.posts.inc({ result: 'ok' });
     conn.send({ v: 1, type: 'ack', id, ...(m.client_id === undefined ? {} : { client_id: m.client_id }) });
+  }
+
+  /** A socket over its send-queue bound (ChatConn closes it). */
+  dropped(reason: 'slow_consumer'): void {
+    this.deps.metrics?.dropped.inc({ reason });
   }
 
   closed(conn: ChatConn): void {
@@ -198,6 +209,11 @@ export class ChatService implements ChatConnHost {
     await this.deps.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'notice', code: 'live_ended', session_id: sessionId, text: 'The live show has ended' });
   }
 
+  /** The user exited: their sockets close (1000) on every node, through the room channel. */
+  async userExited(roomId: string, userId: string): Promise<void> {
+    await this.deps.pubsub.publish(roomChannel(roomId), { v: 1, type: 'exited', user_id: userId });
+  }
+
   /** Closes the sockets of `userId` in the room on this node (exit; kicks reach other nodes through the channel). */
   closeUser(roomId: string, userId: string, code: number, reason: string): void {
     for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) socket.close(code, reason);
@@ -214,6 +230,7 @@ export class ChatService implements ChatConnHost {
     const members = new Map<string, Set<string>>();
     for (const conn of this.conns) {
       if (now - conn.lastSeen > this.deps.config.heartbeatTimeout) {
+        this.deps.metrics?.dropped.inc({ reason: 'heartbeat_timeout' });
         conn.close(chatCloseCodes.heartbeatTimeout, 'heartbeat timeout');
         conn.ws.terminate();
         continue;

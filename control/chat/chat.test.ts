@@ -219,6 +219,10 @@ for (const set of testAdapterSets()) {
       assert.ok(err.retry_after_ms >= 4000, `told to wait ${err.retry_after_ms} ms`);
       c.send({ v: 1, type: 'chat', text: 'five', client_id: 'fifth' });
       assert.equal((await c.next((m) => m.client_id === 'fifth', 'still muted')).code, 'rate_limited');
+      const metrics = (await a!.http.get('/metrics').expect(200)).text;
+      assert.match(metrics, /onair_chat_posts_total\{result="rate_limited"\} 2/);
+      assert.match(metrics, /onair_chat_posts_total\{result="message_too_long"\} 1/);
+      assert.match(metrics, /onair_chat_sockets [1-9]/);
       c.close();
     });
 

@@ -99,6 +99,8 @@ export class RoomFanout {
     for (const m of messages) {
       if (m.type === 'kicked' && typeof m.user_id === 'string') {
         for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(4003, 'kicked');
+      } else if (m.type === 'exited' && typeof m.user_id === 'string') {
+        for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(1000, 'exited');
       } else if (m.type === 'notice' && m.code === 'live_ended') {
         for (const socket of room.sockets) socket.close(4004, 'live ended');
       }
