@@ -10,6 +10,8 @@ export interface ChatAuthDeps {
   playTokenKey: string;
   sessions: { findById(id: string): Promise<LiveSession | null>; findActiveByRoom(roomId: string): Promise<LiveSession | null> };
   users: { findById(id: string): Promise<{ id: string; username: string } | null> };
+  /** Throws NotFoundError (`room_not_found`) for a room that does not exist. */
+  requireRoom(roomId: string): Promise<unknown>;
   /** Throws ForbiddenError (`kicked`, `blacklisted`) when the user may not be in the room. */
   checkAccess(roomId: string, userId: string): Promise<void>;
   /** Whether anonymous tickets may read in the room (the room's setting, else ONAIR_CHAT_ANONYMOUS). */
@@ -67,6 +69,7 @@ export async function authenticateChat(deps: ChatAuthDeps, req: IncomingMessage,
     if (!roomId) {
       const param = url.searchParams.get('room_id');
       if (!param || !ROOM_ID.test(param)) throw new ValidationError('room_id is required with a JWT on /ws', { code: 'room_required' });
+      await deps.requireRoom(param);
       roomId = param;
     }
   } else {

@@ -86,6 +86,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     playTokenKey: playTokenKey(config),
     sessions: deps.sessions,
     users: deps.users,
+    requireRoom: (roomId: string) => deps.rooms.get(roomId),
     checkAccess: (roomId: string, userId: string) => theEntry.checkAccess(roomId, userId),
     anonymousAllowed: (roomId: string) => theEntry.anonymousAllowed(roomId),
   };

@@ -42,6 +42,9 @@ for (const set of testAdapterSets()) {
       e = await refused(`${a!.ws}/ws?token=${viewer.token}`);
       assert.equal(e.status, 400);
       assert.equal(e.body.error.code, 'room_required');
+      e = await refused(`${a!.ws}/ws?token=${viewer.token}&room_id=999999999`);
+      assert.equal(e.status, 404);
+      assert.equal(e.body.error.code, 'room_not_found');
     });
 
     it('delivers a message posted on node A to a socket on node B, with its history id', async () => {

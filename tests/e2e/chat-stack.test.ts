@@ -70,3 +70,48 @@ for (const adapters of stackAdapterSets()) {
     });
   });
 }
+
+/** control/main.ts, the control service compose runs alone: its server routes the chat upgrade too. */
+describe('chat in control/main.ts (control alone)', () => {
+  it('authenticates at the upgrade and serves the chat', async () => {
+    const { spawn } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { freePort } = await import('./edge-kit.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'onair-control-chat-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'control/main.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { PATH: process.env.PATH ?? '', ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: String(port), ONAIR_LOG_LEVEL: 'warn', ONAIR_RATE_LIMITS: 'false' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      await until('control to listen', async () => (await fetch(`${base}/healthz`).catch(() => null))?.status === 200, 30_000, 200);
+      const post = async (path: string, body: unknown, token?: string) => {
+        const res = await fetch(`${base}/api/v1${path}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
+        });
+        return res.json() as Promise<any>;
+      };
+      await post('/auth/register', { username: 'chatanchor', password: 'correct-horse-battery', role: 'anchor' });
+      const { token } = await post('/auth/login', { username: 'chatanchor', password: 'correct-horse-battery' });
+      const room = await post('/rooms', { title: 'alone' }, token);
+      const ws = `ws://127.0.0.1:${port}`;
+      const refusal = await ChatClient.connect(`${ws}/ws?room_id=${room.id}`).then(() => undefined, (err: { status: number; body: any }) => err);
+      assert.equal(refusal?.status, 401);
+      assert.equal(refusal?.body.error.code, 'token_required');
+      const c = await ChatClient.connect(`${ws}/ws?token=${token}&room_id=${room.id}`);
+      const welcome = await c.next((m) => m.type === 'welcome', 'welcome');
+      assert.equal(welcome.room_id, String(room.id));
+      c.send({ v: 1, type: 'chat', text: 'alone but not lonely' });
+      await c.next((m) => m.type === 'chat' && m.text === 'alone but not lonely', 'the message back');
+      c.close();
+    } finally {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
