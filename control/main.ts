@@ -235,7 +235,7 @@ export function createControl(deps: ControlDeps): Control {
   });
   // The show ended: chat tells the room and closes its sockets (on every node, through the room channel).
   live.observer.on('ended', (session) => {
-    chat.chat.sessionEnded(session.roomId, session.id).catch((err: unknown) => log.warn({ err, roomId: session.roomId }, 'announcing the end to the chat failed'));
+    chat.chat.sessionEnded(session.roomId, session.id, session.closeMethod, session.closeReason).catch((err: unknown) => log.warn({ err, roomId: session.roomId }, 'announcing the end to the chat failed'));
   });
   const app = createControlApp({
     log,

@@ -97,6 +97,7 @@ export class ChatService implements ChatConnHost {
         v: 1, type: 'welcome', room_id: ctx.roomId, session_id: ctx.sessionId, user: ctx.principal.user, can_post: ctx.principal.canPost,
         online: joined.online, heartbeat_ms: this.deps.config.pingInterval,
       });
+      if (this.deps.config.conventions) conn.send({ v: 1, type: 'notice', code: 'conventions', text: this.deps.config.conventions });
       await this.catchUp(conn, ctx.after);
       if (joined.changed) this.announcer.joined(ctx.roomId, ctx.principal.user, joined.online);
     })().catch((err: unknown) => {
@@ -205,8 +206,12 @@ export class ChatService implements ChatConnHost {
    * The show ended: every client is told (a kept `notice` `live_ended`, so a resume sees it too),
    * then each node closes the room's sockets with 4004 (control/chat/room-fanout.ts).
    */
-  async sessionEnded(roomId: string, sessionId: string): Promise<void> {
-    await this.deps.pubsub.publishKept(roomChannel(roomId), { v: 1, type: 'notice', code: 'live_ended', session_id: sessionId, text: 'The live show has ended' });
+  async sessionEnded(roomId: string, sessionId: string, closeMethod: number | null, reason: string | null): Promise<void> {
+    // close_method: 1 the anchor, 2 an operator or a moderation sanction (the reason says which), 3 the stream was cut.
+    const text = closeMethod === 2 ? 'The live show was stopped by moderation' : closeMethod === 3 ? 'The stream was cut; the show has ended' : 'The live show has ended';
+    await this.deps.pubsub.publishKept(roomChannel(roomId), {
+      v: 1, type: 'notice', code: 'live_ended', session_id: sessionId, close_method: closeMethod, reason, text,
+    });
   }
 
   /** The user exited: their sockets close (1000) on every node, through the room channel. */

@@ -170,6 +170,7 @@ for (const set of testAdapterSets()) {
       await a!.http.post('/api/v1/live/close').set(anchor.auth).send({ room_id: roomId }).expect(200);
       const notice = await c.next((m) => m.type === 'notice' && m.code === 'live_ended', 'live_ended');
       assert.equal(notice.session_id, sessionId);
+      assert.equal(notice.close_method, 1);
       assert.equal((await c.closed).code, 4004);
       const e = await refused(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       assert.equal(e.status, 409);
@@ -198,7 +199,7 @@ for (const set of testAdapterSets()) {
   describe(`chat limits on ${set.name}`, () => {
     let kit: ChatKit;
     before(async () => {
-      kit = await makeChatKit(set, { chat: { maxLength: 20, words: 'badword,worse', wordAction: 'mask', rate: '3/2s', rateMute: '5s', maxBufferedBytes: 2048 } });
+      kit = await makeChatKit(set, { chat: { conventions: 'Be kind.', maxLength: 20, words: 'badword,worse', wordAction: 'mask', rate: '3/2s', rateMute: '5s', maxBufferedBytes: 2048 } });
     });
     after(async () => {
       await kit?.close();
@@ -210,6 +211,7 @@ for (const set of testAdapterSets()) {
       const viewer = await kit.user();
       const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       await c.next((m) => m.type === 'welcome', 'welcome');
+      assert.equal((await c.next((m) => m.type === 'notice' && m.code === 'conventions', 'the conventions')).text, 'Be kind.');
       c.send({ v: 1, type: 'chat', text: 'x'.repeat(21), client_id: 'long' });
       assert.equal((await c.next((m) => m.client_id === 'long', 'too long')).code, 'message_too_long');
       c.send({ v: 1, type: 'chat', text: 'a BadWord here' });

@@ -103,6 +103,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_CHAT_PING_INTERVAL: 'chat.pingInterval',
   ONAIR_CHAT_HISTORY: 'chat.historySize',
   ONAIR_KICK_DURATION: 'chat.kickDuration',
+  ONAIR_CHAT_CONVENTIONS: 'chat.conventions',
 };
 
 type Tree = { [key: string]: unknown };

@@ -177,6 +177,8 @@ export const configSchema = z.object({
     pingInterval: duration('15s'),
     /** Kept messages a reconnecting client can resume from, per room. */
     historySize: z.coerce.number().int().min(10).max(100_000).default(1000),
+    /** Room conventions every socket gets after `welcome` (a `notice` with code `conventions`); none when unset. */
+    conventions: z.string().max(1000).optional(),
     /** How long an /kick blocks re-entry unless the kick names a duration. */
     kickDuration: duration('10m'),
   }),
