@@ -157,6 +157,12 @@ for (const set of testAdapterSets()) {
       p.send({ v: 1, type: 'chat', text: 'five' });
       await again.next((m) => m.text === 'five', 'five after the resume');
       assert.deepEqual(again.ofType('chat').map((m) => m.text), ['two', 'three', 'four', 'five']);
+      // The same over the socket (a client that lost its query string): `resume` replays from an id.
+      const mark = again.messages.length;
+      again.send({ v: 1, type: 'resume', after: one.id });
+      assert.equal((await again.next((m) => m.type === 'resumed', 'resumed again', mark)).count, 4);
+      await waitFor('the replay', () => again.messages.slice(mark).filter((m) => m.type === 'chat').length === 4);
+      assert.deepEqual(again.messages.slice(mark).filter((m) => m.type === 'chat').map((m) => m.text), ['two', 'three', 'four', 'five']);
       p.close();
       again.close();
     });
