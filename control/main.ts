@@ -231,7 +231,7 @@ export function createControl(deps: ControlDeps): Control {
   const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
   const chat = createChatModule({
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
-    rooms, sessions: sessionStore, playback, metrics, log,
+    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count),
   });
   // The show ended: chat tells the room and closes its sockets (on every node, through the room channel).
   live.observer.on('ended', (session) => {

@@ -18,7 +18,8 @@ interface Pending {
 }
 
 /**
- * Joins, leaves, likes and the online count of each room, aggregated per node and `windowMs`: the
+ * Joins, leaves, likes and the online count of each room, aggregated per node and `windowMs` (likes
+ * go to the show's counters, which broadcast `likes` totals): the
  * first event of a quiet room goes out at once, later ones in the same window are merged into one
  * message when it ends. A show that a thousand viewers enter in a second costs each socket one
  * `audience_join` a second, not a thousand.
@@ -26,7 +27,13 @@ interface Pending {
 export class Announcer {
   private readonly rooms = new Map<string, Pending>();
 
-  constructor(private readonly pubsub: PubSub, private readonly log: Logger, private readonly windowMs = 1000) {}
+  constructor(
+    private readonly pubsub: PubSub,
+    private readonly log: Logger,
+    private readonly windowMs = 1000,
+    /** Where a window's likes go (the show's counters, control/discovery, which broadcasts the totals); dropped when absent. */
+    private readonly likesSink?: (roomId: string, count: number) => Promise<unknown>,
+  ) {}
 
   joined(roomId: string, user: ChatUser | null, online: number): void {
     const p = this.pending(roomId);
@@ -74,7 +81,9 @@ export class Announcer {
     if (p.joinCount > 0) out.push({ v: 1, type: 'audience_join', users: p.join, count: p.joinCount, online: p.online ?? null });
     if (p.leaveCount > 0) out.push({ v: 1, type: 'audience_leave', users: p.leave, count: p.leaveCount, online: p.online ?? null });
     if (p.online !== undefined) out.push({ v: 1, type: 'online', count: p.online });
-    if (p.likes > 0) out.push({ v: 1, type: 'likes', count: p.likes });
+    if (p.likes > 0 && this.likesSink) {
+      this.likesSink(roomId, p.likes).catch((err: unknown) => this.log.warn({ err, roomId }, 'counting likes failed'));
+    }
     p.join = [];
     p.joinCount = 0;
     p.leave = [];

@@ -39,6 +39,8 @@ export interface ChatModuleDeps {
   sessions: Pick<LiveSessionStore, 'findById' | 'findActiveByRoom' | 'raisePeakViewers'>;
   playback: Pick<PlaybackService, 'issuePlayToken'>;
   metrics: Registry;
+  /** The show's like counter (control/discovery's SocialService.like); socket likes are dropped without it. */
+  likes?: (roomId: string, count: number) => Promise<unknown>;
   log: Logger;
 }
 
@@ -69,7 +71,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     sockets: () => service?.socketCount ?? 0, frames: () => service?.fanout.counters.frames ?? 0, deliveries: () => service?.fanout.counters.deliveries ?? 0,
   });
   const chat = new ChatService({
-    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics,
+    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes,
     onTimedOut: async (roomId, member) => entry?.timedOut(roomId, member),
   });
   service = chat;

@@ -24,6 +24,8 @@ export interface ChatServiceDeps {
   messages: MessageStore;
   config: OnairConfig['chat'];
   log: Logger;
+  /** Likes from sockets, summed per room and second (the show's counters: control/discovery). */
+  likes?: (roomId: string, count: number) => Promise<unknown>;
   /** Post results and dropped sockets, for /metrics (control/chat/chat-metrics.ts). */
   metrics?: ChatMetrics;
   /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
@@ -60,7 +62,7 @@ export class ChatService implements ChatConnHost {
 
   constructor(private readonly deps: ChatServiceDeps) {
     this.fanout = new RoomFanout(deps.pubsub, deps.log);
-    this.announcer = new Announcer(deps.pubsub, deps.log);
+    this.announcer = new Announcer(deps.pubsub, deps.log, 1000, deps.likes);
     this.rate = deps.config.rate ? deps.rateLimits.counter('chat-post', deps.config.rate) : null;
     this.filter = new WordFilter(deps.config.words);
   }

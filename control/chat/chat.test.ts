@@ -70,6 +70,10 @@ for (const set of testAdapterSets()) {
       assert.equal(got.position, 'top');
       // Both nodes serve the room: one Redis subscription each (or one hub subscription each).
       assert.equal(await kit.cluster.numSub(roomChannel(roomId)), 2);
+      // Likes from sockets are summed into the show's counter, whose totals every node's sockets get.
+      ca.send({ v: 1, type: 'like', count: 3 });
+      ca.send({ v: 1, type: 'like', count: 2 });
+      assert.equal((await cb.next((m) => m.type === 'likes' && m.likes === 5, 'the likes total on node B')).session_id, sessionId);
       ca.send({ v: 1, type: 'ping', t: 7 });
       assert.equal((await ca.next((m) => m.type === 'pong', 'pong')).t, 7);
       ca.close();
