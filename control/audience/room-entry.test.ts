@@ -86,8 +86,8 @@ for (const set of testAdapterSets()) {
       const decision = await a!.control.hooks.authorizePlay({ app: 'live', streamName: roomId, token: entered.token, query: {}, clientIp: '127.0.0.1', protocol: 'http-flv' });
       assert.ok(decision.allow && decision.viewerId === viewer.id);
       // Media reports the viewer's player (its viewer id is the user id) and an anonymous one.
-      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: viewer.id, protocol: 'http-flv', clientIp: '127.0.0.1', at: Date.now() });
-      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: 'v-anon-1', protocol: 'hls', clientIp: '127.0.0.1', at: Date.now() });
+      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: viewer.id, at: Date.now() });
+      await a!.control.audience.viewerJoined({ streamName: roomId, viewerId: 'v-anon-1', at: Date.now() });
       await a!.http.post(`/api/v1/rooms/${roomId}/enter`).set(other.auth).expect(200);
       const rows = liveAudienceTable(kit.ports.db.sequelize);
       await waitFor('four audience rows', async () => (await rows.count({ where: { session_id: sessionId } })) === 4);
