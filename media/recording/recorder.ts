@@ -91,7 +91,11 @@ export class Recorder implements MediaPlugin {
       const sink = new FlvSink({ id: `rec-${view.publisherId}-${index}`, out: file, log, maxBufferedBytes: this.maxBuffered });
       const seg: SegmentFile = { index, sink, path, startedAt: Date.now() };
       recording.path = path;
-      recording.done.push(closed.then(() => this.emitDone(view, seg)));
+      // Reported in segment order: a segment's file can finish closing before the previous one's
+      // (a bigger last write), and consumers list a show's segments as they are announced.
+      const previous = recording.done.at(-1) ?? Promise.resolve();
+      const endedAt = closed.then(() => Date.now());
+      recording.done.push(Promise.all([endedAt, previous]).then(([at]) => this.emitDone(view, seg, at)));
       if (index > 0) log.info({ stream: view.name, path, segment: index }, 'recording segment started');
       return sink;
     };
@@ -114,9 +118,8 @@ export class Recorder implements MediaPlugin {
     await all.finally(() => this.closing.delete(all));
   }
 
-  private emitDone(view: LiveStreamView, seg: SegmentFile): void {
+  private emitDone(view: LiveStreamView, seg: SegmentFile, endedAt: number): void {
     const { sink, path, startedAt } = seg;
-    const endedAt = Date.now();
     let size = 0;
     try {
       size = statSync(path).size;
