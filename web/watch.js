@@ -3,8 +3,10 @@
 // anything but the viewer) is not healthy, so it is torn down and started again with a new token
 // while the room is live. "OFFLINE" before a show, "ENDED" once a show seen here is over, and
 // "no such room" for an unknown id (no endless retries).
-import { ApiError, api, startPage, t } from '/app.js';
+import { ApiError, api, h, startPage, t } from '/app.js';
 import { play } from '/player.js';
+import { initChatUi, startChat, stopChat } from '/room-chat.js';
+import { initGifts, setLive } from '/room-gifts.js';
 
 startPage();
 const POLL_MS = 3000;
@@ -56,7 +58,8 @@ async function startPlayer() {
   starting = true;
   setStatus(t('watch.connecting'));
   try {
-    const grant = await api(`/rooms/${encodeURIComponent(roomId)}/play-token`);
+    const grant = await enter();
+    if (grant.session_id) startChat(grant.session_id, enter);
     const q = `?token=${encodeURIComponent(grant.token)}`;
     handle = await play(video, {
       flvUrl: sameOrigin(grant.flv_url, `/live/${roomId}.flv${q}`),
@@ -71,6 +74,19 @@ async function startPlayer() {
     setStatus(t('watch.waiting'));
   } finally {
     starting = false;
+  }
+}
+
+/**
+ * Enters the room (POST /enter: play URLs, a token bound to the viewer, the session for chat);
+ * where anonymous viewers may not enter, the play token alone still plays the video (no chat).
+ */
+async function enter() {
+  try {
+    return await api(`/rooms/${encodeURIComponent(roomId)}/enter`, { method: 'POST' });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) return api(`/rooms/${encodeURIComponent(roomId)}/play-token`);
+    throw err;
   }
 }
 
@@ -112,14 +128,26 @@ async function tick() {
   $('anchor').textContent = room.owner?.username ? t('watch.by', { name: room.owner.username }) : '';
   const live = Boolean(room.is_live);
   $('viewers').textContent = live ? t('watch.watching', { n: room.viewers ?? 0 }) : '';
+  setLive(live);
   if (!live) {
     stopPlayer();
+    stopChat();
+    showReplays();
     showState(sawLive ? 'ended' : 'offline');
+    if (video.dataset.replay) return; // a replay plays: no notice over it
     showNotice(t(sawLive ? 'watch.endedText' : 'watch.offlineText'));
     setStatus('');
     return;
   }
   sawLive = true;
+  $('replays').hidden = true;
+  replaysShown = false;
+  if (video.dataset.replay) {
+    // The show began: the live stream replaces the replay.
+    delete video.dataset.replay;
+    video.removeAttribute('src');
+    video.load();
+  }
   showState('live');
   showNotice(null);
   if (starting) return;
@@ -132,6 +160,41 @@ async function tick() {
   setStatus(t('watch.reconnecting'));
   stopPlayer();
   startPlayer();
+}
+
+let replaysShown = false;
+
+/** The room's past shows, when it is offline: a click plays the replay in the page's video. */
+async function showReplays() {
+  if (replaysShown) return;
+  replaysShown = true;
+  let list;
+  try {
+    list = (await api(`/rooms/${encodeURIComponent(roomId)}/replays?limit=20`)).replays ?? [];
+  } catch {
+    replaysShown = false;
+    return;
+  }
+  const box = $('replays');
+  box.hidden = list.length === 0;
+  $('replay-list').replaceChildren(...list.map((r) => h('li', { 'data-replay-id': r.id },
+    h('button', { type: 'button', class: 'replay', onclick: () => playReplay(r.id) },
+      r.poster_url ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
+      t('replays.item', { date: new Date(r.started_at).toLocaleString(), min: Math.max(1, Math.round((r.duration_ms ?? 0) / 60000)) })))));
+}
+
+async function playReplay(id) {
+  try {
+    const r = await api(`/replays/${encodeURIComponent(id)}`);
+    if (!r.playback_url) throw new Error(t('replays.none'));
+    showNotice(null);
+    video.src = r.playback_url;
+    video.dataset.replay = id;
+    await video.play().catch(() => {});
+    setStatus(t('replays.playing', { date: new Date(r.started_at).toLocaleString() }));
+  } catch (err) {
+    setStatus(t('common.error', { error: err.message }));
+  }
 }
 
 function noSuchRoom() {
@@ -165,6 +228,8 @@ if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) {
   setStatus(t('watch.badid'));
   noSuchRoom();
 } else {
+  initChatUi();
+  initGifts(roomId);
   tick();
   timer = setInterval(tick, POLL_MS);
   showConventions();
