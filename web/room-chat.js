@@ -20,7 +20,7 @@ let clientSeq = 0;
 
 /** Starts chat for a live session; `ticket()` answers a fresh /enter (a token for each connect). */
 export function startChat(sessionId, ticket) {
-  if (session === sessionId && ws) return;
+  if (session === sessionId) return; // already chatting (or reconnecting) in this show
   stopChat();
   session = sessionId;
   getTicket = ticket;
@@ -161,7 +161,7 @@ function line(kind, id, name, text) {
 /** A gift line; the same combo (sender + gift within the combo window) updates its line. */
 function gift(m) {
   const combo = m.combo?.id ? `combo-${m.combo.id}` : null;
-  const text = t('chat.gift', { name: m.gift?.name ?? '?', count: m.count ?? 1 }) + (m.combo?.count > 1 ? ` ×${m.combo.count}` : '');
+  const text = t('chat.gift', { name: m.gift?.name ?? '?', count: m.count ?? 1 }) + (m.combo?.count > 1 ? ` · ${t('chat.combo', { n: m.combo.count })}` : '');
   const existing = combo && document.querySelector(`#chat-list [data-combo="${CSS.escape(combo)}"]`);
   if (existing) {
     existing.lastChild.textContent = text;

@@ -21,7 +21,7 @@ export async function initGifts(id) {
   bar.replaceChildren(...gifts.map((g) => h('button', {
     type: 'button', class: 'gift-btn', 'data-gift-id': g.id, title: t('gifts.price', { price: g.price }),
     onclick: () => sendGift(g),
-  }, g.icon_url ? h('img', { src: g.icon_url, alt: '' }) : '', `${g.name} · ${g.price}`)));
+  }, sameOrigin(g.icon_url) ? h('img', { src: g.icon_url, alt: '' }) : '', `${g.name} · ${g.price}`)));
   $('gifts').hidden = gifts.length === 0;
   showBalance();
 }
@@ -91,4 +91,14 @@ function like() {
       giftMessage(t('common.error', { error: err.message }), true);
     }
   }, 1000);
+}
+
+/** Icons on other hosts would break the page's CSP (img-src 'self'): those gifts show their name only. */
+export function sameOrigin(url) {
+  if (!url) return false;
+  try {
+    return new URL(url, location.href).origin === location.origin;
+  } catch {
+    return false;
+  }
 }

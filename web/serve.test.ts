@@ -23,6 +23,8 @@ describe(createWebHandler.name, () => {
     ['/watch/1234', 'text/html', /src="\/watch\.js"/],
     ['/test-player.html?flv=x', 'text/html', /src="\/test-player\.js"/],
     ['/watch.js', 'text/javascript', /play-token/],
+    ['/room-chat.js', 'text/javascript', /\/ws\/live\//],
+    ['/room-gifts.js', 'text/javascript', /client_order_id/],
     ['/test-player.js', 'text/javascript', /playerState/],
     ['/rooms.js', 'text/javascript', /live=1/],
     ['/player.js', 'text/javascript', /export async function play/],

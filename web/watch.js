@@ -6,7 +6,7 @@
 import { ApiError, api, h, startPage, t } from '/app.js';
 import { play } from '/player.js';
 import { initChatUi, startChat, stopChat } from '/room-chat.js';
-import { initGifts, setLive } from '/room-gifts.js';
+import { initGifts, sameOrigin as ownOrigin, setLive } from '/room-gifts.js';
 
 startPage();
 const POLL_MS = 3000;
@@ -179,7 +179,7 @@ async function showReplays() {
   box.hidden = list.length === 0;
   $('replay-list').replaceChildren(...list.map((r) => h('li', { 'data-replay-id': r.id },
     h('button', { type: 'button', class: 'replay', onclick: () => playReplay(r.id) },
-      r.poster_url ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
+      ownOrigin(r.poster_url) ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
       t('replays.item', { date: new Date(r.started_at).toLocaleString(), min: Math.max(1, Math.round((r.duration_ms ?? 0) / 60000)) })))));
 }
 
