@@ -71,7 +71,8 @@ async function startPlayer() {
     userPaused = false;
     setStatus(t('watch.playing', { kind: KIND[handle.kind] ?? handle.kind }));
   } catch (err) {
-    setStatus(t('watch.waiting'));
+    // Kicked or on the anchor's blacklist: say so rather than "waiting for the anchor".
+    setStatus(err instanceof ApiError && err.status === 403 ? t('chat.kicked') : t('watch.waiting'));
   } finally {
     starting = false;
   }
