@@ -73,8 +73,9 @@ interface StreamBook {
  * - Play is checked before anything else: 401 (no token) / 403 (refused) come before 404 (not
  *   live), so stream names cannot be probed without a valid token. RTMP play of a name that is not
  *   live gets NetStream.Play.StreamNotFound and is closed (no waiting for a publisher).
- * - Viewer writes are corked and flushed every flushIntervalMs (100 ms) for all viewers at once;
- *   a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
+ * - Viewer writes are coalesced into ticks for all viewers at once, spaced by the work a tick takes
+ *   (FlushPolicy: a few viewers are written almost at once, thousands every flushIntervalMs, the
+ *   ceiling); a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
  * - A viewer over its queue bound (viewerQueueBytes, or viewerQueueTime of media) skips to the
  *   next keyframe; one still behind viewerQueueTime later is evicted with reason 'slow'.
  */

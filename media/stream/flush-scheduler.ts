@@ -1,10 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import type { MediaPacket } from './media-packet.js';
+import { FlushPolicy } from './flush-policy.js';
 
 /**
- * Coalesces viewer writes: a viewer corks its socket when it gets the first packet of a batch and
- * registers here; one timer for the whole process uncorks every dirty viewer, so each viewer's
- * packets of that interval leave in one writev. One timer and one Set, whatever the viewer count.
+ * Coalesces viewer writes: a viewer queues its packets and registers here when it gets the first
+ * of a batch; one tick for the whole process writes every dirty viewer, so each viewer's packets
+ * of that interval leave in one write. One timer and one Set, whatever the viewer count.
  * A new viewer's start-up burst goes out at once (setImmediate), without flushing the others early.
+ *
+ * When the next tick starts is decided once the fan-out of the packet that made the first viewer
+ * dirty is done (one setImmediate later, when every viewer of it is in the Set), by FlushPolicy,
+ * from the viewers waiting, the bytes they queued, the time since the last tick and the measured
+ * cost of writing a viewer: a few viewers are written almost at once, thousands wait up to the
+ * interval (the ceiling, ONAIR_FLUSH_INTERVAL), as they always did.
  *
  * A tick is written in slices of SLICE viewers, yielding to the event loop in between: at 3200
  * viewers a tick is ~40 ms of work, and a viewer arriving meanwhile would otherwise wait for all of
@@ -44,21 +52,51 @@ export class FlushScheduler {
   /** Runs seen in the current tick, by first packet; emptied when a tick starts and ends. */
   private readonly batches = new Map<MediaPacket, Batch>();
   private inTick = false;
+  private readonly policy: FlushPolicy;
+  /** Pending decision of when to write the dirty viewers (see decide). */
+  private deciding: NodeJS.Immediate | undefined;
+  /** Bytes queued since the current (or last) tick began, by every viewer. */
+  private queuedBytes = 0;
+  /** performance.now() when the last tick finished writing. */
+  private lastTickEnd = -Infinity;
+  /** Work (ms) and viewers of the tick being written, for the policy's cost per viewer. */
+  private tickWorkMs = 0;
 
-  constructor(private readonly intervalMs: number) {}
+  constructor(private readonly intervalMs: number) {
+    this.policy = new FlushPolicy(intervalMs);
+  }
 
-  /** Flush at the next interval tick. */
+  /** Flush at the next tick (FlushPolicy decides when, at most the interval away). */
   schedule(f: Flushable): void {
     if (this.intervalMs <= 0) {
       this.scheduleNow(f); // no coalescing: every flush is urgent
       return;
     }
     this.dirty.add(f);
-    // While a tick is still being written the next interval has not begun: it starts when the
-    // tick ends (flushDue), as it did when a tick was written in one go. Starting it earlier would
-    // shorten the interval under load and cost more writes per viewer.
-    if (!this.timer && this.due.length === 0) this.timer = setTimeout(this.runDirty, this.intervalMs);
+    // While a tick is still being written the next one is decided when it ends (runSlice), as it
+    // was when a tick was written in one go: deciding earlier would shorten the interval under
+    // load and cost more writes per viewer.
+    if (!this.timer && !this.deciding && this.due.length === 0) this.deciding = setImmediate(this.decide);
   }
+
+  /** A viewer queued `bytes` more (the policy weighs how full the writes already are). */
+  queued(bytes: number): void {
+    this.queuedBytes += bytes;
+  }
+
+  /** The measured cost of writing one viewer in a tick (ms). */
+  get costPerViewerMs(): number {
+    return this.policy.costPerViewer;
+  }
+
+  /** Starts the next tick now or arms the timer for it, as FlushPolicy says. */
+  private readonly decide = (): void => {
+    this.deciding = undefined;
+    if (this.timer || this.due.length > 0 || this.dirty.size === 0) return;
+    const wait = this.policy.waitMs({ dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: performance.now() - this.lastTickEnd });
+    if (wait > 0) this.timer = setTimeout(this.runDirty, wait);
+    else this.runDirty();
+  };
 
   /** Flush as soon as the current I/O callbacks are done (a new viewer's start-up burst). */
   scheduleNow(f: Flushable): void {
@@ -106,17 +144,30 @@ export class FlushScheduler {
     for (const f of this.dirty) this.due.push(f);
     this.dirty = new Set();
     this.batches.clear();
-    this.sliceImmediate ??= setImmediate(this.runSlice);
+    this.queuedBytes = 0;
+    this.tickWorkMs = 0;
+    this.runSlice();
   };
 
   private readonly runSlice = (): void => {
     this.sliceImmediate = undefined;
-    this.flushDue(SLICE);
-    if (this.next < this.due.length) this.sliceImmediate = setImmediate(this.runSlice);
+    const t0 = performance.now();
+    const viewers = this.due.length;
+    const done = this.flushDue(SLICE);
+    const t1 = performance.now();
+    this.tickWorkMs += t1 - t0;
+    if (!done) {
+      this.sliceImmediate = setImmediate(this.runSlice);
+      return;
+    }
+    this.policy.recordTick(viewers, this.tickWorkMs);
+    this.lastTickEnd = t1;
+    // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
+    if (this.dirty.size > 0) this.deciding ??= setImmediate(this.decide);
   };
 
-  /** Flushes up to `max` due viewers; at the end of the tick, forgets it. */
-  private flushDue(max: number): void {
+  /** Flushes up to `max` due viewers; at the end of the tick, forgets it and returns true. */
+  private flushDue(max: number): boolean {
     const due = this.due;
     const end = Math.min(due.length, this.next + max);
     this.inTick = true;
@@ -129,13 +180,16 @@ export class FlushScheduler {
       this.due = [];
       this.next = 0;
       this.batches.clear(); // written buffers live on only in the sockets' pending writes
-      if (this.dirty.size > 0 && !this.timer) this.timer = setTimeout(this.runDirty, this.intervalMs);
+      return true;
     }
+    return false;
   }
 
   /** Flushes everything now and stops the timers. */
   close(): void {
     clearTimeout(this.timer);
+    if (this.deciding) clearImmediate(this.deciding);
+    this.deciding = undefined;
     if (this.immediate) clearImmediate(this.immediate);
     if (this.sliceImmediate) clearImmediate(this.sliceImmediate);
     this.timer = undefined;

@@ -43,7 +43,8 @@ export type ViewerEndReason = PlayEnded['reason'];
  * packets, turns each into the protocol's shared bytes (encode) and queues the reference; the
  * scheduler's flush writes the queue corked, in one writev, and only once the sink has handed the
  * previous batch to the kernel. So a viewer costs one array slot per queued packet (no copies, no
- * stream-internal entries piling up for a slow reader) and about one syscall per flush interval.
+ * stream-internal entries piling up for a slow reader) and about one syscall per flush tick (the
+ * scheduler spaces ticks by the work they take: see FlushPolicy).
  *
  * Viewers that keep up with the stream queue the same run of packets each interval; the scheduler
  * then hands them one joined buffer to write (FlushScheduler.sharedBatch) instead of the parts.
@@ -180,6 +181,7 @@ export class ViewerSession implements StreamReader {
     this.queue.push(buf);
     this.queuedBytes += buf.length;
     this.bytesOut += buf.length;
+    this.scheduler.queued(buf.length);
     if (!this.scheduled) {
       this.scheduled = true;
       this.scheduler.schedule(this);

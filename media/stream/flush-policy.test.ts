@@ -1,0 +1,77 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { BUSY_SHARE, FlushPolicy, FULL_WRITE_BYTES } from './flush-policy.js';
+
+/** A policy that has measured `costMs` per viewer over many ticks. */
+function measured(costMs: number, ceilingMs = 100): FlushPolicy {
+  const p = new FlushPolicy(ceilingMs);
+  for (let i = 0; i < 100; i++) p.recordTick(1000, 1000 * costMs);
+  return p;
+}
+
+/** Right after a tick, one small packet (an audio frame) per viewer queued. */
+const afterTick = (viewers: number) => ({ dirtyViewers: viewers, queuedBytes: viewers * 400, sinceLastTickMs: 0 });
+
+describe(FlushPolicy.name, () => {
+  it('writes a single viewer at once, even right after a tick', () => {
+    assert.equal(measured(0.01).waitMs(afterTick(1)), 0);
+  });
+
+  it('waits longer as the audience grows, and never past the ceiling (ONAIR_FLUSH_INTERVAL)', () => {
+    const p = measured(0.005);
+    const waits = [1, 40, 400, 1600, 4000, 10_000].map((n) => p.waitMs(afterTick(n)));
+    for (let i = 1; i < waits.length; i++) assert.ok(waits[i]! >= waits[i - 1]!, `non-decreasing: ${waits.join(', ')}`);
+    assert.equal(waits[0], 0, 'one viewer: now');
+    assert.ok(waits[1]! < 2, `40 viewers: about a ms (${waits[1]})`);
+    assert.ok(waits[2]! > 5 && waits[2]! < 15, `400 viewers: ~11 ms (${waits[2]})`);
+    assert.ok(waits[5]! > 99 && waits[5]! <= 100, `thousands: the ceiling, as before (${waits[5]})`);
+  });
+
+  it('keeps writing ticks to its share of the time: the wait is the work times (1 - share) / share', () => {
+    const p = measured(0.01);
+    const n = 200; // 2 ms of work
+    const expected = (2 * (1 - BUSY_SHARE)) / BUSY_SHARE;
+    assert.ok(Math.abs(p.waitMs(afterTick(n)) - expected) < 0.01 * expected);
+  });
+
+  it('counts the wait from the end of the last tick: data after a quiet spell goes out at once', () => {
+    const p = measured(0.01);
+    const full = p.waitMs(afterTick(400));
+    assert.ok(full > 5);
+    assert.ok(Math.abs(p.waitMs({ ...afterTick(400), sinceLastTickMs: 5 }) - (full - 5)) < 1e-9);
+    assert.equal(p.waitMs({ ...afterTick(400), sinceLastTickMs: full + 1 }), 0);
+    assert.equal(p.waitMs({ ...afterTick(400), sinceLastTickMs: Infinity }), 0, 'before any tick');
+  });
+
+  it('waits less when the viewers already hold large writes (a keyframe), not at all at a full write', () => {
+    const p = measured(0.01);
+    const small = p.waitMs(afterTick(400));
+    const half = p.waitMs({ dirtyViewers: 400, queuedBytes: 400 * (FULL_WRITE_BYTES / 2), sinceLastTickMs: 0 });
+    assert.ok(Math.abs(half - small / 2) < small * 0.02, `${half} ~ ${small} / 2`);
+    assert.equal(p.waitMs({ dirtyViewers: 400, queuedBytes: 400 * FULL_WRITE_BYTES * 2, sinceLastTickMs: 0 }), 0);
+  });
+
+  it('follows the measured cost: a slower or busier process coalesces more, a faster one less', () => {
+    const p = new FlushPolicy(100);
+    const before = p.waitMs(afterTick(300));
+    for (let i = 0; i < 30; i++) p.recordTick(300, 300 * 0.03); // writes got 3x dearer (load)
+    const slow = p.waitMs(afterTick(300));
+    assert.ok(slow > 2.5 * before, `${slow} > 2.5 x ${before}`);
+    for (let i = 0; i < 30; i++) p.recordTick(300, 300 * 0.002);
+    assert.ok(p.waitMs(afterTick(300)) < before / 2);
+  });
+
+  it('one odd tick moves the estimate only partly, and empty or broken measurements are ignored', () => {
+    const p = measured(0.01);
+    p.recordTick(100, 100 * 1); // a tick preempted by something else: 100x the cost
+    assert.ok(p.costPerViewer < 0.3, `${p.costPerViewer}`);
+    const c = p.costPerViewer;
+    p.recordTick(0, 5);
+    p.recordTick(10, Number.NaN);
+    assert.equal(p.costPerViewer, c);
+  });
+
+  it('waits for nobody when nobody is waiting', () => {
+    assert.equal(measured(0.01).waitMs({ dirtyViewers: 0, queuedBytes: 0, sinceLastTickMs: 0 }), 0);
+  });
+});
