@@ -10,7 +10,6 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ensureSample } from '../stress/publish/sample.js';
 import { readFlvFile } from '../stress/flv/flv-file.js';
-import { startFfmpegPublisher } from '../stress/publish/ffmpeg-publisher.js';
 import { runLoad } from '../stress/load.js';
 import { ProcUsage } from '../stress/report/server-usage.js';
 import { LiveTable, fixed, formatTable } from '../stress/report/table.js';
@@ -19,6 +18,8 @@ import { OptionsError } from '../stress/options.js';
 import type { Protocol } from '../stress/viewers/viewer-state.js';
 import { MEDIA_HELP, parseMediaBenchArgs, stepsOf } from './lib/media-options.js';
 import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
+import { startClockPublisher } from './lib/clock-publisher.js';
+import { percentile } from '../stress/report/percentile.js';
 import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
 
@@ -38,6 +39,9 @@ interface StepResult {
   ttffP95: number | undefined;
   /** Median TTFF of single viewers joining one after another once the step runs (no connect storm). */
   joinTtffP50: number | undefined;
+  /** Latency the server adds (publisher's clock SEI to the viewer's read), of probe viewers spread over the step. */
+  latencyP50: number | undefined;
+  latencyP95: number | undefined;
   mbps: number;
   loadCpuPercent: number;
   /** CPU used meanwhile by everything else on the machine (% of one core). */
@@ -45,10 +49,10 @@ interface StepResult {
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
 }
 
 /**
@@ -60,7 +64,29 @@ function row(r: StepResult): (string | number | undefined)[] {
 function joinTtffs(url: URL, protocol: Protocol, count: number, delayMs: number): Promise<number[]> {
   const probe = fileURLToPath(new URL('./lib/join-probe.ts', import.meta.url));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', probe, url.href, protocol, String(count), String(Math.round(delayMs))], { timeout: delayMs + count * 6000 + 10_000 }, (err, stdout) => {
+    execFile(process.execPath, ['--import', 'tsx', probe, url.href, protocol, String(count), String(Math.round(delayMs))], { timeout: Math.round(delayMs + count * 6000 + 10_000) }, (err, stdout) => {
+      try {
+        resolve(err ? [] : (JSON.parse(stdout) as number[]));
+      } catch {
+        resolve([]);
+      }
+    });
+  });
+}
+
+/** Probe viewers of the latency columns: few, so they add no load, spread so they see the whole step. */
+const LATENCY_PROBES = 4;
+
+/**
+ * The latency the server adds, read from the publisher's clock SEI by LATENCY_PROBES viewers that
+ * join spread over `spanMs` from `delayMs` on and watch to its end (bench/lib/latency-probe.ts, a
+ * child process for the same reason as joinTtffs).
+ */
+function latencies(url: URL, protocol: Protocol, delayMs: number, spanMs: number): Promise<number[]> {
+  const probe = fileURLToPath(new URL('./lib/latency-probe.ts', import.meta.url));
+  const args = [probe, url.href, protocol, String(LATENCY_PROBES), String(Math.round(delayMs)), String(Math.round(spanMs))];
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', ...args], { timeout: Math.round(delayMs + spanMs + 15_000), maxBuffer: 16 << 20 }, (err, stdout) => {
       try {
         resolve(err ? [] : (JSON.parse(stdout) as number[]));
       } catch {
@@ -87,7 +113,7 @@ async function waitFirstFrame(url: string, timeoutMs: number): Promise<string | 
 }
 
 async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: string, bytesPerSec: number, o: ReturnType<typeof parseMediaBenchArgs>, table: LiveTable, results: StepResult[], notes: string[]): Promise<void> {
-  const pub = startFfmpegPublisher(sample, t.publishUrl, 'bench publisher', 'ffmpeg', LOAD_CPU);
+  const pub = startClockPublisher(sample, t.publishUrl, 'bench publisher', LOAD_CPU);
   try {
     const ready = await waitFirstFrame(await t.playUrl(t.protocols.includes('http-flv') ? 'http-flv' : t.protocols[0]!), 20_000);
     if (ready) {
@@ -105,6 +131,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         const busy0 = machineBusySeconds();
         const t0 = performance.now();
         const joins = joinTtffs(url, proto, 20, rampMs + o.settleMs + 2000);
+        const lat = latencies(url, proto, rampMs + o.settleMs, Math.max(1000, o.stepMs - 1000));
         const r = await runLoad({
           count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
           specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
@@ -113,9 +140,11 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         const elapsedMs = performance.now() - t0;
         const loadCpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
         const machinePercent = ((machineBusySeconds() - busy0) * 1000 / elapsedMs) * 100;
+        const latMs = await lat;
         const step: StepResult = {
           target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
           serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
+          latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
           ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
           loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)), errors: r.summary.errors,
         };

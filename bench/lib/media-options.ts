@@ -25,11 +25,14 @@ export interface MediaBenchOptions {
 
 export const MEDIA_HELP = `npm run bench:media -- [options]
 
-One 2.15 Mb/s 720p30 H.264/AAC stream (2 s GOP, published by ffmpeg -c copy), N viewers on a ladder
+One 2.15 Mb/s 720p30 H.264/AAC stream (2 s GOP, published as is by the stress tool's probe publisher,
+which puts its wall clock in an SEI every 200 ms), N viewers on a ladder
 (${BASE_LADDER.join(', ')}, then +800 up to --max) until the healthy share drops below 95 %.
 Each server runs pinned to core 0 (taskset -c 0); the publisher and the viewers run on core 1.
-Per target and step: healthy share, server CPU % of a core and per 100 viewers, RSS, TTFF p50/p95
-of the ramp's viewers, and the median TTFF of 20 single viewers joining the running step (join TTFF).
+Per target and step: healthy share, server CPU % of a core and per 100 viewers, RSS, the latency the
+server adds (lat p50/p95: publisher's clock to the viewer's read, from 4 probe viewers joining spread
+over the step), TTFF p50/p95 of the ramp's viewers, and the median TTFF of 20 single viewers joining
+the running step (join TTFF).
 
   --targets LIST      onair (all-in-one, npm start), onair-media (the media service alone, npm run
                       start:media, with control on the load core), nms, nginx (default all; a target

@@ -6,6 +6,9 @@ import { performance } from 'node:perf_hooks';
 import { isVideoKeyframe, readClock } from '../flv/clock-sei.js';
 import type { FlvTag } from '../flv/flv-tag-scanner.js';
 
+/** Time after the first frame during which clock readings are ignored (the start-up burst). */
+export const BURST_MS = 500;
+
 export type Protocol = 'http-flv' | 'ws-flv' | 'rtmp' | 'hls';
 export const PROTOCOLS: readonly Protocol[] = ['http-flv', 'ws-flv', 'rtmp', 'hls'];
 
@@ -61,7 +64,9 @@ export class ViewerState {
     if (tag.type !== 9) return;
     if (this.firstFrameAt === undefined && isVideoKeyframe(9, head)) this.firstFrameAt = performance.now();
     const clock = readClock(head);
-    if (clock !== undefined) this.ctx.latency.add(Date.now() - clock);
+    // The start-up burst replays the cached GOP, whose clocks are up to a GOP old: they measure
+    // the cache, not the delivery. Clocks count once the viewer has played for BURST_MS.
+    if (clock !== undefined && this.firstFrameAt !== undefined && performance.now() - this.firstFrameAt >= BURST_MS) this.ctx.latency.add(Date.now() - clock);
   }
 
   /** A media segment (HLS) arrived whole: the first one counts as the first frame. */
