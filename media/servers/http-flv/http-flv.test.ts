@@ -193,3 +193,51 @@ describe('HTTP-FLV backpressure', () => {
     }
   });
 });
+
+describe('HTTP-FLV write coalescing in a small room', () => {
+  let h: EngineHarness;
+  // A 10 s ceiling: with writes on a fixed tick, a live frame would wait up to 10 s for it.
+  before(async () => {
+    h = await startEngine({ tuning: { flushIntervalMs: 10_000 } });
+  });
+  after(() => h.close());
+
+  it('writes each live frame to a lone viewer as it arrives, not at the flush interval (the ceiling)', async () => {
+    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.publish('X');
+    await pub.nextStatus();
+    pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
+    const frameBody = (key: boolean, mark: number) => {
+      const b = Buffer.alloc(2000, 0x33);
+      b[0] = key ? 0x17 : 0x27;
+      b[1] = 1;
+      b.writeUInt32BE(mark, 8);
+      return b;
+    };
+    pub.sendMedia(9, 0, frameBody(true, 0));
+    const viewer = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    const parser = new FlvParser();
+    const arrived = new Map<number, number>();
+    viewer.on('data', (d: Buffer) => {
+      for (const t of parser.push(d)) if (t.type === 9 && t.body.length === 2000) arrived.set(t.body.readUInt32BE(8), performance.now());
+    });
+    try {
+      assert.ok(await until(() => arrived.has(0), 5000), 'the start-up burst (the cached keyframe)');
+      const sentAt = new Map<number, number>();
+      for (let mark = 1; mark <= 5; mark++) {
+        sentAt.set(mark, performance.now());
+        pub.sendMedia(9, mark * 33, frameBody(false, mark));
+        await until(() => arrived.has(mark), 5000, 5);
+      }
+      for (let mark = 1; mark <= 5; mark++) {
+        assert.ok(arrived.has(mark), `live frame ${mark} arrived`);
+        // Generous bound for a loaded machine; a fixed tick would hold each frame up to 10 s.
+        assert.ok(arrived.get(mark)! - sentAt.get(mark)! < 2500, `frame ${mark} took ${Math.round(arrived.get(mark)! - sentAt.get(mark)!)} ms`);
+      }
+    } finally {
+      viewer.destroy();
+      pub.close();
+    }
+  });
+});
