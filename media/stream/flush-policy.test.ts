@@ -2,11 +2,20 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { BUSY_SHARE, FlushPolicy, FULL_WRITE_BYTES } from './flush-policy.js';
 
-/** A policy that has measured `costMs` per viewer over many ticks. */
+/** A policy that has measured `costMs` per viewer over many ticks (bytes too alike to tell apart). */
 function measured(costMs: number, ceilingMs = 100): FlushPolicy {
   const p = new FlushPolicy(ceilingMs);
-  for (let i = 0; i < 100; i++) p.recordTick(1000, 1000 * costMs);
+  for (let i = 0; i < 100; i++) p.recordTick(1000, 1000 * 4000, 1000 * costMs);
   return p;
+}
+
+/** Ticks of `n` viewers whose bytes per viewer vary (audio-only ticks, keyframe ticks), costing `perViewer` + `perByte`. */
+function ticks(p: FlushPolicy, n: number, perViewer: number, perByte: number, count = 60): void {
+  const sizes = [400, 4000, 9000, 27_000, 90_000];
+  for (let i = 0; i < count; i++) {
+    const bytes = n * sizes[i % sizes.length]!;
+    p.recordTick(n, bytes, n * perViewer + bytes * perByte);
+  }
 }
 
 /** Right after a tick, one small packet (an audio frame) per viewer queued. */
@@ -54,20 +63,41 @@ describe(FlushPolicy.name, () => {
   it('follows the measured cost: a slower or busier process coalesces more, a faster one less', () => {
     const p = new FlushPolicy(100);
     const before = p.waitMs(afterTick(300));
-    for (let i = 0; i < 30; i++) p.recordTick(300, 300 * 0.03); // writes got 3x dearer (load)
+    for (let i = 0; i < 60; i++) p.recordTick(300, 300 * 4000, 300 * 0.03); // writes got 3x dearer (load)
     const slow = p.waitMs(afterTick(300));
     assert.ok(slow > 2.5 * before, `${slow} > 2.5 x ${before}`);
-    for (let i = 0; i < 30; i++) p.recordTick(300, 300 * 0.002);
+    for (let i = 0; i < 60; i++) p.recordTick(300, 300 * 4000, 300 * 0.002);
     assert.ok(p.waitMs(afterTick(300)) < before / 2);
   });
 
+  it('counts only the fixed cost of writes: bytes cost the same however they are grouped, so they do not make it wait', () => {
+    const fixedOnly = new FlushPolicy(100);
+    ticks(fixedOnly, 400, 0.005, 0);
+    const withBytes = new FlushPolicy(100);
+    ticks(withBytes, 400, 0.005, 0.0000005); // 0.5 ns per byte: a 90 KB keyframe costs 9x a write's fixed cost
+    assert.ok(Math.abs(withBytes.costPerViewer - 0.005) < 0.0005, `fixed cost per viewer ${withBytes.costPerViewer}`);
+    assert.ok(Math.abs(withBytes.costPerByte - 0.0000005) < 0.00000005, `cost per byte ${withBytes.costPerByte}`);
+    const a = fixedOnly.waitMs(afterTick(400));
+    const b = withBytes.waitMs(afterTick(400));
+    assert.ok(Math.abs(a - b) < 0.05 * a, `same wait with or without byte costs (${a}, ${b})`);
+  });
+
+  it('counts all of the work as fixed cost when the ticks cannot tell bytes from writes apart', () => {
+    const p = new FlushPolicy(100);
+    for (let i = 0; i < 60; i++) p.recordTick(400, 400 * 9000, 400 * 0.008);
+    assert.ok(Math.abs(p.costPerViewer - 0.008) < 1e-9);
+    assert.equal(p.costPerByte, 0);
+  });
+
   it('one odd tick moves the estimate only partly, and empty or broken measurements are ignored', () => {
-    const p = measured(0.01);
-    p.recordTick(100, 100 * 1); // a tick preempted by something else: 100x the cost
+    const p = new FlushPolicy(100);
+    ticks(p, 1000, 0.01, 0);
+    p.recordTick(1000, 1000 * 9000, 1000 * 1); // a tick preempted by something else: 100x the cost
     assert.ok(p.costPerViewer < 0.3, `${p.costPerViewer}`);
     const c = p.costPerViewer;
-    p.recordTick(0, 5);
-    p.recordTick(10, Number.NaN);
+    p.recordTick(0, 0, 5);
+    p.recordTick(10, 100, Number.NaN);
+    p.recordTick(10, Number.NaN, 1);
     assert.equal(p.costPerViewer, c);
   });
 

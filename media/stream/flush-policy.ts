@@ -3,30 +3,35 @@
  * scheduler measures, this decides; unit-tested in flush-policy.test.ts).
  *
  * Coalescing exists to save the fixed cost of a write (a syscall, on loopback the receiver's TCP
- * work too, libuv's request): ~5 us per viewer and write. Waiting buys nothing else, and costs
- * latency. So the policy spends at most a fixed share of the time (BUSY_SHARE) on writing ticks:
- * after a tick that took W ms of work, the next one starts W * (1 - BUSY_SHARE) / BUSY_SHARE ms
- * after it ended. The work of the next tick is predicted from the viewers waiting for it and the
- * measured cost per viewer of the last ticks, so a room that just grew backs off at once.
+ * work too, libuv's request): ~5 us per viewer and write. The bytes cost the same however they are
+ * grouped, and waiting costs latency. So the policy spends at most a fixed share of the time
+ * (BUSY_SHARE) on the fixed costs of writes: the next tick starts when the writes of the viewers
+ * waiting for it, at the measured fixed cost per viewer, would take that share of the time since
+ * the last tick ended. A room that just grew backs off at once (the count of waiting viewers is
+ * known); one viewer (~0.005 ms) is written at once, as nginx-rtmp does; tens of viewers wait a
+ * ms or less; thousands wait the ceiling (ONAIR_FLUSH_INTERVAL), as before this policy.
  *
- * What this gives: one viewer (W ~ 0.01 ms) is written at once, as nginx-rtmp does; tens of viewers
- * wait a few ms; thousands wait the ceiling (ONAIR_FLUSH_INTERVAL), as before this policy. The cost
- * per viewer is measured, so a loaded or slower machine coalesces more on its own, and the bytes
- * the tick writes count as work: the busier the process, the more it coalesces.
+ * The fixed cost per viewer is measured, not assumed: every tick reports its viewers, bytes and
+ * work, and a least-squares fit over the recent ticks (forgetting old ones) splits the work into a
+ * cost per viewer and a cost per byte. When the ticks do not tell the two apart (every tick alike),
+ * all of the work counts as fixed cost, which only coalesces more. A slower or busier machine
+ * measures dearer writes and so coalesces more, on its own.
  *
  * Bytes: a viewer whose queue already holds about a full write (FULL_WRITE_BYTES, a keyframe at
  * 2 Mb/s) gains little by waiting for more, so the wait shrinks as the queued bytes per viewer grow.
  * Time: the wait counts from the end of the last tick, so data after a quiet spell goes out at once.
  */
 
-/** The share of the time writing ticks may take before the scheduler coalesces more (no knob). */
+/** The share of the time the fixed costs of writes may take before the scheduler coalesces more (no knob). */
 export const BUSY_SHARE = 0.15;
 /** Queued bytes per viewer at which waiting for more gains nothing: one write is already large. */
 export const FULL_WRITE_BYTES = 64 * 1024;
-/** Cost of flushing one viewer assumed before the first tick was measured (ms). */
+/** Fixed cost of writing one viewer assumed before the first tick was measured (ms). */
 export const PRIOR_COST_PER_VIEWER_MS = 0.01;
-/** Weight of the newest tick in the running cost per viewer. */
-const COST_WEIGHT = 0.2;
+/** Weight kept by the past at each new tick in the fit (~20 ticks of memory). */
+const KEEP = 0.95;
+/** Below this, the ticks' bytes per viewer vary too little to split the work (1 - correlation^2 of viewers and bytes). */
+const MIN_SPREAD = 0.02;
 /** Waits shorter than this are not worth a timer (its resolution is 1 ms): write now. */
 export const MIN_WAIT_MS = 1;
 
@@ -41,26 +46,56 @@ export interface FlushWork {
 
 export class FlushPolicy {
   private costPerViewerMs = PRIOR_COST_PER_VIEWER_MS;
+  private costPerByteMs = 0;
+  /** Decayed sums of the least-squares fit work = a * viewers + b * bytes. */
+  private snn = 0;
+  private snb = 0;
+  private sbb = 0;
+  private snw = 0;
+  private sbw = 0;
 
   /** `ceilingMs`: the longest wait (ONAIR_FLUSH_INTERVAL); also the wait once the process is busy. */
   constructor(readonly ceilingMs: number) {}
 
-  /** The scheduler wrote a tick: `viewers` flushed in `workMs` of work (its slices, not the gaps between). */
-  recordTick(viewers: number, workMs: number): void {
-    if (viewers <= 0 || !(workMs >= 0)) return;
-    this.costPerViewerMs += COST_WEIGHT * (workMs / viewers - this.costPerViewerMs);
+  /** The scheduler wrote a tick: `viewers` flushed, `bytes` written, in `workMs` of work (its slices, not the gaps between). */
+  recordTick(viewers: number, bytes: number, workMs: number): void {
+    if (viewers <= 0 || !(workMs >= 0) || !(bytes >= 0)) return;
+    const n = viewers;
+    this.snn = KEEP * this.snn + n * n;
+    this.snb = KEEP * this.snb + n * bytes;
+    this.sbb = KEEP * this.sbb + bytes * bytes;
+    this.snw = KEEP * this.snw + n * workMs;
+    this.sbw = KEEP * this.sbw + bytes * workMs;
+    const det = this.snn * this.sbb - this.snb * this.snb;
+    if (this.sbb > 0 && det > MIN_SPREAD * this.snn * this.sbb) {
+      const a = (this.snw * this.sbb - this.sbw * this.snb) / det;
+      const b = (this.snn * this.sbw - this.snb * this.snw) / det;
+      if (a > 0 && b >= 0) {
+        this.costPerViewerMs = a;
+        this.costPerByteMs = b;
+        return;
+      }
+    }
+    // Not separable (or a fit that makes no physical sense): all of the work is fixed cost.
+    this.costPerViewerMs = this.snw / this.snn;
+    this.costPerByteMs = 0;
   }
 
-  /** The measured cost of flushing one viewer (ms), for metrics and tests. */
+  /** The measured fixed cost of writing one viewer (ms), for metrics and tests. */
   get costPerViewer(): number {
     return this.costPerViewerMs;
+  }
+
+  /** The measured cost per byte written (ms; 0 until the ticks tell it apart), for tests. */
+  get costPerByte(): number {
+    return this.costPerByteMs;
   }
 
   /** Milliseconds to wait before writing the waiting viewers: 0 means now. Never above the ceiling. */
   waitMs(w: FlushWork): number {
     if (w.dirtyViewers <= 0) return 0;
-    const workMs = w.dirtyViewers * this.costPerViewerMs;
-    const spacingMs = (workMs * (1 - BUSY_SHARE)) / BUSY_SHARE;
+    const fixedMs = w.dirtyViewers * this.costPerViewerMs;
+    const spacingMs = fixedMs / BUSY_SHARE - fixedMs;
     const full = Math.min(1, w.queuedBytes / w.dirtyViewers / FULL_WRITE_BYTES);
     const gapMs = Math.min(this.ceilingMs, spacingMs) * (1 - full);
     const wait = gapMs - Math.max(0, w.sinceLastTickMs);

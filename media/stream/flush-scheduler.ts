@@ -59,8 +59,9 @@ export class FlushScheduler {
   private queuedBytes = 0;
   /** performance.now() when the last tick finished writing. */
   private lastTickEnd = -Infinity;
-  /** Work (ms) and viewers of the tick being written, for the policy's cost per viewer. */
+  /** Work (ms) and bytes of the tick being written, for the policy's costs. */
   private tickWorkMs = 0;
+  private tickBytes = 0;
 
   constructor(private readonly intervalMs: number) {
     this.policy = new FlushPolicy(intervalMs);
@@ -84,7 +85,7 @@ export class FlushScheduler {
     this.queuedBytes += bytes;
   }
 
-  /** The measured cost of writing one viewer in a tick (ms). */
+  /** The measured fixed cost of writing one viewer in a tick (ms). */
   get costPerViewerMs(): number {
     return this.policy.costPerViewer;
   }
@@ -144,6 +145,7 @@ export class FlushScheduler {
     for (const f of this.dirty) this.due.push(f);
     this.dirty = new Set();
     this.batches.clear();
+    this.tickBytes = this.queuedBytes;
     this.queuedBytes = 0;
     this.tickWorkMs = 0;
     this.runSlice();
@@ -160,7 +162,7 @@ export class FlushScheduler {
       this.sliceImmediate = setImmediate(this.runSlice);
       return;
     }
-    this.policy.recordTick(viewers, this.tickWorkMs);
+    this.policy.recordTick(viewers, this.tickBytes, this.tickWorkMs);
     this.lastTickEnd = t1;
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
     if (this.dirty.size > 0) this.deciding ??= setImmediate(this.decide);
