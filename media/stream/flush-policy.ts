@@ -14,8 +14,9 @@
  * The fixed cost per viewer is measured, not assumed: every tick reports its viewers, bytes and
  * work, and a least-squares fit over the recent ticks (forgetting old ones) splits the work into a
  * cost per viewer and a cost per byte. When the ticks do not tell the two apart (every tick alike),
- * all of the work counts as fixed cost, which only coalesces more. A slower or busier machine
- * measures dearer writes and so coalesces more, on its own.
+ * all of the work counts as fixed cost, which only coalesces more. The scheduler measures CPU time,
+ * not wall time, so other processes do not inflate it; a slower machine measures dearer writes and
+ * so coalesces more, on its own.
  *
  * Bytes: a viewer whose queue already holds about a full write (FULL_WRITE_BYTES, a keyframe at
  * 2 Mb/s) gains little by waiting for more, so the wait shrinks as the queued bytes per viewer grow.
