@@ -91,6 +91,14 @@ describe(MediaEngine.name, () => {
       assert.match(text, /onair_media_viewers\{protocol="http-flv"\} 1/);
       assert.match(text, /onair_media_stream_viewers\{stream="room1"\} 1/);
       await readSome(res, 100, 1000);
+      // Live packets reach the viewer in write ticks (its start-up burst went out on its own).
+      let flushText = '';
+      for (let i = 0; i < 60 && !/onair_media_flush_ticks_total [1-9]/.test(flushText); i++) {
+        await sleep(50);
+        flushText = await h.metrics.metrics();
+      }
+      assert.match(flushText, /onair_media_flush_ticks_total [1-9]/);
+      assert.match(flushText, /onair_media_flush_write_cost_seconds \d/);
     } finally {
       pub.stop();
     }

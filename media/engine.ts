@@ -299,6 +299,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       rtmpRefusals: () => this.rtmp.refusals,
       skips: () => this.viewers.counters.skips,
       evictions: () => this.viewers.counters.evictions,
+      flushTicks: () => this.scheduler.ticks,
+      flushCostPerViewerMs: () => this.scheduler.costPerViewerMs,
       perStream: (limit) =>
         [...this.books]
           .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: Object.values(s.viewers).reduce((a, b) => a + b, 0) }))

@@ -14,6 +14,9 @@ export interface MediaMetricsSource {
   rtmpRefusals(): Record<string, number>;
   skips(): number;
   evictions(): number;
+  /** Flush ticks written (each writes every viewer with queued data), and the measured fixed cost of writing one viewer (ms). */
+  flushTicks(): number;
+  flushCostPerViewerMs(): number;
   /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
   perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number }[];
 }
@@ -67,6 +70,11 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
   });
   totalCounter('onair_media_viewer_skips_total', 'Slow viewers skipped ahead to the next keyframe', () => src.skips());
   totalCounter('onair_media_viewer_evictions_total', 'Slow viewers disconnected', () => src.evictions());
+  totalCounter('onair_media_flush_ticks_total', 'Write ticks (every viewer with queued data written once); their rate is what adaptive coalescing chose', () => src.flushTicks());
+  new Gauge({
+    name: 'onair_media_flush_write_cost_seconds', help: 'Measured fixed CPU cost of one viewer write (what coalescing saves)', registers,
+    collect() { this.set(src.flushCostPerViewerMs() / 1000); },
+  });
   const perStream = (name: string, help: string, pick: (s: ReturnType<MediaMetricsSource['perStream']>[number]) => number) =>
     new Gauge({
       name, help, labelNames: ['stream'], registers,

@@ -62,6 +62,8 @@ export class FlushScheduler {
   /** Work (ms) and bytes of the tick being written, for the policy's costs. */
   private tickWorkMs = 0;
   private tickBytes = 0;
+  /** Ticks written so far (metrics). */
+  ticks = 0;
 
   constructor(private readonly intervalMs: number) {
     this.policy = new FlushPolicy(intervalMs);
@@ -164,6 +166,7 @@ export class FlushScheduler {
       this.sliceImmediate = setImmediate(this.runSlice);
       return;
     }
+    this.ticks++;
     this.policy.recordTick(viewers, this.tickBytes, this.tickWorkMs);
     this.lastTickEnd = performance.now();
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
