@@ -31,8 +31,8 @@ describe(FlushPolicy.name, () => {
     const waits = [1, 40, 400, 1600, 4000, 10_000].map((n) => p.waitMs(afterTick(n)));
     for (let i = 1; i < waits.length; i++) assert.ok(waits[i]! >= waits[i - 1]!, `non-decreasing: ${waits.join(', ')}`);
     assert.equal(waits[0], 0, 'one viewer: now');
-    assert.ok(waits[1]! < 2, `40 viewers: about a ms (${waits[1]})`);
-    assert.ok(waits[2]! > 5 && waits[2]! < 15, `400 viewers: ~11 ms (${waits[2]})`);
+    assert.ok(waits[1]! < 5, `40 viewers: a few ms (${waits[1]})`);
+    assert.ok(waits[2]! > 20 && waits[2]! < 60, `400 viewers: ~38 ms (${waits[2]})`);
     assert.ok(waits[5]! > 99 && waits[5]! <= 100, `thousands: the ceiling, as before (${waits[5]})`);
   });
 
@@ -62,12 +62,12 @@ describe(FlushPolicy.name, () => {
 
   it('follows the measured cost: a slower or busier process coalesces more, a faster one less', () => {
     const p = new FlushPolicy(100);
-    const before = p.waitMs(afterTick(300));
-    for (let i = 0; i < 60; i++) p.recordTick(300, 300 * 4000, 300 * 0.03); // writes got 3x dearer (load)
-    const slow = p.waitMs(afterTick(300));
+    const before = p.waitMs(afterTick(100));
+    for (let i = 0; i < 60; i++) p.recordTick(100, 100 * 4000, 100 * 0.03); // writes got 3x dearer (load)
+    const slow = p.waitMs(afterTick(100));
     assert.ok(slow > 2.5 * before, `${slow} > 2.5 x ${before}`);
-    for (let i = 0; i < 60; i++) p.recordTick(300, 300 * 4000, 300 * 0.002);
-    assert.ok(p.waitMs(afterTick(300)) < before / 2);
+    for (let i = 0; i < 60; i++) p.recordTick(100, 100 * 4000, 100 * 0.002);
+    assert.ok(p.waitMs(afterTick(100)) < before / 2);
   });
 
   it('counts only the fixed cost of writes: bytes cost the same however they are grouped, so they do not make it wait', () => {

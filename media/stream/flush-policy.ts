@@ -23,8 +23,13 @@
  * Time: the wait counts from the end of the last tick, so data after a quiet spell goes out at once.
  */
 
-/** The share of the time the fixed costs of writes may take before the scheduler coalesces more (no knob). */
-export const BUSY_SHARE = 0.15;
+/**
+ * The share of the time the fixed costs of writes may take before the scheduler coalesces more (no
+ * knob). The measured cost leaves out the writes' completions (they run outside the tick), about as
+ * much again: 0.15 cost 2-2.5x the CPU of the fixed tick at 400-1600 viewers in bench:media
+ * (docs/benchmarks.md), so 0.05, which keeps ~1000 viewers and more at the ceiling, as before.
+ */
+export const BUSY_SHARE = 0.05;
 /** Queued bytes per viewer at which waiting for more gains nothing: one write is already large. */
 export const FULL_WRITE_BYTES = 64 * 1024;
 /** Fixed cost of writing one viewer assumed before the first tick was measured (ms). */
