@@ -158,7 +158,7 @@ describe('Grafana dashboards (grafana/dashboards)', () => {
     const media = uses('onair-media');
     for (const m of ['onair_media_streams', 'onair_media_viewers', 'onair_media_bytes_out_total', 'onair_media_viewer_evictions_total', 'onair_media_stream_keyframe_interval_seconds', 'onair_media_rtmp_refusals_total', 'onair_media_stream_bitrate_in_kbps']) assert.ok(media.has(m), `media: ${m}`);
     const control = uses('onair-control');
-    for (const m of ['onair_http_requests_total', 'onair_http_request_duration_seconds', 'onair_callback_backlog', 'onair_callback_dead_letters', 'onair_chat_messages_total']) assert.ok(control.has(m), `control: ${m}`);
+    for (const m of ['onair_http_requests_total', 'onair_http_request_duration_seconds', 'onair_callback_backlog', 'onair_callback_dead_letters', 'onair_chat_posts_total']) assert.ok(control.has(m), `control: ${m}`);
     const transcoder = uses('onair-transcoder');
     for (const m of ['onair_transcoder_jobs_total', 'onair_transcoder_queue_depth', 'onair_transcoder_speed_ratio', 'onair_transcoder_job_duration_seconds']) assert.ok(transcoder.has(m), `transcoder: ${m}`);
   });
