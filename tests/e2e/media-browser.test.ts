@@ -17,12 +17,14 @@ const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
 
 /**
  * The slice of control's API the pages use (documented in DESIGN.md): room 3001 is live with good
- * URLs; room 3002 hands out a broken FLV URL, so its watch page must fall back to HLS.
+ * URLs; room 3002 hands out a broken FLV URL, so its watch page must fall back to HLS. The watch page
+ * enters the room (POST /enter) and gets the play grant from it; this fixture's grant names no chat
+ * session, so the page plays without chat (the chat journeys are tests/e2e/web-room-chat.test.ts).
  */
 function fakeRoomsApi(req: IncomingMessage, res: ServerResponse): boolean {
   const url = new URL(req.url ?? '/', 'http://x');
   const json = (body: unknown) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
-  const room = /^\/api\/v1\/rooms\/(300[12])(\/play-token)?$/.exec(url.pathname);
+  const room = /^\/api\/v1\/rooms\/(300[12])(\/play-token|\/enter)?$/.exec(url.pathname);
   if (url.pathname === '/api/v1/rooms' && url.searchParams.get('live') === '1') {
     json({ rooms: [{ id: '3001', title: 'Test room', is_live: true, viewers: 2 }] });
     return true;
