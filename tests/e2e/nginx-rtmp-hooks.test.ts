@@ -82,7 +82,15 @@ rtmp {
   });
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
-    nginx?.kill('SIGKILL');
+    // SIGTERM: nginx's master stops its workers before it exits (a SIGKILLed master left its
+    // workers running after the suite). SIGKILL only if it has not exited after 5 s.
+    if (nginx && nginx.exitCode === null && nginx.signalCode === null) {
+      const exited = new Promise((resolve) => nginx!.once('exit', resolve));
+      nginx.kill('SIGTERM');
+      const timer = setTimeout(() => nginx!.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    }
     await stack?.close();
     if (prefix) rmSync(prefix, { recursive: true, force: true });
   });
