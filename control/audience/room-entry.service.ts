@@ -7,7 +7,7 @@ import type { MediaControl } from '../../core/media/media-contract.js';
 import { InFlight } from '../../core/lifecycle/in-flight.js';
 import type { AuthUser } from '../auth/user.js';
 import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
-import type { PlaybackService } from '../playback/playback.service.js';
+import { playGrant, type PlaybackService } from '../playback/playback.service.js';
 import { publicHost } from '../rooms/room-urls.js';
 import type { RoomService } from '../rooms/room.service.js';
 import type { AudienceStore } from './audience.store.js';
@@ -82,12 +82,8 @@ export class RoomEntryService {
     return {
       room_id: roomId,
       session_id: sessionId,
-      token: issued.token,
-      expires_at: issued.expiresAt.toISOString(),
-      flv_url: issued.flv_url,
-      hls_url: issued.hls_url,
-      rtmp_url: issued.rtmp_url,
-      ws_url: issued.ws_url,
+      // The same grant as GET /play-token, edge-signed URLs included when an edge is configured.
+      ...playGrant(issued),
       chat_url: `ws://${host}/ws/live/${sessionId}?token=${encodeURIComponent(issued.token)}`,
       can_post: user !== undefined,
       online,

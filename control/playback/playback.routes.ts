@@ -2,7 +2,7 @@ import { Router, type RequestHandler } from 'express';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
 import { roomParams } from '../rooms/room.schema.js';
-import type { PlaybackService } from './playback.service.js';
+import { playGrant, type PlaybackService } from './playback.service.js';
 
 /** `limit`: the per-address rate limit of token issue (control/http/rate-limits.ts). */
 export function playbackRoutes(playback: PlaybackService, limit: RequestHandler = (_req, _res, next) => next()): Router {
@@ -11,16 +11,7 @@ export function playbackRoutes(playback: PlaybackService, limit: RequestHandler 
   r.get('/rooms/:id/play-token', limit, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const issued = await playback.issuePlayToken(id, req.user?.id);
-    res.set('Cache-Control', 'no-store').json({
-      token: issued.token,
-      expires_at: issued.expiresAt.toISOString(),
-      flv_url: issued.flv_url,
-      hls_url: issued.hls_url,
-      rtmp_url: issued.rtmp_url,
-      ws_url: issued.ws_url,
-      // Present when a CDN-style edge is configured (ONAIR_EDGE_URL + ONAIR_EDGE_SECRET).
-      ...issued.edge,
-    });
+    res.set('Cache-Control', 'no-store').json(playGrant(issued));
   }));
   return r;
 }

@@ -7,6 +7,26 @@ import { decidePlay, playTokenKey, signPlayToken } from '../../core/tokens/play-
 import type { RoomService } from '../rooms/room.service.js';
 import { edgePlayUrls, playUrls, type EdgePlayUrls, type PlayUrls } from '../rooms/room-urls.js';
 
+/** What issuePlayToken() hands out. */
+export type IssuedPlayToken = { token: string; expiresAt: Date; edge?: EdgePlayUrls } & PlayUrls;
+
+/**
+ * The JSON a viewer gets for an issued token, the same from `GET /play-token` and `POST /enter`:
+ * the token, its expiry, the play URLs, and the edge-signed URLs when a CDN-style edge is
+ * configured (ONAIR_EDGE_URL + ONAIR_EDGE_SECRET).
+ */
+export function playGrant(issued: IssuedPlayToken) {
+  return {
+    token: issued.token,
+    expires_at: issued.expiresAt.toISOString(),
+    flv_url: issued.flv_url,
+    hls_url: issued.hls_url,
+    rtmp_url: issued.rtmp_url,
+    ws_url: issued.ws_url,
+    ...issued.edge,
+  };
+}
+
 export interface PlaybackDeps {
   roomService: Pick<RoomService, 'view'>;
   config: Pick<OnairConfig, 'secret' | 'host' | 'publicHost' | 'http' | 'rtmp' | 'live' | 'edge'>;
@@ -29,7 +49,7 @@ export class PlaybackService {
   }
 
   /** GET /rooms/{id}/play-token: 409 not_live unless the room's session is live. */
-  async issuePlayToken(roomId: string, viewerId?: string): Promise<{ token: string; expiresAt: Date; edge?: EdgePlayUrls } & PlayUrls> {
+  async issuePlayToken(roomId: string, viewerId?: string): Promise<IssuedPlayToken> {
     // Every viewer asks for a token: read the cached room view (invalidated on every live/ended
     // transition), not the database. The media hook verifies the token again at play time.
     const room = await this.deps.roomService.view(roomId);
