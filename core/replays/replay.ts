@@ -37,24 +37,12 @@ export interface Replay {
   createdAt: number;
 }
 
-export interface NewSegment {
-  sourceEventId: string;
+/** A segment as the transcoder announces it: the show it belongs to instead of the replay's ids. */
+export type NewSegment = Omit<ReplaySegment, 'id' | 'replayId'> & {
   roomId: string;
   sessionId: string | null;
   publisherId: string;
-  segment: number;
-  objectKey: string;
-  posterKey: string | null;
-  durationMs: number;
-  size: number;
-  md5: string;
-  videoCodec: string | null;
-  audioCodec: string | null;
-  width: number | null;
-  height: number | null;
-  startedAt: number;
-  endedAt: number;
-}
+};
 
 /** A show's replay groups its segments: one key per room and publish session. */
 export const showKey = (roomId: string, publisherId: string): string => `${roomId}:${publisherId}`.slice(0, 191);
