@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startProbePublisher } from '../../stress/publish/probe-publisher.js';
-import type { Publisher } from '../../stress/publish/ffmpeg-publisher.js';
+import { childPublisher, type Publisher } from '../../stress/publish/ffmpeg-publisher.js';
 import { hasTaskset } from './child.js';
 
 export function startClockPublisher(sample: string, url: string, label: string, pinCpu: string): Publisher {
@@ -16,30 +16,9 @@ export function startClockPublisher(sample: string, url: string, label: string, 
   const argv = [process.execPath, '--import', 'tsx', script, sample, url];
   const [cmd, ...args] = hasTaskset() ? ['taskset', '-c', pinCpu, ...argv] : argv;
   const child = spawn(cmd!, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  let stopping = false;
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-200)));
-  const pub: Publisher = {
-    label,
-    error: undefined,
-    stop() {
-      stopping = true;
-      if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-      return new Promise((resolve) => {
-        const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-        child.once('close', () => {
-          clearTimeout(kill);
-          resolve();
-        });
-        child.kill('SIGTERM');
-      });
-    },
-  };
-  child.on('error', (err) => (pub.error = `publisher-spawn: ${err.message}`));
-  child.on('close', (code, signal) => {
-    if (!stopping) pub.error = `publisher-exit ${code ?? signal}${out.trim() ? ` (${out.trim()})` : ''}`;
-  });
-  return pub;
+  return childPublisher(child, label, () => (out.trim() ? ` (${out.trim()})` : ''));
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

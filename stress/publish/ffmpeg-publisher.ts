@@ -18,9 +18,18 @@ export function publisherArgs(sample: string, url: string): string[] {
 export function startFfmpegPublisher(sample: string, url: string, label: string, ffmpeg = 'ffmpeg', pinCpu?: string): Publisher {
   const args = publisherArgs(sample, url);
   const child: ChildProcess = pinCpu ? spawn('taskset', ['-c', pinCpu, ffmpeg, ...args], { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(ffmpeg, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stopping = false;
   let lastErr = '';
   child.stderr?.on('data', (d: Buffer) => (lastErr = (lastErr + d.toString()).slice(-500)));
+  // Not the URL: ffmpeg's message may quote it, so keep only the exit status.
+  return childPublisher(child, label, () => (/refused|denied|forbidden|401|403/i.test(lastErr) ? ' (refused)' : ''));
+}
+
+/**
+ * A Publisher over a child process: stop() asks it to end (SIGTERM, SIGKILL after 2 s); an exit
+ * the caller did not ask for becomes `error`, with `exitDetail()` appended.
+ */
+export function childPublisher(child: ChildProcess, label: string, exitDetail: () => string): Publisher {
+  let stopping = false;
   const pub: Publisher = {
     label,
     error: undefined,
@@ -39,8 +48,7 @@ export function startFfmpegPublisher(sample: string, url: string, label: string,
   };
   child.on('error', (err) => (pub.error = `publisher-spawn: ${err.message}`));
   child.on('close', (code, signal) => {
-    // Not the URL: ffmpeg's message may quote it, so keep only the exit status.
-    if (!stopping) pub.error = `publisher-exit ${code ?? signal}${/refused|denied|forbidden|401|403/i.test(lastErr) ? ' (refused)' : ''}`;
+    if (!stopping) pub.error = `publisher-exit ${code ?? signal}${exitDetail()}`;
   });
   return pub;
 }
