@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { posterArgs, remuxArgs } from '../core/ffmpeg/args.js';
+import { pipeline } from 'node:stream/promises';
+import { concatArgs, concatListFile, posterArgs, remuxArgs } from '../core/ffmpeg/args.js';
 import { probeMedia, type MediaProbe } from '../core/ffmpeg/probe.js';
 import { runFfmpeg } from '../core/ffmpeg/process.js';
 import type { FfmpegProgress } from '../core/ffmpeg/progress.js';
@@ -80,32 +80,58 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   if (!probe.video && !probe.audio) throw new UnusableRecordingError('the recording has neither video nor audio');
   const hasPoster = posterMade && probe.video !== null;
 
-  const [video, poster] = await timed('upload', async () => {
-    const v = await uploadVerified(tools.store, input.videoKey, mp4);
-    const p = hasPoster ? await uploadVerified(tools.store, input.posterKey, jpg) : null;
-    return [v, p] as const;
-  });
+  // Video and poster at once: the poster is small, and waiting for it after the video was a round trip for nothing.
+  const [video, poster] = await timed('upload', () => Promise.all([
+    uploadVerified(tools.store, input.videoKey, mp4),
+    hasPoster ? uploadVerified(tools.store, input.posterKey, jpg) : Promise.resolve(null),
+  ]));
   return { probe, video, poster };
 }
 
-/**
- * put() already refuses an upload whose size or checksum the server does not confirm; this also
- * compares with the file on disk (its size and its MD5, read again) and stats the stored object, so
- * the source is deleted only after the object is known to be the whole file.
- */
-export async function uploadVerified(store: ObjectStore, key: string, file: string): Promise<StoredObject> {
-  // The file's own MD5 is read alongside the upload (the page cache serves both reads).
-  const [{ size }, md5, stored] = await Promise.all([stat(file), fileMd5(file), store.put(key, { file })]);
-  const seen = await store.stat(key);
-  if (stored.size !== size || stored.md5 !== md5 || !seen || seen.size !== size) {
-    throw new OnairError('upload_mismatch', `upload of ${key} not verified: file ${size} B md5 ${md5}, stored ${stored.size} B md5 ${stored.md5}, stat ${seen?.size ?? 'missing'}`);
-  }
-  return stored;
+export interface JoinInput {
+  /** The show's segment objects, in order. */
+  segmentKeys: string[];
+  workDir: string;
+  key: string;
 }
 
-function fileMd5(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('md5');
-    createReadStream(file).on('data', (c) => h.update(c)).on('error', reject).on('end', () => resolve(h.digest('hex')));
-  });
+/**
+ * A show recorded in segments -> one MP4: the segment objects are fetched into the job's folder,
+ * joined by ffmpeg's concat demuxer without re-encoding (`-c copy`, `+faststart`), read back with
+ * ffprobe and uploaded (verified) under one deterministic key. Repeatable: a join cut short leaves
+ * only its work folder, and a join run twice replaces its own object.
+ */
+export async function joinSegments(input: JoinInput, tools: Omit<TranscodeTools, 'onStage'>): Promise<{ probe: MediaProbe; video: StoredObject }> {
+  const run = { timeoutMs: tools.ffmpegTimeoutMs, ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffmpegPath ? { binary: tools.ffmpegPath } : {}) };
+  const files: string[] = [];
+  for (const [i, key] of input.segmentKeys.entries()) {
+    const file = join(input.workDir, `segment-${String(i).padStart(4, '0')}.mp4`);
+    const body = await tools.store.get(key);
+    await pipeline(body.stream, createWriteStream(file));
+    files.push(file);
+  }
+  const list = join(input.workDir, 'segments.ffconcat');
+  await writeFile(list, concatListFile(files));
+  const out = join(input.workDir, 'show.mp4');
+  await runFfmpeg(concatArgs(list, out), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
+  const probe = await probeMedia(out, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) });
+  if (!probe.video && !probe.audio) throw new UnusableRecordingError('the joined show has neither video nor audio');
+  const video = await uploadVerified(tools.store, input.key, out);
+  return { probe, video };
+}
+
+/**
+ * put() computes the MD5 of the bytes it reads from the file while it sends them, and refuses an
+ * upload whose size or checksum the server does not confirm (object-store.port.ts); this also
+ * compares the stored size with the file on disk and stats the stored object, so the source is
+ * deleted only after the object is known to be the whole file. (The file used to be read a second
+ * time for its own MD5: a second pass over every byte that checked what put() had already checked.)
+ */
+export async function uploadVerified(store: ObjectStore, key: string, file: string): Promise<StoredObject> {
+  const [{ size }, stored] = await Promise.all([stat(file), store.put(key, { file })]);
+  const seen = await store.stat(key);
+  if (stored.size !== size || !/^[0-9a-f]{32}$/.test(stored.md5) || !seen || seen.size !== size) {
+    throw new OnairError('upload_mismatch', `upload of ${key} not verified: file ${size} B, stored ${stored.size} B md5 ${stored.md5}, stat ${seen?.size ?? 'missing'}`);
+  }
+  return stored;
 }

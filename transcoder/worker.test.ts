@@ -10,6 +10,7 @@ import { waitFor } from '../core/testing/wait-for.js';
 import { silentLogger } from '../core/logging/logger.js';
 import { makeTestMedia } from '../core/ffmpeg/test-media.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
+import { runCapture, runFfmpeg } from '../core/ffmpeg/process.js';
 import { ReplayStore } from '../core/replays/replay.store.js';
 import type { DomainEvents } from '../core/events/domain-events.js';
 import { registerTranscoderMetrics } from './metrics.js';
@@ -137,6 +138,61 @@ for (const set of sets) {
       assert.equal(replay.posterKey, 'replays/43/p/0000.jpg');
       assert.deepEqual((await replays.get(replay.id))!.segments.map((s) => s.objectKey), ['replays/43/p/0000.mp4', 'replays/43/p/0001.mp4']);
       assert.ok(files.every((f) => existsSync(f)), 'sources kept');
+    });
+
+    it('joins a show recorded in 3 segments into one MP4 (concat, -c copy) once its final segment is in: duration the sum, seekable across the boundaries', async () => {
+      const dir = join(stack.recordingsDir, '45');
+      mkdirSync(dir, { recursive: true });
+      // As the recorder cuts a show: one encode, split on keyframes, each file's timestamps from 0.
+      const whole = join(scratch, 'whole.flv');
+      await makeTestMedia(whole, { seconds: 6, gopSeconds: 1 });
+      await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', whole, '-c', 'copy', '-f', 'segment', '-segment_time', '2',
+        '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'q-%04d.flv')], { timeoutMs: 60_000 });
+      const files = [0, 1, 2].map((i) => join(dir, `q-${String(i).padStart(4, '0')}.flv`));
+      assert.ok(files.every((f) => existsSync(f)), 'three segment files');
+      const ready: DomainEvents['replay.ready'][] = [];
+      const watcher = stack.bus.consume('test-watcher', async (d) => { if (d.name === 'replay.ready') ready.push(d.payload); });
+      w = worker(stack, { concurrency: 2 });
+      await w.start();
+      // The last one first: the join waits until every segment is in, whichever job completes the set.
+      for (const i of [2, 0, 1]) {
+        await stack.bus.publish('recording.finished', recordingEvent(stack, files[i]!, { eventId: `show-${i}`, roomId: '45', publisherId: 'q', segment: i, ...(i === 2 ? { final: true } : {}) }), { key: '45' });
+      }
+      const replays = new ReplayStore(stack.db);
+      const replay = await waitFor('the joined show', async () => {
+        const [r] = await replays.listByRoom('45', { limit: 10 });
+        return r?.joined ? r : null;
+      }, 90_000);
+      const full = (await replays.get(replay.id))!;
+      assert.equal(full.segments.length, 3);
+      assert.equal(full.lastSegment, 2);
+      assert.equal(replay.joined!.objectKey, 'replays/45/q/show.mp4');
+      const sum = full.segments.reduce((a, x) => a + x.durationMs, 0);
+
+      const mp4 = join(scratch, 'show.mp4');
+      await download(stack, replay.joined!.objectKey, mp4);
+      assert.equal(statSync(mp4).size, replay.joined!.size);
+      const probe = await probeMedia(mp4);
+      assert.ok(Math.abs(probe.durationMs - sum) <= 100, `joined ${probe.durationMs} ms, segments sum ${sum} ms`);
+      assert.ok(Math.abs(probe.durationMs - 6000) <= 150, `joined ${probe.durationMs} ms`);
+      // Across each boundary the video timeline runs on (no gap, no step back), and a seek past it decodes.
+      const pts = JSON.parse(await runCapture('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'packet=pts_time', '-of', 'json', mp4])) as { packets: { pts_time: string }[] };
+      const times = pts.packets.map((x) => Number(x.pts_time)).sort((a, b) => a - b);
+      for (let i = 1; i < times.length; i++) assert.ok(times[i]! - times[i - 1]! < 0.1, `gap at ${times[i - 1]} -> ${times[i]}`);
+      assert.ok(times.at(-1)! > 5.8, `last frame at ${times.at(-1)}`);
+      const frame = join(scratch, 'after-boundary.jpg');
+      await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-ss', '4.2', '-i', mp4, '-frames:v', '1', frame], { timeoutMs: 30_000 });
+      assert.ok(statSync(frame).size > 0);
+      await waitFor('replay.ready of the joined show', () => ready.some((r) => r.objectKey === 'replays/45/q/show.mp4'), 30_000);
+
+      // The final segment's event again: nothing new (one joined object, the same row).
+      await stack.bus.publish('recording.finished', recordingEvent(stack, files[2]!, { eventId: 'show-2', roomId: '45', publisherId: 'q', segment: 2, final: true }), { key: '45' });
+      await waitFor('the repeat handled', async () => (await stack.bus.listDead({ group: TRANSCODER_GROUP })).length === 0 && ready.filter((r) => r.eventId === ready.find((x) => x.objectKey.endsWith('0002.mp4'))?.eventId).length >= 2, 60_000);
+      const again = (await replays.get(replay.id))!;
+      assert.deepEqual(again.joined, full.joined);
+      assert.deepEqual((await stack.objects.list('replays/45/q/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')),
+        ['replays/45/q/0000.mp4', 'replays/45/q/0001.mp4', 'replays/45/q/0002.mp4', 'replays/45/q/show.mp4']);
+      await watcher.stop();
     });
 
     it('dead-letters a corrupt recording with ffmpeg\'s reason, storing nothing and keeping the file', async () => {

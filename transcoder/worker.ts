@@ -7,10 +7,10 @@ import type { BusEvents } from '../core/events/bus-events.js';
 import { parseDomainEvent, type DomainEvents } from '../core/events/domain-events.js';
 import type { Logger } from '../core/logging/logger.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
-import { segmentObjectKeys } from '../core/replays/replay.js';
+import { joinedObjectKey, readyToJoin, segmentObjectKeys } from '../core/replays/replay.js';
 import type { ReplayStore } from '../core/replays/replay.store.js';
 import type { TranscoderMetrics } from './metrics.js';
-import { transcodeRecording, UnusableRecordingError } from './transcode-job.js';
+import { joinSegments, transcodeRecording, UnusableRecordingError } from './transcode-job.js';
 
 /** The consumer group every transcoder process joins: each recording is leased to one of them at a time. */
 export const TRANSCODER_GROUP = 'transcoder';
@@ -101,6 +101,7 @@ export class TranscoderWorker {
       this.o.metrics?.jobs.inc({ result: 'duplicate' });
       log.info({ replay: existing.replayId }, 'recording already a replay segment; finishing what was left');
       await this.announce(rec, existing.replayId, existing);
+      await this.joinIfComplete(existing.replayId, log);
       await this.disposeSource(rec, log);
       return;
     }
@@ -138,6 +139,7 @@ export class TranscoderWorker {
         segment: rec.segment, objectKey: video.key, posterKey: poster?.key ?? null, durationMs: probe.durationMs, size: video.size,
         md5: video.md5, videoCodec: probe.video?.codec.slice(0, 16) ?? null, audioCodec: probe.audio?.codec.slice(0, 16) ?? null,
         width: probe.video?.width ?? null, height: probe.video?.height ?? null, startedAt: rec.startedAt, endedAt: rec.endedAt,
+        ...(rec.final ? { final: true } : {}),
       }, (id) => `/api/v1/replays/${id}`);
       this.o.metrics?.jobs.inc({ result: created ? 'done' : 'duplicate' });
       this.o.metrics?.jobSeconds.observe((Date.now() - t0) / 1000);
@@ -148,11 +150,51 @@ export class TranscoderWorker {
         xRealtime: Math.round(probe.durationMs / Math.max(1, Date.now() - t0)),
       }, 'replay segment ready');
       await this.announce(rec, replay.id, segment);
+      await this.joinIfComplete(replay.id, log);
       await this.disposeSource(rec, log);
     } finally {
       this.running.delete(workDir);
       this.o.metrics?.running.dec();
       this.o.metrics?.progressSeconds.set([...this.running.values()].reduce((a, b) => a + b, 0));
+      await rm(workDir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, workDir }, 'could not remove the work folder'));
+    }
+  }
+
+  /**
+   * A show recorded in segments becomes one MP4 once its last segment (recording.finished `final`)
+   * and every one before it are in, whichever segment's job completes the set (segments are
+   * transcoded in parallel, in any order). Runs inside that segment's delivery, so a transcoder
+   * killed mid-join leaves the delivery unacknowledged and the job that takes it over joins again
+   * (the `existing` path); the object key is deterministic and the row is written only while the
+   * replay has no joined object, so two joins racing still make one object and one row. The segment
+   * objects stay: clips and per-segment playback use them, and the joined object can be rebuilt.
+   */
+  private async joinIfComplete(replayId: string, log: Logger): Promise<void> {
+    const replay = await this.o.replays.get(replayId);
+    if (!replay || !readyToJoin(replay, replay.segments)) return;
+    const segments = replay.segments.filter((s) => s.segment <= replay.lastSegment!);
+    const key = joinedObjectKey(replay.roomId, replay.publisherId);
+    const workDir = join(this.o.workDir, `join-${replayId}-${randomBytes(4).toString('hex')}`);
+    await mkdir(workDir, { recursive: true });
+    const t0 = Date.now();
+    try {
+      const { probe, video } = await joinSegments({ segmentKeys: segments.map((s) => s.objectKey), workDir, key }, {
+        store: this.o.objects,
+        ffmpegTimeoutMs: this.o.ffmpegTimeoutMs,
+        ...(this.o.ffmpegPath ? { ffmpegPath: this.o.ffmpegPath } : {}),
+        ...(this.o.ffprobePath ? { ffprobePath: this.o.ffprobePath } : {}),
+      });
+      this.o.metrics?.stageSeconds.observe({ stage: 'join' }, (Date.now() - t0) / 1000);
+      this.o.metrics?.uploadedBytes.inc(video.size);
+      const recorded = await this.o.replays.setJoined(replayId, replay.segmentCount, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs });
+      const sum = segments.reduce((a, s) => a + s.durationMs, 0);
+      log.info({ replay: replayId, key, segments: segments.length, durationMs: probe.durationMs, segmentsMs: sum, size: video.size, recorded, tookMs: Date.now() - t0 }, 'show joined into one MP4');
+      await this.o.bus.publish('replay.ready', {
+        eventId: `replay.ready:joined:${replayId}`, at: Date.now(), replayId, roomId: replay.roomId,
+        ...(replay.sessionId ? { sessionId: replay.sessionId } : {}),
+        objectKey: video.key, posterKey: replay.posterKey, durationMs: probe.durationMs, size: video.size,
+      }, { key: replay.roomId });
+    } finally {
       await rm(workDir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, workDir }, 'could not remove the work folder'));
     }
   }

@@ -46,7 +46,7 @@ export function mapMediaEvent<N extends MediaEventName>(name: N, payload: MediaE
       const r = payload as MediaEvents['record.done'];
       return durable('recording.finished', {
         eventId: `media:100:${r.publisherId}:${r.path}`, at: r.endedAt, roomId: r.streamName, publisherId: r.publisherId, sessionId: r.sessionId,
-        file: { path: r.path }, format: 'flv', segment: r.segment ?? 0, startedAt: Math.round(r.startedAt), endedAt: Math.round(r.endedAt),
+        file: { path: r.path }, format: 'flv', segment: r.segment ?? 0, ...(r.final ? { final: true } : {}), startedAt: Math.round(r.startedAt), endedAt: Math.round(r.endedAt),
         durationMs: r.durationMs, size: Math.round(r.size),
       });
     }

@@ -71,11 +71,21 @@ export class ReplayService {
         poster_url: s.posterKey ? (await this.playbackUrl(s.posterKey)).url : null,
       };
     }));
+    // One URL for the whole show: the joined MP4 of a show recorded in segments (the transcoder
+    // makes it once every segment is in), or the only segment. Until a segmented show is joined,
+    // `playback` is 'segments': play `segments` in order (each `offset_ms` into the show);
+    // playback_url is then the first segment's.
+    const joined = replay.joined ? await this.playbackUrl(replay.joined.objectKey) : null;
+    const whole = joined ?? (segments.length === 1 ? { url: segments[0]!.url, expiresAt: Date.parse(segments[0]!.url_expires_at) } : null);
     return {
       ...summary(replay),
       poster_url: replay.posterKey ? (await this.playbackUrl(replay.posterKey)).url : null,
-      // The first segment plays on its own; a show recorded in segments lists them in order.
-      playback_url: segments[0]?.url ?? null,
+      playback: whole ? 'file' : segments.length ? 'segments' : 'none',
+      playback_url: whole?.url ?? segments[0]?.url ?? null,
+      playback_url_expires_at: whole ? new Date(whole.expiresAt).toISOString() : segments[0]?.url_expires_at ?? null,
+      // All the show's segments are in (its last one was announced and none is missing).
+      complete: replay.lastSegment !== null && segments.length === replay.lastSegment + 1,
+      joined: replay.joined ? { duration_ms: replay.joined.durationMs, size: replay.joined.size } : null,
       segments,
     };
   }
@@ -93,6 +103,7 @@ export class ReplayService {
   }
 
   private async remove(replay: Replay & { segments: ReplaySegment[] }): Promise<void> {
+    if (replay.joined) await this.d.objects.delete(replay.joined.objectKey);
     for (const s of replay.segments) {
       await this.d.objects.delete(s.objectKey);
       if (s.posterKey) await this.d.objects.delete(s.posterKey);
@@ -120,10 +131,11 @@ export class ReplayService {
 
   /**
    * A clip of [start, start+duration) seconds of the replay (the show's time: segments follow each
-   * other), cut without re-encoding from the one segment it begins in. `-c copy` can only start on
-   * a keyframe: the clip begins at the keyframe at or before `start` (up to one GOP early) and
-   * `actual_start`/`duration_ms` say what was cut. A clip never spans two segments: it ends where
-   * its segment ends. Same request, same clip key: asking twice reuses the object.
+   * other), cut without re-encoding from the joined show when there is one, from the one segment it
+   * begins in otherwise. `-c copy` can only start on a keyframe: the clip begins at the keyframe at
+   * or before `start` (up to one GOP early) and `duration_ms` says what was cut. Cut from a segment,
+   * a clip ends where its segment ends; from the joined show it may span segments. Same request,
+   * same clip key: asking twice reuses the object.
    */
   async clip(id: string, start: number, duration: number): Promise<object> {
     const replay = await this.d.store.get(id);
@@ -134,14 +146,16 @@ export class ReplayService {
       if (!inside) offset += s.durationMs;
       return inside;
     });
-    if (!seg) throw new ValidationError(`start ${start}s is past the end of the replay (${replay.durationMs / 1000}s)`, { code: 'clip_out_of_range' });
-    const within = start - offset / 1000;
-    const key = `clips/${replay.id}/${createHash('sha256').update(`${seg.objectKey}\n${within}\n${duration}`).digest('hex').slice(0, 24)}.mp4`;
+    const total = replay.joined?.durationMs ?? replay.durationMs;
+    if (!seg && !(replay.joined && start * 1000 < total)) throw new ValidationError(`start ${start}s is past the end of the replay (${total / 1000}s)`, { code: 'clip_out_of_range' });
+    const source = replay.joined ? replay.joined.objectKey : seg!.objectKey;
+    const within = replay.joined ? start : start - offset / 1000;
+    const key = `clips/${replay.id}/${createHash('sha256').update(`${source}\n${within}\n${duration}`).digest('hex').slice(0, 24)}.mp4`;
     const existing = await this.d.objects.stat(key);
     if (!existing) {
       const dir = await mkdtemp(join(tmpdir(), 'onair-clip-'));
       try {
-        const input = await this.localInput(seg.objectKey, dir);
+        const input = await this.localInput(source, dir);
         const out = join(dir, `clip-${randomBytes(4).toString('hex')}.mp4`);
         await runFfmpeg(clipArgs(input, out, within, duration), { timeoutMs: 120_000, ...(this.d.ffmpegPath ? { binary: this.d.ffmpegPath } : {}) });
         if ((await stat(out)).size === 0) throw new ValidationError('the clip is empty', { code: 'clip_empty' });
@@ -152,7 +166,7 @@ export class ReplayService {
     }
     const play = await this.playbackUrl(key);
     const info = await this.probeClip(key, play.url);
-    return { replay_id: replay.id, segment: seg.segment, requested_start: start, duration_ms: info, keyframe_aligned: true, url: play.url, url_expires_at: new Date(play.expiresAt).toISOString() };
+    return { replay_id: replay.id, segment: replay.joined ? null : seg!.segment, from: replay.joined ? 'joined' : 'segment', requested_start: start, duration_ms: info, keyframe_aligned: true, url: play.url, url_expires_at: new Date(play.expiresAt).toISOString() };
   }
 
   /** ffmpeg reads an S3 object over its presigned URL (with Range), a local one from a copy. */
@@ -183,7 +197,7 @@ export class ReplayService {
 
 function summary(r: Replay): Record<string, unknown> {
   return {
-    id: r.id, room_id: r.roomId, session_id: r.sessionId, segments_count: r.segmentCount, duration_ms: r.durationMs, size: r.size,
+    id: r.id, room_id: r.roomId, session_id: r.sessionId, segments_count: r.segmentCount, duration_ms: r.joined?.durationMs ?? r.durationMs, size: r.size,
     started_at: new Date(r.startedAt).toISOString(), ended_at: new Date(r.endedAt).toISOString(),
   };
 }

@@ -60,6 +60,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_RECORD: 'media.record',
   ONAIR_RECORDINGS_DIR: 'media.recordingsDir',
   ONAIR_RECORD_SEGMENT: 'media.recordSegment',
+  ONAIR_RECORD_RECOVER_AFTER: 'media.recordRecoverAfter',
   ONAIR_HLS: 'media.hls',
   ONAIR_FRAMES: 'media.frames',
   ONAIR_HLS_SEGMENT: 'media.hlsSegment',

@@ -231,6 +231,11 @@ export const configSchema = z.object({
     recordingsDir: z.string().optional(),
     /** Cut recordings into files of about this much media (on keyframes); 0 = one file per publish. */
     recordSegment: duration('0'),
+    /**
+     * A recording left open by a media process of another host (its `.open` marker still there) is
+     * closed out and announced once its file was untouched this long; this host's own are at start.
+     */
+    recordRecoverAfter: duration('10m'),
     hls: bool(true),
     /** A JPEG of each live stream's newest keyframe at /{app}/{name}/frame.jpg (home page cards, supervision wall); one keyframe-only ffmpeg per stream. */
     frames: bool(true),

@@ -118,6 +118,8 @@ export const domainEventSchemas = {
     format: z.enum(['flv', 'mp4', 'hls', 'other']),
     /** 0-based segment index within the publish session. */
     segment: z.number().int().nonnegative(),
+    /** The publish session's last recording (its show has no later segment): the transcoder joins a segmented show when it has them all. */
+    final: z.boolean().optional(),
     startedAt: at,
     endedAt: at,
     durationMs: z.number().nonnegative(),

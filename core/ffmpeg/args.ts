@@ -48,6 +48,27 @@ export function clipArgs(input: string, output: string, startSeconds: number, du
   ];
 }
 
+/**
+ * Several MP4 segments of one show -> one MP4, without re-encoding: the concat demuxer reads the
+ * list file (concatListFile) and lays each file after the previous one on the timeline, streams
+ * copied, the index moved to the front (`+faststart`). The segments must share codecs and
+ * parameters, which the segments of one publish do (same encoder; each segment starts on a
+ * keyframe with the sequence headers repeated). `-safe 0` because the list names absolute paths
+ * (our own work folder).
+ */
+export function concatArgs(listFile: string, output: string): string[] {
+  return [
+    ...common, '-f', 'concat', '-safe', '0', '-i', listFile,
+    '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-dn', '-sn',
+    '-movflags', '+faststart', '-f', 'mp4', output,
+  ];
+}
+
+/** The concat demuxer's list: one `file '...'` line per input, single quotes escaped its way. */
+export function concatListFile(files: string[]): string {
+  return `ffconcat version 1.0\n${files.map((f) => `file '${f.replace(/'/g, "'\\''")}'\n`).join('')}`;
+}
+
 /** ffprobe: container and streams as JSON (probe.ts reads it). */
 export function probeArgs(input: string): string[] {
   return ['-hide_banner', '-loglevel', 'error', '-print_format', 'json', '-show_format', '-show_streams', input];

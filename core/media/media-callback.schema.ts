@@ -17,7 +17,7 @@ export const mediaCallbackSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('record.done'),
     payload: z.object({
-      streamName: base.streamName, publisherId: base.publisherId, sessionId: base.sessionId, path: z.string().min(1).max(1024), segment: z.number().int().nonnegative().max(100_000).optional(),
+      streamName: base.streamName, publisherId: base.publisherId, sessionId: base.sessionId, path: z.string().min(1).max(1024), segment: z.number().int().nonnegative().max(100_000).optional(), final: z.boolean().optional(),
       startedAt: z.number().nonnegative(), endedAt: z.number().nonnegative(), durationMs: z.number().nonnegative(), size: z.number().nonnegative(),
     }).passthrough(),
   }),

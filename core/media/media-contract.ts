@@ -121,6 +121,8 @@ export interface RecordDone {
   path: string;
   /** 0-based index when a long publish is recorded in segments (ONAIR_RECORD_SEGMENT); absent = 0. */
   segment?: number;
+  /** The publish session's last file (the show ended, or media died and this is the recovered file). */
+  final?: boolean;
   startedAt: number;
   endedAt: number;
   durationMs: number;

@@ -13,6 +13,8 @@ function toReplay(r: Row): Replay {
     id: str(r.id), roomId: str(r.room_id), sessionId: strOrNull(r.session_id), publisherId: str(r.publisher_id),
     segmentCount: num(r.segments), durationMs: num(r.duration_ms), size: num(r.size), posterKey: strOrNull(r.poster_key),
     startedAt: num(r.started_at), endedAt: num(r.ended_at), createdAt: num(r.created_at),
+    lastSegment: numOrNull(r.last_segment),
+    joined: r.object_key ? { objectKey: str(r.object_key), size: num(r.object_size), md5: str(r.object_md5), durationMs: num(r.object_duration_ms) } : null,
   };
 }
 
@@ -84,10 +86,24 @@ export class ReplayStore {
            session_id = COALESCE(session_id, ?) WHERE id = ?`,
         [num(t!.n), num(t!.d ?? 0), num(t!.z ?? 0), num(t!.a ?? s.startedAt), num(t!.b ?? s.endedAt), first ? strOrNull(first.poster_key) : null, now, s.sessionId, replayId], tx,
       );
+      if (s.final) await this.run('UPDATE replays SET last_segment = ? WHERE id = ?', [s.segment, replayId], tx);
       if (s.sessionId) await this.run('UPDATE live_streams SET record_url = ? WHERE id = ?', [recordUrl(replayId), s.sessionId], tx);
       const [r] = await this.q('SELECT * FROM replays WHERE id = ?', [replayId], tx);
       return { replay: toReplay(r!), segment, created };
     });
+  }
+
+  /**
+   * Records the show's joined MP4. Only while the replay still has `segments` segments and no
+   * joined object yet: a late or repeated join changes nothing. Answers whether it was recorded.
+   */
+  async setJoined(id: string, segments: number, o: { objectKey: string; size: number; md5: string; durationMs: number }): Promise<boolean> {
+    await this.run(
+      'UPDATE replays SET object_key = ?, object_size = ?, object_md5 = ?, object_duration_ms = ?, updated_at = ? WHERE id = ? AND segments = ? AND object_key IS NULL',
+      [o.objectKey, o.size, o.md5, o.durationMs, Date.now(), id, segments],
+    );
+    const [row] = await this.q('SELECT object_key, object_md5 FROM replays WHERE id = ?', [id]);
+    return !!row && row.object_key === o.objectKey && row.object_md5 === o.md5;
   }
 
   async get(id: string): Promise<(Replay & { segments: ReplaySegment[] }) | null> {

@@ -1,8 +1,9 @@
-import { createWriteStream, mkdirSync, statSync } from 'node:fs';
+import { createWriteStream, mkdirSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../core/logging/logger.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../plugin.js';
 import { FlvSink } from './flv-sink.js';
+import { markerFor, OPEN_MARKER, recoverRecordings } from './recovery.js';
 import { Segmenter } from './segmenter.js';
 
 /** Names that are safe as one path segment (stream names are room ids; publisher ids are decimal). */
@@ -20,6 +21,10 @@ interface Recording {
   done: Promise<void>[];
   /** The file being written. */
   path: string;
+  /** The segment being written: the show's last one once `ended`. */
+  current: SegmentFile;
+  ended: Promise<void>;
+  end: () => void;
 }
 
 interface SegmentFile {
@@ -43,6 +48,10 @@ export class Recorder implements MediaPlugin {
   private readonly recordings = new Map<LiveStreamView, Recording>();
   private readonly closing = new Set<Promise<void>>();
   private readonly maxBuffered: number;
+  /** Files this process is writing or has yet to report (their `.open` markers are not orphans). */
+  private readonly owned = new Set<string>();
+  private recovery: Promise<unknown> = Promise.resolve();
+  private recoveryTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RecorderOptions = {}) {
     this.maxBuffered = options.maxBufferedBytes ?? 16 * 1024 * 1024;
@@ -53,6 +62,40 @@ export class Recorder implements MediaPlugin {
     this.log = ctx.log.child({ mod: 'recorder' });
     ctx.streams.on('publish', (view) => this.onPublish(view));
     ctx.streams.on('unpublish', (view) => this.finish(view));
+    // Recordings a crashed media process left open (recovery.ts): this host's at once, others' once stale.
+    this.recovery = this.recover();
+    const every = Math.max(10_000, Math.min(ctx.config.media.recordRecoverAfter, 60_000));
+    this.recoveryTimer = setInterval(() => {
+      this.recovery = this.recovery.then(() => this.recover());
+    }, every);
+    this.recoveryTimer.unref();
+  }
+
+  /** Closes out orphaned recordings (recovery.ts); answers how many were announced. */
+  async recover(): Promise<number> {
+    const ctx = this.ctx!;
+    const log = this.log!;
+    try {
+      const n = await recoverRecordings({
+        dir: ctx.config.media.recordingsDir ?? join(ctx.config.dataDir, 'recordings'),
+        staleMs: ctx.config.media.recordRecoverAfter,
+        owned: this.owned,
+        emit: (payload) => {
+          log.warn({ stream: payload.streamName, path: payload.path, size: payload.size, durationMs: payload.durationMs, segment: payload.segment }, 'recording left open by a media process that died: closed out and announced');
+          ctx.emit('record.done', payload);
+        },
+        warn: (obj, msg) => log.warn(obj, msg),
+      });
+      return n;
+    } catch (err) {
+      log.warn({ err }, 'recording recovery scan failed');
+      return 0;
+    }
+  }
+
+  /** Resolves once the recovery scans started so far are done (tests). */
+  recovered(): Promise<unknown> {
+    return this.recovery;
   }
 
   /** Recordings in progress (stream name -> file path). */
@@ -61,6 +104,8 @@ export class Recorder implements MediaPlugin {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.recoveryTimer);
+    await this.recovery;
     await Promise.all([...this.recordings.keys()].map((view) => this.finish(view)));
     await Promise.all([...this.closing]);
   }
@@ -82,20 +127,40 @@ export class Recorder implements MediaPlugin {
     }
     const segmentMs = ctx.config.media.recordSegment;
     const recording = { view, done: [] as Promise<void>[], path: '' } as Recording;
+    recording.ended = new Promise<void>((resolve) => {
+      recording.end = resolve;
+    });
     const open = (index: number) => {
       const path = join(dir, segmentMs > 0 ? `${view.publisherId}-${String(index).padStart(4, '0')}.flv` : `${view.publisherId}.flv`);
+      const startedAt = Date.now();
+      // The marker first: a crash from here on leaves a file recovery.ts closes out.
+      this.owned.add(path);
+      try {
+        writeFileSync(`${path}${OPEN_MARKER}`, markerFor({
+          streamName: view.name, publisherId: view.publisherId, ...(view.sessionId !== undefined ? { sessionId: view.sessionId } : {}),
+          ...(segmentMs > 0 ? { segment: index } : {}), startedAt,
+        }));
+      } catch (err) {
+        log.warn({ err, path }, 'cannot write the recording marker; a crash would leave this file unannounced');
+      }
       const file = createWriteStream(path);
       const closed = new Promise<void>((resolve) => {
         file.once('close', resolve);
       });
       const sink = new FlvSink({ id: `rec-${view.publisherId}-${index}`, out: file, log, maxBufferedBytes: this.maxBuffered });
-      const seg: SegmentFile = { index, sink, path, startedAt: Date.now() };
+      const seg: SegmentFile = { index, sink, path, startedAt };
       recording.path = path;
+      recording.current = seg;
       // Reported in segment order: a segment's file can finish closing before the previous one's
       // (a bigger last write), and consumers list a show's segments as they are announced.
       const previous = recording.done.at(-1) ?? Promise.resolve();
       const endedAt = closed.then(() => Date.now());
-      recording.done.push(Promise.all([endedAt, previous]).then(([at]) => this.emitDone(view, seg, at)));
+      // The segment still being the current one when its file closed is the show's last: it is
+      // reported once the show ended (finish()), with `final`, so the transcoder knows the set.
+      recording.done.push(Promise.all([endedAt, previous]).then(async ([at]) => {
+        if (recording.current === seg) await recording.ended;
+        this.emitDone(view, seg, at, recording.current === seg);
+      }));
       if (index > 0) log.info({ stream: view.name, path, segment: index }, 'recording segment started');
       return sink;
     };
@@ -110,6 +175,7 @@ export class Recorder implements MediaPlugin {
     const recording = this.recordings.get(view);
     if (!recording) return;
     view.removeReader(recording.segmenter);
+    recording.end();
     recording.segmenter.close();
     this.recordings.delete(view);
     const all = Promise.all(recording.done).then(() => undefined);
@@ -118,13 +184,22 @@ export class Recorder implements MediaPlugin {
     await all.finally(() => this.closing.delete(all));
   }
 
-  private emitDone(view: LiveStreamView, seg: SegmentFile, endedAt: number): void {
+  private emitDone(view: LiveStreamView, seg: SegmentFile, endedAt: number, final: boolean): void {
     const { sink, path, startedAt } = seg;
+    const settled = () => {
+      try {
+        unlinkSync(`${path}${OPEN_MARKER}`);
+      } catch {
+        // no marker (it could not be written): nothing to remove
+      }
+      this.owned.delete(path);
+    };
     let size = 0;
     try {
       size = statSync(path).size;
     } catch (err) {
       this.log!.error({ err, stream: view.name }, 'recording file vanished before record.done');
+      settled();
       return;
     }
     if (sink.tagsWritten === 0) this.log!.warn({ stream: view.name }, 'recording has no media');
@@ -140,6 +215,8 @@ export class Recorder implements MediaPlugin {
       durationMs: sink.durationMs > 0 ? sink.durationMs : endedAt - startedAt,
       size,
       ...(this.ctx!.config.media.recordSegment > 0 ? { segment: seg.index } : {}),
+      ...(final ? { final: true } : {}),
     });
+    settled();
   }
 }
