@@ -1,0 +1,123 @@
+/**
+ * A media process killed with SIGKILL in the middle of a show recorded in segments: the segment it
+ * was writing is not lost. The next media process on the same recordings folder finds the file's
+ * `.open` marker, closes the truncated FLV out and announces it as record.done (`final`), and
+ * ffmpeg remuxes it into an MP4 (what the transcoder does next).
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { missingTool } from '../../core/testing/tools.js';
+import { waitFor } from '../../core/testing/wait-for.js';
+import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
+import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
+import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
+import { remuxArgs } from '../../core/ffmpeg/args.js';
+import { runFfmpeg } from '../../core/ffmpeg/process.js';
+import { probeMedia } from '../../core/ffmpeg/probe.js';
+import { publishWithFfmpeg } from './media-fixtures.js';
+
+const skip = missingTool('ffmpeg') || missingTool('ffprobe');
+const KEY = 'media-key-for-tests-0123456789';
+const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
+
+describe('media killed with SIGKILL mid-show: the open segment is recovered', { skip }, () => {
+  let dir: string;
+  let control: Server;
+  const callbacks: { event: MediaEventName; payload: MediaEvents[MediaEventName] }[] = [];
+  const children: ChildProcess[] = [];
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'onair-media-crash-'));
+    control = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const raw = Buffer.concat(chunks);
+        if (req.url === '/api/v1/callback/media') {
+          const check = verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
+          if (!check.ok) return void res.writeHead(401).end();
+          callbacks.push(JSON.parse(raw.toString()));
+          return void res.writeHead(200).end('{}');
+        }
+        const url = new URL(req.url ?? '/', 'http://control');
+        if (url.searchParams.get('secret') !== mediaHookSecret(KEY)) return void res.writeHead(401).end('{"code":401}');
+        if (url.pathname === '/api/v1/hook/on_publish') return void res.end('{"code":0,"data":{"stream_name":"1001","record":true}}');
+        res.writeHead(404).end();
+      });
+    });
+    await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
+  });
+
+  after(async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await new Promise((r) => control.close(r));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function startMedia(): { child: ChildProcess; out: string[] } {
+    const out: string[] = [];
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'media', 'main.ts')], {
+      cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
+      env: {
+        PATH: process.env.PATH ?? '', ONAIR_HOST: '127.0.0.1', ONAIR_DATA_DIR: join(dir, 'data'), ONAIR_SECRET: 'a-test-secret-0123456789',
+        ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: KEY, ONAIR_LOG_LEVEL: 'info',
+        ONAIR_CONTROL_URL: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+        ONAIR_RECORD_SEGMENT: '2s', ONAIR_HLS: 'false', ONAIR_FRAMES: 'false',
+      },
+    });
+    child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
+    child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
+    children.push(child);
+    return { child, out };
+  }
+
+  const dones = () => callbacks.filter((c) => c.event === 'record.done').map((c) => c.payload as MediaEvents['record.done']);
+
+  it('announces the truncated segment as record.done (final) after a restart, and it remuxes to MP4', async () => {
+    const first = startMedia();
+    const rtmpPort = await waitFor('media listening', () => {
+      const m = /"rtmp":(\d+)/.exec(first.out.join(''));
+      return m ? Number(m[1]) : null;
+    }, 60_000);
+    const ff = publishWithFfmpeg(`rtmp://127.0.0.1:${rtmpPort}/live/sk_1001`, { seconds: 60 });
+    children.push(ff);
+    // Segment 0 is closed and reported; segment 1 is being written (its marker lies next to it).
+    const seg0 = await waitFor('segment 0 reported', () => dones().find((d) => d.segment === 0), 60_000);
+    assert.notEqual(seg0.final, true, 'segment 0 is not the last');
+    const open1 = seg0.path.replace(/-0000\.flv$/, '-0001.flv');
+    await waitFor('segment 1 being written', () => existsSync(`${open1}.open`) && existsSync(open1) && statSync(open1).size > 30_000, 30_000, 20);
+    // About a second of media into segment 1 (of 2 s): killed mid-segment.
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.ok(existsSync(`${open1}.open`) && !existsSync(seg0.path.replace(/-0000\.flv$/, '-0002.flv')), 'still in segment 1');
+
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('exit', r));
+    ff.kill('SIGKILL');
+    assert.equal(dones().some((d) => d.path === open1), false, 'the killed process reported nothing for segment 1');
+    const size = statSync(open1).size;
+
+    startMedia();
+    const recovered = await waitFor('segment 1 recovered by the next media process', () => dones().find((d) => d.path === open1), 60_000);
+    assert.equal(recovered.segment, 1);
+    assert.equal(recovered.final, true, 'the crash ended the show: its last segment');
+    assert.equal(recovered.publisherId, seg0.publisherId);
+    assert.equal(recovered.streamName, '1001');
+    assert.equal(recovered.size, size);
+    assert.ok(recovered.durationMs > 700, `duration ${recovered.durationMs}`);
+    assert.equal(existsSync(`${open1}.open`), false, 'marker removed once announced');
+
+    // What the transcoder does with it: the truncated FLV remuxes to an MP4 of about that length.
+    const mp4 = join(dir, 'recovered.mp4');
+    await runFfmpeg(remuxArgs(open1, mp4), { timeoutMs: 60_000 });
+    const probe = await probeMedia(mp4);
+    assert.ok(probe.video, 'video survived');
+    assert.ok(Math.abs(probe.durationMs - recovered.durationMs) < 500, `mp4 ${probe.durationMs} ms, announced ${recovered.durationMs} ms`);
+  });
+});
