@@ -17,8 +17,9 @@ import { probeMedia } from '../../core/ffmpeg/probe.js';
 import { remuxArgs } from '../../core/ffmpeg/args.js';
 import { runFfmpeg } from '../../core/ffmpeg/process.js';
 import { ReplayStore } from '../../core/replays/replay.store.js';
-import { segmentObjectKeys } from '../../core/replays/replay.js';
+import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
 import { makeKit } from '../../control/testing/control-kit.js';
+import { joinSegments } from '../../transcoder/transcode-job.js';
 
 const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
 const stores = testObjectStores();
@@ -28,12 +29,18 @@ describe('Chromium plays and seeks a replay', { skip }, () => {
   let browser: BrowserContext;
   let dir: string;
   let mp4: string;
+  let parts: string[];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-replay-browser-'));
     // What the transcoder makes: a recording (FLV, 2 s GOP) remuxed with its own command.
     await makeTestMedia(join(dir, 'rec.flv'), { seconds: 12, width: 640, height: 360, gopSeconds: 2 });
     mp4 = join(dir, 'r.mp4');
     await runFfmpeg(remuxArgs(join(dir, 'rec.flv'), mp4));
+    // A show recorded in 3 segments of 4 s (cut on keyframes, timestamps from 0, as the recorder does), each remuxed.
+    await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', join(dir, 'rec.flv'), '-c', 'copy', '-f', 'segment', '-segment_time', '4',
+      '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'part-%d.flv')]);
+    parts = [0, 1, 2].map((i) => join(dir, `part-${i}.mp4`));
+    for (const [i, p] of parts.entries()) await runFfmpeg(remuxArgs(join(dir, `part-${i}.flv`), p));
     browser = await chromium.launchPersistentContext(join(dir, 'profile'), {
       executablePath: '/usr/bin/chromium', headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
@@ -96,6 +103,75 @@ describe('Chromium plays and seeks a replay', { skip }, () => {
         assert.ok(Math.abs(seeked.at - 9) < 0.1, `after the seek: ${seeked.at}`);
         assert.ok(seeked.ready >= 2, `frame data at the seek point (readyState ${seeked.ready})`);
         assert.ok(ranges.length >= 1, 'the browser fetched with Range');
+        await page.close();
+      } finally {
+        await kit.close();
+        await objects.close();
+      }
+    });
+  }
+  for (const factory of stores) {
+    it(`a show recorded in 3 segments plays as one file and seeks across a segment boundary (${factory.name})`, async () => {
+      const objects = await factory.make();
+      const kit = await makeKit(set, {}, { objects: objects.store });
+      try {
+        const base = await kit.listen();
+        const anchor = await kit.anchorWithRoom();
+        const store = new ReplayStore(kit.ports.db);
+        let replayId = '';
+        for (const [i, file] of parts.entries()) {
+          const key = segmentObjectKeys(anchor.roomId, 'p', i).video;
+          const v = await objects.store.put(key, { file });
+          const probe = await probeMedia(file);
+          ({ replay: { id: replayId } } = await store.addSegment({
+            sourceEventId: `ev-seg-${i}`, roomId: anchor.roomId, sessionId: null, publisherId: 'p', segment: i, objectKey: key, posterKey: null,
+            durationMs: probe.durationMs, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360,
+            startedAt: Date.now() - 12_000 + i * 4000, endedAt: Date.now() - 8000 + i * 4000, ...(i === 2 ? { final: true } : {}),
+          }, (id) => `/api/v1/replays/${id}`));
+        }
+        // Before the join: the player is told to play the segments in order.
+        const pending = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
+        assert.equal(pending.body.playback, 'segments');
+        assert.deepEqual(pending.body.segments.map((x: { offset_ms: number }) => Math.round(x.offset_ms / 1000)), [0, 4, 8]);
+        // What the transcoder does once the last segment is in.
+        const full = (await store.get(replayId))!;
+        const work = mkdtempSync(join(dir, 'join-'));
+        const { probe, video } = await joinSegments({ segmentKeys: full.segments.map((x) => x.objectKey), workDir: work, key: joinedObjectKey(anchor.roomId, 'p') }, { store: objects.store });
+        assert.equal(await store.setJoined(replayId, 3, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs }), true);
+
+        const view = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
+        assert.equal(view.body.playback, 'file');
+        assert.equal(view.body.complete, true);
+        assert.ok(Math.abs(view.body.duration_ms - 12_000) < 200, `duration ${view.body.duration_ms}`);
+        const url = view.body.playback_url.startsWith('http') ? view.body.playback_url : base + view.body.playback_url;
+        assert.match(url, /show\.mp4/);
+        const page = await browser.newPage();
+        await page.setContent(`<video id="v" muted playsinline preload="auto" src="${url.replaceAll('&', '&amp;')}"></video>`);
+        // Seek to just before the first boundary (4 s), play across it, then seek into the last segment.
+        const result = await page.evaluate(`(async () => {
+          const v = document.getElementById('v');
+          const seek = (t) => new Promise((resolve, reject) => {
+            const to = setTimeout(() => reject(new Error('seek to ' + t + ' did not finish')), 20000);
+            v.addEventListener('seeked', () => { clearTimeout(to); resolve(); }, { once: true });
+            v.currentTime = t;
+          });
+          await new Promise((resolve) => (v.readyState >= 1 ? resolve() : v.addEventListener('loadedmetadata', resolve, { once: true })));
+          await seek(3.5);
+          await v.play();
+          await new Promise((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error('did not play across the boundary: ' + v.currentTime + ' error ' + (v.error && v.error.message))), 20000);
+            const check = () => (v.currentTime > 4.6 ? (clearTimeout(t), resolve()) : setTimeout(check, 50));
+            check();
+          });
+          const crossed = v.currentTime;
+          v.pause();
+          await seek(10.5);
+          return { duration: v.duration, crossed, at: v.currentTime, ready: v.readyState };
+        })()`) as { duration: number; crossed: number; at: number; ready: number };
+        assert.ok(Math.abs(result.duration - 12) < 0.5, `duration ${result.duration}`);
+        assert.ok(result.crossed > 4.6, `played across the boundary to ${result.crossed}`);
+        assert.ok(Math.abs(result.at - 10.5) < 0.1, `after the seek: ${result.at}`);
+        assert.ok(result.ready >= 2, `frame data at the seek point (readyState ${result.ready})`);
         await page.close();
       } finally {
         await kit.close();
