@@ -10,7 +10,9 @@ import { testObjectStores, type TestObjectStore } from '../../core/testing/test-
 import { makeTestMedia } from '../../core/ffmpeg/test-media.js';
 import { probeMedia } from '../../core/ffmpeg/probe.js';
 import { ReplayStore } from '../../core/replays/replay.store.js';
-import { segmentObjectKeys } from '../../core/replays/replay.js';
+import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
+import { concatArgs, concatListFile } from '../../core/ffmpeg/args.js';
+import { runFfmpeg } from '../../core/ffmpeg/process.js';
 import { makeKit, type Kit } from '../testing/control-kit.js';
 
 const stores = testObjectStores();
@@ -147,6 +149,56 @@ for (const [i, factory] of stores.entries()) {
       await kit.http.get(`/api/v1/replays/${old.id}`).expect(404);
       await kit.http.get(`/api/v1/replays/${fresh.id}`).expect(200);
       assert.deepEqual((await objects.store.list('')).items.map((i) => i.key), ['replays/' + anchor.roomId + '/fresh/0000.jpg', 'replays/' + anchor.roomId + '/fresh/0000.mp4']);
+    });
+    it('a show in segments, once joined: one playback URL for the whole show, clips across a boundary, delete removes the joined MP4 too', async () => {
+      const anchor = await kit.anchorWithRoom();
+      const store = new ReplayStore(kit.ports.db);
+      const probe = await probeMedia(media.mp4);
+      let replayId = '';
+      for (const i of [0, 1]) {
+        const keys = segmentObjectKeys(anchor.roomId, 'j', i);
+        const v = await objects.store.put(keys.video, { file: media.mp4 });
+        ({ replay: { id: replayId } } = await store.addSegment({
+          sourceEventId: `ev-j-${i}`, roomId: anchor.roomId, sessionId: null, publisherId: 'j', segment: i, objectKey: keys.video, posterKey: null,
+          durationMs: probe.durationMs, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 180,
+          startedAt: Date.now() - 12_000 + i * 6000, endedAt: Date.now() - 6000 + i * 6000, ...(i === 1 ? { final: true } : {}),
+        }, (id) => `/api/v1/replays/${id}`));
+      }
+      const before = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
+      assert.equal(before.body.playback, 'segments');
+      assert.equal(before.body.complete, true);
+      assert.equal(before.body.joined, null);
+      // The transcoder's join (concat demuxer, -c copy), here by hand.
+      const list = join(media.dir, `list-${factory.name}.ffconcat`);
+      const show = join(media.dir, `show-${factory.name}.mp4`);
+      writeFileSync(list, concatListFile([media.mp4, media.mp4]));
+      await runFfmpeg(concatArgs(list, show));
+      const joined = await objects.store.put(joinedObjectKey(anchor.roomId, 'j'), { file: show });
+      const joinedMs = (await probeMedia(show)).durationMs;
+      assert.equal(await store.setJoined(replayId, 2, { objectKey: joined.key, size: joined.size, md5: joined.md5, durationMs: joinedMs }), true);
+      assert.equal(await store.setJoined(replayId, 2, { objectKey: joined.key, size: 1, md5: '0'.repeat(32), durationMs: 1 }), false, 'a second join changes nothing');
+
+      const view = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
+      assert.equal(view.body.playback, 'file');
+      assert.equal(view.body.joined.size, joined.size);
+      assert.ok(Math.abs(view.body.duration_ms - 2 * probe.durationMs) < 150, `duration ${view.body.duration_ms}`);
+      assert.deepEqual(view.body.segments.map((x: { offset_ms: number }) => x.offset_ms), [0, probe.durationMs]);
+      const bytes = Buffer.from(await (await fetch(abs(view.body.playback_url))).arrayBuffer());
+      assert.equal(createHash('md5').update(bytes).digest('hex'), joined.md5, 'playback_url is the joined MP4');
+
+      // A clip across the boundary at 6 s comes from the joined MP4.
+      const viewer = await kit.user('viewer');
+      const res = await kit.http.post(`/api/v1/replays/${replayId}/clips`).set(viewer.auth).send({ start: 5, duration: 2 }).expect(201);
+      assert.equal(res.body.from, 'joined');
+      const file = join(media.dir, `clip-joined-${factory.name}.mp4`);
+      writeFileSync(file, Buffer.from(await (await fetch(abs(res.body.url))).arrayBuffer()));
+      const clip = await probeMedia(file);
+      // Keyframe-aligned: the joined file's video starts a few ms after 0, so the keyframe at or
+      // before 5 s is the one near 4 s, up to a GOP (1 s) earlier than asked.
+      assert.ok(clip.durationMs >= 1900 && clip.durationMs <= 3100, `clip ${clip.durationMs} ms`);
+
+      await kit.http.delete(`/api/v1/replays/${replayId}`).set(anchor.auth).expect(204);
+      assert.deepEqual((await objects.store.list('')).items, [], 'segments, joined MP4 and clips removed');
     });
   });
 }
