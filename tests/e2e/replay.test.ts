@@ -19,10 +19,12 @@ after(async () => { if (s3) await (await s3).close(); });
 
 for (const set of stackAdapterSets()) {
   describe(`a pushed show becomes a replay (${set.name})`, { skip }, () => {
-    it('records, transcodes, lists and plays it back', async () => {
+    for (const segmented of [false, true]) it(segmented
+      ? 'recorded in 2 s segments (ONAIR_RECORD_SEGMENT): one replay, joined into one MP4 whose duration is the sum of the segments'
+      : 'records, transcodes, lists and plays it back', async () => {
       const adapters = await set.env();
       // Rate limits off: registrations from 127.0.0.1 are counted in the shared Redis.
-      const env: Record<string, string> = { ...adapters.env, ONAIR_RECORD: 'true', ONAIR_RATE_LIMITS: 'false' };
+      const env: Record<string, string> = { ...adapters.env, ONAIR_RECORD: 'true', ONAIR_RATE_LIMITS: 'false', ...(segmented ? { ONAIR_RECORD_SEGMENT: '2s' } : {}) };
       if (set.name !== 'embedded') {
         s3 ??= startTestS3Server();
         env.ONAIR_S3_URL = (await s3).url(`e2e-${randomBytes(5).toString('hex')}`);
@@ -37,7 +39,7 @@ for (const set of stackAdapterSets()) {
         const ff = publish(stack.fixPort(start.body.push_url));
         children.push(ff);
         await until('live', async () => (await stack.call('GET', `/rooms/${room.body.id}`)).body.is_live === true, 15_000);
-        await new Promise((r) => setTimeout(r, 4000));
+        await new Promise((r) => setTimeout(r, segmented ? 7000 : 4000));
         ff.kill('SIGINT');
         await ff.exited;
 
@@ -47,12 +49,26 @@ for (const set of stackAdapterSets()) {
         }, 60_000);
         const replay = list.replays[0];
         assert.ok(replay.duration_ms > 2500 && replay.duration_ms < 15_000, `duration ${replay.duration_ms}`);
-        const view = await stack.call('GET', `/replays/${replay.id}`);
+        const view = segmented
+          ? await until('the joined show', async () => {
+            const res = await stack.call('GET', `/replays/${replay.id}`);
+            return res.status === 200 && res.body.playback === 'file' ? res : null;
+          }, 60_000)
+          : await stack.call('GET', `/replays/${replay.id}`);
         assert.equal(view.status, 200);
+        if (segmented) {
+          assert.ok(view.body.segments.length >= 3, `segments ${view.body.segments.length}`);
+          assert.equal(list.replays.length, 1, 'one replay for the show');
+          assert.equal(view.body.complete, true);
+          assert.match(view.body.playback_url, /show\.mp4/);
+          const sum = view.body.segments.reduce((a: number, x: { duration_ms: number }) => a + x.duration_ms, 0);
+          assert.ok(Math.abs(view.body.joined.duration_ms - sum) <= 150, `joined ${view.body.joined.duration_ms} ms, segments ${sum} ms`);
+        }
         const url = view.body.playback_url.startsWith('http') ? view.body.playback_url : `http://127.0.0.1:${stack.httpPort}${view.body.playback_url}`;
         // ffprobe reads the MP4 over HTTP (it seeks with Range to reach the index and the samples).
         const probe = await probeMedia(url);
         assert.match(probe.format, /mp4/);
+        if (segmented) assert.ok(Math.abs(probe.durationMs - view.body.joined.duration_ms) <= 50, `ffprobe ${probe.durationMs} ms`);
         assert.equal(probe.video?.codec, 'h264');
         assert.equal(probe.audio?.codec, 'aac');
         const ranged = await fetch(url, { headers: { Range: 'bytes=0-15' } });
