@@ -9,6 +9,7 @@
  *   poster       one JPEG frame
  *   upload       the MP4 to the local folder and to s3rver (MinIO client, multipart, behind the test proxy), MB/s
  *   pipeline     transcodeRecording() end to end (remux + probe + poster + verified upload), local and s3rver, x realtime
+ *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
  * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder.
  */
 import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { MinioObjectStore } from '../core/object-store/minio-object-store.js';
 import { parseS3Url } from '../core/config/s3-url.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { startTestS3Server } from '../core/testing/s3-test-server.js';
-import { transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
+import { joinSegments, transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
 
 const minutes = Number(process.env.ONAIR_BENCH_MINUTES ?? 60);
 const dir = mkdtempSync(join(tmpdir(), 'onair-bench-transcode-'));
@@ -63,6 +64,14 @@ async function main(): Promise<void> {
     for (const [name, store] of stores) {
       const up = await secs(() => uploadVerified(store, 'bench/upload.mp4', mp4));
       console.log(`upload           ${name}: ${fmt(mp4MB)} MB in ${fmt(up)} s = ${fmt(mp4MB / up)} MB/s (verified: size + MD5 + stat)`);
+      if (name === 'local folder') {
+        const work = join(dir, 'work-join');
+        mkdirSync(work, { recursive: true });
+        const join2 = await secs(() => joinSegments({ segmentKeys: ['bench/upload.mp4', 'bench/upload.mp4'], workDir: work, key: 'bench/show.mp4' }, { store }));
+        console.log(`join             ${name}: 2 segments = ${fmt((2 * mediaS) / 60)} min in ${fmt(join2)} s = ${fmt((2 * mediaS) / join2, 0)}x realtime (fetch, concat -c copy +faststart, probe, verified upload)`);
+        rmSync(work, { recursive: true, force: true });
+        await store.delete('bench/show.mp4');
+      }
       await store.delete('bench/upload.mp4');
     }
     for (const [name, store] of stores) {
