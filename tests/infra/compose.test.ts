@@ -35,6 +35,27 @@ const mounts = (s: Service) => (s.volumes ?? []).map((v) => {
   return { source: source!, target: target! };
 });
 
+describe('compose.yaml: the transcoder role (docker-compose config)', { skip }, () => {
+  it('runs dist/transcoder/main.js against MinIO, with the database, Redis and the recordings media writes', () => {
+    const res = composeConfig(['compose.yaml'], BASE_ENV);
+    assert.equal(res.status, 0, res.stderr);
+    const config = parse(res.stdout) as { services: Record<string, Service> };
+    const t = config.services.transcoder;
+    assert.ok(t, 'service transcoder');
+    assert.deepEqual(t.command, ['node', 'dist/transcoder/main.js']);
+    const s3 = new URL(t.environment!.ONAIR_S3_URL!);
+    assert.equal(s3.hostname, 'minio');
+    assert.ok(config.services.minio, 'the minio service it names');
+    assert.match(t.environment!.ONAIR_DATABASE_URL ?? '', /^mysql:\/\/.*@mysql[:/]/);
+    assert.match(t.environment!.ONAIR_REDIS_URL ?? '', /^redis:\/\/redis[:/]/);
+    assert.deepEqual(Object.keys(t.depends_on as Record<string, unknown>).sort(), ['minio', 'mysql', 'redis']);
+    // The same volume at the same place as media: the FLV files media records are the transcoder's input.
+    const data = mounts(t).find((m) => m.target === '/data');
+    assert.ok(data && mounts(config.services.media!).some((m) => m.source === data.source && m.target === '/data'), 'shares /data with media');
+    assert.equal(t.environment!.ONAIR_DATA_DIR, config.services.media!.environment!.ONAIR_DATA_DIR);
+  });
+});
+
 describe('compose overrides (docker-compose config)', { skip }, () => {
   it('compose.yaml + compose.observability.yaml: Loki, Promtail, and Prometheus with the alert rules', () => {
     const res = composeConfig(['compose.yaml', 'compose.observability.yaml'], BASE_ENV);
