@@ -108,5 +108,62 @@ for (const set of sets) {
         }
       });
     }
+
+    it('a transcoder killed while joining a show\'s segments is resumed by another: one joined MP4, the row once', async () => {
+      const stack = await set.make();
+      let child: ChildProcess | undefined;
+      let resumer: TranscoderWorker | undefined;
+      try {
+        const dir = join(stack.recordingsDir, '46');
+        mkdirSync(dir, { recursive: true });
+        const files = [join(dir, 'pj-0000.flv'), join(dir, 'pj-0001.flv')];
+        for (const f of files) await makeTestMedia(f, { seconds: 4, width: 640, height: 360 });
+        // Every ffmpeg of the child in real time (-re): the join of 8 s takes 8 s, a window the kill lands in.
+        const slow = join(stack.config.dataDir, 'slow-ffmpeg');
+        writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -re "$@"\n');
+        chmodSync(slow, 0o755);
+        const started = startChild(stack, { ONAIR_FFMPEG_PATH: slow, ONAIR_RECORD_KEEP_SOURCE: 'true' });
+        child = started.child;
+        await waitFor('the child transcoder to start', () => started.out.join('').includes('transcoder consuming'), 60_000);
+        for (const [i, f] of files.entries()) {
+          await stack.bus.publish('recording.finished', {
+            eventId: `media:100:pj:${f}`, at: Date.now(), roomId: '46', publisherId: 'pj', file: { path: f }, format: 'flv',
+            segment: i, ...(i === 1 ? { final: true } : {}), startedAt: Date.now() - 4000, endedAt: Date.now(), durationMs: 4000, size: statSync(f).size,
+          }, { key: '46' });
+        }
+        const work = join(stack.config.dataDir, 'transcoder-work');
+        await waitFor('the join in progress', () => existsSync(work) && readdirSync(work).some((d) => d.startsWith('join-') && existsSync(join(work, d, 'segments.ffconcat'))), 90_000, 20);
+        await killGroup(child);
+        const replays = new ReplayStore(stack.db);
+        const [cut] = await replays.listByRoom('46', { limit: 10 });
+        assert.equal(cut?.joined ?? null, null, 'killed before the joined row was written');
+
+        resumer = new TranscoderWorker({
+          bus: stack.bus, replays, objects: stack.objects, log: silentLogger(), recordingsDir: stack.recordingsDir,
+          workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource: true, concurrency: 1, leaseMs: 3000,
+          maxAttempts: 3, backoffMs: 100, ffmpegTimeoutMs: 60_000, consumerName: 'resumer',
+        });
+        await resumer.start();
+        const replay = await waitFor('the joined show after the resume', async () => {
+          const [r] = await replays.listByRoom('46', { limit: 10 });
+          return r?.joined ? r : null;
+        }, 90_000);
+        assert.equal((await replays.listByRoom('46', { limit: 10 })).length, 1);
+        const full = (await replays.get(replay.id))!;
+        assert.equal(full.segments.length, 2);
+        assert.deepEqual((await stack.objects.list('replays/46/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')),
+          ['replays/46/pj/0000.mp4', 'replays/46/pj/0001.mp4', 'replays/46/pj/show.mp4']);
+        const mp4 = join(stack.config.dataDir, 'check-show.mp4');
+        await pipeline((await stack.objects.get(replay.joined!.objectKey)).stream, createWriteStream(mp4));
+        assert.equal(statSync(mp4).size, replay.joined!.size);
+        const probe = await probeMedia(mp4);
+        const sum = full.segments.reduce((a, x) => a + x.durationMs, 0);
+        assert.ok(Math.abs(probe.durationMs - sum) <= 100, `joined ${probe.durationMs} ms, segments ${sum} ms`);
+      } finally {
+        if (child && child.exitCode === null && child.signalCode === null) await killGroup(child).catch(() => undefined);
+        await resumer?.stop();
+        await stack.close();
+      }
+    });
   });
 }
