@@ -91,7 +91,8 @@ for (const set of sets) {
           const res = await api('GET', `/rooms/${room.id}/replays`);
           return res.status === 200 && res.body.replays.length === 1 ? res.body : null;
         }, 60_000);
-        assert.ok(out.join('').includes('replay segment ready'), 'the separate transcoder process made it');
+        // The child logs it right after committing the row the API just listed: its stdout may arrive a moment later.
+        await until('the separate transcoder process made it', () => out.join('').includes('replay segment ready'), 10_000);
         const view = await api('GET', `/replays/${list.replays[0].id}`);
         const url = view.body.playback_url.startsWith('http') ? view.body.playback_url : controlUrl + view.body.playback_url;
         const probe = await probeMedia(url);
