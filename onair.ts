@@ -96,7 +96,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
         const deadline = Date.now() + config.shutdownTimeout;
         const http = drainHttpServer(server, deadline);
         // Chat sockets close with the drain (1001: clients reconnect elsewhere and resume).
-        await control.chat.gateway.close();
+        await Promise.all([control.chat.gateway.close(), control.notifications.gateway.close()]);
         await metricsListener?.close();
         await engine!.close();
         const cut = await http;

@@ -14,6 +14,8 @@ export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
   rooms: StreamEventDeps['rooms'] & ScreenshotDeps['rooms'] & AuditDeps['rooms'];
   roomService: ScreenshotDeps['roomService'] & AuditDeps['roomService'];
   audience: Pick<AudienceService, 'viewerJoined' | 'viewerLeft'>;
+  /** The go-live fan-out worker (control/notifications), kicked after a session.live enqueued its job. */
+  notifyFanout?: { kick(): void };
 };
 
 /**
@@ -25,7 +27,7 @@ export function eventRoutes(deps: EventRouteDeps): EventRoutes {
   return {
     'stream.published': streamPublishedHandler(deps),
     'stream.unpublished': streamUnpublishedHandler(deps),
-    'session.live': sessionLiveHandler(),
+    'session.live': sessionLiveHandler({ fanout: deps.notifyFanout }),
     'recording.finished': recordingFinishedHandler(),
     'screenshot.taken': screenshotTakenHandler(deps),
     'audit.flagged': auditFlaggedHandler(deps),

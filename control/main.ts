@@ -40,7 +40,7 @@ import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callb
 import { eventCommitHooks, eventRoutes, fanOutRoutes } from './event-routes.js';
 import { Reaper } from './live-sessions/reaper.js';
 import { createFollowRouter } from './notifications/follows.routes.js';
-import { notificationsRoutes } from './notifications/notifications.routes.js';
+import { createNotificationModule, type NotificationModule } from './notifications/notification-module.js';
 import { recordingsRoutes } from './recordings/recordings.routes.js';
 import { eventIds } from '../core/events/event-route.js';
 import { requireRole, requireUser } from './http/auth.middleware.js';
@@ -118,6 +118,8 @@ export interface Control {
   replayPruner: ReplayPruner;
   /** Live chat, the enter/exit funnel and in-room moderation (control/chat, control/audience). */
   chat: ChatModule;
+  /** Notifications: list and read marks, the go-live fan-out, the live socket `/ws/notification[/{uid}]`. */
+  notifications: NotificationModule;
   /**
    * Control's WebSocket seam: takes the upgrade when the path is control's (`/ws`, `/ws/live/{session_id}`)
    * and returns true; false leaves the socket to the caller (media's WS-FLV in the all-in-one process).
@@ -184,9 +186,13 @@ export function createControl(deps: ControlDeps): Control {
   const reaper = new Reaper({
     sessionStore, sessions: live, cache, heartbeatTimeoutMs: config.live.heartbeatTimeout, pushUrlTtlMs: config.live.pushUrlTtl, log: log.child({ mod: 'reaper' }),
   });
+  // The notification module is built once pub/sub is; the event routes reach it through these references.
+  let notifications: NotificationModule | undefined;
   const routeDeps = {
     db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
     auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
+    notifyFanout: { kick: () => notifications?.fanout.kick() },
+    notifyPush: { pushLater: (dedupeKey: string, userIds: string[]) => notifications?.push.pushLater(dedupeKey, userIds) },
   };
   const pipeline = createCallbackPipeline({
     config, db, cache, bus, log: log.child({ mod: 'callbacks' }), metrics,
@@ -209,6 +215,8 @@ export function createControl(deps: ControlDeps): Control {
   });
   const ownPubSub = deps.pubsub ? undefined : createPubSub({ historySize: config.chat.historySize, log: log.child({ mod: 'pubsub' }) });
   const pubsub = deps.pubsub ?? ownPubSub!;
+  notifications = createNotificationModule({ config, db, pubsub, auth, users, log });
+  const notify = notifications;
   const money = createMoney({
     config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,
     userExists: async (id) => (await users.findById(id)) !== null,
@@ -258,7 +266,7 @@ export function createControl(deps: ControlDeps): Control {
       operatorRoutes(operator),
       siteRoutes({ config, operator, rooms: roomStore, media }),
       createFollowRouter({ db, rooms: roomStore, guard: [requireUser] }),
-      notificationsRoutes({ db, guard: [requireUser] }),
+      ...notify.routers,
       recordingsRoutes({ db, rooms: roomStore }),
       hooksRoutes({
         hooks, events: pipeline.intake, rooms: roomStore, sessions: sessionStore, bodyLimit: config.http.bodyLimit, log: log.child({ mod: 'hooks' }),
@@ -282,9 +290,10 @@ export function createControl(deps: ControlDeps): Control {
   const detachers = new Set<() => void>();
   return {
     app, hooks, auth, users, rooms, roomStore, liveSessions: live, sessionStore, playback, moderation, pendingBans, settlement, audience, pipeline, money, chat,
+    notifications: notify,
     replays, replayPruner,
     handleUpgrade(req, socket, head) {
-      return chat.gateway.handleUpgrade(req, socket, head);
+      return chat.gateway.handleUpgrade(req, socket, head) || notify.gateway.handleUpgrade(req, socket, head);
     },
     handle(req, res) {
       // A source blocked for repeated refused callbacks/hooks gets its 429 here, before any parsing.
@@ -305,6 +314,7 @@ export function createControl(deps: ControlDeps): Control {
       pipeline.start();
       replayPruner.start();
       chat.start();
+      notify.start();
       // After a crash the database may still hold live shows media no longer carries.
       await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
         .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
@@ -315,6 +325,7 @@ export function createControl(deps: ControlDeps): Control {
       const unfinished: Record<string, number | string> = {};
       // Chat sockets close first (1001: clients reconnect to another node and resume), queued chat rows are written.
       await chat.close(deadline);
+      await notify.close();
       const audienceWrites = await audience.idle(deadline);
       if (audienceWrites) unfinished.audienceWrites = audienceWrites;
       const busAppends = await publishes.idle(deadline);
@@ -373,7 +384,7 @@ async function run(): Promise<void> {
     // Requests in progress finish (each may be a callback being accepted), new ones are refused;
     // chat sockets close meanwhile (1001: clients reconnect to another node and resume).
     const draining = drainHttpServer(server, deadline);
-    await control.chat.gateway.close();
+    await Promise.all([control.chat.gateway.close(), control.notifications.gateway.close()]);
     const cut = await draining;
     if (cut > 0) log.warn({ connections: cut }, 'requests still running at the shutdown deadline were cut');
     await metricsListener?.close();

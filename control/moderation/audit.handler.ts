@@ -18,6 +18,8 @@ export interface AuditDeps {
     }): Promise<unknown>;
   };
   media: Pick<MediaControl, 'kickPublisher'>;
+  /** Pushes a committed notification to the user's live sockets (control/notifications); none in tests that do not need it. */
+  notifyPush?: { pushLater(dedupeKey: string, userIds: string[]): void };
   /** config.live.auditPause: how long a medium verdict blocks publishing. */
   auditPauseMs: number;
   log: Logger;
@@ -89,5 +91,6 @@ export function auditFlaggedHandler(deps: AuditDeps): EventRoute<'audit.flagged'
         });
       }
     });
+    if (action === 'warning' && anchorId) deps.notifyPush?.pushLater(`audit:${event.eventId}`, [anchorId]);
   };
 }

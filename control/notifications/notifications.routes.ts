@@ -1,44 +1,59 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { QueryTypes } from 'sequelize';
-import type { Database } from '../../core/database/database.js';
+import { ForbiddenError, NotFoundError } from '../../core/errors.js';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
+import type { NotificationPush } from './notification-push.js';
+import type { NotificationStore } from './notification.store.js';
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
   /** Page backwards: notifications with an id below this one. */
   before: z.string().regex(/^\d{1,19}$/, 'must be a numeric id').optional(),
+  /** `true`/`1`: unread ones only. */
+  unread: z.enum(['true', 'false', '1', '0']).optional().transform((v) => v === 'true' || v === '1'),
 });
-
-interface NotificationRow { id: number | string; kind: string; payload: string; read_at: number | string | null; created_at: number | string }
+const idParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must be a numeric id') });
 
 /**
- * GET /notifications?limit=&before=  the logged-in user's notifications, newest first
- * (live_started from followed anchors, audit_warning for anchors): `{ notifications, next_before }`.
+ * GET  /notifications?limit=&before=&unread=  the logged-in user's notifications, newest first
+ *      (live_started from followed anchors, audit_warning for anchors):
+ *      `{ notifications, unread_count, next_before }`
+ * POST /notifications/{id}/read   marks one read: `{ notification, unread_count }`; another user's is 403 not_your_notification
+ * POST /notifications/read-all    marks every unread one read: `{ marked, unread_count }`
+ * Read changes reach the user's notification sockets as a new `unread` count.
  * Mount at /api/v1 after authenticate(); `guard` is requireUser.
  */
-export function notificationsRoutes(deps: { db: Database; guard: RequestHandler[] }): Router {
+export function notificationsRoutes(deps: { store: NotificationStore; push?: Pick<NotificationPush, 'unreadChanged'>; guard: RequestHandler[] }): Router {
   const r = Router();
+  const { store } = deps;
+  const announce = (userId: string) => {
+    deps.push?.unreadChanged(userId).catch(() => undefined);
+  };
   r.get('/notifications', ...deps.guard, asyncRoute(async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
-    const rows = await deps.db.sequelize.query<NotificationRow>(
-      `SELECT id, kind, payload, read_at, created_at FROM notifications WHERE user_id = ? ${q.before ? 'AND id < ?' : ''} ORDER BY id DESC LIMIT ?`,
-      { replacements: [req.user!.id, ...(q.before ? [q.before] : []), q.limit], type: QueryTypes.SELECT },
-    );
-    const notifications = rows.map((n) => ({
-      id: String(n.id), kind: n.kind, payload: parsePayload(n.payload),
-      read_at: n.read_at === null ? null : new Date(Number(n.read_at)).toISOString(), created_at: new Date(Number(n.created_at)).toISOString(),
-    }));
-    res.set('Cache-Control', 'no-store').json({ notifications, next_before: rows.length === q.limit ? String(rows.at(-1)!.id) : null });
+    const userId = req.user!.id;
+    const [rows, unread] = await Promise.all([store.list(userId, q), store.unreadCount(userId)]);
+    const notifications = rows.map(({ userId: _owner, ...n }) => n);
+    res.set('Cache-Control', 'no-store').json({
+      notifications, unread_count: unread, next_before: rows.length === q.limit ? rows.at(-1)!.id : null,
+    });
+  }));
+  r.post('/notifications/read-all', ...deps.guard, asyncRoute(async (req, res) => {
+    const userId = req.user!.id;
+    const marked = await store.markAllRead(userId, Date.now());
+    if (marked > 0) announce(userId);
+    res.json({ marked, unread_count: await store.unreadCount(userId) });
+  }));
+  r.post('/notifications/:id/read', ...deps.guard, asyncRoute(async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const userId = req.user!.id;
+    const owner = await store.ownerOf(id);
+    if (owner === null) throw new NotFoundError('no such notification', { code: 'notification_not_found' });
+    if (owner !== String(userId)) throw new ForbiddenError('this notification is not yours', { code: 'not_your_notification' });
+    if (await store.markRead(userId, id, Date.now())) announce(userId);
+    const { userId: _owner, ...notification } = (await store.get(id))!;
+    res.json({ notification, unread_count: await store.unreadCount(userId) });
   }));
   return r;
-}
-
-function parsePayload(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return null;
-  }
 }

@@ -283,6 +283,19 @@ export const configSchema = z.object({
     notifyUrl: z.string().url().optional(),
     /** How old a webhook's signed timestamp may be (and how far ahead) before it is refused as expired. */
     webhookTolerance: duration('5m'),
+    /** A recharge order still `created` (never paid) this long after it was made becomes `expired`; a later payment webhook for it credits nothing (409 recharge_expired). */
+    orderTtl: duration('30m'),
+    /** payment_webhooks rows (the replay guard) older than this are pruned hourly; must exceed webhookTolerance (older deliveries are refused as expired anyway). 0 keeps them. */
+    webhookRetention: duration('30d'),
+  }).prefault({}),
+  /** Notifications (control/notifications): go-live fan-out to followers and the live socket. */
+  notifications: z.object({
+    /** Followers written per multi-row INSERT (and per transaction) by the go-live fan-out; the event loop gets a turn between chunks. */
+    fanoutBatch: z.coerce.number().int().min(1).max(10_000).default(1000),
+    /** A fan-out job a node took and did not finish in this time is taken over by another node. */
+    fanoutLease: duration('1m'),
+    /** Server pings every notification socket this often; a socket that answered none by the next ping is closed. */
+    pingInterval: duration('30s'),
   }).prefault({}),
   /** The transcoder role: recordings -> MP4 replays in object storage (transcoder/). */
   transcoder: z.object({
@@ -342,6 +355,10 @@ export function validateConfig(config: OnairConfig): string[] {
   if (config.chat.heartbeatTimeout < 2_000) problems.push("'chat.heartbeatTimeout' (ONAIR_CHAT_HEARTBEAT_TIMEOUT) must be at least 2s");
   if (config.chat.pingInterval >= config.chat.heartbeatTimeout) {
     problems.push("'chat.pingInterval' (ONAIR_CHAT_PING_INTERVAL) must be less than 'chat.heartbeatTimeout' (ONAIR_CHAT_HEARTBEAT_TIMEOUT)");
+  }
+  // The replay guard must outlive the signature window: a pruned delivery could otherwise be sent again while its timestamp is still accepted.
+  if (config.payments.webhookRetention > 0 && config.payments.webhookRetention <= config.payments.webhookTolerance) {
+    problems.push("'payments.webhookRetention' (ONAIR_PAYMENT_WEBHOOK_RETENTION) must be 0 or more than 'payments.webhookTolerance' (ONAIR_PAYMENT_WEBHOOK_TOLERANCE)");
   }
   if (config.redis.commandTimeout < 10) problems.push("'redis.commandTimeout' (ONAIR_REDIS_TIMEOUT) must be at least 10ms");
   if (config.rateLimit.loginLock > config.rateLimit.loginLockMax) {

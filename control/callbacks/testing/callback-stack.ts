@@ -29,6 +29,7 @@ import { CallbackReceiver } from '../callback-receiver.js';
 import { startCallbackConsumer, type CallbackConsumerOptions } from '../callback-consumer.js';
 import { EventIntake } from '../event-intake.js';
 import type { EventRoutes } from '../../../core/events/event-route.js';
+import { NotificationFanout } from '../../notifications/notification-fanout.js';
 import { eventCommitHooks, eventRoutes, fanOutRoutes, type EventRouteDeps } from '../../event-routes.js';
 import { AudienceService } from '../../audience/audience.service.js';
 import { AudienceStore } from '../../audience/audience.store.js';
@@ -128,8 +129,11 @@ export async function makeCallbackStack(
   const sessions = new LiveSessionService({ sessions: sessionStore, rooms, roomService, moderation, cache, media, settlement, config, log, refusalDelayMs: 0 });
   const events = new LiveEventLog(db, { log, flushMs: 10 });
   const audience = new AudienceService(new AudienceStore(db), sessionStore, log);
+  // The go-live fan-out worker writes the followers' notifications (no live sockets here: nothing to push to).
+  const fanout = new NotificationFanout({ db, push: { byDedupeKey: async () => 0 }, batch: config.notifications.fanoutBatch, leaseMs: config.notifications.fanoutLease, pollMs: 200, log });
+  fanout.start();
   const routeDeps: EventRouteDeps = {
-    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, audience, auditPauseMs: config.live.auditPause, log,
+    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, audience, auditPauseMs: config.live.auditPause, log, notifyFanout: fanout,
   };
   let routes = eventRoutes(routeDeps);
   if (options.routes) routes = options.routes(routes);
@@ -168,6 +172,7 @@ export async function makeCallbackStack(
       await new Promise((r) => server.close(r));
       server.closeAllConnections?.();
       await consumer.stop();
+      await fanout.stop();
       await audience.idle(Date.now() + 5000);
       sessions.stop();
       await bus.close();

@@ -1,0 +1,41 @@
+import type { Logger } from '../../core/logging/logger.js';
+import type { JsonValue, PubSub } from '../../core/pubsub/pubsub.port.js';
+import type { NotificationJson, NotificationStore } from './notification.store.js';
+
+/** The pub/sub channel of one user's notifications: a node subscribes to it only while that user has a notification socket there. */
+export function notificationChannel(userId: string): string {
+  return `notify:${userId}`;
+}
+
+/** What travels on a user's channel: a new notification, or "the unread count changed" (each node recounts for its sockets). */
+export type NotifyMessage = { t: 'n'; n: NotificationJson } | { t: 'u' };
+
+/**
+ * The publishing side of live notifications: after a notification row is committed, its JSON (the
+ * shape GET /notifications lists) goes to the user's channel on every control node; read marks
+ * send `u` so the sockets get the new unread count. Not durable (pub/sub): a user with no socket
+ * anywhere misses nothing, the row is in the table and the next socket starts with the count.
+ */
+export class NotificationPush {
+  constructor(private readonly deps: { pubsub: PubSub; store: NotificationStore; log: Logger }) {}
+
+  async notification(userId: string, n: NotificationJson): Promise<void> {
+    await this.deps.pubsub.publish(notificationChannel(userId), { t: 'n', n } as unknown as JsonValue);
+  }
+
+  async unreadChanged(userId: string): Promise<void> {
+    await this.deps.pubsub.publish(notificationChannel(userId), { t: 'u' });
+  }
+
+  /** Pushes what one dedupe key wrote for these users (a fan-out chunk, an audit warning), all at once (Redis pipelines them). */
+  async byDedupeKey(dedupeKey: string, userIds: string[]): Promise<number> {
+    const rows = await this.deps.store.byDedupeKey(dedupeKey, userIds);
+    await Promise.all(rows.map(({ userId, ...n }) => this.notification(userId, n)));
+    return rows.length;
+  }
+
+  /** Best effort after a commit: the row is written whatever happens to the push (logged). */
+  pushLater(dedupeKey: string, userIds: string[]): void {
+    this.byDedupeKey(dedupeKey, userIds).catch((err: unknown) => this.deps.log.warn({ err, dedupeKey }, 'pushing notifications to live sockets failed'));
+  }
+}

@@ -1,0 +1,180 @@
+/**
+ * Notifications delivered live (issue 12 point 7): the notification socket on control's WebSocket
+ * seam (auth at upgrade, wrong_user), the go-live fan-out written in chunks by the worker and pushed
+ * to a follower's sockets on another control node through the pub/sub port (a channel per user,
+ * subscribed only while the user has a socket on the node), and read/unread over the API, whose
+ * changes reach the sockets as a new unread count. Both adapter sets: SQLite + in-process pub/sub,
+ * MariaDB + Redis (two control nodes on one Redis).
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import request from 'supertest';
+import { eventIds } from '../../core/events/event-route.js';
+import { testAdapterSets } from '../../core/testing/test-ports.js';
+import { waitFor } from '../../core/testing/wait-for.js';
+import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
+import { notificationChannel } from './notification-push.js';
+
+const refused = async (url: string, headers: Record<string, string> = {}) => {
+  try {
+    const c = await ChatClient.connect(url, headers);
+    c.close();
+    assert.fail('the upgrade should have been refused');
+  } catch (err) {
+    return err as { status: number; body: { error: { code: string } } };
+  }
+};
+
+for (const set of testAdapterSets()) {
+  describe(`notifications over WebSocket on ${set.name}`, () => {
+    let kit: ChatKit;
+    before(async () => {
+      // Chunks of 3 followers: the fan-out below takes several chunks.
+      kit = await makeChatKit(set, { notifications: { fanoutBatch: 3 } });
+      await kit.node(); // a second control node on the same database and broker
+    });
+    after(async () => {
+      await kit?.close();
+    });
+
+    /** An anchor's room goes live the way the callback consumer sees it: session.live on the bus. */
+    const goLive = async (anchor: { id: string; auth: { Authorization: string } }, roomId: string, streamKey: string) => {
+      const control = kit.nodes[0]!.control;
+      const d = await control.hooks.authorizePublish({ app: 'live', streamKey, query: {}, clientIp: '127.0.0.1' });
+      assert.ok(d.allow);
+      await control.liveSessions.markLive({ streamName: roomId, app: 'live', publisherId: `p${roomId}`, sessionId: d.sessionId, clientIp: '127.0.0.1', at: Date.now() });
+      await control.pipeline.intake.accept({ kind: 'durable', name: 'session.live', event: {
+        eventId: eventIds.sessionLive(d.sessionId!), at: Date.now(), sessionId: d.sessionId!, roomId, anchorId: anchor.id,
+      } }, 'control');
+      return d.sessionId!;
+    };
+    const anchorRoom = async () => {
+      const anchor = await kit.user('anchor');
+      const room = await request(kit.nodes[0]!.control.app).post('/api/v1/rooms').set(anchor.auth).send({ title: 'Notify show' }).expect(201);
+      return { anchor, roomId: String(room.body.id), streamKey: room.body.stream_key as string };
+    };
+
+    it('refuses an upgrade without a valid JWT, and a uid that is not the token user (403 wrong_user)', async () => {
+      const [a] = kit.nodes;
+      const viewer = await kit.user();
+      let e = await refused(`${a!.ws}/ws/notification`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'token_required');
+      e = await refused(`${a!.ws}/ws/notification?token=a.b.c`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'invalid_token');
+      const other = await kit.user();
+      e = await refused(`${a!.ws}/ws/notification/${other.id}?token=${viewer.token}`);
+      assert.equal(e.status, 403);
+      assert.equal(e.body.error.code, 'wrong_user');
+      e = await refused(`${a!.ws}/ws/notification/abc?token=${viewer.token}`);
+      assert.equal(e.status, 403);
+      // The token's own uid, and the header form, are accepted.
+      const ok = await ChatClient.connect(`${a!.ws}/ws/notification/${viewer.id}?token=${viewer.token}`);
+      assert.deepEqual(await ok.next((m) => m.type === 'unread'), { v: 1, type: 'unread', count: 0 });
+      ok.send({ v: 1, type: 'ping', t: 7 });
+      assert.deepEqual(await ok.next((m) => m.type === 'pong'), { v: 1, type: 'pong', t: 7 });
+      ok.close();
+      const byHeader = await ChatClient.connect(`${a!.ws}/ws/notification`, viewer.auth);
+      await byHeader.next((m) => m.type === 'unread');
+      byHeader.close();
+    });
+
+    it('pushes a go-live notification to every follower on any node, the same object GET /notifications lists, with the unread count', async () => {
+      const [a, b] = kit.nodes;
+      const { anchor, roomId, streamKey } = await anchorRoom();
+      const fans = await Promise.all(Array.from({ length: 7 }, () => kit.user()));
+      for (const fan of fans) await request(a!.control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
+      const fan = fans[0]!;
+      // The fan has a socket on node b only (seed 000's path), another fan one on node a (the short path).
+      const onB = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?token=${fan.token}`);
+      const onA = await ChatClient.connect(`${a!.ws}/ws/notification?token=${fans[6]!.token}`);
+      await onB.next((m) => m.type === 'unread' && m.count === 0);
+      await onA.next((m) => m.type === 'unread' && m.count === 0);
+      // Subscribed only where the user has a socket: node b for fan 0, node a for fan 6, nobody for fan 1.
+      assert.equal(await kit.cluster.numSub(notificationChannel(fan.id)), 1);
+      assert.equal(await kit.cluster.numSub(notificationChannel(fans[1]!.id)), 0);
+      assert.equal(b!.control.notifications.hub.userCount, 1);
+
+      const sessionId = await goLive(anchor, roomId, streamKey);
+      const pushed = await onB.next((m) => m.type === 'notification', 'the live notification');
+      assert.equal(pushed.v, 1);
+      assert.equal(pushed.notification.kind, 'live_started');
+      assert.deepEqual(pushed.notification.payload, { room_id: roomId, session_id: sessionId, anchor_id: anchor.id, at: pushed.notification.payload.at });
+      await onB.next((m) => m.type === 'unread' && m.count === 1, 'unread 1');
+      await onA.next((m) => m.type === 'notification' && m.notification.payload.room_id === roomId);
+      const listed = (await request(b!.control.app).get('/api/v1/notifications').set(fan.auth).expect(200)).body;
+      assert.deepEqual(listed.notifications[0], pushed.notification);
+      assert.equal(listed.unread_count, 1);
+      // Every follower was written (7 followers in chunks of 3), once, and the job is done.
+      await waitFor('every follower notified', async () => {
+        const [row] = await kit.ports.db.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM notifications WHERE dedupe_key = ?", { replacements: [`live:${sessionId}`], type: 'SELECT' as never });
+        return Number(row!.n) === 7 || undefined;
+      }, 10_000, 50);
+      const [job] = await kit.ports.db.sequelize.query<{ status: string; written: number }>('SELECT status, written FROM notification_fanouts WHERE dedupe_key = ?', { replacements: [`live:${sessionId}`], type: 'SELECT' as never });
+      assert.deepEqual({ status: job!.status, written: Number(job!.written) }, { status: 'done', written: 7 });
+      // The same session.live again (a retry, another edge): nobody is notified twice.
+      await a!.control.pipeline.intake.accept({ kind: 'durable', name: 'session.live', event: {
+        eventId: eventIds.sessionLive(sessionId), at: Date.now(), sessionId, roomId, anchorId: anchor.id,
+      } }, 'control');
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(onB.ofType('notification').length, 1);
+      assert.equal((await request(a!.control.app).get('/api/v1/notifications').set(fan.auth).expect(200)).body.notifications.length, 1);
+
+      // Closing the socket unsubscribes node b.
+      onB.close();
+      await waitFor('unsubscribed', async () => ((await kit.cluster.numSub(notificationChannel(fan.id))) === 0) || undefined, 5000, 20);
+      assert.equal(b!.control.notifications.hub.userCount, 0);
+      onA.close();
+    });
+
+    it('marks read one by one or all, filters unread, refuses another user\'s notification, and tells the sockets', async () => {
+      const [a, b] = kit.nodes;
+      const { anchor, roomId, streamKey } = await anchorRoom();
+      const fan = await kit.user();
+      const stranger = await kit.user();
+      await request(a!.control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
+      const sock = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?token=${fan.token}`);
+      await sock.next((m) => m.type === 'unread' && m.count === 0);
+      await goLive(anchor, roomId, streamKey);
+      // A second notification of the fan: an audit warning style row written directly, pushed by the audit path in production.
+      await sock.next((m) => m.type === 'notification');
+      await kit.ports.db.sequelize.query("INSERT INTO notifications (user_id, kind, payload, dedupe_key, created_at) VALUES (?, 'system', '{}', ?, ?)", { replacements: [fan.id, `t:${fan.id}`, Date.now()] });
+      await b!.control.notifications.push.byDedupeKey(`t:${fan.id}`, [fan.id]);
+      await sock.next((m) => m.type === 'unread' && m.count === 2, 'unread 2');
+
+      const http = request(a!.control.app);
+      let list = (await http.get('/api/v1/notifications?limit=1').set(fan.auth).expect(200)).body;
+      assert.equal(list.notifications.length, 1);
+      assert.equal(list.unread_count, 2);
+      assert.ok(list.next_before);
+      const older = (await http.get(`/api/v1/notifications?limit=1&before=${list.next_before}`).set(fan.auth).expect(200)).body;
+      assert.equal(older.notifications[0].kind, 'live_started');
+      const id = older.notifications[0].id as string;
+
+      const foreign = await http.post(`/api/v1/notifications/${id}/read`).set(stranger.auth);
+      assert.equal(foreign.status, 403);
+      assert.equal(foreign.body.error.code, 'not_your_notification');
+      assert.equal((await http.post('/api/v1/notifications/99999999999/read').set(fan.auth)).status, 404);
+      assert.equal((await http.post('/api/v1/notifications/abc/read').set(fan.auth)).status, 400);
+      assert.equal((await http.post(`/api/v1/notifications/${id}/read`)).status, 401);
+      assert.equal((await http.get('/api/v1/notifications?unread=maybe').set(fan.auth)).status, 400);
+      assert.equal((await http.get('/api/v1/notifications').set(stranger.auth).expect(200)).body.notifications.length, 0);
+
+      const read = (await http.post(`/api/v1/notifications/${id}/read`).set(fan.auth).expect(200)).body;
+      assert.equal(read.unread_count, 1);
+      assert.equal(read.notification.id, id);
+      assert.ok(read.notification.read_at);
+      await sock.next((m) => m.type === 'unread' && m.count === 1, 'unread 1 after the read');
+      // Reading again keeps the first read time.
+      assert.equal((await http.post(`/api/v1/notifications/${id}/read`).set(fan.auth).expect(200)).body.notification.read_at, read.notification.read_at);
+      list = (await http.get('/api/v1/notifications?unread=true').set(fan.auth).expect(200)).body;
+      assert.deepEqual(list.notifications.map((n: any) => n.kind), ['system']);
+      const all = (await http.post('/api/v1/notifications/read-all').set(fan.auth).expect(200)).body;
+      assert.deepEqual(all, { marked: 1, unread_count: 0 });
+      await sock.next((m) => m.type === 'unread' && m.count === 0 && sock.messages.filter((x) => x.type === 'unread').length > 3, 'unread 0 after read-all');
+      assert.equal((await http.get('/api/v1/notifications?unread=1').set(fan.auth).expect(200)).body.notifications.length, 0);
+      sock.close();
+    });
+  });
+}
