@@ -315,6 +315,7 @@ export function createControl(deps: ControlDeps): Control {
       replayPruner.start();
       chat.start();
       notify.start();
+      money.housekeeping.start();
       // After a crash the database may still hold live shows media no longer carries.
       await reconcileLiveSessions({ sessionStore, sessions: live, media, cache, log: log.child({ mod: 'reconcile' }) })
         .catch((err: unknown) => log.error({ err }, 'reconciling live sessions with media failed'));
@@ -326,6 +327,7 @@ export function createControl(deps: ControlDeps): Control {
       // Chat sockets close first (1001: clients reconnect to another node and resume), queued chat rows are written.
       await chat.close(deadline);
       await notify.close();
+      await money.housekeeping.stop();
       const audienceWrites = await audience.idle(deadline);
       if (audienceWrites) unfinished.audienceWrites = audienceWrites;
       const busAppends = await publishes.idle(deadline);

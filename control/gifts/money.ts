@@ -11,6 +11,7 @@ import type { PubSub } from '../../core/pubsub/index.js';
 import { paymentWebhookRoutes, sandboxRoutes } from '../payments/payments.routes.js';
 import { RechargeService } from '../payments/recharge.service.js';
 import { SandboxPaymentProvider } from '../payments/sandbox-provider.js';
+import { PaymentHousekeeping } from '../payments/payment-housekeeping.js';
 import { WalletService } from '../wallet/wallet.service.js';
 import { walletRoutes } from '../wallet/wallet.routes.js';
 import { GiftCatalogStore } from './gift-catalog.store.js';
@@ -30,6 +31,8 @@ export interface Money {
   routers: Router[];
   /** The webhook receiver: it reads the raw body its signature covers (before the JSON parser). */
   rawRouters: Router[];
+  /** Expiry of unpaid recharge orders and pruning of payment_webhooks (started by bootstrap, stopped by close). */
+  housekeeping: PaymentHousekeeping;
 }
 
 /** The sandbox webhook key when ONAIR_PAYMENT_SANDBOX_SECRET is unset: derived from the secret, the same on every node. */
@@ -63,8 +66,11 @@ export function createMoney(deps: {
     db, catalog, rooms: deps.rooms, sessions: deps.sessions, cache, pubsub, platformShareBps: config.gifts.platformShare,
     comboWindowMs: config.gifts.comboWindow, log: log.child({ mod: 'gifts' }), metrics,
   });
+  const housekeeping = new PaymentHousekeeping({
+    recharges, cache, orderTtlMs: config.payments.orderTtl, webhookRetentionMs: config.payments.webhookRetention, log: log.child({ mod: 'payments' }),
+  });
   return {
-    wallets, recharges, sender, reports, sandbox,
+    wallets, recharges, sender, reports, sandbox, housekeeping,
     routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports, refunds: new GiftRefundService({ db, cache, log: log.child({ mod: 'gifts' }) }) }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
     rawRouters: [paymentWebhookRoutes(recharges, config.http.bodyLimit, metrics)],
   };

@@ -4,9 +4,14 @@ import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, Validat
 import type { Logger } from '../../core/logging/logger.js';
 import type { PaymentProvider, WebhookRequest } from '../../core/payments/payment-provider.port.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
-import { credit } from '../wallet/wallet-ledger.js';
+import { credit, debit } from '../wallet/wallet-ledger.js';
 
-export type RechargeStatus = 'created' | 'paid' | 'failed';
+/**
+ * created -> paid (webhook) -> refunding -> refunded (operator refund through the provider);
+ * created -> failed (webhook); created -> expired (unpaid past ONAIR_PAYMENT_ORDER_TTL) -> paid
+ * only if the provider still reports the payment succeeded (a late webhook: the money was taken).
+ */
+export type RechargeStatus = 'created' | 'paid' | 'failed' | 'expired' | 'refunding' | 'refunded';
 
 export interface RechargeOrder {
   id: string;
@@ -19,18 +24,26 @@ export interface RechargeOrder {
   status: RechargeStatus;
   createdAt: number;
   paidAt: number | null;
+  refundedAt: number | null;
+  refundReason: string | null;
 }
 
-/** What a webhook did: `paid` credited the coins now; `duplicate` found the order already settled (a provider's retry); `failed` marked it failed. */
-export type WebhookOutcome = 'paid' | 'duplicate' | 'failed';
+/**
+ * What a webhook did: `paid` credited the coins now; `paid_late` credited them for an order that had
+ * expired unpaid (the provider took the money after all, so the user gets the coins; logged);
+ * `duplicate` found the order already settled (a provider's retry); `failed` marked it failed.
+ */
+export type WebhookOutcome = 'paid' | 'paid_late' | 'duplicate' | 'failed';
 
 interface Row {
   id: string | number; user_id: string | number; coins: string | number; amount: string | number; currency: string;
   provider: string; provider_ref: string | null; status: RechargeStatus; created_at: string | number; paid_at: string | number | null;
+  refunded_at?: string | number | null; refund_reason?: string | null;
 }
 const toOrder = (r: Row): RechargeOrder => ({
   id: String(r.id), userId: String(r.user_id), coins: Number(r.coins), amount: Number(r.amount), currency: r.currency,
   provider: r.provider, providerRef: r.provider_ref, status: r.status, createdAt: Number(r.created_at), paidAt: r.paid_at === null ? null : Number(r.paid_at),
+  refundedAt: r.refunded_at === null || r.refunded_at === undefined ? null : Number(r.refunded_at), refundReason: r.refund_reason ?? null,
 });
 
 export const MAX_RECHARGE_COINS = 1_000_000;
@@ -121,9 +134,14 @@ export class RechargeService {
         if (seen.length > 0) return 'replayed' as const;
         let outcome: WebhookOutcome;
         if (event.type === 'payment.succeeded') {
-          const changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status = 'created'", [now, order.id]);
-          if (changed === 1) await credit(tx, order.userId, order.coins, 'recharge', { rechargeId: order.id }, now);
+          let changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status = 'created'", [now, order.id]);
           outcome = changed === 1 ? 'paid' : 'duplicate';
+          if (changed === 0) {
+            // Expired unpaid, yet the provider took the money: the user paid, so the coins are theirs.
+            changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status = 'expired'", [now, order.id]);
+            if (changed === 1) outcome = 'paid_late';
+          }
+          if (changed === 1) await credit(tx, order.userId, order.coins, 'recharge', { rechargeId: order.id }, now);
         } else {
           const changed = await tx.update("UPDATE recharge_orders SET status = 'failed' WHERE id = ? AND status = 'created'", [order.id]);
           outcome = changed === 1 ? 'failed' : 'duplicate';
@@ -142,7 +160,90 @@ export class RechargeService {
       this.log.warn({ provider: provider.name, eventId: event.eventId, orderId: order.id }, 'webhook delivery replayed: refused');
       throw new ConflictError('this webhook delivery was already received (a replay); nothing changed', { code: 'webhook_replayed' });
     }
-    this.log.info({ provider: provider.name, eventId: event.eventId, orderId: order.id, outcome: result.outcome }, 'payment webhook handled');
+    if (result.outcome === 'paid_late') this.log.warn({ provider: provider.name, eventId: event.eventId, orderId: order.id }, 'payment succeeded for an expired recharge order: coins credited');
+    else this.log.info({ provider: provider.name, eventId: event.eventId, orderId: order.id, outcome: result.outcome }, 'payment webhook handled');
     return { outcome: result.outcome, order: (await this.find(order.id))! };
+  }
+
+  /**
+   * An operator refunds a paid recharge: the coins leave the user's wallet (a `refund` ledger row,
+   * in a transaction whose conditional debit refuses to go below zero: 409 refund_uncovered when
+   * the user already spent them, nothing written), the order becomes `refunding`, then the
+   * provider gives the money back and the order becomes `refunded`. If the provider refuses, the
+   * coins are credited back (another `refund` row) and the order is `paid` again (503
+   * refund_failed). An order left `refunding` (a crash between the two) is finished by refunding
+   * it again: the debit is not repeated and provider refunds are idempotent.
+   */
+  async refund(operatorId: string, id: string, reason: string): Promise<RechargeOrder> {
+    const order = await this.find(id);
+    if (!order) throw new NotFoundError('no such recharge order', { code: 'recharge_not_found' });
+    const provider = this.providers.get(order.provider);
+    if (!provider) throw new UnavailableError(`the order's payment provider (${order.provider}) is not enabled`, { code: 'payments_disabled' });
+    const now = Date.now();
+    const ref = { rechargeId: order.id, actorId: operatorId, reason: reason.slice(0, 255) };
+    const step = await moneyTransaction(this.db, async (tx) => {
+      const [row] = await tx.select<Row>(`SELECT * FROM recharge_orders WHERE id = ?${tx.dialect === 'mysql' ? ' FOR UPDATE' : ''}`, [order.id]);
+      const status = row!.status;
+      if (status === 'refunding') return 'resume' as const;
+      if (status !== 'paid') return status;
+      if (!(await debit(tx, order.userId, order.coins, 'refund', ref, now))) return 'uncovered' as const;
+      await tx.update("UPDATE recharge_orders SET status = 'refunding', refund_reason = ? WHERE id = ? AND status = 'paid'", [ref.reason, order.id]);
+      return 'debited' as const;
+    });
+    if (step === 'uncovered') {
+      throw new ConflictError(`the user's balance no longer covers the ${order.coins} coins of this recharge (spent already); nothing was refunded`, { code: 'refund_uncovered' });
+    }
+    if (step !== 'debited' && step !== 'resume') {
+      throw new ConflictError(`a ${step} recharge order cannot be refunded (only paid ones)`, { code: 'recharge_not_refundable' });
+    }
+    try {
+      await provider.refundPayment({ providerRef: order.providerRef ?? '', amount: order.amount, currency: order.currency, reason: ref.reason });
+    } catch (err) {
+      await moneyTransaction(this.db, async (tx) => {
+        const back = await tx.update("UPDATE recharge_orders SET status = 'paid', refund_reason = NULL WHERE id = ? AND status = 'refunding'", [order.id]);
+        if (back === 1) await credit(tx, order.userId, order.coins, 'refund', { ...ref, reason: 'refund failed at the payment provider: coins returned' }, Date.now());
+      });
+      this.log.error({ err, orderId: order.id, provider: provider.name }, 'the payment provider refused a refund: coins returned, order paid again');
+      throw new UnavailableError('the payment provider did not refund; the coins were returned and the order is paid again', { cause: err, code: 'refund_failed' });
+    }
+    await this.db.sequelize.query("UPDATE recharge_orders SET status = 'refunded', refunded_at = ? WHERE id = ? AND status = 'refunding'", { replacements: [Date.now(), order.id] });
+    this.log.info({ operatorId, orderId: order.id, coins: order.coins, amount: order.amount, reason: ref.reason }, 'recharge refunded');
+    return (await this.find(order.id))!;
+  }
+
+  /**
+   * Unpaid orders older than `ttlMs` become `expired`, and their payments are closed at the
+   * provider (best effort: a late webhook is still handled, outcome paid_late). Returns how many
+   * expired; at most `limit` per call.
+   */
+  async expireUnpaid(ttlMs: number, now = Date.now(), limit = 500): Promise<number> {
+    const rows = await this.select<Row>("SELECT * FROM recharge_orders WHERE status = 'created' AND created_at < ? ORDER BY created_at LIMIT ?", [now - ttlMs, limit]);
+    let expired = 0;
+    for (const row of rows) {
+      const [, changed] = await this.db.sequelize.query("UPDATE recharge_orders SET status = 'expired' WHERE id = ? AND status = 'created'", { replacements: [row.id], type: QueryTypes.UPDATE });
+      if (Number(changed) !== 1) continue;
+      expired++;
+      const provider = this.providers.get(row.provider);
+      if (provider && row.provider_ref) {
+        await provider.cancelPayment(row.provider_ref).catch((err: unknown) => this.log.warn({ err, orderId: String(row.id) }, 'closing an expired payment at the provider failed'));
+      }
+    }
+    if (expired > 0) this.log.info({ expired, ttlMs }, 'unpaid recharge orders expired');
+    return expired;
+  }
+
+  /** Deletes payment_webhooks rows received before now - retentionMs (the replay guard outlives the signature window: see validateConfig). */
+  async pruneWebhooks(retentionMs: number, now = Date.now(), batch = 5000): Promise<number> {
+    if (retentionMs <= 0) return 0;
+    let deleted = 0;
+    for (;;) {
+      const rows = await this.select<{ id: number | string }>('SELECT id FROM payment_webhooks WHERE received_at < ? ORDER BY id LIMIT ?', [now - retentionMs, batch]);
+      if (rows.length === 0) break;
+      await this.db.sequelize.query('DELETE FROM payment_webhooks WHERE id IN (?)', { replacements: [rows.map((r) => r.id)] });
+      deleted += rows.length;
+      if (rows.length < batch) break;
+    }
+    if (deleted > 0) this.log.info({ deleted, retentionMs }, 'payment_webhooks pruned');
+    return deleted;
   }
 }

@@ -80,6 +80,22 @@ export class SandboxPaymentProvider implements PaymentProvider {
     return this.deliver(r);
   }
 
+  /** The merchant refunds a succeeded payment (idempotent: a refunded one answers its refund again). */
+  async refundPayment(input: { providerRef: string; amount: number }): Promise<{ refundRef: string }> {
+    const r = await this.row(input.providerRef);
+    if (Number(r.amount) !== input.amount) throw new InvalidStateError('the refund amount is not the payment amount', { code: 'refund_amount_mismatch' });
+    await this.options.db.sequelize.query("UPDATE sandbox_payments SET status = 'refunded' WHERE ref = ? AND status = 'succeeded'", { replacements: [r.ref] });
+    const after = await this.row(r.ref);
+    if (after.status !== 'refunded') throw new InvalidStateError(`this payment is ${after.status}: nothing to refund`, { code: 'payment_not_refundable' });
+    this.options.log.info({ ref: r.ref, amount: input.amount }, 'sandbox payment refunded');
+    return { refundRef: `rfd_${r.ref.slice(4)}` };
+  }
+
+  /** The merchant closes an unpaid payment: paying it afterwards is refused (409 payment_already_settled). */
+  async cancelPayment(providerRef: string): Promise<void> {
+    await this.options.db.sequelize.query("UPDATE sandbox_payments SET status = 'cancelled' WHERE ref = ? AND status = 'pending'", { replacements: [providerRef] });
+  }
+
   /** Sends the payment's event again with a fresh timestamp and signature (a provider's retry). */
   async redeliver(ref: string): Promise<SandboxDelivery> {
     const r = await this.row(ref);

@@ -4,12 +4,13 @@ import { requireRole, requireUser } from '../http/auth.middleware.js';
 import { parseInput } from '../http/validate.js';
 import type { RechargeOrder, RechargeService } from '../payments/recharge.service.js';
 import type { LedgerEntry, WalletService } from './wallet.service.js';
-import { adjustBody, idParams, pageQuery, rechargeBody, userParams } from './wallet.schema.js';
+import { adjustBody, idParams, pageQuery, rechargeBody, refundBody, userParams } from './wallet.schema.js';
 
 export const rechargeJson = (o: RechargeOrder) => ({
   id: o.id, user_id: o.userId, coins: o.coins, amount: o.amount, currency: o.currency, provider: o.provider,
   provider_ref: o.providerRef, status: o.status, created_at: new Date(o.createdAt).toISOString(),
   paid_at: o.paidAt === null ? null : new Date(o.paidAt).toISOString(),
+  refunded_at: o.refundedAt === null ? null : new Date(o.refundedAt).toISOString(), refund_reason: o.refundReason,
 });
 
 const ledgerJson = (e: LedgerEntry) => ({
@@ -25,6 +26,8 @@ const ledgerJson = (e: LedgerEntry) => ({
  * GET  /admin/wallets/audit     every wallet checked against its ledger: {checked, consistent, mismatches}
  * GET  /admin/wallets/{user_id} an operator's view: balance, ledger sum, consistent
  * POST /admin/wallets/{user_id}/adjust {amount, reason}
+ * POST /admin/recharges/{id}/refund {reason}  a paid recharge refunded through its provider (the coins leave the wallet first;
+ *                               409 refund_uncovered when they were spent, recharge_not_refundable unless paid; 503 refund_failed)
  */
 export function walletRoutes(wallets: WalletService, recharges: RechargeService): Router {
   const r = Router();
@@ -68,6 +71,11 @@ export function walletRoutes(wallets: WalletService, recharges: RechargeService)
     const { amount, reason } = parseInput(adjustBody, req.body, 'body');
     const { balance } = await wallets.adjust(String(req.user!.id), user_id, amount, reason);
     res.json({ user_id, balance });
+  }));
+  r.post('/admin/recharges/:id/refund', requireRole('operator'), asyncRoute(async (req, res) => {
+    const { id } = parseInput(idParams, req.params, 'params');
+    const { reason } = parseInput(refundBody, req.body, 'body');
+    res.json(rechargeJson(await recharges.refund(String(req.user!.id), id, reason)));
   }));
   return r;
 }

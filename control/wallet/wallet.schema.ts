@@ -20,3 +20,7 @@ export const adjustBody = z.strictObject({
   amount: z.number().int().min(-1_000_000_000).max(1_000_000_000).refine((n) => n !== 0, 'must not be 0'),
   reason: z.string().trim().min(3).max(255),
 });
+
+export const refundBody = z.strictObject({
+  reason: z.string().trim().min(3).max(255),
+});

@@ -48,4 +48,12 @@ export interface PaymentProvider {
    * (code webhook_signature_invalid, webhook_expired, webhook_malformed) for anything not genuine.
    */
   verifyWebhook(request: WebhookRequest): PaymentEvent;
+  /**
+   * Gives a succeeded payment's money back to the payer (the whole amount). Idempotent: refunding
+   * an already refunded payment answers the same refund. Throws InvalidStateError
+   * (payment_not_refundable) when the payment never succeeded.
+   */
+  refundPayment(input: { providerRef: string; amount: number; currency: string; reason: string }): Promise<{ refundRef: string }>;
+  /** Closes an unpaid payment (its order expired): the payer can no longer pay it. A no-op once paid or closed. */
+  cancelPayment(providerRef: string): Promise<void>;
 }
