@@ -75,12 +75,13 @@ export class AudienceStore {
   }
 
   /** The user's viewings (enter/exit through the API), newest first: the watch history. */
-  async history(userId: string, limit = 100): Promise<Array<{ room_id: string; session_id: string; entered_at: string; exited_at: string | null; watch_s: number | null }>> {
-    const rows = await this.table.findAll({ where: { user_id: userId }, order: [['id', 'DESC']], limit });
+  async history(userId: string, page: { limit?: number; before?: string } = {}): Promise<Array<{ id: string; room_id: string; session_id: string; entered_at: string; exited_at: string | null; watch_s: number | null }>> {
+    const where = page.before ? { user_id: userId, id: { [Op.lt]: page.before } } : { user_id: userId };
+    const rows = await this.table.findAll({ where, order: [['id', 'DESC']], limit: page.limit ?? 100 });
     return rows.map((row) => {
       const r = row.get();
       return {
-        room_id: String(r.room_id), session_id: r.session_id, entered_at: new Date(r.enter_at).toISOString(),
+        id: String(r.id), room_id: String(r.room_id), session_id: r.session_id, entered_at: new Date(r.enter_at).toISOString(),
         exited_at: r.exit_at ? new Date(r.exit_at).toISOString() : null, watch_s: r.watch_s,
       };
     });

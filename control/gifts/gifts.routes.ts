@@ -86,7 +86,7 @@ export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendS
     if (q.group === 'session') {
       const rows = await reports.incomeBySession(anchorId, q.limit, q.offset);
       return {
-        anchor_id: anchorId, group: 'session',
+        anchor_id: anchorId, group: 'session', next_offset: rows.length === q.limit ? q.offset + rows.length : null,
         sessions: rows.map((s) => ({
           session_id: s.sessionId, room_id: s.roomId, income: s.income, amount: s.amount, gifts: s.gifts, orders: s.orders,
           last_gift_at: new Date(s.lastAt).toISOString(),

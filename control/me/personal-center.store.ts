@@ -20,11 +20,14 @@ export class PersonalCenterStore {
     return Number((await this.select<{ n: string | number }>(sql, replacements))[0]?.n ?? 0);
   }
 
-  async rooms(ownerId: string): Promise<MyRoom[]> {
+  async rooms(ownerId: string, page: { limit: number; offset: number } = { limit: 100, offset: 0 }): Promise<Paged<MyRoom>> {
     const rows = await this.select<{ id: string | number; title: string; cover_url: string | null; is_live: number | boolean | string; created_at: Date | string }>(
-      'SELECT id, title, cover_url, is_live, created_at FROM rooms WHERE owner_id = ? ORDER BY id', [ownerId],
+      'SELECT id, title, cover_url, is_live, created_at FROM rooms WHERE owner_id = ? ORDER BY id LIMIT ? OFFSET ?', [ownerId, page.limit, page.offset],
     );
-    return rows.map((x) => ({ id: String(x.id), title: x.title, coverUrl: x.cover_url, isLive: flag(x.is_live), createdAt: new Date(x.created_at) }));
+    return {
+      total: await this.count('SELECT COUNT(*) AS n FROM rooms WHERE owner_id = ?', [ownerId]),
+      items: rows.map((x) => ({ id: String(x.id), title: x.title, coverUrl: x.cover_url, isLive: flag(x.is_live), createdAt: new Date(x.created_at) })),
+    };
   }
 
   /** Anchors `userId` follows, newest first, each with their rooms. */
