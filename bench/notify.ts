@@ -12,7 +12,7 @@
  * are counted (the "one statement" path pushed nothing).
  * Backends: SQLite file + in-process pub/sub; MariaDB + Redis (ONAIR_TEST_DATABASE_URL /
  * ONAIR_TEST_REDIS_URL; skipped when unset). Bounded: N <= 500,000, each run times out after 5 min.
- * Env: ONAIR_BENCH_FOLLOWERS, ONAIR_BENCH_BATCH (default 1000), ONAIR_BENCH_SUBSCRIBED.
+ * Env: ONAIR_BENCH_FOLLOWERS, ONAIR_BENCH_BATCH (default 1000), ONAIR_BENCH_SUBSCRIBED, ONAIR_BENCH_PUSH=off (writes only).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -144,7 +144,8 @@ async function run(backend: Backend): Promise<void> {
   received = 0;
   let done: () => void;
   const finished = new Promise<void>((r) => { done = r; });
-  const fanout = new NotificationFanout({ db, push, batch: BATCH, leaseMs: 60_000, pollMs: 3_600_000, log, onDone: () => done() });
+  const pushing = process.env.ONAIR_BENCH_PUSH !== 'off';
+  const fanout = new NotificationFanout({ db, push: pushing ? push : { byDedupeKey: async () => 0 }, batch: BATCH, leaseMs: 60_000, pollMs: 3_600_000, log, onDone: () => done() });
   const chunked = await measured(db, async () => {
     await runInTransaction(db, (tx) => enqueueFollowerFanout(tx, ANCHOR, 'live_started', 'live:chunked', { room_id: '1' }));
     fanout.kick();

@@ -37,8 +37,8 @@ export interface NotificationFanoutDeps {
  * The go-live fan-out: an anchor with 100,000 followers must not hold the event consumer, a
  * transaction or the event loop for the whole list. The session.live handler only enqueues a job
  * (notification_fanouts, committed with the event's processed marker); this worker walks the
- * followers in user id order, `batch` at a time: one multi-row INSERT IGNORE of notifications and the
- * job's cursor in one short transaction, then the chunk's rows pushed to live sockets, then a turn
+ * followers in user id order, `batch` at a time: one multi-row INSERT IGNORE ... SELECT of that id
+ * range's notifications and the job's cursor in one short transaction, then the chunk's rows pushed to live sockets, then a turn
  * of the event loop. A crash mid-way resumes at the cursor (the unique (user_id, dedupe_key) index
  * makes a redone chunk write nothing twice; its pushes may repeat, clients dedupe by id). The job is
  * leased (lease_until) so that with several control nodes one works on it at a time; the lease is
@@ -135,9 +135,12 @@ export class NotificationFanout {
           [last, followers.length, Date.now() + leaseMs, job.id, cursor],
         );
         if (moved !== 1) return false;
+        // One multi-row INSERT of exactly this chunk's followers (the id range just read), built by
+        // the database: five parameters instead of five per row to format and parse.
         await tx.run(
-          `${insertIgnore(tx.dialect)} INTO notifications (user_id, kind, payload, dedupe_key, created_at) VALUES ${followers.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
-          followers.flatMap((uid) => [uid, job.kind, job.payload, job.dedupe_key, createdAt]),
+          `${insertIgnore(tx.dialect)} INTO notifications (user_id, kind, payload, dedupe_key, created_at)
+           SELECT user_id, ?, ?, ?, ? FROM follows WHERE anchor_id = ? AND user_id > ? AND user_id <= ?`,
+          [job.kind, job.payload, job.dedupe_key, createdAt, job.anchor_id, cursor, last],
         );
         return true;
       });

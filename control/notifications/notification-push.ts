@@ -27,9 +27,17 @@ export class NotificationPush {
     await this.deps.pubsub.publish(notificationChannel(userId), { t: 'u' });
   }
 
-  /** Pushes what one dedupe key wrote for these users (a fan-out chunk, an audit warning), all at once (Redis pipelines them). */
+  /**
+   * Pushes what one dedupe key wrote for these users (a fan-out chunk, an audit warning), to those
+   * with a notification socket on some node: one question to the broker (listened), then the rows
+   * of only those users are read and published (Redis pipelines them). Of 1,000 followers in a
+   * chunk, usually a few are online; the others find the row in GET /notifications.
+   */
   async byDedupeKey(dedupeKey: string, userIds: string[]): Promise<number> {
-    const rows = await this.deps.store.byDedupeKey(dedupeKey, userIds);
+    const listened = new Set(await this.deps.pubsub.listened(userIds.map(notificationChannel)));
+    const online = userIds.filter((id) => listened.has(notificationChannel(id)));
+    if (online.length === 0) return 0;
+    const rows = await this.deps.store.byDedupeKey(dedupeKey, online);
     await Promise.all(rows.map(({ userId, ...n }) => this.notification(userId, n)));
     return rows.length;
   }

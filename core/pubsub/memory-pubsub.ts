@@ -151,6 +151,12 @@ export class MemoryPubSub implements PubSub {
     return this.subs.add(channel, handler);
   }
 
+  async listened(channels: string[]): Promise<string[]> {
+    this.assertOpen();
+    for (const channel of channels) assertChannel(channel);
+    return channels.filter((channel) => this.hub.numSub(channel) > 0);
+  }
+
   async recent(channel: string, options: RecentOptions = {}): Promise<RecentPage> {
     this.assertOpen();
     assertChannel(channel);

@@ -71,6 +71,19 @@ export function describePubSubContract(name: string, makeCluster: (options?: Pub
       assert.equal(a1.got.length, 2);
     });
 
+    it('says which channels some node receives (listened), in the order asked', async () => {
+      const c = await cluster();
+      const [a, b] = [await c.node(), await c.node()];
+      const [x, y, z] = [ch('x'), ch('y'), ch('z')];
+      const stop = await b.subscribe(y, () => undefined);
+      await a.subscribe(z, () => undefined);
+      assert.deepEqual(await a.listened([x, y, z]), [y, z]);
+      assert.deepEqual(await b.listened([]), []);
+      await stop();
+      assert.deepEqual(await a.listened([z, y, x]), [z]);
+      await assert.rejects(a.listened(['bad channel!']), TypeError);
+    });
+
     it('never runs a subscriber inside the publisher\'s call stack', async () => {
       const c = await cluster();
       const a = await c.node();

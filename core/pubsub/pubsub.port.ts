@@ -62,6 +62,13 @@ export interface PubSub {
    * N local subscriptions of one channel cost one broker subscription, released with the last.
    */
   subscribe(channel: string, handler: PubSubHandler): Promise<Unsubscribe>;
+  /**
+   * Which of `channels` some node receives right now (Redis: PUBSUB NUMSUB, one round trip), in the
+   * order given. A hint for a publisher with many channels and few listeners (the go-live fan-out
+   * to 100,000 followers' channels): it may change the next moment, so a subscriber that must not
+   * miss anything reads the durable record on subscribing.
+   */
+  listened(channels: string[]): Promise<string[]>;
   /** The kept messages of `channel` (see RecentOptions). An id that is not an id is a ValidationError. */
   recent(channel: string, options?: RecentOptions): Promise<RecentPage>;
   /** Drops every subscription and the connections; idempotent. Later calls throw InvalidStateError. */

@@ -116,6 +116,20 @@ export class RedisPubSub implements PubSub {
     }
   }
 
+  async listened(channels: string[]): Promise<string[]> {
+    this.assertOpen();
+    for (const channel of channels) assertChannel(channel);
+    if (channels.length === 0) return [];
+    let reply: Array<string | number>;
+    try {
+      reply = (await this.cmd.call('PUBSUB', 'NUMSUB', ...channels.map((c) => this.prefix + c))) as Array<string | number>;
+    } catch (cause) {
+      throw new UnavailableError('could not ask which channels are listened to', { cause });
+    }
+    // [channel, count, channel, count, ...] in the order asked.
+    return channels.filter((_c, i) => Number(reply[i * 2 + 1]) > 0);
+  }
+
   async publishKept(channel: string, message: JsonValue): Promise<string> {
     this.assertOpen();
     assertChannel(channel);
