@@ -122,7 +122,11 @@ export class NotificationFanout {
     let chunks = 0;
     const createdAt = Date.now();
     for (;;) {
-      if (this.stopped) return; // the lease runs out; this or another node resumes at the cursor
+      if (this.stopped) {
+        // Stopping (shutdown): hand the job back at its cursor, so a restart or another node resumes it now, not after the lease.
+        await db.sequelize.query('UPDATE notification_fanouts SET lease_until = 0 WHERE id = ? AND cursor_user = ?', { replacements: [job.id, cursor] });
+        return;
+      }
       const followers = (await db.sequelize.query<{ user_id: number | string }>(
         'SELECT user_id FROM follows WHERE anchor_id = ? AND user_id > ? ORDER BY user_id LIMIT ?', { replacements: [job.anchor_id, cursor, batch], type: QueryTypes.SELECT },
       )).map((r) => String(r.user_id));
