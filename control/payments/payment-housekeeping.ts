@@ -10,7 +10,9 @@ import type { RechargeService } from './recharge.service.js';
  */
 export class PaymentHousekeeping {
   private timers: NodeJS.Timeout[] = [];
+  private immediates: NodeJS.Immediate[] = [];
   private running = new Set<Promise<unknown>>();
+  private stopped = false;
 
   constructor(private readonly deps: {
     recharges: Pick<RechargeService, 'expireUnpaid' | 'pruneWebhooks'>;
@@ -23,11 +25,12 @@ export class PaymentHousekeeping {
 
   start(): void {
     if (this.timers.length) return;
+    this.stopped = false;
     const { orderTtlMs, webhookRetentionMs } = this.deps;
     const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
       let busy = false;
       const tick = () => {
-        if (busy) return;
+        if (busy || this.stopped) return;
         busy = true;
         const p = fn().catch((err: unknown) => this.deps.log.error({ err }, `${what} failed`)).finally(() => { busy = false; this.running.delete(p); });
         this.running.add(p);
@@ -35,7 +38,7 @@ export class PaymentHousekeeping {
       const t = setInterval(tick, ms);
       t.unref();
       this.timers.push(t);
-      setImmediate(tick);
+      this.immediates.push(setImmediate(tick));
     };
     every(Math.max(1_000, Math.min(60_000, Math.floor(orderTtlMs / 2))), () => this.deps.recharges.expireUnpaid(orderTtlMs), 'expiring unpaid recharge orders');
     if (webhookRetentionMs > 0) {
@@ -48,8 +51,12 @@ export class PaymentHousekeeping {
   }
 
   async stop(): Promise<void> {
+    // A tick not yet started never starts (a stop right after start must not query a closing database).
+    this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    for (const i of this.immediates) clearImmediate(i);
     this.timers = [];
+    this.immediates = [];
     await Promise.all([...this.running]);
   }
 }
