@@ -121,7 +121,8 @@ export interface Control {
   /** Notifications: list and read marks, the go-live fan-out, the live socket `/ws/notification[/{uid}]`. */
   notifications: NotificationModule;
   /**
-   * Control's WebSocket seam: takes the upgrade when the path is control's (`/ws`, `/ws/live/{session_id}`)
+   * Control's WebSocket seam: takes the upgrade when the path is control's (`/ws`, `/ws/live/{session_id}`,
+   * `/ws/notification[/{uid}]`)
    * and returns true; false leaves the socket to the caller (media's WS-FLV in the all-in-one process).
    */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;

@@ -27,6 +27,7 @@ for (const set of stackAdapterSets()) describe(`one show through the in-process 
     await runShowScenario({
       call: stack.call,
       user: (role) => stack.user(role),
+      wsBase: `ws://127.0.0.1:${stack.httpPort}`,
       publishWithoutMedia: (room) => publishHevc(stack.fixPort(room.push_url)),
       publish(room) {
         const ffmpeg = publish(stack.fixPort(room.push_url));

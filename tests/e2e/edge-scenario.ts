@@ -2,12 +2,14 @@
  * Issue 10: one show, the same outcome through every edge (the engine in-process, media as its own
  * service with signed callbacks, nginx-rtmp calling the hooks). What a user sees:
  *   - the room is live only once media flows (a publish whose media never comes is not live),
- *   - the anchor's followers find a live_started notification (GET /notifications),
+ *   - the anchor's followers find a live_started notification (GET /notifications), and one with a
+ *     notification socket open gets it pushed (where the edge serves control's WebSocket seam),
  *   - the viewers are counted (live_audience rows: the show's settlement has total_viewers >= 1).
  * Each edge test says how to publish, how to publish without media (when its server can tell), and
  * how a viewer watches.
  */
 import assert from 'node:assert/strict';
+import WebSocket from 'ws';
 import { until } from './onair-stack.js';
 
 type Call = (method: string, path: string, body?: unknown, token?: string) => Promise<{ status: number; body: any }>;
@@ -21,6 +23,8 @@ export interface EdgeUnderTest {
   publishWithoutMedia?(room: { id: string; push_url: string; stream_key: string }): Promise<void>;
   /** A viewer watches the room with a play token for a moment (e.g. ffprobe), then leaves. */
   watch(roomId: string, playToken: string): Promise<void>;
+  /** ws://host:port of control's WebSocket seam, when the edge serves it: the fan's notification socket is checked too. */
+  wsBase?: string;
 }
 
 export async function runShowScenario(edge: EdgeUnderTest): Promise<void> {
@@ -42,10 +46,23 @@ export async function runShowScenario(edge: EdgeUnderTest): Promise<void> {
     assert.equal((await liveNotices()).length, 0, 'nobody is told about a show that never started');
   }
 
+  // The fan's notification socket (seed 000's /ws/notification/{uid}), open before the show starts.
+  const frames: Array<Record<string, any>> = [];
+  const socket = edge.wsBase ? new WebSocket(`${edge.wsBase}/ws/notification/${fan.id}?token=${encodeURIComponent(fan.token)}`) : undefined;
+  if (socket) {
+    socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, any>));
+    await new Promise<void>((resolve, reject) => { socket.once('open', () => resolve()); socket.once('error', reject); });
+    await until('unread count on connect', async () => frames.some((f) => f.type === 'unread'), 5_000);
+  }
   const show = edge.publish(room);
   try {
     await until('room live', async () => (await edge.call('GET', `/rooms/${room.id}`)).body.is_live === true, 20_000);
     await until('follower notified', async () => (await liveNotices()).length === 1, 10_000);
+    if (socket) {
+      const pushed = await until('the notification pushed to the socket', async () => frames.find((f) => f.type === 'notification' && f.notification.payload.room_id === room.id) ?? null, 10_000);
+      assert.deepEqual(pushed.notification, (await liveNotices())[0], 'the pushed object is the listed one');
+      socket.close();
+    }
     const play = (await edge.call('GET', `/rooms/${room.id}/play-token`)).body as { token: string };
     await edge.watch(room.id, play.token);
     // The viewing's rows are written in batches: give them a moment before the show ends.
