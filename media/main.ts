@@ -8,7 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { loadConfig } from '../core/config/load.js';
+import { loadConfigInChild } from '../core/config/load-in-child.js';
 import type { OnairConfig } from '../core/config/schema.js';
 import { createLogger, safeUrl, type Logger } from '../core/logging/logger.js';
 import type { StreamHooks } from '../core/media/media-contract.js';
@@ -121,7 +121,8 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  // In a child process: zod and the config schema never enter this process (see load-in-child.ts).
+  const config = loadConfigInChild();
   const log = createLogger({ level: config.logLevel, name: 'onair-media' });
   let service: MediaService;
   try {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import { controlPayload } from '../../core/media/media-api-signature.js';
+import { remoteSchemas } from './lazy-schemas.js';
 import { MEDIA_SIGNATURE_HEADER, MEDIA_TIMESTAMP_HEADER, verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 
 export interface ControlApiDeps {
@@ -13,8 +13,6 @@ export interface ControlApiDeps {
 }
 
 const MAX_BODY = 16 * 1024;
-const kickPublisherBody = z.object({ stream: z.string().min(1).max(128) });
-const kickViewerBody = z.object({ viewer: z.string().min(1).max(128) });
 
 /**
  * Media's small control API, signed with the media key (see callback-signature.ts):
@@ -50,6 +48,7 @@ async function serve(req: IncomingMessage, res: ServerResponse, url: URL, deps: 
   } catch {
     return send(res, 400, { error: { code: 'invalid_request', message: 'body is not JSON' } });
   }
+  const { kickPublisherBody, kickViewerBody } = await remoteSchemas();
   if (route === 'POST /api/kick/publisher') {
     const parsed = kickPublisherBody.safeParse(json);
     if (!parsed.success) return send(res, 400, { error: { code: 'invalid_request', message: 'expected {stream}' } });

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PlayDecision, PlayRequest, PublishDecision, PublishRequest, StreamHooks } from '../../core/media/media-contract.js';
 import { signMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import { HOOK_SECRET_PARAM } from '../../core/callbacks/hook-secret.js';
 import { httpCall } from '../../core/http/http-call.js';
+import type { HookAnswer } from './remote.schema.js';
+import { remoteSchemas } from './lazy-schemas.js';
 
 export interface HttpStreamHooksOptions {
   /** Control's base URL, e.g. http://control:8080 (config.media.controlUrl). */
@@ -18,20 +19,7 @@ export interface HttpStreamHooksOptions {
   log: Logger;
 }
 
-/** SRS-style answer: `0`, or `{"code":0,"data":{...}}`; any other code refuses. */
-const answerSchema = z.union([
-  z.literal(0),
-  z.object({
-    code: z.number(),
-    data: z.object({
-      stream_name: z.string().min(1).max(128).regex(/^[A-Za-z0-9_-]+$/).optional(),
-      record: z.boolean().optional(),
-      session_id: z.string().max(64).optional(),
-      viewer_id: z.string().max(128).optional(),
-    }).passthrough().optional(),
-  }).passthrough(),
-]);
-type Answer = z.infer<typeof answerSchema>;
+type Answer = HookAnswer;
 
 /**
  * StreamHooks over HTTP for the standalone media service: POSTs SRS-style JSON to control's
@@ -88,7 +76,7 @@ export class HttpStreamHooks implements StreamHooks {
         this.o.log.warn({ hook, status: res.status }, 'hook refused');
         return undefined;
       }
-      const parsed = answerSchema.safeParse(JSON.parse(res.body));
+      const parsed = (await remoteSchemas()).hookAnswerSchema.safeParse(JSON.parse(res.body));
       if (!parsed.success) {
         this.o.log.warn({ hook }, 'hook answer not understood; refusing');
         return undefined;
