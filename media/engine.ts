@@ -14,6 +14,7 @@ import { zeroViewers, type Stream } from './stream/stream.js';
 import { ViewerRegistry } from './stream/viewer-registry.js';
 import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
+import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
@@ -89,6 +90,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly plugins: MediaPlugin[];
   private readonly books = new Map<Stream, StreamBook>();
   private readonly refused = { publish: 0, play: 0 };
+  /** Admission control from the flush lag (refuses new viewers while the engine is behind). */
+  private readonly overload: OverloadGuard;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -107,7 +110,9 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.plugins = opts.plugins ?? [];
     this.appPrefix = `/${config.rtmp.app}/`;
     this.streams = new StreamRegistry(this.log);
-    this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs);
+    this.overload = new OverloadGuard(flushLagLimitMs(this.tuning.flushIntervalMs, config.media.maxFlushLag));
+    this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now) => this.overload.recordLag(lag, now));
+    const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now());
     this.viewers = new ViewerRegistry(
       this.scheduler,
       { queueBytes: config.media.viewerQueueBytes, queueTimeMs: config.media.viewerQueueTime },
@@ -117,7 +122,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.viewers.on('play.started', (e) => this.safeEmit('play.started', e));
     this.viewers.on('play.ended', (e) => this.safeEmit('play.ended', e));
     const onRefused = (kind: 'publish' | 'play') => void this.refused[kind]++;
-    const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers };
+    const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers, admitViewer };
     this.httpFlv = new HttpFlvServer({ ...playDeps, log: this.log.child({ mod: 'http-flv' }) });
     this.wsFlv = new WsFlvServer({ ...playDeps, log: this.log.child({ mod: 'ws-flv' }) });
     this.rtmp = new RtmpServer({
@@ -136,6 +141,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       gopCacheBytes: this.tuning.gopCacheBytes,
       newPublisherId: newSessionId,
       onRefused,
+      admitViewer,
     });
     this.streams.on('publish', (s) => this.onPublish(s as Stream));
     if (opts.metrics) this.registerMetrics(opts.metrics);
@@ -301,6 +307,9 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       evictions: () => this.viewers.counters.evictions,
       flushTicks: () => this.scheduler.ticks,
       flushCostPerViewerMs: () => this.scheduler.costPerViewerMs,
+      flushLagMs: () => this.overload.lagMs,
+      overloaded: () => this.overload.isOverloaded(performance.now()),
+      overloadRefusals: () => ({ ...this.overload.refusals }),
       perStream: (limit) =>
         [...this.books]
           .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: Object.values(s.viewers).reduce((a, b) => a + b, 0) }))

@@ -17,6 +17,10 @@ export interface MediaMetricsSource {
   /** Flush ticks written (each writes every viewer with queued data), and the measured fixed cost of writing one viewer (ms). */
   flushTicks(): number;
   flushCostPerViewerMs(): number;
+  /** Admission control: the smoothed flush lag (ms), whether new viewers are refused now, and the refusals by protocol. */
+  flushLagMs(): number;
+  overloaded(): boolean;
+  overloadRefusals(): Record<string, number>;
   /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
   perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number }[];
 }
@@ -74,6 +78,21 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
   new Gauge({
     name: 'onair_media_flush_write_cost_seconds', help: 'Measured fixed CPU cost of one viewer write (what coalescing saves)', registers,
     collect() { this.set(src.flushCostPerViewerMs() / 1000); },
+  });
+  new Gauge({
+    name: 'onair_media_flush_lag_seconds', help: 'Smoothed flush lag: from a viewer having data waiting to its write (admission control refuses new viewers past twice the flush interval)', registers,
+    collect() { this.set(src.flushLagMs() / 1000); },
+  });
+  new Gauge({
+    name: 'onair_media_overloaded', help: '1 while the engine refuses new viewers because its flush lag is over the limit', registers,
+    collect() { this.set(src.overloaded() ? 1 : 0); },
+  });
+  new Counter({
+    name: 'onair_media_overload_refusals_total', help: 'New viewers refused because the engine was behind (HTTP/WS-FLV 503, RTMP NetStream.Play.Failed)', labelNames: ['protocol'], registers,
+    collect() {
+      this.reset();
+      for (const [protocol, n] of Object.entries(src.overloadRefusals())) this.inc({ protocol }, n);
+    },
   });
   const perStream = (name: string, help: string, pick: (s: ReturnType<MediaMetricsSource['perStream']>[number]) => number) =>
     new Gauge({

@@ -70,6 +70,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_VIEWER_QUEUE_TIME: 'media.viewerQueueTime',
   ONAIR_STATS_INTERVAL: 'media.statsInterval',
   ONAIR_FLUSH_INTERVAL: 'media.flushInterval',
+  ONAIR_MEDIA_MAX_FLUSH_LAG: 'media.maxFlushLag',
   ONAIR_CONTROL_URL: 'media.controlUrl',
   ONAIR_MEDIA_URL: 'media.serviceUrl',
   ONAIR_GIFT_PLATFORM_SHARE: 'gifts.platformShare',

@@ -251,6 +251,11 @@ export const configSchema = z.object({
      * fewer syscalls (CPU per viewer). A new viewer's start-up burst is always sent at once.
      */
     flushInterval: duration('100ms'),
+    /**
+     * Admission control: new viewers are refused (503 / RTMP NetStream.Play.Failed) while the
+     * smoothed flush lag is over this. 0 (the default) derives it: twice flushInterval, at least 50 ms.
+     */
+    maxFlushLag: duration('0ms'),
     /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */
     controlUrl: z.string().optional(),
     /** When control runs apart from media: media's base URL for its control API (kick, list). */

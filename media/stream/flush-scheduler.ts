@@ -62,10 +62,22 @@ export class FlushScheduler {
   /** Work (ms) and bytes of the tick being written, for the policy's costs. */
   private tickWorkMs = 0;
   private tickBytes = 0;
+  /** performance.now() when the first viewer waiting for the next tick (or urgent run) got its data. */
+  private dirtySince: number | undefined;
+  private tickDirtySince = 0;
+  private urgentSince: number | undefined;
   /** Ticks written so far (metrics). */
   ticks = 0;
 
-  constructor(private readonly intervalMs: number) {
+  /**
+   * `onLag`: called after every tick with its flush lag (ms from the moment its first viewer had
+   * data waiting to the end of its writes; with no coalescing, of every urgent run), which the
+   * engine's OverloadGuard turns into admission decisions.
+   */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly onLag?: (lagMs: number, nowMs: number) => void,
+  ) {
     this.policy = new FlushPolicy(intervalMs);
   }
 
@@ -75,6 +87,7 @@ export class FlushScheduler {
       this.scheduleNow(f); // no coalescing: every flush is urgent
       return;
     }
+    if (this.dirty.size === 0) this.dirtySince ??= performance.now();
     this.dirty.add(f);
     // While a tick is still being written the next one is decided when it ends (runSlice), as it
     // was when a tick was written in one go: deciding earlier would shorten the interval under
@@ -103,6 +116,7 @@ export class FlushScheduler {
 
   /** Flush as soon as the current I/O callbacks are done (a new viewer's start-up burst). */
   scheduleNow(f: Flushable): void {
+    if (this.urgent.size === 0) this.urgentSince ??= performance.now();
     this.urgent.add(f);
     this.immediate ??= setImmediate(this.runUrgent);
   }
@@ -133,19 +147,31 @@ export class FlushScheduler {
   cancel(f: Flushable): void {
     this.dirty.delete(f);
     this.urgent.delete(f);
+    if (this.dirty.size === 0) this.dirtySince = undefined;
+    if (this.urgent.size === 0) this.urgentSince = undefined;
   }
 
   private readonly runUrgent = (): void => {
     this.immediate = undefined;
     const batch = this.urgent;
+    const since = this.urgentSince;
     this.urgent = new Set();
+    this.urgentSince = undefined;
     for (const f of batch) f.flush();
+    // With coalescing on, urgent runs are new viewers' start-up bursts, written at once: their
+    // short lags would hide a tick lag that grows, so only the ticks count then.
+    if (this.intervalMs <= 0 && since !== undefined && batch.size > 0) {
+      const now = performance.now();
+      this.onLag?.(now - since, now);
+    }
   };
 
   private readonly runDirty = (): void => {
     this.timer = undefined;
     for (const f of this.dirty) this.due.push(f);
     this.dirty = new Set();
+    this.tickDirtySince = this.dirtySince ?? performance.now();
+    this.dirtySince = undefined;
     this.batches.clear();
     this.tickBytes = this.queuedBytes;
     this.queuedBytes = 0;
@@ -169,6 +195,7 @@ export class FlushScheduler {
     this.ticks++;
     this.policy.recordTick(viewers, this.tickBytes, this.tickWorkMs);
     this.lastTickEnd = performance.now();
+    this.onLag?.(this.lastTickEnd - this.tickDirtySince, this.lastTickEnd);
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
     if (this.dirty.size > 0) this.deciding ??= setImmediate(this.decide);
   };

@@ -14,8 +14,8 @@ export interface PlayAsk {
 
 export type PlayAuthResult =
   | { ok: true; stream: Stream; viewerId?: string }
-  /** 401: no token; 403: refused; 404: authorized but nothing is live under that name. */
-  | { ok: false; status: 401 | 403 | 404; reason: string };
+  /** 401: no token; 403: refused; 404: authorized but nothing is live under that name; 503: the engine is behind (OverloadGuard). */
+  | { ok: false; status: 401 | 403 | 404 | 503; reason: string };
 
 export interface PlayAuthDeps {
   hooks: StreamHooks;
@@ -23,6 +23,8 @@ export interface PlayAuthDeps {
   hookTimeoutMs: number;
   log: Logger;
   onRefused: (kind: 'play') => void;
+  /** Admission control (the engine's OverloadGuard): false refuses the viewer with 503 before the hook is asked. */
+  admitViewer?: (protocol: PlayProtocol) => boolean;
 }
 
 /**
@@ -31,6 +33,8 @@ export interface PlayAuthDeps {
  * a token). A refusal is answered after a short random delay.
  */
 export async function authorizePlay(deps: PlayAuthDeps, ask: PlayAsk): Promise<PlayAuthResult> {
+  // Refused before the hook call: an engine that is behind spends nothing more on a viewer it cannot serve.
+  if (deps.admitViewer && !deps.admitViewer(ask.protocol)) return { ok: false, status: 503, reason: 'server busy' };
   const token = ask.query.token || undefined;
   const decision = await askHook(
     () => deps.hooks.authorizePlay({ ...ask, token }),

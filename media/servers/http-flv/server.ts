@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from '../../../core/logging/logger.js';
 import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
 import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
+import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
 
@@ -60,6 +61,10 @@ export class HttpFlvServer {
     const auth = await authorizePlay(this.deps, { protocol: 'http-flv', app, streamName, query, clientIp });
     if (res.destroyed || req.socket.destroyed) return;
     if (!auth.ok) {
+      if (auth.status === 503) {
+        reply(res, 503, 'server busy: the media engine is behind on its writes; retry later', { 'Retry-After': String(RETRY_AFTER_S) });
+        return;
+      }
       reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'play refused');
       return;
     }
@@ -106,7 +111,7 @@ export class HttpFlvServer {
   }
 }
 
-const ERROR_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 500: 'internal' };
+const ERROR_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 500: 'internal', 503: 'unavailable' };
 
 function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });

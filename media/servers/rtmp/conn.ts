@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { maskKeys, type Logger } from '../../../core/logging/logger.js';
-import type { PublishEndReason, StreamHooks } from '../../../core/media/media-contract.js';
+import type { PlayProtocol, PublishEndReason, StreamHooks } from '../../../core/media/media-contract.js';
 import { TypedEmitter } from '../../../core/events/typed-emitter.js';
 import { ServerHandshake } from '../../protocols/rtmp/handshake.js';
 import { ChunkReader } from '../../protocols/rtmp/chunk-reader.js';
@@ -31,6 +31,8 @@ export interface RtmpConnDeps {
   gopCacheBytes: number;
   newPublisherId: () => string;
   onRefused: (kind: 'publish' | 'play') => void;
+  /** Admission control from the flush lag (OverloadGuard); false refuses a play with NetStream.Play.Failed. */
+  admitViewer?: (protocol: PlayProtocol) => boolean;
   /** A connection not publishing or playing this long after it connected is dropped. */
   startTimeoutMs: number;
   /** The server's connection limits: a player may be refused to keep the publishers' reserve. */
@@ -301,7 +303,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const { name: streamName, query } = M.splitQuery(rawName);
     const fullQuery = { ...this.connectQuery, ...query };
     authorizePlay(
-      { hooks: this.deps.hooks, streams: this.deps.streams, hookTimeoutMs: this.deps.hookTimeoutMs, log: this.log, onRefused: this.deps.onRefused },
+      { hooks: this.deps.hooks, streams: this.deps.streams, hookTimeoutMs: this.deps.hookTimeoutMs, log: this.log, onRefused: this.deps.onRefused, admitViewer: this.deps.admitViewer },
       { protocol: 'rtmp', app: this.app!, streamName, query: fullQuery, clientIp: this.clientIp },
     )
       .then((auth) => {
@@ -309,7 +311,9 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         if (this.closed) return;
         if (!auth.ok) {
           const code = auth.status === 404 ? 'NetStream.Play.StreamNotFound' : 'NetStream.Play.Failed';
-          this.send(M.onStatusMsg(streamId, 'error', code, auth.status === 404 ? 'No such stream.' : 'Play refused.'));
+          const text = auth.status === 404 ? 'No such stream.' : auth.status === 503 ? 'Server busy, retry later.' : 'Play refused.';
+          if (auth.status === 503) this.log.warn('engine behind (flush lag): refusing a play');
+          this.send(M.onStatusMsg(streamId, 'error', code, text));
           this.endGracefully();
           return;
         }

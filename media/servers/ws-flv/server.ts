@@ -5,12 +5,13 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { Logger } from '../../../core/logging/logger.js';
 import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
 import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
+import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSink } from '../../stream/viewer-session.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
 
 const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
-const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' };
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 export interface WsFlvDeps extends PlayAuthDeps {
   viewers: ViewerRegistry;
@@ -111,7 +112,9 @@ export class WsFlvServer {
 function rejectUpgrade(socket: Duplex, status: number): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: String(status), message: STATUS_TEXT[status] ?? 'error' } });
+  // 503: the engine is behind (OverloadGuard); the client may come back after Retry-After.
+  const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_S}\r\n` : '';
   socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
   );
 }

@@ -1,0 +1,157 @@
+/**
+ * Admission control end to end (issue 15, point 2): when the engine falls behind on its writes
+ * (its flush lag, OverloadGuard), new viewers are refused (HTTP-FLV and WS-FLV 503 with a JSON
+ * error and Retry-After, RTMP NetStream.Play.Failed) while the viewers it has keep playing, and
+ * new viewers are admitted again once it caught up. The lag is real: a reader of the stream burns
+ * more CPU than the core has, as a saturated engine does, against a small limit
+ * (ONAIR_MEDIA_MAX_FLUSH_LAG=30ms) so the test needs no thousands of viewers.
+ */
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
+import { request as httpRequest } from 'node:http';
+import { RtmpClient } from './servers/rtmp/client.js';
+import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
+import { missingTool } from '../core/testing/tools.js';
+import type { MediaPlugin, MediaPluginContext, LiveStreamView } from './plugin.js';
+import type { MediaPacket } from './stream/media-packet.js';
+
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+/**
+ * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
+ * more work than the core has, as a saturated engine has, so the viewers' writes fall behind.
+ */
+class SlowReader implements MediaPlugin {
+  readonly name = 'slow-reader';
+  slow = false;
+  start(ctx: MediaPluginContext): void {
+    ctx.streams.on('publish', (s: LiveStreamView) => {
+      s.addReader({
+        id: `slow-${s.publisherId}`,
+        kind: 'internal',
+        onPacket: (p: MediaPacket) => {
+          if (this.slow && p.type === 9) busy(40);
+        },
+        onStreamEnd: () => {},
+      });
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+async function metric(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await h.metrics.getSingleMetric(name)!.get();
+  return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => (body += d));
+    res.on('end', () => resolve(body));
+  });
+}
+
+describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }, () => {
+  let h: EngineHarness;
+  let ff: ChildProcess | undefined;
+  const slow = new SlowReader();
+  const flv = `/live/room1.flv?token=${TEST_TOKEN}`;
+
+  before(async () => {
+    h = await startEngine({ config: testConfig({ maxFlushLag: 30 }), plugins: [slow] });
+    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 60 });
+    await waitForEvent(h, 'publish.started');
+  });
+  after(async () => {
+    killHard(ff);
+    await h.close();
+  });
+
+  it('refuses new viewers with 503 / NetStream.Play.Failed while behind; the viewer already playing keeps playing', async () => {
+    const first = await httpGet(h.httpPort, flv);
+    assert.equal(first.statusCode, 200);
+    let firstBytes = 0;
+    let firstEnded = false;
+    first.on('data', (d: Buffer) => (firstBytes += d.length));
+    first.on('close', () => (firstEnded = true));
+    assert.ok(await until(() => firstBytes > 50_000, 10_000), 'the first viewer plays');
+    assert.equal(await metric(h, 'onair_media_overloaded'), 0);
+
+    slow.slow = true;
+    const release = () => (slow.slow = false);
+    let refused: IncomingMessage | undefined;
+    try {
+      const deadline = Date.now() + 10_000;
+      while (!refused && Date.now() < deadline) {
+        const res = await httpGet(h.httpPort, flv);
+        if (res.statusCode === 503) refused = res;
+        else res.destroy();
+        await sleep(50);
+      }
+      assert.ok(refused, 'a new HTTP-FLV viewer was refused while the engine was behind');
+      assert.equal(refused.headers['retry-after'], '2');
+      assert.match(String(refused.headers['content-type']), /application\/json/);
+      assert.equal(JSON.parse(await readBody(refused)).error.code, 'unavailable');
+      assert.equal(await metric(h, 'onair_media_overloaded'), 1);
+
+      // WS-FLV: the upgrade is answered 503 as well.
+      const ws = await new Promise<IncomingMessage>((resolve, reject) => {
+        const req = httpRequest({
+          host: '127.0.0.1', port: h.httpPort, path: flv, agent: false,
+          headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        });
+        req.on('response', resolve);
+        req.on('upgrade', () => reject(new Error('upgraded while overloaded')));
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(ws.statusCode, 503);
+      assert.equal(ws.headers['retry-after'], '2');
+      ws.destroy();
+
+      // RTMP: the play is answered with an error status and no media.
+      const c = await RtmpClient.open('127.0.0.1', h.rtmpPort, 10_000);
+      let media = 0;
+      c.on('message', (m) => void (m.typeId === 8 || m.typeId === 9 ? media++ : 0));
+      await c.connect('live');
+      const status = c.nextStatus();
+      c.play(`room1?token=${TEST_TOKEN}`);
+      const s = await status;
+      assert.equal(s.level, 'error');
+      assert.equal(s.code, 'NetStream.Play.Failed');
+      assert.match(String(s.description), /busy/);
+      assert.equal(media, 0);
+      c.close();
+    } finally {
+      release();
+    }
+    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'http-flv' })) >= 1);
+    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'ws-flv' })) >= 1);
+    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'rtmp' })) >= 1);
+
+    // The viewer admitted before kept its connection and keeps receiving media.
+    const before = firstBytes;
+    assert.ok(await until(() => firstBytes > before + 50_000, 10_000), 'the first viewer still receives media');
+    assert.equal(firstEnded, false);
+
+    // Caught up: new viewers are admitted again.
+    let admitted = false;
+    const deadline = Date.now() + 10_000;
+    while (!admitted && Date.now() < deadline) {
+      const res = await httpGet(h.httpPort, flv);
+      admitted = res.statusCode === 200;
+      res.destroy();
+      if (!admitted) await sleep(100);
+    }
+    assert.ok(admitted, 'a new viewer is admitted once the lag is gone');
+    assert.equal(await metric(h, 'onair_media_overloaded'), 0);
+    first.destroy();
+  });
+});

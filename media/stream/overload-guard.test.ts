@@ -1,0 +1,111 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { FlushScheduler } from './flush-scheduler.js';
+import { MIN_LIMIT_MS, OverloadGuard, RECOVER_SHARE, flushLagLimitMs } from './overload-guard.js';
+
+/** Feeds `count` ticks of `lagMs`, 100 ms apart, from `t0`; returns the time after the last. */
+function ticks(g: OverloadGuard, lagMs: number, count: number, t0 = 0): number {
+  let t = t0;
+  for (let i = 0; i < count; i++) g.recordLag(lagMs, (t += 100));
+  return t;
+}
+
+describe('flushLagLimitMs', () => {
+  it('derives the limit from the coalescing ceiling: twice it, at least MIN_LIMIT_MS; an override wins', () => {
+    assert.equal(flushLagLimitMs(100), 200);
+    assert.equal(flushLagLimitMs(350), 700);
+    assert.equal(flushLagLimitMs(10), MIN_LIMIT_MS);
+    assert.equal(flushLagLimitMs(0), MIN_LIMIT_MS);
+    assert.equal(flushLagLimitMs(100, 30), 30);
+  });
+});
+
+describe(OverloadGuard.name, () => {
+  it('admits while the ticks keep up (lag at the ceiling plus their work)', () => {
+    const g = new OverloadGuard(200);
+    const t = ticks(g, 140, 50);
+    assert.equal(g.admit('http-flv', t), true);
+    assert.deepEqual(g.refusals, {});
+  });
+
+  it('refuses new viewers once the smoothed lag is past the limit, and counts the refusals by protocol', () => {
+    const g = new OverloadGuard(200);
+    let t = ticks(g, 100, 20);
+    t = ticks(g, 450, 6, t);
+    assert.ok(g.lagMs > 200, `smoothed lag ${g.lagMs}`);
+    assert.equal(g.admit('http-flv', t), false);
+    assert.equal(g.admit('rtmp', t), false);
+    assert.equal(g.admit('http-flv', t), false);
+    assert.deepEqual(g.refusals, { 'http-flv': 2, rtmp: 1 });
+  });
+
+  it('one long tick (a GC pause) does not refuse anyone', () => {
+    const g = new OverloadGuard(200);
+    let t = ticks(g, 100, 20);
+    g.recordLag(400, (t += 100));
+    assert.equal(g.admit('http-flv', t), true);
+  });
+
+  it('admits again only once the lag is well under the limit (hysteresis), not at the first tick under it', () => {
+    const g = new OverloadGuard(200);
+    let t = ticks(g, 500, 10);
+    assert.equal(g.isOverloaded(t), true);
+    t = ticks(g, 150, 2, t); // under the limit, but the smoothed lag is still over RECOVER_SHARE of it
+    assert.equal(g.isOverloaded(t), true);
+    t = ticks(g, 20, 20, t);
+    assert.ok(g.lagMs < RECOVER_SHARE * 200);
+    assert.equal(g.isOverloaded(t), false);
+  });
+
+  it('clears itself when no tick reports any more (the audience left: nothing is behind)', () => {
+    const g = new OverloadGuard(200);
+    const t = ticks(g, 900, 10);
+    assert.equal(g.isOverloaded(t + 500), true);
+    assert.equal(g.isOverloaded(t + 1001), false);
+    assert.equal(g.admit('ws-flv', t + 1002), true);
+  });
+
+  it('ignores broken samples', () => {
+    const g = new OverloadGuard(200);
+    g.recordLag(Number.NaN, 0);
+    g.recordLag(-5, 0);
+    assert.equal(g.lagMs, 0);
+    assert.equal(g.isOverloaded(0), false);
+  });
+});
+
+describe('FlushScheduler flush lag', () => {
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  it('reports, per tick, the time from the first waiting viewer to the end of the writes, including a blocked event loop', async () => {
+    const lags: number[] = [];
+    const s = new FlushScheduler(20, (lag) => lags.push(lag));
+    let flushed = 0;
+    const viewer = { flush: () => void flushed++ };
+    s.schedule(viewer);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(flushed, 1);
+    assert.equal(lags.length, 1);
+    assert.ok(lags[0]! < 60, `an idle engine flushes one viewer at once (lag ${lags[0]} ms)`);
+    s.schedule(viewer);
+    busy(120); // the event loop is held: the tick cannot start
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(lags.length, 2);
+    assert.ok(lags[1]! >= 120, `lag ${lags[1]} ms covers the blocked loop`);
+    s.close();
+  });
+
+  it('with no coalescing (interval 0), reports the lag of the immediate writes', async () => {
+    const lags: number[] = [];
+    const s = new FlushScheduler(0, (lag) => lags.push(lag));
+    s.schedule({ flush() {} });
+    busy(80);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(lags.length, 1);
+    assert.ok(lags[0]! >= 80, `lag ${lags[0]} ms`);
+    s.close();
+  });
+});
