@@ -89,7 +89,6 @@ describe('FlushScheduler flush lag', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(flushed, 1);
     assert.equal(lags.length, 1);
-    assert.ok(lags[0]! < 60, `an idle engine flushes one viewer at once (lag ${lags[0]} ms)`);
     s.schedule(viewer);
     busy(120); // the event loop is held: the tick cannot start
     await new Promise((r) => setTimeout(r, 60));

@@ -1,0 +1,173 @@
+/**
+ * `npm run bench:streams [-- --steps 5,10,20 --step-seconds 12 --viewers 1]`: how many concurrent
+ * published streams one media node holds with HLS and recording on (issue 15, point 4).
+ *
+ * The engine runs in a child process with the plugins `npm run start:media` builds (HLS: one
+ * ffmpeg child per live stream; the recorder), hooks that allow every key and record every publish.
+ * This process publishes N copies of a 2 Mb/s sample (Node publishers paced like -re, no ffmpeg on
+ * the client side) and opens `--viewers` HTTP-FLV viewers per stream. At each step it waits
+ * `--step-seconds`, then checks every stream: its playlist answers and has a newer segment than at the start
+ * within the step (HLS is live), and its FLV viewers got bytes. It prints the engine's CPU (its
+ * process and its ffmpeg children, % of one core), their RSS, and the machine's free memory.
+ *
+ * Bounded: it stops after the last step, at the first step where fewer than 95 % of the streams
+ * are healthy, or when the machine has less than 2 GB available; nothing runs longer than
+ * steps x (step-seconds + 10) seconds. A figure, never a test.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { request, type IncomingMessage } from 'node:http';
+import { loadavg } from 'node:os';
+import { ensureSample } from '../stress/publish/sample.js';
+import { startProbePublisher } from '../stress/publish/probe-publisher.js';
+import type { Publisher } from '../stress/publish/ffmpeg-publisher.js';
+
+const SAMPLE = { videoKbps: 1872, audioKbps: 128, width: 854, height: 480, fps: 30, gopSeconds: 2, seconds: 10 };
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : fallback;
+}
+
+
+/** The engine with HLS and recording, every key allowed (key k7 publishes stream s7, recorded). */
+async function server(): Promise<void> {
+  const { startEngine, testConfig } = await import('../media/engine-test-kit.js');
+  const { mediaPlugins } = await import('../media/create-media.js');
+  const config = testConfig({ hls: true, frames: false, hlsSegment: 2000, statsInterval: 5000 });
+  const hooks = {
+    async authorizePublish(req: { streamKey: string }) {
+      return { allow: true, streamName: `s${req.streamKey.replace(/\D/g, '')}`, record: true, sessionId: req.streamKey };
+    },
+    async authorizePlay() {
+      return { allow: true };
+    },
+  };
+  const h = await startEngine({ config, hooks: hooks as never, plugins: mediaPlugins(config) });
+  process.stdout.write(JSON.stringify({ http: h.httpPort, rtmp: h.rtmpPort, dataDir: config.dataDir }) + '\n');
+  process.on('SIGTERM', () => void h.close().finally(() => process.exit(0)));
+}
+
+interface Usage { cpuTicks: number; rssKb: number; ffmpegs: number }
+
+/** CPU ticks and RSS of `pid` and its children (the HLS ffmpegs), from /proc. */
+function treeUsage(pid: number): Usage {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch { /* gone */ }
+  }
+  const u: Usage = { cpuTicks: 0, rssKb: 0, ffmpegs: 0 };
+  const visit = (p: number, depth: number) => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      u.cpuTicks += Number(f[11]) + Number(f[12]);
+      u.rssKb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+      if (depth > 0 && stat.includes('(ffmpeg)')) u.ffmpegs++;
+    } catch { /* gone */ }
+    for (const c of children.get(p) ?? []) visit(c, depth + 1);
+  };
+  visit(pid, 0);
+  return u;
+}
+
+const memAvailableMb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
+
+function get(port: number, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ status: 0, body: '' }));
+    req.end();
+  });
+}
+
+/** The number of the newest segment in a playlist (-1 for none): it grows while HLS is live. */
+const lastSegment = (m3u8: string) => Math.max(-1, ...[...m3u8.matchAll(/seg-(\d+)\.ts/g)].map((m) => Number(m[1])));
+const segments = (m3u8: string) => (m3u8.match(/#EXTINF/g) ?? []).length;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function main(): Promise<void> {
+  const steps = arg('steps', '5,10,20').split(',').map(Number);
+  const stepSeconds = Number(arg('step-seconds', '12'));
+  const viewersPerStream = Number(arg('viewers', '1'));
+  const sample = await ensureSample(SAMPLE);
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ports = await new Promise<{ http: number; rtmp: number }>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(String(d)))));
+  const publishers: Publisher[] = [];
+  const viewers: { stream: number; bytes: number; res?: IncomingMessage }[] = [];
+  const hz = 100; // USER_HZ
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; sample ${SAMPLE.videoKbps + SAMPLE.audioKbps} kb/s ${SAMPLE.width}x${SAMPLE.height}`);
+  console.log('streams  healthy  hls-live  flv-ok  engine+ffmpeg cpu%  rss MB  MB/stream  ffmpegs  mem avail MB  load1');
+  try {
+    for (const n of steps) {
+      while (publishers.length < n) {
+        const i = publishers.length;
+        publishers.push(startProbePublisher(sample, `rtmp://127.0.0.1:${ports.rtmp}/live/k${i}`, `s${i}`));
+        for (let v = 0; v < viewersPerStream; v++) {
+          const viewer: (typeof viewers)[number] = { stream: i, bytes: 0 };
+          viewers.push(viewer);
+          setTimeout(() => {
+            const req = request({ host: '127.0.0.1', port: ports.http, path: `/live/s${i}.flv?token=t`, agent: false }, (res) => {
+              viewer.res = res;
+              res.on('data', (d: Buffer) => (viewer.bytes += d.length));
+              res.on('error', () => {});
+            });
+            req.on('error', () => {});
+            req.end();
+          }, 1500);
+        }
+        await sleep(50);
+      }
+      await sleep(4000);
+      const seq0 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=t`)));
+      const bytes0 = viewers.map((v) => v.bytes);
+      const u0 = treeUsage(child.pid!);
+      const t0 = Date.now();
+      await sleep(stepSeconds * 1000);
+      const u1 = treeUsage(child.pid!);
+      const cpu = ((u1.cpuTicks - u0.cpuTicks) / hz / ((Date.now() - t0) / 1000)) * 100;
+      const seq1 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=t`)));
+      let hlsLive = 0;
+      let flvOk = 0;
+      let healthy = 0;
+      for (let i = 0; i < n; i++) {
+        const live = seq1[i]!.status === 200 && segments(seq1[i]!.body) > 0 && lastSegment(seq1[i]!.body) > lastSegment(seq0[i]!.body);
+        const flv = viewers.filter((v) => v.stream === i).every((v) => v.bytes - bytes0[viewers.indexOf(v)]! > 100_000);
+        if (live) hlsLive++;
+        if (flv) flvOk++;
+        if (live && flv && !publishers[i]!.error) healthy++;
+      }
+      const mem = memAvailableMb();
+      console.log(
+        `${String(n).padStart(7)}  ${((healthy / n) * 100).toFixed(0).padStart(6)} %  ${String(hlsLive).padStart(8)}  ${String(flvOk).padStart(6)}  ${cpu.toFixed(0).padStart(18)}  ${(u1.rssKb / 1024).toFixed(0).padStart(6)}  ${(u1.rssKb / 1024 / n).toFixed(1).padStart(9)}  ${String(u1.ffmpegs).padStart(7)}  ${mem.toFixed(0).padStart(12)}  ${loadavg()[0]!.toFixed(2)}`,
+      );
+      if (healthy < 0.95 * n) {
+        console.log(`stopped: ${n - healthy} of ${n} streams unhealthy`);
+        break;
+      }
+      if (mem < 2048) {
+        console.log('stopped: less than 2 GB of memory available on the machine');
+        break;
+      }
+    }
+  } finally {
+    for (const v of viewers) v.res?.destroy();
+    await Promise.all(publishers.map((p) => p.stop()));
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+}
+
+if (process.argv[2] === '--server') await server();
+else await main();
