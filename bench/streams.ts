@@ -34,7 +34,8 @@ function arg(name: string, fallback: string): string {
 async function server(): Promise<void> {
   const { startEngine, testConfig } = await import('../media/engine-test-kit.js');
   const { mediaPlugins } = await import('../media/create-media.js');
-  const config = testConfig({ hls: true, frames: false, hlsSegment: 2000, statsInterval: 5000 });
+  // Every publisher and viewer comes from 127.0.0.1: the per-address RTMP cap would be the limit.
+  const config = testConfig({ hls: true, frames: false, hlsSegment: 2000, statsInterval: 5000 }, { maxConnectionsPerIp: 10_000, maxConnections: 10_000 });
   const hooks = {
     async authorizePublish(req: { streamKey: string }) {
       return { allow: true, streamName: `s${req.streamKey.replace(/\D/g, '')}`, record: true, sessionId: req.streamKey };
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = await new Promise<{ http: number; rtmp: number }>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(String(d)))));
   const publishers: Publisher[] = [];
-  const viewers: { stream: number; bytes: number; res?: IncomingMessage }[] = [];
+  const viewers: { stream: number; bytes: number; status?: number; res?: IncomingMessage }[] = [];
   const hz = 100; // USER_HZ
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; sample ${SAMPLE.videoKbps + SAMPLE.audioKbps} kb/s ${SAMPLE.width}x${SAMPLE.height}`);
   console.log('streams  healthy  hls-live  flv-ok  engine+ffmpeg cpu%  rss MB  MB/stream  ffmpegs  mem avail MB  load1');
@@ -117,15 +118,24 @@ async function main(): Promise<void> {
         for (let v = 0; v < viewersPerStream; v++) {
           const viewer: (typeof viewers)[number] = { stream: i, bytes: 0 };
           viewers.push(viewer);
-          setTimeout(() => {
+          // Joins once the stream is live (a 404 before the publish is through, a 503 while the engine is behind: retried).
+          const join = (attempt: number) => {
             const req = request({ host: '127.0.0.1', port: ports.http, path: `/live/s${i}.flv?token=t`, agent: false }, (res) => {
+              if (res.statusCode !== 200) {
+                viewer.status = res.statusCode;
+                res.resume();
+                if (attempt < 20) setTimeout(() => join(attempt + 1), 500);
+                return;
+              }
+              viewer.status = 200;
               viewer.res = res;
               res.on('data', (d: Buffer) => (viewer.bytes += d.length));
               res.on('error', () => {});
             });
             req.on('error', () => {});
             req.end();
-          }, 1500);
+          };
+          setTimeout(() => join(0), 1000);
         }
         await sleep(50);
       }
@@ -153,7 +163,8 @@ async function main(): Promise<void> {
         `${String(n).padStart(7)}  ${((healthy / n) * 100).toFixed(0).padStart(6)} %  ${String(hlsLive).padStart(8)}  ${String(flvOk).padStart(6)}  ${cpu.toFixed(0).padStart(18)}  ${(u1.rssKb / 1024).toFixed(0).padStart(6)}  ${(u1.rssKb / 1024 / n).toFixed(1).padStart(9)}  ${String(u1.ffmpegs).padStart(7)}  ${mem.toFixed(0).padStart(12)}  ${loadavg()[0]!.toFixed(2)}`,
       );
       if (healthy < 0.95 * n) {
-        console.log(`stopped: ${n - healthy} of ${n} streams unhealthy`);
+        const statuses = viewers.filter((v) => v.status !== 200).map((v) => v.status ?? 'none');
+        console.log(`stopped: ${n - healthy} of ${n} streams unhealthy${statuses.length ? `; FLV viewers not admitted: ${statuses.join(' ')}` : ''}`);
         break;
       }
       if (mem < 2048) {
