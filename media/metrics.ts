@@ -80,7 +80,7 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
     collect() { this.set(src.flushCostPerViewerMs() / 1000); },
   });
   new Gauge({
-    name: 'onair_media_flush_lag_seconds', help: 'Smoothed flush lag: from a viewer having data waiting to its write (admission control refuses new viewers past twice the flush interval)', registers,
+    name: 'onair_media_flush_lag_seconds', help: 'Smoothed flush lag: from a viewer having data waiting to its write (admission control refuses new viewers past three times the flush interval)', registers,
     collect() { this.set(src.flushLagMs() / 1000); },
   });
   new Gauge({

@@ -253,7 +253,8 @@ export const configSchema = z.object({
     flushInterval: duration('100ms'),
     /**
      * Admission control: new viewers are refused (503 / RTMP NetStream.Play.Failed) while the
-     * smoothed flush lag is over this. 0 (the default) derives it: twice flushInterval, at least 50 ms.
+     * smoothed flush lag is over this. 0 (the default) derives it: three times flushInterval (a write
+     * tick takes longer than the interval), at least 50 ms.
      */
     maxFlushLag: duration('0ms'),
     /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */

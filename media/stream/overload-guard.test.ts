@@ -11,9 +11,9 @@ function ticks(g: OverloadGuard, lagMs: number, count: number, t0 = 0): number {
 }
 
 describe('flushLagLimitMs', () => {
-  it('derives the limit from the coalescing ceiling: twice it, at least MIN_LIMIT_MS; an override wins', () => {
-    assert.equal(flushLagLimitMs(100), 200);
-    assert.equal(flushLagLimitMs(350), 700);
+  it('derives the limit from the coalescing ceiling: three times it (a tick longer than the interval), at least MIN_LIMIT_MS; an override wins', () => {
+    assert.equal(flushLagLimitMs(100), 300);
+    assert.equal(flushLagLimitMs(350), 1050);
     assert.equal(flushLagLimitMs(10), MIN_LIMIT_MS);
     assert.equal(flushLagLimitMs(0), MIN_LIMIT_MS);
     assert.equal(flushLagLimitMs(100, 30), 30);

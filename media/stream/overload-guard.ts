@@ -11,8 +11,12 @@
  * new viewers (HTTP-FLV / WS-FLV 503 with Retry-After, RTMP NetStream.Play.Failed) and keeps
  * serving the ones it has.
  *
- * No knob: the limit is derived as twice the ceiling (at least MIN_LIMIT_MS), i.e. the engine is
- * a whole interval behind; ONAIR_MEDIA_MAX_FLUSH_LAG overrides it. The lag is smoothed over ticks
+ * No knob: the limit is derived from the ceiling. A keeping-up engine with a large audience waits
+ * the ceiling C between ticks and a tick's writes take D, so data that arrives as a tick starts
+ * is written ~C + 2D later (C + 2D is ~180 ms at 3,200 viewers with C = 100 ms, D ~40 ms). The
+ * engine cannot keep up once a tick's writes take longer than the interval (D > C), i.e. once
+ * the lag passes 3C: that is the limit (at least MIN_LIMIT_MS); ONAIR_MEDIA_MAX_FLUSH_LAG
+ * overrides it. The lag is smoothed over ticks
  * (one GC pause does not refuse anyone for long), and the guard admits again once the smoothed lag
  * is back under RECOVER_SHARE of the limit, or when no tick has reported for a while (the audience
  * left, so nothing is behind).
@@ -22,15 +26,15 @@
 export const MIN_LIMIT_MS = 50;
 /** Weight of a new tick's lag in the smoothed lag (about the last 4 ticks count). */
 export const SMOOTHING = 0.25;
-/** Admit again once the smoothed lag is under this share of the limit (hysteresis: no flapping). */
-export const RECOVER_SHARE = 0.5;
+/** Admit again once the smoothed lag is under this share of the limit (hysteresis: no flapping): 2C, a tick of half the interval. */
+export const RECOVER_SHARE = 2 / 3;
 /** Seconds a refused viewer is told to wait (Retry-After). */
 export const RETRY_AFTER_S = 2;
 
-/** The lag limit: the override when set (> 0), else twice the coalescing ceiling, at least MIN_LIMIT_MS. */
+/** The lag limit: the override when set (> 0), else three times the coalescing ceiling, at least MIN_LIMIT_MS. */
 export function flushLagLimitMs(ceilingMs: number, overrideMs = 0): number {
   if (overrideMs > 0) return overrideMs;
-  return Math.max(MIN_LIMIT_MS, 2 * ceilingMs);
+  return Math.max(MIN_LIMIT_MS, 3 * ceilingMs);
 }
 
 export class OverloadGuard {
