@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import type { OpenMarker } from './open-marker.schema.js';
 import type { RecordDone } from '../../core/media/media-contract.js';
 
 /**
@@ -20,15 +20,7 @@ import type { RecordDone } from '../../core/media/media-contract.js';
  */
 export const OPEN_MARKER = '.open';
 
-export const markerSchema = z.object({
-  streamName: z.string().min(1).max(191),
-  publisherId: z.string().min(1).max(128),
-  sessionId: z.string().max(64).optional(),
-  segment: z.number().int().nonnegative().max(100_000).optional(),
-  startedAt: z.number().nonnegative(),
-  host: z.string().max(255),
-});
-export type OpenMarker = z.infer<typeof markerSchema>;
+export type { OpenMarker } from './open-marker.schema.js';
 
 export function markerFor(m: Omit<OpenMarker, 'host'>): string {
   return JSON.stringify({ ...m, host: hostname() });
@@ -88,6 +80,8 @@ export async function recoverRecordings(o: RecoveryOptions): Promise<number> {
       const path = markerPath.slice(0, -OPEN_MARKER.length);
       if (o.owned.has(path)) continue;
       try {
+        // zod loads only when a marker is found: an idle media service never holds it (docs/benchmarks.md).
+        const { markerSchema } = await import('./open-marker.schema.js');
         const marker = markerSchema.parse(JSON.parse(await readFile(markerPath, 'utf8')));
         const st = await stat(path).catch(() => null);
         if (!st) {
