@@ -29,12 +29,16 @@ const log = createLogger({ level: 'error' }); // errors only: a refused or faile
 const ports = await openPorts(config, log);
 const control = createControl({ config, log, ...ports, media: unconfiguredMediaControl(log) });
 await control.bootstrap();
+// The room the benchmark's sockets join (a JWT on /ws needs an existing room): every node makes the
+// same first room in its own in-memory database, so its id is the same on every node.
+const anchor = await control.auth.register({ username: 'bench_anchor', password: 'bench anchor pass', role: 'anchor' });
+const { room } = await control.rooms.create({ id: anchor.id, username: anchor.username, role: 'anchor' }, { title: 'bench' });
 const server = createServer((req, res) => control.handle(req, res));
 server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
   if (!control.handleUpgrade(req, socket, head)) socket.destroy();
 });
 server.listen(0, '127.0.0.1', () => {
-  process.send!({ type: 'ready', port: (server.address() as AddressInfo).port });
+  process.send!({ type: 'ready', port: (server.address() as AddressInfo).port, roomId: String(room.id) });
 });
 process.on('message', (m: { type: string }) => {
   if (m.type === 'gc' || m.type === 'stats') {

@@ -24,7 +24,8 @@ const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
 const DURATION = Number(process.env.ONAIR_BENCH_DURATION ?? 5);
 const REDIS = process.env.ONAIR_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const SECRET = randomBytes(24).toString('base64url');
-const ROOM = '424242';
+/** The bench room (bench/chat-node.ts makes it, the same id on every node). */
+let ROOM = '';
 
 interface NodeStats { cpuMs: number; rss: number; sockets: number; frames: number; deliveries: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
@@ -37,7 +38,11 @@ async function startNode(env: Record<string, string>): Promise<Node> {
   });
   try { (await import('node:child_process')).execFileSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' }); } catch { /* no taskset */ }
   const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve(m.port));
+    child.once('message', (m: { port: number; roomId: string }) => {
+      if (ROOM && ROOM !== m.roomId) reject(new Error(`the nodes made different rooms: ${ROOM}, ${m.roomId}`));
+      ROOM = m.roomId;
+      resolve(m.port);
+    });
     child.once('exit', (code) => reject(new Error(`chat node exited with ${code}`)));
   });
   return {
