@@ -7,6 +7,7 @@ import { auditFlaggedHandler, type AuditDeps } from './moderation/audit.handler.
 import { sessionLiveHandler } from './notifications/session-live.handler.js';
 import { recordingCommitHooks, recordingFinishedHandler } from './recordings/recording.handler.js';
 import type { AudienceService } from './audience/audience.service.js';
+import type { AudienceEventHandlers } from './audience/audience-events.handlers.js';
 
 /** What the routes need from control, satisfied by its services as they are (main.ts, the test stacks). */
 export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
@@ -35,11 +36,12 @@ export function eventRoutes(deps: EventRouteDeps): EventRoutes {
 }
 
 /** The one route of each fan-out event (not durable: called by the edge's intake as it arrives). */
-export function fanOutRoutes(deps: Pick<EventRouteDeps, 'sessions' | 'audience'>): FanOutRoutes {
+export function fanOutRoutes(deps: Pick<EventRouteDeps, 'sessions' | 'audience'> & { audienceEvents?: Pick<AudienceEventHandlers, 'entered' | 'exited'> }): FanOutRoutes {
   return {
     'stream.heartbeat': streamHeartbeatHandler(deps.sessions),
     'viewer.joined': viewerJoinedHandler(deps.audience),
     'viewer.left': viewerLeftHandler(deps.audience),
+    ...(deps.audienceEvents ? { 'audience.entered': deps.audienceEvents.entered, 'audience.exited': deps.audienceEvents.exited } : {}),
   };
 }
 

@@ -76,6 +76,7 @@ import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 import type { Duplex } from 'node:stream';
 import { createChatModule, type ChatModule } from './chat/chat-module.js';
+import { AudienceEventHandlers } from './audience/audience-events.handlers.js';
 
 export interface ControlDeps {
   config: OnairConfig;
@@ -161,11 +162,19 @@ export function createControl(deps: ControlDeps): Control {
   const rooms = new RoomService({ rooms: roomStore, users, sessions: sessionStore, cache, config, media, log });
   // liveSessions is created below; the ban hook reaches it through this reference.
   let liveSessions: LiveSessionService | undefined;
+  // The chat module is created below; a lifted pause reaches its rooms through this reference.
+  let chatModule: ChatModule | undefined;
   const moderation = new ModerationService({
     bans: new PublishBanStore(db),
     userExists: async (id) => (await users.findById(id)) !== null,
     onBanned: async (userId, reason) => {
       await liveSessions?.endAllOfAnchor(userId, CloseMethod.admin, `publishing banned: ${reason}`);
+    },
+    onLifted: async (userId) => {
+      // A moderation pause ended early: each of the anchor's rooms is told (`stream_resumed`).
+      for (const room of await roomStore.listByOwner(userId)) {
+        await chatModule?.chat.streamResumed(room.id).catch((err: unknown) => log.warn({ err, roomId: room.id }, 'announcing the resume to the chat failed'));
+      }
     },
     log,
   });
@@ -189,7 +198,10 @@ export function createControl(deps: ControlDeps): Control {
   });
   // The notification module is built once pub/sub is; the event routes reach it through these references.
   let notifications: NotificationModule | undefined;
+  // audience.entered / audience.exited (control/audience): the enter log, unique viewers, peak, watch time.
+  const audienceEvents = new AudienceEventHandlers({ audience: new AudienceStore(db), cache, sessions: sessionStore });
   const routeDeps = {
+    audienceEvents,
     db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
     auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
     notifyFanout: { kick: () => notifications?.fanout.kick() },
@@ -241,10 +253,18 @@ export function createControl(deps: ControlDeps): Control {
   const chat = createChatModule({
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
     rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count),
+    emit: (out) => pipeline.intake.accept(out, 'control'),
+    platformConventions: async () => (await operator.conventions())?.body ?? null,
   });
+  chatModule = chat;
   // The show ended: chat tells the room and closes its sockets (on every node, through the room channel).
+  // Ended by an operator or a sanction while a timed publishing ban runs: a moderation pause (`stream_paused`).
   live.observer.on('ended', (session) => {
-    chat.chat.sessionEnded(session.roomId, session.id, session.closeMethod, session.closeReason).catch((err: unknown) => log.warn({ err, roomId: session.roomId }, 'announcing the end to the chat failed'));
+    void (async () => {
+      const ban = session.closeMethod === CloseMethod.admin ? await moderation.activeBan(session.anchorId) : null;
+      const pause = ban?.until ? { until: ban.until.getTime() } : null;
+      await chat.chat.sessionEnded(session.roomId, session.id, session.closeMethod, session.closeReason, pause);
+    })().catch((err: unknown) => log.warn({ err, roomId: session.roomId }, 'announcing the end to the chat failed'));
   });
   const app = createControlApp({
     log,
@@ -329,7 +349,7 @@ export function createControl(deps: ControlDeps): Control {
       await chat.close(deadline);
       await notify.close();
       await money.housekeeping.stop();
-      const audienceWrites = await audience.idle(deadline);
+      const audienceWrites = (await audience.idle(deadline)) + (await audienceEvents.idle(deadline));
       if (audienceWrites) unfinished.audienceWrites = audienceWrites;
       const busAppends = await publishes.idle(deadline);
       if (busAppends) unfinished.busAppends = busAppends;

@@ -10,7 +10,7 @@ import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
 import { playGrant, type PlaybackService } from '../playback/playback.service.js';
 import { publicHost } from '../rooms/room-urls.js';
 import type { RoomService } from '../rooms/room.service.js';
-import type { AudienceStore } from './audience.store.js';
+import type { DomainEvents } from '../../core/events/domain-events.js';
 import type { Presence } from './presence.js';
 
 /** What the chat side offers the entry funnel (control/chat/chat.service.ts). */
@@ -20,13 +20,18 @@ export interface EntryChat {
   userExited(roomId: string, userId: string): Promise<void>;
 }
 
+/** The enter/exit domain events this service emits (their route: control/audience/audience-events.handlers.ts). */
+export type AudienceEventOut =
+  | { kind: 'fan-out'; name: 'audience.entered'; event: DomainEvents['audience.entered'] }
+  | { kind: 'fan-out'; name: 'audience.exited'; event: DomainEvents['audience.exited'] };
+
 export interface RoomEntryDeps {
   cache: Cache;
   presence: Presence;
   rooms: Pick<RoomService, 'view'>;
   playback: Pick<PlaybackService, 'issuePlayToken'>;
-  audience: AudienceStore;
-  sessions: Pick<LiveSessionStore, 'raisePeakViewers'>;
+  /** Hands an enter or exit to the domain-event intake (main.ts: pipeline.intake.accept(out, 'control')). */
+  emit(out: AudienceEventOut): Promise<void>;
   media: Pick<MediaControl, 'kickViewer'>;
   isBlacklisted(roomId: string, userId: string): Promise<boolean>;
   /** The room's anonymous setting (true/false), or null to follow ONAIR_CHAT_ANONYMOUS. */
@@ -36,14 +41,15 @@ export interface RoomEntryDeps {
   log: Logger;
 }
 
-/** The audience row key of a viewer who entered through the API (media's own rows use its viewer ids). */
-export const enteredKey = (userId: string) => `u:${userId}`;
+export { enteredKey } from './audience-events.handlers.js';
 
 /**
  * Seed 000's 进入房间流程 and 观众退出流程:
  *   enter: kicked? (live:kick:{room}:{uid}) -> blacklisted? (room_blacklist) -> live? -> play URLs
- *          with a token bound to the viewer -> live_audience row -> online +1, audience_join;
- *   exit:  in the room? -> media's kick-viewer -> online -1, audience_leave -> watch time (async).
+ *          with a token bound to the viewer -> online +1, audience_join, audience.entered (its route
+ *          writes the live_audience row, the unique viewers and the peak);
+ *   exit:  in the room? -> media's kick-viewer -> online -1, audience_leave, chat sockets closed ->
+ *          audience.exited (its route writes the watch time: the watch history).
  * Each refusal has its own code: kicked (403), blacklisted (403), room_not_found (404),
  * not_live (409), login_required (401), not_in_room (409).
  */
@@ -75,7 +81,7 @@ export class RoomEntryService {
       online = joined.online;
       if (joined.changed) {
         this.deps.chat.announcer.joined(roomId, { id: user.id, name: user.username }, joined.online);
-        this.background(this.recordEnter(sessionId, roomId, user.id, joined.online));
+        this.entered(roomId, sessionId, user.id, joined.online);
       }
     }
     const host = `${publicHost(this.deps.config)}:${this.deps.config.http.port}`;
@@ -90,10 +96,18 @@ export class RoomEntryService {
     };
   }
 
-  private async recordEnter(sessionId: string, roomId: string, userId: string, online: number): Promise<void> {
-    await this.deps.audience.enter({ sessionId, roomId, userId, viewerKey: enteredKey(userId), at: new Date() });
-    await this.deps.cache.sAdd(audienceKeys.unique(sessionId), userId);
-    await this.deps.sessions.raisePeakViewers(sessionId, online);
+  /** A user counted into the room (by /enter, or by a chat socket of a user not yet in it): audience.entered. */
+  entered(roomId: string, sessionId: string | null, userId: string, online: number, at = Date.now()): void {
+    this.background(this.deps.emit({ kind: 'fan-out', name: 'audience.entered', event: {
+      eventId: `audience.entered:${roomId}:${userId}:${at}`, at, roomId, ...(sessionId ? { sessionId } : {}), userId, online,
+    } }));
+  }
+
+  private exited(roomId: string, userId: string, reason: DomainEvents['audience.exited']['reason'], enteredAt: number | null, online: number): void {
+    const at = Date.now();
+    this.background(this.deps.emit({ kind: 'fan-out', name: 'audience.exited', event: {
+      eventId: `audience.exited:${roomId}:${userId}:${at}`, at, roomId, userId, reason, enteredAt, online,
+    } }));
   }
 
   /** Anonymous viewers may enter and read: the room's own setting, else ONAIR_CHAT_ANONYMOUS. */
@@ -103,7 +117,7 @@ export class RoomEntryService {
 
   async exit(user: AuthUser, roomId: string): Promise<{ online: number }> {
     if (!(await this.deps.presence.isMember(roomId, user.id))) throw new ConflictError('you are not in this room', { code: 'not_in_room' });
-    const left = await this.remove(roomId, user.id, { name: user.username, closeCode: 1000, reason: 'exited' });
+    const left = await this.remove(roomId, user.id, { name: user.username, closeCode: 1000, reason: 'exit' });
     // Their sockets on other nodes close too (the local ones already did).
     await this.deps.chat.userExited(roomId, user.id).catch((err: unknown) => this.deps.log.warn({ err, roomId }, 'announcing an exit failed'));
     return left;
@@ -113,24 +127,20 @@ export class RoomEntryService {
    * Takes a user out of the room (exit, kick): their media connections are dropped (media's
    * kick-viewer), their chat sockets on this node closed, the count lowered, the watch time written.
    */
-  async remove(roomId: string, userId: string, options: { name?: string; closeCode: number; reason: string }): Promise<{ online: number }> {
+  async remove(roomId: string, userId: string, options: { name?: string; closeCode: number; reason: 'exit' | 'kicked' | 'blacklisted' }): Promise<{ online: number }> {
     await this.deps.media.kickViewer(userId).catch((err: unknown) => this.deps.log.warn({ err, roomId }, 'kicking the viewer from media failed'));
     const left = await this.deps.presence.leave(roomId, userId);
-    this.deps.chat.closeUser(roomId, userId, options.closeCode, options.reason);
+    this.deps.chat.closeUser(roomId, userId, options.closeCode, options.reason === 'exit' ? 'exited' : options.reason);
     if (left.changed) {
       this.deps.chat.announcer.left(roomId, options.name ? { id: userId, name: options.name } : null, left.online);
-      this.background(this.recordExit(userId));
+      this.exited(roomId, userId, options.reason, left.enteredAt, left.online);
     }
     return { online: left.online };
   }
 
-  /** A member whose sockets went silent past the heartbeat timeout (control/chat sweeper). */
-  async timedOut(_roomId: string, member: string): Promise<void> {
-    if (/^\d+$/.test(member)) await this.recordExit(member);
-  }
-
-  private async recordExit(userId: string): Promise<void> {
-    await this.deps.audience.exit(enteredKey(userId), new Date());
+  /** A member whose sockets went silent past the heartbeat timeout (control/chat sweeper): audience.exited `timeout`. */
+  async timedOut(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void> {
+    if (/^\d+$/.test(member)) this.exited(roomId, member, 'timeout', enteredAt, online);
   }
 
   private background(work: Promise<unknown>): void {

@@ -4,7 +4,21 @@ import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { cacheKeys } from '../../core/cache/keys.js';
 import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
+import { ChatClient, makeChatKit, type ChatKit, type ChatNode } from '../testing/chat-kit.js';
+
+/** Records the audience.* domain events the nodes hand to their intake (passing them on unchanged). */
+function watchAudienceEvents(nodes: ChatNode[]): Array<{ name: string; event: Record<string, any>; source: string }> {
+  const seen: Array<{ name: string; event: Record<string, any>; source: string }> = [];
+  for (const node of nodes) {
+    const intake = node.control.pipeline.intake;
+    const accept = intake.accept.bind(intake);
+    intake.accept = async (out, source) => {
+      if (out.kind !== 'none' && out.name.startsWith('audience.')) seen.push({ name: out.name, event: out.event as Record<string, any>, source });
+      return accept(out, source);
+    };
+  }
+  return seen;
+}
 
 for (const set of testAdapterSets()) {
   describe(`entering and leaving a room on ${set.name}`, () => {
@@ -38,6 +52,7 @@ for (const set of testAdapterSets()) {
 
     it('enters with play URLs bound to the viewer, counts them once, and exits with watch time and a media kick', async () => {
       const [a, b] = kit.nodes;
+      const events = watchAudienceEvents([a!, b!]);
       const { roomId, sessionId } = await kit.liveRoom();
       const viewer = await kit.user();
       const watcher = await kit.user();
@@ -56,16 +71,17 @@ for (const set of testAdapterSets()) {
       // The viewer's own chat socket through the URL enter gave.
       const c = await ChatClient.connect(entered.chat_url.replace(/^ws:\/\/[^/]+/, a!.ws));
       assert.equal((await c.next((m) => m.type === 'welcome', 'welcome')).can_post, true);
+      // One socket per viewer per room: the same user's socket on node B replaces the one on node A.
       const onB = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       await onB.next((m) => m.type === 'welcome', 'welcome on B');
+      assert.equal((await c.closed).code, 4005, 'the older socket on node A is replaced');
       const rows = liveAudienceTable(kit.ports.db.sequelize);
       await waitFor('the audience row', async () => (await rows.count({ where: { session_id: sessionId, user_id: viewer.id } })) === 1);
       await new Promise((r) => setTimeout(r, 1100));
       const exit = await a!.http.post(`/api/v1/rooms/${roomId}/exit`).set(viewer.auth).expect(200);
       assert.equal(exit.body.online, 1);
       assert.ok(a!.media.kickedViewers.includes(viewer.id), 'media was asked to drop the viewer');
-      assert.equal((await c.closed).code, 1000);
-      assert.equal((await onB.closed).code, 1000, 'the socket on the other node closes too');
+      assert.equal((await onB.closed).code, 1000, 'the exit on node A closes the socket on node B');
       await w.next((m) => m.type === 'audience_leave', 'audience_leave');
       const row = await waitFor('the watch time', async () => {
         const r = await rows.findOne({ where: { session_id: sessionId, user_id: viewer.id } });
@@ -75,6 +91,15 @@ for (const set of testAdapterSets()) {
       const history = (await a!.http.get('/api/v1/me/watch-history').set(viewer.auth).expect(200)).body.items;
       assert.equal(history[0].session_id, sessionId);
       assert.ok(history[0].watch_s >= 1);
+      // Enter and exit are domain events (fan-out, one route: control/audience/audience-events.handlers.ts).
+      const enters = events.filter((e) => e.name === 'audience.entered' && e.event.roomId === roomId);
+      assert.deepEqual(enters.map((e) => e.event.userId).sort(), [viewer.id, watcher.id].sort(), 'the watcher entered by socket, the viewer by /enter: once each');
+      assert.ok(enters.every((e) => e.event.sessionId === sessionId && e.source === 'control'));
+      const exited = events.filter((e) => e.name === 'audience.exited' && e.event.roomId === roomId);
+      assert.equal(exited.length, 1);
+      assert.equal(exited[0]!.event.userId, viewer.id);
+      assert.equal(exited[0]!.event.reason, 'exit');
+      assert.ok(exited[0]!.event.at - exited[0]!.event.enteredAt >= 1000, 'the exit carries the enter time');
       w.close();
     });
 
@@ -99,7 +124,8 @@ for (const set of testAdapterSets()) {
     });
 
     it('keeps the online count equal to the live sockets: closed apps and a dead node time out', async () => {
-      const [a] = kit.nodes;
+      const [a, b] = kit.nodes;
+      const events = watchAudienceEvents([a!, b!]);
       const doomed = await kit.node();
       const { roomId, sessionId } = await kit.liveRoom();
       const users = await Promise.all([kit.user(), kit.user(), kit.user()]);
@@ -113,6 +139,8 @@ for (const set of testAdapterSets()) {
       await doomed.kill(); // and a control node dies with its viewers
       await waitFor('the count to follow the live sockets', async () => (await online()) === 1, 20_000, 200);
       await onA.next((m) => m.type === 'online' && m.count === 1, 'the online count on the remaining socket');
+      const timedOut = events.filter((e) => e.name === 'audience.exited' && e.event.roomId === roomId && e.event.reason === 'timeout');
+      assert.deepEqual(timedOut.map((e) => e.event.userId).sort(), [users[1]!.id, users[2]!.id].sort(), 'each silent viewer exits once, by timeout');
       // The remaining socket keeps its viewer in, heartbeat after heartbeat.
       await new Promise((r) => setTimeout(r, 3000));
       assert.equal(await online(), 1);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket, RawData } from 'ws';
 import { chatCloseCodes, clientMessageSchema, type ChatUser, type ClientMessage, type ServerMessage } from '../../core/chat/chat-protocol.js';
 import { compareKeptIds } from '../../core/pubsub/wire.js';
@@ -31,6 +32,8 @@ const MAX_RESUME_BUFFER = 5_000;
  */
 export class ChatConn implements RoomSocket {
   lastSeen = Date.now();
+  readonly openedAt = Date.now();
+  readonly socketKey = randomBytes(8).toString('hex');
   private isClosed = false;
   /** While the missed messages are read from history, live ones wait here (then only newer ones go out). */
   private resumeBuffer: Envelope[] | undefined;

@@ -12,7 +12,7 @@ import { playTokenKey } from '../../core/tokens/play-token.js';
 import { AudienceStore } from '../audience/audience.store.js';
 import { entryRoutes } from '../audience/entry.routes.js';
 import { Presence } from '../audience/presence.js';
-import { RoomEntryService } from '../audience/room-entry.service.js';
+import { RoomEntryService, type RoomEntryDeps } from '../audience/room-entry.service.js';
 import type { AuthService } from '../auth/auth.service.js';
 import type { UserStore } from '../auth/user.store.js';
 import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
@@ -21,6 +21,7 @@ import type { RoomService } from '../rooms/room.service.js';
 import { WsGateway } from '../ws/ws-gateway.js';
 import { authenticateChat, isChatPath } from './chat-auth.js';
 import { chatRoutes } from './chat.routes.js';
+import { ConventionsSource } from './conventions.js';
 import { ChatService } from './chat.service.js';
 import { MessageStore } from './message.store.js';
 import { RoomModerationService } from './room-moderation.service.js';
@@ -41,6 +42,10 @@ export interface ChatModuleDeps {
   metrics: Registry;
   /** The show's like counter (control/discovery's SocialService.like); socket likes are dropped without it. */
   likes?: (roomId: string, count: number) => Promise<unknown>;
+  /** Hands audience.entered / audience.exited to the domain-event intake (main.ts: pipeline.intake). */
+  emit: RoomEntryDeps['emit'];
+  /** The operators' platform conventions (control/operator), shown on entering every room's chat. */
+  platformConventions?: () => Promise<string | null>;
   log: Logger;
 }
 
@@ -65,6 +70,9 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   const messages = new MessageStore(deps.db, { log });
   const audience = new AudienceStore(deps.db);
   const store = new RoomModerationStore(deps.db);
+  const conventions = new ConventionsSource({
+    platform: deps.platformConventions ?? (async () => null), fallback: config.chat.conventions, room: (roomId) => store.rules(roomId),
+  });
   let entry: RoomEntryService | undefined;
   let service: ChatService | undefined;
   const metrics = chatMetrics(deps.metrics, {
@@ -72,16 +80,19 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   });
   const chat = new ChatService({
     pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes,
-    onTimedOut: async (roomId, member) => entry?.timedOut(roomId, member),
+    conventions: (roomId) => conventions.of(roomId),
+    onTimedOut: async (roomId, member, enteredAt, online) => entry?.timedOut(roomId, member, enteredAt, online),
+    onJoined: (roomId, sessionId, userId, online) => entry?.entered(roomId, sessionId, userId, online),
   });
   service = chat;
   entry = new RoomEntryService({
-    cache, presence, rooms: deps.rooms, playback: deps.playback, audience, sessions: deps.sessions, media: deps.media,
+    cache, presence, rooms: deps.rooms, playback: deps.playback, emit: deps.emit, media: deps.media,
     isBlacklisted: (roomId, userId) => store.isBlacklisted(roomId, userId), anonymousSetting: (roomId) => store.anonymousSetting(roomId), chat, config, log: log.child({ mod: 'audience' }),
   });
   const theEntry = entry;
   const moderation = new RoomModerationService({
     store, messages, rooms: deps.rooms, entry: theEntry, cache, pubsub, kickDurationMs: config.chat.kickDuration, log,
+    rulesChanged: (roomId) => conventions.forget(roomId),
   });
   const authDeps = {
     verifyJwt: (token: string) => deps.auth.verifyToken(token),

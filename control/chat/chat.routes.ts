@@ -29,7 +29,11 @@ const reason = z.string().trim().min(1).max(200);
 const kickBody = z.strictObject({ user_id: userId, duration: duration.optional(), reason: reason.optional() });
 const muteBody = z.strictObject({ user_id: userId, duration, reason: reason.optional() });
 const userBody = z.strictObject({ user_id: userId });
-const settingsBody = z.strictObject({ anonymous: z.boolean().nullable() });
+const settingsBody = z.strictObject({
+  anonymous: z.boolean().nullable().optional(),
+  /** The room's own rules; null (or an empty string) removes them. */
+  rules: z.string().trim().max(2000).nullable().optional().transform((v) => (v === '' ? null : v)),
+}).refine((b) => b.anonymous !== undefined || b.rules !== undefined, 'give anonymous, rules or both');
 const slowBody = z.strictObject({ seconds: z.number().int().min(0).max(3600) });
 const reportBody = z.strictObject({ message_id: messageId.optional(), reason: z.string().trim().min(1).max(500) });
 const historyQuery = z.strictObject({ after: messageId.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) });
@@ -44,7 +48,8 @@ const logQuery = z.strictObject({ room_id: roomId.optional(), limit: z.coerce.nu
  *   GET    /rooms/{id}/admins   POST /rooms/{id}/admins {user_id}   DELETE /rooms/{id}/admins/{uid}
  *   GET    /rooms/{id}/blacklist   POST /rooms/{id}/blacklist {user_id}   DELETE /rooms/{id}/blacklist/{uid}
  *   POST   /rooms/{id}/slow-mode {seconds}
- *   PUT    /rooms/{id}/chat-settings {anonymous: true|false|null}   (null: follow ONAIR_CHAT_ANONYMOUS)
+ *   GET    /rooms/{id}/chat-settings   PUT /rooms/{id}/chat-settings {anonymous?: true|false|null, rules?: string|null}
+ *          (anonymous null: follow ONAIR_CHAT_ANONYMOUS; rules: shown on entering, after the platform's conventions)
  *   DELETE /rooms/{id}/messages/{message_id}
  *   POST   /rooms/{id}/reports {message_id?, reason}
  * Operators: GET /admin/chat/reports?status=, POST /admin/chat/reports/{id}/close,
@@ -109,8 +114,13 @@ export function chatRoutes(deps: { moderation: RoomModerationService; store: Roo
   r.put('/rooms/:id/chat-settings', requireUser, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomOnly, req.params, 'params');
     const b = parseInput(settingsBody, req.body, 'body');
-    await moderation.setAnonymous(req.user!, id, b.anonymous);
-    res.json({ anonymous: b.anonymous });
+    if (b.anonymous !== undefined) await moderation.setAnonymous(req.user!, id, b.anonymous);
+    if (b.rules !== undefined) await moderation.setRules(req.user!, id, b.rules);
+    res.json(await moderation.settings(id));
+  }));
+  r.get('/rooms/:id/chat-settings', asyncRoute(async (req, res) => {
+    const { id } = parseInput(roomOnly, req.params, 'params');
+    res.json(await moderation.settings(id));
   }));
   r.delete('/rooms/:id/messages/:mid', requireUser, asyncRoute(async (req, res) => {
     const { id, mid } = parseInput(roomMessage, req.params, 'params');

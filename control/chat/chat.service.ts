@@ -28,6 +28,10 @@ export interface ChatServiceDeps {
   likes?: (roomId: string, count: number) => Promise<unknown>;
   /** Post results and dropped sockets, for /metrics (control/chat/chat-metrics.ts). */
   metrics?: ChatMetrics;
+  /** The rules shown after `welcome` (control/chat/conventions.ts); ONAIR_CHAT_CONVENTIONS alone when absent. */
+  conventions?: (roomId: string) => Promise<{ platform: string | null; room: string | null }>;
+  /** A user's socket counted them into the room (they had not entered through /enter): record the enter. */
+  onJoined?(roomId: string, sessionId: string | null, userId: string, online: number): void;
   /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
   onTimedOut?(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void>;
 }
@@ -93,15 +97,28 @@ export class ChatService implements ChatConnHost {
     conn.startResume();
     void (async () => {
       await this.fanout.add(ctx.roomId, conn);
+      // One socket per viewer per room: the user's older sockets here and on every other node close (4005).
+      if (ctx.principal.user) {
+        await this.deps.pubsub.publish(roomChannel(ctx.roomId), { v: 1, type: 'replaced', user_id: ctx.principal.user.id, socket: conn.socketKey, opened_at: conn.openedAt });
+      }
       const joined = await this.deps.presence.join(ctx.roomId, member);
       if (conn.closed) return;
       conn.send({
         v: 1, type: 'welcome', room_id: ctx.roomId, session_id: ctx.sessionId, user: ctx.principal.user, can_post: ctx.principal.canPost,
         online: joined.online, heartbeat_ms: this.deps.config.pingInterval,
       });
-      if (this.deps.config.conventions) conn.send({ v: 1, type: 'notice', code: 'conventions', text: this.deps.config.conventions });
+      const rules = this.deps.conventions ? await this.deps.conventions(ctx.roomId) : { platform: this.deps.config.conventions ?? null, room: null };
+      if (conn.closed) return;
+      if (rules.platform !== null || rules.room !== null) {
+        // One notice: `text` for simple clients (the platform's conventions, then the room's rules), both parts apart.
+        const text = [rules.platform, rules.room].filter((t) => t !== null).join('\n\n');
+        conn.send({ v: 1, type: 'notice', code: 'conventions', text, platform: rules.platform, room: rules.room });
+      }
       await this.catchUp(conn, ctx.after);
-      if (joined.changed) this.announcer.joined(ctx.roomId, ctx.principal.user, joined.online);
+      if (joined.changed) {
+        this.announcer.joined(ctx.roomId, ctx.principal.user, joined.online);
+        if (ctx.principal.user) this.deps.onJoined?.(ctx.roomId, ctx.sessionId, ctx.principal.user.id, joined.online);
+      }
     })().catch((err: unknown) => {
       this.deps.log.error({ err, roomId: ctx.roomId }, 'opening a chat socket failed');
       conn.close(1011, 'internal error');
@@ -206,13 +223,29 @@ export class ChatService implements ChatConnHost {
 
   /**
    * The show ended: every client is told (a kept `notice` `live_ended`, so a resume sees it too),
-   * then each node closes the room's sockets with 4004 (control/chat/room-fanout.ts).
+   * then each node closes the room's sockets with 4004 (control/chat/room-fanout.ts). A show stopped
+   * by a moderation pause (a timed publishing ban: an audit's medium verdict, an operator's timed
+   * ban) gets its own notice, `stream_paused` with the pause's end, instead of `live_ended`.
    */
-  async sessionEnded(roomId: string, sessionId: string, closeMethod: number | null, reason: string | null): Promise<void> {
+  async sessionEnded(roomId: string, sessionId: string, closeMethod: number | null, reason: string | null, pause: { until: number } | null = null): Promise<void> {
+    if (pause) {
+      await this.deps.pubsub.publishKept(roomChannel(roomId), {
+        v: 1, type: 'notice', code: 'stream_paused', session_id: sessionId, close_method: closeMethod, reason, until: pause.until,
+        text: `The stream is paused by moderation until ${new Date(pause.until).toISOString()}`,
+      });
+      return;
+    }
     // close_method: 1 the anchor, 2 an operator or a moderation sanction (the reason says which), 3 the stream was cut.
     const text = closeMethod === 2 ? 'The live show was stopped by moderation' : closeMethod === 3 ? 'The stream was cut; the show has ended' : 'The live show has ended';
     await this.deps.pubsub.publishKept(roomChannel(roomId), {
       v: 1, type: 'notice', code: 'live_ended', session_id: sessionId, close_method: closeMethod, reason, text,
+    });
+  }
+
+  /** A moderation pause was lifted early by an operator: the room may go live again (kept, so the next visitors see it). */
+  async streamResumed(roomId: string): Promise<void> {
+    await this.deps.pubsub.publishKept(roomChannel(roomId), {
+      v: 1, type: 'notice', code: 'stream_resumed', text: 'The moderation pause is over: the show may resume',
     });
   }
 

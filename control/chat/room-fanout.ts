@@ -6,6 +6,10 @@ import { isEnvelope } from '../../core/chat/chat-protocol.js';
 /** One socket of a room as the fan-out sees it (control/chat/chat-conn.ts). */
 export interface RoomSocket {
   readonly userId: string | null;
+  /** Unique per socket (any node): a `replaced` message names the socket that stays. */
+  readonly socketKey: string;
+  /** When the socket opened (ms): of two sockets of one user in one room, the newer stays. */
+  readonly openedAt: number;
   /** A frame shared by every socket of the room (one JSON encoding per turn), and the messages in it. */
   deliver(frame: Buffer, messages: readonly Envelope[]): void;
   /** Closes this socket (a kick, the session's end). */
@@ -89,19 +93,31 @@ export class RoomFanout {
     const messages = room.pending;
     room.pending = [];
     if (messages.length === 0 || room.sockets.size === 0) return;
-    const frame = Buffer.from(JSON.stringify(messages));
-    this.counters.frames++;
-    for (const socket of room.sockets) {
-      this.counters.deliveries++;
-      socket.deliver(frame, messages);
+    // `replaced` is for the nodes, not the clients (one per socket opened: not worth a frame to everyone).
+    const visible = messages.some((m) => m.type === 'replaced') ? messages.filter((m) => m.type !== 'replaced') : messages;
+    if (visible.length > 0) {
+      // Serialised once per room and turn; every socket gets the same bytes.
+      const frame = Buffer.from(JSON.stringify(visible));
+      this.counters.frames++;
+      for (const socket of room.sockets) {
+        this.counters.deliveries++;
+        socket.deliver(frame, visible);
+      }
     }
     // Moderation that reaches every node through the same channel: a kicked user's sockets close everywhere.
     for (const m of messages) {
-      if (m.type === 'kicked' && typeof m.user_id === 'string') {
+      if (m.type === 'replaced' && typeof m.user_id === 'string') {
+        // One socket per viewer per room: the user's older sockets close, on every node (docs/chat-protocol.md).
+        const opened = typeof m.opened_at === 'number' ? m.opened_at : 0;
+        for (const socket of room.sockets) {
+          if (socket.userId !== m.user_id || socket.socketKey === m.socket) continue;
+          if (socket.openedAt < opened || (socket.openedAt === opened && socket.socketKey < String(m.socket))) socket.close(4005, 'replaced');
+        }
+      } else if (m.type === 'kicked' && typeof m.user_id === 'string') {
         for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(4003, 'kicked');
       } else if (m.type === 'exited' && typeof m.user_id === 'string') {
         for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(1000, 'exited');
-      } else if (m.type === 'notice' && m.code === 'live_ended') {
+      } else if (m.type === 'notice' && (m.code === 'live_ended' || m.code === 'stream_paused')) {
         for (const socket of room.sockets) socket.close(4004, 'live ended');
       }
     }

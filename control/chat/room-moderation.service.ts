@@ -20,6 +20,8 @@ export interface RoomModerationDeps {
   cache: Cache;
   pubsub: PubSub;
   kickDurationMs: number;
+  /** The room's rules changed (this node's cache of them is dropped). */
+  rulesChanged?(roomId: string): void;
   log: Logger;
 }
 
@@ -121,6 +123,21 @@ export class RoomModerationService {
     await this.authorize(actor, roomId, null, 'own');
     await this.deps.store.setAnonymous(roomId, anonymous);
     await this.log(roomId, actor, 'chat_anonymous', null, String(anonymous));
+  }
+
+  /** The room's own rules, shown on entering its chat after the platform's conventions (null removes them; anchor and operators). */
+  async setRules(actor: AuthUser, roomId: string, rules: string | null) {
+    await this.authorize(actor, roomId, null, 'own');
+    await this.deps.store.setRules(roomId, rules);
+    this.deps.rulesChanged?.(roomId);
+    await this.log(roomId, actor, 'chat_rules', null, rules === null ? 'removed' : `${rules.length} characters`);
+  }
+
+  /** What the room's chat settings are (anyone may read them: the rules are public). */
+  async settings(roomId: string) {
+    await this.deps.rooms.get(roomId);
+    const [anonymous, rules] = await Promise.all([this.deps.store.anonymousSetting(roomId), this.deps.store.rules(roomId)]);
+    return { anonymous, rules };
   }
 
   /** Slow mode: each viewer may post once every `seconds` (0 turns it off). */

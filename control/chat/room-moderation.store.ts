@@ -121,6 +121,16 @@ export class RoomModerationStore {
   }
 
   async setAnonymous(roomId: string, anonymous: boolean | null): Promise<void> {
-    await this.settings.upsert({ room_id: roomId, anonymous, updated_at: new Date() });
+    await this.settings.upsert({ room_id: roomId, anonymous, updated_at: new Date() }, { fields: ['room_id', 'anonymous', 'updated_at'] });
+  }
+
+  /** The room's own rules (shown on entering its chat), null when it has none. */
+  async rules(roomId: string): Promise<string | null> {
+    const row = await this.settings.findByPk(roomId);
+    return row?.get().rules ?? null;
+  }
+
+  async setRules(roomId: string, rules: string | null): Promise<void> {
+    await this.settings.upsert({ room_id: roomId, rules, updated_at: new Date() }, { fields: ['room_id', 'rules', 'updated_at'] });
   }
 }

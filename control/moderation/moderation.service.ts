@@ -8,6 +8,8 @@ export interface ModerationDeps {
   userExists(userId: string): Promise<boolean>;
   /** Called after a ban is written, so a live show of the user can be ended (wired in main.ts). */
   onBanned?(userId: string, reason: string): Promise<void>;
+  /** Called after an active ban of the user was lifted by an operator (a moderation pause ends early: main.ts tells the rooms' chat). */
+  onLifted?(userId: string): Promise<void>;
   log?: Logger;
   now?: () => number;
 }
@@ -35,6 +37,7 @@ export class ModerationService {
   async liftPublishingBan(userId: string): Promise<number> {
     const lifted = await this.deps.bans.lift(userId, new Date(this.now()));
     this.deps.log?.info({ userId, lifted }, 'publishing ban lifted');
+    if (lifted > 0) await this.deps.onLifted?.(userId);
     return lifted;
   }
 
@@ -42,6 +45,10 @@ export class ModerationService {
   async liftBan(banId: string): Promise<boolean> {
     const lifted = await this.deps.bans.liftById(banId, new Date(this.now()));
     this.deps.log?.info({ banId, lifted }, 'publishing ban lifted');
+    if (lifted && this.deps.onLifted) {
+      const ban = await this.deps.bans.findById(banId);
+      if (ban) await this.deps.onLifted(ban.userId);
+    }
     return lifted;
   }
 

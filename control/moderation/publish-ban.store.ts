@@ -41,6 +41,11 @@ export class PublishBanStore {
     return m ? toBan(m) : null;
   }
 
+  async findById(id: string): Promise<PublishBan | null> {
+    const m = await this.table.findByPk(id);
+    return m ? toBan(m) : null;
+  }
+
   /** Lifts one ban if it is still active; true when it was. */
   async liftById(id: string, now: Date): Promise<boolean> {
     const [n] = await this.table.update({ lifted_at: now }, {

@@ -57,7 +57,7 @@ export type ServerMessage =
   | { v: 1; type: 'online'; count: number }
   | { v: 1; type: 'likes'; count: number }
   | { v: 1; type: 'message_deleted'; id?: string; message_id: string; by: string }
-  | { v: 1; type: 'notice'; id?: string; code: string; text: string }
+  | { v: 1; type: 'notice'; id?: string; code: string; text: string; [extra: string]: unknown }
   | { v: 1; type: 'kicked' | 'muted'; user_id: string; until: number; reason?: string };
 
 /** Close codes the server uses (4000-4999 are the application's). */
@@ -68,8 +68,14 @@ export const chatCloseCodes = {
   heartbeatTimeout: 4000,
   /** Kicked from the room by the anchor, an admin or an operator. */
   kicked: 4003,
-  /** The live session ended. */
+  /** The live session ended (or was paused by moderation: the `stream_paused` notice says until when). */
   ended: 4004,
+  /**
+   * Another socket of the same user joined the same room (on any control node): one socket per
+   * viewer per room, the newest wins. Clients must not reconnect on this code (two tabs would take
+   * turns for ever); tell the user the chat moved to another window.
+   */
+  replaced: 4005,
   /** The server is shutting down; reconnect (to another node) and resume. */
   goingAway: 1001,
 } as const;

@@ -10,7 +10,7 @@ describe('domain event catalog', () => {
     assert.ok(!durableEventNames.includes('stream.heartbeat'));
     assert.ok(durableEventNames.includes('stream.published'));
     // The bus's type (DurableEvents) leaves out FanOutEventName: it must name exactly the non-durable ones.
-    const fanOut: FanOutEventName[] = ['stream.heartbeat', 'viewer.joined', 'viewer.left'];
+    const fanOut: FanOutEventName[] = ['audience.entered', 'audience.exited', 'stream.heartbeat', 'viewer.joined', 'viewer.left'];
     assert.deepEqual(Object.keys(domainEventSpecs).filter((n) => !durableEventNames.includes(n as never)).sort(), fanOut);
   });
 

@@ -111,6 +111,33 @@ export const domainEventSchemas = {
     bytesOut: z.number().nonnegative(),
     durationMs: z.number().nonnegative(),
   }),
+  /**
+   * A user entered a room through the app (POST /rooms/{id}/enter, or a chat socket of a user not
+   * yet in the room): seed 000's 进入房间. Distinct from viewer.joined (one media connection): one
+   * user may hold several players, or none (chat only). Feeds live_audience (the enter log and the
+   * session's unique viewers), the peak, and the watch history.
+   */
+  'audience.entered': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    userId: entityId,
+    /** The room's online count right after this user was counted in. */
+    online: z.number().int().nonnegative(),
+  }),
+  /** A user left a room: /exit, a kick or the blacklist, or their sockets went silent past the heartbeat timeout. */
+  'audience.exited': z.object({
+    eventId,
+    at,
+    roomId: entityId,
+    sessionId: optionalId,
+    userId: entityId,
+    reason: z.enum(['exit', 'kicked', 'blacklisted', 'timeout']),
+    /** When the user entered (ms), when known: watch time is `at - enteredAt`. */
+    enteredAt: at.nullable(),
+    online: z.number().int().nonnegative(),
+  }),
   /** A finished recording (one segment of a show; long shows are cut into several). */
   'recording.finished': z.object({
     ...streamRef,
@@ -214,6 +241,10 @@ export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpe
   // shutdown waits for the writes), so viewings go straight to their one route, not through the bus.
   'viewer.joined': { version: 1, durable: false },
   'viewer.left': { version: 1, durable: false },
+  // Enters and exits are as frequent as viewings (a show starting: thousands a second) and have one
+  // route (the live_audience writes, which the shutdown drains), so they are fan-out events as well.
+  'audience.entered': { version: 1, durable: false },
+  'audience.exited': { version: 1, durable: false },
   'recording.finished': { version: 1, durable: true },
   'screenshot.taken': { version: 1, durable: true },
   'audit.flagged': { version: 1, durable: true },
@@ -225,7 +256,7 @@ export const domainEventSpecs: { readonly [N in DomainEventName]: DomainEventSpe
 export const durableEventNames = (Object.keys(domainEventSpecs) as DomainEventName[]).filter((n) => domainEventSpecs[n].durable);
 
 /** The events that are not durable (compile-time twin of domainEventSpecs' `durable: false`; a test keeps them equal). */
-export type FanOutEventName = 'stream.heartbeat' | 'viewer.joined' | 'viewer.left';
+export type FanOutEventName = 'stream.heartbeat' | 'viewer.joined' | 'viewer.left' | 'audience.entered' | 'audience.exited';
 export type DurableEventName = Exclude<DomainEventName, FanOutEventName>;
 /** What the durable event bus carries: every durable domain event, by name. A type alias, so it satisfies EventCatalog. */
 export type DurableEvents = { [N in DurableEventName]: DomainEvents[N] };

@@ -91,10 +91,12 @@ export const roomModerationLogTable = (sequelize: Sequelize) =>
     created_at: { type: DataTypes.DATE(3), allowNull: false },
   }, { timestamps: false });
 
-export interface RoomChatSettingsRow { room_id: string | number; anonymous: boolean | null; updated_at: Date }
+export interface RoomChatSettingsRow { room_id: string | number; anonymous: boolean | null; rules: string | null; updated_at: Date }
 export const roomChatSettingsTable = (sequelize: Sequelize) =>
   defineOnce<Model<RoomChatSettingsRow>>(sequelize, 'room_chat_settings', {
     room_id: { type: DataTypes.BIGINT, primaryKey: true },
     anonymous: { type: DataTypes.BOOLEAN, allowNull: true },
+    /** The room's own rules (migration 0210), null when it has none. */
+    rules: { type: DataTypes.STRING(2000), allowNull: true },
     updated_at: { type: DataTypes.DATE(3), allowNull: false },
   }, { timestamps: false });
