@@ -74,7 +74,7 @@ for (const set of testAdapterSets()) {
       // One socket per viewer per room: the same user's socket on node B replaces the one on node A.
       const onB = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
       await onB.next((m) => m.type === 'welcome', 'welcome on B');
-      assert.equal((await c.closed).code, 4005, 'the older socket on node A is replaced');
+      assert.equal((await c.closedWithin()).code, 4005, 'the older socket on node A is replaced');
       const rows = liveAudienceTable(kit.ports.db.sequelize);
       await waitFor('the audience row', async () => (await rows.count({ where: { session_id: sessionId, user_id: viewer.id } })) === 1);
       await new Promise((r) => setTimeout(r, 1100));

@@ -187,6 +187,107 @@ for (const set of testAdapterSets()) {
       assert.equal(e.body.error.code, 'session_ended');
     });
 
+    it('keeps one socket per viewer per room: a newer socket of the same user replaces the older one on any node (4005)', async () => {
+      const [a, b] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const other = await kit.user();
+      const watcher = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${other.token}`);
+      await watcher.next((m) => m.type === 'welcome', 'welcome');
+      const first = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await first.next((m) => m.type === 'welcome', 'welcome');
+      const second = await ChatClient.connect(`${b!.ws}/ws?token=${viewer.token}&room_id=${roomId}`);
+      await second.next((m) => m.type === 'welcome', 'welcome on B');
+      assert.equal((await first.closedWithin()).code, 4005, 'the older socket, on the other node, is replaced');
+      // And back: a third socket on node A replaces the one on node B.
+      const third = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await third.next((m) => m.type === 'welcome', 'welcome again on A');
+      assert.equal((await second.closedWithin()).code, 4005);
+      third.send({ v: 1, type: 'chat', text: 'still here', client_id: 's' });
+      await third.next((m) => m.type === 'ack' && m.client_id === 's', 'the newest socket posts');
+      await watcher.next((m) => m.type === 'chat' && m.text === 'still here', 'the post');
+      // The user is one viewer throughout, and the node-to-node `replaced` message is not sent to clients.
+      assert.equal((await a!.http.get(`/api/v1/rooms/${roomId}`).expect(200)).body.online, 2);
+      assert.ok(!watcher.messages.some((m) => m.type === 'replaced'));
+      assert.equal(a!.control.chat.chat.fanout.socketsOf(roomId).size, 2);
+      assert.equal(b!.control.chat.chat.fanout.socketsOf(roomId).size, 0);
+      watcher.close();
+      third.close();
+    });
+
+    it('shows the platform conventions and the room rules on entering, in one notice', async () => {
+      const fresh = await kit.node(); // no conventions cached yet on this node
+      const { roomId, sessionId, anchor } = await kit.liveRoom();
+      const op = await kit.operator();
+      await fresh.http.put('/api/v1/admin/conventions').set(op.auth).send({ body: 'Platform rules: be kind.' }).expect(200);
+      const viewer = await kit.user();
+      await fresh.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(viewer.auth).send({ rules: 'mine' }).expect(403);
+      const set = await fresh.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(anchor.auth).send({ rules: 'No spoilers.' }).expect(200);
+      assert.deepEqual(set.body, { anonymous: null, rules: 'No spoilers.' });
+      assert.deepEqual((await fresh.http.get(`/api/v1/rooms/${roomId}/chat-settings`).expect(200)).body, { anonymous: null, rules: 'No spoilers.' });
+      const c = await ChatClient.connect(`${fresh.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      const notice = await c.next((m) => m.type === 'notice' && m.code === 'conventions', 'the conventions');
+      assert.equal(notice.platform, 'Platform rules: be kind.');
+      assert.equal(notice.room, 'No spoilers.');
+      assert.equal(notice.text, 'Platform rules: be kind.\n\nNo spoilers.');
+      assert.ok(c.messages.findIndex((m) => m.type === 'welcome') < c.messages.indexOf(notice), 'after welcome');
+      // Setting anonymous keeps the rules; rules: null removes them.
+      await fresh.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(anchor.auth).send({ anonymous: true }).expect(200);
+      assert.equal((await fresh.http.get(`/api/v1/rooms/${roomId}/chat-settings`).expect(200)).body.rules, 'No spoilers.');
+      await fresh.http.put(`/api/v1/rooms/${roomId}/chat-settings`).set(anchor.auth).send({ rules: null }).expect(200);
+      const c2 = await ChatClient.connect(`${fresh.ws}/ws/live/${sessionId}?token=${(await kit.user()).token}`);
+      const again = await c2.next((m) => m.type === 'notice' && m.code === 'conventions', 'the conventions again');
+      assert.equal(again.room, null);
+      assert.equal(again.text, 'Platform rules: be kind.');
+      c.close();
+      c2.close();
+      await fresh.close();
+    });
+
+    it('tells the room a moderation pause apart from an end: stream_paused with its end, then stream_resumed when lifted', async () => {
+      const [a, b] = kit.nodes;
+      const op = await kit.operator();
+      // An operator's timed publishing ban pauses the show.
+      const { roomId, sessionId, anchor } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      const until = new Date(Date.now() + 600_000).toISOString();
+      await a!.http.post(`/api/v1/admin/users/${anchor.id}/publish-ban`).set(op.auth).send({ until, reason: 'wait' }).expect(201);
+      const paused = await c.next((m) => m.type === 'notice' && m.code === 'stream_paused', 'stream_paused');
+      assert.equal(paused.until, Date.parse(until));
+      assert.equal(paused.session_id, sessionId);
+      assert.ok(!c.messages.some((m) => m.code === 'live_ended'), 'a pause is not announced as an end');
+      assert.equal((await c.closedWithin()).code, 4004);
+      // A socket on the room (not the ended session) waits through the pause and hears it lifted.
+      const waiting = await ChatClient.connect(`${b!.ws}/ws?token=${viewer.token}&room_id=${roomId}`);
+      await waiting.next((m) => m.type === 'notice' && m.code === 'stream_paused', 'the pause from history');
+      await a!.http.delete(`/api/v1/admin/users/${anchor.id}/publish-ban`).set(op.auth).expect(200);
+      await waiting.next((m) => m.type === 'notice' && m.code === 'stream_resumed', 'stream_resumed');
+      waiting.close();
+
+      // An audit's medium verdict (the domain event, through the bus) pauses for live.auditPause.
+      const second = await kit.liveRoom();
+      const w2 = await ChatClient.connect(`${a!.ws}/ws/live/${second.sessionId}?token=${viewer.token}`);
+      await w2.next((m) => m.type === 'welcome', 'welcome');
+      const before = Date.now();
+      await a!.control.pipeline.intake.accept({ kind: 'durable', name: 'audit.flagged', event: {
+        eventId: `audit-test-${second.roomId}`, at: Date.now(), roomId: second.roomId, kind: 'image', severity: 'medium', bodyVerified: true, label: 'test',
+      } }, 'control');
+      const auditPause = await w2.next((m) => m.type === 'notice' && m.code === 'stream_paused', 'stream_paused by the audit', 0, 30_000);
+      assert.ok(auditPause.until >= before + kit.ports.config.live.auditPause - 1000, `paused until ${auditPause.until}`);
+      assert.equal(auditPause.close_method, 2);
+      assert.equal((await w2.closedWithin()).code, 4004);
+      // An operator's force close (no ban) is an end, not a pause.
+      const third = await kit.liveRoom();
+      const w3 = await ChatClient.connect(`${a!.ws}/ws/live/${third.sessionId}?token=${viewer.token}`);
+      await w3.next((m) => m.type === 'welcome', 'welcome');
+      await a!.http.post('/api/v1/admin/live/close').set(op.auth).send({ room_id: third.roomId, reason: 'test' }).expect(200);
+      const ended = await w3.next((m) => m.type === 'notice' && (m.code === 'live_ended' || m.code === 'stream_paused'), 'the end');
+      assert.equal(ended.code, 'live_ended');
+      assert.equal(ended.close_method, 2);
+    });
+
     it('stores chat in the messages table in batches, not one insert per message', async () => {
       const [a] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();
@@ -270,7 +371,12 @@ for (const set of testAdapterSets()) {
       const pubsub = a!.pubsub;
       const big = 'y'.repeat(60_000);
       let sent = 0;
+      // The server-side socket: its unsent bytes never pass the bound (plus the frame that tipped it over).
+      const serverSide = [...chat.fanout.socketsOf(roomId)][0] as unknown as { ws: { bufferedAmount: number } };
+      const bound = kit.ports.config.chat.maxBufferedBytes;
+      let maxBuffered = 0;
       await waitFor('the stalled socket to be dropped', async () => {
+        maxBuffered = Math.max(maxBuffered, serverSide.ws.bufferedAmount);
         if (chat.socketCount < before) return true;
         if (sent < 2000) {
           for (let i = 0; i < 20; i++, sent++) await pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'filler', text: big });
@@ -278,6 +384,8 @@ for (const set of testAdapterSets()) {
         return false;
       }, 60_000, 20);
       assert.ok(sent < 2000, `dropped after ${sent} messages of 60 kB`);
+      assert.ok(maxBuffered <= bound + 61_000, `at most ${maxBuffered} bytes queued for the stalled socket (bound ${bound})`);
+      assert.match((await a!.http.get('/metrics').expect(200)).text, /onair_chat_sockets_dropped_total\{reason="slow_consumer"\} 1/);
       c.ws.terminate();
     });
   });

@@ -175,6 +175,15 @@ export class ChatClient {
     return waitFor(what, () => this.messages.slice(from).find(pred), timeoutMs, 10);
   }
 
+  /** The close, or a rejection after `timeoutMs` (a socket that should close but does not fails the test instead of hanging it). */
+  closedWithin(timeoutMs = 15_000): Promise<{ code: number; reason: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the socket did not close within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.closed, timeout]).finally(() => clearTimeout(timer));
+  }
+
   ofType(type: string): Array<Record<string, any>> {
     return this.messages.filter((m) => m.type === type);
   }
