@@ -47,6 +47,7 @@ process.on('message', (m: { type: string }) => {
     process.send!({
       type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss,
       sockets: control.chat.chat.socketCount, frames: control.chat.chat.fanout.counters.frames, deliveries: control.chat.chat.fanout.counters.deliveries,
+      writeMs: control.chat.chat.fanout.counters.writeMs, maxWriteMs: control.chat.chat.fanout.counters.maxWriteMs,
     });
   } else if (m.type === 'exit') {
     control.chat.gateway.abort();

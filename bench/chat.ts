@@ -5,7 +5,8 @@
  * sockets (`ws`) live in this process on the other core and only look for a timestamp in each
  * frame (no JSON.parse per socket), so the server's cost is measured, not the clients'.
  *   1. idle        N sockets connected and welcomed: RSS per idle socket (after a full GC)
- *   2. burst       one poster sends a message every 200 ms, 20 times: p50/p99 delivery (post -> socket)
+ *   2. burst       one poster sends a message every 200 ms, 20 times: p50/p99 delivery (post -> socket),
+ *                  and the node's own time to encode each frame and write it to every socket
  *   3. steady      RATE msg/s for DURATION s: deliveries per server CPU-second
  * Backends: one node with the in-process pub/sub; two nodes on Redis (the poster on node A, the N
  * sockets on node B: the Redis hop included, B's CPU counted).
@@ -27,7 +28,7 @@ const SECRET = randomBytes(24).toString('base64url');
 /** The bench room (bench/chat-node.ts makes it, the same id on every node). */
 let ROOM = '';
 
-interface NodeStats { cpuMs: number; rss: number; sockets: number; frames: number; deliveries: number }
+interface NodeStats { cpuMs: number; rss: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
 
 async function startNode(env: Record<string, string>): Promise<Node> {
@@ -118,7 +119,7 @@ const pct = (xs: number[], p: number) => {
 };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Row { backend: string; sockets: string; p50: string; p99: string; perCpuS: string; serverCpu: string; rssPerSocket: string; note: string }
+interface Row { backend: string; sockets: string; p50: string; p99: string; write: string; perCpuS: string; serverCpu: string; rssPerSocket: string; note: string }
 
 async function benchOne(name: string, n: number, nodes: { post: Node; read: Node }): Promise<Row> {
   const delays: number[] = [];
@@ -134,12 +135,16 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
 
   // Burst: one message at a time, each to every socket.
+  const b0 = await nodes.read.stats();
   for (let i = 0; i < 20; i++) {
     post();
     await wait(200);
   }
   await wait(1000);
   const burst = delays.splice(0);
+  const b1 = await nodes.read.stats();
+  // The server's own share of the latency: encoding a frame and writing it to every socket (not the queueing on a loaded machine).
+  const writePerFrame = (b1.writeMs - b0.writeMs) / Math.max(1, b1.frames - b0.frames);
   // Steady: RATE msg/s.
   const c0 = await nodes.read.stats();
   const n0 = counter.n;
@@ -161,6 +166,7 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   return {
     backend: name, sockets: String(n),
     p50: `${pct(burst, 50).toFixed(1)} ms`, p99: `${pct(burst, 99).toFixed(1)} ms`,
+    write: `${writePerFrame.toFixed(1)} ms (max ${b1.maxWriteMs.toFixed(0)})`,
     perCpuS: `${Math.round(delivered / Math.max(cpuS, 0.001)).toLocaleString('en')}`,
     serverCpu: `${((cpuS / (DURATION + 1)) * 100).toFixed(0)} %`,
     rssPerSocket: `${(rssPerSocket / 1024).toFixed(1)} KB`,
@@ -211,11 +217,11 @@ for (const n of SOCKETS) {
       r.disconnect();
     }
   } else {
-    rows.push({ backend: '2 nodes (Redis)', sockets: String(n), p50: '-', p99: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: '-', note: `skipped: no Redis at ${REDIS}` });
+    rows.push({ backend: '2 nodes (Redis)', sockets: String(n), p50: '-', p99: '-', write: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: '-', note: `skipped: no Redis at ${REDIS}` });
   }
 }
 
-const header: Row = { backend: 'backend', sockets: 'sockets', p50: 'p50 (burst)', p99: 'p99 (burst)', perCpuS: 'deliveries/CPU-s', serverCpu: 'server CPU', rssPerSocket: 'RSS/idle socket', note: `steady ${RATE} msg/s for ${DURATION} s` };
+const header: Row = { backend: 'backend', sockets: 'sockets', p50: 'p50 (burst)', p99: 'p99 (burst)', write: 'server write/frame (burst)', perCpuS: 'deliveries/CPU-s', serverCpu: 'server CPU', rssPerSocket: 'RSS/idle socket', note: `steady ${RATE} msg/s for ${DURATION} s` };
 const cols = Object.keys(header) as Array<keyof Row>;
 const widths = cols.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
 const line = (r: Row) => `| ${cols.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ')} |`;

@@ -140,7 +140,10 @@ for (const set of testAdapterSets()) {
       await waitFor('the count to follow the live sockets', async () => (await online()) === 1, 20_000, 200);
       await onA.next((m) => m.type === 'online' && m.count === 1, 'the online count on the remaining socket');
       const timedOut = events.filter((e) => e.name === 'audience.exited' && e.event.roomId === roomId && e.event.reason === 'timeout');
-      assert.deepEqual(timedOut.map((e) => e.event.userId).sort(), [users[1]!.id, users[2]!.id].sort(), 'each silent viewer exits once, by timeout');
+      // (Not an exact list: on a loaded machine the remaining viewer may miss a 2 s heartbeat too, and re-enter.)
+      for (const gone of [users[1]!, users[2]!]) {
+        assert.equal(timedOut.filter((e) => e.event.userId === gone.id).length, 1, 'each silent viewer exits once, by timeout');
+      }
       // The remaining socket keeps its viewer in, heartbeat after heartbeat.
       await new Promise((r) => setTimeout(r, 3000));
       assert.equal(await online(), 1);

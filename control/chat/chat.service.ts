@@ -256,13 +256,12 @@ export class ChatService implements ChatConnHost {
 
   /** Closes the sockets of `userId` in the room on this node (exit; kicks reach other nodes through the channel). */
   closeUser(roomId: string, userId: string, code: number, reason: string): void {
-    for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) socket.close(code, reason);
+    for (const socket of this.fanout.socketsOfUser(roomId, userId)) socket.close(code, reason);
   }
 
   /** Whether `userId` has a socket in the room on this node. */
   hasSocket(roomId: string, userId: string): boolean {
-    for (const socket of this.fanout.socketsOf(roomId)) if (socket.userId === userId) return true;
-    return false;
+    return this.fanout.socketsOfUser(roomId, userId).length > 0;
   }
 
   private async heartbeat(): Promise<void> {

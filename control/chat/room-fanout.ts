@@ -16,10 +16,16 @@ export interface RoomSocket {
   close(code: number, reason: string): void;
 }
 
+/** Room messages that close some user's sockets (the fan-out acts on them on every node). */
+const BY_USER = new Set(['replaced', 'kicked', 'exited']);
+const NONE: readonly RoomSocket[] = [];
+
 export type Envelope = { v: 1; type: string; id?: string } & Record<string, unknown>;
 
 interface Room {
   sockets: Set<RoomSocket>;
+  /** The same sockets by user (kicks, exits and replacements find a user's sockets without a scan of the room). */
+  byUser: Map<string, Set<RoomSocket>>;
   subscribed: Promise<Unsubscribe> | undefined;
   pending: Envelope[];
   scheduled: boolean;
@@ -34,8 +40,8 @@ interface Room {
  */
 export class RoomFanout {
   private readonly rooms = new Map<string, Room>();
-  /** Frames built and socket writes, for metrics and the benchmark. */
-  readonly counters = { frames: 0, deliveries: 0 };
+  /** Frames built and socket writes, for metrics and the benchmark; writeMs: time spent encoding and writing frames (the server's share of delivery latency). */
+  readonly counters = { frames: 0, deliveries: 0, writeMs: 0, maxWriteMs: 0 };
 
   constructor(private readonly pubsub: PubSub, private readonly log: Logger) {}
 
@@ -43,7 +49,7 @@ export class RoomFanout {
   async add(roomId: string, socket: RoomSocket): Promise<void> {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = { sockets: new Set(), subscribed: undefined, pending: [], scheduled: false };
+      room = { sockets: new Set(), byUser: new Map(), subscribed: undefined, pending: [], scheduled: false };
       this.rooms.set(roomId, room);
       const r = room;
       room.subscribed = this.pubsub.subscribe(roomChannel(roomId), (d) => this.received(roomId, r, d));
@@ -53,14 +59,29 @@ export class RoomFanout {
       });
     }
     room.sockets.add(socket);
+    if (socket.userId !== null) {
+      let mine = room.byUser.get(socket.userId);
+      if (!mine) room.byUser.set(socket.userId, (mine = new Set()));
+      mine.add(socket);
+    }
     await room.subscribed;
   }
 
   remove(roomId: string, socket: RoomSocket): void {
     const room = this.rooms.get(roomId);
-    if (!room || !room.sockets.delete(socket) || room.sockets.size > 0) return;
+    if (!room || !room.sockets.delete(socket)) return;
+    if (socket.userId !== null) {
+      const mine = room.byUser.get(socket.userId);
+      if (mine?.delete(socket) && mine.size === 0) room.byUser.delete(socket.userId);
+    }
+    if (room.sockets.size > 0) return;
     this.rooms.delete(roomId);
     room.subscribed?.then((unsubscribe) => unsubscribe()).catch((err: unknown) => this.log.warn({ err, roomId }, 'unsubscribing a room channel failed'));
+  }
+
+  /** The sockets of `userId` in a room on this node. */
+  socketsOfUser(roomId: string, userId: string): readonly RoomSocket[] {
+    return [...(this.rooms.get(roomId)?.byUser.get(userId) ?? [])];
   }
 
   /** The sockets of a room on this node. */
@@ -96,6 +117,7 @@ export class RoomFanout {
     // `replaced` is for the nodes, not the clients (one per socket opened: not worth a frame to everyone).
     const visible = messages.some((m) => m.type === 'replaced') ? messages.filter((m) => m.type !== 'replaced') : messages;
     if (visible.length > 0) {
+      const started = performance.now();
       // Serialised once per room and turn; every socket gets the same bytes.
       const frame = Buffer.from(JSON.stringify(visible));
       this.counters.frames++;
@@ -103,20 +125,24 @@ export class RoomFanout {
         this.counters.deliveries++;
         socket.deliver(frame, visible);
       }
+      const took = performance.now() - started;
+      this.counters.writeMs += took;
+      if (took > this.counters.maxWriteMs) this.counters.maxWriteMs = took;
     }
     // Moderation that reaches every node through the same channel: a kicked user's sockets close everywhere.
     for (const m of messages) {
-      if (m.type === 'replaced' && typeof m.user_id === 'string') {
+      const user = typeof m.user_id === 'string' && BY_USER.has(m.type) ? [...(room.byUser.get(m.user_id) ?? [])] : NONE;
+      if (m.type === 'replaced') {
         // One socket per viewer per room: the user's older sockets close, on every node (docs/chat-protocol.md).
         const opened = typeof m.opened_at === 'number' ? m.opened_at : 0;
-        for (const socket of room.sockets) {
-          if (socket.userId !== m.user_id || socket.socketKey === m.socket) continue;
+        for (const socket of user) {
+          if (socket.socketKey === m.socket) continue;
           if (socket.openedAt < opened || (socket.openedAt === opened && socket.socketKey < String(m.socket))) socket.close(4005, 'replaced');
         }
-      } else if (m.type === 'kicked' && typeof m.user_id === 'string') {
-        for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(4003, 'kicked');
-      } else if (m.type === 'exited' && typeof m.user_id === 'string') {
-        for (const socket of room.sockets) if (socket.userId === m.user_id) socket.close(1000, 'exited');
+      } else if (m.type === 'kicked') {
+        for (const socket of user) socket.close(4003, 'kicked');
+      } else if (m.type === 'exited') {
+        for (const socket of user) socket.close(1000, 'exited');
       } else if (m.type === 'notice' && (m.code === 'live_ended' || m.code === 'stream_paused')) {
         for (const socket of room.sockets) socket.close(4004, 'live ended');
       }
