@@ -389,4 +389,29 @@ for (const set of testAdapterSets()) {
       c.ws.terminate();
     });
   });
+
+  describe(`the word filter in refuse mode on ${set.name}`, () => {
+    let kit: ChatKit;
+    before(async () => {
+      kit = await makeChatKit(set, { chat: { words: 'badword', wordAction: 'refuse', rate: 'off' } });
+    });
+    after(async () => {
+      await kit?.close();
+    });
+
+    it('refuses a post with a listed word (message_refused) and lets others through unchanged', async () => {
+      const [a] = kit.nodes;
+      const { sessionId } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}`);
+      await c.next((m) => m.type === 'welcome', 'welcome');
+      c.send({ v: 1, type: 'chat', text: 'so BADWORD really', client_id: 'bad' });
+      assert.equal((await c.next((m) => m.client_id === 'bad', 'refused')).code, 'message_refused');
+      c.send({ v: 1, type: 'chat', text: 'a fine message', client_id: 'ok' });
+      await c.next((m) => m.type === 'ack' && m.client_id === 'ok', 'accepted');
+      await c.next((m) => m.type === 'chat' && m.text === 'a fine message', 'delivered');
+      assert.ok(!c.messages.some((m) => m.type === 'chat' && /badword/i.test(m.text)), 'the refused post reached nobody');
+      c.close();
+    });
+  });
 }
