@@ -99,7 +99,8 @@ export class ChatService implements ChatConnHost {
       await this.fanout.add(ctx.roomId, conn);
       // One socket per viewer per room: the user's older sockets here and on every other node close (4005).
       if (ctx.principal.user) {
-        await this.deps.pubsub.publish(roomChannel(ctx.roomId), { v: 1, type: 'replaced', user_id: ctx.principal.user.id, socket: conn.socketKey, opened_at: conn.openedAt });
+        await this.deps.pubsub.publish(roomChannel(ctx.roomId), { v: 1, type: 'replaced', user_id: ctx.principal.user.id, socket: conn.socketKey, opened_at: conn.openedAt })
+          .catch((err: unknown) => this.deps.log.warn({ err, roomId: ctx.roomId }, 'announcing a replacing socket failed'));
       }
       const joined = await this.deps.presence.join(ctx.roomId, member);
       if (conn.closed) return;
@@ -107,7 +108,14 @@ export class ChatService implements ChatConnHost {
         v: 1, type: 'welcome', room_id: ctx.roomId, session_id: ctx.sessionId, user: ctx.principal.user, can_post: ctx.principal.canPost,
         online: joined.online, heartbeat_ms: this.deps.config.pingInterval,
       });
-      const rules = this.deps.conventions ? await this.deps.conventions(ctx.roomId) : { platform: this.deps.config.conventions ?? null, room: null };
+      const fallback = { platform: this.deps.config.conventions ?? null, room: null };
+      // The rules are a courtesy: a database hiccup while reading them costs the notice, not the socket.
+      const rules = this.deps.conventions
+        ? await this.deps.conventions(ctx.roomId).catch((err: unknown) => {
+          this.deps.log.warn({ err, roomId: ctx.roomId }, 'reading the conventions failed');
+          return fallback;
+        })
+        : fallback;
       if (conn.closed) return;
       if (rules.platform !== null || rules.room !== null) {
         // One notice: `text` for simple clients (the platform's conventions, then the room's rules), both parts apart.
