@@ -18,6 +18,7 @@ import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
+import { WhepServer } from './servers/whep/server.js';
 import { registerMediaMetrics } from './metrics.js';
 
 export type MediaEngineEvents = { [K in MediaEventName]: [MediaEvents[K]] };
@@ -56,7 +57,7 @@ interface StreamBook {
 }
 
 /**
- * The media engine: RTMP in; RTMP, HTTP-FLV and WS-FLV out; plugins (HLS, recording) riding on
+ * The media engine: RTMP in; RTMP, HTTP-FLV, WS-FLV and WebRTC (WHEP) out; plugins (HLS, recording) riding on
  * the stream hub. It decides nothing itself: publish and play go through the StreamHooks, and
  * what happens is reported as MediaEvents. Mount handleHttp/handleUpgrade on an HTTP server.
  *
@@ -87,6 +88,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly rtmp: RtmpServer;
   private readonly httpFlv: HttpFlvServer;
   private readonly wsFlv: WsFlvServer;
+  /** WHEP (WebRTC) playback; undefined when config.media.webrtc is off. */
+  readonly whep: WhepServer | undefined;
   private readonly plugins: MediaPlugin[];
   private readonly books = new Map<Stream, StreamBook>();
   private readonly refused = { publish: 0, play: 0 };
@@ -125,6 +128,14 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers, admitViewer };
     this.httpFlv = new HttpFlvServer({ ...playDeps, log: this.log.child({ mod: 'http-flv' }) });
     this.wsFlv = new WsFlvServer({ ...playDeps, log: this.log.child({ mod: 'ws-flv' }) });
+    if (config.media.webrtc) {
+      this.whep = new WhepServer({
+        ...playDeps,
+        log: this.log.child({ mod: 'whep' }),
+        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts },
+        ffmpegPath: config.media.webrtcAudio ? config.media.ffmpegPath : undefined,
+      });
+    }
     this.rtmp = new RtmpServer({
       host: config.host,
       port: config.rtmp.port,
@@ -239,6 +250,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       return false;
     }
     if (this.httpFlv.handle(req, res, url)) return true;
+    if (this.whep?.handle(req, res, url)) return true;
     for (const p of this.plugins) {
       try {
         if (p.handleHttp?.(req, res, url)) return true;
@@ -332,6 +344,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       }
     }
     this.viewers.closeAll();
+    this.whep?.close();
     this.wsFlv.close();
     this.streams.closeAll();
     if (wasStarted) await this.rtmp.close();

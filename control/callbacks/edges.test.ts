@@ -52,7 +52,7 @@ describe('edge translations', () => {
       'publish.ended': { ...base, app: 'live', reason: 'closed', bytesIn: 1, durationMs: 2 },
       'play.started': play,
       'play.ended': { ...play, reason: 'closed', bytesOut: 3, durationMs: 4 },
-      'stream.stats': { ...base, bitrateInKbps: 1, bitrateOutKbps: 1, viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1 },
+      'stream.stats': { ...base, bitrateInKbps: 1, bitrateOutKbps: 1, viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0, webrtc: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1 },
       'record.done': { streamName: '1001', publisherId: 'p1', path: '/data/rec/a.flv', startedAt: 1, endedAt: 2, durationMs: 1, size: 10 },
     };
     const names = Object.entries(events).map(([n, p]) => {

@@ -28,7 +28,7 @@ for (const { set, bus } of busChoices()) {
       const t0 = Date.now();
       engine.emit('publish.started', { streamName: a.roomId, app: 'live', publisherId, clientIp: '10.0.0.2', at: t0 });
       await until(async () => (await s.sessionStore.findActiveByRoom(a.roomId))?.status === 'live', 10_000, 'live via the sink');
-      engine.emit('stream.stats', { streamName: a.roomId, publisherId, at: t0 + 5, bitrateInKbps: 1, bitrateOutKbps: 1, viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1 });
+      engine.emit('stream.stats', { streamName: a.roomId, publisherId, at: t0 + 5, bitrateInKbps: 1, bitrateOutKbps: 1, viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0, webrtc: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1 });
       engine.emit('record.done', { streamName: a.roomId, publisherId, path: '/data/rec/a.flv', startedAt: t0, endedAt: t0 + 3000, durationMs: 3000, size: 4096 });
       engine.emit('publish.ended', { streamName: a.roomId, app: 'live', publisherId, at: t0 + 3000, reason: 'closed', bytesIn: 4096, durationMs: 3000 });
       await until(async () => (await s.count('live_records', 'identity = ?', [`media:100:${publisherId}:/data/rec/a.flv`])) === 1, 10_000, 'record row');

@@ -35,7 +35,7 @@ const srsBody = z.looseObject({
   param: text.optional(),
   tcUrl: text.optional(),
   file: text.optional(),
-  protocol: z.enum(['rtmp', 'http-flv', 'ws-flv', 'hls']).optional(),
+  protocol: z.enum(['rtmp', 'http-flv', 'ws-flv', 'hls', 'webrtc']).optional(),
 });
 
 /** nginx-rtmp sends every field as a string; unknown fields are the URL's own query arguments. */

@@ -113,12 +113,12 @@ for (const set of testAdapterSets()) {
       const a = await goLive();
       const stats: StreamStats = {
         streamName: a.roomId, publisherId: `pub-${a.roomId}`, at: Date.now(), bitrateInKbps: 2000, bitrateOutKbps: 4000,
-        viewers: { rtmp: 1, 'http-flv': 5, 'ws-flv': 0, hls: 3 }, videoFrames: 10, audioFrames: 10, bytesIn: 1, bytesOut: 1,
+        viewers: { rtmp: 1, 'http-flv': 5, 'ws-flv': 0, hls: 3, webrtc: 0 }, videoFrames: 10, audioFrames: 10, bytesIn: 1, bytesOut: 1,
       };
       await kit.control.liveSessions.heartbeat(stats);
       assert.equal(await kit.ports.cache.get(cacheKeys.roomOnlineCount(a.roomId)), '9');
       assert.equal((await kit.control.sessionStore.findById(a.sessionId))?.peakViewers, 9);
-      await kit.control.liveSessions.heartbeat({ ...stats, viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0 } });
+      await kit.control.liveSessions.heartbeat({ ...stats, viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0, webrtc: 0 } });
       assert.equal((await kit.control.sessionStore.findById(a.sessionId))?.peakViewers, 9, 'the peak stays');
       assert.equal((await kit.http.get(`/api/v1/rooms/${a.roomId}`).expect(200)).body.viewers, 1);
     });

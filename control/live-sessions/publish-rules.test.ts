@@ -65,7 +65,7 @@ for (const set of testAdapterSets()) {
 
     const stats = (roomId: string, publisherId: string): StreamStats => ({
       streamName: roomId, publisherId, at: Date.now(), bitrateInKbps: 1000, bitrateOutKbps: 0,
-      viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1,
+      viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0, webrtc: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1,
     });
     const isLive = async (roomId: string) => (await kit.http.get(`/api/v1/rooms/${roomId}`).expect(200)).body.is_live as boolean;
 

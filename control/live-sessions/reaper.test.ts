@@ -8,7 +8,7 @@ import { Reaper } from './reaper.js';
 
 const stats = (roomId: string, publisherId: string, at: number): StreamStats => ({
   streamName: roomId, publisherId, at, bitrateInKbps: 1000, bitrateOutKbps: 0,
-  viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1,
+  viewers: { rtmp: 0, 'http-flv': 1, 'ws-flv': 0, hls: 0, webrtc: 0 }, videoFrames: 1, audioFrames: 1, bytesIn: 1, bytesOut: 1,
 });
 
 for (const { set, bus } of busChoices().filter((c) => c.bus.name === 'DbEventBus')) {

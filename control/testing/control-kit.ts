@@ -32,7 +32,7 @@ export class RecordingMediaControl implements MediaControl {
   async listStreams(): Promise<StreamSummary[]> {
     return [...this.publishing].map((streamName) => ({
       streamName, app: 'live', publisherId: `pub-${streamName}`, clientIp: '127.0.0.1', startedAt: Date.now(),
-      viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 }, bytesIn: 0, bytesOut: 0, bitrateInKbps: 0,
+      viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0, webrtc: 0 }, bytesIn: 0, bytesOut: 0, bitrateInKbps: 0,
     }));
   }
 }

@@ -257,6 +257,22 @@ export const configSchema = z.object({
      * tick takes longer than the interval), at least 50 ms.
      */
     maxFlushLag: duration('0ms'),
+    /** WHEP playback (POST /{app}/{name}/whep): WebRTC viewers, H.264 passed through, AAC -> Opus. */
+    webrtc: bool(true),
+    /** AAC -> Opus for WebRTC viewers: one ffmpeg per stream, started with its first WebRTC viewer; off = video only. */
+    webrtcAudio: bool(true),
+    /**
+     * Addresses WebRTC offers as ICE host candidates besides the machine's interfaces (werift leaves
+     * loopback out by default), comma-separated: '127.0.0.1' for same-machine viewers, or the public
+     * address of a host behind 1:1 NAT.
+     */
+    webrtcIceHosts: z.string().default('127.0.0.1').transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+    /** UDP ports for WebRTC viewers as 'min-max' (open them in the firewall); empty: any free port. */
+    webrtcPorts: z.string().regex(/^(\d{1,5}-\d{1,5})?$/).default('').transform((v) => {
+      if (!v) return undefined;
+      const [a, b] = v.split('-').map(Number) as [number, number];
+      return [a, b] as [number, number];
+    }),
     /** When media runs as its own service: control's base URL for hooks and signed event callbacks. */
     controlUrl: z.string().optional(),
     /** When control runs apart from media: media's base URL for its control API (kick, list). */
@@ -336,6 +352,10 @@ export type OnairConfig = z.infer<typeof configSchema>;
 /** Checks that involve several keys; each message names the keys. */
 export function validateConfig(config: OnairConfig): string[] {
   const problems: string[] = [];
+  const ports = config.media.webrtcPorts;
+  if (ports && !(ports[0] >= 1024 && ports[1] <= 65535 && ports[0] < ports[1])) {
+    problems.push("'media.webrtcPorts' (ONAIR_WEBRTC_PORTS) must be 'min-max' with 1024 <= min < max <= 65535");
+  }
   if ((config.auth.adminUser === undefined) !== (config.auth.adminPassword === undefined)) {
     problems.push("'auth.adminUser' (ONAIR_ADMIN_USER) and 'auth.adminPassword' (ONAIR_ADMIN_PASSWORD) must be set together");
   }

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * control's receiver checks it before translating it into a domain event.
  */
 const base = { streamName: z.string().min(1).max(191), publisherId: z.string().min(1).max(128), sessionId: z.string().max(64).optional(), at: z.number().int().nonnegative() };
-const protocol = z.enum(['rtmp', 'http-flv', 'ws-flv', 'hls']);
+const protocol = z.enum(['rtmp', 'http-flv', 'ws-flv', 'hls', 'webrtc']);
 const play = { streamName: base.streamName, viewerId: z.string().min(1).max(128), protocol, clientIp: z.string().max(64), at: base.at };
 export const mediaCallbackSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('publish.started'), payload: z.object({ ...base, app: z.string().max(64), clientIp: z.string().max(64) }).passthrough() }),

@@ -8,7 +8,7 @@
  * media's small HTTP control API.
  */
 
-export type PlayProtocol = 'rtmp' | 'http-flv' | 'ws-flv' | 'hls';
+export type PlayProtocol = 'rtmp' | 'http-flv' | 'ws-flv' | 'hls' | 'webrtc';
 
 export interface PublishRequest {
   app: string;

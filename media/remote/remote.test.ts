@@ -179,7 +179,7 @@ describe('media remote adapters', () => {
       for (let i = 0; i < 500; i++) {
         sink.send('stream.stats', {
           streamName: '1', publisherId: 'p', at: i, bitrateInKbps: 1, bitrateOutKbps: 1,
-          viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 }, videoFrames: 0, audioFrames: 0, bytesIn: 0, bytesOut: 0,
+          viewers: { rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0, webrtc: 0 }, videoFrames: 0, audioFrames: 0, bytesIn: 0, bytesOut: 0,
         });
       }
       assert.ok(sink.queued <= 50);
@@ -198,7 +198,7 @@ describe('media remote adapters', () => {
       kickPublisher: async (s) => (kicked.push(`pub:${s}`), s === '1001'),
       kickViewer: async (v) => (kicked.push(`view:${v}`), true),
       listStreams: async () => [{ streamName: '1001', app: 'live', publisherId: 'p', clientIp: 'x', startedAt: 1,
-        viewers: { rtmp: 0, 'http-flv': 2, 'ws-flv': 0, hls: 1 }, bytesIn: 1, bytesOut: 2, bitrateInKbps: 3 } satisfies StreamSummary],
+        viewers: { rtmp: 0, 'http-flv': 2, 'ws-flv': 0, hls: 1, webrtc: 0 }, bytesIn: 1, bytesOut: 2, bitrateInKbps: 3 } satisfies StreamSummary],
     };
     before(async () => {
       media = createServer((req, res) => {

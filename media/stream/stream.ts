@@ -38,8 +38,8 @@ export interface StreamOptions {
 /** Ends after which viewers wait for the publisher to come back; after 'kicked' they do not. */
 const PARKED_ON: ReadonlySet<PublishEndReason> = new Set(['closed', 'error', 'idle', 'unpublished', 'replaced']);
 
-export const VIEWER_KINDS: readonly PlayProtocol[] = ['rtmp', 'http-flv', 'ws-flv', 'hls'];
-export const zeroViewers = (): Record<PlayProtocol, number> => ({ rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0 });
+export const VIEWER_KINDS: readonly PlayProtocol[] = ['rtmp', 'http-flv', 'ws-flv', 'hls', 'webrtc'];
+export const zeroViewers = (): Record<PlayProtocol, number> => ({ rtmp: 0, 'http-flv': 0, 'ws-flv': 0, hls: 0, webrtc: 0 });
 
 /**
  * One live stream: one publisher, many readers. Holds the start-up cache (metadata, sequence
@@ -302,6 +302,11 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     this.gop = [];
     this.metaPacket = this.videoHeader = this.audioHeader = undefined;
     this.safeEmit('close', reason);
+  }
+
+  /** The current AVC/HEVC decoder configuration packet (WebRTC answers with its profile). */
+  get videoSequenceHeader(): SharedPacket | undefined {
+    return this.videoHeader;
   }
 
   /** Video-header and GOP bytes currently cached (for tests and metrics). */

@@ -1,0 +1,213 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../core/logging/logger.js';
+import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
+import type { ViewerRegistry } from '../../stream/viewer-registry.js';
+import type { Stream } from '../../stream/stream.js';
+import { OpusFeeds } from './opus-feed.js';
+import { OfferError, WhepConn } from './conn.js';
+import type { PeerSettings } from './peer.js';
+
+/** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
+const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
+/** An SDP offer is a few KiB; a larger body is refused unread. */
+const MAX_OFFER_BYTES = 64 * 1024;
+/** Peers answered but not yet connected, at most (each holds UDP sockets). */
+const MAX_CONNECTING = 256;
+
+export interface WhepDeps extends PlayAuthDeps {
+  viewers: ViewerRegistry;
+  log: Logger;
+  peer: PeerSettings;
+  /** ffmpeg for AAC -> Opus; undefined: video only. */
+  ffmpegPath: string | undefined;
+  connectTimeoutMs?: number;
+}
+
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST, DELETE, PATCH, OPTIONS',
+  'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
+  'Access-Control-Expose-Headers': 'Location, ETag, Link',
+};
+
+/**
+ * WHEP playback (RFC 9725 draft as browsers and OBS use it): the viewer POSTs an SDP offer with
+ * its play token (`?token=` or `Authorization: Bearer`), the play hook decides before anything
+ * else (401 / 403, then 404 when nothing is live), and the answer comes back as 201 with every
+ * ICE candidate in it (no trickle: PATCH is 405) and a Location to DELETE when done.
+ */
+export class WhepServer {
+  private readonly conns = new Map<string, WhepConn>();
+  private readonly opus: OpusFeeds | undefined;
+  private connecting = 0;
+
+  constructor(private readonly deps: WhepDeps) {
+    this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
+    // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
+    deps.streams.on('publish', (s) => {
+      for (const c of this.conns.values()) if (c.streamName === s.name) c.republished(s as Stream);
+    });
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  get transcoders(): number {
+    return this.opus?.size ?? 0;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const m = WHEP_PATH.exec(url.pathname);
+    if (!m) return false;
+    const [, app, name, id] = m as unknown as [string, string, string, string | undefined];
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
+      return true;
+    }
+    if (id === undefined) {
+      if (req.method !== 'POST') reply(res, 405, 'method not allowed', { Allow: 'POST, OPTIONS' });
+      else this.post(req, res, url, app, name).catch((err) => this.failed(res, err));
+      return true;
+    }
+    if (req.method === 'DELETE') {
+      const conn = this.conns.get(id);
+      if (!conn || conn.streamName !== name) reply(res, 404, 'no such session');
+      else {
+        conn.close();
+        res.writeHead(200, CORS).end();
+      }
+    } else {
+      // Trickle ICE and ICE restarts are not supported: the answer carries every candidate.
+      reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
+    }
+    return true;
+  }
+
+  private failed(res: ServerResponse, err: unknown): void {
+    if (err instanceof OfferError) {
+      reply(res, err.status, err.message);
+      return;
+    }
+    this.deps.log.error({ err }, 'whep play failed');
+    if (!res.headersSent) reply(res, 500, 'internal error');
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {
+    const body = await readBody(req, MAX_OFFER_BYTES);
+    if (body === undefined) {
+      reply(res, 413, 'offer too large');
+      return;
+    }
+    const query: Record<string, string> = {};
+    let n = 0;
+    for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
+    const bearer = /^Bearer\s+(\S{1,2048})$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (bearer) query.token = bearer;
+    const clientIp = req.socket.remoteAddress ?? '';
+    const auth = await authorizePlay(this.deps, { protocol: 'webrtc', app, streamName, query, clientIp });
+    if (res.destroyed) return;
+    if (!auth.ok) {
+      reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'play refused');
+      return;
+    }
+    if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) {
+      reply(res, 415, 'the offer must be application/sdp');
+      return;
+    }
+    const sdp = body.toString('utf8');
+    if (!sdp.startsWith('v=0')) {
+      reply(res, 400, 'the body is not an SDP offer');
+      return;
+    }
+    const stream = auth.stream;
+    if (stream.video && stream.video.codec !== 'H264') {
+      reply(res, 415, `WebRTC plays H.264 only; this stream is ${stream.video.codec}`);
+      return;
+    }
+    if (this.connecting >= MAX_CONNECTING) {
+      reply(res, 503, 'too many WebRTC viewers connecting', { 'Retry-After': '2' });
+      return;
+    }
+    this.connecting++;
+    let counted = true;
+    const settle = () => {
+      if (counted) this.connecting--;
+      counted = false;
+    };
+    const conn = new WhepConn(stream, clientIp, auth.viewerId, {
+      viewers: this.deps.viewers,
+      opus: this.opus,
+      peer: this.deps.peer,
+      log: this.deps.log,
+      connectTimeoutMs: this.deps.connectTimeoutMs ?? 15_000,
+      onClosed: (c) => {
+        settle();
+        this.conns.delete(c.id);
+      },
+    });
+    this.conns.set(conn.id, conn);
+    let answer: string;
+    try {
+      answer = await conn.answer(sdp);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    if (res.destroyed) {
+      conn.close();
+      return;
+    }
+    conn.onConnected = settle;
+    res.writeHead(201, {
+      ...CORS,
+      'Content-Type': 'application/sdp',
+      'Content-Length': Buffer.byteLength(answer),
+      Location: `/${app}/${streamName}/whep/${conn.id}`,
+      'Cache-Control': 'no-store',
+    });
+    res.end(answer);
+  }
+
+  close(): void {
+    for (const c of [...this.conns.values()]) c.close();
+    this.opus?.closeAll();
+  }
+}
+
+function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > max) {
+      req.resume();
+      resolve(undefined);
+      return;
+    }
+    const parts: Buffer[] = [];
+    let size = 0;
+    req.on('data', (b: Buffer) => {
+      size += b.length;
+      if (size > max) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(undefined);
+        return;
+      }
+      parts.push(b);
+    });
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+const ERROR_CODES: Record<number, string> = {
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large',
+  415: 'unsupported_media_type', 500: 'internal', 503: 'unavailable',
+};
+
+function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+  if (res.headersSent) return;
+  const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
+  res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
+  res.end(body);
+}

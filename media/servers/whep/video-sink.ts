@@ -1,0 +1,110 @@
+import { RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
+import { FLV_TAG_HEADER_SIZE, FLV_TAG_VIDEO } from '../../protocols/flv/flv-tag.js';
+import { accessUnitPayloads, parseAvcConfig, readFlvAvc, type AvcConfig } from '../../protocols/webrtc/h264-rtp.js';
+import type { ViewerSink } from '../../stream/viewer-session.js';
+
+/**
+ * RTP payloads of each FLV video tag, made once and shared by every WebRTC viewer of the stream
+ * (keyed by the packet's shared FLV tag buffer, so it goes when the packet goes).
+ */
+const payloadCache = new WeakMap<Buffer, { config: AvcConfig; payloads: Buffer[] }>();
+
+export interface VideoSinkEvents {
+  /** The first frame with a non-zero composition time: the stream has B-frames. */
+  onBFrames(): void;
+}
+
+/**
+ * The ViewerSink of a WebRTC viewer's video: ViewerSession hands it the shared FLV tags (one per
+ * write: framesWrites), it sends each AVC frame as RTP through the peer's video sender (SRTP per
+ * viewer is the only per-viewer work). So WebRTC viewers get ViewerSession's bounded queue,
+ * skip-to-keyframe and eviction like the FLV ones: a batch counts as sent once werift has handed
+ * its packets to the UDP socket.
+ *
+ * - Sequence headers update the SPS/PPS, sent in front of every keyframe that lacks them.
+ * - RTP timestamps are the FLV decode timestamps on the 90 kHz clock. B-frames (composition time
+ *   != 0) are sent in decode order stamped with the decode time: browsers decode them, but
+ *   WebRTC has no reordering, so motion judders; encoders should use no B-frames for WebRTC
+ *   (x264 tune zerolatency, OBS "Baseline" or bframes=0). The first such frame is reported once.
+ * - Audio tags are skipped here (the Opus track has its own feed), as is script data.
+ */
+export class VideoRtpSink implements ViewerSink {
+  readonly framesWrites = true;
+  private config: AvcConfig | undefined;
+  private seq = Math.floor(Math.random() * 0xffff);
+  private pendingBytes = 0;
+  private sawBFrames = false;
+  bytesSent = 0;
+  framesSent = 0;
+
+  constructor(
+    private readonly sender: RTCRtpSender,
+    private readonly events: VideoSinkEvents,
+  ) {}
+
+  write(tag: Buffer, done?: (err?: Error | null) => void): void {
+    if (tag.length < FLV_TAG_HEADER_SIZE || tag[0] !== FLV_TAG_VIDEO) {
+      done?.();
+      return;
+    }
+    const size = tag.readUIntBE(1, 3);
+    const ts = (tag.readUIntBE(4, 3) | (tag[7]! << 24)) >>> 0;
+    const avc = readFlvAvc(tag.subarray(FLV_TAG_HEADER_SIZE, FLV_TAG_HEADER_SIZE + size));
+    if (!avc) {
+      done?.();
+      return;
+    }
+    if (avc.packetType === 0) {
+      this.config = parseAvcConfig(avc.data) ?? this.config;
+      done?.();
+      return;
+    }
+    if (avc.packetType !== 1 || !this.config) {
+      done?.();
+      return;
+    }
+    if (avc.compositionTime !== 0 && !this.sawBFrames) {
+      this.sawBFrames = true;
+      this.events.onBFrames();
+    }
+    let cached = payloadCache.get(tag);
+    if (!cached || cached.config !== this.config) {
+      cached = { config: this.config, payloads: accessUnitPayloads(avc.data, this.config, avc.isKeyframe) };
+      payloadCache.set(tag, cached);
+    }
+    const payloads = cached.payloads;
+    if (payloads.length === 0) {
+      done?.();
+      return;
+    }
+    const timestamp = (ts * 90) % 0x1_0000_0000;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < payloads.length; i++) {
+      this.seq = (this.seq + 1) & 0xffff;
+      const header = new RtpHeader({ sequenceNumber: this.seq, timestamp, marker: i === payloads.length - 1, payloadType: 96 });
+      this.bytesSent += payloads[i]!.length + 12;
+      sends.push(this.sender.sendRtp(new RtpPacket(header, payloads[i]!)));
+    }
+    this.framesSent++;
+    const bytes = tag.length;
+    this.pendingBytes += bytes;
+    Promise.all(sends).then(
+      () => {
+        this.pendingBytes -= bytes;
+        done?.();
+      },
+      (err: Error) => {
+        this.pendingBytes -= bytes;
+        done?.(err);
+      },
+    );
+  }
+
+  cork(): void {}
+  uncork(): void {}
+
+  /** Bytes of frames handed to werift whose packets have not all reached the UDP socket yet. */
+  get writableLength(): number {
+    return this.pendingBytes;
+  }
+}

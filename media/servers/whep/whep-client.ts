@@ -1,0 +1,100 @@
+import { request } from 'node:http';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { gathered } from './peer.js';
+
+export interface WhepClientStats {
+  videoPackets: number;
+  videoBytes: number;
+  /** RTP packets with the marker bit: one per frame. */
+  videoFrames: number;
+  audioPackets: number;
+  /** ms from the POST to the first video packet / the first complete keyframe (SPS seen), -1 before. */
+  firstPacketMs: number;
+  firstKeyframeMs: number;
+}
+
+export interface WhepPlay {
+  status: number;
+  /** The JSON error body (refusals) or the SDP answer. */
+  body: string;
+  location?: string;
+  stats: WhepClientStats;
+  pc: RTCPeerConnection;
+  /** Waits for the peer to connect; false after `ms`. */
+  connected(ms: number): Promise<boolean>;
+  /** Called with every video RTP packet (for SEI clocks). */
+  onVideo?: (rtp: RtpPacket, atMs: number) => void;
+  close(): Promise<void>;
+}
+
+function post(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string; location?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'Content-Type': 'application/sdp', ...headers }, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, location: res.headers.location }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/**
+ * A WHEP viewer in Node (werift), for tests and the benchmark: offers recvonly H.264 + Opus, POSTs
+ * the offer, applies the answer and counts what arrives.
+ */
+export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: string[] } = {}): Promise<WhepPlay> {
+  const pc = new RTCPeerConnection({
+    codecs: {
+      video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' })],
+      audio: [new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 })],
+    },
+    iceAdditionalHostAddresses: opts.iceHosts ?? ['127.0.0.1'],
+    iceUseIpv6: false,
+  });
+  pc.addTransceiver('video', { direction: 'recvonly' });
+  pc.addTransceiver('audio', { direction: 'recvonly' });
+  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, firstPacketMs: -1, firstKeyframeMs: -1 };
+  const t0 = performance.now();
+  const play: WhepPlay = {
+    status: 0, body: '', stats, pc,
+    connected: (ms) => new Promise((resolve) => {
+      if (pc.connectionState === 'connected') return resolve(true);
+      const t = setTimeout(() => resolve(false), ms);
+      pc.connectionStateChange.subscribe((s) => {
+        if (s === 'connected') {
+          clearTimeout(t);
+          resolve(true);
+        }
+      });
+    }),
+    close: async () => {
+      await pc.close();
+    },
+  };
+  pc.onTrack.subscribe((track) => {
+    track.onReceiveRtp.subscribe((rtp) => {
+      if (track.kind === 'audio') {
+        stats.audioPackets++;
+        return;
+      }
+      const now = performance.now();
+      stats.videoPackets++;
+      stats.videoBytes += rtp.payload.length;
+      if (stats.firstPacketMs < 0) stats.firstPacketMs = now - t0;
+      const nal = rtp.payload[0]! & 0x1f;
+      if (stats.firstKeyframeMs < 0 && nal === 7) stats.firstKeyframeMs = now - t0;
+      if (rtp.header.marker) stats.videoFrames++;
+      play.onVideo?.(rtp, now);
+    });
+  });
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc, 2000);
+  const res = await post(url, pc.localDescription!.sdp, opts.bearer ? { Authorization: `Bearer ${opts.bearer}` } : {});
+  play.status = res.status;
+  play.body = res.body;
+  play.location = res.location;
+  if (res.status === 201) await pc.setRemoteDescription({ type: 'answer', sdp: res.body });
+  return play;
+}
