@@ -1,6 +1,8 @@
-// onair browser player: HTTP-FLV through mpegts.js (MSE), HLS through hls.js, native HLS on Safari.
-// play(video, { flvUrl, hlsUrl, onStatus }) tries FLV first and falls back to HLS; it resolves to a
-// handle { kind, destroy() } once playback is set up, and rejects when neither source can play.
+// onair browser player: WebRTC (WHEP, whep-player.js), HTTP-FLV through mpegts.js (MSE), HLS through
+// hls.js, native HLS on Safari. play(video, { whepUrl, flvUrl, hlsUrl, onStatus }) tries WebRTC first
+// where the browser has it, then FLV, then HLS; it resolves to a handle { kind, destroy() } once
+// playback is set up, and rejects when no source can play.
+import { playWhep, webrtcSupported } from '/whep-player.js';
 
 const scripts = new Map();
 
@@ -104,12 +106,24 @@ async function playHls(video, url, status) {
  * Plays a live stream in `video`: HTTP-FLV when `flvUrl` is given and MSE works, else (or when FLV
  * fails) HLS from `hlsUrl`. `onStatus(text)` receives progress messages for the page.
  */
-export async function play(video, { flvUrl, hlsUrl, onStatus } = {}) {
+export async function play(video, { whepUrl, flvUrl, hlsUrl, onStatus } = {}) {
   const status = onStatus ?? (() => {});
   // Browsers only autoplay muted video; the page offers unmute through the controls.
   video.muted = true;
   video.playsInline = true;
   const errors = [];
+  if (whepUrl && webrtcSupported()) {
+    try {
+      status('connecting (WebRTC)…');
+      const handle = await playWhep(video, whepUrl);
+      status('playing (WebRTC)');
+      return handle;
+    } catch (err) {
+      // A refused token is refused on every protocol: no point trying the others.
+      if (err.status === 401 || err.status === 403) throw err;
+      errors.push(`WebRTC: ${err.message}`);
+    }
+  }
   if (flvUrl) {
     try {
       status('connecting (HTTP-FLV)…');

@@ -36,7 +36,7 @@ const TYPES: Record<string, string> = {
  */
 export const WEB_ASSETS = [
   'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'test-player.html',
-  'app.js', 'i18n.js', 'player.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
+  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
 ] as const;
 /** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role). */
 const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html' };

@@ -5,6 +5,7 @@ const params = new URLSearchParams(location.search);
 const video = document.getElementById('video');
 window.playerState = { kind: null, error: null, log: [] };
 play(video, {
+  whepUrl: params.get('whep') ?? undefined,
   flvUrl: params.get('flv') ?? undefined,
   hlsUrl: params.get('hls') ?? undefined,
   onStatus: (text) => {
@@ -12,6 +13,9 @@ play(video, {
     document.getElementById('status').textContent = text;
   },
 }).then(
-  (handle) => (window.playerState.kind = handle.kind),
+  (handle) => {
+    window.playerState.kind = handle.kind;
+    window.playerHandle = handle;
+  },
   (err) => (window.playerState.error = err.message),
 );

@@ -5,6 +5,7 @@
 // "no such room" for an unknown id (no endless retries).
 import { ApiError, api, h, startPage, t } from '/app.js';
 import { play } from '/player.js';
+import { showLatency } from '/latency.js';
 import { initChatUi, startChat, stopChat } from '/room-chat.js';
 import { initGifts, sameOrigin as ownOrigin, setLive } from '/room-gifts.js';
 
@@ -17,7 +18,7 @@ const roomId = decodeURIComponent(location.pathname.split('/').filter(Boolean)[1
 const $ = (id) => document.getElementById(id);
 const video = $('video');
 const setStatus = (text) => ($('status').textContent = text);
-const KIND = { flv: 'HTTP-FLV', hls: 'HLS' };
+const KIND = { webrtc: 'WebRTC', flv: 'HTTP-FLV', hls: 'HLS' };
 
 let handle = null;
 let starting = false;
@@ -47,7 +48,11 @@ function showNotice(text) {
   n.textContent = text ?? '';
 }
 
+let stopLatency = null;
+
 function stopPlayer() {
+  stopLatency?.();
+  stopLatency = null;
   handle?.destroy();
   handle = null;
   lastTime = -1;
@@ -62,6 +67,7 @@ async function startPlayer() {
     if (grant.session_id) startChat(grant.session_id, enter);
     const q = `?token=${encodeURIComponent(grant.token)}`;
     handle = await play(video, {
+      whepUrl: `/live/${roomId}/whep${q}`,
       flvUrl: sameOrigin(grant.flv_url, `/live/${roomId}.flv${q}`),
       hlsUrl: sameOrigin(grant.hls_url, `/live/${roomId}/index.m3u8${q}`),
       onStatus: () => {},
@@ -69,6 +75,7 @@ async function startPlayer() {
     lastTime = video.currentTime;
     stalledPolls = 0;
     userPaused = false;
+    stopLatency = showLatency(video, handle, $('status'));
     setStatus(t('watch.playing', { kind: KIND[handle.kind] ?? handle.kind }));
   } catch (err) {
     // Kicked or on the anchor's blacklist: say so rather than "waiting for the anchor".

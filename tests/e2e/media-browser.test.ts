@@ -143,15 +143,15 @@ describe('browser playback', { skip }, () => {
     }
   }
 
-  it('watch page: shows the room and plays it over HTTP-FLV with the issued token', async () => {
+  it('watch page: shows the room and plays it (WebRTC first, tests/e2e/webrtc-browser.test.ts) with the issued token', async () => {
     const s = await watchPage('/watch/3001');
     assert.equal(s.title, 'Test room 3001');
     assert.equal(s.state, 'LIVE');
-    assert.equal(s.status, 'playing (HTTP-FLV)');
+    assert.equal(s.status, 'playing (WebRTC)');
     assert.ok(s.advanced > 1.2, `currentTime advanced ${s.advanced} s`);
   });
 
-  it('watch page: falls back to HLS when FLV fails', async () => {
+  it('watch page: falls back to HLS when WebRTC (not live under that name) and FLV fail', async () => {
     const s = await watchPage('/watch/3002');
     assert.equal(s.status, 'playing (HLS)');
     assert.ok(s.advanced > 1.2, `currentTime advanced ${s.advanced} s`);

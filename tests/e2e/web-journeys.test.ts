@@ -141,7 +141,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await home.waitForURL(`**/watch/${state.roomId}`);
       await playing(home, 'the room page plays');
       assert.equal(await home.getAttribute('#state', 'data-state'), 'live');
-      await until('the status says playing', async () => /playing \(HTTP-FLV\)/.test((await home.textContent('#status')) ?? ''), 10_000, 250);
+      await until('the status says playing', async () => /playing \((WebRTC|HTTP-FLV)\)/.test((await home.textContent('#status')) ?? ''), 10_000, 250);
       state.viewer = home;
       // The home page counts this viewer: the API says `viewers` and the card shows it.
       const other = await open('/');

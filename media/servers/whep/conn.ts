@@ -16,6 +16,11 @@ export interface WhepConnDeps {
   log: Logger;
   /** How long a peer may take from the answer to a connected DTLS transport. */
   connectTimeoutMs: number;
+  /**
+   * A connected peer that sends no RTCP for this long is gone (a closed tab says nothing; browsers
+   * send receiver reports about every second while they receive).
+   */
+  silenceTimeoutMs: number;
   onClosed(conn: WhepConn): void;
 }
 
@@ -43,6 +48,8 @@ export class WhepConn {
   private closed = false;
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private lastRtcpAt = Date.now();
   readonly createdAt = Date.now();
   /** Called once when the peer has connected (the server's count of connecting peers). */
   onConnected: (() => void) | undefined;
@@ -83,6 +90,8 @@ export class WhepConn {
       }
     }
     if (!this.video) throw new OfferError(415, 'the offer has no H.264 (packetization-mode 1) video');
+    this.video.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
+    this.audio?.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await gathered(this.pc, 2000);
     this.pc.connectionStateChange.subscribe((s) => this.onState(s));
@@ -108,12 +117,25 @@ export class WhepConn {
       this.disconnectTimer = undefined;
       this.onConnected?.();
       if (!this.session) this.startViewer();
+      this.watchSilence();
     } else if (s === 'disconnected') {
       // Consent may come back (a network change); give it a few seconds.
       this.disconnectTimer ??= setTimeout(() => this.close(), 5000);
     } else if (s === 'failed' || s === 'closed') {
       this.close();
     }
+  }
+
+  private watchSilence(): void {
+    if (this.silenceTimer) return;
+    this.lastRtcpAt = Date.now();
+    const every = Math.max(250, Math.min(2000, this.deps.silenceTimeoutMs / 4));
+    this.silenceTimer = setInterval(() => {
+      if (Date.now() - this.lastRtcpAt <= this.deps.silenceTimeoutMs) return;
+      this.deps.log.info({ conn: this.id }, 'webrtc peer silent: closing');
+      this.close();
+    }, every);
+    this.silenceTimer.unref();
   }
 
   private startViewer(): void {
@@ -162,6 +184,7 @@ export class WhepConn {
     this.closed = true;
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
+    clearInterval(this.silenceTimer);
     this.unsubscribeAudio?.();
     this.session?.end('closed'); // no-op when the session is what ended (kick, slow, stream end)
     this.pc.close().catch((err) => this.deps.log.warn({ err }, 'closing a webrtc peer failed'));

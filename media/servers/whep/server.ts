@@ -21,6 +21,8 @@ export interface WhepDeps extends PlayAuthDeps {
   /** ffmpeg for AAC -> Opus; undefined: video only. */
   ffmpegPath: string | undefined;
   connectTimeoutMs?: number;
+  /** A connected peer silent (no RTCP) this long is closed (default 10 s). */
+  silenceTimeoutMs?: number;
 }
 
 const CORS = {
@@ -141,6 +143,7 @@ export class WhepServer {
       peer: this.deps.peer,
       log: this.deps.log,
       connectTimeoutMs: this.deps.connectTimeoutMs ?? 15_000,
+      silenceTimeoutMs: this.deps.silenceTimeoutMs ?? 10_000,
       onClosed: (c) => {
         settle();
         this.conns.delete(c.id);
