@@ -1,0 +1,158 @@
+/**
+ * `npm run bench:webrtc`: WHEP viewers (werift peers in child processes) of one stream that the
+ * stress tool's clock publisher pushes over RTMP into a MediaEngine running in its own process.
+ * For each step of N viewers: the share that stays healthy (>= 90 % of the frame rate and bytes
+ * received), the server's CPU (media process + its Opus ffmpeg) and RSS per viewer, time to first
+ * frame (POST to the first keyframe's first RTP packet), and latency from the publisher's clock SEI
+ * (bench/lib/clock-publisher.ts) to the RTP packet's arrival at the peer. That last figure stops at
+ * the network: a browser adds its jitter buffer and decode (the room page shows its own reading).
+ *
+ *   npm run bench:webrtc -- [--viewers 10,25,50] [--seconds 15] [--procs 2]
+ *
+ * The server is pinned to core 0, publisher and viewers to core 1 (taskset, when present).
+ * Every step is bounded in viewers and time; the machine may be shared, so `uptime` is printed.
+ */
+import { execSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpus } from 'node:os';
+import { ensureSample } from '../stress/publish/sample.js';
+import { ProcUsage } from '../stress/report/server-usage.js';
+import { percentile } from '../stress/report/percentile.js';
+import { fixed, formatTable } from '../stress/report/table.js';
+import { startClockPublisher } from './lib/clock-publisher.js';
+import { hasTaskset } from './lib/child.js';
+
+const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
+const MAX_VIEWERS = 400;
+const self = fileURLToPath(import.meta.url);
+
+interface ClientResult { status: number; ttffMs: number; fps: number; kbps: number; latencies: number[] }
+
+/** The clock the probe publisher writes (stress/flv/clock-sei.ts), read from an SEI RTP payload. */
+function clockOf(payload: Buffer): number | undefined {
+  if (payload.length < 32 || payload[0] !== 0x06 || payload[1] !== 0x05 || payload[2] !== 29) return undefined;
+  if (payload.toString('ascii', 3, 19) !== 'onair-clock-v1!!') return undefined;
+  const ms = Number(payload.toString('ascii', 19, 32));
+  return Number.isFinite(ms) ? ms : undefined;
+}
+
+async function serverMain(): Promise<void> {
+  const { startEngine, testConfig, testHooks } = await import('../media/engine-test-kit.js');
+  const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }) });
+  process.stdout.write(`${JSON.stringify({ http: h.httpPort, rtmp: h.rtmpPort })}\n`);
+  process.once('SIGTERM', () => void h.close().then(() => process.exit(0)));
+}
+
+async function clientsMain(url: string, n: number, seconds: number): Promise<void> {
+  const { whepPlay } = await import('../media/servers/whep/whep-client.js');
+  const plays = await Promise.all(Array.from({ length: n }, async () => {
+    const latencies: number[] = [];
+    const p = await whepPlay(url, { bearer: 'good' }).catch(() => undefined);
+    if (p) p.onVideo = (rtp) => {
+      const c = clockOf(rtp.payload);
+      if (c !== undefined && latencies.length < 200) latencies.push(Date.now() - c);
+    };
+    return { p, latencies };
+  }));
+  await new Promise((r) => setTimeout(r, seconds * 1000));
+  const out: ClientResult[] = plays.map(({ p, latencies }) => {
+    if (!p || p.status !== 201 || p.stats.firstKeyframeMs < 0) return { status: p?.status ?? 0, ttffMs: -1, fps: 0, kbps: 0, latencies };
+    const since = seconds * 1000 - p.stats.firstKeyframeMs;
+    return { status: p.status, ttffMs: p.stats.firstKeyframeMs, fps: (p.stats.videoFrames * 1000) / since, kbps: (p.stats.videoBytes * 8) / since, latencies };
+  });
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  await Promise.all(plays.map(({ p }) => p?.close().catch(() => {})));
+  process.exit(0);
+}
+
+function runChild(args: string[], cpu: string, timeoutMs: number): Promise<string> {
+  const argv = [process.execPath, '--import', 'tsx', self, ...args];
+  const [cmd, ...rest] = hasTaskset() ? ['taskset', '-c', cpu, ...argv] : argv;
+  return new Promise((resolve) => {
+    const c = spawn(cmd!, rest, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve(out);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const arg = (name: string, def: string) => {
+    const i = process.argv.indexOf(`--${name}`);
+    return i > 0 ? process.argv[i + 1]! : def;
+  };
+  const steps = arg('viewers', '10,25,50').split(',').map(Number).filter((n) => n > 0 && n <= MAX_VIEWERS);
+  const seconds = Math.min(60, Math.max(5, Number(arg('seconds', '15'))));
+  const procs = Math.min(8, Math.max(1, Number(arg('procs', '2'))));
+  const sample = await ensureSample(SAMPLE);
+  const server = spawn(...((hasTaskset() ? ['taskset', ['-c', '0', process.execPath, '--import', 'tsx', self, '--server']] : [process.execPath, ['--import', 'tsx', self, '--server']]) as [string, string[]]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
+    let buf = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const line = buf.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve(JSON.parse(line));
+    });
+    server.once('close', () => reject(new Error('server exited')));
+  });
+  // The media process is taskset's child when pinned: measure the whole tree under the spawned pid.
+  const usage = new ProcUsage(server.pid!);
+  const publisher = startClockPublisher(sample, `rtmp://127.0.0.1:${ports.rtmp}/live/X`, 'clock publisher', '1');
+  await new Promise((r) => setTimeout(r, 3000));
+  const url = `http://127.0.0.1:${ports.http}/live/room1/whep`;
+  const idle = await usage.sample();
+  const rows: (string | number | undefined)[][] = [];
+  const headers = ['N', 'healthy%', 'srv cpu%', 'cpu%/viewer', 'RSS MB', 'RSS MB/viewer', 'TTFF p50', 'TTFF p95', 'lat p50', 'lat p95', 'fps p50', 'kb/s p50', 'refused'];
+  console.log(`onair bench:webrtc (werift peers), ${SAMPLE.width}x${SAMPLE.height} ${SAMPLE.fps} fps ${SAMPLE.videoKbps} kb/s + AAC -> Opus, ${seconds} s per step, ${cpus().length} cores`);
+  for (const n of steps) {
+    const per = Math.ceil(n / procs);
+    const kids: Promise<string>[] = [];
+    for (let left = n; left > 0; left -= per) kids.push(runChild(['--clients', url, String(Math.min(per, left)), String(seconds)], '1', (seconds + 30) * 1000));
+    await new Promise((r) => setTimeout(r, 3000)); // connect storm over: measure the steady state
+    const a = await usage.sample();
+    await new Promise((r) => setTimeout(r, (seconds - 4) * 1000));
+    const b = await usage.sample();
+    const results = (await Promise.all(kids)).flatMap((o) => {
+      try {
+        return JSON.parse(o.trim().split('\n').at(-1) ?? '[]') as ClientResult[];
+      } catch {
+        return [];
+      }
+    });
+    const healthy = results.filter((r) => r.status === 201 && r.fps >= SAMPLE.fps * 0.9 && r.kbps > 0).length;
+    const cpu = a && b ? ((b.cpuSeconds - a.cpuSeconds) / ((b.at - a.at) / 1000)) * 100 : undefined;
+    const rss = b ? b.rssBytes / 2 ** 20 : undefined;
+    const ttff = results.filter((r) => r.ttffMs >= 0).map((r) => r.ttffMs);
+    const lat = results.flatMap((r) => r.latencies);
+    rows.push([
+      n, fixed((healthy / n) * 100, 1), fixed(cpu, 1), fixed(cpu === undefined ? undefined : cpu / n, 2), fixed(rss),
+      fixed(rss !== undefined && idle ? (rss - idle.rssBytes / 2 ** 20) / n : undefined, 2),
+      fixed(percentile(ttff, 50)), fixed(percentile(ttff, 95)), fixed(percentile(lat, 50)), fixed(percentile(lat, 95)),
+      fixed(percentile(results.map((r) => r.fps), 50), 1), fixed(percentile(results.map((r) => r.kbps), 50)),
+      results.filter((r) => r.status !== 201).length + (n - results.length),
+    ]);
+    console.log(formatTable(headers, rows.slice(-1)).split('\n').slice(-1)[0]);
+    await new Promise((r) => setTimeout(r, 2000)); // peers gone before the next step
+  }
+  console.log(`\n${formatTable(headers, rows)}`);
+  console.log(`server idle (publisher only) RSS ${fixed(idle ? idle.rssBytes / 2 ** 20 : undefined)} MB; uptime: ${execSync('uptime').toString().trim()}`);
+  await publisher.stop();
+  server.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  process.exit(0);
+}
+
+if (process.argv.includes('--server')) void serverMain();
+else if (process.argv.includes('--clients')) {
+  const i = process.argv.indexOf('--clients');
+  void clientsMain(process.argv[i + 1]!, Number(process.argv[i + 2]), Number(process.argv[i + 3]));
+} else {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
