@@ -8,7 +8,9 @@ export interface WhepClientStats {
   /** RTP packets with the marker bit: one per frame. */
   videoFrames: number;
   audioPackets: number;
-  /** ms from the POST to the first video packet / the first complete keyframe (SPS seen), -1 before. */
+  /** ms from the POST to its 201 answer. */
+  answerMs: number;
+  /** ms from the POST to the first video packet / the first keyframe (its SPS), -1 before. */
   firstPacketMs: number;
   firstKeyframeMs: number;
 }
@@ -55,8 +57,8 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
   });
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
-  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, firstPacketMs: -1, firstKeyframeMs: -1 };
-  const t0 = performance.now();
+  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, answerMs: -1, firstPacketMs: -1, firstKeyframeMs: -1 };
+  let t0 = performance.now();
   const play: WhepPlay = {
     status: 0, body: '', stats, pc,
     connected: (ms) => new Promise((resolve) => {
@@ -91,7 +93,9 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
   });
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 2000);
+  t0 = performance.now();
   const res = await post(url, pc.localDescription!.sdp, opts.bearer ? { Authorization: `Bearer ${opts.bearer}` } : {});
+  stats.answerMs = performance.now() - t0;
   play.status = res.status;
   play.body = res.body;
   play.location = res.location;
