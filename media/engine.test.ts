@@ -78,7 +78,7 @@ describe(MediaEngine.name, () => {
       const stats = await waitForEvent(h, 'stream.stats', (s) => s.videoFrames > 3);
       assert.equal(stats.streamName, 'room1');
       assert.ok(stats.bitrateInKbps >= 0 && stats.bytesIn > 0);
-      assert.deepEqual(Object.keys(stats.viewers).sort(), ['hls', 'http-flv', 'rtmp', 'ws-flv']);
+      assert.deepEqual(Object.keys(stats.viewers).sort(), ['hls', 'http-flv', 'rtmp', 'webrtc', 'ws-flv']);
 
       const res = await httpGet(h.httpPort, '/live/room1.flv?token=good');
       await until(() => h.engine.streams.get('room1')!.viewers['http-flv'] === 1, 2000);

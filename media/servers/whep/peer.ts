@@ -23,6 +23,8 @@ export function createPeer(s: PeerSettings): RTCPeerConnection {
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
     icePortRange: s.portRange,
     iceUseIpv6: false,
+    // One transport for audio and video: werift leaves the unused ones' sockets open otherwise.
+    bundlePolicy: 'max-bundle',
   });
 }
 

@@ -54,6 +54,8 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
     },
     iceAdditionalHostAddresses: opts.iceHosts ?? ['127.0.0.1'],
     iceUseIpv6: false,
+    // One transport for audio and video: werift leaves the unused ones' sockets open otherwise.
+    bundlePolicy: 'max-bundle',
   });
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
