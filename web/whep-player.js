@@ -51,7 +51,9 @@ export async function playWhep(video, url, { timeoutMs = 10000 } = {}) {
   if (!webrtcSupported()) throw new Error('this browser has no WebRTC H.264');
   const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
   let location = null;
+  let watchdog = null;
   const destroy = () => {
+    clearInterval(watchdog);
     pc.close();
     if (video.srcObject) video.srcObject = null;
     if (location) fetch(new URL(location, new URL(url, document.baseURI)), { method: 'DELETE', keepalive: true }).catch(() => {});
@@ -80,9 +82,42 @@ export async function playWhep(video, url, { timeoutMs = 10000 } = {}) {
     const progress = waitForProgress(video, pc, timeoutMs);
     Promise.resolve(video.play()).catch(() => {});
     await progress;
+    watchdog = watchFrames(video, pc);
   } catch (err) {
     destroy();
     throw err;
   }
   return { kind: 'webrtc', pc, destroy };
+}
+
+/**
+ * A MediaStream's currentTime runs on with the wall clock when no frame arrives (an encoder that
+ * dropped), unlike an MSE player's, which stops. Pages (and their stall checks) read currentTime,
+ * so the video is paused while no frame is decoded for 2 s, and played again when frames return.
+ */
+function watchFrames(video, pc) {
+  let last = -1;
+  let still = 0;
+  let pausedHere = false;
+  return setInterval(async () => {
+    let frames = 0;
+    try {
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') frames = s.framesDecoded ?? 0;
+      });
+    } catch {
+      return;
+    }
+    if (frames !== last) {
+      last = frames;
+      still = 0;
+      if (pausedHere && video.paused) Promise.resolve(video.play()).catch(() => {});
+      pausedHere = false;
+      return;
+    }
+    if (++still >= 4 && !video.paused) {
+      pausedHere = true;
+      video.pause();
+    }
+  }, 500);
 }
