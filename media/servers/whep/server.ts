@@ -110,6 +110,11 @@ export class WhepServer {
     const auth = await authorizePlay(this.deps, { protocol: 'webrtc', app, streamName, query, clientIp });
     if (res.destroyed) return;
     if (!auth.ok) {
+      if (auth.status === 503) {
+        // Admission control (the engine's OverloadGuard), as for HTTP-FLV.
+        reply(res, 503, 'server busy: the media engine is behind on its writes; retry later', { 'Retry-After': '2' });
+        return;
+      }
       reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'play refused');
       return;
     }
