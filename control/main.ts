@@ -394,7 +394,8 @@ async function run(): Promise<void> {
     if (!control.handleUpgrade(req, socket, head)) socket.destroy();
   });
   server.listen(config.http.port, config.host, () => {
-    log.info({ host: config.host, port: config.http.port }, 'control listening');
+    // The bound port (ONAIR_HTTP_PORT=0 picks a free one: the tests that start this process read it here).
+    log.info({ host: config.host, port: (server.address() as { port: number }).port }, 'control listening');
   });
   let stopping = false;
   const shutdown = async (signal: string) => {

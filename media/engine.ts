@@ -324,7 +324,10 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       overloadRefusals: () => ({ ...this.overload.refusals }),
       perStream: (limit) =>
         [...this.books]
-          .map(([s, b]) => ({ name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps, viewers: Object.values(s.viewers).reduce((a, b) => a + b, 0) }))
+          .map(([s, b]) => ({
+            name: s.name, bitrateInKbps: b.bitrateInKbps, bitrateOutKbps: b.bitrateOutKbps,
+            viewers: Object.values(s.viewers).reduce((a, b) => a + b, 0), keyframeIntervalMs: s.keyframeIntervalMs,
+          }))
           .sort((a, b) => b.viewers - a.viewers || b.bitrateInKbps - a.bitrateInKbps)
           .slice(0, limit),
     });

@@ -22,7 +22,7 @@ export interface MediaMetricsSource {
   overloaded(): boolean;
   overloadRefusals(): Record<string, number>;
   /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
-  perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number }[];
+  perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number; keyframeIntervalMs: number }[];
 }
 
 /** Per-stream labels are capped so a flood of publishes cannot blow up the series count. */
@@ -105,4 +105,13 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
   perStream('onair_media_stream_bitrate_in_kbps', 'Publisher bitrate per stream (busiest streams only)', (s) => s.bitrateInKbps);
   perStream('onair_media_stream_bitrate_out_kbps', 'Delivery bitrate per stream (busiest streams only)', (s) => s.bitrateOutKbps);
   perStream('onair_media_stream_viewers', 'Viewers per stream (busiest streams only)', (s) => s.viewers);
+  new Gauge({
+    name: 'onair_media_stream_keyframe_interval_seconds',
+    help: 'Interval between the last two video keyframes of a stream\'s ingest (busiest streams only; none before the second keyframe or for audio-only streams)',
+    labelNames: ['stream'], registers,
+    collect() {
+      this.reset();
+      for (const s of src.perStream(MAX_STREAM_LABELS)) if (s.keyframeIntervalMs > 0) this.set({ stream: s.name }, s.keyframeIntervalMs / 1000);
+    },
+  });
 }

@@ -1,4 +1,7 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { EventBus } from '../core/event-bus/event-bus.port.js';
+import type { Logger } from '../core/logging/logger.js';
+import { cachedRead } from '../core/metrics/cached-read.js';
 
 /** The transcoder's figures: jobs by outcome, time per stage, bytes uploaded, and the running jobs' progress. */
 export interface TranscoderMetrics {
@@ -30,4 +33,27 @@ export function registerTranscoderMetrics(registry: Registry): TranscoderMetrics
     progressSeconds: new Gauge({ name: 'onair_transcoder_progress_seconds', help: 'Media seconds remuxed so far by the jobs in progress', registers }),
     speedRatio: new Gauge({ name: 'onair_transcoder_speed_ratio', help: 'ffmpeg -progress speed of the latest remux (media seconds per wall second)', registers }),
   };
+}
+
+/**
+ * onair_transcoder_queue_depth: recording.finished events the transcoder group has not finished
+ * (waiting, running or waiting for a retry), read from the bus at most every 5 s. Every transcoder
+ * reports the same shared figure: aggregate with max (the HPA's prometheus-adapter rule does).
+ * Registered once per registry (the all-in-one process may start the transcoder beside control).
+ */
+export function registerQueueDepth(registry: Registry, bus: Pick<EventBus<never>, 'backlog'>, group: string, log: Logger): void {
+  if (registry.getSingleMetric('onair_transcoder_queue_depth')) return;
+  const depth = cachedRead(() => bus.backlog(group, { names: ['recording.finished'] }));
+  new Gauge({
+    name: 'onair_transcoder_queue_depth',
+    help: 'Recordings (recording.finished) the transcoder group has not finished: waiting, running or to be retried; the same figure on every transcoder',
+    registers: [registry],
+    async collect() {
+      try {
+        this.set(await depth());
+      } catch (err) {
+        log.warn({ err }, 'could not read the transcoder queue depth for /metrics');
+      }
+    },
+  });
 }

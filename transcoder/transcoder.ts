@@ -7,8 +7,8 @@ import type { BusEvents } from '../core/events/bus-events.js';
 import type { Logger } from '../core/logging/logger.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { ReplayStore } from '../core/replays/replay.store.js';
-import { registerTranscoderMetrics } from './metrics.js';
-import { TranscoderWorker } from './worker.js';
+import { registerQueueDepth, registerTranscoderMetrics } from './metrics.js';
+import { TRANSCODER_GROUP, TranscoderWorker } from './worker.js';
 
 export interface Transcoder {
   worker: TranscoderWorker;
@@ -49,6 +49,7 @@ export async function startTranscoder(deps: {
     ffmpegTimeoutMs: t.ffmpegTimeout,
     ...(deps.consumerName ? { consumerName: deps.consumerName } : {}),
   });
+  if (deps.metrics) registerQueueDepth(deps.metrics, deps.bus, TRANSCODER_GROUP, deps.log);
   await worker.start();
   return { worker, close: () => worker.stop() };
 }

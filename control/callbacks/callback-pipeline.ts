@@ -13,7 +13,8 @@ import { CallbackReceiver } from './callback-receiver.js';
 import { createCallbackFastPath } from './callback-fast-path.js';
 import { createCallbackRouter } from './callback.routes.js';
 import { createDeadLetterRouter } from './dead-letters.routes.js';
-import { startCallbackConsumer, type CallbackConsumerOptions } from './callback-consumer.js';
+import { CALLBACK_GROUP, startCallbackConsumer, type CallbackConsumerOptions } from './callback-consumer.js';
+import { registerCallbackMetrics } from './callback-metrics.js';
 import { attachMediaEvents, type MediaEventSource } from './media-events.js';
 import { EventIntake } from './event-intake.js';
 import { LiveEventsPruner } from '../workers/live-events-pruner.js';
@@ -27,7 +28,7 @@ export interface CallbackPipelineDeps {
   cache: Cache;
   bus: EventBus<BusEvents>;
   log: Logger;
-  /** Where the receiver's refusal counter is registered (control's /metrics). */
+  /** Where the receiver's refusal counter and the callback metrics (backlog, dead letters, processed) are registered (control's /metrics). */
   metrics?: Registry;
   /** One route per domain event (control/event-routes.ts) and the commit hooks their rows use. */
   routes: EventRoutes;
@@ -72,6 +73,8 @@ export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipe
   });
   const pruner = new LiveEventsPruner({ db, cache, retentionMs: config.callbacks.eventsRetention, log });
   const workers = deps.workers ?? [];
+  const group = deps.consume?.group ?? CALLBACK_GROUP;
+  const metrics = deps.metrics ? registerCallbackMetrics(deps.metrics, bus, group, log) : undefined;
   let consumer: Consumer | undefined;
   return {
     events,
@@ -81,8 +84,11 @@ export function createCallbackPipeline(deps: CallbackPipelineDeps): CallbackPipe
     callbackRouter: createCallbackRouter(receiver),
     apiRouters: [createDeadLetterRouter({ bus, guard: deps.guards.operator })],
     start() {
-      consumer ??= startCallbackConsumer(bus, { db, cache, events, routes: deps.routes, commitHooks: deps.commitHooks, log },
-        { maxAttempts: config.callbacks.maxAttempts, ...deps.consume });
+      if (!consumer) {
+        consumer = startCallbackConsumer(bus, { db, cache, events, routes: deps.routes, commitHooks: deps.commitHooks, log },
+          { maxAttempts: config.callbacks.maxAttempts, ...deps.consume });
+        metrics?.observe(consumer);
+      }
       for (const w of workers) w.start();
       pruner.start();
     },

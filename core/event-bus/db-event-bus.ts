@@ -150,6 +150,30 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
     }));
   }
 
+  async backlog(group: string, options: { names?: string[] } = {}): Promise<number> {
+    const names = options.names;
+    const byName = names && names.length > 0;
+    const known = await this.db.sequelize.query<{ n: number }>('SELECT COUNT(*) AS n FROM bus_groups WHERE name = ?',
+      { replacements: [group], type: QueryTypes.SELECT });
+    const [row] = Number(known[0]?.n ?? 0) > 0
+      ? await this.db.sequelize.query<{ n: number }>(
+        byName
+          ? 'SELECT COUNT(*) AS n FROM bus_pending p JOIN bus_events e ON e.id = p.event_id WHERE p.group_name = ? AND e.name IN (?)'
+          : 'SELECT COUNT(*) AS n FROM bus_pending WHERE group_name = ?',
+        { replacements: byName ? [group, names] : [group], type: QueryTypes.SELECT })
+      // Not registered yet: its first consumer starts with every stored event (ensureGroup).
+      : await this.db.sequelize.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM bus_events${byName ? ' WHERE name IN (?)' : ''}`,
+        { replacements: byName ? [names] : [], type: QueryTypes.SELECT });
+    return Number(row?.n ?? 0);
+  }
+
+  async countDead(): Promise<Record<string, number>> {
+    const rows = await this.db.sequelize.query<{ g: string; n: number }>(
+      'SELECT group_name AS g, COUNT(*) AS n FROM bus_dead GROUP BY group_name', { type: QueryTypes.SELECT });
+    return Object.fromEntries(rows.map((r) => [String(r.g), Number(r.n)]));
+  }
+
   async replayDead(id: string | 'all', options: { group?: string } = {}): Promise<number> {
     const count = await runInTransaction(this.db, async (tx) => {
       const where = id === 'all' ? (options.group ? 'WHERE group_name = ?' : '') : 'WHERE id = ?';

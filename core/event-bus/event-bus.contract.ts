@@ -162,6 +162,41 @@ export function describeEventBusContract(name: string, factory: () => ContractFa
       assert.equal(await bus.replayDead(dead[0]!.id), 0, 'a replayed letter is gone');
     });
 
+    it('counts a group\'s backlog (all, or by name) and its dead letters', async () => {
+      const group = newGroup();
+      const tag = `${run}-backlog`;
+      // A group no consumer has registered yet counts every stored event.
+      const stored = await bus.backlog(group);
+      assert.ok(stored >= 1, `an unregistered group counts the stored events (${stored})`);
+      let caughtUp = false;
+      const c1 = bus.consume(group, async (d) => { if (d.name === 'test.other' && d.payload.label === `${tag}-mark`) caughtUp = true; }, fast);
+      await bus.publish('test.other', { label: `${tag}-mark` });
+      await until(() => caughtUp, 10_000, 'caught up');
+      await c1.stop();
+      assert.equal(await bus.backlog(group), 0, 'nothing left once the group caught up');
+      for (let n = 0; n < 3; n++) await bus.publish('test.numbered', { n, run: tag });
+      for (let n = 0; n < 5; n++) await bus.publish('test.other', { label: `${tag}-${n}` });
+      assert.equal(await bus.backlog(group), 8);
+      assert.equal(await bus.backlog(group, { names: ['test.other'] }), 5);
+      assert.equal(await bus.backlog(group, { names: ['test.numbered', 'test.other'] }), 8);
+      // Failing the five test.other on their only attempt: dead letters, out of the backlog.
+      const total = async () => Object.values(await bus.countDead()).reduce((a, b) => a + b, 0);
+      const deadBefore = await total();
+      const c2 = bus.consume(group, async (d) => { if (d.name === 'test.other') throw new Error('refused'); }, { ...fast, maxAttempts: 1 });
+      await until(async () => (await bus.countDead())[group] === 5, 10_000, 'five dead letters');
+      await until(async () => (await bus.backlog(group)) === 0, 10_000, 'backlog drained');
+      await c2.stop();
+      assert.equal(await total(), deadBefore + 5, 'counted among all groups\' dead letters');
+      // Replayed letters are the group's backlog again.
+      assert.equal(await bus.replayDead('all', { group }), 5);
+      assert.equal((await bus.countDead())[group], undefined, 'a group without dead letters is absent');
+      assert.equal(await bus.backlog(group), 5);
+      assert.equal(await bus.backlog(group, { names: ['test.other'] }), 5);
+      const c3 = bus.consume(group, async () => {}, fast);
+      await until(async () => (await bus.backlog(group)) === 0, 10_000, 'replays handled');
+      await c3.stop();
+    });
+
     it('replays to the dead letter\'s group only', async () => {
       const g1 = newGroup();
       const g2 = newGroup();

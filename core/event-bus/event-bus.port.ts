@@ -15,6 +15,7 @@ import type { TypedEmitter } from '../events/typed-emitter.js';
  *     maxAttempts deliveries the event moves to the dead-letter store with the last error.
  *   - An event leased by a consumer that died is delivered again after visibilityTimeoutMs.
  *   - listDead()/replayDead() let an operator inspect and re-deliver dead letters to their group.
+ *   - backlog()/countDead() are cheap counts for metrics (the callback backlog, the transcoder's queue).
  */
 
 /** A catalog of event name -> payload (see core/events/bus-events.ts for onair's). */
@@ -107,6 +108,15 @@ export interface EventBus<E extends EventCatalog> {
   listDead(options?: { group?: string; limit?: number }): Promise<DeadLetter[]>;
   /** Re-delivers one dead letter (or all, optionally of one group) to its group with fresh attempts; returns how many. */
   replayDead(id: string | 'all', options?: { group?: string }): Promise<number>;
+  /**
+   * Events the group has not acknowledged yet: not yet read, leased by a consumer, or waiting for a
+   * retry (dead letters excluded). A group no consumer has registered yet counts every stored event
+   * (what it would start with). `names` counts only those events (on Redis only the unread part is
+   * filtered: leased/retrying entries are counted whatever their name).
+   */
+  backlog(group: string, options?: { names?: string[] }): Promise<number>;
+  /** Dead letters now, by group (groups without any are absent). */
+  countDead(): Promise<Record<string, number>>;
   /** Stops every consumer and releases connections. Idempotent. */
   close(): Promise<void>;
 }

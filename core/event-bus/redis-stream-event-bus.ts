@@ -106,6 +106,52 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
     return letters.length;
   }
 
+  async backlog(group: string, options: { names?: string[] } = {}): Promise<number> {
+    const names = options.names && options.names.length > 0 ? new Set(options.names) : undefined;
+    const groups = (await this.client.xinfo('GROUPS', this.keys.stream).catch((err: unknown) => {
+      if (err instanceof Error && /no such key/i.test(err.message)) return [];
+      throw err;
+    })) as unknown[][];
+    const info = groups.map(fieldsOf).find((g) => g.name === group);
+    if (!info) {
+      // Not created yet: its first consumer starts from '0', every stored entry.
+      return names ? this.countEntries('-', names, group) : Number(await this.client.xlen(this.keys.stream));
+    }
+    const pending = Number(info.pending ?? 0);
+    // lag (Redis 7) is the number of entries not yet delivered to the group; null when Redis cannot tell (after deletions).
+    if (!names && info.lag !== null && info.lag !== undefined) return pending + Number(info.lag);
+    return pending + await this.countEntries(`(${String(info['last-delivered-id'] ?? '0-0')}`, names, group);
+  }
+
+  /** Counts stream entries after `start` (optionally of some names, and not addressed to another group), in pages. */
+  private async countEntries(start: string, names: Set<string> | undefined, group: string): Promise<number> {
+    let count = 0;
+    let from = start;
+    for (;;) {
+      const page = (await this.client.xrange(this.keys.stream, from, '+', 'COUNT', 1000)) as Array<[string, string[]]>;
+      for (const raw of page) {
+        const e = parseEntry(raw);
+        if ((!names || names.has(e.name)) && (e.target === null || e.target === group)) count++;
+      }
+      if (page.length < 1000) return count;
+      from = `(${page[page.length - 1]![0]}`;
+    }
+  }
+
+  async countDead(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.client.hscan(this.keys.dead, cursor, 'COUNT', 500);
+      for (let i = 1; i < flat.length; i += 2) {
+        const group = String((JSON.parse(flat[i]!) as { group?: string }).group);
+        counts[group] = (counts[group] ?? 0) + 1;
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return counts;
+  }
+
   private async one(id: string): Promise<DeadLetter[]> {
     const json = await this.client.hget(this.keys.dead, id);
     return json ? [{ id, ...(JSON.parse(json) as Omit<DeadLetter, 'id'>) }] : [];
@@ -134,3 +180,10 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
 }
 
 export type { AnyDelivery };
+
+/** XINFO GROUPS answers each group as a flat [field, value, ...] list. */
+function fieldsOf(flat: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = flat[i + 1];
+  return out;
+}
