@@ -20,7 +20,7 @@ export interface TranscoderMetrics {
 export function registerTranscoderMetrics(registry: Registry): TranscoderMetrics {
   const registers = [registry];
   return {
-    // Names and labels as infra/prometheus (alerts, dashboards, pending-metrics.json) expects them.
+    // Names and labels as infra/prometheus (alerts, dashboards) expects them.
     jobs: new Counter({ name: 'onair_transcoder_jobs_total', help: 'Recording jobs by result (done, duplicate: already a replay, failed: an attempt that will be retried, dead: dead-lettered)', labelNames: ['result'], registers }),
     jobSeconds: new Histogram({ name: 'onair_transcoder_job_duration_seconds', help: 'Wall time of a job, remux to committed row', registers, buckets: [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600] }),
     stageSeconds: new Histogram({

@@ -2,8 +2,8 @@
  * The alert rules and Grafana dashboards an operator gets: Debian's promtool checks the rules,
  * runs their unit tests (each alert fires on its situation, stays quiet otherwise) and loads them
  * through the real grafana/prometheus.yml; every PromQL expression of the dashboards is valid; every
- * metric either is defined in onair's sources or is listed as pending with its owner; every alert
- * points at a runbook section that exists.
+ * metric is defined in onair's sources (tests/e2e/metrics-exported.test.ts scrapes the running roles
+ * for them); every alert points at a runbook section that exists.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,7 +30,6 @@ const dashboard = (file: string) => JSON.parse(readFileSync(join(root, 'grafana/
 /** The PromQL of a dashboard (the logs dashboard's LogQL panels name the Loki data source and are checked in compose.test.ts). */
 const exprsOf = (d: Dashboard) => d.panels.filter((p) => p.datasource?.type !== 'loki').flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, expr: t.expr })));
 
-const pending = (JSON.parse(readFileSync(join(root, 'infra/prometheus/pending-metrics.json'), 'utf8')) as { metrics: Array<{ name: string; type: string; owner: string }> }).metrics;
 const SYNTHETIC = new Set(['up']);
 
 /** Metric names onair's sources define (string literals 'onair_...'), and prom-client's defaults when collected. */
@@ -55,12 +54,10 @@ function definedMetrics(): { names: Set<string>; defaults: boolean } {
 /** The family a sample name belongs to (histogram suffixes removed). */
 const family = (name: string) => name.replace(/_(bucket|sum|count)$/, '');
 
-function known(name: string, defined: ReturnType<typeof definedMetrics>): 'defined' | 'pending' | undefined {
-  if (SYNTHETIC.has(name)) return 'defined';
-  if (defined.names.has(name) || defined.names.has(family(name))) return 'defined';
-  if (defined.defaults && /^(process|nodejs)_/.test(name)) return 'defined';
-  if (pending.some((p) => p.name === name || p.name === family(name))) return 'pending';
-  return undefined;
+function known(name: string, defined: ReturnType<typeof definedMetrics>): boolean {
+  if (SYNTHETIC.has(name)) return true;
+  if (defined.names.has(name) || defined.names.has(family(name))) return true;
+  return defined.defaults && /^(process|nodejs)_/.test(name);
 }
 
 function promtool(args: string[]) {
@@ -163,32 +160,32 @@ describe('Grafana dashboards (grafana/dashboards)', () => {
     for (const m of ['onair_transcoder_jobs_total', 'onair_transcoder_queue_depth', 'onair_transcoder_speed_ratio', 'onair_transcoder_job_duration_seconds']) assert.ok(transcoder.has(m), `transcoder: ${m}`);
   });
 
-  it('name only metrics the sources define or pending-metrics.json lists; panels on pending ones say so', (t) => {
+  it('name only metrics the sources define (no metric is left pending: pending-metrics.json is gone)', () => {
+    assert.ok(!existsSync(join(root, 'infra/prometheus/pending-metrics.json')), 'every metric the alerts and dashboards use is exported');
     const unknown: string[] = [];
-    const landed = new Set<string>();
     for (const file of dashboardFiles()) {
       for (const { panel, expr } of exprsOf(dashboard(file))) {
         const names = promqlMetricNames(expr);
         assert.ok(names.length > 0, `${file} "${panel.title}": no metric in ${expr}`);
-        for (const name of names) {
-          const k = known(name, defined);
-          if (!k) unknown.push(`${file} "${panel.title}": ${name}`);
-          if (k === 'pending' && file !== 'onair.json') {
-            assert.match(`${panel.description ?? ''} ${dashboard(file).description ?? ''}`, /pending/i, `${file} "${panel.title}" uses pending ${name}: say so`);
-          }
-        }
+        for (const name of names) if (!known(name, defined)) unknown.push(`${file} "${panel.title}": ${name}`);
+        assert.doesNotMatch(`${panel.description ?? ''} ${dashboard(file).description ?? ''}`, /pending-metrics/, `${file} "${panel.title}": stale pending note`);
       }
     }
     for (const r of rules()) for (const name of promqlMetricNames(r.expr)) if (!known(name, defined)) unknown.push(`alert ${r.alert}: ${name}`);
-    assert.deepEqual(unknown, [], 'metrics neither defined nor pending');
-    for (const p of pending) if (defined.names.has(p.name)) landed.add(p.name);
-    // Not a failure: a pending metric that lands (another branch) only needs its entry removed.
-    if (landed.size) t.diagnostic(`pending metrics now defined in the sources (remove them from pending-metrics.json): ${[...landed].join(', ')}`);
-    const used = new Set([
-      ...dashboardFiles().flatMap((f) => exprsOf(dashboard(f)).flatMap(({ expr }) => promqlMetricNames(expr))),
-      ...rules().flatMap((r) => promqlMetricNames(r.expr)),
-    ].map(family));
-    for (const p of pending) assert.ok(used.has(p.name), `pending ${p.name} is used by no panel or alert`);
+    assert.deepEqual(unknown, [], 'metrics no source defines');
+  });
+
+  it('aggregate the shared bus figures with max (every replica reports the same count), never sum', () => {
+    const shared = ['onair_callback_backlog', 'onair_callback_dead_letters', 'onair_transcoder_queue_depth'];
+    const exprs = [
+      ...dashboardFiles().flatMap((f) => exprsOf(dashboard(f)).map(({ panel, expr }) => ({ where: `${f} "${panel.title}"`, expr }))),
+      ...rules().map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
+    ];
+    for (const { where, expr } of exprs) {
+      for (const name of shared) {
+        assert.doesNotMatch(expr, new RegExp(`sum(\\s+by\\s*\\([^)]*\\))?\\s*\\(\\s*${name}\\b`), `${where}: sums ${name} over replicas`);
+      }
+    }
   });
 
   it('every dashboard query is valid PromQL (promtool, as recording rules)', { skip }, () => {
