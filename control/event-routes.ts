@@ -8,6 +8,10 @@ import { sessionLiveHandler } from './notifications/session-live.handler.js';
 import { recordingCommitHooks, recordingFinishedHandler } from './recordings/recording.handler.js';
 import type { AudienceService } from './audience/audience.service.js';
 import type { AudienceEventHandlers } from './audience/audience-events.handlers.js';
+import { replayReadyHandler } from './notifications/replay-ready.handler.js';
+import { sessionEndedHandler } from './settlement/session-ended.handler.js';
+import type { SettlementService } from './settlement/settlement.service.js';
+import type { DurableEventName } from '../core/events/domain-events.js';
 
 /** What the routes need from control, satisfied by its services as they are (main.ts, the test stacks). */
 export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
@@ -17,12 +21,21 @@ export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
   audience: Pick<AudienceService, 'viewerJoined' | 'viewerLeft'>;
   /** The go-live fan-out worker (control/notifications), kicked after a session.live enqueued its job. */
   notifyFanout?: { kick(): void };
+  settlement: Pick<SettlementService, 'settle'>;
 };
 
 /**
- * The one route of each durable domain event (consumed from the bus), from the domain folder that owns it. Events without
- * a route here (stream.failed, session.ended, replay.ready) are acknowledged and logged: other
- * consumer groups (the transcoder on recording.finished) read the same bus on their own.
+ * The durable events control's consumer deliberately does not route, and why (acknowledged and
+ * logged in live_events as `no route`). Every other durable event has a route below; a test keeps
+ * the two lists complete.
+ */
+export const unroutedEvents: { readonly [N in DurableEventName]?: string } = {
+  'stream.failed': 'the vendor\'s push-error report (CSS 321) changes nothing by itself: the stream.unpublished that follows ends the session; it is kept in live_events for diagnosis',
+};
+
+/**
+ * The one route of each durable domain event (consumed from the bus), from the domain folder that
+ * owns it. Other consumer groups read the same bus on their own (the transcoder: recording.finished).
  */
 export function eventRoutes(deps: EventRouteDeps): EventRoutes {
   return {
@@ -32,6 +45,8 @@ export function eventRoutes(deps: EventRouteDeps): EventRoutes {
     'recording.finished': recordingFinishedHandler(),
     'screenshot.taken': screenshotTakenHandler(deps),
     'audit.flagged': auditFlaggedHandler(deps),
+    'session.ended': sessionEndedHandler(deps),
+    'replay.ready': replayReadyHandler(),
   };
 }
 

@@ -202,7 +202,7 @@ export function createControl(deps: ControlDeps): Control {
   const audienceEvents = new AudienceEventHandlers({ audience: new AudienceStore(db), cache, sessions: sessionStore });
   const routeDeps = {
     audienceEvents,
-    db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience,
+    db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience, settlement,
     auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
     notifyFanout: { kick: () => notifications?.fanout.kick() },
     notifyPush: { pushLater: (dedupeKey: string, userIds: string[]) => notifications?.push.pushLater(dedupeKey, userIds) },

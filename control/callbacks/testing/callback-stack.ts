@@ -133,7 +133,7 @@ export async function makeCallbackStack(
   const fanout = new NotificationFanout({ db, push: { byDedupeKey: async () => 0 }, batch: config.notifications.fanoutBatch, leaseMs: config.notifications.fanoutLease, pollMs: 200, log });
   fanout.start();
   const routeDeps: EventRouteDeps = {
-    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, audience, auditPauseMs: config.live.auditPause, log, notifyFanout: fanout,
+    db, rooms, roomService, sessions, sessionStore, moderation, pendingBans, media, audience, settlement, auditPauseMs: config.live.auditPause, log, notifyFanout: fanout,
   };
   let routes = eventRoutes(routeDeps);
   if (options.routes) routes = options.routes(routes);
