@@ -1,11 +1,13 @@
 /**
  * Every domain event of the catalog has its one route (durable: control's consumer; fan-out: the
  * intake), or is listed in `unroutedEvents` with the reason; and the routes of session.ended
- * (settlement) and replay.ready (followers' notices) do what they say, on both adapter sets.
+ * (settlement) and replay.ready (followers' notices) do what they say, and a version the consumer
+ * does not know is dead-lettered at once, on both adapter sets.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { until } from '../core/event-bus/event-bus.contract.js';
+import { waitFor } from '../core/testing/wait-for.js';
 import { domainEventSpecs, type DomainEventName } from '../core/events/domain-events.js';
 import { eventIds } from '../core/events/event-route.js';
 import { eventRoutes, fanOutRoutes, unroutedEvents, type EventRouteDeps } from './event-routes.js';
@@ -48,6 +50,21 @@ for (const { set, bus } of busChoices()) {
       }, { key: a.roomId });
       await until(async () => (await s.count('event_processed', 'event_id = ?', [eventId])) === 1, 10_000, 'session.ended processed');
       assert.equal(await s.count('live_statistics', 'session_id = ?', [session.id]), 1, 'settled by the route');
+    });
+
+    it('an event of a version the consumer does not know is dead-lettered at once, saying so, and has no effect', async () => {
+      const a = await s.anchorWithRoom();
+      const fan = await s.users.create({ username: `v2fan${Date.now()}`, passwordHash: 'x', role: 'viewer' });
+      await s.ports.db.sequelize.query('INSERT INTO follows (user_id, anchor_id, created_at) VALUES (?, ?, ?)', { replacements: [fan.id, a.userId, Date.now()] });
+      const eventId = `session.live:v2test:${Date.now()}`;
+      const busId = await s.bus.publish('session.live', { eventId, at: Date.now(), sessionId: '123', roomId: a.roomId, anchorId: a.userId }, { key: a.roomId, version: 2 });
+      const letter = await waitFor('dead letter', async () => (await s.bus.listDead({ group: 'callbacks', limit: 1000 })).find((d) => d.eventId === busId), 10_000);
+      assert.equal(letter!.attempts, 1, 'no retries: retrying cannot teach the consumer v2');
+      assert.match(letter!.lastError, /^RejectedEventError: session\.live v2 is not a version this consumer knows \(it reads v1\)/);
+      assert.equal(await s.count('event_processed', 'event_id = ?', [eventId]), 0);
+      assert.equal(await s.count('notifications', 'user_id = ?', [fan.id]), 0);
+      await s.events.flush();
+      assert.equal(await s.count('live_events', "identity = ? AND status = 'dead'", [eventId]), 1, 'live_events says it died');
     });
 
     it('replay.ready tells the anchor\'s followers once per replay (two segments, one notice)', async () => {

@@ -69,3 +69,15 @@ export class RateLimitedError extends OnairError {
     this.name = 'RateLimitedError';
   }
 }
+
+/**
+ * A bus consumer refuses an event itself (e.g. a schema version it does not know): retrying cannot
+ * help, so the consumer loop dead-letters it at once with this message; an operator replays it
+ * once a consumer that knows it runs.
+ */
+export class RejectedEventError extends OnairError {
+  constructor(message: string, options?: { cause?: unknown; code?: string }) {
+    super(options?.code ?? 'event_rejected', message, options);
+    this.name = 'RejectedEventError';
+  }
+}

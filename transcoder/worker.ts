@@ -4,7 +4,7 @@ import { join, sep } from 'node:path';
 import { hostname } from 'node:os';
 import type { Consumer, EventBus, AnyDelivery } from '../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../core/events/bus-events.js';
-import { parseDomainEvent, type DomainEvents } from '../core/events/domain-events.js';
+import { busPublishOptions, checkEventVersion, parseDomainEvent, type DomainEvents } from '../core/events/domain-events.js';
 import type { Logger } from '../core/logging/logger.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { joinedObjectKey, readyToJoin, segmentObjectKeys } from '../core/replays/replay.js';
@@ -92,6 +92,7 @@ export class TranscoderWorker {
 
   private async handle(d: AnyDelivery<BusEvents>): Promise<void> {
     if (d.name !== 'recording.finished') return;
+    checkEventVersion(d.name, d.version);
     const rec = parseDomainEvent('recording.finished', d.payload);
     const log = this.o.log.child({ recording: rec.eventId, room: rec.roomId, segment: rec.segment, attempt: d.attempt });
 
@@ -205,7 +206,7 @@ export class TranscoderWorker {
       eventId: `replay.ready:${rec.eventId}`.slice(0, 191), at: Date.now(), replayId, roomId: rec.roomId,
       ...(rec.sessionId !== undefined ? { sessionId: rec.sessionId } : {}),
       objectKey: seg.objectKey, posterKey: seg.posterKey, durationMs: seg.durationMs, size: seg.size,
-    }, { key: rec.roomId });
+    }, busPublishOptions('replay.ready', rec.roomId));
   }
 
   /** After the row is committed: delete the recording (ONAIR_RECORD_KEEP_SOURCE=false, the default) or keep it. */

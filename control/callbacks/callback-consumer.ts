@@ -5,7 +5,7 @@ import { cacheKeys } from '../../core/cache/keys.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { AnyDelivery, BusHandler, ConsumeOptions, Consumer, EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
-import { domainEventSchemas, type DomainEventName } from '../../core/events/domain-events.js';
+import { busPublishOptions, checkEventVersion, domainEventSchemas, type DomainEventName } from '../../core/events/domain-events.js';
 import type { CommitHook, EventContext, EventRoute, EventRoutes, RowsJob } from '../../core/events/event-route.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { GroupCommitter } from '../../core/event-bus/db-transaction.js';
@@ -33,8 +33,9 @@ export const CALLBACK_GROUP = 'callbacks';
 class AlreadyProcessed extends Error {}
 
 /**
- * The consumer's handler: checks the payload against its event's schema (a delivery written by
- * another version, or a corrupt one, fails and ends in the dead letters), then runs the event's one
+ * The consumer's handler: checks the delivery's version (one it does not know is dead-lettered at
+ * once, RejectedEventError) and the payload against its event's schema (a corrupt one fails and
+ * ends in the dead letters after the retries), then runs the event's one
  * route, idempotent by event id. Three guards: the processed marker (a duplicate of a finished event
  * is skipped), `lock:callback:{eventId}` (another copy arriving while the first is running is
  * skipped; the first one's own retries cover it if it fails), and the marker's primary key (two
@@ -52,6 +53,8 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps, bus?: Eve
 
   return async (delivery: AnyDelivery<BusEvents>) => {
     const name: DomainEventName = delivery.name;
+    // A version this consumer does not know is refused before its payload is read (dead-lettered at once).
+    checkEventVersion(name, delivery.version);
     const route = deps.routes[name] as EventRoute<DomainEventName> | undefined;
     const parsed = domainEventSchemas[name]?.safeParse(delivery.payload);
     const raw = delivery.payload as { eventId?: unknown; roomId?: unknown };
@@ -104,7 +107,7 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps, bus?: Eve
         },
         async publish(next, payload) {
           if (!publishBus) throw new TypeError('this consumer has no bus to publish on');
-          await publishBus.publish(next, payload as never, { key: (payload as { roomId: string }).roomId });
+          await publishBus.publish(next, payload as never, busPublishOptions(next, (payload as { roomId: string }).roomId));
           deps.events.write({ identity: payload.eventId, source: 'control', eventName: next, streamName: (payload as { roomId: string }).roomId, status: 'accepted', body: payload });
         },
       };

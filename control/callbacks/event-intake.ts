@@ -1,5 +1,6 @@
 import type { EventBus } from '../../core/event-bus/event-bus.port.js';
 import type { BusEvents } from '../../core/events/bus-events.js';
+import { busPublishOptions } from '../../core/events/domain-events.js';
 import type { FanOutRoutes } from '../../core/events/event-route.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { DomainEventOut } from './domain-event-out.js';
@@ -38,7 +39,7 @@ export class EventIntake {
     }
     const line = { identity: out.event.eventId, source, eventName: out.name, streamName: out.event.roomId };
     try {
-      const busId = await this.deps.bus.publish(out.name, out.event as never, { key: out.event.roomId });
+      const busId = await this.deps.bus.publish(out.name, out.event as never, busPublishOptions(out.name, out.event.roomId));
       this.deps.events?.write({ ...line, status: 'accepted', busId, body: out.event });
     } catch (err) {
       this.deps.log?.error({ err, eventId: out.event.eventId, event: out.name }, 'could not append the event to the bus');

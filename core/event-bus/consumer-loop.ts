@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { TypedEmitter } from '../events/typed-emitter.js';
 import type { Logger } from '../logging/logger.js';
+import { RejectedEventError } from '../errors.js';
 import type {
   AnyDelivery, BusHandler, ConsumeOptions, Consumer, ConsumerEvents, ConsumerStats, EventCatalog,
 } from './event-bus.port.js';
@@ -152,7 +153,7 @@ export class ConsumerLoop extends TypedEmitter<ConsumerEvents> implements Consum
     } catch (raw) {
       const error = asError(raw);
       try {
-        if (d.attempt >= this.options.maxAttempts) {
+        if (d.attempt >= this.options.maxAttempts || error instanceof RejectedEventError) {
           await this.backend.deadLetter(d, error);
           this.stats.dead++;
           this.log.warn({ eventId: d.id, name: d.name, attempt: d.attempt, err: error }, 'event dead-lettered');

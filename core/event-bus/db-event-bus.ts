@@ -11,7 +11,7 @@ import type {
 import { ConsumerLoop, resolveConsumeOptions, type ConsumerBackend } from './consumer-loop.js';
 import { isLockConflict, runInTransaction, type Tx } from './db-transaction.js';
 
-interface PendingPublish { name: string; payload: string; key: string | null; resolve(id: string): void; reject(err: unknown): void }
+interface PendingPublish { name: string; payload: string; key: string | null; version: number; resolve(id: string): void; reject(err: unknown): void }
 
 type Row = Record<string, unknown>;
 
@@ -46,7 +46,7 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
   publish<N extends keyof E & string>(name: N, payload: E[N], options: PublishOptions = {}): Promise<string> {
     if (this.closed) return Promise.reject(new InvalidStateError('event bus is closed'));
     return new Promise<string>((resolve, reject) => {
-      this.queue.push({ name, payload: JSON.stringify(payload), key: options.key ?? null, resolve, reject });
+      this.queue.push({ name, payload: JSON.stringify(payload), key: options.key ?? null, version: options.version ?? 1, resolve, reject });
       if (this.queue.length >= MAX_PUBLISH_BATCH) void this.flush();
       else if (!this.flushScheduled) {
         this.flushScheduled = true;
@@ -100,8 +100,8 @@ export class DbEventBus<E extends EventCatalog> implements EventBus<E> {
 
   private async append(tx: Tx, batch: PendingPublish[]): Promise<number[]> {
     const now = Date.now();
-    const insert = `INSERT INTO bus_events (name, msg_key, payload, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`;
-    const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, now]);
+    const insert = `INSERT INTO bus_events (name, msg_key, payload, version, created_at) VALUES ${batch.map(() => '(?, ?, ?, ?, ?)').join(', ')}`;
+    const replacements = batch.flatMap((p) => [p.name, p.key, p.payload, p.version, now]);
     let eventIds: number[];
     if (tx.dialect === 'mysql') {
       const rows = await tx.select<{ id: number | string }>(`${insert} RETURNING id`, replacements);
@@ -256,13 +256,13 @@ class DbConsumerBackend implements ConsumerBackend {
       { replacements: [this.consumer, lease, now + this.visibilityMs, this.group, due.map((d) => d.event_id), now] },
     );
     const rows = await q.query<Row>(
-      `SELECT p.event_id, p.attempts, e.name, e.msg_key, e.payload, e.created_at FROM bus_pending p
+      `SELECT p.event_id, p.attempts, e.name, e.msg_key, e.payload, e.version, e.created_at FROM bus_pending p
          JOIN bus_events e ON e.id = p.event_id WHERE p.group_name = ? AND p.lease = ? ORDER BY p.event_id`,
       { replacements: [this.group, lease], type: QueryTypes.SELECT },
     );
     return rows.map((r) => ({
       id: String(r.event_id), name: String(r.name), payload: JSON.parse(String(r.payload)) as object,
-      key: (r.msg_key as string | null) ?? null, attempt: Number(r.attempts), publishedAt: Number(r.created_at),
+      key: (r.msg_key as string | null) ?? null, version: Number(r.version ?? 1), attempt: Number(r.attempts), publishedAt: Number(r.created_at),
     }));
   }
 

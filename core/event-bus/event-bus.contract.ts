@@ -2,6 +2,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AnyDelivery, EventBus } from './event-bus.port.js';
 import { waitFor } from '../testing/wait-for.js';
+import { RejectedEventError } from '../errors.js';
 
 /** The catalog the contract suite publishes. */
 type ContractEvents = {
@@ -195,6 +196,33 @@ export function describeEventBusContract(name: string, factory: () => ContractFa
       const c3 = bus.consume(group, async () => {}, fast);
       await until(async () => (await bus.backlog(group)) === 0, 10_000, 'replays handled');
       await c3.stop();
+    });
+
+    it('carries each event\'s version (1 by default), through a dead letter and its replay; a rejected event is dead at once', async () => {
+      const group = newGroup();
+      const tag = `${run}-version`;
+      const seen: Array<[number, number]> = [];
+      let accept = false;
+      const c = bus.consume(group, async (d) => {
+        if (d.name !== 'test.numbered' || d.payload.run !== tag) return;
+        if (d.version === 2 && !accept) throw new RejectedEventError(`test.numbered v${d.version} is unknown here`);
+        seen.push([d.payload.n, d.version]);
+      }, { ...fast, maxAttempts: 3 });
+      const dead: number[] = [];
+      c.on('dead', (d) => dead.push(d.attempt));
+      await bus.publish('test.numbered', { n: 1, run: tag });
+      await bus.publish('test.numbered', { n: 2, run: tag }, { version: 2 });
+      await bus.publish('test.numbered', { n: 3, run: tag }, { version: 1 });
+      await until(() => seen.length === 2 && dead.length === 1, 10_000, 'two handled, one dead');
+      assert.deepEqual(seen, [[1, 1], [3, 1]]);
+      assert.deepEqual(dead, [1], 'dead-lettered on its first delivery: no retries');
+      const [letter] = await bus.listDead({ group });
+      assert.match(letter!.lastError, /RejectedEventError: test.numbered v2 is unknown here/);
+      accept = true;
+      assert.equal(await bus.replayDead(letter!.id), 1);
+      await until(() => seen.length === 3, 10_000, 'replayed');
+      await c.stop();
+      assert.deepEqual(seen[2], [2, 2], 'the replay keeps the version');
     });
 
     it('replays to the dead letter\'s group only', async () => {

@@ -12,7 +12,9 @@ import type { TypedEmitter } from '../events/typed-emitter.js';
  *   - consume(group, ...) delivers every event published to the bus at least once to the group,
  *     in id order (per batch, events sharing a `key` run one after another, others in parallel).
  *   - A handler that throws is retried with exponential backoff (backoffMs * 2^(attempt-1)); after
- *     maxAttempts deliveries the event moves to the dead-letter store with the last error.
+ *     maxAttempts deliveries the event moves to the dead-letter store with the last error. A
+ *     RejectedEventError (the consumer refuses the event itself: a version it does not know) moves
+ *     it there at once: retrying cannot help, replaying after an upgrade can.
  *   - An event leased by a consumer that died is delivered again after visibilityTimeoutMs.
  *   - listDead()/replayDead() let an operator inspect and re-deliver dead letters to their group.
  *   - backlog()/countDead() are cheap counts for metrics (the callback backlog, the transcoder's queue).
@@ -24,6 +26,8 @@ export type EventCatalog = { [name: string]: object };
 export interface PublishOptions {
   /** Events with the same key are never handled concurrently within a consumer batch (e.g. a stream name). */
   key?: string;
+  /** The version of the payload's schema (domainEventSpecs); delivered as `version`. Default 1. */
+  version?: number;
 }
 
 export interface Delivery<E extends EventCatalog, N extends keyof E & string = keyof E & string> {
@@ -32,6 +36,8 @@ export interface Delivery<E extends EventCatalog, N extends keyof E & string = k
   name: N;
   payload: E[N];
   key: string | null;
+  /** The payload's schema version as published (1 for events published without one). */
+  version: number;
   /** 1 on the first delivery, 2 on the first retry, ... */
   attempt: number;
   publishedAt: number;
@@ -96,6 +102,8 @@ export interface DeadLetter {
   name: string;
   payload: unknown;
   key: string | null;
+  /** The payload's schema version (1 when published without one). */
+  version?: number;
   attempts: number;
   lastError: string;
   deadAt: number;

@@ -9,6 +9,8 @@ export interface StreamEntry {
   name: string;
   payload: object;
   key: string | null;
+  /** The payload's schema version (field `v`; absent means 1). */
+  version: number;
   publishedAt: number;
   /** Set on replayed dead letters: only this group handles the entry. */
   target: string | null;
@@ -23,7 +25,7 @@ export function parseEntry([id, fields]: [string, string[]]): StreamEntry {
   } catch {
     payload = { unparsable: f.p };
   }
-  return { id, name: f.n ?? '', payload, key: f.k ?? null, publishedAt: Number(f.t ?? 0), target: f.g ?? null };
+  return { id, name: f.n ?? '', payload, key: f.k ?? null, version: f.v ? Number(f.v) : 1, publishedAt: Number(f.t ?? 0), target: f.g ?? null };
 }
 
 type RawEntries = Array<[string, string[]] | null>;
@@ -115,7 +117,7 @@ export class RedisStreamConsumerBackend implements ConsumerBackend {
       .filter((i) => i.entry.target === null || i.entry.target === this.group)
       .sort((a, b) => compareIds(a.entry.id, b.entry.id))
       .map(({ entry, attempt }) => ({
-        id: entry.id, name: entry.name, payload: entry.payload, key: entry.key, attempt, publishedAt: entry.publishedAt,
+        id: entry.id, name: entry.name, payload: entry.payload, key: entry.key, version: entry.version, attempt, publishedAt: entry.publishedAt,
       }));
   }
 
@@ -140,7 +142,7 @@ export class RedisStreamConsumerBackend implements ConsumerBackend {
   async deadLetter(delivery: AnyDelivery<EventCatalog>, error: Error): Promise<void> {
     const id = String(await this.client.incr(this.keys.deadSeq));
     const letter = {
-      group: this.group, eventId: delivery.id, name: delivery.name, payload: delivery.payload, key: delivery.key,
+      group: this.group, eventId: delivery.id, name: delivery.name, payload: delivery.payload, key: delivery.key, version: delivery.version,
       attempts: delivery.attempt, lastError: describe(error), deadAt: Date.now(),
     };
     await this.client.multi()

@@ -64,6 +64,7 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
     if (this.closed) throw new InvalidStateError('event bus is closed');
     const fields = ['n', name, 'p', JSON.stringify(payload), 't', String(Date.now())];
     if (options.key !== undefined) fields.push('k', options.key);
+    if (options.version !== undefined && options.version !== 1) fields.push('v', String(options.version));
     try {
       return (await this.client.xadd(this.keys.stream, '*', ...fields)) as string;
     } catch (cause) {
@@ -100,6 +101,8 @@ export class RedisStreamEventBus<E extends EventCatalog> implements EventBus<E> 
       // A new entry addressed to the dead letter's group: other groups acknowledge it unseen.
       const fields = ['n', d.name, 'p', JSON.stringify(d.payload), 't', String(Date.now()), 'g', d.group];
       if (d.key !== null) fields.push('k', d.key);
+      const version = d.version;
+      if (version !== undefined && version !== 1) fields.push('v', String(version));
       await this.client.xadd(this.keys.stream, '*', ...fields);
       await this.client.hdel(this.keys.dead, d.id);
     }

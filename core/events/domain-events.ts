@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RejectedEventError } from '../errors.js';
 
 /**
  * The one vocabulary of what happens in a live room (DESIGN "Domain events"). Every edge (the
@@ -281,6 +282,24 @@ export function isDomainEventName(name: string): name is DomainEventName {
  * Checks an event that arrives from outside this process (an HTTP edge, a bus delivery written by
  * another version): returns the parsed payload (unknown keys stripped) or throws the ZodError.
  */
+/** What a durable event is published with: its room as the ordering key, and its schema version (carried by the bus). */
+export function busPublishOptions(name: DomainEventName, key: string): { key: string; version: number } {
+  return { key, version: domainEventSpecs[name].version };
+}
+
+/**
+ * A consumer's check of a delivery's version: one it does not know (a newer publisher, or a
+ * corrupt entry) is refused with a RejectedEventError, which the bus dead-letters at once; an
+ * operator replays it once a consumer that knows that version runs.
+ */
+export function checkEventVersion(name: string, version: number): void {
+  const known = isDomainEventName(name) ? domainEventSpecs[name].version : undefined;
+  if (known === undefined) throw new RejectedEventError(`${name} is not a domain event this consumer knows`, { code: 'unknown_event' });
+  if (version !== known) {
+    throw new RejectedEventError(`${name} v${version} is not a version this consumer knows (it reads v${known}): replay it once a consumer that reads v${version} runs`, { code: 'unknown_event_version' });
+  }
+}
+
 export function parseDomainEvent<N extends DomainEventName>(name: N, payload: unknown): DomainEvents[N] {
   return domainEventSchemas[name].parse(payload) as DomainEvents[N];
 }
