@@ -4,6 +4,7 @@
  *   - no file cycles, anywhere;
  *   - core imports no role (control, media, web, transcoder, tools);
  *   - media and control never import each other, tests included (shared wire schemas live in core);
+ *   - the transcoder and control/media never import each other (they share the bus and core);
  *   - tools (stress/) reach control over HTTP or core only.
  * Composition roots (onair.ts) and end-to-end tests (tests/) may import every role.
  */
@@ -36,6 +37,20 @@ module.exports = {
       severity: 'error',
       from: { path: '^control/' },
       to: { path: '^media/' },
+    },
+    {
+      name: 'transcoder-not-control-or-media',
+      comment: 'transcoder/ reads recording.finished from the bus and uses core/ only (tests included).',
+      severity: 'error',
+      from: { path: '^transcoder/' },
+      to: { path: '^(control|media|web)/' },
+    },
+    {
+      name: 'roles-not-transcoder',
+      comment: 'control/ and media/ never import transcoder/ (the all-in-one onair.ts and tests/ compose them).',
+      severity: 'error',
+      from: { path: '^(control|media|web)/' },
+      to: { path: '^transcoder/' },
     },
     {
       name: 'tools-reach-control-over-http',

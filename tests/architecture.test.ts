@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const depcruise = join(root, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
-const ROLES = ['core', 'control', 'media', 'web', 'stress', 'bench', 'tests', 'onair.ts'];
+const ROLES = ['core', 'control', 'media', 'transcoder', 'web', 'stress', 'bench', 'tests', 'onair.ts'];
 
 interface Cruise { modules: Array<{ source: string; dependencies: Array<{ resolved: string; coreModule?: boolean }> }>; summary: { violations: Array<{ rule: { name: string }; from: string; to: string }> } }
 
@@ -114,9 +114,11 @@ describe('architecture', () => {
       writeFileSync(join(dir, 'control/rooms/c.ts'), "export const other = 2;\n");
       writeFileSync(join(dir, 'media/stream/x.ts'), "import { y } from './y.js';\nimport { room } from '../../control/rooms/a.js';\nexport const x = y + room;\n");
       writeFileSync(join(dir, 'media/stream/y.ts'), "import { x } from './x.js';\nexport const y = 1;\nexport const z = x;\n");
-      const bad = cruise(dir, ['core', 'control', 'media']);
+      mkdirSync(join(dir, 'transcoder'), { recursive: true });
+      writeFileSync(join(dir, 'transcoder/t.ts'), "import { other } from '../control/rooms/c.js';\nexport const t = other;\n");
+      const bad = cruise(dir, ['core', 'control', 'media', 'transcoder']);
       const rules = new Set(bad.summary.violations.map((v) => v.rule.name));
-      for (const rule of ['core-imports-no-role', 'media-not-control', 'no-file-cycle']) assert.ok(rules.has(rule), `${rule} caught: ${[...rules].join(', ')}`);
+      for (const rule of ['core-imports-no-role', 'media-not-control', 'transcoder-not-control-or-media', 'no-file-cycle']) assert.ok(rules.has(rule), `${rule} caught: ${[...rules].join(', ')}`);
       const cycles = folderCycles(bad);
       assert.equal(cycles.length, 1, cycles.join('\n'));
       assert.match(cycles[0]!, /^control\/live-sessions <-> control\/rooms/);
