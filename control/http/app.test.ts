@@ -55,6 +55,7 @@ describe('error handler', () => {
     const request = (await import('supertest')).default;
     const { ConnectionError } = await import('sequelize');
     const { errorHandler } = await import('./error-handler.js');
+    const { translateDriverError } = await import('../../core/database/driver-errors.js');
     const { NotFoundError, ConflictError, UnavailableError, InvalidStateError } = await import('../../core/errors.js');
     const { silentLogger } = await import('../../core/logging/logger.js');
     const app = express();
@@ -63,14 +64,17 @@ describe('error handler', () => {
       conflict: new ConflictError('taken', { code: 'taken' }),
       unavailable: new UnavailableError('redis down'),
       state: new InvalidStateError('closed'),
-      db: new ConnectionError(new Error('ECONNREFUSED 10.0.0.1:3306 secret-host')),
+      // What the database hands up when its server is away (core/database/driver-errors.ts).
+      db: translateDriverError(new ConnectionError(new Error('ECONNREFUSED 10.0.0.1:3306 secret-host'))),
+      // A raw driver error no longer means anything to the handler: a bug, 500.
+      rawdb: new ConnectionError(new Error('ECONNREFUSED 10.0.0.1:3306 secret-host')),
       bug: new Error('SELECT * FROM users WHERE password_hash = ...'),
     };
     app.get('/:kind', (req, _res, next) => next(errors[req.params.kind]));
     app.use(errorHandler(silentLogger()));
     const expect: Array<[string, number, string]> = [
       ['notfound', 404, 'not_found'], ['conflict', 409, 'taken'], ['unavailable', 503, 'unavailable'],
-      ['state', 409, 'invalid_state'], ['db', 503, 'unavailable'], ['bug', 500, 'internal'],
+      ['state', 409, 'invalid_state'], ['db', 503, 'unavailable'], ['rawdb', 500, 'internal'], ['bug', 500, 'internal'],
     ];
     for (const [kind, status, code] of expect) {
       const res = await request(app).get(`/${kind}`).expect(status);

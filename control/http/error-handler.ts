@@ -1,5 +1,4 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ConnectionError as DbConnectionError, TimeoutError as DbTimeoutError } from 'sequelize';
 import {
   ConflictError, ForbiddenError, InvalidStateError, NotFoundError, OnairError, RateLimitedError, UnauthorizedError,
   UnavailableError, ValidationError,
@@ -45,11 +44,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     let message: string;
     if (parsed) {
       ({ status, code, message } = parsed);
-    } else if (err instanceof DbConnectionError || err instanceof DbTimeoutError) {
-      // Stores pass driver errors through; a lost database is the service being unavailable, not a bug.
-      status = 503;
-      code = 'unavailable';
-      message = 'the database is unavailable';
     } else if (err instanceof OnairError) {
       status = statusOf(err);
       code = err.code;

@@ -5,6 +5,7 @@ import { Sequelize, type QueryInterface } from 'sequelize';
 import { Umzug, SequelizeStorage } from 'umzug';
 import type { Logger } from '../logging/logger.js';
 import { UnavailableError } from '../errors.js';
+import { translateDriverErrors } from './driver-errors.js';
 
 export type DatabaseDialect = 'sqlite' | 'mysql';
 
@@ -57,6 +58,7 @@ export async function openDatabase(options: { url?: string; dataDir: string; log
     await sequelize.close().catch(() => undefined);
     throw new UnavailableError(`cannot reach the ${dialect} database`, { cause });
   }
+  translateDriverErrors(sequelize);
   if (dialect === 'sqlite') {
     // WAL lets readers run while the single writer commits; busy_timeout rides out short locks.
     await sequelize.query('PRAGMA journal_mode = WAL');
