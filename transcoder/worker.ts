@@ -194,7 +194,7 @@ export class TranscoderWorker {
         eventId: `replay.ready:joined:${replayId}`, at: Date.now(), replayId, roomId: replay.roomId,
         ...(replay.sessionId ? { sessionId: replay.sessionId } : {}),
         objectKey: video.key, posterKey: replay.posterKey, durationMs: probe.durationMs, size: video.size,
-      }, { key: replay.roomId });
+      }, busPublishOptions('replay.ready', replay.roomId));
     } finally {
       await rm(workDir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, workDir }, 'could not remove the work folder'));
     }
