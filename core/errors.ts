@@ -46,6 +46,19 @@ export class ConflictError extends OnairError {
   }
 }
 
+/**
+ * A write hit a unique key (the database's constraint error, translated by core/database so nothing
+ * above it matches driver errors): `table` is the table written (when the statement names one) and
+ * `fields` the key's columns (or index names) as the driver reports them. Stores and services catch
+ * it where a duplicate has a meaning (an idempotent retry, a replayed delivery, a taken name).
+ */
+export class DuplicateKeyError extends ConflictError {
+  constructor(message: string, readonly table: string | undefined, readonly fields: readonly string[], options?: { cause?: unknown; code?: string }) {
+    super(message, { ...options, code: options?.code ?? 'duplicate' });
+    this.name = 'DuplicateKeyError';
+  }
+}
+
 /** A method called on an object in the wrong state (a closed stream, an ended session). */
 export class InvalidStateError extends OnairError {
   constructor(message: string, options?: { cause?: unknown; code?: string }) {

@@ -1,8 +1,7 @@
-import { UniqueConstraintError } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { usersTable, type UserModel } from '../../core/database/models/user.model.js';
 import { idString } from '../../core/database/models/define.js';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, DuplicateKeyError } from '../../core/errors.js';
 import { ROLES, type Role, type User } from './user.js';
 
 export interface UserWithSecret extends User {
@@ -28,7 +27,7 @@ export class UserStore {
       const { passwordHash: _omit, ...user } = toUser(m);
       return user;
     } catch (err) {
-      if (err instanceof UniqueConstraintError) throw new ConflictError('username is taken', { cause: err, code: 'username_taken' });
+      if (err instanceof DuplicateKeyError) throw new ConflictError('username is taken', { cause: err, code: 'username_taken' });
       throw err;
     }
   }

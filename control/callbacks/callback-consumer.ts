@@ -1,4 +1,4 @@
-import { UniqueConstraintError } from 'sequelize';
+import { DuplicateKeyError } from '../../core/errors.js';
 import type { Database } from '../../core/database/database.js';
 import type { Cache } from '../../core/cache/cache.port.js';
 import { cacheKeys } from '../../core/cache/keys.js';
@@ -88,7 +88,7 @@ export function createCallbackDispatcher(deps: CallbackDispatcherDeps, bus?: Eve
         committed = true;
       };
       const translate = (err: unknown): never => {
-        if (err instanceof AlreadyProcessed || (err instanceof UniqueConstraintError && isMarkerConflict(err))) throw new AlreadyProcessed();
+        if (err instanceof AlreadyProcessed || (err instanceof DuplicateKeyError && isMarkerConflict(err))) throw new AlreadyProcessed();
         throw err;
       };
       const ctx: EventContext = {
@@ -146,9 +146,8 @@ async function takeLock(cache: Cache, key: string, owner: string, ttlMs: number)
   return false;
 }
 
-function isMarkerConflict(err: UniqueConstraintError): boolean {
-  const sql = String((err as { sql?: string }).sql ?? '');
-  return sql.includes('event_processed') || err.errors.some((e) => e.path === 'event_id' || e.path === 'PRIMARY');
+function isMarkerConflict(err: DuplicateKeyError): boolean {
+  return err.table === 'event_processed' || err.fields.includes('event_id') || err.fields.includes('PRIMARY');
 }
 
 export interface CallbackConsumerOptions extends ConsumeOptions {

@@ -1,7 +1,7 @@
-import { QueryTypes, UniqueConstraintError } from 'sequelize';
+import { QueryTypes } from 'sequelize';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { Database } from '../../core/database/database.js';
-import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, DuplicateKeyError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { roomChannel, type PubSub } from '../../core/pubsub/index.js';
 import type { AuthUser } from '../auth/user.js';
@@ -102,7 +102,7 @@ export class GiftSendService {
       });
     } catch (err) {
       // Two sends with one client_order_id racing on MariaDB: the second insert hit the unique index and rolled back whole.
-      if (!(err instanceof UniqueConstraintError)) throw err;
+      if (!(err instanceof DuplicateKeyError)) throw err;
       const existing = await findByClientOrderId(this.reader(), senderId, input.clientOrderId);
       if (!existing) throw err;
       outcome = { kind: 'existing', order: existing };

@@ -1,4 +1,4 @@
-import { UniqueConstraintError } from 'sequelize';
+import { DuplicateKeyError } from '../../core/errors.js';
 import type { Database } from '../../core/database/database.js';
 import { pendingBansTable, type PendingBanModel, type PendingBanStatus } from '../../core/database/models/pending-ban.model.js';
 import { idString } from '../../core/database/models/define.js';
@@ -61,7 +61,7 @@ export class PendingBanStore {
       });
       return toPendingBan(m);
     } catch (err) {
-      if (!(err instanceof UniqueConstraintError)) throw err;
+      if (!(err instanceof DuplicateKeyError)) throw err;
       const existing = await this.table.findOne({ where: { identity: input.identity } });
       if (!existing) throw err;
       return toPendingBan(existing);

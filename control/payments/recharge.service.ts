@@ -1,6 +1,6 @@
-import { QueryTypes, UniqueConstraintError } from 'sequelize';
+import { QueryTypes } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { ConflictError, DuplicateKeyError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PaymentProvider, WebhookRequest } from '../../core/payments/payment-provider.port.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
@@ -153,7 +153,7 @@ export class RechargeService {
         return { outcome };
       });
     } catch (err) {
-      if (!(err instanceof UniqueConstraintError)) throw err;
+      if (!(err instanceof DuplicateKeyError)) throw err;
       result = 'replayed';
     }
     if (result === 'replayed') {

@@ -1,8 +1,7 @@
-import { UniqueConstraintError } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { roomsTable, type RoomModel } from '../../core/database/models/room.model.js';
 import { idString } from '../../core/database/models/define.js';
-import { ConflictError } from '../../core/errors.js';
+import { ConflictError, DuplicateKeyError } from '../../core/errors.js';
 import type { Room } from './room.js';
 
 function toRoom(m: RoomModel): Room {
@@ -40,7 +39,7 @@ export class RoomStore {
       });
       return toRoom(m);
     } catch (err) {
-      if (err instanceof UniqueConstraintError) throw new ConflictError('stream key collision', { cause: err });
+      if (err instanceof DuplicateKeyError) throw new ConflictError('stream key collision', { cause: err });
       throw err;
     }
   }

@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
 import { ConnectionError, Sequelize, UniqueConstraintError } from 'sequelize';
-import { UnavailableError } from '../errors.js';
+import { DuplicateKeyError, UnavailableError } from '../errors.js';
 import { openDatabase } from './database.js';
 import { translateDriverError, translateDriverErrors } from './driver-errors.js';
 
@@ -33,17 +33,31 @@ describe('database driver errors', () => {
     }
   });
 
-  it('passes other errors unchanged: constraint violations are the stores\' to translate', async () => {
-    const db = await openDatabase({ url: 'sqlite::memory:', dataDir: '/tmp' });
-    try {
-      await db.sequelize.query('CREATE TABLE t (id INTEGER PRIMARY KEY)');
-      await db.sequelize.query('INSERT INTO t (id) VALUES (1)');
-      const err = await db.sequelize.query('INSERT INTO t (id) VALUES (1)').then(() => null, (e: unknown) => e);
-      assert.ok(err instanceof UniqueConstraintError);
-      const plain = new Error('x');
-      assert.equal(translateDriverError(plain), plain);
-    } finally {
-      await db.close();
+  it('a unique-key violation is a DuplicateKeyError naming the table and key (the driver\'s error as cause); other errors pass unchanged', async () => {
+    const urls = ['sqlite::memory:', ...(process.env.ONAIR_TEST_DATABASE_URL ? [process.env.ONAIR_TEST_DATABASE_URL] : [])];
+    for (const url of urls) {
+      const db = await openDatabase({ url, dataDir: '/tmp' });
+      const table = `dup_probe_${process.pid}`;
+      try {
+        await db.sequelize.query(`DROP TABLE IF EXISTS ${table}`);
+        await db.sequelize.query(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, name VARCHAR(20) NOT NULL UNIQUE)`);
+        await db.sequelize.query(`INSERT INTO ${table} (id, name) VALUES (1, 'a')`);
+        const err = await db.sequelize.query(`INSERT INTO ${table} (id, name) VALUES (2, 'a')`).then(() => null, (e: unknown) => e);
+        assert.ok(err instanceof DuplicateKeyError, `${url}: ${String(err)}`);
+        assert.equal(err.code, 'duplicate');
+        assert.equal(err.table, table);
+        assert.ok(err.fields.some((f) => f.includes('name')), `${url}: fields ${err.fields.join(',')}`);
+        assert.ok(err.cause instanceof UniqueConstraintError, 'the driver error is kept as cause');
+        const inTx = await db.sequelize.transaction(async (transaction) => {
+          await db.sequelize.query(`INSERT INTO ${table} (id, name) VALUES (1, 'b')`, { transaction });
+        }).then(() => null, (e: unknown) => e);
+        assert.ok(inTx instanceof DuplicateKeyError, `${url} in a transaction: ${String(inTx)}`);
+        const plain = new Error('x');
+        assert.equal(translateDriverError(plain), plain);
+      } finally {
+        await db.sequelize.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+        await db.close();
+      }
     }
   });
 });

@@ -1,17 +1,24 @@
-import { ConnectionError, TimeoutError, type Sequelize } from 'sequelize';
-import { UnavailableError } from '../errors.js';
+import { ConnectionError, TimeoutError, UniqueConstraintError, type Sequelize } from 'sequelize';
+import { DuplicateKeyError, UnavailableError } from '../errors.js';
 
 /**
  * The database's driver errors that mean "the database is away" (connection refused or lost, pool
  * acquire timeout, SQLite busy past its timeout) become an UnavailableError (`unavailable`, 503 at
  * the HTTP edge), the driver's error kept as `cause`, so nothing above the database (handlers, the
- * HTTP error handler) matches Sequelize errors. Everything else passes unchanged: constraint
- * violations are the stores' to translate (they know which conflict it is), and lock conflicts stay
+ * HTTP error handler) matches Sequelize errors. A unique-key violation becomes a DuplicateKeyError
+ * naming the table and the key's fields; the stores and services that expect one say what it means
+ * (a taken name, an idempotent retry). Everything else passes unchanged: lock conflicts stay
  * recognisable through the cause chain (isLockConflict walks it).
  */
 export function translateDriverError(err: unknown): unknown {
   if (err instanceof ConnectionError || err instanceof TimeoutError) {
     return new UnavailableError('the database is unavailable', { cause: err, code: 'unavailable' });
+  }
+  if (err instanceof UniqueConstraintError) {
+    const sql = String((err as { sql?: unknown }).sql ?? (err.parent as { sql?: unknown } | undefined)?.sql ?? '');
+    const table = /^\s*INSERT\s+(?:IGNORE\s+)?INTO\s+[`"]?(\w+)/i.exec(sql)?.[1];
+    const fields = [...new Set([...err.errors.map((e) => e.path ?? ''), ...Object.keys(err.fields ?? {})].filter(Boolean))];
+    return new DuplicateKeyError(`duplicate key${table ? ` in ${table}` : ''}${fields.length ? ` (${fields.join(', ')})` : ''}`, table, fields, { cause: err });
   }
   return err;
 }
