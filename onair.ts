@@ -15,6 +15,7 @@ import { openPorts } from './core/ports.js';
 import type { MediaEngine } from './media/engine.js';
 import { createMedia } from './media/create-media.js';
 import { createWebHandler } from './web/serve.js';
+import { objectStoreOrigin } from './core/http/security-headers.js';
 import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
 import { drainHttpServer } from './core/lifecycle/http-drain.js';
 import { startTranscoder, type Transcoder } from './transcoder/transcoder.js';
@@ -53,7 +54,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
     ? await startTranscoder({ config, log, db: ports.db, bus: ports.bus, objects: ports.objects, metrics: ports.metrics })
     : undefined;
 
-  const web = createWebHandler();
+  const web = createWebHandler({ mediaOrigins: [objectStoreOrigin(config.s3.target)].filter((o): o is string => !!o) });
   const server = createServer((req, res) => {
     if (engine!.handleHttp(req, res)) return;
     web(req, res, () => control.handle(req, res));

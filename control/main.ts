@@ -34,6 +34,7 @@ import { replaysRoutes } from './replays/replays.routes.js';
 import { openPorts } from '../core/ports.js';
 import { createServer } from 'node:http';
 import { createWebHandler } from '../web/serve.js';
+import { objectStoreOrigin } from '../core/http/security-headers.js';
 import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
@@ -388,7 +389,7 @@ async function run(): Promise<void> {
   const metricsListener = await startMetricsListener(ports.metrics, config.metrics, config.host, log);
   // The web pages (home, room, login, studio, operator console) come from control in the split
   // stack too: the nginx edge sends / to control, media's paths (/live/...) to media.
-  const web = createWebHandler();
+  const web = createWebHandler({ mediaOrigins: [objectStoreOrigin(config.s3.target)].filter((o): o is string => !!o) });
   const server = createServer((req, res) => web(req, res, () => control.handle(req, res)));
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
     if (!control.handleUpgrade(req, socket, head)) socket.destroy();

@@ -89,6 +89,7 @@ export function renderHeader() {
   const user = currentUser();
   const nav = h('nav', {},
     h('a', { href: '/' }, t('nav.home')),
+    user ? h('a', { href: '/me', id: 'me-link' }, t('nav.me')) : null,
     user && (user.role === 'anchor' || user.role === 'operator') ? h('a', { href: '/studio' }, t('nav.studio')) : null,
     user?.role === 'operator' ? h('a', { href: '/admin' }, t('nav.admin')) : null,
     user

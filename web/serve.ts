@@ -12,6 +12,11 @@ export interface WebHandlerOptions {
   nodeModules?: string;
   /** Keep files in memory after the first read (default true; false while editing pages). */
   cache?: boolean;
+  /**
+   * Origins besides this one the pages may load images and video from: the object store's public
+   * origin (replays and covers are presigned URLs there; objectStoreOrigin(config.s3.target)).
+   */
+  mediaOrigins?: readonly string[];
 }
 
 /**
@@ -35,16 +40,16 @@ const TYPES: Record<string, string> = {
  * holds the compiled server code (dist/web/serve.js), which must never be served.
  */
 export const WEB_ASSETS = [
-  'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'test-player.html',
-  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
+  'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'me.html', 'test-player.html',
+  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'room-social.js', 'me.js', 'notifications.js', 'studio-chat.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
 ] as const;
-/** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role). */
-const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html' };
+/** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role), /me (personal center). */
+const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html', '/me': 'me.html' };
 const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
 
 /**
  * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the room page), `/login`,
- * `/studio` (anchor studio), `/admin` (operator console), the files of
+ * `/studio` (anchor studio), `/admin` (operator console), `/me` (personal center), the files of
  * WEB_ASSETS at `/{name}`, and the two players from node_modules at `/vendor/mpegts.js` and
  * `/vendor/hls.js`, each with the pages' security headers (CSP, no framing, no referrer:
  * core/http/security-headers.ts). Works as a plain Node handler or as express middleware: a path
@@ -66,7 +71,7 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
   const vendorFiles = new Set(Object.values(vendor));
   const useCache = options.cache ?? true;
   const cache = new Map<string, Buffer>();
-  const securityHeaders = pageSecurityHeaders();
+  const securityHeaders = pageSecurityHeaders({ mediaOrigins: options.mediaOrigins });
 
   function resolve(pathname: string): string | undefined {
     if (WATCH.test(pathname)) return join(root, 'watch.html');

@@ -2,6 +2,7 @@
 // revealed; copy buttons; rotate), and while live the encoder's figures from media, with a warning
 // when keyframes come too rarely (OBS's default "0 = auto" can mean 8 s: viewers wait that long).
 import { api, copyText, currentUser, formatDuration, h, startPage, t } from '/app.js';
+import { chatPanel, rememberSession, showSummaries } from '/studio-chat.js';
 
 startPage();
 const KEYFRAME_WARN_MS = 4000;
@@ -19,6 +20,7 @@ if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
   setInterval(refresh, 3000);
   income();
   setInterval(income, 15000);
+  showSummaries(document.getElementById('summaries-box'));
 }
 
 /** Gift income of the last 30 days (control/gifts' GET /me/income, per UTC day). */
@@ -71,10 +73,10 @@ function makeCard(room) {
     h('div', { class: 'row' }, title, state, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
     h('div', { class: 'row' }, h('span', {}, t('studio.server')), server, copyButton(`copy-server-${room.id}`, async () => server.textContent)),
     h('div', { class: 'row' }, h('span', {}, t('studio.key')), keyField, reveal, copyButton(`copy-key-${room.id}`, keyOf), rotate),
-    revoked, ingest, warn,
+    revoked, ingest, warn, chatPanel(room.id).el,
   );
   api(`/rooms/${room.id}/stream-key`).then((k) => (server.textContent = k.server_url)).catch(() => undefined);
-  return { el, title, state, ingest, warn, revoked, rotate };
+  return { el, title, state, ingest, warn, revoked, rotate, wasLive: false };
 }
 
 async function refresh() {
@@ -97,6 +99,20 @@ async function refresh() {
     card.title.textContent = room.title;
     card.state.textContent = room.is_live ? t('studio.live') : t('studio.idle');
     card.state.className = `state ${room.is_live ? 'live' : 'offline'}`;
+    if (room.is_live && !card.sessionKnown) {
+      // The show's session id, for its summary once it ends.
+      api(`/rooms/${room.id}`).then((r) => {
+        if (r.session_id) rememberSession(room.id, r.session_id);
+        card.sessionKnown = Boolean(r.session_id);
+      }).catch(() => undefined);
+    }
+    if (card.wasLive && !room.is_live) {
+      card.sessionKnown = false;
+      // Settlement runs right after the end: give it a moment, then show the summary.
+      setTimeout(() => showSummaries(document.getElementById('summaries-box')), 1500);
+      income();
+    }
+    card.wasLive = room.is_live;
     card.revoked.hidden = !room.stream_key_revoked;
     card.rotate.disabled = room.stream_key_revoked;
     const figures = room.is_live ? room.ingest : null;

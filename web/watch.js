@@ -8,6 +8,7 @@ import { play } from '/player.js';
 import { showLatency } from '/latency.js';
 import { initChatUi, startChat, stopChat } from '/room-chat.js';
 import { initGifts, sameOrigin as ownOrigin, setLive } from '/room-gifts.js';
+import { initSocial, markEntered, setRankingLive, setRoom } from '/room-social.js';
 
 startPage();
 const POLL_MS = 3000;
@@ -64,6 +65,7 @@ async function startPlayer() {
   setStatus(t('watch.connecting'));
   try {
     const grant = await enter();
+    if (grant.session_id) markEntered();
     if (grant.session_id) startChat(grant.session_id, enter);
     const q = `?token=${encodeURIComponent(grant.token)}`;
     handle = await play(video, {
@@ -137,6 +139,8 @@ async function tick() {
   const live = Boolean(room.is_live);
   $('viewers').textContent = live ? t('watch.watching', { n: room.viewers ?? 0 }) : '';
   setLive(live);
+  setRoom(room);
+  setRankingLive(live);
   if (!live) {
     stopPlayer();
     stopChat();
@@ -153,6 +157,7 @@ async function tick() {
   if (video.dataset.replay) {
     // The show began: the live stream replaces the replay.
     delete video.dataset.replay;
+    video.onended = null;
     video.removeAttribute('src');
     video.load();
   }
@@ -187,19 +192,34 @@ async function showReplays() {
   box.hidden = list.length === 0;
   $('replay-list').replaceChildren(...list.map((r) => h('li', { 'data-replay-id': r.id },
     h('button', { type: 'button', class: 'replay', onclick: () => playReplay(r.id) },
-      ownOrigin(r.poster_url) ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
+      /^https?:\/\/|^\//.test(r.poster_url ?? "") ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
       t('replays.item', { date: new Date(r.started_at).toLocaleString(), min: Math.max(1, Math.round((r.duration_ms ?? 0) / 60000)) })))));
 }
 
+/**
+ * Plays a replay in the page's video. A show recorded in several segments (the encoder dropped
+ * and came back) plays them in order: the next segment starts when one ends. When the API hands
+ * back one joined file (`joined_url`), that file plays instead.
+ */
 async function playReplay(id) {
   try {
     const r = await api(`/replays/${encodeURIComponent(id)}`);
-    if (!r.playback_url) throw new Error(t('replays.none'));
+    const urls = r.joined_url ? [r.joined_url] : (r.segments ?? []).map((s) => s.url).filter(Boolean);
+    if (urls.length === 0 && r.playback_url) urls.push(r.playback_url);
+    if (urls.length === 0) throw new Error(t('replays.none'));
+    stopPlayer();
     showNotice(null);
-    video.src = r.playback_url;
     video.dataset.replay = id;
-    await video.play().catch(() => {});
-    setStatus(t('replays.playing', { date: new Date(r.started_at).toLocaleString() }));
+    const date = new Date(r.started_at).toLocaleString();
+    const playSegment = async (i) => {
+      if (video.dataset.replay !== id) return;
+      video.src = urls[i];
+      video.dataset.segment = String(i);
+      video.onended = i + 1 < urls.length ? () => playSegment(i + 1) : null;
+      await video.play().catch(() => {});
+      setStatus(urls.length > 1 ? t('replays.playingPart', { date, part: i + 1, parts: urls.length }) : t('replays.playing', { date }));
+    };
+    await playSegment(0);
   } catch (err) {
     setStatus(t('common.error', { error: err.message }));
   }
@@ -238,6 +258,7 @@ if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) {
 } else {
   initChatUi();
   initGifts(roomId);
+  initSocial(roomId);
   tick();
   timer = setInterval(tick, POLL_MS);
   showConventions();

@@ -101,21 +101,25 @@ export function operatorRoutes(operator: OperatorService): Router {
 
 /**
  * What the pages need from anyone (no login):
- *   GET /site          the OBS server URL (ONAIR_PUBLIC_HOST, the RTMP port and app) for "how to go live"
+ *   GET /site          the OBS server URL (ONAIR_PUBLIC_HOST, the RTMP port and app) for "how to go live", recharge_enabled
  *   GET /conventions   the room rules viewers see on entering a room ({body: null} until an operator writes them)
  * and from a signed-in anchor:
  *   GET /me/studio/rooms   their rooms with live state, key revocation and, while live, the encoder's
  *                          figures (bitrate, fps, keyframe interval): the studio's one poll
  */
 export function siteRoutes(deps: {
-  config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'>;
+  config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'> & { payments?: Pick<OnairConfig['payments'], 'provider'> };
   operator: OperatorService;
   rooms: RoomStore;
   media: Pick<MediaControl, 'listStreams'>;
 }): Router {
   const r = Router();
   r.get('/site', (_req, res) => {
-    res.json({ rtmp_server: rtmpServerUrl(deps.config), rtmp_port: deps.config.rtmp.port, rtmp_app: deps.config.rtmp.app });
+    res.json({
+      rtmp_server: rtmpServerUrl(deps.config), rtmp_port: deps.config.rtmp.port, rtmp_app: deps.config.rtmp.app,
+      // The personal center offers recharges only when a payment provider is configured.
+      recharge_enabled: (deps.config.payments?.provider ?? 'off') !== 'off',
+    });
   });
   r.get('/conventions', asyncRoute(async (_req, res) => {
     const c = await deps.operator.conventions();

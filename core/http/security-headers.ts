@@ -11,8 +11,11 @@ export type HeaderMiddleware = (req: IncomingMessage, res: ServerResponse, next:
  * streams from the same origin; no framing by other sites (clickjacking), no referrer sent.
  * HSTS is left to whoever terminates TLS: onair itself may well be served over plain HTTP, where
  * upgrade-insecure-requests would break every subresource, so that directive is off too.
+ * `mediaOrigins` (the object store's public origin: replays and covers are presigned URLs there)
+ * may serve images and video to the pages; scripts never come from them.
  */
-export function pageSecurityHeaders(): HeaderMiddleware {
+export function pageSecurityHeaders(options: { mediaOrigins?: readonly string[] } = {}): HeaderMiddleware {
+  const media = [...new Set(options.mediaOrigins ?? [])];
   return helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -20,8 +23,8 @@ export function pageSecurityHeaders(): HeaderMiddleware {
         defaultSrc: ["'self'"],
         scriptSrc: ["'self'"],
         styleSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:', 'blob:'],
-        mediaSrc: ["'self'", 'blob:'],
+        imgSrc: ["'self'", 'data:', 'blob:', ...media],
+        mediaSrc: ["'self'", 'blob:', ...media],
         workerSrc: ["'self'", 'blob:'],
         connectSrc: ["'self'"],
         fontSrc: ["'self'"],
@@ -48,4 +51,16 @@ export function apiSecurityHeaders(): HeaderMiddleware {
     // resource policy stays permissive for it; the pages themselves keep helmet's same-origin.
     crossOriginResourcePolicy: { policy: 'cross-origin' },
   }) as HeaderMiddleware;
+}
+
+/**
+ * The origin (scheme://host[:port]) browsers fetch presigned object-store URLs from: the S3 URL's
+ * publicUrl when set, else its own endpoint. Undefined without object storage (local folder: same origin).
+ */
+export function objectStoreOrigin(target: { endPoint: string; port: number; useSSL: boolean; publicEndpoint?: { endPoint: string; port: number; useSSL: boolean } } | undefined): string | undefined {
+  if (!target) return undefined;
+  const e = target.publicEndpoint ?? target;
+  const host = e.endPoint.includes(':') ? `[${e.endPoint}]` : e.endPoint;
+  const defaultPort = e.useSSL ? 443 : 80;
+  return `${e.useSSL ? 'https' : 'http'}://${host}${e.port === defaultPort ? '' : `:${e.port}`}`;
 }
