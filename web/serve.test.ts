@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createWebHandler, WEB_ASSETS } from './serve.js';
+import { objectStoreOrigin } from '../core/http/security-headers.js';
 
 describe(createWebHandler.name, () => {
   let server: Server;
@@ -25,6 +26,11 @@ describe(createWebHandler.name, () => {
     ['/watch.js', 'text/javascript', /play-token/],
     ['/room-chat.js', 'text/javascript', /\/ws\/live\//],
     ['/room-gifts.js', 'text/javascript', /client_order_id/],
+    ['/me', 'text/html', /src="\/me\.js"/],
+    ['/me.js', 'text/javascript', /startNotifications/],
+    ['/notifications.js', 'text/javascript', /\/ws\/notification/],
+    ['/room-social.js', 'text/javascript', /keepalive: true/],
+    ['/studio-chat.js', 'text/javascript', /slow-mode/],
     ['/test-player.js', 'text/javascript', /playerState/],
     ['/rooms.js', 'text/javascript', /live=1/],
     ['/player.js', 'text/javascript', /export async function play/],
@@ -70,10 +76,31 @@ describe(createWebHandler.name, () => {
   });
 
   it('pages carry no inline script (the CSP would block it)', async () => {
-    for (const path of ['/', '/watch/1234', '/test-player.html']) {
+    for (const path of ['/', '/watch/1234', '/test-player.html', '/me', '/studio']) {
       const html = await (await fetch(base + path)).text();
       for (const tag of html.match(/<script\b[^>]*>/g) ?? []) assert.match(tag, /\ssrc="\/[a-z-]+\.js"/, `${path}: ${tag}`);
     }
+  });
+});
+
+describe('the object store origin in the pages CSP', () => {
+  it('allows images and video (never scripts) from the origin given, and derives it from the S3 target', async () => {
+    const web = createWebHandler({ mediaOrigins: [objectStoreOrigin({ endPoint: 'minio.internal', port: 9000, useSSL: false, publicEndpoint: { endPoint: 'media.example.com', port: 443, useSSL: true } })!] });
+    const server = createServer((req, res) => web(req, res, () => res.writeHead(418).end()));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/watch/1`);
+      await res.text();
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /img-src 'self' data: blob: https:\/\/media\.example\.com(;|$)/);
+      assert.match(csp, /media-src 'self' blob: https:\/\/media\.example\.com(;|$)/);
+      assert.match(csp, /script-src 'self'(;|$)/);
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    assert.equal(objectStoreOrigin({ endPoint: '127.0.0.1', port: 9000, useSSL: false }), 'http://127.0.0.1:9000');
+    assert.equal(objectStoreOrigin({ endPoint: '::1', port: 443, useSSL: true }), 'https://[::1]');
+    assert.equal(objectStoreOrigin(undefined), undefined);
   });
 });
 
