@@ -259,6 +259,12 @@ if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) {
   initChatUi();
   initGifts(roomId);
   initSocial(roomId);
+  // Back from the back/forward cache: /exit ran on pagehide, so enter again (the next poll starts a fresh player).
+  addEventListener('pageshow', (e) => {
+    if (!e.persisted) return;
+    stopChat();
+    stopPlayer();
+  });
   tick();
   timer = setInterval(tick, POLL_MS);
   showConventions();

@@ -124,13 +124,13 @@ describe('nginx edge in front of onair', { skip }, () => {
   });
 
   it('serves the web pages, their scripts and a live frame through the edge', async () => {
-    for (const path of ['/', `/watch/${room.id}`, '/login', '/studio', '/admin']) {
+    for (const path of ['/', `/watch/${room.id}`, '/login', '/studio', '/admin', '/me']) {
       const res = await fetch(`${edge.origin}${path}`);
       assert.equal(res.status, 200, path);
       assert.match(res.headers.get('content-type') ?? '', /text\/html/, path);
       assert.match(res.headers.get('content-security-policy') ?? '', /script-src 'self'/, path);
     }
-    for (const path of ['/app.js', '/admin.js', '/vendor/mpegts.js', '/app.css']) assert.equal((await fetch(`${edge.origin}${path}`)).status, 200, path);
+    for (const path of ['/app.js', '/admin.js', '/me.js', '/notifications.js', '/vendor/mpegts.js', '/app.css']) assert.equal((await fetch(`${edge.origin}${path}`)).status, 200, path);
     const frame = await until('a frame of the live room through the edge', async () => {
       const res = await fetch(`${edge.origin}/live/${room.id}/frame.jpg`);
       return res.status === 200 ? res : undefined;

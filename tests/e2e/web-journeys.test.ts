@@ -142,6 +142,19 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await playing(home, 'the room page plays');
       assert.equal(await home.getAttribute('#state', 'data-state'), 'live');
       await until('the status says playing', async () => /playing \((WebRTC|HTTP-FLV)\)/.test((await home.textContent('#status')) ?? ''), 10_000, 250);
+      // The picture is ffmpeg's test pattern (testsrc2: coloured bars and gradients), not a black or frozen frame.
+      const colours = (await home.evaluate(`(() => {
+        const v = document.getElementById('video');
+        const c = document.createElement('canvas');
+        c.width = 64; c.height = 36;
+        const g = c.getContext('2d');
+        g.drawImage(v, 0, 0, 64, 36);
+        const d = g.getImageData(0, 0, 64, 36).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add((d[i] >> 5) + ',' + (d[i + 1] >> 5) + ',' + (d[i + 2] >> 5));
+        return seen.size;
+      })()`)) as number;
+      assert.ok(colours >= 12, `the video shows the test pattern's colours (${colours} colour buckets in a 64x36 sample)`);
       state.viewer = home;
       // The home page counts this viewer: the API says `viewers` and the card shows it.
       const other = await open('/');
