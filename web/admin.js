@@ -21,6 +21,31 @@ const action = (fn) => async (...args) => {
 const kbps = (v) => (v === null || v === undefined ? '—' : v >= 1000 ? `${(v / 1000).toFixed(1)} Mbit/s` : `${v} kbit/s`);
 const mib = (v) => (v === null || v === undefined ? '—' : `${Math.round(v / 1048576)} MiB`);
 
+/** Viewer reports (GET /admin/chat/reports): open ones, each dismissable (closed). */
+async function reportsBox() {
+  const box = document.getElementById('reports-box');
+  const { reports } = await api('/admin/chat/reports?status=open&limit=100');
+  box.replaceChildren(reports.length === 0 ? h('p', {}, t('admin.noReports')) : h('table', { class: 'list', id: 'reports-table' }, h('tbody', {}, reports.map((r) => h('tr', { dataset: { reportId: r.id } },
+    h('td', {}, r.at.replace('T', ' ').slice(0, 19)),
+    h('td', {}, h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, `#${r.room_id}`)),
+    h('td', {}, `#${r.reporter_id}`), h('td', {}, r.reason), h('td', {}, r.message_id ?? ''),
+    h('td', { class: 'actions' }, h('button', { type: 'button', class: 'dismiss', onclick: action(async () => {
+      await api(`/admin/chat/reports/${r.id}/close`, { method: 'POST' });
+      await reportsBox();
+    }) }, t('admin.dismiss'))))))));
+}
+
+/** Anchors' and room admins' moderation actions (GET /admin/chat/moderation-log), newest first. */
+async function modLogBox() {
+  const box = document.getElementById('modlog-box');
+  const { entries } = await api('/admin/chat/moderation-log?limit=50');
+  box.replaceChildren(entries.length === 0 ? h('p', {}, t('admin.noModLog')) : h('table', { class: 'list', id: 'modlog-table' }, h('tbody', {}, entries.map((e) => h('tr', { dataset: { action: e.action } },
+    h('td', {}, e.at.replace('T', ' ').slice(0, 19)),
+    h('td', {}, h('a', { href: `/watch/${e.room_id}`, target: '_blank', rel: 'noopener' }, `#${e.room_id}`)),
+    h('td', {}, `#${e.actor_id}`), h('td', {}, e.action), h('td', {}, e.target_user_id ? `#${e.target_user_id}` : ''),
+    h('td', {}, typeof e.detail === 'string' ? e.detail : e.detail ? JSON.stringify(e.detail) : ''))))));
+}
+
 const panels = {
   async overview() {
     const o = await api('/admin/overview');
@@ -135,8 +160,18 @@ const panels = {
               await api(`/admin/users/${u.id}/publish-ban`, { method: 'POST', body: { reason } });
               await panels.users(state);
             }) }, t('admin.ban'))),
+          h('td', {}, h('button', { type: 'button', class: 'adjust', onclick: action(async () => {
+            const amount = Number(prompt(t('admin.adjustAmount', { name: u.username })));
+            if (!Number.isInteger(amount) || amount === 0) return;
+            const reason = prompt(t('admin.reason'));
+            if (!reason) return;
+            const res = await api(`/admin/wallets/${u.id}/adjust`, { method: 'POST', body: { amount, reason } });
+            errorBox.textContent = '';
+            document.getElementById('users-msg').textContent = t('admin.adjusted', { name: u.username, balance: res.balance });
+          }) }, t('admin.adjust'))),
         );
       }))),
+      h('p', { class: 'status', id: 'users-msg', role: 'status' }),
     );
   },
 
@@ -178,7 +213,10 @@ const panels = {
         h('button', { type: 'button', disabled: state.page <= 1, onclick: again({ page: state.page - 1 }) }, t('admin.prev')),
         h('span', { class: 'status' }, t('admin.page', { page: state.page, pages, total: list.total })),
         h('button', { type: 'button', disabled: state.page >= pages, onclick: again({ page: state.page + 1 }) }, t('admin.next'))),
+      h('h3', {}, t('admin.reports')), h('div', { id: 'reports-box' }),
+      h('h3', {}, t('admin.modLog')), h('div', { id: 'modlog-box' }),
     );
+    await Promise.all([reportsBox(), modLogBox()]);
   },
 
   async pending() {

@@ -70,6 +70,8 @@ export const MESSAGES = {
     'studio.adminAdded': '{name} is now a room admin.', 'studio.adminRemoved': 'Admin removed.', 'studio.removeAdmin': 'Remove', 'studio.admins': 'Room admins',
     'studio.slow': 'Slow mode (seconds between messages, 0 = off)',
     'studio.summaries': 'After the show', 'studio.sumDuration': '{min} min', 'studio.sumViewers': 'peak {peak} · {total} viewers', 'studio.sumIncome': 'income {income} ({gifts} gifts)',
+    'admin.reports': 'Viewer reports', 'admin.noReports': 'No open reports.', 'admin.modLog': 'Anchors\' moderation actions', 'admin.noModLog': 'No moderation actions.',
+    'admin.adjust': 'Adjust coins', 'admin.adjustAmount': 'Coins to add to {name}\'s wallet (negative to take away):', 'admin.adjusted': '{name}\'s balance is now {balance}.',
     'common.error': 'Error: {error}',
   },
   zh: {
@@ -141,6 +143,8 @@ export const MESSAGES = {
     'studio.adminAdded': '{name} 已成为房管。', 'studio.adminRemoved': '已移除房管。', 'studio.removeAdmin': '移除', 'studio.admins': '房管',
     'studio.slow': '慢速模式（每条消息间隔秒数，0 = 关闭）',
     'studio.summaries': '直播总结', 'studio.sumDuration': '{min} 分钟', 'studio.sumViewers': '峰值 {peak} · 共 {total} 人观看', 'studio.sumIncome': '收入 {income}（{gifts} 个礼物）',
+    'admin.reports': '观众举报', 'admin.noReports': '没有待处理的举报。', 'admin.modLog': '主播的管理操作', 'admin.noModLog': '没有管理操作。',
+    'admin.adjust': '调整金币', 'admin.adjustAmount': '给 {name} 的钱包增加的金币（负数为扣除）：', 'admin.adjusted': '{name} 的余额现为 {balance}。',
     'common.error': '出错了：{error}',
   },
 };

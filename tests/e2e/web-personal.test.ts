@@ -6,7 +6,8 @@
  *   in the personal center's wallet (sandbox provider), sends a gift and appears in the room's gift
  *   ranking; posts a line the anchor's studio hides and then mutes; leaves the room (the page's
  *   /exit on pagehide: the history shows a watch time, not "watching now"); following and fans
- *   list each other; the studio's after-show summary shows the gift income; the anchor goes live
+ *   list each other; the operator console lists the viewer's report (dismissed there) and the
+ *   anchor's moderation actions and adjusts the viewer's wallet; the studio's after-show summary shows the gift income; the anchor goes live
  *   again and the follower's notifications show it (live over /ws/notification where control has
  *   it, else by polling GET /notifications) and mark it read; /me on a phone and in Chinese.
  */
@@ -18,7 +19,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
-import { liveRoom, moneyEnv, operatorToken, publishLight } from './gifts-kit.js';
+import { liveRoom, moneyEnv, OPERATOR, operatorToken, publishLight } from './gifts-kit.js';
 
 const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
 const shots = process.env.ONAIR_SCREENSHOTS_DIR;
@@ -59,7 +60,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     };
 
     /** A browser context of its own, logged in through the login page, on `next`. */
-    async function loggedIn(username: string, next: string, viewport = { width: 1200, height: 800 }): Promise<Page> {
+    async function loggedIn(username: string, next: string, viewport = { width: 1200, height: 800 }, password = PASSWORD): Promise<Page> {
       const context = await browser.newContext({ locale: 'en-US', viewport, permissions: ['clipboard-read', 'clipboard-write'] });
       contexts.push(context);
       const p = await context.newPage();
@@ -68,7 +69,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       });
       await p.goto(`http://127.0.0.1:${stack.httpPort}/login?next=${encodeURIComponent(next)}`);
       await p.fill('#login-username', username);
-      await p.fill('#login-password', PASSWORD);
+      await p.fill('#login-password', password);
       await p.click('#login-submit');
       await p.waitForURL((u) => u.pathname === next.split('#')[0]);
       return p;
@@ -167,6 +168,34 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await fans.goto(`http://127.0.0.1:${stack.httpPort}/me#fans`);
       await fans.locator(`#fans-list li[data-user-id="${viewer.id}"]`).waitFor({ timeout: 10_000 });
       await fans.close();
+
+      // The operator console's audit view: the viewer's report (dismissed there) and the anchor's
+      // moderation actions; a wallet adjustment with a reason from the users panel.
+      assert.equal((await stack.call('POST', `/rooms/${live.roomId}/reports`, { reason: 'spam in chat' }, viewer.token)).status, 201);
+      const ops = await loggedIn(OPERATOR.username, '/admin', undefined, OPERATOR.password);
+      await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#audits`);
+      const report = ops.locator('#reports-table tr', { hasText: 'spam in chat' });
+      await report.waitFor({ timeout: 10_000 });
+      for (const action of ['delete_message', 'mute', 'set_admin']) {
+        assert.equal(await ops.locator(`#modlog-table tr[data-action="${action}"]`).count(), 1, `the log shows ${action}`);
+      }
+      await shot(ops, 'admin-audits');
+      await report.locator('button.dismiss').click();
+      await until('the report is dismissed', async () => (await ops.locator('#reports-table tr', { hasText: 'spam in chat' }).count()) === 0, 10_000, 200);
+      await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#users`);
+      await ops.fill('#users-q', viewerName);
+      await ops.press('#users-q', 'Enter');
+      const userRow = ops.locator(`#users-table tr[data-user-id="${viewer.id}"]`);
+      await userRow.waitFor({ timeout: 10_000 });
+      await until('one row', async () => (await ops.locator('#users-table tr').count()) === 1, 10_000, 200);
+      const answers = ['50', 'goodwill for the outage'];
+      const onDialog = (d: import('playwright-core').Dialog) => void d.accept(answers.shift());
+      ops.on('dialog', onDialog);
+      await userRow.locator('button.adjust').click();
+      await until('the console says the new balance', async () => (await text(ops, '#users-msg')) === `${viewerName}'s balance is now 140.`, 10_000, 200);
+      ops.off('dialog', onDialog);
+      assert.equal((await stack.call('GET', `/admin/wallets/${viewer.id}`, undefined, op)).body.balance, 140);
+      assert.equal(await text(ops, '#admin-error'), '');
 
       // The show ends: the studio's after-show summary carries its income (10 coins, 30% to the platform).
       assert.equal((await stack.call('POST', '/live/close', { room_id: live.roomId }, anchor.token)).status, 200);
