@@ -198,14 +198,17 @@ async function showReplays() {
 
 /**
  * Plays a replay in the page's video. A show recorded in several segments (the encoder dropped
- * and came back) plays them in order: the next segment starts when one ends. When the API hands
- * back one joined file (`joined_url`), that file plays instead.
+ * and came back) and not joined yet (`playback: 'segments'`) plays them in order: the next
+ * segment starts when one ends. A joined show (`playback: 'file'`) plays its one file.
  */
 async function playReplay(id) {
   try {
     const r = await api(`/replays/${encodeURIComponent(id)}`);
-    const urls = r.joined_url ? [r.joined_url] : (r.segments ?? []).map((s) => s.url).filter(Boolean);
-    if (urls.length === 0 && r.playback_url) urls.push(r.playback_url);
+    // playback 'file': one URL for the whole show (the joined MP4, or the only segment);
+    // 'segments': not joined (yet), so each segment in order.
+    const urls = r.playback === 'segments'
+      ? [...(r.segments ?? [])].sort((a, b) => a.segment - b.segment).map((s) => s.url).filter(Boolean)
+      : r.playback_url ? [r.playback_url] : [];
     if (urls.length === 0) throw new Error(t('replays.none'));
     stopPlayer();
     showNotice(null);

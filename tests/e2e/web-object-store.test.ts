@@ -90,6 +90,7 @@ for (const set of skip ? [] : testAdapterSets()) {
         }
         const view = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
         assert.equal(view.body.segments.length, 2);
+        assert.equal(view.body.playback, 'segments', 'not joined: the page plays the segments in order');
         assert.equal(new URL(view.body.segments[0].url).origin, objectStoreOrigin(target), 'presigned on the store, not this origin');
 
         const page = await browser.newPage({ locale: 'en-US' });
