@@ -66,8 +66,10 @@ async function connect() {
     if (ws !== socket) return;
     ws = null;
     canPost(false);
-    if (e.code === 4004 || e.code === 4003 || e.code === 1000) {
-      chatState(t(e.code === 4003 ? 'chat.kicked' : 'chat.closed'));
+    // 4005: this user opened the room's chat elsewhere (another tab or device) and that socket won;
+    // reconnecting would take it back, and the two would take turns for ever.
+    if (e.code === 4004 || e.code === 4003 || e.code === 4005 || e.code === 1000) {
+      chatState(t(e.code === 4003 ? 'chat.kicked' : e.code === 4005 ? 'chat.replaced' : 'chat.closed'));
       return;
     }
     chatState(t('chat.reconnecting'));
@@ -133,6 +135,8 @@ function handle(m) {
     case 'notice':
       if (m.code === 'live_ended') line('sys', null, null, t('chat.ended'));
       else if (m.code === 'slow_mode') line('sys', null, null, t('chat.slowMode', { n: m.seconds ?? 0 }));
+      else if (m.code === 'stream_paused') line('sys', null, null, t('chat.paused', { time: m.until ? new Date(m.until).toLocaleString() : '' }));
+      else if (m.code === 'stream_resumed') line('sys', null, null, t('chat.resumed'));
       else if (m.text) line('sys', null, null, m.text);
       break;
     default:

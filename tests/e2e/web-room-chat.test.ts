@@ -121,6 +121,20 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await a.click('#like');
       await until('B sees the like', async () => (await text(b, '#likes')) === '1 likes', 20_000, 250);
 
+      // A opens the room in a second tab: one chat socket per viewer, the newer wins (close 4005), and the
+      // older tab says so instead of reconnecting (two tabs would otherwise take the socket from each other).
+      const a2 = await a.context().newPage();
+      await a2.goto(`http://127.0.0.1:${stack.httpPort}/watch/${live.roomId}`);
+      await a2.locator('#conventions-ok').click({ timeout: 2000 }).catch(() => undefined);
+      await a2.locator('#chat-form').waitFor({ state: 'visible', timeout: 30_000 });
+      await until('the first tab says its chat moved', async () => (await text(a, '#chat-state')) === 'chat continues in your other window', 15_000, 200);
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(await text(a, '#chat-state'), 'chat continues in your other window', 'the first tab did not reconnect');
+      const second = `from the second tab ${process.pid}`;
+      await a2.fill('#chat-input', second);
+      await a2.click('#chat-send');
+      await until('B sees the second tab\'s line', async () => (await b.locator('#chat-list li.msg', { hasText: second }).count()) === 1, 15_000, 200);
+
       assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
       for (const c of contexts) await c.close();
     });
