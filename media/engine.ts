@@ -115,7 +115,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.streams = new StreamRegistry(this.log);
     this.overload = new OverloadGuard(flushLagLimitMs(this.tuning.flushIntervalMs, config.media.maxFlushLag));
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now) => this.overload.recordLag(lag, now));
-    const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now());
+    const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now(), this.scheduler.waitingSince());
     this.viewers = new ViewerRegistry(
       this.scheduler,
       { queueBytes: config.media.viewerQueueBytes, queueTimeMs: config.media.viewerQueueTime },
@@ -320,7 +320,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       flushTicks: () => this.scheduler.ticks,
       flushCostPerViewerMs: () => this.scheduler.costPerViewerMs,
       flushLagMs: () => this.overload.lagMs,
-      overloaded: () => this.overload.isOverloaded(performance.now()),
+      overloaded: () => this.overload.isOverloaded(performance.now(), this.scheduler.waitingSince()),
       overloadRefusals: () => ({ ...this.overload.refusals }),
       perStream: (limit) =>
         [...this.books]

@@ -144,6 +144,18 @@ export class FlushScheduler {
     return batch.joined;
   }
 
+  /**
+   * Since when (performance.now() ms) the oldest data not yet written has been waiting: viewers
+   * marked dirty or urgent, or the tick in progress (its slices). Undefined when nothing waits. The
+   * overload guard reads it: an event loop too busy to run ticks reports no lag, but its data waits.
+   */
+  waitingSince(): number | undefined {
+    let since = this.dirtySince;
+    if (this.urgentSince !== undefined && (since === undefined || this.urgentSince < since)) since = this.urgentSince;
+    if (this.due.length > 0 && (since === undefined || this.tickDirtySince < since)) since = this.tickDirtySince;
+    return since;
+  }
+
   cancel(f: Flushable): void {
     this.dirty.delete(f);
     this.urgent.delete(f);

@@ -65,6 +65,20 @@ describe(OverloadGuard.name, () => {
     assert.equal(g.admit('ws-flv', t + 1002), true);
   });
 
+  it('data waiting past the limit right now is overload even when no tick reports (a starved event loop), and silence does not clear it then', () => {
+    const g = new OverloadGuard(200);
+    const t = ticks(g, 50, 10); // keeping up
+    assert.equal(g.admit('rtmp', t, t - 100), true, 'waiting under the limit');
+    assert.equal(g.admit('rtmp', t + 5000, t), false, 'no tick for 5 s while data waits since t');
+    assert.equal(g.isOverloaded(t + 9000, t + 100), true, 'still waiting: silence does not clear it');
+    // Ticks run again, slowly at first, then keeping up: admitted once the smoothed lag is back down.
+    let now = t + 9000;
+    g.recordLag(8900, now);
+    assert.equal(g.isOverloaded(now), true);
+    for (let i = 0; i < 40; i++) g.recordLag(50, (now += 100));
+    assert.equal(g.admit('rtmp', now, now - 20), true);
+  });
+
   it('ignores broken samples', () => {
     const g = new OverloadGuard(200);
     g.recordLag(Number.NaN, 0);
@@ -94,6 +108,20 @@ describe('FlushScheduler flush lag', () => {
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(lags.length, 2);
     assert.ok(lags[1]! >= 120, `lag ${lags[1]} ms covers the blocked loop`);
+    s.close();
+  });
+
+  it('waitingSince: the oldest unwritten data, through the tick in progress; undefined when everything is written', async () => {
+    const s = new FlushScheduler(20);
+    assert.equal(s.waitingSince(), undefined);
+    const before = performance.now();
+    s.schedule({ flush: () => undefined });
+    const since = s.waitingSince();
+    assert.ok(since !== undefined && since >= before && since <= performance.now());
+    busy(50); // the tick cannot run: the data keeps waiting
+    assert.ok(performance.now() - s.waitingSince()! >= 50);
+    await new Promise((r) => setTimeout(r, 60));
+    assert.equal(s.waitingSince(), undefined, 'written');
     s.close();
   });
 

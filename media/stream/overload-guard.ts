@@ -60,9 +60,18 @@ export class OverloadGuard {
     return this.smoothed;
   }
 
-  /** True while the engine is behind. No tick for 4 limits (and at least a second) clears it: nothing is queued any more. */
-  isOverloaded(nowMs: number): boolean {
-    if (this.overloaded && nowMs - this.lastSampleAt > Math.max(1000, 4 * this.limitMs)) {
+  /**
+   * True while the engine is behind. `waitingSinceMs` (the scheduler's oldest unwritten data) makes
+   * a live reading: data waiting longer than the limit right now is overload even when no tick has
+   * reported (an event loop too busy to run ticks reports nothing). No tick for 4 limits (and at
+   * least a second) with nothing waiting clears it: the audience left, nothing is queued any more.
+   */
+  isOverloaded(nowMs: number, waitingSinceMs?: number): boolean {
+    if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > this.limitMs) {
+      this.overloaded = true;
+      return true;
+    }
+    if (this.overloaded && waitingSinceMs === undefined && nowMs - this.lastSampleAt > Math.max(1000, 4 * this.limitMs)) {
       this.overloaded = false;
       this.smoothed = 0;
     }
@@ -70,8 +79,8 @@ export class OverloadGuard {
   }
 
   /** Whether a new viewer of `protocol` may start now; counts the refusal when not. */
-  admit(protocol: string, nowMs: number): boolean {
-    if (!this.isOverloaded(nowMs)) return true;
+  admit(protocol: string, nowMs: number, waitingSinceMs?: number): boolean {
+    if (!this.isOverloaded(nowMs, waitingSinceMs)) return true;
     this.refusals[protocol] = (this.refusals[protocol] ?? 0) + 1;
     return false;
   }

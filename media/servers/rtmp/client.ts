@@ -110,9 +110,17 @@ export class RtmpClient extends TypedEmitter<RtmpClientEvents> {
 
   private call(name: string, obj: AmfObject | null, ...args: Parameters<typeof M.commandMsg>[4][]): Promise<M.RtmpCommand> {
     const id = ++this.txId;
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
+      // A server that closes the connection before answering (a start timeout, a refusal) fails the
+      // call instead of leaving it pending for ever.
+      const onClose = () => {
+        this.pending.delete(id);
+        reject(new Error(`connection closed before the answer to ${name}`));
+      };
+      this.socket.once('close', onClose);
       this.pending.set(id, (cmd) => {
         this.pending.delete(id);
+        this.socket.off('close', onClose);
         resolve(cmd);
       });
       this.send(M.commandMsg(0, name, id, obj, ...args));
