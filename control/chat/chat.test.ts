@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { roomChannel } from '../../core/pubsub/wire.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
-
-const refused = async (url: string, headers: Record<string, string> = {}) => {
-  try {
-    const c = await ChatClient.connect(url, headers);
-    c.close();
-    assert.fail('the upgrade should have been refused');
-  } catch (err) {
-    return err as { status: number; body: { error: { code: string } } };
-  }
-};
+import { ChatClient, makeChatKit, refusedUpgrade as refused, type ChatKit } from '../testing/chat-kit.js';
 
 for (const set of testAdapterSets()) {
   describe(`live chat over WebSocket on ${set.name}`, () => {

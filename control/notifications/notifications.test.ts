@@ -12,18 +12,8 @@ import request from 'supertest';
 import { eventIds } from '../../core/events/event-route.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { ChatClient, makeChatKit, type ChatKit } from '../testing/chat-kit.js';
+import { ChatClient, makeChatKit, refusedUpgrade as refused, type ChatKit } from '../testing/chat-kit.js';
 import { notificationChannel } from './notification-push.js';
-
-const refused = async (url: string, headers: Record<string, string> = {}) => {
-  try {
-    const c = await ChatClient.connect(url, headers);
-    c.close();
-    assert.fail('the upgrade should have been refused');
-  } catch (err) {
-    return err as { status: number; body: { error: { code: string } } };
-  }
-};
 
 for (const set of testAdapterSets()) {
   describe(`notifications over WebSocket on ${set.name}`, () => {

@@ -192,3 +192,15 @@ export class ChatClient {
     this.ws.close();
   }
 }
+
+/** The refusal of a WebSocket upgrade to `url` (status and the API's JSON body); throws if the upgrade is accepted. */
+export async function refusedUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { error: { code: string } } }> {
+  let client: ChatClient;
+  try {
+    client = await ChatClient.connect(url, headers);
+  } catch (err) {
+    return err as { status: number; body: { error: { code: string } } };
+  }
+  client.close();
+  throw new Error(`the upgrade to ${url} should have been refused`);
+}
