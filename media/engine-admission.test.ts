@@ -67,9 +67,16 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
   const flv = `/live/room1.flv?token=${TEST_TOKEN}`;
 
   before(async () => {
-    // The RTMP start timeout is raised as well: while the reader burns, the event loop may reach the
-    // test's RTMP connect later than the default 10 s after the connection opened (seen in CI).
-    h = await startEngine({ config: testConfig({ maxFlushLag: 30, viewerQueueTime: 30_000 }, { startTimeout: 120_000 }), plugins: [slow] });
+    // The RTMP start, handshake and idle timeouts are raised as well: while the reader burns, the
+    // event loop (shared by the engine and this test) may reach the test's RTMP handshake and connect
+    // later than the default 10 s after the connection opened, and the server then closes it before
+    // its answer to connect (both seen in CI). Those deadlines are right for a real server; here they
+    // would measure the test's own CPU burn.
+    h = await startEngine({
+      config: testConfig({ maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 }, { startTimeout: 120_000 }),
+      tuning: { handshakeTimeoutMs: 120_000 },
+      plugins: [slow],
+    });
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 60 });
     await waitForEvent(h, 'publish.started');
   });
