@@ -4,16 +4,14 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { publishWithFfmpeg, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 
 /**
  * The slice of control's API the pages use (documented in DESIGN.md): room 3001 is live with good
@@ -45,36 +43,27 @@ function fakeRoomsApi(req: IncomingMessage, res: ServerResponse): boolean {
 describe('browser playback', { skip }, () => {
   let media: TestEngine;
   let ffmpeg: ChildProcess;
-  let browser: BrowserContext;
-  let profile: string;
+  let browser: Browser;
+  let context: BrowserContext;
 
   before(async () => {
     media = await startTestEngine({}, { api: fakeRoomsApi });
     ffmpeg = publishWithFfmpeg(`${media.rtmpBase}/sk_3001`, { seconds: 120 });
     await waitFor('the stream to go live', () => media.events.some((e) => e.name === 'publish.started'));
-    profile = mkdtempSync(join(tmpdir(), 'onair-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
+    context = await browser.newContext();
   });
 
   after(async () => {
     await browser?.close();
     ffmpeg?.kill('SIGKILL');
     await media?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   /** Every page the tests open must work under its Content-Security-Policy: a violation fails the test. */
   const violations: string[] = [];
   async function openPage(path: string) {
-    const page = await browser.newPage();
-    page.on('console', (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`${path}: ${msg.text()}`);
-    });
+    const page = watchCsp(await context.newPage(), violations, path);
     const response = await page.goto(media.httpBase + path);
     assert.match(response?.headers()['content-security-policy'] ?? '', /script-src 'self'/, `${path} is served with its CSP`);
     return page;

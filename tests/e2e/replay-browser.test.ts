@@ -8,8 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium } from '../../core/testing/chromium.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { testObjectStores } from '../../core/testing/test-object-stores.js';
 import { makeTestMedia } from '../../core/ffmpeg/test-media.js';
@@ -21,11 +22,12 @@ import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js
 import { makeKit } from '../../control/testing/control-kit.js';
 import { joinSegments } from '../../transcoder/transcode-job.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 const stores = testObjectStores();
 const set = testAdapterSets()[0]!;
 
 describe('Chromium plays and seeks a replay', { skip }, () => {
+  let chromium: Browser;
   let browser: BrowserContext;
   let dir: string;
   let mp4: string;
@@ -41,14 +43,11 @@ describe('Chromium plays and seeks a replay', { skip }, () => {
       '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'part-%d.flv')]);
     parts = [0, 1, 2].map((i) => join(dir, `part-${i}.mp4`));
     for (const [i, p] of parts.entries()) await runFfmpeg(remuxArgs(join(dir, `part-${i}.flv`), p));
-    browser = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: '/usr/bin/chromium', headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    chromium = await launchChromium();
+    browser = await chromium.newContext();
   });
   after(async () => {
-    await browser?.close();
+    await chromium?.close();
     await Promise.all(stores.map((s) => s.close()));
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

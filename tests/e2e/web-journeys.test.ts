@@ -10,15 +10,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { publish, stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 const shots = process.env.ONAIR_SCREENSHOTS_DIR;
 const OPERATOR = { username: 'ops_web', password: 'correct-horse-battery-ops' };
 const PASSWORD = 'correct-horse-battery';
@@ -29,8 +29,8 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
   describe(`web journeys (${adapters.name})`, () => {
     let stack: Stack;
     let cleanup: () => Promise<void>;
+    let chromium: Browser;
     let browser: BrowserContext;
-    let profile: string;
     let pusher: Pusher | undefined;
     const violations: string[] = [];
     const state: { roomId?: string; server?: string; key?: string; viewer?: Page } = {};
@@ -42,32 +42,20 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
         ...env.env, ONAIR_ADMIN_USER: OPERATOR.username, ONAIR_ADMIN_PASSWORD: OPERATOR.password, ONAIR_RECONNECT_GRACE: '60s',
         ONAIR_RATE_LIMITS: 'false',
       });
-      profile = mkdtempSync(join(tmpdir(), 'onair-web-'));
-      browser = await chromium.launchPersistentContext(profile, {
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        locale: 'en-US',
-        permissions: ['clipboard-read', 'clipboard-write'],
-        viewport: { width: 1200, height: 800 },
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-      });
+      chromium = await launchChromium();
+      browser = await chromium.newContext({ locale: 'en-US', permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1200, height: 800 } });
       if (shots) mkdirSync(shots, { recursive: true });
     });
 
     after(async () => {
       pusher?.kill('SIGKILL');
-      await browser?.close();
+      await chromium?.close();
       await stack?.close();
       await cleanup?.();
-      if (profile) rmSync(profile, { recursive: true, force: true });
     });
 
     async function open(path: string, page?: Page): Promise<Page> {
-      const p = page ?? (await browser.newPage());
-      p.on('console', (msg) => {
-        if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`${path}: ${msg.text()}`);
-      });
+      const p = watchCsp(page ?? (await browser.newPage()), violations, path);
       await p.goto(`http://127.0.0.1:${stack.httpPort}${path}`);
       return p;
     }

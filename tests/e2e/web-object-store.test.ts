@@ -12,8 +12,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { startTestS3Server, type TestS3Server } from '../../core/testing/s3-test-server.js';
 import { parseS3Url } from '../../core/config/s3-url.js';
@@ -29,7 +30,7 @@ import { makeKit } from '../../control/testing/control-kit.js';
 import { createWebHandler } from '../../web/serve.js';
 import { until } from './onair-stack.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 
 for (const set of skip ? [] : testAdapterSets()) {
   describe(`the room page plays an object-store replay under its CSP (${set.name})`, () => {
@@ -50,11 +51,7 @@ for (const set of skip ? [] : testAdapterSets()) {
       poster = join(dir, 'poster.jpg');
       await runFfmpeg(posterArgs(mp4s[0]!, poster, 1));
       s3 = await startTestS3Server();
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium', headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-      });
+      browser = await launchChromium();
     });
     after(async () => {
       await browser?.close();
@@ -93,11 +90,8 @@ for (const set of skip ? [] : testAdapterSets()) {
         assert.equal(view.body.playback, 'segments', 'not joined: the page plays the segments in order');
         assert.equal(new URL(view.body.segments[0].url).origin, objectStoreOrigin(target), 'presigned on the store, not this origin');
 
-        const page = await browser.newPage({ locale: 'en-US' });
         const violations: string[] = [];
-        page.on('console', (msg) => {
-          if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
-        });
+        const page = watchCsp(await browser.newPage({ locale: 'en-US' }), violations);
         await page.goto(`${base}/watch/${anchor.roomId}`);
         const item = page.locator(`#replay-list li[data-replay-id="${replayId}"]`);
         await item.waitFor({ timeout: 15_000 });

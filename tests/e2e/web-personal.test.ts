@@ -16,12 +16,13 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium, textOf as text, watchCsp } from '../../core/testing/chromium.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
 import { liveRoom, moneyEnv, OPERATOR, operatorToken, publishLight } from './gifts-kit.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 const shots = process.env.ONAIR_SCREENSHOTS_DIR;
 const PASSWORD = 'correct-horse-battery';
 
@@ -38,12 +39,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       const env = await adapters.env();
       cleanup = env.cleanup;
       stack = await startStack({ ...env.env, ...moneyEnv });
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-      });
+      browser = await launchChromium();
       if (shots) mkdirSync(shots, { recursive: true });
     });
 
@@ -54,7 +50,6 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await cleanup?.();
     });
 
-    const text = async (p: Page, selector: string) => ((await p.textContent(selector).catch(() => '')) ?? '').trim();
     const shot = async (p: Page, name: string) => {
       if (shots && adapters.name === 'embedded') await p.screenshot({ path: join(shots, `${name}.png`) });
     };
@@ -63,10 +58,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     async function loggedIn(username: string, next: string, viewport = { width: 1200, height: 800 }, password = PASSWORD): Promise<Page> {
       const context = await browser.newContext({ locale: 'en-US', viewport, permissions: ['clipboard-read', 'clipboard-write'] });
       contexts.push(context);
-      const p = await context.newPage();
-      p.on('console', (msg) => {
-        if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`${next}: ${msg.text()}`);
-      });
+      const p = watchCsp(await context.newPage(), violations, next);
       await p.goto(`http://127.0.0.1:${stack.httpPort}/login?next=${encodeURIComponent(next)}`);
       await p.fill('#login-username', username);
       await p.fill('#login-password', password);
@@ -99,10 +91,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.match(shared, new RegExp(`/watch/${live.roomId}$`), shared);
 
       // The personal center's wallet: recharge through the sandbox provider.
-      const me = await room.context().newPage();
-      me.on('console', (msg) => {
-        if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`/me: ${msg.text()}`);
-      });
+      const me = watchCsp(await room.context().newPage(), violations, '/me');
       await me.goto(`http://127.0.0.1:${stack.httpPort}/me#wallet`);
       await me.locator('#recharge-form').waitFor({ timeout: 10_000 });
       assert.equal(await text(me, '#wallet-balance'), '0');

@@ -10,12 +10,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium, textOf as text, watchCsp } from '../../core/testing/chromium.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
 import { liveRoom, moneyEnv, operatorToken, recharge } from './gifts-kit.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 
 for (const adapters of skip ? [] : stackAdapterSets()) {
   describe(`web room chat and gifts (${adapters.name})`, () => {
@@ -30,12 +31,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       const env = await adapters.env();
       cleanup = env.cleanup;
       stack = await startStack({ ...env.env, ...moneyEnv });
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-      });
+      browser = await launchChromium();
     });
 
     after(async () => {
@@ -48,15 +44,11 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     async function page(path: string): Promise<Page> {
       const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 800 } });
       contexts.push(context);
-      const p = await context.newPage();
-      p.on('console', (msg) => {
-        if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(`${path}: ${msg.text()}`);
-      });
+      const p = watchCsp(await context.newPage(), violations, path);
       await p.goto(`http://127.0.0.1:${stack.httpPort}${path}`);
       return p;
     }
 
-    const text = async (p: Page, selector: string) => ((await p.textContent(selector).catch(() => '')) ?? '').trim();
 
     it('A posts, B (anonymous) sees it in the chat and as danmaku; gifts with a combo; insufficient coins said; likes', async () => {
       const anchor = await stack.user('anchor');

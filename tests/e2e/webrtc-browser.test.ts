@@ -6,17 +6,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { PlayStarted } from '../../core/media/media-contract.js';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium } from '../../core/testing/chromium.js';
 import { publishWithFfmpeg, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 
 /** Room 3101 is live; the watch page's grant (POST /enter) hands out token 'good'. */
 function fakeRoomsApi(req: IncomingMessage, res: ServerResponse): boolean {
@@ -41,33 +39,27 @@ const PROBE = `(async () => {
 describe('WebRTC playback in Chromium', { skip }, () => {
   let media: TestEngine;
   let ffmpeg: ChildProcess;
-  let browser: BrowserContext;
-  let profile: string;
+  let browser: Browser;
+  let context: BrowserContext;
 
   before(async () => {
     media = await startTestEngine({}, { api: fakeRoomsApi });
     ffmpeg = publishWithFfmpeg(`${media.rtmpBase}/sk_3101`, { seconds: 120 });
     await waitFor('the stream to go live', () => media.events.some((e) => e.name === 'publish.started'));
-    profile = mkdtempSync(join(tmpdir(), 'onair-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required'],
-    });
+    browser = await launchChromium();
+    context = await browser.newContext();
   });
 
   after(async () => {
     await browser?.close();
     ffmpeg?.kill('SIGKILL');
     await media?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
   });
 
   const webrtcStarts = () => media.events.filter((e) => e.name === 'play.started' && (e.payload as PlayStarted).protocol === 'webrtc').map((e) => e.payload as PlayStarted);
 
   async function openPlayer(whep: string): Promise<Page> {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     await page.goto(`${media.httpBase}/test-player.html?whep=${encodeURIComponent(whep)}`);
     return page;
   }
@@ -148,7 +140,7 @@ describe('WebRTC playback in Chromium', { skip }, () => {
   });
 
   it('the room page plays WebRTC by default and shows the measured latency', async () => {
-    const page = await browser.newPage();
+    const page = await context.newPage();
     try {
       await page.goto(`${media.httpBase}/watch/3101`);
       // Polled from here: the page's CSP forbids the string evaluation waitForFunction needs.
