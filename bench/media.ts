@@ -1,12 +1,14 @@
 /**
  * `npm run bench:media`: the same load against onair, node-media-server 4.4.3 and nginx-rtmp, each
- * pinned to core 0, the load pinned to core 1, N on a ladder until the healthy share drops below
- * 95 %. Prints a row per step as it goes and the whole table at the end. See MEDIA_HELP.
+ * pinned to core 0, the load pinned to core 1, N on a ladder until fewer than 95 % of the admitted
+ * viewers are healthy or the load core saturates (bench/lib/ladder-limit.ts). Prints a row per step as
+ * it goes, and the whole table and where each ladder stopped at the end, also when a step fails or
+ * the run is interrupted. Each step is bounded in time. See MEDIA_HELP.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { ensureSample } from '../stress/publish/sample.js';
 import { readFlvFile } from '../stress/flv/flv-file.js';
@@ -22,6 +24,7 @@ import { startClockPublisher } from './lib/clock-publisher.js';
 import { percentile } from '../stress/report/percentile.js';
 import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds } from './lib/machine-cpu.js';
+import { judgeStep } from './lib/ladder-limit.js';
 
 const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
 const SERVER_CPU = '0';
@@ -46,13 +49,21 @@ interface StepResult {
   loadCpuPercent: number;
   /** CPU used meanwhile by everything else on the machine (% of one core). */
   otherCpuPercent: number;
+  /** New viewers the server refused (HTTP 503 / RTMP NetStream.Play.Failed, seen by the load). */
+  refused: number;
+  /** Viewers the server shed (its own counter, onair only; '-' where the server has none). */
+  shed: number | undefined;
+  /** healthy / (N - refused). */
+  admittedHealthyShare: number;
+  /** Limits met at this step: server core, load core, admission. */
+  limits: string[];
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'adm healthy%', 'refused', 'shed', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'limits', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
 }
 
 /**
@@ -112,7 +123,61 @@ async function waitFirstFrame(url: string, timeoutMs: number): Promise<string | 
   return v.firstFrameAt === undefined ? (v.error ?? 'no keyframe') : undefined;
 }
 
-async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: string, bytesPerSec: number, o: ReturnType<typeof parseMediaBenchArgs>, table: LiveTable, results: StepResult[], notes: string[]): Promise<void> {
+type BenchOptions = ReturnType<typeof parseMediaBenchArgs>;
+
+/** The longest a step may take: its ramp, settle and window, the probes' tail and a generous margin. */
+function stepBudgetMs(n: number, o: BenchOptions): number {
+  return (n / o.rampPerSec) * 1000 + o.settleMs + o.stepMs + 120_000;
+}
+
+/** `p`, or an error once `ms` have passed (a step that hangs must not hang the run). */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no result after ${Math.round(ms / 1000)} s`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
+
+/** Refusals as the load saw them: HTTP/WS-FLV 503, RTMP NetStream.Play.Failed. */
+function refusedOf(errors: Record<string, number>): number {
+  return (errors['http-503'] ?? 0) + (errors['rtmp-NetStream.Play.Failed'] ?? 0);
+}
+
+/** One ladder step: `n` viewers of `proto` on `t`, with the latency and join probes beside them. */
+async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPerSec: number, o: BenchOptions, usage: ProcUsage): Promise<StepResult> {
+  const url = new URL(await t.playUrl(proto));
+  const rampMs = (n / o.rampPerSec) * 1000;
+  const before = await t.admission?.();
+  const cpu0 = process.cpuUsage();
+  const busy0 = machineBusySeconds();
+  const t0 = performance.now();
+  const joins = joinTtffs(url, proto, 20, rampMs + o.settleMs + 2000);
+  const lat = latencies(url, proto, rampMs + o.settleMs, Math.max(1000, o.stepMs - 1000));
+  const r = await runLoad({
+    count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
+    specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
+  });
+  const cpu = process.cpuUsage(cpu0);
+  const elapsedMs = performance.now() - t0;
+  const loadCpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
+  const machinePercent = ((machineBusySeconds() - busy0) * 1000 / elapsedMs) * 100;
+  const latMs = await lat;
+  const after = await t.admission?.();
+  const refused = refusedOf(r.summary.errors);
+  const shed = before && after ? after.shed - before.shed : undefined;
+  const verdict = judgeStep({ viewers: n, healthy: r.summary.healthy, serverCpuPercent: r.server?.cpuPercent, loadCpuPercent, refused, shed: shed ?? 0 }, o.healthyStop);
+  return {
+    target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
+    serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
+    latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
+    ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
+    loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)),
+    refused, shed, admittedHealthyShare: verdict.admittedHealthyShare, limits: verdict.limits, errors: r.summary.errors,
+  };
+}
+
+async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: string, bytesPerSec: number, o: BenchOptions, table: LiveTable, results: StepResult[], notes: string[], ladders: string[]): Promise<void> {
   const pub = startClockPublisher(sample, t.publishUrl, 'bench publisher', LOAD_CPU);
   try {
     const ready = await waitFirstFrame(await t.playUrl(t.protocols.includes('http-flv') ? 'http-flv' : t.protocols[0]!), 20_000);
@@ -121,42 +186,39 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
       return;
     }
     const usage = new ProcUsage(t.pid);
+    const done = new Set<Protocol>();
     for (const protocol of protocols) {
       const proto: Protocol = t.protocols.includes(protocol) ? protocol : 'rtmp';
+      if (done.has(proto)) continue;
+      done.add(proto);
       if (proto !== protocol) notes.push(`${t.name}: no ${protocol}; measured with ${proto}`);
+      let stopped: string | undefined;
       for (const n of stepsOf(o)) {
-        const url = new URL(await t.playUrl(proto));
-        const rampMs = (n / o.rampPerSec) * 1000;
-        const cpu0 = process.cpuUsage();
-        const busy0 = machineBusySeconds();
-        const t0 = performance.now();
-        const joins = joinTtffs(url, proto, 20, rampMs + o.settleMs + 2000);
-        const lat = latencies(url, proto, rampMs + o.settleMs, Math.max(1000, o.stepMs - 1000));
-        const r = await runLoad({
-          count: n, rampPerSec: o.rampPerSec, durationMs: rampMs + o.settleMs + o.stepMs, settleMs: o.settleMs, stallMs: 1000,
-          specFor: () => ({ url, protocol: proto }), expectedBytesPerSec: bytesPerSec, usage,
-        });
-        const cpu = process.cpuUsage(cpu0);
-        const elapsedMs = performance.now() - t0;
-        const loadCpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
-        const machinePercent = ((machineBusySeconds() - busy0) * 1000 / elapsedMs) * 100;
-        const latMs = await lat;
-        const step: StepResult = {
-          target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
-          serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
-          latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
-          ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
-          loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)), errors: r.summary.errors,
-        };
+        let step: StepResult;
+        try {
+          step = await withDeadline(measureStep(t, proto, n, bytesPerSec, o, usage), stepBudgetMs(n, o), `${t.name} ${proto} ${n}`);
+        } catch (err) {
+          stopped = `step ${n} failed: ${(err as Error).message}`;
+          break;
+        }
         results.push(step);
         table.row(row(step));
         if (pub.error) {
-          notes.push(`${t.name}: publisher failed (${pub.error}); ladder stopped`);
+          stopped = `publisher failed at ${n} (${pub.error})`;
+          notes.push(`${t.name}: ${stopped}`);
+          ladders.push(`${t.name} ${proto}: ${stopped}`);
           return;
         }
         await new Promise((res) => setTimeout(res, 2000)); // let the server drop the last step's sockets
-        if (step.healthyShare < o.healthyStop) break;
+        const verdict = judgeStep({ viewers: n, healthy: Math.round(step.healthyShare * n), serverCpuPercent: step.serverCpuPercent, loadCpuPercent: step.loadCpuPercent, refused: step.refused, shed: step.shed ?? 0 }, o.healthyStop);
+        if (verdict.stop) {
+          stopped = `stopped at ${n}: ${verdict.stop}`;
+          break;
+        }
       }
+      const top = stepsOf(o).at(-1);
+      const firstAdmission = results.find((r) => r.target === t.name && r.protocol === proto && r.limits.includes('admission'));
+      ladders.push(`${t.name} ${proto}: ${stopped ?? `reached the top step (${top}) without stopping`}${firstAdmission ? `; admission control from ${firstAdmission.viewers}` : ''}`);
     }
   } finally {
     await pub.stop();
@@ -187,6 +249,28 @@ async function main(): Promise<number> {
   const bytesPerSec = readFlvFile(readFileSync(sample)).bytesPerSec;
   console.log(`stream: ${((bytesPerSec * 8) / 1000).toFixed(0)} kb/s 1280x720 30 fps, 2 s GOP; steps ${stepsOf(o).join(', ')}; ${o.stepMs / 1000} s per step\n`);
   const results: StepResult[] = [];
+  const ladders: string[] = [];
+  const load0 = loadavg();
+  let current: RunningTarget | undefined;
+  const report = () => {
+    console.log(`\nresults\n${formatTable(HEADERS, results.map(row))}`);
+    if (ladders.length) console.log(`\nwhere each ladder stopped:\n${ladders.map((n) => `- ${n}`).join('\n')}`);
+    const load1 = loadavg();
+    console.log(`\nmachine load (uptime, 1/5/15 min): ${load0.map((l) => l.toFixed(2)).join(' ')} at the start, ${load1.map((l) => l.toFixed(2)).join(' ')} at the end`);
+    if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
+    if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), loadavg: { start: load0, end: load1 }, results, ladders, notes }, null, 2));
+  };
+  // Interrupted (Ctrl-C, a CI timeout): the table so far still prints, and the server goes.
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    notes.push(`interrupted by ${sig}`);
+    report();
+    void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const table = new LiveTable(HEADERS, (l) => console.log(l), 6, [6, 8]);
   for (const name of o.targets) {
     const why = targetUnavailable(name);
@@ -197,16 +281,16 @@ async function main(): Promise<number> {
     let t: RunningTarget | undefined;
     try {
       t = await startTarget(name, SERVER_CPU);
-      await benchTarget(t, o.protocols, sample, bytesPerSec, o, table, results, notes);
+      current = t;
+      await benchTarget(t, o.protocols, sample, bytesPerSec, o, table, results, notes, ladders);
     } catch (err) {
       notes.push(`${name}: failed: ${(err as Error).message}`);
     } finally {
-      await t?.stop();
+      current = undefined;
+      await t?.stop().catch((err: Error) => notes.push(`${name}: stop failed: ${err.message}`));
     }
   }
-  console.log(`\nresults\n${formatTable(HEADERS, results.map(row))}`);
-  if (notes.length) console.log(`\nnotes:\n${notes.map((n) => `- ${n}`).join('\n')}`);
-  if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), results, notes }, null, 2));
+  report();
   return 0;
 }
 

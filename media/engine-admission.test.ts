@@ -71,10 +71,12 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
     // event loop (shared by the engine and this test) may reach the test's RTMP handshake and connect
     // later than the default 10 s after the connection opened, and the server then closes it before
     // its answer to connect (both seen in CI). Those deadlines are right for a real server; here they
-    // would measure the test's own CPU burn.
+    // would measure the test's own CPU burn. Shedding is off (decisions every 10 min): the reader
+    // here burns whatever the audience, so a sustained spell would shed the first viewer, and with
+    // nobody left to write the engine is no longer behind; engine-shed.test.ts tests shedding.
     h = await startEngine({
       config: testConfig({ maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 }, { startTimeout: 120_000 }),
-      tuning: { handshakeTimeoutMs: 120_000 },
+      tuning: { handshakeTimeoutMs: 120_000, shedIntervalMs: 600_000 },
       plugins: [slow],
     });
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 60 });

@@ -15,6 +15,7 @@ import { ViewerRegistry } from './stream/viewer-registry.js';
 import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
 import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
+import { INTERVAL_MS as SHED_INTERVAL_MS, ShedPolicy } from './stream/shed-policy.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
@@ -42,9 +43,11 @@ export interface MediaEngineTuning {
   handshakeTimeoutMs: number;
   /** publish.started waits at most this long after the first media packet for codec info (default 3 s). */
   readyTimeoutMs: number;
+  /** How often the engine decides whether to shed viewers while overloaded (default ShedPolicy's INTERVAL_MS, 500 ms). */
+  shedIntervalMs: number;
 }
 
-const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushIntervalMs: 100, handshakeTimeoutMs: 10_000, readyTimeoutMs: 3000 };
+const DEFAULT_TUNING: MediaEngineTuning = { gopCacheBytes: 8 << 20, flushIntervalMs: 100, handshakeTimeoutMs: 10_000, readyTimeoutMs: 3000, shedIntervalMs: SHED_INTERVAL_MS };
 
 interface StreamBook {
   startedEmitted: boolean;
@@ -78,6 +81,8 @@ interface StreamBook {
  * - Viewer writes are coalesced into ticks for all viewers at once, spaced by the work a tick takes
  *   (FlushPolicy: a few viewers are written almost at once, thousands every flushIntervalMs, the
  *   ceiling); a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
+ * - Past the ceiling new viewers are refused (OverloadGuard); when the engine stays behind all the
+ *   same, the newest viewers are shed (ShedPolicy), never the publisher or internal readers.
  * - A viewer over its queue bound (viewerQueueBytes, or viewerQueueTime of media) skips to the
  *   next keyframe; one still behind viewerQueueTime later is evicted with reason 'slow'.
  */
@@ -95,6 +100,10 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly refused = { publish: 0, play: 0 };
   /** Admission control from the flush lag (refuses new viewers while the engine is behind). */
   private readonly overload: OverloadGuard;
+  /** Past the ceiling despite the refusals: which viewers to close (newest first), and how many were, by protocol. */
+  private readonly shedPolicy = new ShedPolicy();
+  private readonly shedCounts: Record<string, number> = {};
+  private shedTimer: NodeJS.Timeout | undefined;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -173,6 +182,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     for (const p of this.plugins) await p.start(ctx);
     this.statsTimer = setInterval(() => this.emitStats(), this.opts.config.media.statsInterval);
     this.statsTimer.unref();
+    this.shedTimer = setInterval(() => this.shedTick(), this.tuning.shedIntervalMs);
+    this.shedTimer.unref();
     this.log.info({ port: this.boundPort }, 'media engine listening for RTMP');
   }
 
@@ -220,6 +231,22 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         at: Date.now(), reason, bytesIn: stream.bytesIn, durationMs: Date.now() - stream.startedAt,
       });
     });
+  }
+
+  /**
+   * Sheds load while the engine stays behind despite refusing new viewers (ShedPolicy decides):
+   * closes the newest viewers, counted by protocol; logs once when a spell starts and once when it ends.
+   */
+  private shedTick(): void {
+    const now = performance.now();
+    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size);
+    if (d.spellStarted) {
+      this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
+    }
+    if (d.shed > 0) {
+      for (const [protocol, n] of Object.entries(this.viewers.shedNewest(d.shed))) this.shedCounts[protocol] = (this.shedCounts[protocol] ?? 0) + n;
+    }
+    if (d.spellEnded) this.log.info({ shed: d.spellShed, viewers: this.viewers.size }, 'media engine caught up: shedding ended');
   }
 
   private emitStats(): void {
@@ -322,6 +349,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       flushLagMs: () => this.overload.lagMs,
       overloaded: () => this.overload.isOverloaded(performance.now(), this.scheduler.waitingSince()),
       overloadRefusals: () => ({ ...this.overload.refusals }),
+      shedViewers: () => ({ ...this.shedCounts }),
       perStream: (limit) =>
         [...this.books]
           .map(([s, b]) => ({
@@ -339,6 +367,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const wasStarted = this.state === 'started';
     this.state = 'closed';
     clearInterval(this.statsTimer);
+    clearInterval(this.shedTimer);
     for (const p of this.plugins) {
       try {
         await p.close();

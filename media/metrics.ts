@@ -21,6 +21,8 @@ export interface MediaMetricsSource {
   flushLagMs(): number;
   overloaded(): boolean;
   overloadRefusals(): Record<string, number>;
+  /** Viewers shed (closed, newest first) while the engine stayed behind despite the refusals, by protocol. */
+  shedViewers(): Record<string, number>;
   /** Per-stream figures; the engine returns at most `limit` streams, busiest first. */
   perStream(limit: number): { name: string; bitrateInKbps: number; bitrateOutKbps: number; viewers: number; keyframeIntervalMs: number }[];
 }
@@ -92,6 +94,13 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
     collect() {
       this.reset();
       for (const [protocol, n] of Object.entries(src.overloadRefusals())) this.inc({ protocol }, n);
+    },
+  });
+  new Counter({
+    name: 'onair_media_shed_viewers_total', help: 'Viewers closed, newest first, because the engine stayed behind despite refusing new ones (play.ended reason shed)', labelNames: ['protocol'], registers,
+    collect() {
+      this.reset();
+      for (const [protocol, n] of Object.entries(src.shedViewers())) this.inc({ protocol }, n);
     },
   });
   const perStream = (name: string, help: string, pick: (s: ReturnType<MediaMetricsSource['perStream']>[number]) => number) =>

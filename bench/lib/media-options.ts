@@ -5,7 +5,7 @@ import { PROTOCOLS, type Protocol } from '../../stress/viewers/viewer-state.js';
 import { TARGET_NAMES, type TargetName } from './media-targets.js';
 
 export const BASE_LADDER = [100, 400, 800, 1600, 2400, 3200];
-export const MAX_VIEWERS = 6400;
+export const MAX_VIEWERS = 9600;
 
 export interface MediaBenchOptions {
   targets: TargetName[];
@@ -27,18 +27,23 @@ export const MEDIA_HELP = `npm run bench:media -- [options]
 
 One 2.15 Mb/s 720p30 H.264/AAC stream (2 s GOP, published as is by the stress tool's probe publisher,
 which puts its wall clock in an SEI every 200 ms), N viewers on a ladder
-(${BASE_LADDER.join(', ')}, then +800 up to --max) until the healthy share drops below 95 %.
+(${BASE_LADDER.join(', ')}, then +800 up to --max) until fewer than 95 % of the admitted viewers
+(those not refused) are healthy, or the load core saturates (90 % of it). Each step is bounded in time
+(ramp + settle + window + 2 min); the table and where each ladder stopped (server core saturated, load
+core saturated, admission) print at the end, also after a failed step or Ctrl-C.
 Each server runs pinned to core 0 (taskset -c 0); the publisher and the viewers run on core 1.
 Per target and step: healthy share, server CPU % of a core and per 100 viewers, RSS, the latency the
 server adds (lat p50/p95: publisher's clock to the viewer's read, from 4 probe viewers joining spread
 over the step), TTFF p50/p95 of the ramp's viewers, and the median TTFF of 20 single viewers joining
-the running step (join TTFF).
+the running step (join TTFF), viewers refused (HTTP 503 / RTMP NetStream.Play.Failed) and shed (onair's
+onair_media_shed_viewers_total), the healthy share of the admitted viewers and the limits met.
 
   --targets LIST      onair (all-in-one, npm start), onair-media (the media service alone, npm run
                       start:media, with control on the load core), nms, nginx (default all; a target
                       that cannot run here is noted and skipped)
   --protocols LIST    viewer protocols: http-flv (default), ws-flv, rtmp; nginx-rtmp always uses rtmp
-  --max N             highest step (default 3200, at most ${MAX_VIEWERS})
+  --max N             highest step (default 3200, at most ${MAX_VIEWERS}; npm run bench:media-ladder climbs
+                      to ${MAX_VIEWERS} on onair and nginx-rtmp, HTTP-FLV and RTMP)
   --steps LIST        these viewer counts instead of the ladder (e.g. 3200: one step from a fresh start)
   --step-seconds S    measurement window per step after the ramp and settle (default 20)
   --settle S          time after a viewer starts before its window opens (default 3)

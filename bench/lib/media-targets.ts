@@ -30,7 +30,39 @@ export interface RunningTarget {
   publishUrl: string;
   /** A play URL for `protocol` (a fresh token where the target needs one). */
   playUrl(protocol: Protocol): Promise<string>;
+  /** The server's own admission counters so far (onair's /metrics), where it has them. */
+  admission?(): Promise<AdmissionCounters | undefined>;
   stop(): Promise<void>;
+}
+
+export interface AdmissionCounters {
+  /** New viewers refused because the engine was behind (onair_media_overload_refusals_total). */
+  refused: number;
+  /** Viewers shed, newest first, while it stayed behind (onair_media_shed_viewers_total). */
+  shed: number;
+}
+
+/** Sum of every sample of counter `name` in a Prometheus text exposition. */
+export function sumCounter(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) sum += v;
+  }
+  return sum;
+}
+
+/** onair's admission counters from /metrics on `port` (public there: the bench sets no metrics token); undefined when unreadable. */
+async function onairAdmission(port: number): Promise<AdmissionCounters | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const text = await res.text();
+    return { refused: sumCounter(text, 'onair_media_overload_refusals_total'), shed: sumCounter(text, 'onair_media_shed_viewers_total') };
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why a target cannot run here, or undefined when it can. */
@@ -121,7 +153,8 @@ async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus:
   const run = scriptRun('start');
   const child = startChild([process.execPath, ...run.flags, join(ROOT, 'dist/onair.js')], { cpus, env: { ...onairEnv(dir, httpPort, rtmpPort), ...run.env }, logFile, cwd: ROOT });
   await waitReady(child, [rtmpPort, httpPort], logFile);
-  return onairRoom('onair', 'onair', child.pid, httpPort, async () => child.stop());
+  const target = await onairRoom('onair', 'onair', child.pid, httpPort, async () => child.stop());
+  return { ...target, admission: () => onairAdmission(httpPort) };
 }
 
 /**
@@ -154,7 +187,7 @@ async function startOnairMedia(dir: string, rtmpPort: number, httpPort: number, 
     await control.stop();
   });
   const toMedia = (url: string) => url.replace(`:${controlPort}/`, `:${httpPort}/`);
-  return { ...target, playUrl: async (p) => toMedia(await target.playUrl(p)) };
+  return { ...target, playUrl: async (p) => toMedia(await target.playUrl(p)), admission: () => onairAdmission(httpPort) };
 }
 
 /** Control shares the load's core (it issues tokens, answers the publish hook and takes media's event callbacks); its CPU shows under 'other cpu%'. */

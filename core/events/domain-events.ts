@@ -108,7 +108,7 @@ export const domainEventSchemas = {
     protocol,
     clientIp: z.string().max(64),
     userId: entityId.nullable(),
-    reason: z.enum(['closed', 'kicked', 'slow', 'stream-ended', 'error', 'exited', 'timeout']),
+    reason: z.enum(['closed', 'kicked', 'slow', 'shed', 'stream-ended', 'error', 'exited', 'timeout']),
     bytesOut: z.number().nonnegative(),
     durationMs: z.number().nonnegative(),
   }),

@@ -25,7 +25,7 @@ export const mediaCallbackSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('play.started'), payload: z.object(play).passthrough() }),
   z.object({
     event: z.literal('play.ended'),
-    payload: z.object({ ...play, reason: z.enum(['closed', 'kicked', 'slow', 'stream-ended', 'error']), bytesOut: z.number().nonnegative(), durationMs: z.number().nonnegative() }).passthrough(),
+    payload: z.object({ ...play, reason: z.enum(['closed', 'kicked', 'slow', 'shed', 'stream-ended', 'error']), bytesOut: z.number().nonnegative(), durationMs: z.number().nonnegative() }).passthrough(),
   }),
 ]);
 export type MediaCallback = z.infer<typeof mediaCallbackSchema>;

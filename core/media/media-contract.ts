@@ -93,7 +93,8 @@ export interface PlayStarted {
 }
 
 export interface PlayEnded extends PlayStarted {
-  reason: 'closed' | 'kicked' | 'slow' | 'stream-ended' | 'error';
+  /** 'slow': could not keep up; 'shed': closed, newest first, while the engine stayed behind (media/stream/shed-policy.ts). */
+  reason: 'closed' | 'kicked' | 'slow' | 'shed' | 'stream-ended' | 'error';
   bytesOut: number;
   durationMs: number;
 }

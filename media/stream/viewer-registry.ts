@@ -138,6 +138,25 @@ export class ViewerRegistry extends TypedEmitter<ViewerRegistryEvents> {
     this.parked.endAll(name);
   }
 
+  /**
+   * Closes the `count` most recently admitted viewers (reason 'shed'), newest first: the engine
+   * sheds load past its ceiling (ShedPolicy). Only viewers are here: never a publisher, never an
+   * internal reader (recording, HLS). Returns how many went, by protocol.
+   */
+  shedNewest(count: number): Partial<Record<PlayProtocol, number>> {
+    const shed: Partial<Record<PlayProtocol, number>> = {};
+    if (count <= 0) return shed;
+    const entries = [...this.sessions.values()];
+    for (let i = entries.length - 1; i >= 0 && count > 0; i--) {
+      const { session } = entries[i]!;
+      if (session.isEnded) continue;
+      session.end('shed');
+      shed[session.kind] = (shed[session.kind] ?? 0) + 1;
+      count--;
+    }
+    return shed;
+  }
+
   closeAll(): void {
     this.parked.clear();
     for (const { session } of [...this.sessions.values()]) session.end('closed');

@@ -1,0 +1,34 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { SATURATED, judgeStep } from './ladder-limit.js';
+
+const base = { viewers: 1000, healthy: 1000, serverCpuPercent: 40, loadCpuPercent: 50, refused: 0, shed: 0 };
+
+describe('judgeStep', () => {
+  it('goes on with no limit met while every viewer is healthy and both cores have room', () => {
+    assert.deepEqual(judgeStep(base, 0.95), { admittedHealthyShare: 1, limits: [], stop: undefined });
+  });
+
+  it('stops when the load core saturates, whatever the server does', () => {
+    const v = judgeStep({ ...base, loadCpuPercent: SATURATED + 1 }, 0.95);
+    assert.deepEqual(v.limits, ['load core']);
+    assert.match(v.stop!, /load core saturated/);
+  });
+
+  it('goes on past the ceiling while the admitted viewers stay healthy (refused ones do not count against it)', () => {
+    const v = judgeStep({ viewers: 9600, healthy: 6200, serverCpuPercent: 99, loadCpuPercent: 70, refused: 3200, shed: 40 }, 0.95);
+    assert.deepEqual(v.limits, ['server core', 'admission']);
+    assert.ok(v.admittedHealthyShare > 0.96);
+    assert.equal(v.stop, undefined);
+  });
+
+  it('stops when the admitted audience suffers, saying whether the server core was saturated and whether anything was refused', () => {
+    const collapse = judgeStep({ ...base, viewers: 7200, healthy: 1600, serverCpuPercent: 100 }, 0.95);
+    assert.match(collapse.stop!, /22\.2 % of admitted viewers healthy.*server core saturated \(100 %\); no admission control/);
+    const notSat = judgeStep({ ...base, healthy: 800 }, 0.95);
+    assert.match(notSat.stop!, /server core not saturated/);
+    const refusedAll = judgeStep({ ...base, refused: 1000, healthy: 0 }, 0.95);
+    assert.equal(refusedAll.admittedHealthyShare, 0);
+    assert.match(refusedAll.stop!, /admission refused 1000/);
+  });
+});

@@ -1,0 +1,60 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { INTERVAL_MS, MAX_PER_TICK, SHARE, SUSTAIN_MS, ShedPolicy } from './shed-policy.js';
+
+describe(ShedPolicy.name, () => {
+  it('sheds nobody while the engine keeps up', () => {
+    const p = new ShedPolicy();
+    for (let t = 0; t < 10_000; t += INTERVAL_MS) assert.deepEqual(p.decide(t, false, 5000), { shed: 0, spellStarted: false, spellEnded: false, spellShed: 0 });
+  });
+
+  it('sheds nobody during an overload shorter than SUSTAIN_MS (a GC pause, a connect burst), and forgets it once healthy', () => {
+    const p = new ShedPolicy();
+    for (let t = 0; t < SUSTAIN_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 5000).shed, 0);
+    assert.equal(p.decide(SUSTAIN_MS, false, 5000).spellEnded, false, 'no spell began');
+    // A new overload counts from its own start.
+    for (let t = SUSTAIN_MS + INTERVAL_MS; t < 2 * SUSTAIN_MS + INTERVAL_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 5000).shed, 0);
+  });
+
+  it('past SUSTAIN_MS of overload sheds SHARE of the audience per decision, starts the spell once, and ends it when the lag recovers', () => {
+    const p = new ShedPolicy();
+    p.decide(0, true, 5000);
+    const first = p.decide(SUSTAIN_MS, true, 5000);
+    assert.deepEqual(first, { shed: Math.floor(5000 * SHARE), spellStarted: true, spellEnded: false, spellShed: 100 });
+    const second = p.decide(SUSTAIN_MS + INTERVAL_MS, true, 4900);
+    assert.deepEqual(second, { shed: Math.floor(4900 * SHARE), spellStarted: false, spellEnded: false, spellShed: 198 });
+    const end = p.decide(SUSTAIN_MS + 2 * INTERVAL_MS, false, 4802);
+    assert.deepEqual(end, { shed: 0, spellStarted: false, spellEnded: true, spellShed: 198 });
+    // The next spell starts afresh: its own sustain, its own count.
+    assert.equal(p.decide(SUSTAIN_MS + 3 * INTERVAL_MS, true, 4802).shed, 0);
+    const again = p.decide(2 * SUSTAIN_MS + 3 * INTERVAL_MS, true, 4802);
+    assert.equal(again.spellStarted, true);
+    assert.equal(again.spellShed, again.shed);
+  });
+
+  it('sheds at least one viewer of a small audience and at most MAX_PER_TICK of a huge one, never more than there are', () => {
+    const p = new ShedPolicy();
+    p.decide(0, true, 3);
+    assert.equal(p.decide(SUSTAIN_MS, true, 3).shed, 1);
+    const q = new ShedPolicy();
+    q.decide(0, true, 1_000_000);
+    assert.equal(q.decide(SUSTAIN_MS, true, 1_000_000).shed, MAX_PER_TICK);
+    const r = new ShedPolicy({ share: 1 });
+    r.decide(0, true, 2);
+    assert.equal(r.decide(SUSTAIN_MS, true, 2).shed, 2);
+  });
+
+  it('with no viewers left there is nothing to shed and no spell to log', () => {
+    const p = new ShedPolicy();
+    p.decide(0, true, 0);
+    assert.deepEqual(p.decide(SUSTAIN_MS * 2, true, 0), { shed: 0, spellStarted: false, spellEnded: false, spellShed: 0 });
+    assert.equal(p.decide(SUSTAIN_MS * 3, false, 0).spellEnded, false);
+  });
+
+  it('takes its spell and pace from options (tests)', () => {
+    const p = new ShedPolicy({ sustainMs: 100, share: 0.5, maxPerTick: 3 });
+    p.decide(0, true, 100);
+    assert.equal(p.decide(50, true, 100).shed, 0);
+    assert.equal(p.decide(100, true, 100).shed, 3);
+  });
+});
