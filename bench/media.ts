@@ -55,8 +55,10 @@ interface StepResult {
   shed: number | undefined;
   /** healthy / (N - refused). */
   admittedHealthyShare: number;
-  /** Limits met at this step: server core, load core, admission. */
+  /** Limits met at this step: server core, load core, admission, other work (bench/lib/ladder-limit.ts). */
   limits: string[];
+  /** Why the ladder stops after this step (undefined: it goes on). */
+  stop: string | undefined;
   errors: Record<string, number>;
 }
 
@@ -166,14 +168,15 @@ async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPe
   const after = await t.admission?.();
   const refused = refusedOf(r.summary.errors);
   const shed = before && after ? after.shed - before.shed : undefined;
-  const verdict = judgeStep({ viewers: n, healthy: r.summary.healthy, serverCpuPercent: r.server?.cpuPercent, loadCpuPercent, refused, shed: shed ?? 0 }, o.healthyStop);
+  const otherCpuPercent = Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0));
+  const verdict = judgeStep({ viewers: n, healthy: r.summary.healthy, serverCpuPercent: r.server?.cpuPercent, loadCpuPercent, refused, shed: shed ?? 0, otherCpuPercent }, o.healthyStop);
   return {
     target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
     serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
     latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
     ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
-    loadCpuPercent, otherCpuPercent: Math.max(0, machinePercent - loadCpuPercent - (r.server?.cpuPercent ?? 0)),
-    refused, shed, admittedHealthyShare: verdict.admittedHealthyShare, limits: verdict.limits, errors: r.summary.errors,
+    loadCpuPercent, otherCpuPercent,
+    refused, shed, admittedHealthyShare: verdict.admittedHealthyShare, limits: verdict.limits, stop: verdict.stop, errors: r.summary.errors,
   };
 }
 
@@ -198,7 +201,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         try {
           step = await withDeadline(measureStep(t, proto, n, bytesPerSec, o, usage), stepBudgetMs(n, o), `${t.name} ${proto} ${n}`);
         } catch (err) {
-          stopped = `step ${n} failed: ${(err as Error).message}`;
+          stopped = `${stopped ? `${stopped}; then ` : ''}step ${n} failed: ${(err as Error).message}`;
           break;
         }
         results.push(step);
@@ -210,10 +213,9 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
           return;
         }
         await new Promise((res) => setTimeout(res, 2000)); // let the server drop the last step's sockets
-        const verdict = judgeStep({ viewers: n, healthy: Math.round(step.healthyShare * n), serverCpuPercent: step.serverCpuPercent, loadCpuPercent: step.loadCpuPercent, refused: step.refused, shed: step.shed ?? 0 }, o.healthyStop);
-        if (verdict.stop) {
-          stopped = `stopped at ${n}: ${verdict.stop}`;
-          break;
+        if (step.stop && !stopped) {
+          stopped = `${o.keepGoing ? 'would stop' : 'stopped'} at ${n}: ${step.stop}`;
+          if (!o.keepGoing) break;
         }
       }
       const top = stepsOf(o).at(-1);

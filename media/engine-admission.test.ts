@@ -14,15 +14,10 @@ import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { RtmpClient } from './servers/rtmp/client.js';
-import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
+import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, burnCpu, metricValue, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
 import { missingTool } from '../core/testing/tools.js';
 import type { MediaPlugin, MediaPluginContext, LiveStreamView } from './plugin.js';
 import type { MediaPacket } from './stream/media-packet.js';
-
-const busy = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
 
 /**
  * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
@@ -37,18 +32,13 @@ class SlowReader implements MediaPlugin {
         id: `slow-${s.publisherId}`,
         kind: 'internal',
         onPacket: (p: MediaPacket) => {
-          if (this.slow && p.type === 9) busy(40);
+          if (this.slow && p.type === 9) burnCpu(40);
         },
         onStreamEnd: () => {},
       });
     });
   }
   async close(): Promise<void> {}
-}
-
-async function metric(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = await h.metrics.getSingleMetric(name)!.get();
-  return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 }
 
 function readBody(res: IncomingMessage): Promise<string> {
@@ -95,7 +85,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
     first.on('data', (d: Buffer) => (firstBytes += d.length));
     first.on('close', () => (firstEnded = true));
     assert.ok(await until(() => firstBytes > 50_000, 10_000), 'the first viewer plays');
-    assert.equal(await metric(h, 'onair_media_overloaded'), 0);
+    assert.equal(await metricValue(h, 'onair_media_overloaded'), 0);
 
     slow.slow = true;
     const release = () => (slow.slow = false);
@@ -117,7 +107,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       let overloadedSeen = false;
       deadline = Date.now() + 20_000;
       while (!overloadedSeen && Date.now() < deadline) {
-        overloadedSeen = (await metric(h, 'onair_media_overloaded')) === 1;
+        overloadedSeen = (await metricValue(h, 'onair_media_overloaded')) === 1;
         if (!overloadedSeen) await sleep(50);
       }
       assert.ok(overloadedSeen, 'onair_media_overloaded reads 1 while behind');
@@ -169,9 +159,9 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
     } finally {
       release();
     }
-    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'http-flv' })) >= 1);
-    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'ws-flv' })) >= 1);
-    assert.ok((await metric(h, 'onair_media_overload_refusals_total', { protocol: 'rtmp' })) >= 1);
+    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'http-flv' })) >= 1);
+    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'ws-flv' })) >= 1);
+    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'rtmp' })) >= 1);
 
     // The viewer admitted before kept its connection and keeps receiving media.
     const before = firstBytes;
@@ -188,7 +178,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       if (!admitted) await sleep(100);
     }
     assert.ok(admitted, 'a new viewer is admitted once the lag is gone');
-    assert.equal(await metric(h, 'onair_media_overloaded'), 0);
+    assert.equal(await metricValue(h, 'onair_media_overloaded'), 0);
     first.destroy();
   });
 });

@@ -18,17 +18,12 @@ import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { RtmpClient } from './servers/rtmp/client.js';
-import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, killHard, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
+import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, killHard, burnCpu, metricValue, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
 import { missingTool } from '../core/testing/tools.js';
 import { captureLogger } from '../core/testing/log-capture.js';
 import type { PlayEnded, PlayStarted } from '../core/media/media-contract.js';
 import type { MediaPlugin, MediaPluginContext, LiveStreamView } from './plugin.js';
 import type { MediaPacket } from './stream/media-packet.js';
-
-const busy = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
 
 /** A plugin whose reader spends 40 ms of CPU on every video packet (30 a second) while `burn()` says so. */
 class BurningReader implements MediaPlugin {
@@ -43,18 +38,13 @@ class BurningReader implements MediaPlugin {
         kind: 'internal',
         onPacket: (p: MediaPacket) => {
           this.packets++;
-          if (p.type === 9 && this.burn()) busy(40);
+          if (p.type === 9 && this.burn()) burnCpu(40);
         },
         onStreamEnd: () => void (this.ended = true),
       });
     });
   }
   async close(): Promise<void> {}
-}
-
-async function metric(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const m = await h.metrics.getSingleMetric(name)!.get();
-  return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
 }
 
 describe('shedding the newest viewers while the engine stays behind', { skip: missingTool('ffmpeg') }, () => {
@@ -133,8 +123,8 @@ describe('shedding the newest viewers while the engine stays behind', { skip: mi
     assert.ok(await until(() => aBytes > before + 100_000, 30_000), 'A still receives media');
     assert.equal(aClosed, false);
     assert.ok(!ended.some((e) => e.viewerId === started[0]!.viewerId), 'A was not shed');
-    assert.equal(await metric(h, 'onair_media_shed_viewers_total', { protocol: 'http-flv' }), 1);
-    assert.equal(await metric(h, 'onair_media_shed_viewers_total', { protocol: 'rtmp' }), 1);
+    assert.equal(await metricValue(h, 'onair_media_shed_viewers_total', { protocol: 'http-flv' }), 1);
+    assert.equal(await metricValue(h, 'onair_media_shed_viewers_total', { protocol: 'rtmp' }), 1);
 
     // Never the publisher, never the internal reader.
     assert.ok(!h.events.some((e) => e.name === 'publish.ended'), 'the publisher stayed');

@@ -207,3 +207,15 @@ export async function until(check: () => boolean, timeoutMs = 10_000, stepMs = 2
 export function killHard(child: ChildProcess | undefined): void {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }
+
+/** Spins the CPU for `ms` (a plugin reader standing in for a saturated engine: admission and shedding tests). */
+export function burnCpu(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/** The value of metric `name` in the harness's registry whose labels match `labels` (0 when none). */
+export async function metricValue(h: EngineHarness, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await h.metrics.getSingleMetric(name)!.get();
+  return m.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
+}

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { SATURATED, judgeStep } from './ladder-limit.js';
+import { OTHER_WORK, SATURATED, judgeStep } from './ladder-limit.js';
 
 const base = { viewers: 1000, healthy: 1000, serverCpuPercent: 40, loadCpuPercent: 50, refused: 0, shed: 0 };
 
@@ -30,5 +30,11 @@ describe('judgeStep', () => {
     const refusedAll = judgeStep({ ...base, refused: 1000, healthy: 0 }, 0.95);
     assert.equal(refusedAll.admittedHealthyShare, 0);
     assert.match(refusedAll.stop!, /admission refused 1000/);
+  });
+
+  it('labels a step where other processes took a core\'s share as other work, and says so when it stops', () => {
+    const v = judgeStep({ ...base, healthy: 500, refused: 41, serverCpuPercent: 13, otherCpuPercent: OTHER_WORK + 130 }, 0.95);
+    assert.deepEqual(v.limits, ['admission', 'other work']);
+    assert.match(v.stop!, /server core not saturated; admission refused 41, shed 0; other work on the machine took 180 % of a core/);
   });
 });

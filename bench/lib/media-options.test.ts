@@ -15,7 +15,13 @@ describe('bench:media options', () => {
     assert.deepEqual(o.targets, ['onair', 'onair-media', 'nms', 'nginx']);
     assert.deepEqual(stepsOf(o), [100, 400, 800, 1600, 2400, 3200]);
     assert.deepEqual(o.protocols, ['http-flv']);
-    assert.deepEqual([o.max, o.stepMs, o.settleMs, o.rampPerSec, o.healthyStop], [3200, 20_000, 3000, 800, 0.95]);
+    assert.deepEqual([o.max, o.stepMs, o.settleMs, o.rampPerSec, o.healthyStop, o.keepGoing], [3200, 20_000, 3000, 800, 0.95, false]);
+  });
+  it('climbs to 9,600 viewers (the issue 15 ladder), and --keep-going runs every step', () => {
+    assert.deepEqual(ladder(9600).slice(-4), [7200, 8000, 8800, 9600]);
+    assert.equal(parseMediaBenchArgs(['--max', '9600']).max, 9600);
+    assert.equal(parseMediaBenchArgs(['--keep-going']).keepGoing, true);
+    assert.ok(MEDIA_HELP.includes('--keep-going'));
   });
   it('parses and checks options', () => {
     const o = parseMediaBenchArgs(['--targets', 'nms,nginx', '--protocols', 'http-flv,rtmp', '--max', '800', '--step-seconds', '10', '--json', '/tmp/x.json']);

@@ -17,6 +17,8 @@ export interface MediaBenchOptions {
   settleMs: number;
   rampPerSec: number;
   healthyStop: number;
+  /** Run every step even past a stop (a shared machine: prove the mechanics); the stop is still reported. */
+  keepGoing: boolean;
   json: string | undefined;
   /** Nice value for this process, the servers and the publisher (0 = unchanged). */
   nice: number;
@@ -49,6 +51,8 @@ onair_media_shed_viewers_total), the healthy share of the admitted viewers and t
   --settle S          time after a viewer starts before its window opens (default 3)
   --ramp R            viewers started per second (default 800)
   --json FILE         also write every result as JSON to FILE
+  --keep-going        run every step even after one that would stop the ladder (which is still
+                      reported), e.g. to check the mechanics on a shared machine
   --nice=N            run servers, publisher and load at nice N (-20..19; negative needs root),
                       so other work on a shared machine does not skew the figures (default 0)
   -h, --help          this help
@@ -83,6 +87,7 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
         ramp: { type: 'string' },
         json: { type: 'string' },
         nice: { type: 'string' },
+        'keep-going': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -109,5 +114,5 @@ export function parseMediaBenchArgs(argv: string[]): MediaBenchOptions {
   if (!Number.isInteger(rampPerSec) || rampPerSec < 1 || rampPerSec > 5000) throw new OptionsError('--ramp: 1..5000');
   const nice = Number(values.nice ?? 0);
   if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new OptionsError('--nice: -20..19');
-  return { nice, targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, steps, stepMs, settleMs, rampPerSec, healthyStop: 0.95, json: values.json, help: values.help ?? false };
+  return { nice, targets: [...new Set(targets)], protocols: [...new Set(protocols)], max, steps, stepMs, settleMs, rampPerSec, healthyStop: 0.95, keepGoing: values['keep-going'] ?? false, json: values.json, help: values.help ?? false };
 }
