@@ -55,6 +55,8 @@ interface StepResult {
   shed: number | undefined;
   /** healthy / (N - refused). */
   admittedHealthyShare: number;
+  /** healthy / (N - refused - shed): the audience the server kept. */
+  keptHealthyShare: number;
   /** Limits met at this step: server core, load core, admission, other work (bench/lib/ladder-limit.ts). */
   limits: string[];
   /** Why the ladder stops after this step (undefined: it goes on). */
@@ -62,10 +64,10 @@ interface StepResult {
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'adm healthy%', 'refused', 'shed', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'limits', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'adm healthy%', 'kept healthy%', 'refused', 'shed', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'limits', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), fixed(r.keptHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
 }
 
 /**
@@ -176,7 +178,7 @@ async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPe
     latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
     ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
     loadCpuPercent, otherCpuPercent,
-    refused, shed, admittedHealthyShare: verdict.admittedHealthyShare, limits: verdict.limits, stop: verdict.stop, errors: r.summary.errors,
+    refused, shed, admittedHealthyShare: verdict.admittedHealthyShare, keptHealthyShare: verdict.keptHealthyShare, limits: verdict.limits, stop: verdict.stop, errors: r.summary.errors,
   };
 }
 

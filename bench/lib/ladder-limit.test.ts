@@ -6,7 +6,7 @@ const base = { viewers: 1000, healthy: 1000, serverCpuPercent: 40, loadCpuPercen
 
 describe('judgeStep', () => {
   it('goes on with no limit met while every viewer is healthy and both cores have room', () => {
-    assert.deepEqual(judgeStep(base, 0.95), { admittedHealthyShare: 1, limits: [], stop: undefined });
+    assert.deepEqual(judgeStep(base, 0.95), { admittedHealthyShare: 1, keptHealthyShare: 1, limits: [], stop: undefined });
   });
 
   it('stops when the load core saturates, whatever the server does', () => {
@@ -16,9 +16,10 @@ describe('judgeStep', () => {
   });
 
   it('goes on past the ceiling while the admitted viewers stay healthy (refused ones do not count against it)', () => {
-    const v = judgeStep({ viewers: 9600, healthy: 6200, serverCpuPercent: 99, loadCpuPercent: 70, refused: 3200, shed: 40 }, 0.95);
+    const v = judgeStep({ viewers: 9600, healthy: 6360, serverCpuPercent: 99, loadCpuPercent: 70, refused: 3200, shed: 40 }, 0.95);
     assert.deepEqual(v.limits, ['server core', 'admission']);
-    assert.ok(v.admittedHealthyShare > 0.96);
+    assert.equal(v.admittedHealthyShare, 6360 / 6400);
+    assert.equal(v.keptHealthyShare, 1, 'shed viewers count against the admitted share, not the kept one');
     assert.equal(v.stop, undefined);
   });
 

@@ -30,8 +30,10 @@ export interface StepFigures {
 }
 
 export interface StepVerdict {
-  /** healthy / (viewers - refused); 0 when every viewer was refused. */
+  /** healthy / (viewers - refused); 0 when every viewer was refused. Shed viewers count as unhealthy. */
   admittedHealthyShare: number;
+  /** healthy / (viewers - refused - shed): the audience the server kept; 0 when it kept nobody. */
+  keptHealthyShare: number;
   /** The limits met at this step ('server core', 'load core', 'admission'), empty when none. */
   limits: string[];
   /** Why the ladder stops after this step; undefined when it goes on. */
@@ -41,6 +43,8 @@ export interface StepVerdict {
 export function judgeStep(s: StepFigures, healthyStop: number): StepVerdict {
   const admitted = Math.max(0, s.viewers - s.refused);
   const admittedHealthyShare = admitted === 0 ? 0 : Math.min(1, s.healthy / admitted);
+  const kept = Math.max(0, admitted - s.shed);
+  const keptHealthyShare = kept === 0 ? 0 : Math.min(1, s.healthy / kept);
   const limits: string[] = [];
   const serverSat = s.serverCpuPercent !== undefined && s.serverCpuPercent >= SATURATED;
   if (serverSat) limits.push('server core');
@@ -55,5 +59,5 @@ export function judgeStep(s: StepFigures, healthyStop: number): StepVerdict {
     const why = serverSat ? `server core saturated (${s.serverCpuPercent!.toFixed(0)} %)` : 'server core not saturated';
     stop = `${(admittedHealthyShare * 100).toFixed(1)} % of admitted viewers healthy (< ${healthyStop * 100} %); ${why}${s.refused || s.shed ? `; admission refused ${s.refused}, shed ${s.shed}` : '; no admission control'}${otherWork ? `; other work on the machine took ${s.otherCpuPercent!.toFixed(0)} % of a core (shared machine: not the server's ceiling)` : ''}`;
   }
-  return { admittedHealthyShare, limits, stop };
+  return { admittedHealthyShare, keptHealthyShare, limits, stop };
 }

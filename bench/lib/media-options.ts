@@ -38,7 +38,8 @@ Per target and step: healthy share, server CPU % of a core and per 100 viewers, 
 server adds (lat p50/p95: publisher's clock to the viewer's read, from 4 probe viewers joining spread
 over the step), TTFF p50/p95 of the ramp's viewers, and the median TTFF of 20 single viewers joining
 the running step (join TTFF), viewers refused (HTTP 503 / RTMP NetStream.Play.Failed) and shed (onair's
-onair_media_shed_viewers_total), the healthy share of the admitted viewers and the limits met.
+onair_media_shed_viewers_total), the healthy share of the admitted viewers (adm: not refused; shed ones
+count as unhealthy) and of the kept ones (kept: neither refused nor shed), and the limits met.
 
   --targets LIST      onair (all-in-one, npm start), onair-media (the media service alone, npm run
                       start:media, with control on the load core), nms, nginx (default all; a target
