@@ -188,6 +188,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
     const ready = await waitFirstFrame(await t.playUrl(t.protocols.includes('http-flv') ? 'http-flv' : t.protocols[0]!), 20_000);
     if (ready) {
       notes.push(`${t.name}: stream not playable (${ready}); skipped`);
+      ladders.push(`${t.name}: not measured: the stream was not playable (${ready})`);
       return;
     }
     const usage = new ProcUsage(t.pid);
@@ -203,8 +204,11 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
         try {
           step = await withDeadline(measureStep(t, proto, n, bytesPerSec, o, usage), stepBudgetMs(n, o), `${t.name} ${proto} ${n}`);
         } catch (err) {
-          stopped = `${stopped ? `${stopped}; then ` : ''}step ${n} failed: ${(err as Error).message}`;
-          break;
+          // A step that failed or hung may leave its viewers behind: this target's run ends here
+          // (the server is stopped next, which ends them), the next target starts clean.
+          ladders.push(`${t.name} ${proto}: ${stopped ? `${stopped}; then ` : ''}step ${n} failed: ${(err as Error).message}`);
+          notes.push(`${t.name}: steps after the failed one not run`);
+          return;
         }
         results.push(step);
         table.row(row(step));
