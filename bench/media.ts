@@ -5,7 +5,7 @@
  * it goes, and the whole table and where each ladder stopped at the end, also when a step fails or
  * the run is interrupted. Each step is bounded in time. See MEDIA_HELP.
  */
-import { execFile } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -70,6 +70,16 @@ function row(r: StepResult): (string | number | undefined)[] {
   return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), fixed(r.keptHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
 }
 
+/** Set by SIGINT/SIGTERM: the table so far is printed, and a step that ends afterwards is not. */
+let interrupted = false;
+
+/** Probe children still running: killed when the run is interrupted. */
+const probes = new Set<ChildProcess>();
+function track(child: ChildProcess): void {
+  probes.add(child);
+  child.once('exit', () => probes.delete(child));
+}
+
 /**
  * Time to first frame of `count` single viewers joining the running step one after another, from
  * `delayMs` on: what one viewer opening a live room sees, apart from the ramp's connect storm
@@ -79,13 +89,13 @@ function row(r: StepResult): (string | number | undefined)[] {
 function joinTtffs(url: URL, protocol: Protocol, count: number, delayMs: number): Promise<number[]> {
   const probe = fileURLToPath(new URL('./lib/join-probe.ts', import.meta.url));
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', probe, url.href, protocol, String(count), String(Math.round(delayMs))], { timeout: Math.round(delayMs + count * 6000 + 10_000) }, (err, stdout) => {
+    track(execFile(process.execPath, ['--import', 'tsx', probe, url.href, protocol, String(count), String(Math.round(delayMs))], { timeout: Math.round(delayMs + count * 6000 + 10_000) }, (err, stdout) => {
       try {
         resolve(err ? [] : (JSON.parse(stdout) as number[]));
       } catch {
         resolve([]);
       }
-    });
+    }));
   });
 }
 
@@ -101,13 +111,13 @@ function latencies(url: URL, protocol: Protocol, delayMs: number, spanMs: number
   const probe = fileURLToPath(new URL('./lib/latency-probe.ts', import.meta.url));
   const args = [probe, url.href, protocol, String(LATENCY_PROBES), String(Math.round(delayMs)), String(Math.round(spanMs))];
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', 'tsx', ...args], { timeout: Math.round(delayMs + spanMs + 15_000), maxBuffer: 16 << 20 }, (err, stdout) => {
+    track(execFile(process.execPath, ['--import', 'tsx', ...args], { timeout: Math.round(delayMs + spanMs + 15_000), maxBuffer: 16 << 20 }, (err, stdout) => {
       try {
         resolve(err ? [] : (JSON.parse(stdout) as number[]));
       } catch {
         resolve([]);
       }
-    });
+    }));
   });
 }
 
@@ -210,6 +220,7 @@ async function benchTarget(t: RunningTarget, protocols: Protocol[], sample: stri
           notes.push(`${t.name}: steps after the failed one not run`);
           return;
         }
+        if (interrupted) return;
         results.push(step);
         table.row(row(step));
         if (pub.error) {
@@ -269,12 +280,12 @@ async function main(): Promise<number> {
     if (o.json) writeFileSync(o.json, JSON.stringify({ date: new Date().toISOString(), loadavg: { start: load0, end: load1 }, results, ladders, notes }, null, 2));
   };
   // Interrupted (Ctrl-C, a CI timeout): the table so far still prints, and the server goes.
-  let interrupted = false;
   const onSignal = (sig: NodeJS.Signals) => {
     if (interrupted) process.exit(130);
     interrupted = true;
     notes.push(`interrupted by ${sig}`);
     report();
+    for (const p of probes) p.kill('SIGKILL');
     void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
