@@ -49,6 +49,9 @@ import { unconfiguredMediaControl } from './media-control-stub.js';
 import { HttpMediaControl } from '../core/media/http-media-control.js';
 import { ModerationService } from './moderation/moderation.service.js';
 import { moderationRoutes } from './moderation/moderation.routes.js';
+import { OperatorActionService } from './moderation/operator-action.service.js';
+import { OperatorActionStore } from './moderation/operator-action.store.js';
+import { operatorActionRoutes } from './moderation/operator-action.routes.js';
 import { PublishBanStore } from './moderation/publish-ban.store.js';
 import { PendingBanService } from './moderation/pending-ban.service.js';
 import { PendingBanStore } from './moderation/pending-ban.store.js';
@@ -258,6 +261,11 @@ export function createControl(deps: ControlDeps): Control {
     platformConventions: async () => (await operator.conventions())?.body ?? null,
   });
   chatModule = chat;
+  // The console's dismiss / warn / pause / ban on audit verdicts, reports, in-room actions and rooms.
+  const operatorActions = new OperatorActionService({
+    store: new OperatorActionStore(db), moderation, rooms: roomStore, notifyPush: routeDeps.notifyPush, log: log.child({ mod: 'moderation' }),
+    chatNotice: (roomId, notice) => chat.chat.moderationWarning(roomId, notice.reason),
+  });
   // The show ended: chat tells the room and closes its sockets (on every node, through the room channel).
   // Ended by an operator or a sanction while a timed publishing ban runs: a moderation pause (`stream_paused`).
   live.observer.on('ended', (session) => {
@@ -285,6 +293,7 @@ export function createControl(deps: ControlDeps): Control {
       sessionRoutes(sessionStore, settlement),
       adminLiveRoutes(live, rooms),
       moderationRoutes(moderation, pendingBans),
+      operatorActionRoutes(operatorActions),
       operatorRoutes(operator),
       siteRoutes({ config, operator, rooms: roomStore, media }),
       createFollowRouter({ db, rooms: roomStore, guard: [requireUser] }),

@@ -257,6 +257,13 @@ export class ChatService implements ChatConnHost {
     });
   }
 
+  /** An operator warned the room's anchor (control/moderation/operator-action.service.ts): a kept system notice, so the anchor sees it on their next visit too. */
+  async moderationWarning(roomId: string, reason: string): Promise<void> {
+    await this.deps.pubsub.publishKept(roomChannel(roomId), {
+      v: 1, type: 'notice', code: 'moderation_warning', reason, text: `Warning from the platform's moderators: ${reason}`,
+    });
+  }
+
   /** The user exited: their sockets close (1000) on every node, through the room channel. */
   async userExited(roomId: string, userId: string): Promise<void> {
     await this.deps.pubsub.publish(roomChannel(roomId), { v: 1, type: 'exited', user_id: userId });

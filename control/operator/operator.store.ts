@@ -155,12 +155,13 @@ export class OperatorStore {
     }));
   }
 
-  /** What operators did to the room and its owner: force closes, publishing bans, pending bans. Newest first. */
+  /** What operators did to the room and its owner: force closes, publishing bans, pending bans, the console's actions (moderation_actions). Newest first. */
   async moderationHistory(roomId: string, ownerId: string, limit: number): Promise<Array<{ kind: string; at: string | null; reason: string | null; detail: Record<string, unknown> }>> {
-    const [closes, bans, pending] = await Promise.all([
+    const [closes, bans, pending, actions] = await Promise.all([
       this.select(`SELECT id, end_at, close_reason FROM live_streams WHERE room_id = :room AND close_method = 2 ORDER BY end_at DESC LIMIT :limit`, { room: roomId, limit }),
       this.select(`SELECT id, until, reason, created_by, lifted_at, created_at FROM publish_bans WHERE user_id = :owner ORDER BY id DESC LIMIT :limit`, { owner: ownerId, limit }),
       this.select(`SELECT id, reason, status, decided_by, created_at FROM pending_bans WHERE room_id = :room OR user_id = :owner ORDER BY id DESC LIMIT :limit`, { room: roomId, owner: ownerId, limit }),
+      this.select(`SELECT id, operator_id, action, source, source_id, reason, until, created_at FROM moderation_actions WHERE room_id = :room ORDER BY id DESC LIMIT :limit`, { room: roomId, limit }),
     ]);
     const items = [
       ...closes.map((r) => ({ kind: 'force_close', at: iso(r.end_at), reason: (r.close_reason as string | null) ?? null, detail: { session_id: str(r.id) } })),
@@ -171,6 +172,14 @@ export class OperatorStore {
       ...pending.map((r) => ({
         kind: 'pending_ban', at: new Date(num(r.created_at)).toISOString(), reason: (r.reason as string | null) ?? null,
         detail: { pending_ban_id: str(r.id), status: str(r.status), decided_by: r.decided_by === null ? null : str(r.decided_by) },
+      })),
+      // The console's dismiss / warn / pause / ban (control/moderation/operator-action.service.ts).
+      ...actions.map((r) => ({
+        kind: str(r.action), at: new Date(num(r.created_at)).toISOString(), reason: (r.reason as string | null) ?? null,
+        detail: {
+          action_id: str(r.id), source: str(r.source), source_id: str(r.source_id), by: str(r.operator_id),
+          until: r.until === null ? null : new Date(num(r.until)).toISOString(),
+        },
       })),
     ];
     return items.sort((a, b) => (b.at ?? '').localeCompare(a.at ?? '')).slice(0, limit);
