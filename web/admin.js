@@ -21,7 +21,59 @@ const action = (fn) => async (...args) => {
 const kbps = (v) => (v === null || v === undefined ? '—' : v >= 1000 ? `${(v / 1000).toFixed(1)} Mbit/s` : `${v} kbit/s`);
 const mib = (v) => (v === null || v === undefined ? '—' : `${Math.round(v / 1048576)} MiB`);
 
-/** Viewer reports (GET /admin/chat/reports): open ones, each dismissable (closed). */
+const ACTIONS = ['dismiss', 'warn', 'pause', 'ban'];
+/** The audits panel's filter and page, so an action can redraw it as it was. */
+let auditsState = { severity: '', page: 1 };
+/** Latest operator action per item (`source:id`), from GET /admin/moderation/actions. */
+let handled = new Map();
+
+/**
+ * Dismiss / Warn / Pause / Ban on one item of the audit view (POST /admin/moderation/actions):
+ * source 'audit', 'report' or 'room_log'. Warn, pause and ban ask for a reason, pause also for the
+ * minutes; dismiss asks nothing. The panel is redrawn and says what was recorded.
+ */
+function actionButtons(source, id) {
+  const run = (act) => action(async () => {
+    let reason = 'dismissed by an operator';
+    const body = { action: act, source, source_id: String(id) };
+    if (act !== 'dismiss') {
+      reason = prompt(t('admin.reason'), '');
+      if (!reason || !reason.trim()) return;
+    }
+    if (act === 'pause') {
+      const minutes = Number(prompt(t('admin.act.minutes'), '30'));
+      if (!Number.isInteger(minutes) || minutes < 1) return;
+      body.minutes = minutes;
+    }
+    const done = await api('/admin/moderation/actions', { method: 'POST', body: { ...body, reason: reason.trim() } });
+    await panels.audits(auditsState);
+    document.getElementById('actions-msg').textContent = t('admin.act.done', { action: t(`admin.act.${act}`), room: done.room_id ?? '—' });
+  });
+  const last = handled.get(`${source}:${id}`);
+  return [
+    last ? h('span', { class: 'status handled' }, t('admin.act.handled', { action: t(`admin.act.${last}`) })) : null,
+    ...ACTIONS.map((act) => h('button', { type: 'button', class: `act-${act}${act === 'dismiss' ? ' dismiss' : ''}${act === 'pause' || act === 'ban' ? ' danger' : ''}`, onclick: run(act) }, t(`admin.act.${act}`))),
+  ];
+}
+
+/** What operators did (GET /admin/moderation/actions), newest first; fills `handled` for the buttons. */
+async function loadActions() {
+  const { actions } = await api('/admin/moderation/actions?page_size=100');
+  handled = new Map();
+  for (const a of actions) if (!handled.has(`${a.source}:${a.source_id}`)) handled.set(`${a.source}:${a.source_id}`, a.action);
+  return actions;
+}
+
+function actionsBox(actions) {
+  const box = document.getElementById('actions-box');
+  box.replaceChildren(actions.length === 0 ? h('p', {}, t('admin.noActions')) : h('table', { class: 'list', id: 'actions-table' }, h('tbody', {}, actions.map((a) => h('tr', { dataset: { action: a.action, source: a.source, sourceId: a.source_id } },
+    h('td', {}, a.created_at.replace('T', ' ').slice(0, 19)),
+    h('td', {}, a.room_id ? h('a', { href: `/watch/${a.room_id}`, target: '_blank', rel: 'noopener' }, `#${a.room_id}`) : ''),
+    h('td', {}, `#${a.operator_id}`), h('td', {}, t(`admin.act.${a.action}`)), h('td', {}, `${a.source} #${a.source_id}`),
+    h('td', {}, a.until ? `→ ${new Date(a.until).toLocaleString()}` : ''), h('td', {}, a.reason))))));
+}
+
+/** Viewer reports (GET /admin/chat/reports): open ones, each with dismiss / warn / pause / ban (any of them closes it). */
 async function reportsBox() {
   const box = document.getElementById('reports-box');
   const { reports } = await api('/admin/chat/reports?status=open&limit=100');
@@ -29,10 +81,7 @@ async function reportsBox() {
     h('td', {}, r.at.replace('T', ' ').slice(0, 19)),
     h('td', {}, h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, `#${r.room_id}`)),
     h('td', {}, `#${r.reporter_id}`), h('td', {}, r.reason), h('td', {}, r.message_id ?? ''),
-    h('td', { class: 'actions' }, h('button', { type: 'button', class: 'dismiss', onclick: action(async () => {
-      await api(`/admin/chat/reports/${r.id}/close`, { method: 'POST' });
-      await reportsBox();
-    }) }, t('admin.dismiss'))))))));
+    h('td', { class: 'actions' }, actionButtons('report', r.id)))))));
 }
 
 /** Anchors' and room admins' moderation actions (GET /admin/chat/moderation-log), newest first. */
@@ -43,7 +92,8 @@ async function modLogBox() {
     h('td', {}, e.at.replace('T', ' ').slice(0, 19)),
     h('td', {}, h('a', { href: `/watch/${e.room_id}`, target: '_blank', rel: 'noopener' }, `#${e.room_id}`)),
     h('td', {}, `#${e.actor_id}`), h('td', {}, e.action), h('td', {}, e.target_user_id ? `#${e.target_user_id}` : ''),
-    h('td', {}, typeof e.detail === 'string' ? e.detail : e.detail ? JSON.stringify(e.detail) : ''))))));
+    h('td', {}, typeof e.detail === 'string' ? e.detail : e.detail ? JSON.stringify(e.detail) : ''),
+    h('td', { class: 'actions' }, actionButtons('room_log', e.id)))))));
 }
 
 const panels = {
@@ -187,27 +237,25 @@ const panels = {
     }) }, area, h('div', { class: 'row' }, h('button', { type: 'submit', id: 'conventions-save' }, t('admin.save')), saved)));
   },
 
-  async audits(state = { severity: '', page: 1 }) {
+  async audits(state = auditsState) {
+    auditsState = state;
     const params = new URLSearchParams({ page: String(state.page), page_size: '50' });
     if (state.severity) params.set('severity', state.severity);
-    const list = await api(`/admin/audits?${params}`);
+    const [list, actions] = await Promise.all([api(`/admin/audits?${params}`), loadActions()]);
     const pages = Math.max(1, Math.ceil(list.total / list.page_size));
     const again = (patch) => action(() => panels.audits({ ...state, ...patch }));
     const severity = h('select', { id: 'audits-severity', onchange: (e) => again({ severity: e.target.value, page: 1 })() },
       ['', 'light', 'severe'].map((v) => h('option', { value: v, selected: v === state.severity }, v || t('admin.filter.all'))));
     panel.replaceChildren(
       h('div', { class: 'row' }, severity),
-      list.audits.length === 0 ? h('p', {}, t('admin.noAudits')) : h('table', { class: 'list', id: 'audits-table' }, h('tbody', {}, list.audits.map((a) => h('tr', {},
+      h('p', { class: 'status', id: 'actions-msg', role: 'status' }),
+      list.audits.length === 0 ? h('p', {}, t('admin.noAudits')) : h('table', { class: 'list', id: 'audits-table' }, h('tbody', {}, list.audits.map((a) => h('tr', { dataset: { auditId: a.id } },
         h('td', {}, a.created_at.replace('T', ' ').slice(0, 19)),
         h('td', {}, a.room_id ? h('a', { href: `/watch/${a.room_id}`, target: '_blank', rel: 'noopener' }, `#${a.room_id}`) : ''),
         h('td', {}, `${a.kind} ${a.label ?? ''} ${a.score ?? ''}`),
         h('td', {}, h('span', { class: a.severity === 'severe' ? 'live' : 'offline' }, a.severity)), h('td', {}, a.action),
         h('td', {}, a.evidence_url ? h('a', { href: a.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, t('admin.evidence')) : ''),
-        h('td', { class: 'actions' }, a.anchor_id ? h('button', { type: 'button', class: 'danger', onclick: action(async () => {
-          const reason = prompt(t('admin.reason'), `audit ${a.id}: ${a.label ?? a.kind}`);
-          if (!reason) return;
-          await api(`/admin/users/${a.anchor_id}/publish-ban`, { method: 'POST', body: { reason } });
-        }) }, t('admin.ban')) : null),
+        h('td', { class: 'actions' }, a.anchor_id ? actionButtons('audit', a.id) : null),
       )))),
       h('div', { class: 'row' },
         h('button', { type: 'button', disabled: state.page <= 1, onclick: again({ page: state.page - 1 }) }, t('admin.prev')),
@@ -215,7 +263,9 @@ const panels = {
         h('button', { type: 'button', disabled: state.page >= pages, onclick: again({ page: state.page + 1 }) }, t('admin.next'))),
       h('h3', {}, t('admin.reports')), h('div', { id: 'reports-box' }),
       h('h3', {}, t('admin.modLog')), h('div', { id: 'modlog-box' }),
+      h('h3', {}, t('admin.actions')), h('div', { id: 'actions-box' }),
     );
+    actionsBox(actions);
     await Promise.all([reportsBox(), modLogBox()]);
   },
 

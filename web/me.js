@@ -20,6 +20,7 @@ function notificationText(n) {
   const p = n.payload ?? {};
   if (n.kind === 'live_started') return t('me.n.live', { name: p.anchor_username ?? p.anchor_name ?? `#${p.anchor_id ?? '?'}` });
   if (n.kind === 'audit_warning') return t('me.n.audit', { label: p.label ?? '—' });
+  if (n.kind === 'moderation_warning') return t('me.n.modWarning', { reason: p.reason ?? '—' });
   return t('me.n.other', { kind: n.kind });
 }
 

@@ -137,6 +137,7 @@ function handle(m) {
       else if (m.code === 'slow_mode') line('sys', null, null, t('chat.slowMode', { n: m.seconds ?? 0 }));
       else if (m.code === 'stream_paused') line('sys', null, null, t('chat.paused', { time: m.until ? new Date(m.until).toLocaleString() : '' }));
       else if (m.code === 'stream_resumed') line('sys', null, null, t('chat.resumed'));
+      else if (m.code === 'moderation_warning') line('sys', null, null, t('chat.warning', { reason: m.reason ?? '' }));
       else if (m.text) line('sys', null, null, m.text);
       break;
     default:

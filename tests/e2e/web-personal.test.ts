@@ -9,7 +9,8 @@
  *   list each other; the operator console lists the viewer's report (dismissed there) and the
  *   anchor's moderation actions and adjusts the viewer's wallet; the studio's after-show summary shows the gift income; the anchor goes live
  *   again and the follower's notifications show it (live over /ws/notification where control has
- *   it, else by polling GET /notifications) and mark it read; /me on a phone and in Chinese.
+ *   it, else by polling GET /notifications) and mark it read; the console warns the anchor on a
+ *   report (the room's chat says so) and pauses the show on another; /me on a phone and in Chinese.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -213,6 +214,43 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await me.goto(`http://127.0.0.1:${stack.httpPort}/me#wallet`);
       await me.locator('#gift-table tr').first().waitFor();
       await shot(me, 'me-wallet');
+
+      // The console's actions on viewer reports while the show runs: Warn (the room's chat says it,
+      // the anchor is notified), then Pause for 15 minutes (the show stops: the chat says paused).
+      const watch = await room.context().newPage();
+      await watch.goto(`http://127.0.0.1:${stack.httpPort}/watch/${live.roomId}`);
+      await watch.locator('#conventions-ok').click({ timeout: 2000 }).catch(() => undefined);
+      await watch.locator('#chat-form').waitFor({ state: 'visible', timeout: 30_000 });
+      assert.equal((await stack.call('POST', `/rooms/${live.roomId}/reports`, { reason: 'anchor swears' }, viewer.token)).status, 201);
+      await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#audits`);
+      const swears = ops.locator('#reports-table tr', { hasText: 'anchor swears' });
+      await swears.waitFor({ timeout: 10_000 });
+      const replies: string[] = ['mind your language'];
+      const reply = (d: import('playwright-core').Dialog) => void d.accept(replies.shift());
+      ops.on('dialog', reply);
+      await swears.locator('button.act-warn').click();
+      await until('the console logs the warning', async () => (await ops.locator('#actions-table tr[data-action="warn"]').count()) === 1, 10_000, 200);
+      assert.equal(await ops.locator('#reports-table tr', { hasText: 'anchor swears' }).count(), 0, 'the warned report is closed');
+      await until('the room chat shows the warning', async () => /warning from the moderators: mind your language/.test(await text(watch, '#chat-list')), 15_000, 200);
+      const warned = await stack.call('GET', '/notifications', undefined, anchor.token);
+      assert.ok(warned.body.notifications.some((n: { kind: string }) => n.kind === 'moderation_warning'), 'the anchor is notified');
+      assert.equal((await stack.call('POST', `/rooms/${live.roomId}/reports`, { reason: 'still swearing' }, viewer.token)).status, 201);
+      await ops.reload();
+      const still = ops.locator('#reports-table tr', { hasText: 'still swearing' });
+      await still.waitFor({ timeout: 10_000 });
+      replies.push('second time', '15');
+      await still.locator('button.act-pause').click();
+      await until('the console logs the pause', async () => (await ops.locator('#actions-table tr[data-action="pause"]').count()) === 1, 10_000, 200);
+      ops.off('dialog', reply);
+      await until('the room chat says the show is paused', async () => /paused by moderation/.test(await text(watch, '#chat-list')), 20_000, 200);
+      const ban = (await stack.call('GET', `/admin/users/${anchor.id}/publish-ban`, undefined, op)).body;
+      assert.equal(ban.banned, true);
+      const minutes = (Date.parse(ban.until) - Date.now()) / 60_000;
+      assert.ok(minutes > 13 && minutes <= 15, `paused for ${minutes} more minutes`);
+      const kinds = (await stack.call('GET', `/admin/rooms/${live.roomId}`, undefined, op)).body.moderation.map((m: { kind: string }) => m.kind);
+      assert.ok(kinds.includes('warn') && kinds.includes('pause'), `moderation history: ${kinds.join(', ')}`);
+      await shot(ops, 'admin-audit-actions');
+      assert.equal(await text(ops, '#admin-error'), '');
       assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
     });
 
