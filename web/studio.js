@@ -3,6 +3,7 @@
 // when keyframes come too rarely (OBS's default "0 = auto" can mean 8 s: viewers wait that long).
 import { api, copyText, currentUser, formatDuration, h, startPage, t } from '/app.js';
 import { chatPanel, rememberSession, showSummaries } from '/studio-chat.js';
+import { sessionsPanel, showSessionSummary } from '/studio-sessions.js';
 
 startPage();
 const KEYFRAME_WARN_MS = 4000;
@@ -11,6 +12,8 @@ const errorBox = document.getElementById('studio-error');
 const roomsBox = document.getElementById('my-rooms');
 /** Room id -> its card's live parts, kept across refreshes so a revealed key stays revealed. */
 const cards = new Map();
+/** The "my sessions" list, reloaded when a show ends. */
+let sessions = null;
 
 if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
   errorBox.replaceChildren(t('studio.needAnchor'), ' ', h('a', { href: '/login?next=/studio' }, t('nav.login')));
@@ -21,6 +24,14 @@ if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
   income();
   setInterval(income, 15000);
   showSummaries(document.getElementById('summaries-box'));
+  sessions = sessionsPanel(document.getElementById('sessions-panel'), async () => (await api('/me/studio/rooms')).rooms);
+  // A session's summary link (#session=ID), from the sessions list or a bookmark.
+  const openSummary = () => {
+    const id = /^#session=([\w-]{1,40})$/.exec(location.hash)?.[1];
+    if (id) showSessionSummary(document.getElementById('session-summary-box'), id);
+  };
+  window.addEventListener('hashchange', openSummary);
+  openSummary();
 }
 
 /** Gift income of the last 30 days (control/gifts' GET /me/income, per UTC day). */
@@ -109,7 +120,10 @@ async function refresh() {
     if (card.wasLive && !room.is_live) {
       card.sessionKnown = false;
       // Settlement runs right after the end: give it a moment, then show the summary.
-      setTimeout(() => showSummaries(document.getElementById('summaries-box')), 1500);
+      setTimeout(() => {
+        showSummaries(document.getElementById('summaries-box'));
+        sessions?.reload();
+      }, 1500);
       income();
     }
     card.wasLive = room.is_live;

@@ -176,6 +176,8 @@ async function tick() {
 }
 
 let replaysShown = false;
+/** A replay linked to (`/watch/{room}?replay={id}`: the studio's "my sessions"), played once the room is offline. */
+let linkedReplay = /^\d{1,19}$/.test(new URLSearchParams(location.search).get('replay') ?? '') ? new URLSearchParams(location.search).get('replay') : null;
 
 /** The room's past shows, when it is offline: a click plays the replay in the page's video. */
 async function showReplays() {
@@ -194,6 +196,11 @@ async function showReplays() {
     h('button', { type: 'button', class: 'replay', onclick: () => playReplay(r.id) },
       /^https?:\/\/|^\//.test(r.poster_url ?? "") ? h('img', { src: r.poster_url, alt: '', class: 'poster' }) : '',
       t('replays.item', { date: new Date(r.started_at).toLocaleString(), min: Math.max(1, Math.round((r.duration_ms ?? 0) / 60000)) })))));
+  if (linkedReplay) {
+    const id = linkedReplay;
+    linkedReplay = null;
+    playReplay(id);
+  }
 }
 
 /**

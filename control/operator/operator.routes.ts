@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { OnairConfig } from '../../core/config/schema.js';
+import { NotFoundError } from '../../core/errors.js';
 import { asyncRoute } from '../http/async-route.js';
 import { requireRole, requireUser } from '../http/auth.middleware.js';
 import { parseInput } from '../http/validate.js';
@@ -38,6 +39,11 @@ const userParams = z.strictObject({ id });
 const roleBody = z.strictObject({ role: z.enum(ROLES) });
 /** Plain text (paragraphs separated by blank lines); the pages render it as text, never as HTML. */
 const conventionsBody = z.strictObject({ body: z.string().trim().min(1).max(8000) });
+const mySessionsQuery = z.strictObject({
+  room_id: id.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  offset: z.coerce.number().int().min(0).max(100_000).default(0),
+});
 
 /**
  * The operator console's API (ser-blive), beside force close/restore (live.routes.ts), publishing
@@ -106,6 +112,9 @@ export function operatorRoutes(operator: OperatorService): Router {
  * and from a signed-in anchor:
  *   GET /me/studio/rooms   their rooms with live state, key revocation and, while live, the encoder's
  *                          figures (bitrate, fps, keyframe interval): the studio's one poll
+ *   GET /me/sessions?room_id=&limit=&offset=   "my sessions": their ended shows (one room's, or all
+ *                          their rooms'), newest first: start, end, duration, peak and unique viewers,
+ *                          watch time, gift income, the replay when one was recorded, the summary link
  */
 export function siteRoutes(deps: {
   config: Pick<OnairConfig, 'host' | 'publicHost' | 'http' | 'rtmp'> & { payments?: Pick<OnairConfig['payments'], 'provider'> };
@@ -134,6 +143,24 @@ export function siteRoutes(deps: {
         record: room.recordEnabled, stream_key_revoked: room.streamKeyRevoked, created_at: room.createdAt.toISOString(),
         ingest: ingestFigures(byName.get(room.id)),
       })),
+    });
+  }));
+  r.get('/me/sessions', requireUser, asyncRoute(async (req, res) => {
+    const q = parseInput(mySessionsQuery, req.query, 'query');
+    const rooms = await deps.rooms.listByOwner(req.user!.id);
+    if (q.room_id && !rooms.some((x) => x.id === q.room_id)) throw new NotFoundError('no such room of yours', { code: 'room_not_found' });
+    const titles = new Map(rooms.map((x) => [x.id, x.title]));
+    const { total, sessions } = await deps.operator.anchorSessions(q.room_id ? [q.room_id] : [...titles.keys()], { limit: q.limit, offset: q.offset });
+    res.set('Cache-Control', 'no-store').json({
+      total,
+      sessions: sessions.map((s) => ({
+        session_id: s.session_id, room_id: s.room_id, room_title: titles.get(s.room_id) ?? null, start_at: s.start_at, end_at: s.end_at,
+        duration_s: s.duration_s, close_method: s.close_method, peak_viewers: s.peak_viewers, unique_viewers: s.unique_viewers, watch_s: s.watch_s,
+        total_viewers: s.total_viewers, income: s.income, gifts: s.gifts,
+        replay: s.replay_id ? { id: s.replay_id, url: `/watch/${s.room_id}?replay=${s.replay_id}`, api_url: `/api/v1/replays/${s.replay_id}` } : null,
+        summary_url: `/studio#session=${s.session_id}`,
+      })),
+      next_offset: q.offset + sessions.length < total ? q.offset + sessions.length : null,
     });
   }));
   return r;

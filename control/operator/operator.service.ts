@@ -78,13 +78,18 @@ export class OperatorService {
     return this.deps.store.listRooms({ filter: q.filter, anchorId: q.anchorId, q: q.q, limit: q.pageSize, offset: (q.page - 1) * q.pageSize, now: new Date(this.now()) });
   }
 
+  /** An anchor's ended shows in the given rooms (theirs: the route checks), newest first. */
+  anchorSessions(roomIds: string[], page: { limit: number; offset: number }) {
+    return this.deps.store.sessions(roomIds, { ...page, endedOnly: true });
+  }
+
   async roomDetail(id: string) {
     const now = new Date(this.now());
     const room = await this.deps.store.room(id, now);
     if (!room) throw new NotFoundError('no such room', { code: 'room_not_found' });
     const [view, sessions, history, streams] = await Promise.all([
       this.deps.rooms.view(id),
-      this.deps.store.sessions(id, 20),
+      this.deps.store.sessions([id], { limit: 20 }).then((x) => x.sessions),
       this.deps.store.moderationHistory(id, room.owner.id, 50),
       this.liveStreams(),
     ]);

@@ -35,6 +35,12 @@ export interface SessionFigures {
   watch_s: number;
   /** From settlement (live_statistics), once the show ended and was settled. */
   total_viewers: number | null;
+  room_id: string;
+  /** The anchor's share of the show's paid gifts, and how many gifts. */
+  income: number;
+  gifts: number;
+  /** The show's replay (control/replays), when one was recorded. */
+  replay_id: string | null;
 }
 
 export interface UserRow {
@@ -131,28 +137,44 @@ export class OperatorStore {
     return rows[0] ? roomRow(rows[0]) : null;
   }
 
-  /** The room's latest sessions with their audience figures (newest first). */
-  async sessions(roomId: string, limit: number): Promise<SessionFigures[]> {
+  /**
+   * Sessions of the rooms with their audience figures, gift income and replay (newest first):
+   * the console's room detail (one room, any status) and the anchor's "my sessions" (their rooms,
+   * ended shows only, paged).
+   */
+  async sessions(roomIds: string[], options: { limit: number; offset?: number; endedOnly?: boolean }): Promise<{ total: number; sessions: SessionFigures[] }> {
+    if (roomIds.length === 0) return { total: 0, sessions: [] };
+    const where = `s.room_id IN (:rooms)${options.endedOnly ? " AND s.status = 'ended'" : ''}`;
+    const replacements = { rooms: roomIds, limit: options.limit, offset: options.offset ?? 0 };
+    const [count] = await this.select(`SELECT COUNT(*) AS n FROM live_streams s WHERE ${where}`, replacements);
     const rows = await this.select(
-      `SELECT s.id, s.status, s.start_at, s.end_at, s.duration_s, s.close_method, s.close_reason, s.peak_viewers,
-         st.total_viewers, a.signed_in, a.anonymous, a.watch_s
+      `SELECT s.id, s.room_id, s.status, s.start_at, s.end_at, s.duration_s, s.close_method, s.close_reason, s.peak_viewers,
+         st.total_viewers, a.signed_in, a.anonymous, a.watch_s, g.income, g.gifts, rp.replay_id
        FROM live_streams s
        LEFT JOIN live_statistics st ON st.session_id = s.id
        LEFT JOIN (
          SELECT session_id, COUNT(DISTINCT user_id) AS signed_in, SUM(CASE WHEN user_id IS NULL THEN 1 ELSE 0 END) AS anonymous,
            SUM(COALESCE(watch_s, 0)) AS watch_s
-         FROM live_audience WHERE room_id = :room GROUP BY session_id
+         FROM live_audience WHERE room_id IN (:rooms) GROUP BY session_id
        ) a ON a.session_id = s.id
-       WHERE s.room_id = :room ORDER BY s.created_at DESC LIMIT :limit`,
-      { room: roomId, limit },
+       LEFT JOIN (
+         SELECT session_id, SUM(anchor_income) AS income, SUM(count) AS gifts FROM orders WHERE room_id IN (:rooms) AND status = 'paid' GROUP BY session_id
+       ) g ON g.session_id = s.id
+       LEFT JOIN (SELECT session_id, MAX(id) AS replay_id FROM replays WHERE room_id IN (:rooms) GROUP BY session_id) rp ON rp.session_id = s.id
+       WHERE ${where} ORDER BY s.created_at DESC, s.id DESC LIMIT :limit OFFSET :offset`,
+      replacements,
     );
-    return rows.map((r) => ({
-      session_id: str(r.id), status: str(r.status), start_at: iso(r.start_at), end_at: iso(r.end_at),
-      duration_s: r.duration_s === null ? null : num(r.duration_s), close_method: r.close_method === null ? null : num(r.close_method),
-      close_reason: (r.close_reason as string | null) ?? null, peak_viewers: num(r.peak_viewers),
-      unique_viewers: num(r.signed_in) + num(r.anonymous), watch_s: num(r.watch_s),
-      total_viewers: r.total_viewers === null || r.total_viewers === undefined ? null : num(r.total_viewers),
-    }));
+    return {
+      total: num(count?.n),
+      sessions: rows.map((r) => ({
+        session_id: str(r.id), room_id: str(r.room_id), status: str(r.status), start_at: iso(r.start_at), end_at: iso(r.end_at),
+        duration_s: r.duration_s === null ? null : num(r.duration_s), close_method: r.close_method === null ? null : num(r.close_method),
+        close_reason: (r.close_reason as string | null) ?? null, peak_viewers: num(r.peak_viewers),
+        unique_viewers: num(r.signed_in) + num(r.anonymous), watch_s: num(r.watch_s),
+        total_viewers: r.total_viewers === null || r.total_viewers === undefined ? null : num(r.total_viewers),
+        income: num(r.income), gifts: num(r.gifts), replay_id: r.replay_id === null || r.replay_id === undefined ? null : str(r.replay_id),
+      })),
+    };
   }
 
   /** What operators did to the room and its owner: force closes, publishing bans, pending bans, the console's actions (moderation_actions). Newest first. */
