@@ -89,7 +89,7 @@ export function renderHeader() {
   const user = currentUser();
   const nav = h('nav', {},
     h('a', { href: '/' }, t('nav.home')),
-    user ? h('a', { href: '/me', id: 'me-link' }, t('nav.me')) : null,
+    user ? h('a', { href: '/me', id: 'me-link' }, t('nav.me'), ' ', h('span', { id: 'nav-unread', class: 'badge', hidden: true, title: t('nav.unread') })) : null,
     user && (user.role === 'anchor' || user.role === 'operator') ? h('a', { href: '/studio' }, t('nav.studio')) : null,
     user?.role === 'operator' ? h('a', { href: '/admin' }, t('nav.admin')) : null,
     user
@@ -101,6 +101,23 @@ export function renderHeader() {
     } }, t('lang.toggle')),
   );
   header.replaceChildren(h('h1', {}, h('a', { href: '/' }, 'onair')), nav);
+  if (user) headerBadge();
+}
+
+let badgeFeed = null;
+/**
+ * The header's unread notifications badge, on every page of a signed-in user: the page's shared
+ * notification feed (notifications.js: the /ws/notification socket's frames, else polling), so it
+ * grows with a pushed notification and clears when they are read (here or in the personal center).
+ */
+function headerBadge() {
+  if (badgeFeed) return;
+  badgeFeed = import('/notifications.js').then(({ startNotifications }) => startNotifications(({ unread }) => {
+    const badge = document.getElementById('nav-unread');
+    if (!badge) return;
+    badge.hidden = !unread;
+    badge.textContent = unread ? String(unread) : '';
+  })).catch(() => undefined);
 }
 
 /** Copies text; resolves true when the clipboard took it. */

@@ -2,7 +2,7 @@
 // picks the default, the header's toggle overrides it (kept in localStorage).
 export const MESSAGES = {
   en: {
-    'nav.home': 'Live', 'nav.studio': 'Studio', 'nav.admin': 'Console', 'nav.login': 'Log in', 'nav.logout': 'Log out',
+    'nav.home': 'Live', 'nav.studio': 'Studio', 'nav.admin': 'Console', 'nav.login': 'Log in', 'nav.logout': 'Log out', 'nav.unread': 'unread notifications',
     'lang.toggle': '中文',
     'home.title': 'Live now', 'home.search': 'Search rooms or anchors', 'home.empty': 'Nobody is live right now. This list refreshes every 10 seconds.',
     'home.watching': '{n} watching', 'home.pinned': 'Pinned', 'home.followed': 'Following', 'home.updated': 'updated {time}', 'home.error': 'cannot load rooms ({error})',
@@ -81,7 +81,7 @@ export const MESSAGES = {
     'common.error': 'Error: {error}',
   },
   zh: {
-    'nav.home': '直播', 'nav.studio': '主播中心', 'nav.admin': '运营后台', 'nav.login': '登录', 'nav.logout': '退出',
+    'nav.home': '直播', 'nav.studio': '主播中心', 'nav.admin': '运营后台', 'nav.login': '登录', 'nav.logout': '退出', 'nav.unread': '未读通知',
     'lang.toggle': 'English',
     'home.title': '正在直播', 'home.search': '搜索直播间或主播', 'home.empty': '现在没有人在直播。列表每 10 秒刷新一次。',
     'home.watching': '{n} 人在看', 'home.pinned': '置顶', 'home.followed': '已关注', 'home.updated': '更新于 {time}', 'home.error': '无法加载直播间（{error}）',

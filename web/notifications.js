@@ -7,11 +7,35 @@ import { api } from '/app.js';
 const POLL_MS = 15_000;
 const SOCKET_RETRY_MS = 60_000;
 
+/** The page's one feed (one socket), shared by the header's unread badge and the personal center. */
+let shared = null;
+
 /**
- * Starts the feed; `onChange({ items, unread, mode })` runs on every change (mode 'live' or 'polling').
- * Returns { markRead(id), markAllRead(), stop() }.
+ * Starts the feed, or joins the page's running one; `onChange({ items, unread, mode })` runs now
+ * (when the feed has loaded) and on every change (mode 'live' or 'polling').
+ * Returns { markRead(id), markAllRead(), stop() } (stop: this listener; the feed ends with the last one).
  */
 export function startNotifications(onChange) {
+  shared ??= createFeed();
+  const feed = shared;
+  feed.listeners.add(onChange);
+  if (feed.loaded()) onChange(feed.state());
+  return {
+    markRead: feed.markRead,
+    markAllRead: feed.markAllRead,
+    stop() {
+      feed.listeners.delete(onChange);
+      if (feed.listeners.size === 0) {
+        feed.stop();
+        if (shared === feed) shared = null;
+      }
+    },
+  };
+}
+
+function createFeed() {
+  const listeners = new Set();
+  let loaded = false;
   let items = [];
   let unread = 0;
   let mode = 'polling';
@@ -20,7 +44,10 @@ export function startNotifications(onChange) {
   let retryTimer = null;
   let stopped = false;
 
-  const emit = () => onChange({ items, unread, mode });
+  const state = () => ({ items, unread, mode });
+  const emit = () => {
+    for (const listener of [...listeners]) listener(state());
+  };
   const countUnread = () => items.filter((n) => !n.read_at).length;
 
   async function load() {
@@ -28,6 +55,7 @@ export function startNotifications(onChange) {
       const res = await api('/notifications?limit=50');
       items = res.notifications ?? [];
       unread = typeof res.unread_count === 'number' ? res.unread_count : countUnread();
+      loaded = true;
       emit();
     } catch {
       // a failed poll keeps what the page shows
@@ -115,7 +143,7 @@ export function startNotifications(onChange) {
   }
 
   return {
-    markRead, markAllRead,
+    listeners, state, loaded: () => loaded, markRead, markAllRead,
     stop() {
       stopped = true;
       clearInterval(pollTimer);
