@@ -1,0 +1,169 @@
+/**
+ * The studio's "my sessions" and the room page's replays in Chromium, on control's pages and API
+ * served in-process (web/serve.ts in front of control, as onair.ts serves them):
+ *   a show recorded in 3 segments (ffmpeg cuts a 12 s test pattern on keyframes, each part
+ *   remuxed as the recorder's segments are) is joined into one MP4 by the transcoder's own
+ *   joinSegments; the anchor's studio lists the show under "My sessions" with its figures, the
+ *   replay link and the summary link (#session=ID opens the summary); the room page's replay
+ *   list opens the replay, the video plays (currentTime advances) and a seek past the first
+ *   segment's end (4 s) lands and has frames; the studio's replay link (/watch/{room}?replay=)
+ *   plays the same replay.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { missingTool } from '../../core/testing/tools.js';
+import { testAdapterSets } from '../../core/testing/test-ports.js';
+import { testObjectStores } from '../../core/testing/test-object-stores.js';
+import { waitFor } from '../../core/testing/wait-for.js';
+import { makeTestMedia } from '../../core/ffmpeg/test-media.js';
+import { probeMedia } from '../../core/ffmpeg/probe.js';
+import { remuxArgs } from '../../core/ffmpeg/args.js';
+import { runFfmpeg } from '../../core/ffmpeg/process.js';
+import { ReplayStore } from '../../core/replays/replay.store.js';
+import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
+import { makeKit } from '../../control/testing/control-kit.js';
+import { joinSegments } from '../../transcoder/transcode-job.js';
+import { createWebHandler } from '../../web/serve.js';
+
+const skip = missingTool('ffmpeg') || missingTool('/usr/bin/chromium', '--version');
+const local = testObjectStores().find((f) => f.name === 'local')!;
+
+describe('Chromium: my sessions in the studio, and a joined multi-segment replay from the room page', { skip }, () => {
+  let browser: Browser;
+  let dir: string;
+  let parts: string[];
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'onair-replay-page-'));
+    await makeTestMedia(join(dir, 'rec.flv'), { seconds: 12, width: 640, height: 360, gopSeconds: 2 });
+    await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', join(dir, 'rec.flv'), '-c', 'copy', '-f', 'segment', '-segment_time', '4',
+      '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'part-%d.flv')]);
+    parts = [0, 1, 2].map((i) => join(dir, `part-${i}.mp4`));
+    for (const [i, p] of parts.entries()) await runFfmpeg(remuxArgs(join(dir, `part-${i}.flv`), p));
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium', headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
+    });
+  });
+  after(async () => {
+    await browser?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const set of testAdapterSets()) {
+    it(`on ${set.name}`, async () => {
+      const objects = await local.make();
+      const kit = await makeKit(set, {}, { objects: objects.store });
+      const web = createWebHandler({ mediaOrigins: [] });
+      const server: Server = createServer((req, res) => web(req, res, () => kit.control.handle(req, res)));
+      server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+        if (!kit.control.handleUpgrade(req, socket, head)) socket.destroy();
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const violations: string[] = [];
+      try {
+        // The show: live, then ended by the anchor; recorded in 3 segments, then joined.
+        const anchor = await kit.anchorWithRoom('Replay show');
+        const c = kit.control;
+        const d = await c.hooks.authorizePublish({ app: 'live', streamKey: anchor.streamKey, query: {}, clientIp: '127.0.0.1' });
+        assert.ok(d.allow);
+        await c.liveSessions.markLive({ streamName: anchor.roomId, app: 'live', publisherId: 'p', sessionId: d.sessionId, clientIp: '127.0.0.1', at: Date.now() - 13_000 });
+        await c.liveSessions.endSession(d.sessionId!, 1, 'anchor closed');
+        const sessionId = d.sessionId!;
+        const store = new ReplayStore(kit.ports.db);
+        let replayId = '';
+        for (const [i, file] of parts.entries()) {
+          const key = segmentObjectKeys(anchor.roomId, 'p', i).video;
+          const v = await objects.store.put(key, { file });
+          const probe = await probeMedia(file);
+          ({ replay: { id: replayId } } = await store.addSegment({
+            sourceEventId: `ev-page-${i}`, roomId: anchor.roomId, sessionId, publisherId: 'p', segment: i, objectKey: key, posterKey: null,
+            durationMs: probe.durationMs, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360,
+            startedAt: Date.now() - 12_000 + i * 4000, endedAt: Date.now() - 8000 + i * 4000, ...(i === 2 ? { final: true } : {}),
+          }, (id) => `/api/v1/replays/${id}`));
+        }
+        const full = (await store.get(replayId))!;
+        const { probe, video } = await joinSegments({ segmentKeys: full.segments.map((x) => x.objectKey), workDir: mkdtempSync(join(dir, 'join-')), key: joinedObjectKey(anchor.roomId, 'p') }, { store: objects.store });
+        assert.equal(await store.setJoined(replayId, 3, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs }), true);
+
+        // The anchor, signed in (the login page's storage), in the studio.
+        const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 900 } });
+        await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(anchor.auth.Authorization.slice('Bearer '.length))});
+          localStorage.setItem('onair.user', ${JSON.stringify(JSON.stringify({ id: anchor.id, username: 'anchor', role: 'anchor' }))});`);
+        const page = await context.newPage();
+        page.on('console', (m) => {
+          if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
+        });
+        await page.goto(`${base}/studio`);
+        const row = page.locator(`#sessions-table tr[data-session-id="${sessionId}"]`);
+        await row.waitFor({ timeout: 15_000 });
+        assert.equal(await row.locator('a.replay-link').getAttribute('href'), `/watch/${anchor.roomId}?replay=${replayId}`);
+        assert.match((await row.locator('.duration').textContent()) ?? '', /^\d+ min$/);
+        assert.match((await row.locator('.viewers').textContent()) ?? '', /peak \d+ · \d+ unique/);
+        assert.equal((await row.locator('.income').textContent())?.trim(), 'income 0 (0 gifts)');
+        await row.locator('a.summary-link').click();
+        await page.locator(`#session-summary[data-session-id="${sessionId}"]`).waitFor({ timeout: 10_000 });
+
+        // The room page (offline): its replay list opens the show, which plays and seeks past segment 1.
+        await page.goto(`${base}/watch/${anchor.roomId}`);
+        const item = page.locator(`#replay-list li[data-replay-id="${replayId}"] button.replay`);
+        await item.waitFor({ timeout: 15_000 });
+        await item.click();
+        const result = await playAndSeek(page, replayId);
+        assert.equal(result.replay, replayId);
+        assert.ok(Math.abs(result.duration - 12) < 0.5, `one joined file of the whole show: duration ${result.duration}`);
+        assert.equal(result.segment, '0', 'one file (the joined MP4), not the segments one by one');
+        assert.ok(result.played > 0.5, `played to ${result.played}`);
+        assert.ok(Math.abs(result.at - 6) < 0.1, `after the seek: ${result.at}`);
+        assert.ok(result.ready >= 2, `frame data past the first segment (readyState ${result.ready})`);
+        assert.ok(result.after > result.at, `plays on after the seek (${result.after})`);
+
+        // The studio's replay link plays the same replay on the room page.
+        await page.goto(`${base}/watch/${anchor.roomId}?replay=${replayId}`);
+        await waitFor('the linked replay plays', async () => (await page.evaluate(`(() => { const v = document.getElementById('video'); return v.dataset.replay === ${JSON.stringify(replayId)} && v.currentTime > 0.3; })()`)) as boolean, 20_000, 100);
+        assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
+        await context.close();
+      } finally {
+        server.closeAllConnections();
+        await new Promise((r) => server.close(r));
+        await kit.close();
+        await objects.close();
+      }
+    });
+  }
+});
+
+/** Waits for the page's video to play the replay, seeks to 6 s (segment 2 of 3 in the joined file) and lets it play on. */
+async function playAndSeek(page: Page, replayId: string) {
+  // Page scripts as strings: tsx would wrap a function's inner names in a helper the page lacks.
+  return page.evaluate(`(async () => {
+    const v = document.getElementById('video');
+    const until = (what, ok) => new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(what + ': at ' + v.currentTime + ' error ' + (v.error && v.error.message))), 20000);
+      const check = () => (ok() ? (clearTimeout(t), resolve()) : setTimeout(check, 50));
+      check();
+    });
+    await until('the replay did not start', () => v.dataset.replay === ${JSON.stringify(replayId)} && v.currentTime > 0.5);
+    const played = v.currentTime;
+    v.pause();
+    const seeked = new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error('seek did not finish')), 20000);
+      v.addEventListener('seeked', () => { clearTimeout(t); resolve(); }, { once: true });
+    });
+    v.currentTime = 6;
+    await seeked;
+    const at = v.currentTime;
+    const ready = v.readyState;
+    await v.play();
+    await until('did not play on after the seek', () => v.currentTime > 6.5);
+    return { replay: v.dataset.replay, duration: v.duration, segment: v.dataset.segment, played, at, ready, after: v.currentTime };
+  })()`) as Promise<{ replay: string; duration: number; segment: string; played: number; at: number; ready: number; after: number }>;
+}
