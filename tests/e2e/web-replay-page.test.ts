@@ -11,9 +11,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,7 +27,7 @@ import { ReplayStore } from '../../core/replays/replay.store.js';
 import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
 import { makeKit } from '../../control/testing/control-kit.js';
 import { joinSegments } from '../../transcoder/transcode-job.js';
-import { createWebHandler } from '../../web/serve.js';
+import { servePages, signedIn } from './web-kit.js';
 
 const skip = missingTool('ffmpeg') || missingTool('/usr/bin/chromium', '--version');
 const local = testObjectStores().find((f) => f.name === 'local')!;
@@ -61,13 +58,8 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
     it(`on ${set.name}`, async () => {
       const objects = await local.make();
       const kit = await makeKit(set, {}, { objects: objects.store });
-      const web = createWebHandler({ mediaOrigins: [] });
-      const server: Server = createServer((req, res) => web(req, res, () => kit.control.handle(req, res)));
-      server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
-        if (!kit.control.handleUpgrade(req, socket, head)) socket.destroy();
-      });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const pages = await servePages(kit.control);
+      const base = pages.base;
       const violations: string[] = [];
       try {
         // The show: live, then ended by the anchor; recorded in 3 segments, then joined.
@@ -95,9 +87,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
         assert.equal(await store.setJoined(replayId, 3, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs }), true);
 
         // The anchor, signed in (the login page's storage), in the studio.
-        const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1200, height: 900 } });
-        await context.addInitScript(`localStorage.setItem('onair.token', ${JSON.stringify(anchor.auth.Authorization.slice('Bearer '.length))});
-          localStorage.setItem('onair.user', ${JSON.stringify(JSON.stringify({ id: anchor.id, username: 'anchor', role: 'anchor' }))});`);
+        const context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' });
         const page = await context.newPage();
         page.on('console', (m) => {
           if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
@@ -132,8 +122,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
         assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
         await context.close();
       } finally {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
+        await pages.close();
         await kit.close();
         await objects.close();
       }
