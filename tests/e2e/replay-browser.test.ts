@@ -13,14 +13,13 @@ import { missingTool } from '../../core/testing/tools.js';
 import { launchChromium, missingChromium } from '../../core/testing/chromium.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { testObjectStores } from '../../core/testing/test-object-stores.js';
-import { makeTestMedia } from '../../core/ffmpeg/test-media.js';
 import { probeMedia } from '../../core/ffmpeg/probe.js';
 import { remuxArgs } from '../../core/ffmpeg/args.js';
 import { runFfmpeg } from '../../core/ffmpeg/process.js';
 import { ReplayStore } from '../../core/replays/replay.store.js';
-import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
+import { segmentObjectKeys } from '../../core/replays/replay.js';
 import { makeKit } from '../../control/testing/control-kit.js';
-import { joinSegments } from '../../transcoder/transcode-job.js';
+import { addSegmentedShow, joinShow, makeSegmentedRecording } from './replay-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingChromium();
 const stores = testObjectStores();
@@ -34,15 +33,13 @@ describe('Chromium plays and seeks a replay', { skip }, () => {
   let parts: string[];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-replay-browser-'));
-    // What the transcoder makes: a recording (FLV, 2 s GOP) remuxed with its own command.
-    await makeTestMedia(join(dir, 'rec.flv'), { seconds: 12, width: 640, height: 360, gopSeconds: 2 });
+    // A recording (FLV, 2 s GOP) and the same show recorded in 3 segments of 4 s (cut on keyframes,
+    // timestamps from 0, as the recorder does), each remuxed.
+    const recorded = await makeSegmentedRecording(dir);
+    parts = recorded.parts;
+    // What the transcoder makes of the recording: remuxed with its own command.
     mp4 = join(dir, 'r.mp4');
-    await runFfmpeg(remuxArgs(join(dir, 'rec.flv'), mp4));
-    // A show recorded in 3 segments of 4 s (cut on keyframes, timestamps from 0, as the recorder does), each remuxed.
-    await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', join(dir, 'rec.flv'), '-c', 'copy', '-f', 'segment', '-segment_time', '4',
-      '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'part-%d.flv')]);
-    parts = [0, 1, 2].map((i) => join(dir, `part-${i}.mp4`));
-    for (const [i, p] of parts.entries()) await runFfmpeg(remuxArgs(join(dir, `part-${i}.flv`), p));
+    await runFfmpeg(remuxArgs(recorded.recording, mp4));
     chromium = await launchChromium();
     browser = await chromium.newContext();
   });
@@ -116,27 +113,13 @@ describe('Chromium plays and seeks a replay', { skip }, () => {
       try {
         const base = await kit.listen();
         const anchor = await kit.anchorWithRoom();
-        const store = new ReplayStore(kit.ports.db);
-        let replayId = '';
-        for (const [i, file] of parts.entries()) {
-          const key = segmentObjectKeys(anchor.roomId, 'p', i).video;
-          const v = await objects.store.put(key, { file });
-          const probe = await probeMedia(file);
-          ({ replay: { id: replayId } } = await store.addSegment({
-            sourceEventId: `ev-seg-${i}`, roomId: anchor.roomId, sessionId: null, publisherId: 'p', segment: i, objectKey: key, posterKey: null,
-            durationMs: probe.durationMs, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360,
-            startedAt: Date.now() - 12_000 + i * 4000, endedAt: Date.now() - 8000 + i * 4000, ...(i === 2 ? { final: true } : {}),
-          }, (id) => `/api/v1/replays/${id}`));
-        }
+        const replayId = await addSegmentedShow(kit.ports.db, objects.store, { roomId: anchor.roomId, sessionId: null, parts, eventPrefix: 'ev-seg' });
         // Before the join: the player is told to play the segments in order.
         const pending = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
         assert.equal(pending.body.playback, 'segments');
         assert.deepEqual(pending.body.segments.map((x: { offset_ms: number }) => Math.round(x.offset_ms / 1000)), [0, 4, 8]);
         // What the transcoder does once the last segment is in.
-        const full = (await store.get(replayId))!;
-        const work = mkdtempSync(join(dir, 'join-'));
-        const { probe, video } = await joinSegments({ segmentKeys: full.segments.map((x) => x.objectKey), workDir: work, key: joinedObjectKey(anchor.roomId, 'p') }, { store: objects.store });
-        assert.equal(await store.setJoined(replayId, 3, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs }), true);
+        assert.equal((await joinShow(kit.ports.db, objects.store, replayId, anchor.roomId, dir)).marked, true);
 
         const view = await kit.http.get(`/api/v1/replays/${replayId}`).expect(200);
         assert.equal(view.body.playback, 'file');

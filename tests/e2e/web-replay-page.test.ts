@@ -19,14 +19,8 @@ import { missingTool } from '../../core/testing/tools.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { testObjectStores } from '../../core/testing/test-object-stores.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { makeTestMedia } from '../../core/ffmpeg/test-media.js';
-import { probeMedia } from '../../core/ffmpeg/probe.js';
-import { remuxArgs } from '../../core/ffmpeg/args.js';
-import { runFfmpeg } from '../../core/ffmpeg/process.js';
-import { ReplayStore } from '../../core/replays/replay.store.js';
-import { joinedObjectKey, segmentObjectKeys } from '../../core/replays/replay.js';
 import { makeKit } from '../../control/testing/control-kit.js';
-import { joinSegments } from '../../transcoder/transcode-job.js';
+import { addSegmentedShow, joinShow, makeSegmentedRecording } from './replay-fixtures.js';
 import { servePages, signedIn } from './web-kit.js';
 
 const skip = missingTool('ffmpeg') || missingTool('/usr/bin/chromium', '--version');
@@ -38,11 +32,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
   let parts: string[];
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-replay-page-'));
-    await makeTestMedia(join(dir, 'rec.flv'), { seconds: 12, width: 640, height: 360, gopSeconds: 2 });
-    await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', join(dir, 'rec.flv'), '-c', 'copy', '-f', 'segment', '-segment_time', '4',
-      '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'part-%d.flv')]);
-    parts = [0, 1, 2].map((i) => join(dir, `part-${i}.mp4`));
-    for (const [i, p] of parts.entries()) await runFfmpeg(remuxArgs(join(dir, `part-${i}.flv`), p));
+    ({ parts } = await makeSegmentedRecording(dir));
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium', headless: true,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -70,21 +60,8 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
         await c.liveSessions.markLive({ streamName: anchor.roomId, app: 'live', publisherId: 'p', sessionId: d.sessionId, clientIp: '127.0.0.1', at: Date.now() - 13_000 });
         await c.liveSessions.endSession(d.sessionId!, 1, 'anchor closed');
         const sessionId = d.sessionId!;
-        const store = new ReplayStore(kit.ports.db);
-        let replayId = '';
-        for (const [i, file] of parts.entries()) {
-          const key = segmentObjectKeys(anchor.roomId, 'p', i).video;
-          const v = await objects.store.put(key, { file });
-          const probe = await probeMedia(file);
-          ({ replay: { id: replayId } } = await store.addSegment({
-            sourceEventId: `ev-page-${i}`, roomId: anchor.roomId, sessionId, publisherId: 'p', segment: i, objectKey: key, posterKey: null,
-            durationMs: probe.durationMs, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 640, height: 360,
-            startedAt: Date.now() - 12_000 + i * 4000, endedAt: Date.now() - 8000 + i * 4000, ...(i === 2 ? { final: true } : {}),
-          }, (id) => `/api/v1/replays/${id}`));
-        }
-        const full = (await store.get(replayId))!;
-        const { probe, video } = await joinSegments({ segmentKeys: full.segments.map((x) => x.objectKey), workDir: mkdtempSync(join(dir, 'join-')), key: joinedObjectKey(anchor.roomId, 'p') }, { store: objects.store });
-        assert.equal(await store.setJoined(replayId, 3, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs }), true);
+        const replayId = await addSegmentedShow(kit.ports.db, objects.store, { roomId: anchor.roomId, sessionId, parts, eventPrefix: 'ev-page' });
+        assert.equal((await joinShow(kit.ports.db, objects.store, replayId, anchor.roomId, dir)).marked, true);
 
         // The anchor, signed in (the login page's storage), in the studio.
         const context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' });
