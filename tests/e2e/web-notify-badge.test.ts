@@ -7,23 +7,19 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { missingTool } from '../../core/testing/tools.js';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { waitFor } from '../../core/testing/wait-for.js';
 import { makeKit } from '../../control/testing/control-kit.js';
 import { servePages, signedIn } from './web-kit.js';
 
-const skip = missingTool('/usr/bin/chromium', '--version');
+const skip = missingChromium();
 
 describe('Chromium: the unread notifications badge in every page header', { skip }, () => {
   let browser: Browser;
   before(async () => {
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium', headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--lang=en-US'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -42,11 +38,8 @@ describe('Chromium: the unread notifications badge in every page header', { skip
         };
         const context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' });
         const open = async (path: string): Promise<{ page: Page; frames: string[] }> => {
-          const page = await context.newPage();
+          const page = watchCsp(await context.newPage(), violations, path);
           const frames: string[] = [];
-          page.on('console', (m) => {
-            if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(`${path}: ${m.text()}`);
-          });
           page.on('websocket', (ws) => {
             if (ws.url().includes('/ws/notification')) ws.on('framereceived', (f) => frames.push(String(f.payload)));
           });

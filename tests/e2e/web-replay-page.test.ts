@@ -14,7 +14,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { missingTool } from '../../core/testing/tools.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { testObjectStores } from '../../core/testing/test-object-stores.js';
@@ -23,7 +24,7 @@ import { makeKit } from '../../control/testing/control-kit.js';
 import { addSegmentedShow, joinShow, makeSegmentedRecording } from './replay-fixtures.js';
 import { servePages, signedIn } from './web-kit.js';
 
-const skip = missingTool('ffmpeg') || missingTool('/usr/bin/chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 const local = testObjectStores().find((f) => f.name === 'local')!;
 
 describe('Chromium: my sessions in the studio, and a joined multi-segment replay from the room page', { skip }, () => {
@@ -33,11 +34,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-replay-page-'));
     ({ parts } = await makeSegmentedRecording(dir));
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium', headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--autoplay-policy=no-user-gesture-required', '--lang=en-US'],
-    });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();
@@ -65,10 +62,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
 
         // The anchor, signed in (the login page's storage), in the studio.
         const context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' });
-        const page = await context.newPage();
-        page.on('console', (m) => {
-          if (/Content Security Policy|Refused to/i.test(m.text())) violations.push(m.text());
-        });
+        const page = watchCsp(await context.newPage(), violations);
         await page.goto(`${base}/studio`);
         const row = page.locator(`#sessions-table tr[data-session-id="${sessionId}"]`);
         await row.waitFor({ timeout: 15_000 });
