@@ -8,6 +8,7 @@ import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import type { PubSub } from '../../core/pubsub/pubsub.port.js';
 import type { RateLimits } from '../../core/rate-limit/rate-limit.port.js';
+import { ForbiddenError } from '../../core/errors.js';
 import { playTokenKey } from '../../core/tokens/play-token.js';
 import { AudienceStore } from '../audience/audience.store.js';
 import { entryRoutes } from '../audience/entry.routes.js';
@@ -82,6 +83,15 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes,
     conventions: (roomId) => conventions.of(roomId),
     onTimedOut: async (roomId, member, enteredAt, online) => entry?.timedOut(roomId, member, enteredAt, online),
+    accessRevoked: async (roomId, userId) => {
+      try {
+        await entry?.checkAccess(roomId, userId);
+        return null;
+      } catch (err) {
+        if (err instanceof ForbiddenError) return err.code;
+        throw err;
+      }
+    },
     onJoined: (roomId, sessionId, userId, online) => entry?.entered(roomId, sessionId, userId, online),
   });
   service = chat;

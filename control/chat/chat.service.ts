@@ -32,6 +32,12 @@ export interface ChatServiceDeps {
   conventions?: (roomId: string) => Promise<{ platform: string | null; room: string | null }>;
   /** A user's socket counted them into the room (they had not entered through /enter): record the enter. */
   onJoined?(roomId: string, sessionId: string | null, userId: string, online: number): void;
+  /**
+   * Why `userId` may no longer be in the room ('kicked', 'blacklisted'), or null: re-checked for
+   * every user socket of this node when its pub/sub connection comes back (a kick published
+   * while it was down never reached this node). The room-entry funnel's checkAccess.
+   */
+  accessRevoked?(roomId: string, userId: string): Promise<string | null>;
   /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
   onTimedOut?(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void>;
 }
@@ -44,6 +50,8 @@ export interface OpenChat {
   after?: string;
 }
 
+/** How often every node looks for moderation pauses that ended (the worst-case delay of their `stream_resumed`). */
+export const PAUSE_SWEEP_MS = 1000;
 /** Messages a new socket gets from history when it does not resume. */
 const GREETING_HISTORY = 20;
 let anonymousSeq = 0;
@@ -62,7 +70,11 @@ export class ChatService implements ChatConnHost {
   private readonly nodeKey = Math.random().toString(36).slice(2, 8);
   private pingTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private pauseTimer: NodeJS.Timeout | undefined;
+  private pausing: Promise<unknown> = Promise.resolve();
   private sweeping: Promise<unknown> = Promise.resolve();
+  private stopResubscribed: (() => void) | undefined;
+  private rechecking: Promise<number> | undefined;
 
   constructor(private readonly deps: ChatServiceDeps) {
     this.fanout = new RoomFanout(deps.pubsub, deps.log);
@@ -87,6 +99,44 @@ export class ChatService implements ChatConnHost {
       this.sweeping = this.sweep().catch((err: unknown) => this.deps.log.warn({ err }, 'audience sweep failed'));
     }, Math.max(1000, Math.floor(heartbeatTimeout / 2)));
     this.sweepTimer.unref();
+    this.pauseTimer = setInterval(() => {
+      this.pausing = this.announceEndedPauses().catch((err: unknown) => this.deps.log.warn({ err }, 'announcing ended moderation pauses failed'));
+    }, PAUSE_SWEEP_MS);
+    this.pauseTimer.unref();
+    this.stopResubscribed = this.deps.pubsub.onResubscribed(() => {
+      this.rechecking = this.recheckAccess().catch((err: unknown) => {
+        this.deps.log.warn({ err }, 're-checking the kicks after a pub/sub reconnect failed');
+        return 0;
+      });
+    });
+  }
+
+  /**
+   * Closes the sockets of users who may no longer be in their room (kicked or blacklisted while
+   * this node's pub/sub connection was down, so the `kicked` message never reached it). Runs
+   * when the connection is back; `concurrency` checks at a time. Returns how many sockets closed.
+   */
+  async recheckAccess(concurrency = 32): Promise<number> {
+    const check = this.deps.accessRevoked;
+    if (!check) return 0;
+    const pairs: Array<[string, string]> = [];
+    for (const roomId of this.fanout.roomIds()) for (const userId of this.fanout.usersOf(roomId)) pairs.push([roomId, userId]);
+    let closed = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < pairs.length) {
+        const [roomId, userId] = pairs[next++]!;
+        const reason = await check(roomId, userId);
+        if (reason === null) continue;
+        for (const socket of this.fanout.socketsOfUser(roomId, userId)) {
+          socket.close(chatCloseCodes.kicked, reason);
+          closed++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, pairs.length) }, worker));
+    if (closed > 0) this.deps.log.info({ closed }, 'closed the sockets of users kicked while pub/sub was down');
+    return closed;
   }
 
   /** Runs on an accepted upgrade. */
@@ -237,6 +287,9 @@ export class ChatService implements ChatConnHost {
    */
   async sessionEnded(roomId: string, sessionId: string, closeMethod: number | null, reason: string | null, pause: { until: number } | null = null): Promise<void> {
     if (pause) {
+      // The end is announced by whichever node's sweeper claims it first (announceEndedPauses), so
+      // it survives this node: recorded before the pause is told, so a told pause always ends.
+      await this.deps.cache.hSet(audienceKeys.pausesDue(), { [`${roomId}|${pause.until}`]: roomId });
       await this.deps.pubsub.publishKept(roomChannel(roomId), {
         v: 1, type: 'notice', code: 'stream_paused', session_id: sessionId, close_method: closeMethod, reason, until: pause.until,
         text: `The stream is paused by moderation until ${new Date(pause.until).toISOString()}`,
@@ -252,8 +305,40 @@ export class ChatService implements ChatConnHost {
 
   /** A moderation pause was lifted early by an operator: the room may go live again (kept, so the next visitors see it). */
   async streamResumed(roomId: string): Promise<void> {
+    // Lifted: its scheduled end must not be announced a second time.
+    const due = Object.keys(await this.deps.cache.hGetAll(audienceKeys.pausesDue())).filter((f) => f.startsWith(`${roomId}|`));
+    if (due.length > 0) await this.deps.cache.hDel(audienceKeys.pausesDue(), ...due);
+    await this.publishResumed(roomId, 'lifted', null);
+  }
+
+  /**
+   * Announces every moderation pause whose end has come (`stream_resumed`, reason `expired`), once
+   * across the nodes: each node's sweeper (every PAUSE_SWEEP_MS) reads the due pauses, and only the
+   * one whose HDEL removes a pause's field announces it. Returns how many this node announced.
+   */
+  async announceEndedPauses(now = Date.now()): Promise<number> {
+    const due = await this.deps.cache.hGetAll(audienceKeys.pausesDue());
+    let announced = 0;
+    for (const [field, roomId] of Object.entries(due)) {
+      const until = Number(field.slice(field.lastIndexOf('|') + 1));
+      if (!(until <= now)) continue;
+      if ((await this.deps.cache.hDel(audienceKeys.pausesDue(), field)) !== 1) continue; // another node took it
+      try {
+        await this.publishResumed(roomId, 'expired', until);
+        announced++;
+      } catch (err) {
+        // Put it back for the next sweep (this node's or another's) rather than lose the announcement.
+        await this.deps.cache.hSet(audienceKeys.pausesDue(), { [field]: roomId }).catch(() => undefined);
+        throw err;
+      }
+    }
+    return announced;
+  }
+
+  private async publishResumed(roomId: string, reason: 'lifted' | 'expired', until: number | null): Promise<void> {
     await this.deps.pubsub.publishKept(roomChannel(roomId), {
-      v: 1, type: 'notice', code: 'stream_resumed', text: 'The moderation pause is over: the show may resume',
+      v: 1, type: 'notice', code: 'stream_resumed', reason, ...(until === null ? {} : { until }),
+      text: 'The moderation pause is over: the show may resume',
     });
   }
 
@@ -313,7 +398,11 @@ export class ChatService implements ChatConnHost {
   async close(): Promise<void> {
     clearInterval(this.pingTimer);
     clearInterval(this.sweepTimer);
+    clearInterval(this.pauseTimer);
+    this.stopResubscribed?.();
     await this.sweeping;
+    await this.pausing;
+    await this.rechecking;
     for (const conn of this.conns) conn.close(chatCloseCodes.goingAway, 'server shutting down');
     this.announcer.close();
     await this.deps.messages.close();

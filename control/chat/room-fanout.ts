@@ -84,6 +84,11 @@ export class RoomFanout {
     return [...(this.rooms.get(roomId)?.byUser.get(userId) ?? [])];
   }
 
+  /** The users with a socket in a room on this node. */
+  usersOf(roomId: string): IterableIterator<string> {
+    return (this.rooms.get(roomId)?.byUser ?? new Map<string, never>()).keys();
+  }
+
   /** The sockets of a room on this node. */
   socketsOf(roomId: string): ReadonlySet<RoomSocket> {
     return this.rooms.get(roomId)?.sockets ?? new Set();

@@ -38,7 +38,8 @@ export interface ChatKit {
   ports: TestPorts;
   cluster: TestPubSubCluster;
   nodes: ChatNode[];
-  node(): Promise<ChatNode>;
+  /** A new control node; `pubsub` replaces the one it would get from the cluster (e.g. cluster.nodeVia(a proxy)). */
+  node(options?: { pubsub?: PubSub }): Promise<ChatNode>;
   user(role?: 'viewer' | 'anchor'): Promise<{ id: string; username: string; token: string; auth: { Authorization: string } }>;
   operator(): Promise<{ id: string; token: string; auth: { Authorization: string } }>;
   /** An anchor with a live room (publish authorised and marked live, as the engine would). */
@@ -58,8 +59,8 @@ export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverride
   const buses: Array<DbEventBus<BusEvents>> = [];
   const kit: ChatKit = {
     ports, cluster, nodes,
-    async node() {
-      const pubsub = await cluster.node();
+    async node(options = {}) {
+      const pubsub = options.pubsub ?? await cluster.node();
       const media = new RecordingMediaControl();
       const bus = new DbEventBus<BusEvents>(ports.db);
       buses.push(bus);

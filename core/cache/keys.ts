@@ -37,4 +37,9 @@ export const audienceKeys = {
   /** Slow mode of a room: the minimum seconds between two posts of one user. */
   slowMode: (roomId: string | number) => `live:slow:${roomId}`,
   slowPost: (roomId: string | number, uid: string | number) => `live:slow:${roomId}:${uid}`,
+  /**
+   * Moderation pauses whose end the room's chat must announce (`stream_resumed`): field
+   * `{roomId}|{until ms}`, value the room id. The node whose HDEL removes a due field announces it.
+   */
+  pausesDue: () => 'hash:live:pauses:due',
 } as const;

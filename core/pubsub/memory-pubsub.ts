@@ -168,6 +168,11 @@ export class MemoryPubSub implements PubSub {
     if (!this.closed) this.subs.dispatch(channel, wire);
   }
 
+  /** The in-process hub is never lost: the listener is never called. */
+  onResubscribed(_listener: () => void): () => void {
+    return () => undefined;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

@@ -316,7 +316,14 @@ export function describePubSubContract(name: string, makeCluster: (options?: Pub
       await b.subscribe(room, r.handler);
       await a.publish(room, 'before');
       await waitFor('before', () => r.got.length === 1);
+      let resubscribed = 0;
+      const stopListening = b.onResubscribed(() => resubscribed++);
       await c.dropConnections();
+      // The listener runs once b's subscriptions are back: what is published from then on reaches b.
+      await waitFor('b tells its listeners it is subscribed again', () => resubscribed >= 1, 15_000, 20);
+      const marker = await a.publishKept(room, 'right after the resubscription');
+      await waitFor('the first message after the listener ran', () => r.got.some((d) => d.id === marker));
+      stopListening();
       // Pub/sub is not durable: probes sent while b reconnects are lost, so keep probing until one arrives.
       await waitFor('a probe after the reconnect', async () => {
         await a.publish(room, 'probe').catch(() => undefined);

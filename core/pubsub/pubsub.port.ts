@@ -71,6 +71,14 @@ export interface PubSub {
   listened(channels: string[]): Promise<string[]>;
   /** The kept messages of `channel` (see RecentOptions). An id that is not an id is a ValidationError. */
   recent(channel: string, options?: RecentOptions): Promise<RecentPage>;
+  /**
+   * Calls `listener` each time this node's broker connection came back after a loss and its
+   * subscriptions are active again (Redis: after the re-SUBSCRIBE was answered). Whatever was
+   * published while it was down never reached this node: a listener re-reads the durable state it
+   * acts on (chat: the kick keys of its sockets). The in-process adapter never loses its broker.
+   * Returns a function that removes the listener.
+   */
+  onResubscribed(listener: () => void): () => void;
   /** Drops every subscription and the connections; idempotent. Later calls throw InvalidStateError. */
   close(): Promise<void>;
 }

@@ -63,6 +63,9 @@ export class RedisPubSub implements PubSub {
   /** Channels whose UNSUBSCRIBE failed (connection down): retried when the subscriber connection is back. */
   private readonly staleChannels = new Set<string>();
   private closing: Promise<void> | undefined;
+  private readonly resubscribed = new Set<() => void>();
+  /** The subscriber connection was ready once: a later 'ready' is a reconnect. */
+  private subReadyOnce = false;
 
   constructor(options: RedisPubSubOptions) {
     this.prefix = options.prefix ?? 'onair:';
@@ -81,7 +84,26 @@ export class RedisPubSub implements PubSub {
     });
     this.cmd.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis pub/sub command connection error'));
     this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis pub/sub subscriber connection error'));
-    this.sub.on('ready', () => this.retryStaleUnsubscribes());
+    this.sub.on('ready', () => {
+      this.retryStaleUnsubscribes();
+      if (!this.subReadyOnce) {
+        this.subReadyOnce = true;
+        return;
+      }
+      this.log.info({ channels: this.subs.size }, 'pub/sub subscriber reconnected: messages published meanwhile were lost for this node');
+      // ioredis re-sends SUBSCRIBE for every channel before 'ready' listeners run; a PING on the same
+      // connection is answered after those, so the listeners run once the channels receive again
+      // (what they re-read then covers everything published before).
+      this.sub.ping().then(() => {
+        for (const listener of [...this.resubscribed]) {
+          try {
+            listener();
+          } catch (err) {
+            this.log.error({ err }, 'pub/sub resubscribed listener threw');
+          }
+        }
+      }, (err: unknown) => this.log.warn({ err }, 'pub/sub subscriber ping after reconnect failed (the next reconnect tells the listeners)'));
+    });
     const prefixLength = this.prefix.length;
     this.sub.on('message', (redisChannel: string, wire: string) => this.subs.dispatch(redisChannel.slice(prefixLength), wire));
     this.subs = new LocalSubscriptions({
@@ -177,6 +199,11 @@ export class RedisPubSub implements PubSub {
     // No history at all (expired) while the client holds an id: it missed whatever came after it.
     const gap = !exists || (trimmed !== null && compareKeptIds(after, trimmed) < 0);
     return { entries, gap };
+  }
+
+  onResubscribed(listener: () => void): () => void {
+    this.resubscribed.add(listener);
+    return () => void this.resubscribed.delete(listener);
   }
 
   /** Channels this node receives now (for metrics and tests). */

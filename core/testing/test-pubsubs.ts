@@ -17,6 +17,8 @@ export interface TestPubSubCluster {
   node(): Promise<PubSub>;
   /** How many nodes receive `channel` (Redis: PUBSUB NUMSUB). */
   numSub(channel: string): Promise<number>;
+  /** Redis only: a node on this cluster's broker reached through `url` (a TCP proxy the test can cut). */
+  nodeVia?(url: string): Promise<PubSub>;
   /** Redis only: kills every connection of this cluster's nodes (CLIENT KILL), as a network blip would. */
   dropConnections?(): Promise<void>;
   /** Closes every node and deletes the cluster's Redis keys. */
@@ -61,6 +63,11 @@ function redisCluster(url: string, options: { historySize?: number; historyTtlMs
   return {
     async node() {
       const node = new RedisPubSub({ url, prefix, ...options });
+      nodes.push(node);
+      return node;
+    },
+    async nodeVia(via) {
+      const node = new RedisPubSub({ url: via, prefix, ...options });
       nodes.push(node);
       return node;
     },
