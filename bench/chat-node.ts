@@ -40,12 +40,16 @@ server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
 server.listen(0, '127.0.0.1', () => {
   process.send!({ type: 'ready', port: (server.address() as AddressInfo).port, roomId: String(room.id) });
 });
+function memory() {
+  const m = process.memoryUsage();
+  return { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external };
+}
 process.on('message', (m: { type: string }) => {
   if (m.type === 'gc' || m.type === 'stats') {
     if (m.type === 'gc') (globalThis as { gc?: () => void }).gc?.();
     const cpu = process.cpuUsage();
     process.send!({
-      type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, rss: process.memoryUsage().rss,
+      type: 'stats', cpuMs: (cpu.user + cpu.system) / 1000, ...memory(),
       sockets: control.chat.chat.socketCount, frames: control.chat.chat.fanout.counters.frames, deliveries: control.chat.chat.fanout.counters.deliveries,
       writeMs: control.chat.chat.fanout.counters.writeMs, maxWriteMs: control.chat.chat.fanout.counters.maxWriteMs,
     });

@@ -28,12 +28,13 @@ const SECRET = randomBytes(24).toString('base64url');
 /** The bench room (bench/chat-node.ts makes it, the same id on every node). */
 let ROOM = '';
 
-interface NodeStats { cpuMs: number; rss: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
+interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
 
 async function startNode(env: Record<string, string>): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
-    env: { ...process.env, ...env, ONAIR_SECRET: SECRET },
+    // As `npm run start:control` and the Dockerfile run a node (glibc arenas capped: less RSS per thread).
+    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, ONAIR_SECRET: SECRET },
     execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -120,6 +121,9 @@ const pct = (xs: number[], p: number) => {
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Row { backend: string; sockets: string; p50: string; p99: string; write: string; perCpuS: string; serverCpu: string; rssPerSocket: string; note: string }
+/** The same figures as numbers, for the one-node vs two-node comparison. */
+interface Figures { p50: number; p99: number; write: number; perCpuS: number; rssKb: number; heapKb: number; baseMb: number; steadyP99: number }
+const figures = new Map<string, Figures>();
 
 async function benchOne(name: string, n: number, nodes: { post: Node; read: Node }): Promise<Row> {
   const delays: number[] = [];
@@ -129,6 +133,15 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   await wait(1500); // joins announced, things settle
   const idle = await nodes.read.stats(true);
   const rssPerSocket = (idle.rss - before.rss) / n;
+  const kb = (k: 'heapUsed' | 'heapTotal' | 'external') => ((idle[k] - before[k]) / n / 1024).toFixed(1);
+  const fig: Figures = { p50: NaN, p99: NaN, write: NaN, perCpuS: NaN, rssKb: rssPerSocket / 1024, heapKb: (idle.heapUsed - before.heapUsed) / n / 1024, baseMb: before.rss / 2 ** 20, steadyP99: NaN };
+  figures.set(`${name}|${n}`, fig);
+  process.stderr.write(`  ${name}: base RSS ${(before.rss / 2 ** 20).toFixed(1)} MB, per idle socket: RSS ${(rssPerSocket / 1024).toFixed(1)} KB, heap used ${kb('heapUsed')} KB, heap total ${kb('heapTotal')} KB, external ${kb('external')} KB\n`);
+  if (process.env.ONAIR_BENCH_IDLE_ONLY === '1') {
+    for (const ws of sockets) ws.terminate();
+    await wait(500);
+    return { backend: name, sockets: String(n), p50: '-', p99: '-', write: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: `${(rssPerSocket / 1024).toFixed(1)} KB`, note: 'idle only' };
+  }
   // Posters in turn: a client may send at most 50 frames a second (chat-conn.ts), and chat users are rate limited anyway.
   const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 })));
   let turn = 0;
@@ -163,6 +176,7 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   const steadyP99 = pct(delays, 99);
   for (const ws of [...sockets, ...posters]) ws.terminate();
   await wait(500);
+  Object.assign(fig, { p50: pct(burst, 50), p99: pct(burst, 99), write: writePerFrame, perCpuS: delivered / Math.max(cpuS, 0.001), steadyP99 });
   return {
     backend: name, sockets: String(n),
     p50: `${pct(burst, 50).toFixed(1)} ms`, p99: `${pct(burst, 99).toFixed(1)} ms`,
@@ -175,6 +189,8 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
 }
 
 const rows: Row[] = [];
+const ONE = '1 node (in-process)';
+const TWO = '2 nodes (Redis), A -> B';
 async function withRedis(): Promise<boolean> {
   const r = new Redis(REDIS, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 1000 });
   try {
@@ -192,7 +208,7 @@ for (const n of SOCKETS) {
   process.stderr.write(`one node, in-process pub/sub, ${n} sockets ...\n`);
   const node = await startNode({});
   try {
-    rows.push(await benchOne('1 node (in-process)', n, { post: node, read: node }));
+    rows.push(await benchOne(ONE, n, { post: node, read: node }));
   } finally {
     await node.stop();
   }
@@ -203,7 +219,7 @@ for (const n of SOCKETS) {
     const a = await startNode(env);
     const b = await startNode(env);
     try {
-      rows.push(await benchOne('2 nodes (Redis), A -> B', n, { post: a, read: b }));
+      rows.push(await benchOne(TWO, n, { post: a, read: b }));
     } finally {
       await a.stop();
       await b.stop();
@@ -226,5 +242,28 @@ const cols = Object.keys(header) as Array<keyof Row>;
 const widths = cols.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
 const line = (r: Row) => `| ${cols.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ')} |`;
 console.log([line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n'));
+// One node and two nodes side by side (the cost of the Redis hop), per socket count.
+for (const n of SOCKETS) {
+  const one = figures.get(`${ONE}|${n}`);
+  const two = figures.get(`${TWO}|${n}`);
+  if (!one || !two) continue;
+  const fmt = (v: number, unit: string, digits = 1) => (Number.isFinite(v) ? `${v.toFixed(digits)}${unit}` : '-');
+  const cpuFmt = (v: number) => (Number.isFinite(v) ? Math.round(v).toLocaleString('en') : '-');
+  const diff = (a: number, b: number, unit: string, digits = 1) => (Number.isFinite(a) && Number.isFinite(b) ? `${b - a >= 0 ? '+' : ''}${(b - a).toFixed(digits)}${unit}` : '-');
+  const table: Array<[string, string, string, string]> = [
+    [`${n} sockets`, '1 node (in-process)', '2 nodes (Redis), A -> B', 'the hop'],
+    ['p50 (burst)', fmt(one.p50, ' ms'), fmt(two.p50, ' ms'), diff(one.p50, two.p50, ' ms')],
+    ['p99 (burst)', fmt(one.p99, ' ms'), fmt(two.p99, ' ms'), diff(one.p99, two.p99, ' ms')],
+    ['server write/frame', fmt(one.write, ' ms'), fmt(two.write, ' ms'), diff(one.write, two.write, ' ms')],
+    ['steady p99', fmt(one.steadyP99, ' ms', 0), fmt(two.steadyP99, ' ms', 0), diff(one.steadyP99, two.steadyP99, ' ms', 0)],
+    ['deliveries/CPU-s', cpuFmt(one.perCpuS), cpuFmt(two.perCpuS), Number.isFinite(one.perCpuS) && Number.isFinite(two.perCpuS) ? `${((two.perCpuS / one.perCpuS - 1) * 100).toFixed(0)} %` : '-'],
+    ['RSS/idle socket (after the node\'s own base)', fmt(one.rssKb, ' KB'), fmt(two.rssKb, ' KB'), diff(one.rssKb, two.rssKb, ' KB')],
+    ['JS heap used/idle socket', fmt(one.heapKb, ' KB'), fmt(two.heapKb, ' KB'), diff(one.heapKb, two.heapKb, ' KB')],
+    ['node base RSS before sockets', fmt(one.baseMb, ' MB'), fmt(two.baseMb, ' MB'), diff(one.baseMb, two.baseMb, ' MB')],
+  ];
+  const w = [0, 1, 2, 3].map((i) => Math.max(...table.map((r) => r[i]!.length)));
+  const out = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
+  console.log(['', out(table[0]!), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...table.slice(1).map(out)].join('\n'));
+}
 console.log(`\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 process.exit(0);

@@ -12,8 +12,9 @@ export interface Membership {
  *
  * - a members set per room and an online counter per room (INCR/DECR only when the set changed,
  *   so a second join or a second leave of the same member never moves the count);
- * - a presence key per member that expires `ttlMs` after the last heartbeat of any of the
- *   member's sockets (every node refreshes the presence of its own sockets);
+ * - a presence sorted set per room, each member scored by when its presence expires: `ttlMs`
+ *   after the last heartbeat of any of the member's sockets (every node refreshes its own sockets'
+ *   members with one ZADD per room, so a heartbeat costs one command per room, not per socket);
  * - sweep(): any node may remove members whose presence expired (a closed app, a dead node). The
  *   set removal is atomic, so exactly one node sees `changed` and announces the leave.
  *
@@ -23,7 +24,7 @@ export class Presence {
   constructor(private readonly cache: Cache, private readonly ttlMs: number) {}
 
   async join(roomId: string, member: string, at = Date.now()): Promise<Membership> {
-    await this.cache.set(audienceKeys.presence(roomId, member), '1', this.ttlMs);
+    await this.touch(roomId, [member], at);
     const added = await this.cache.sAdd(audienceKeys.members(roomId), member);
     if (added === 0) return { changed: false, online: await this.online(roomId) };
     await this.cache.sAdd(audienceKeys.rooms(), roomId);
@@ -33,7 +34,7 @@ export class Presence {
 
   /** Removes the member; `enteredAt` is when they joined (null when they were not in the room). */
   async leave(roomId: string, member: string): Promise<Membership & { enteredAt: number | null }> {
-    await this.cache.del(audienceKeys.presence(roomId, member));
+    await this.cache.zRem(audienceKeys.presence(roomId), member);
     const removed = await this.cache.sRem(audienceKeys.members(roomId), member);
     if (removed === 0) return { changed: false, online: await this.online(roomId), enteredAt: null };
     const entered = (await this.cache.hGetAll(audienceKeys.enteredAt(roomId)))[member];
@@ -47,8 +48,19 @@ export class Presence {
   }
 
   /** Heartbeat of members whose sockets are open on this node. */
-  async refresh(roomId: string, members: Iterable<string>): Promise<void> {
-    await Promise.all([...members].map((m) => this.cache.set(audienceKeys.presence(roomId, m), '1', this.ttlMs)));
+  async refresh(roomId: string, members: Iterable<string>, at = Date.now()): Promise<void> {
+    await this.touch(roomId, [...members], at);
+  }
+
+  private async touch(roomId: string, members: string[], at: number): Promise<void> {
+    const key = audienceKeys.presence(roomId);
+    const score = at + this.ttlMs;
+    // Bounded commands: a ZADD of at most 1,000 members at a time.
+    for (let i = 0; i < members.length; i += 1000) {
+      await this.cache.zAdd(key, members.slice(i, i + 1000).map((member) => ({ member, score })));
+    }
+    // The set of a room nobody heartbeats any more goes away by itself.
+    await this.cache.expire(key, this.ttlMs * 2);
   }
 
   async online(roomId: string): Promise<number> {
@@ -63,9 +75,10 @@ export class Presence {
     let removed = 0;
     for (const roomId of await this.cache.sMembers(audienceKeys.rooms())) {
       const members = await this.cache.sMembers(audienceKeys.members(roomId));
-      const alive = await Promise.all(members.map((m) => this.cache.exists(audienceKeys.presence(roomId, m))));
+      // Two commands per room, whatever its size: the members, and those whose presence has not expired.
+      const live = new Set(await this.cache.zRangeByScore(audienceKeys.presence(roomId), Date.now(), Infinity));
       for (let i = 0; i < members.length; i++) {
-        if (alive[i]) continue;
+        if (live.has(members[i]!)) continue;
         const left = await this.leave(roomId, members[i]!);
         if (!left.changed) continue;
         removed++;

@@ -129,6 +129,17 @@ export function describeCacheContract(name: string, factory: () => Promise<Cache
       assert.deepEqual(await cache.zRevRange(k('missing'), 0, -1), []);
     });
 
+    it('sorted sets: add many in one call, range by score', async () => {
+      const key = k('zs');
+      assert.equal(await cache.zAdd(key, [{ member: 'a', score: 30 }, { member: 'b', score: 10 }, { member: 'c', score: 20 }]), 3);
+      assert.equal(await cache.zAdd(key, [{ member: 'a', score: 5 }, { member: 'd', score: 40 }]), 1, 'a updated, d new');
+      assert.equal(await cache.zAdd(key, []), 0);
+      assert.deepEqual(await cache.zRangeByScore(key, -Infinity, 15), ['a', 'b']);
+      assert.deepEqual(await cache.zRangeByScore(key, 20, Infinity), ['c', 'd']);
+      assert.deepEqual(await cache.zRangeByScore(key, 10, 20), ['b', 'c']);
+      assert.deepEqual(await cache.zRangeByScore(k('none'), -Infinity, Infinity), []);
+    });
+
     it('using a key as the wrong type throws TypeError', async () => {
       const key = k('typed');
       await cache.sAdd(key, 'a');

@@ -30,8 +30,12 @@ export interface Cache {
   hGetAll(key: string): Promise<Record<string, string>>;
   hDel(key: string, ...fields: string[]): Promise<number>;
 
-  /** Sorted sets: hot-room ranking. */
+  /** Sorted sets: hot-room ranking, chat presence (score = expiry ms). */
   zIncrBy(key: string, by: number, member: string): Promise<number>;
+  /** Sets each member's score (added or updated, one command); returns how many were new. */
+  zAdd(key: string, entries: ReadonlyArray<{ member: string; score: number }>): Promise<number>;
+  /** Members whose score is within [min, max] (inclusive; ±Infinity allowed), lowest score first. */
+  zRangeByScore(key: string, min: number, max: number): Promise<string[]>;
   zRevRange(key: string, start: number, stop: number): Promise<Array<{ member: string; score: number }>>;
   zRem(key: string, ...members: string[]): Promise<number>;
 

@@ -25,8 +25,12 @@ export const audienceKeys = {
   members: (roomId: string | number) => `set:live:audience:${roomId}`,
   /** The room's online count (seed 000: Redis INCR, one counter per room); kept equal to the members. */
   online: (roomId: string | number) => `count:live:audience:${roomId}`,
-  /** One per member, expiring `chat.heartbeatTimeout` after the last heartbeat of any of their sockets. */
-  presence: (roomId: string | number, member: string) => `live:presence:${roomId}:${member}`,
+  /**
+   * The room's heartbeats: a sorted set of members scored by when their presence expires
+   * (`chat.heartbeatTimeout` after the last heartbeat of any of their sockets). One ZADD refreshes
+   * all of a node's members of a room, one ZRANGEBYSCORE finds the live ones.
+   */
+  presence: (roomId: string | number) => `zset:live:presence:${roomId}`,
   /** Rooms that have members, for the sweeper. */
   rooms: () => 'set:live:audience:rooms',
   /** When the member entered (epoch ms), for watch time. */

@@ -180,6 +180,24 @@ export class MemoryCache implements Cache {
     return score;
   }
 
+  async zAdd(key: string, entries: ReadonlyArray<{ member: string; score: number }>): Promise<number> {
+    if (entries.length === 0) return 0;
+    const zset = this.create(key, 'zset').value;
+    let added = 0;
+    for (const { member, score } of entries) {
+      if (!zset.has(member)) added++;
+      zset.set(member, score);
+    }
+    return added;
+  }
+
+  async zRangeByScore(key: string, min: number, max: number): Promise<string[]> {
+    const zset = this.typed(key, 'zset')?.value;
+    if (!zset) return [];
+    return [...zset].filter(([, score]) => score >= min && score <= max)
+      .sort((a, b) => a[1] - b[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([member]) => member);
+  }
+
   async zRevRange(key: string, start: number, stop: number): Promise<Array<{ member: string; score: number }>> {
     const zset = this.typed(key, 'zset')?.value;
     if (!zset) return [];

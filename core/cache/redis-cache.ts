@@ -124,6 +124,18 @@ export class RedisCache implements Cache {
     return Number(await this.run((r) => r.zincrby(key, by, member)));
   }
 
+  async zAdd(key: string, entries: ReadonlyArray<{ member: string; score: number }>): Promise<number> {
+    if (entries.length === 0) return 0;
+    const args: Array<string | number> = [];
+    for (const { member, score } of entries) args.push(score, member);
+    return this.run((r) => r.zadd(key, ...args));
+  }
+
+  async zRangeByScore(key: string, min: number, max: number): Promise<string[]> {
+    const bound = (n: number) => (n === Infinity ? '+inf' : n === -Infinity ? '-inf' : String(n));
+    return this.run((r) => r.zrangebyscore(key, bound(min), bound(max)));
+  }
+
   async zRevRange(key: string, start: number, stop: number): Promise<Array<{ member: string; score: number }>> {
     const flat = await this.run((r) => r.zrevrange(key, start, stop, 'WITHSCORES'));
     const out: Array<{ member: string; score: number }> = [];
