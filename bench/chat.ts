@@ -4,13 +4,19 @@
  * Each control node runs as a child process pinned to core 0 (bench/chat-node.ts); the N client
  * sockets (`ws`) live in this process on the other core and only look for a timestamp in each
  * frame (no JSON.parse per socket), so the server's cost is measured, not the clients'.
- *   1. idle        N sockets connected and welcomed: RSS per idle socket (after a full GC)
+ *   1. idle        N sockets connected and welcomed: RSS per idle socket (after a full GC), measured on
+ *                  the node that holds the sockets as (RSS after - RSS before the sockets) / N, the
+ *                  node's own base (before any socket, also after a full GC) subtracted on both
+ *                  backends; the JS heap used per socket beside it (stderr: heap total, external)
  *   2. burst       one poster sends a message every 200 ms, 20 times: p50/p99 delivery (post -> socket),
  *                  and the node's own time to encode each frame and write it to every socket
  *   3. steady      RATE msg/s for DURATION s: deliveries per server CPU-second
  * Backends: one node with the in-process pub/sub; two nodes on Redis (the poster on node A, the N
  * sockets on node B: the Redis hop included, B's CPU counted).
- * Env: ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
+ * Nodes run with MALLOC_ARENA_MAX=2 as `npm run start:control` and the Dockerfile run them (override
+ * with MALLOC_ARENA_MAX). After the rows, one table per socket count puts the one-node and two-node
+ * figures of the same run side by side, with the difference (the cost of the Redis hop).
+ * Env: ONAIR_BENCH_IDLE_ONLY=1 (the idle phase alone), ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
  * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down).
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -34,7 +40,7 @@ interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise
 async function startNode(env: Record<string, string>): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
     // As `npm run start:control` and the Dockerfile run a node (glibc arenas capped: less RSS per thread).
-    env: { ...process.env, MALLOC_ARENA_MAX: '2', ...env, ONAIR_SECRET: SECRET },
+    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env, ONAIR_SECRET: SECRET },
     execArgv: ['--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
