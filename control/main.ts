@@ -259,6 +259,11 @@ export function createControl(deps: ControlDeps): Control {
     rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count),
     emit: (out) => pipeline.intake.accept(out, 'control'),
     platformConventions: async () => (await operator.conventions())?.body ?? null,
+    pausedUntil: async (roomId) => {
+      const room = await roomStore.findById(roomId);
+      const ban = room ? await moderation.activeBan(room.ownerId) : null;
+      return ban ? (ban.until ? ban.until.getTime() : Infinity) : null;
+    },
   });
   chatModule = chat;
   // The console's dismiss / warn / pause / ban on audit verdicts, reports, in-room actions and rooms.

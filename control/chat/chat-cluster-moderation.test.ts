@@ -51,6 +51,25 @@ for (const set of testAdapterSets()) {
       cb.close();
     });
 
+    it('a pause extended by a later ban is announced at its new end, not the first one', async () => {
+      const [a, b] = kit.nodes;
+      const op = await kit.operator();
+      const { roomId, anchor } = await kit.liveRoom();
+      const viewer = await kit.user();
+      const first = Date.now() + 2000;
+      await a!.http.post(`/api/v1/admin/users/${anchor.id}/publish-ban`).set(op.auth).send({ until: new Date(first).toISOString(), reason: 'wait' }).expect(201);
+      const c = await ChatClient.connect(`${b!.ws}/ws?token=${viewer.token}&room_id=${roomId}`);
+      await c.next((m) => m.type === 'notice' && m.code === 'stream_paused', 'the pause');
+      const second = Date.now() + 6000;
+      await a!.http.post(`/api/v1/admin/users/${anchor.id}/publish-ban`).set(op.auth).send({ until: new Date(second).toISOString(), reason: 'longer' }).expect(201);
+      const resumed = await c.next((m) => m.type === 'notice' && m.code === 'stream_resumed', 'stream_resumed at the new end', 0, 25_000);
+      assert.equal(resumed.until, second);
+      assert.ok(Date.now() >= second, 'not at the first end');
+      await sleep(2500);
+      assert.equal(c.messages.filter((m) => m.code === 'stream_resumed').length, 1);
+      c.close();
+    });
+
     it('an operator lifting a pause early is announced once, and its end is not announced again', async () => {
       const [a, b] = kit.nodes;
       const op = await kit.operator();

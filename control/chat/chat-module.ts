@@ -45,6 +45,8 @@ export interface ChatModuleDeps {
   likes?: (roomId: string, count: number) => Promise<unknown>;
   /** Hands audience.entered / audience.exited to the domain-event intake (main.ts: pipeline.intake). */
   emit: RoomEntryDeps['emit'];
+  /** When the moderation pause of the room's anchor ends (their active ban; Infinity when permanent), null when none runs (main.ts). */
+  pausedUntil?: (roomId: string) => Promise<number | null>;
   /** The operators' platform conventions (control/operator), shown on entering every room's chat. */
   platformConventions?: () => Promise<string | null>;
   log: Logger;
@@ -83,6 +85,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes,
     conventions: (roomId) => conventions.of(roomId),
     onTimedOut: async (roomId, member, enteredAt, online) => entry?.timedOut(roomId, member, enteredAt, online),
+    pausedUntil: deps.pausedUntil,
     accessRevoked: async (roomId, userId) => {
       try {
         await entry?.checkAccess(roomId, userId);

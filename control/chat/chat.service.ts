@@ -38,6 +38,12 @@ export interface ChatServiceDeps {
    * while it was down never reached this node). The room-entry funnel's checkAccess.
    */
   accessRevoked?(roomId: string, userId: string): Promise<string | null>;
+  /**
+   * When the moderation pause of the room's anchor ends now (their active publishing ban; Infinity
+   * for a permanent one), null when none runs: a pause extended by a later ban is announced at its
+   * new end, not the old one.
+   */
+  pausedUntil?(roomId: string): Promise<number | null>;
   /** A member whose presence expired was removed by this node (heartbeat timeout): record the exit. */
   onTimedOut?(roomId: string, member: string, enteredAt: number | null, online: number): Promise<void>;
 }
@@ -324,6 +330,13 @@ export class ChatService implements ChatConnHost {
       if (!(until <= now)) continue;
       if ((await this.deps.cache.hDel(audienceKeys.pausesDue(), field)) !== 1) continue; // another node took it
       try {
+        // Extended meanwhile (a later ban): the same claim moves to the new end.
+        const still = await this.deps.pausedUntil?.(roomId);
+        if (typeof still === 'number' && still > now) {
+          // A permanent ban (Infinity) has no end to announce; lifting it announces `lifted`.
+          if (Number.isFinite(still)) await this.deps.cache.hSet(audienceKeys.pausesDue(), { [`${roomId}|${still}`]: roomId });
+          continue;
+        }
         await this.publishResumed(roomId, 'expired', until);
         announced++;
       } catch (err) {
