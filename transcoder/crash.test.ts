@@ -1,13 +1,12 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { fileURLToPath } from 'node:url';
 import { missingTool } from '../core/testing/tools.js';
 import { waitFor } from '../core/testing/wait-for.js';
+import { killGroup, spawnRole, waitForRole, type RoleProcess } from '../core/testing/role-process.js';
 import { silentLogger } from '../core/logging/logger.js';
 import { makeTestMedia } from '../core/ffmpeg/test-media.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
@@ -20,25 +19,41 @@ import { transcoderStackSets, type TranscoderStack } from './testing/transcoder-
  * in the middle of a job, then another transcoder takes the job over once the lease passes: the
  * result is exactly one MP4, one poster and one replay row, and the MP4 is whole.
  */
-const root = join(fileURLToPath(import.meta.url), '..', '..');
 const sets = transcoderStackSets();
 after(() => Promise.all(sets.map((s) => s.close())));
 
-function startChild(stack: TranscoderStack, extraEnv: Record<string, string>): { child: ChildProcess; out: string[] } {
-  const out: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'transcoder', 'main.ts')], {
-    cwd: root, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: process.env.PATH ?? '', ...stack.env, ONAIR_TRANSCODER_LEASE: '3s', ONAIR_TRANSCODER_RETRY_BACKOFF: '100ms', ...extraEnv },
-  });
-  child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
-  child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-  return { child, out };
+/** A transcoder/main.ts in its own process group (killGroup takes its ffmpeg too), consuming the bus. */
+async function startChild(stack: TranscoderStack, extraEnv: Record<string, string>): Promise<RoleProcess> {
+  const child = spawnRole('transcoder/main.ts', { ...stack.env, ONAIR_TRANSCODER_LEASE: '3s', ONAIR_TRANSCODER_RETRY_BACKOFF: '100ms', ...extraEnv }, { detached: true });
+  await waitForRole(child, 'the child transcoder to start', (out) => out.includes('transcoder consuming'))
+    .catch(async (err: unknown) => { await killGroup(child).catch(() => undefined); throw err; });
+  return child;
 }
 
-function killGroup(child: ChildProcess): Promise<void> {
-  const exited = new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
-  process.kill(-child.pid!, 'SIGKILL');
-  return exited;
+/** The slow ffmpeg the child runs: every ffmpeg in real time (-re), so a remux or join of N s takes N s, a window a kill lands in. */
+function slowFfmpeg(stack: TranscoderStack): string {
+  const slow = join(stack.config.dataDir, 'slow-ffmpeg');
+  writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -re "$@"\n');
+  chmodSync(slow, 0o755);
+  return slow;
+}
+
+/** The second transcoder (in this process) that takes the killed one's job over once its lease passes. */
+async function startResumer(stack: TranscoderStack, replays: ReplayStore, keepSource: boolean): Promise<TranscoderWorker> {
+  const resumer = new TranscoderWorker({
+    bus: stack.bus, replays, objects: stack.objects, log: silentLogger(), recordingsDir: stack.recordingsDir,
+    workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource, concurrency: 1, leaseMs: 3000,
+    maxAttempts: 3, backoffMs: 100, ffmpegTimeoutMs: 60_000, consumerName: 'resumer',
+  });
+  await resumer.start();
+  return resumer;
+}
+
+/** Downloads `key` from the stack's object store to `name` in its data folder: its size and what ffprobe reads. */
+async function downloaded(stack: TranscoderStack, key: string, name: string): Promise<{ size: number; durationMs: number }> {
+  const mp4 = join(stack.config.dataDir, name);
+  await pipeline((await stack.objects.get(key)).stream, createWriteStream(mp4));
+  return { size: statSync(mp4).size, durationMs: (await probeMedia(mp4)).durationMs };
 }
 
 for (const set of sets) {
@@ -46,7 +61,7 @@ for (const set of sets) {
     for (const when of ['mid-remux', 'once the upload has begun'] as const) {
       it(`a transcoder killed ${when} is resumed by another: one object, one row`, async () => {
         const stack = await set.make();
-        let child: ChildProcess | undefined;
+        let child: RoleProcess | undefined;
         let resumer: TranscoderWorker | undefined;
         try {
           const dir = join(stack.recordingsDir, '42');
@@ -55,19 +70,15 @@ for (const set of sets) {
           // 8 s of 640x360: with `-re` (realtime) the remux takes 8 s, a window the kill lands in.
           // For the upload case, a larger file (12 MiB of noise-like video) goes up in 5 MiB parts on S3.
           await makeTestMedia(flv, when === 'mid-remux' ? { seconds: 8, width: 640, height: 360 } : { seconds: 12, width: 1280, height: 720, fps: 30 });
-          const slow = join(stack.config.dataDir, 'slow-ffmpeg');
-          writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -re "$@"\n');
-          chmodSync(slow, 0o755);
-          const started = startChild(stack, when === 'mid-remux' ? { ONAIR_FFMPEG_PATH: slow } : {});
-          child = started.child;
-          await waitFor('the child transcoder to start', () => started.out.join('').includes('transcoder consuming'), 60_000);
+          const started = await startChild(stack, when === 'mid-remux' ? { ONAIR_FFMPEG_PATH: slowFfmpeg(stack) } : {});
+          child = started;
           await stack.bus.publish('recording.finished', {
             eventId: `media:100:pub1:${flv}`, at: Date.now(), roomId: '42', publisherId: 'pub1', file: { path: flv }, format: 'flv',
             segment: 0, startedAt: Date.now() - 8000, endedAt: Date.now(), durationMs: 8000, size: statSync(flv).size,
           }, { key: '42' });
           const work = join(stack.config.dataDir, 'transcoder-work');
           if (when === 'mid-remux') {
-            await waitFor('remux in progress', () => started.out.join('').includes('remux progress') && readdirSync(work).length > 0, 60_000, 20);
+            await waitFor('remux in progress', () => started.output().includes('remux progress') && readdirSync(work).length > 0, 60_000, 20);
           } else {
             // The poster is the last thing made before the uploads start.
             await waitFor('the upload to begin', () => existsSync(work) && readdirSync(work).some((d) => existsSync(join(work, d, 'poster.jpg'))), 60_000, 5);
@@ -77,12 +88,7 @@ for (const set of sets) {
           const before = await replays.listByRoom('42', { limit: 10 });
           if (when === 'mid-remux') assert.equal(before.length, 0, 'killed before it wrote anything');
 
-          resumer = new TranscoderWorker({
-            bus: stack.bus, replays, objects: stack.objects, log: silentLogger(), recordingsDir: stack.recordingsDir,
-            workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource: false, concurrency: 1, leaseMs: 3000,
-            maxAttempts: 3, backoffMs: 100, ffmpegTimeoutMs: 60_000, consumerName: 'resumer',
-          });
-          await resumer.start();
+          resumer = await startResumer(stack, replays, false);
           const replay = await waitFor('the resumed replay', async () => {
             const [r] = await replays.listByRoom('42', { limit: 10 });
             return r && !existsSync(flv) ? r : null;
@@ -92,17 +98,15 @@ for (const set of sets) {
           const full = (await replays.get(replay.id))!;
           assert.equal(full.segments.length, 1);
           assert.deepEqual((await stack.objects.list('')).items.map((i) => i.key), ['replays/42/pub1/0000.jpg', 'replays/42/pub1/0000.mp4']);
-          const mp4 = join(stack.config.dataDir, 'check.mp4');
-          await pipeline((await stack.objects.get(full.segments[0]!.objectKey)).stream, createWriteStream(mp4));
-          assert.equal(statSync(mp4).size, full.segments[0]!.size);
-          const probe = await probeMedia(mp4);
+          const probe = await downloaded(stack, full.segments[0]!.objectKey, 'check.mp4');
+          assert.equal(probe.size, full.segments[0]!.size);
           const expected = when === 'mid-remux' ? 8000 : 12000;
           assert.ok(Math.abs(probe.durationMs - expected) < 300, `whole MP4: ${probe.durationMs} ms`);
           if (set.name === 'cluster' && when !== 'mid-remux' && stack.s3) {
             assert.ok(stack.s3.requests.uploadPart >= 2, 'the MP4 went up in parts (multipart path)');
           }
         } finally {
-          if (child && child.exitCode === null && child.signalCode === null) await killGroup(child).catch(() => undefined);
+          if (child && !child.ended()) await killGroup(child).catch(() => undefined);
           await resumer?.stop();
           await stack.close();
         }
@@ -111,7 +115,7 @@ for (const set of sets) {
 
     it('a transcoder killed while joining a show\'s segments is resumed by another: one joined MP4, the row once', async () => {
       const stack = await set.make();
-      let child: ChildProcess | undefined;
+      let child: RoleProcess | undefined;
       let resumer: TranscoderWorker | undefined;
       try {
         const dir = join(stack.recordingsDir, '46');
@@ -119,12 +123,7 @@ for (const set of sets) {
         const files = [join(dir, 'pj-0000.flv'), join(dir, 'pj-0001.flv')];
         for (const f of files) await makeTestMedia(f, { seconds: 4, width: 640, height: 360 });
         // Every ffmpeg of the child in real time (-re): the join of 8 s takes 8 s, a window the kill lands in.
-        const slow = join(stack.config.dataDir, 'slow-ffmpeg');
-        writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -re "$@"\n');
-        chmodSync(slow, 0o755);
-        const started = startChild(stack, { ONAIR_FFMPEG_PATH: slow, ONAIR_RECORD_KEEP_SOURCE: 'true' });
-        child = started.child;
-        await waitFor('the child transcoder to start', () => started.out.join('').includes('transcoder consuming'), 60_000);
+        child = await startChild(stack, { ONAIR_FFMPEG_PATH: slowFfmpeg(stack), ONAIR_RECORD_KEEP_SOURCE: 'true' });
         for (const [i, f] of files.entries()) {
           await stack.bus.publish('recording.finished', {
             eventId: `media:100:pj:${f}`, at: Date.now(), roomId: '46', publisherId: 'pj', file: { path: f }, format: 'flv',
@@ -138,12 +137,7 @@ for (const set of sets) {
         const [cut] = await replays.listByRoom('46', { limit: 10 });
         assert.equal(cut?.joined ?? null, null, 'killed before the joined row was written');
 
-        resumer = new TranscoderWorker({
-          bus: stack.bus, replays, objects: stack.objects, log: silentLogger(), recordingsDir: stack.recordingsDir,
-          workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource: true, concurrency: 1, leaseMs: 3000,
-          maxAttempts: 3, backoffMs: 100, ffmpegTimeoutMs: 60_000, consumerName: 'resumer',
-        });
-        await resumer.start();
+        resumer = await startResumer(stack, replays, true);
         const replay = await waitFor('the joined show after the resume', async () => {
           const [r] = await replays.listByRoom('46', { limit: 10 });
           return r?.joined ? r : null;
@@ -153,14 +147,12 @@ for (const set of sets) {
         assert.equal(full.segments.length, 2);
         assert.deepEqual((await stack.objects.list('replays/46/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')),
           ['replays/46/pj/0000.mp4', 'replays/46/pj/0001.mp4', 'replays/46/pj/show.mp4']);
-        const mp4 = join(stack.config.dataDir, 'check-show.mp4');
-        await pipeline((await stack.objects.get(replay.joined!.objectKey)).stream, createWriteStream(mp4));
-        assert.equal(statSync(mp4).size, replay.joined!.size);
-        const probe = await probeMedia(mp4);
+        const probe = await downloaded(stack, replay.joined!.objectKey, 'check-show.mp4');
+        assert.equal(probe.size, replay.joined!.size);
         const sum = full.segments.reduce((a, x) => a + x.durationMs, 0);
         assert.ok(Math.abs(probe.durationMs - sum) <= 100, `joined ${probe.durationMs} ms, segments ${sum} ms`);
       } finally {
-        if (child && child.exitCode === null && child.signalCode === null) await killGroup(child).catch(() => undefined);
+        if (child && !child.ended()) await killGroup(child).catch(() => undefined);
         await resumer?.stop();
         await stack.close();
       }

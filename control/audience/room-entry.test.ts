@@ -24,8 +24,7 @@ for (const set of testAdapterSets()) {
   describe(`entering and leaving a room on ${set.name}`, () => {
     let kit: ChatKit;
     before(async () => {
-      kit = await makeChatKit(set, { chat: { heartbeatTimeout: '2s', pingInterval: '500ms', rate: 'off' } });
-      await kit.node();
+      kit = await makeChatKit(set, { chat: { heartbeatTimeout: '2s', pingInterval: '500ms', rate: 'off' } }, 2);
     });
     after(async () => {
       await kit?.close();
@@ -154,8 +153,7 @@ for (const set of testAdapterSets()) {
   describe(`in-room moderation on ${set.name}`, () => {
     let kit: ChatKit;
     before(async () => {
-      kit = await makeChatKit(set, { chat: { rate: 'off' } });
-      await kit.node();
+      kit = await makeChatKit(set, { chat: { rate: 'off' } }, 2);
     });
     after(async () => {
       await kit?.close();

@@ -9,8 +9,7 @@ for (const set of testAdapterSets()) {
   describe(`live chat over WebSocket on ${set.name}`, () => {
     let kit: ChatKit;
     before(async () => {
-      kit = await makeChatKit(set, { chat: { rate: 'off' } });
-      await kit.node(); // a second control node on the same database, cache and broker
+      kit = await makeChatKit(set, { chat: { rate: 'off' } }, 2); // a second control node on the same database, cache and broker
     });
     after(async () => {
       await kit?.close();

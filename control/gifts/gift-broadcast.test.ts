@@ -13,8 +13,7 @@ for (const set of testAdapterSets()) {
   describe(`gift broadcast across control nodes on ${set.name}`, () => {
     let kit: ChatKit;
     before(async () => {
-      kit = await makeChatKit(set, { chat: { rate: 'off' } });
-      await kit.node();
+      kit = await makeChatKit(set, { chat: { rate: 'off' } }, 2);
     });
     after(async () => {
       await kit?.close();

@@ -20,8 +20,7 @@ for (const set of testAdapterSets()) {
     let kit: ChatKit;
     before(async () => {
       // Chunks of 3 followers: the fan-out below takes several chunks.
-      kit = await makeChatKit(set, { notifications: { fanoutBatch: 3 } });
-      await kit.node(); // a second control node on the same database and broker
+      kit = await makeChatKit(set, { notifications: { fanoutBatch: 3 } }, 2); // a second control node on the same database and broker
     });
     after(async () => {
       await kit?.close();

@@ -49,8 +49,12 @@ export interface ChatKit {
 
 let counter = 0;
 
-/** The pub/sub of the same family as the adapter set: in-process for embedded, Redis for mariadb+redis. */
-export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverrides = {}): Promise<ChatKit> {
+/**
+ * `nodeCount` control nodes (2: node A and node B, a cluster of two) on one adapter set; kit.node()
+ * adds another. The pub/sub of the same family as the adapter set: in-process for embedded, Redis
+ * for mariadb+redis.
+ */
+export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverrides = {}, nodeCount = 1): Promise<ChatKit> {
   const ports = await set.make(overrides);
   const factories = testPubSubs();
   const factory = factories.find((f) => f.name === (set.name === 'embedded' ? 'memory' : 'redis')) ?? factories[0]!;
@@ -131,7 +135,7 @@ export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverride
       await ports.close();
     },
   };
-  await kit.node();
+  while (nodes.length < nodeCount) await kit.node();
   return kit;
 }
 

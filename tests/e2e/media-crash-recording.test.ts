@@ -6,15 +6,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { missingTool } from '../../core/testing/tools.js';
 import { waitFor } from '../../core/testing/wait-for.js';
+import { loggedPort, spawnRole, waitForRole, type RoleProcess } from '../../core/testing/role-process.js';
 import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
@@ -25,13 +25,13 @@ import { publishWithFfmpeg } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 const KEY = 'media-key-for-tests-0123456789';
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 
 describe('media killed with SIGKILL mid-show: the open segment is recovered', { skip }, () => {
   let dir: string;
   let control: Server;
   const callbacks: { event: MediaEventName; payload: MediaEvents[MediaEventName] }[] = [];
   const children: ChildProcess[] = [];
+  const roles: RoleProcess[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-media-crash-'));
@@ -56,36 +56,27 @@ describe('media killed with SIGKILL mid-show: the open segment is recovered', { 
   });
 
   after(async () => {
-    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const c of [...children, ...roles.map((r) => r.child)]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     await new Promise((r) => control.close(r));
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function startMedia(): { child: ChildProcess; out: string[] } {
-    const out: string[] = [];
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'media', 'main.ts')], {
-      cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        PATH: process.env.PATH ?? '', ONAIR_HOST: '127.0.0.1', ONAIR_DATA_DIR: join(dir, 'data'), ONAIR_SECRET: 'a-test-secret-0123456789',
-        ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: KEY, ONAIR_LOG_LEVEL: 'info',
-        ONAIR_CONTROL_URL: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
-        ONAIR_RECORD_SEGMENT: '2s', ONAIR_HLS: 'false', ONAIR_FRAMES: 'false',
-      },
+  function startMedia(): RoleProcess {
+    const media = spawnRole('media/main.ts', {
+      ONAIR_HOST: '127.0.0.1', ONAIR_DATA_DIR: join(dir, 'data'), ONAIR_SECRET: 'a-test-secret-0123456789',
+      ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: KEY, ONAIR_LOG_LEVEL: 'info',
+      ONAIR_CONTROL_URL: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+      ONAIR_RECORD_SEGMENT: '2s', ONAIR_HLS: 'false', ONAIR_FRAMES: 'false',
     });
-    child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
-    child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-    children.push(child);
-    return { child, out };
+    roles.push(media);
+    return media;
   }
 
   const dones = () => callbacks.filter((c) => c.event === 'record.done').map((c) => c.payload as MediaEvents['record.done']);
 
   it('announces the truncated segment as record.done (final) after a restart, and it remuxes to MP4', async () => {
     const first = startMedia();
-    const rtmpPort = await waitFor('media listening', () => {
-      const m = /"rtmp":(\d+)/.exec(first.out.join(''));
-      return m ? Number(m[1]) : null;
-    }, 60_000);
+    const rtmpPort = await waitForRole(first, 'media listening', loggedPort('media service listening', 'rtmp'));
     const ff = publishWithFfmpeg(`rtmp://127.0.0.1:${rtmpPort}/live/sk_1001`, { seconds: 60 });
     children.push(ff);
     // Segment 0 is closed and reported; segment 1 is being written (its marker lies next to it).
@@ -98,7 +89,7 @@ describe('media killed with SIGKILL mid-show: the open segment is recovered', { 
     assert.ok(existsSync(`${open1}.open`) && !existsSync(seg0.path.replace(/-0000\.flv$/, '-0002.flv')), 'still in segment 1');
 
     first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('exit', r));
+    await first.exited;
     ff.kill('SIGKILL');
     assert.equal(dones().some((d) => d.path === open1), false, 'the killed process reported nothing for segment 1');
     const size = statSync(open1).size;

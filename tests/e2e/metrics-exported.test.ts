@@ -7,17 +7,16 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { missingTool } from '../../core/testing/tools.js';
+import { loggedPort, REPO_ROOT as root, spawnRole, waitForRole, type RoleProcess } from '../../core/testing/role-process.js';
 import { transcoderStackSets } from '../../transcoder/testing/transcoder-stack.js';
 import { exposedMetricNames, promqlMetricNames } from './observability-kit.js';
 import { publish, until } from './onair-stack.js';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const MEDIA_KEY = 'shared-media-key-for-the-metrics-test';
 const skip = missingTool('ffmpeg');
 const sets = transcoderStackSets();
@@ -40,27 +39,15 @@ function referencedMetrics(): Map<string, string[]> {
   return refs;
 }
 
-interface RoleProcess { child: ChildProcess; port: number; output(): string }
-
-/** Starts `node --import tsx <file>` and waits for the log line that names its HTTP port. */
-async function startRole(file: string, env: Record<string, string>, listening: string, portField: string): Promise<RoleProcess> {
-  const out: string[] = [];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, file)], {
-    cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...env },
-  });
-  child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
-  child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-  const output = () => out.join('');
-  const port = await until(`${file} listening`, () => {
-    if (child.exitCode !== null) throw new Error(`${file} exited ${child.exitCode}: ${output().slice(-2000)}`);
-    for (const line of output().split('\n')) {
-      if (!line.includes(listening)) continue;
-      const port = Number((JSON.parse(line) as Record<string, unknown>)[portField]);
-      if (port > 0) return port;
-    }
-    return undefined;
-  }, 60_000);
-  return { child, port: port!, output };
+/**
+ * Starts `file` (pushed on `roles` at once, for the cleanup) and waits for the log line that
+ * names its HTTP port.
+ */
+async function startRole(roles: RoleProcess[], file: string, env: Record<string, string>, listening: string, portField: string): Promise<RoleProcess & { port: number }> {
+  const role = spawnRole(file, env);
+  roles.push(role);
+  const port = await waitForRole(role, `${file} listening`, loggedPort(listening, portField));
+  return { ...role, port };
 }
 
 const scrape = async (port: number) => {
@@ -82,16 +69,13 @@ for (const set of sets) {
       const children: ChildProcess[] = [];
       try {
         const common = { ...stack.env, ONAIR_MEDIA_CALLBACK_KEY: MEDIA_KEY, ONAIR_LOG_LEVEL: 'info', ONAIR_RATE_LIMITS: 'false', ONAIR_TRANSCODER: 'off' };
-        const control = await startRole('control/main.ts', { ...common, ONAIR_DATA_DIR: join(stack.config.dataDir), ONAIR_RTMP_PORT: '0' }, 'control listening', 'port');
-        roles.push(control);
-        const media = await startRole('media/main.ts', {
+        const control = await startRole(roles, 'control/main.ts', { ...common, ONAIR_DATA_DIR: join(stack.config.dataDir), ONAIR_RTMP_PORT: '0' }, 'control listening', 'port');
+        const media = await startRole(roles, 'media/main.ts', {
           ...common, ONAIR_DATA_DIR: join(stack.config.dataDir, 'media'), ONAIR_RTMP_PORT: '0', ONAIR_HLS: 'false', ONAIR_FRAMES: 'false',
           ONAIR_CONTROL_URL: `http://127.0.0.1:${control.port}`,
         }, 'media service listening', 'http');
-        roles.push(media);
         const rtmpPort = Number(/"rtmp":(\d+)/.exec(media.output())![1]);
-        const transcoder = await startRole('transcoder/main.ts', common, 'transcoder listening', 'http');
-        roles.push(transcoder);
+        const transcoder = await startRole(roles, 'transcoder/main.ts', common, 'transcoder listening', 'http');
 
         // A show, so the per-stream series (bitrate, keyframe interval) have samples.
         const api = async (method: string, path: string, body?: unknown, token?: string) => {
@@ -136,7 +120,7 @@ for (const set of sets) {
         for (const c of children) c.kill('SIGKILL');
         for (const r of roles.reverse()) {
           r.child.kill('SIGTERM');
-          await new Promise((resolve) => { if (r.child.exitCode !== null) resolve(null); else r.child.once('exit', resolve); setTimeout(resolve, 10_000).unref(); });
+          await Promise.race([r.exited, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
           if (r.child.exitCode === null) r.child.kill('SIGKILL');
         }
         await stack.close();

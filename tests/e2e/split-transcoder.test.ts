@@ -8,10 +8,8 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { loadConfig } from '../../core/config/load.js';
 import { createCache } from '../../core/cache/index.js';
@@ -19,6 +17,7 @@ import { silentLogger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
 import { missingTool } from '../../core/testing/tools.js';
+import { spawnRole, waitForRole } from '../../core/testing/role-process.js';
 import { probeMedia } from '../../core/ffmpeg/probe.js';
 import { createControl } from '../../control/main.js';
 import { startMediaService } from '../../media/main.js';
@@ -26,7 +25,6 @@ import { transcoderStackSets } from '../../transcoder/testing/transcoder-stack.j
 import { publish, until } from './onair-stack.js';
 
 const MEDIA_KEY = 'shared-media-key-for-the-split-transcoder';
-const root = join(fileURLToPath(import.meta.url), '..', '..', '..');
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 const sets = transcoderStackSets();
 after(() => Promise.all(sets.map((s) => s.close())));
@@ -59,14 +57,9 @@ for (const set of sets) {
         remote = new HttpMediaControl({ baseUrl: `http://127.0.0.1:${media.httpPort}`, key: MEDIA_KEY });
         controlConfig.rtmp.port = media.rtmpPort;
 
-        const out: string[] = [];
-        const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'transcoder', 'main.ts')], {
-          cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '', ...stack.env },
-        });
-        child.stdout!.on('data', (c: Buffer) => out.push(c.toString()));
-        child.stderr!.on('data', (c: Buffer) => out.push(c.toString()));
-        cleanups.unshift(() => child.kill('SIGKILL'));
-        await until('the transcoder to start', () => out.join('').includes('transcoder consuming'), 60_000);
+        const transcoder = spawnRole('transcoder/main.ts', stack.env);
+        cleanups.unshift(() => transcoder.child.kill('SIGKILL'));
+        await waitForRole(transcoder, 'the transcoder to start', (out) => out.includes('transcoder consuming'));
 
         const api = async (method: string, path: string, body?: unknown, token?: string) => {
           const res = await fetch(`${controlUrl}/api/v1${path}`, {
@@ -92,7 +85,7 @@ for (const set of sets) {
           return res.status === 200 && res.body.replays.length === 1 ? res.body : null;
         }, 60_000);
         // The child logs it right after committing the row the API just listed: its stdout may arrive a moment later.
-        await until('the separate transcoder process made it', () => out.join('').includes('replay segment ready'), 10_000);
+        await until('the separate transcoder process made it', () => transcoder.output().includes('replay segment ready'), 10_000);
         const view = await api('GET', `/replays/${list.replays[0].id}`);
         const url = view.body.playback_url.startsWith('http') ? view.body.playback_url : controlUrl + view.body.playback_url;
         const probe = await probeMedia(url);

@@ -14,7 +14,7 @@ import { loadConfig } from '../../core/config/load.js';
 import { secureLinkHash, verifySecureLink } from '../../core/tokens/secure-link.js';
 import { edgePlayUrls } from '../../control/rooms/room-urls.js';
 import { probe, publish, startStack, until, type Stack } from '../e2e/onair-stack.js';
-import { EDGE_START, freePort, startEdgeNginx, testEdgeConf, type RunningEdge } from './edge-kit.js';
+import { EDGE_START, freePort, startEdgeNginx, testEdgeConf, type RunningEdge } from '../e2e/edge-kit.js';
 
 const skip = missingTool('nginx', '-v') || missingTool('ffmpeg') || missingTool('ffprobe');
 const SECRET = `edge-test-secret-${process.pid}-abcdef`;
