@@ -1,12 +1,15 @@
 /**
- * The provisioned Grafana dashboard (grafana/dashboards/onair.json) against a running stack: every
- * metric its PromQL names is on /metrics, every onair_* family on /metrics is charted (there or on a
- * role's dashboard: control, media, transcoder), and the
- * dashboard is wired to the provisioned data source and the folder compose mounts.
+ * The provisioned Grafana dashboards against a running stack. The overview (grafana/dashboards/
+ * onair.json) is what an operator opens first: it charts every figure an alert fires on and each
+ * role's load and health (control, media, transcoder), with one health figure of each role in its
+ * first row; every metric its PromQL names is on /metrics. Every onair_* family on /metrics is
+ * charted on some dashboard (the overview or a role's: control, media, transcoder hold the
+ * details). The overview is wired to the provisioned data source and the folder compose mounts.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
+import { parse } from 'yaml';
 import { exposedMetricNames, metricFamilies, promqlMetricNames, readJson } from './observability-kit.js';
 import { startStack, type Stack } from './onair-stack.js';
 
@@ -30,6 +33,18 @@ const allPromExprs = readdirSync(`${root}grafana/dashboards`).filter((f) => f.en
   readJson<{ panels: Panel[] }>(`${root}grafana/dashboards/${f}`).panels
     .filter((p) => p.type !== 'row' && p.datasource?.type === 'prometheus')
     .flatMap((p) => (p.targets ?? []).map((t) => t.expr)));
+/** Every metric name some alert rule reads: the operator paged for one finds it on the overview. */
+const alertMetrics = (parse(readFileSync(`${root}infra/prometheus/alerts.yml`, 'utf8')) as { groups: Array<{ rules: Array<{ expr: string }> }> })
+  .groups.flatMap((g) => g.rules).flatMap((r) => promqlMetricNames(r.expr));
+/** Each role's load and health beyond the alerts, read at a glance on the overview. */
+const OVERVIEW_FIGURES = {
+  control: ['onair_http_requests_total', 'onair_http_request_duration_seconds', 'onair_callback_backlog', 'onair_callback_dead_letters', 'onair_chat_sockets'],
+  media: ['onair_media_streams', 'onair_media_viewers', 'onair_media_bytes_in_total', 'onair_media_bytes_out_total', 'onair_media_overloaded', 'onair_media_flush_lag_seconds'],
+  transcoder: ['onair_transcoder_queue_depth', 'onair_transcoder_jobs_total'],
+  processes: ['up', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_p99_seconds'],
+};
+/** Whether `family` (a histogram's too, through its samples) is among the metric names `used`. */
+const charts = (used: Set<string>, family: string) => [family, `${family}_bucket`, `${family}_sum`, `${family}_count`].some((n) => used.has(n));
 
 describe('promqlMetricNames', () => {
   it('finds metric names and ignores functions, labels, grouping, ranges and variables', () => {
@@ -71,9 +86,27 @@ describe('Grafana dashboard over onair metrics', () => {
     assert.deepEqual(unknown, [], 'dashboard names metrics that /metrics does not have');
   });
 
+  it('the overview charts every figure an alert reads and each role\'s key health figures', () => {
+    const used = new Set(exprs.flatMap(({ expr }) => promqlMetricNames(expr)));
+    const wanted = [...new Set([...alertMetrics, ...Object.values(OVERVIEW_FIGURES).flat()])];
+    assert.ok(alertMetrics.length >= 10, `only ${alertMetrics.length} metrics in the alert rules`);
+    assert.deepEqual(wanted.filter((f) => !charts(used, f.replace(/_(bucket|sum|count)$/, ''))), [], 'figures the overview does not chart');
+  });
+
+  it('the overview\'s first row holds a health figure of each role', () => {
+    const firstRow = dashboard.panels[0]!;
+    assert.equal(firstRow.type, 'row');
+    const nextRow = dashboard.panels.find((p) => p.type === 'row' && p.gridPos.y > firstRow.gridPos.y)!;
+    const top = dataPanels.filter((p) => p.gridPos.y < nextRow.gridPos.y);
+    const used = new Set(top.flatMap((p) => (p.targets ?? []).flatMap((t) => promqlMetricNames(t.expr))));
+    for (const role of ['control', 'media', 'transcoder'] as const) {
+      assert.ok(OVERVIEW_FIGURES[role].some((f) => charts(used, f)), `no ${role} figure in the overview's first row "${firstRow.title}"`);
+    }
+  });
+
   it('charts every onair_* metric family the stack exposes (on the overview or a role\'s dashboard)', () => {
     const used = new Set(allPromExprs.flatMap((expr) => promqlMetricNames(expr)));
-    const charted = (family: string) => [family, `${family}_bucket`, `${family}_sum`, `${family}_count`].some((n) => used.has(n));
+    const charted = (family: string) => charts(used, family);
     const families = metricFamilies(metricsText).filter((f) => f.startsWith('onair_'));
     assert.ok(families.length >= 10, `only ${families.length} onair_ families on /metrics`);
     assert.deepEqual(families.filter((f) => !charted(f)), [], 'metric families on no dashboard in grafana/dashboards/');
