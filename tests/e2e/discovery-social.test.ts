@@ -6,42 +6,34 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingTool } from '../../core/testing/tools.js';
-import { createPubSub, roomChannel, type Delivery, type PubSub } from '../../core/pubsub/index.js';
-import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
-import { liveRoom, moneyEnv, operatorToken } from './gifts-kit.js';
+import type { Delivery, PubSub } from '../../core/pubsub/index.js';
+import { stackAdapterSets, until, type Stack } from './onair-stack.js';
+import { startMoneyStack, type LiveRoom, type MoneyStack } from './gifts-kit.js';
 
 const skip = missingTool('ffmpeg');
 
 for (const set of stackAdapterSets()) describe(`discovery and personal center on ${set.name}`, { skip }, () => {
+  let money: MoneyStack;
   let stack: Stack;
-  let cleanup: () => Promise<void>;
   let op: string;
   const anchors: Array<{ token: string; id: string }> = [];
-  const rooms: Array<Awaited<ReturnType<typeof liveRoom>>> = [];
+  const rooms: LiveRoom[] = [];
   let viewer: { token: string; id: string };
   let otherNode: PubSub | undefined;
   const received: Delivery[] = [];
 
   before(async () => {
-    const adapters = await set.env();
-    cleanup = adapters.cleanup;
-    stack = await startStack({ ...moneyEnv, ...adapters.env });
-    op = await operatorToken(stack);
+    money = await startMoneyStack(set);
+    ({ stack, op } = money);
     viewer = await stack.user('viewer');
     for (let i = 0; i < 3; i++) {
       anchors.push(await stack.user('anchor'));
-      rooms.push(await liveRoom(stack, anchors[i]!));
+      rooms.push(await money.liveRoom(anchors[i]!));
     }
-    if (adapters.env.ONAIR_REDIS_URL) {
-      otherNode = createPubSub({ redisUrl: adapters.env.ONAIR_REDIS_URL, prefix: adapters.env.ONAIR_REDIS_PREFIX });
-      await otherNode.subscribe(roomChannel(rooms[0]!.roomId), (d) => { received.push(d); });
-    }
+    otherNode = await money.otherNodeOn(rooms[0]!.roomId, received);
   });
   after(async () => {
-    for (const r of rooms) r.pusher.kill('SIGKILL');
-    await otherNode?.close();
-    await stack?.close();
-    await cleanup?.();
+    await money?.close();
   });
 
   const ids = (list: any[]) => list.map((r) => r.id);

@@ -4,7 +4,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import assert from 'node:assert/strict';
-import { until, type Stack } from './onair-stack.js';
+import { createPubSub, roomChannel, type Delivery, type PubSub } from '../../core/pubsub/index.js';
+import { startStack, until, type Stack, type StackAdapters } from './onair-stack.js';
 
 export const SANDBOX_SECRET = 'sandbox-webhook-key-of-the-gift-tests';
 export const OPERATOR = { username: 'root', password: 'operator-password-1' };
@@ -50,4 +51,62 @@ export async function recharge(stack: Stack, token: string, coins: number) {
   assert.equal(paid.status, 200, JSON.stringify(paid.body));
   assert.equal(paid.body.webhook.response_status, 200, JSON.stringify(paid.body.webhook));
   return { order: order.body, paid: paid.body };
+}
+
+export type LiveRoom = Awaited<ReturnType<typeof liveRoom>>;
+
+/**
+ * The setup of the gift, money and discovery tests: a stack with money on (moneyEnv) on one adapter
+ * set, its operator's token, live rooms whose pushers stop on close(), and on the Redis set a
+ * second node's subscriber to a room's channel (what another control node receives).
+ */
+export interface MoneyStack {
+  stack: Stack;
+  op: string;
+  /** The adapter set's ONAIR_* settings (ONAIR_DATABASE_URL, ONAIR_REDIS_URL...). */
+  env: Record<string, string>;
+  /** An anchor's live room (liveRoom); its pusher is killed on close(). */
+  liveRoom(anchor: { token: string }): Promise<LiveRoom>;
+  /**
+   * On the Redis set, a pub/sub node of its own subscribed to the room's channel, pushing what it
+   * receives into `into` (closed on close()); undefined on the embedded set (no other node).
+   */
+  otherNodeOn(roomId: string, into: Delivery[]): Promise<PubSub | undefined>;
+  close(): Promise<void>;
+}
+
+export async function startMoneyStack(set: StackAdapters): Promise<MoneyStack> {
+  const adapters = await set.env();
+  const rooms: LiveRoom[] = [];
+  const others: PubSub[] = [];
+  let stack: Stack | undefined;
+  const close = async () => {
+    for (const r of rooms) r.pusher.kill('SIGKILL');
+    for (const o of others) await o.close();
+    await stack?.close();
+    await adapters.cleanup();
+  };
+  try {
+    stack = await startStack({ ...moneyEnv, ...adapters.env });
+    const op = await operatorToken(stack);
+    const started = stack;
+    return {
+      stack, op, env: adapters.env, close,
+      async liveRoom(anchor) {
+        const live = await liveRoom(started, anchor);
+        rooms.push(live);
+        return live;
+      },
+      async otherNodeOn(roomId, into) {
+        if (!adapters.env.ONAIR_REDIS_URL) return undefined;
+        const other = createPubSub({ redisUrl: adapters.env.ONAIR_REDIS_URL, prefix: adapters.env.ONAIR_REDIS_PREFIX });
+        others.push(other);
+        await other.subscribe(roomChannel(roomId), (d) => { into.push(d); });
+        return other;
+      },
+    };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
 }

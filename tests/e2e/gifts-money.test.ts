@@ -9,22 +9,22 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { missingTool } from '../../core/testing/tools.js';
 import { signWebhook, SIGNATURE_HEADER } from '../../core/payments/webhook-signature.js';
-import { createPubSub, roomChannel, type Delivery, type PubSub } from '../../core/pubsub/index.js';
+import type { Delivery, PubSub } from '../../core/pubsub/index.js';
 import { join } from 'node:path';
 import { openDatabase } from '../../core/database/database.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
-import { liveRoom, moneyEnv, operatorToken, recharge, SANDBOX_SECRET } from './gifts-kit.js';
+import { recharge, SANDBOX_SECRET, startMoneyStack, type LiveRoom, type MoneyStack } from './gifts-kit.js';
 
 const skip = missingTool('ffmpeg');
 
 for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`, { skip }, () => {
+  let money: MoneyStack;
   let stack: Stack;
-  let cleanup: () => Promise<void>;
   let databaseUrl: string;
   let op: string;
   let anchor: { token: string; id: string };
   let viewer: { token: string; id: string };
-  let live: Awaited<ReturnType<typeof liveRoom>>;
+  let live: LiveRoom;
   let rose: { id: string; price: number };
   let rocket: { id: string; price: number };
   /** A second control node's view of the room channel (Redis set only): what it receives. */
@@ -32,24 +32,16 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
   const received: Delivery[] = [];
 
   before(async () => {
-    const adapters = await set.env();
-    cleanup = adapters.cleanup;
-    stack = await startStack({ ...moneyEnv, ...adapters.env });
-    databaseUrl = adapters.env.ONAIR_DATABASE_URL ?? `sqlite:${join(stack.dataDir, 'onair.db')}`;
-    op = await operatorToken(stack);
+    money = await startMoneyStack(set);
+    ({ stack, op } = money);
+    databaseUrl = money.env.ONAIR_DATABASE_URL ?? `sqlite:${join(stack.dataDir, 'onair.db')}`;
     anchor = await stack.user('anchor');
     viewer = await stack.user('viewer');
-    live = await liveRoom(stack, anchor);
-    if (adapters.env.ONAIR_REDIS_URL) {
-      otherNode = createPubSub({ redisUrl: adapters.env.ONAIR_REDIS_URL, prefix: adapters.env.ONAIR_REDIS_PREFIX });
-      await otherNode.subscribe(roomChannel(live.roomId), (d) => { received.push(d); });
-    }
+    live = await money.liveRoom(anchor);
+    otherNode = await money.otherNodeOn(live.roomId, received);
   });
   after(async () => {
-    live?.pusher.kill('SIGKILL');
-    await otherNode?.close();
-    await stack?.close();
-    await cleanup?.();
+    await money?.close();
   });
 
   const wallet = async (token: string) => (await stack.call('GET', '/wallet', undefined, token)).body.balance as number;
