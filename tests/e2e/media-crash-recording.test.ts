@@ -7,57 +7,39 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { missingTool } from '../../core/testing/tools.js';
 import { waitFor } from '../../core/testing/wait-for.js';
 import { loggedPort, spawnRole, waitForRole, type RoleProcess } from '../../core/testing/role-process.js';
-import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
-import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
-import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
+import type { MediaEvents } from '../../core/media/media-contract.js';
 import { remuxArgs } from '../../core/ffmpeg/args.js';
 import { runFfmpeg } from '../../core/ffmpeg/process.js';
 import { probeMedia } from '../../core/ffmpeg/probe.js';
-import { publishWithFfmpeg } from './media-fixtures.js';
+import { publishWithFfmpeg, startStandInControl, type StandInControl } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 const KEY = 'media-key-for-tests-0123456789';
 
 describe('media killed with SIGKILL mid-show: the open segment is recovered', { skip }, () => {
   let dir: string;
-  let control: Server;
-  const callbacks: { event: MediaEventName; payload: MediaEvents[MediaEventName] }[] = [];
+  let control: StandInControl;
   const children: ChildProcess[] = [];
   const roles: RoleProcess[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-media-crash-'));
-    control = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        if (req.url === '/api/v1/callback/media') {
-          const check = verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
-          if (!check.ok) return void res.writeHead(401).end();
-          callbacks.push(JSON.parse(raw.toString()));
-          return void res.writeHead(200).end('{}');
-        }
-        const url = new URL(req.url ?? '/', 'http://control');
-        if (url.searchParams.get('secret') !== mediaHookSecret(KEY)) return void res.writeHead(401).end('{"code":401}');
-        if (url.pathname === '/api/v1/hook/on_publish') return void res.end('{"code":0,"data":{"stream_name":"1001","record":true}}');
-        res.writeHead(404).end();
-      });
+    control = await startStandInControl(KEY, (path, _body, res) => {
+      if (path !== '/api/v1/hook/on_publish') return false;
+      res.end('{"code":0,"data":{"stream_name":"1001","record":true}}');
+      return true;
     });
-    await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
   });
 
   after(async () => {
     for (const c of [...children, ...roles.map((r) => r.child)]) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await new Promise((r) => control.close(r));
+    await control?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -65,14 +47,14 @@ describe('media killed with SIGKILL mid-show: the open segment is recovered', { 
     const media = spawnRole('media/main.ts', {
       ONAIR_HOST: '127.0.0.1', ONAIR_DATA_DIR: join(dir, 'data'), ONAIR_SECRET: 'a-test-secret-0123456789',
       ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_MEDIA_CALLBACK_KEY: KEY, ONAIR_LOG_LEVEL: 'info',
-      ONAIR_CONTROL_URL: `http://127.0.0.1:${(control.address() as AddressInfo).port}`,
+      ONAIR_CONTROL_URL: control.url,
       ONAIR_RECORD_SEGMENT: '2s', ONAIR_HLS: 'false', ONAIR_FRAMES: 'false',
     });
     roles.push(media);
     return media;
   }
 
-  const dones = () => callbacks.filter((c) => c.event === 'record.done').map((c) => c.payload as MediaEvents['record.done']);
+  const dones = () => control.callbacks.filter((c) => c.event === 'record.done').map((c) => c.payload as MediaEvents['record.done']);
 
   it('announces the truncated segment as record.done (final) after a restart, and it remuxes to MP4', async () => {
     const first = startMedia();

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../core/config/load.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import { silentLogger } from '../../core/logging/logger.js';
-import type { MediaEventName, StreamHooks } from '../../core/media/media-contract.js';
+import type { MediaEventName, MediaEvents, StreamHooks } from '../../core/media/media-contract.js';
+import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
+import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
 import { MediaEngine } from '../../media/engine.js';
 import { HlsServer } from '../../media/servers/hls/server.js';
 import { Recorder } from '../../media/recording/recorder.js';
@@ -202,5 +204,54 @@ export async function startTestEngine(
       await new Promise<void>((r) => http.close(() => r()));
       rmSync(config.dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A stand-in for control as a separate media service sees it (media/main.ts): a real HTTP server
+ * on 127.0.0.1:0 that verifies signed callbacks (POST /api/v1/callback/media, kept in `callbacks`)
+ * and answers SRS-style hook calls, which carry the hook secret derived from `key` in their URL
+ * (a wrong secret is 401). `hook(path, body, res)` answers a verified hook call; 404 when it
+ * returns false.
+ */
+export interface StandInControl {
+  url: string;
+  callbacks: Array<{ event: MediaEventName; payload: MediaEvents[MediaEventName] }>;
+  close(): Promise<void>;
+}
+
+export async function startStandInControl(
+  key: string,
+  hook: (path: string, body: Record<string, any>, res: ServerResponse) => boolean,
+): Promise<StandInControl> {
+  const callbacks: StandInControl['callbacks'] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      if (req.url === '/api/v1/callback/media') {
+        const check = verifyMediaCallback(key, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
+        if (!check.ok) return void res.writeHead(401).end();
+        callbacks.push(JSON.parse(raw.toString()));
+        return void res.writeHead(200).end('{}');
+      }
+      // Hook calls carry the hook secret in the URL, as SRS and nginx-rtmp configs do (derived from the media key here).
+      const url = new URL(req.url ?? '/', 'http://control');
+      if (url.searchParams.get('secret') !== mediaHookSecret(key)) return void res.writeHead(401).end('{"code":401}');
+      let body: Record<string, any>;
+      try {
+        body = raw.length > 0 ? JSON.parse(raw.toString()) : {};
+      } catch {
+        return void res.writeHead(400).end('{"code":400}');
+      }
+      if (!hook(url.pathname, body, res)) res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    callbacks,
+    close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -5,9 +5,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -15,12 +13,10 @@ import { loadConfig } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging/logger.js';
 import { missingTool } from '../../core/testing/tools.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { startMediaService, type MediaService } from '../../media/main.js';
-import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
 import { HttpMediaControl } from '../../core/media/http-media-control.js';
-import { ffprobe, publishWithFfmpeg } from './media-fixtures.js';
+import { ffprobe, publishWithFfmpeg, startStandInControl, type StandInControl } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 const KEY = 'media-key-for-tests-0123456789';
@@ -30,46 +26,33 @@ const exited = (p: ChildProcess) => new Promise<number | null>((r) => (p.exitCod
 
 describe('standalone media service', { skip }, () => {
   let dir: string;
-  let control: Server;
+  let control: StandInControl;
   let service: MediaService;
-  const callbacks: { event: MediaEventName; payload: MediaEvents[MediaEventName] }[] = [];
   const hookCalls: Record<string, unknown>[] = [];
   const children: ChildProcess[] = [];
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-media-svc-'));
-    control = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        const raw = Buffer.concat(chunks);
-        if (req.url === '/api/v1/callback/media') {
-          const check = verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
-          if (!check.ok) return void res.writeHead(401).end();
-          callbacks.push(JSON.parse(raw.toString()));
-          return void res.writeHead(200).end('{}');
-        }
-        // Hook calls carry the hook secret in the URL, as SRS and nginx-rtmp configs do (derived from the media key here).
-        const url = new URL(req.url ?? '/', 'http://control');
-        if (url.searchParams.get('secret') !== mediaHookSecret(KEY)) return void res.writeHead(401).end('{"code":401}');
-        const body = JSON.parse(raw.toString()) as { stream: string; param: string };
-        hookCalls.push(body);
-        if (url.pathname === '/api/v1/hook/on_publish') {
-          return void res.end(body.stream === 'sk_1001' ? '{"code":0,"data":{"stream_name":"1001","record":true}}' : '{"code":403}');
-        }
-        if (url.pathname === '/api/v1/hook/on_play') {
-          const token = new URLSearchParams(body.param.replace(/^\?/, '')).get('token');
-          return void (token === 'good' ? res.end('0') : res.writeHead(403).end('{"code":403}'));
-        }
-        res.writeHead(404).end();
-      });
+    control = await startStandInControl(KEY, (path, hookBody, res) => {
+      const body = hookBody as { stream: string; param: string };
+      hookCalls.push(body);
+      if (path === '/api/v1/hook/on_publish') {
+        res.end(body.stream === 'sk_1001' ? '{"code":0,"data":{"stream_name":"1001","record":true}}' : '{"code":403}');
+        return true;
+      }
+      if (path === '/api/v1/hook/on_play') {
+        const token = new URLSearchParams(body.param.replace(/^\?/, '')).get('token');
+        if (token === 'good') res.end('0');
+        else res.writeHead(403).end('{"code":403}');
+        return true;
+      }
+      return false;
     });
-    await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
     const config = loadConfig({}, {
       host: '127.0.0.1', dataDir: join(dir, 'data'), secret: 'a-test-secret-0123456789',
       http: { port: 0 }, rtmp: { port: 0 },
       callbacks: { mediaKey: KEY },
-      media: { controlUrl: `http://127.0.0.1:${(control.address() as AddressInfo).port}`, hlsSegment: '1s', statsInterval: '1s' },
+      media: { controlUrl: control.url, hlsSegment: '1s', statsInterval: '1s' },
     });
     service = await startMediaService(config, silentLogger());
   });
@@ -77,13 +60,13 @@ describe('standalone media service', { skip }, () => {
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
     await service?.close();
-    await new Promise((r) => control.close(r));
+    await control?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const base = () => `http://127.0.0.1:${service.httpPort}`;
   const rtmp = (key: string) => `rtmp://127.0.0.1:${service.rtmpPort}/live/${key}`;
-  const events = (name: MediaEventName) => callbacks.filter((c) => c.event === name).map((c) => c.payload);
+  const events = (name: MediaEventName) => control.callbacks.filter((c) => c.event === name).map((c) => c.payload);
 
   it('refuses an unknown key before any media: no stream, no HLS folder, no recording', async () => {
     const ff = publishWithFfmpeg(rtmp('sk_wrong'), { seconds: 5 });
