@@ -5,6 +5,8 @@
  * kept for the test to read (log lines, ports) and to show when it fails.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor } from './wait-for.js';
@@ -79,4 +81,41 @@ export function loggedPort(message: string, field: string): (output: string) => 
 export async function killGroup(role: RoleProcess): Promise<void> {
   process.kill(-role.child.pid!, 'SIGKILL');
   await role.exited;
+}
+
+export interface ControlAlone extends RoleProcess {
+  /** http://127.0.0.1:port */
+  base: string;
+  port: number;
+  dataDir: string;
+  /** SIGTERM (when still running; SIGKILL 10 s later), wait for the exit, remove the data folder. */
+  close(): Promise<void>;
+}
+
+/**
+ * control/main.ts alone, as compose runs it, on embedded defaults in a data folder of its own and
+ * HTTP port 0 (read from its `control listening` line); resolves once /healthz answers 200.
+ */
+export async function startControlAlone(env: Record<string, string> = {}, options: SpawnRoleOptions = {}): Promise<ControlAlone> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'onair-control-alone-'));
+  const role = spawnRole('control/main.ts', { ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: '0', ONAIR_LOG_LEVEL: 'info', ...env }, options);
+  const close = async () => {
+    if (!role.ended()) role.child.kill('SIGTERM');
+    const kill = setTimeout(() => role.child.kill('SIGKILL'), 10_000);
+    await role.exited;
+    clearTimeout(kill);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const port = await waitForRole(role, 'control listening', loggedPort('control listening', 'port'));
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor('control /healthz 200', async () => {
+      if (role.ended()) throw new Error(`control exited (${role.child.exitCode ?? role.child.signalCode}) before /healthz answered: ${role.output().slice(-2000)}`);
+      return (await fetch(`${base}/healthz`).catch(() => null))?.status === 200;
+    }, 30_000, 200);
+    return { ...role, base, port, dataDir, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { missingTool } from '../../core/testing/tools.js';
+import { startControlAlone } from '../../core/testing/role-process.js';
 import type { MediaEvents } from '../../core/media/media-contract.js';
 import { ChatClient } from '../../control/testing/chat-kit.js';
 import { publish, stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
@@ -74,21 +75,9 @@ for (const adapters of stackAdapterSets()) {
 /** control/main.ts, the control service compose runs alone: its server routes the chat upgrade too. */
 describe('chat in control/main.ts (control alone)', () => {
   it('authenticates at the upgrade and serves the chat', async () => {
-    const { spawn } = await import('node:child_process');
-    const { mkdtempSync, rmSync } = await import('node:fs');
-    const { tmpdir } = await import('node:os');
-    const { join } = await import('node:path');
-    const { freePort } = await import('./edge-kit.js');
-    const dataDir = mkdtempSync(join(tmpdir(), 'onair-control-chat-'));
-    const port = await freePort();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'control/main.ts'], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      env: { PATH: process.env.PATH ?? '', ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: String(port), ONAIR_LOG_LEVEL: 'warn', ONAIR_RATE_LIMITS: 'false' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    const control = await startControlAlone({ ONAIR_RATE_LIMITS: 'false' }, { echoStderr: true });
     try {
-      const base = `http://127.0.0.1:${port}`;
-      await until('control to listen', async () => (await fetch(`${base}/healthz`).catch(() => null))?.status === 200, 30_000, 200);
+      const { base, port } = control;
       const post = async (path: string, body: unknown, token?: string) => {
         const res = await fetch(`${base}/api/v1${path}`, {
           method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body),
@@ -109,9 +98,7 @@ describe('chat in control/main.ts (control alone)', () => {
       await c.next((m) => m.type === 'chat' && m.text === 'alone but not lonely', 'the message back');
       c.close();
     } finally {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-      rmSync(dataDir, { recursive: true, force: true });
+      await control.close();
     }
   });
 });

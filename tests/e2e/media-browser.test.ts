@@ -4,12 +4,11 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import type { Browser, BrowserContext } from 'playwright-core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { missingTool } from '../../core/testing/tools.js';
 import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
-import { publishWithFfmpeg, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
+import { startLiveTestEngine, type TestEngine } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingChromium();
 
@@ -42,21 +41,17 @@ function fakeRoomsApi(req: IncomingMessage, res: ServerResponse): boolean {
 
 describe('browser playback', { skip }, () => {
   let media: TestEngine;
-  let ffmpeg: ChildProcess;
   let browser: Browser;
   let context: BrowserContext;
 
   before(async () => {
-    media = await startTestEngine({}, { api: fakeRoomsApi });
-    ffmpeg = publishWithFfmpeg(`${media.rtmpBase}/sk_3001`, { seconds: 120 });
-    await waitFor('the stream to go live', () => media.events.some((e) => e.name === 'publish.started'));
+    media = await startLiveTestEngine('sk_3001', { api: fakeRoomsApi });
     browser = await launchChromium();
     context = await browser.newContext();
   });
 
   after(async () => {
     await browser?.close();
-    ffmpeg?.kill('SIGKILL');
     await media?.close();
   });
 

@@ -25,7 +25,8 @@ import { createMediaPacket } from '../../media/stream/packet.js';
 import type { MediaPacket, TagType } from '../../media/stream/media-packet.js';
 import type { StreamReader } from '../../media/stream/stream-reader.js';
 import type { LiveStreamView, StreamRegistryEvents, StreamRegistryView } from '../../media/plugin.js';
-export { waitFor } from '../../core/testing/wait-for.js';
+import { waitFor } from '../../core/testing/wait-for.js';
+export { waitFor };
 
 export interface TestMediaOptions {
   seconds?: number;
@@ -254,4 +255,27 @@ export async function startStandInControl(
     callbacks,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
+}
+
+/**
+ * startTestEngine with a stream already live: ffmpeg publishes `streamKey` (two minutes of test
+ * picture) and publish.started has been seen. close() stops ffmpeg, then the engine.
+ */
+export async function startLiveTestEngine(
+  streamKey: string,
+  options: { api?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
+): Promise<TestEngine> {
+  const media = await startTestEngine({}, options);
+  const ffmpeg = publishWithFfmpeg(`${media.rtmpBase}/${streamKey}`, { seconds: 120 });
+  const close = async () => {
+    ffmpeg.kill('SIGKILL');
+    await media.close();
+  };
+  try {
+    await waitFor('the stream to go live', () => media.events.some((e) => e.name === 'publish.started'));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { ...media, close };
 }

@@ -5,15 +5,15 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../core/config/load.js';
 import { silentLogger } from '../../core/logging/logger.js';
 import { startMediaService } from '../../media/main.js';
+import { startControlAlone } from '../../core/testing/role-process.js';
 import { freePort } from './edge-kit.js';
-import { startStack, until } from './onair-stack.js';
+import { startStack } from './onair-stack.js';
 
 const TOKEN = 'metrics-token-0123456789';
 
@@ -75,23 +75,10 @@ describe('who may read /metrics', () => {
   });
 
   it('control alone (control/main.ts as compose runs it): token and listener', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'onair-control-metrics-'));
-    const [httpPort, metricsPort] = [await freePort(), await freePort()];
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'control/main.ts'], {
-      cwd: new URL('../../', import.meta.url).pathname,
-      env: {
-        PATH: process.env.PATH ?? '', ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: String(httpPort), ONAIR_LOG_LEVEL: 'warn',
-        ONAIR_METRICS_TOKEN: TOKEN, ONAIR_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
-      },
-      stdio: 'ignore',
-    });
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    cleanups.push(async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-      rmSync(dataDir, { recursive: true, force: true });
-    });
-    await until('control to answer /healthz', async () => (await get(`http://127.0.0.1:${httpPort}/healthz`).catch(() => ({ status: 0 }))).status === 200, 30_000, 200);
+    const metricsPort = await freePort();
+    const control = await startControlAlone({ ONAIR_METRICS_TOKEN: TOKEN, ONAIR_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
+    cleanups.push(() => control.close());
+    const httpPort = control.port;
     assert.equal((await get(`http://127.0.0.1:${httpPort}/metrics`, TOKEN)).status, 404);
     await assertTokenProtected(`http://127.0.0.1:${metricsPort}/metrics`, /onair_http_requests_total|process_cpu/);
   });

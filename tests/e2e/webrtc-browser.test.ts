@@ -6,13 +6,12 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import type { PlayStarted } from '../../core/media/media-contract.js';
 import { missingTool } from '../../core/testing/tools.js';
 import { launchChromium, missingChromium } from '../../core/testing/chromium.js';
-import { publishWithFfmpeg, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
+import { startLiveTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingChromium();
 
@@ -38,21 +37,17 @@ const PROBE = `(async () => {
 
 describe('WebRTC playback in Chromium', { skip }, () => {
   let media: TestEngine;
-  let ffmpeg: ChildProcess;
   let browser: Browser;
   let context: BrowserContext;
 
   before(async () => {
-    media = await startTestEngine({}, { api: fakeRoomsApi });
-    ffmpeg = publishWithFfmpeg(`${media.rtmpBase}/sk_3101`, { seconds: 120 });
-    await waitFor('the stream to go live', () => media.events.some((e) => e.name === 'publish.started'));
+    media = await startLiveTestEngine('sk_3101', { api: fakeRoomsApi });
     browser = await launchChromium();
     context = await browser.newContext();
   });
 
   after(async () => {
     await browser?.close();
-    ffmpeg?.kill('SIGKILL');
     await media?.close();
   });
 
