@@ -104,6 +104,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly shedPolicy = new ShedPolicy();
   private readonly shedCounts: Record<string, number> = {};
   private shedTimer: NodeJS.Timeout | undefined;
+  private readonly admitViewer: (protocol: PlayProtocol) => boolean;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
   private statsTimer: NodeJS.Timeout | undefined;
@@ -125,6 +126,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.overload = new OverloadGuard(flushLagLimitMs(this.tuning.flushIntervalMs, config.media.maxFlushLag));
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now) => this.overload.recordLag(lag, now));
     const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now(), this.scheduler.waitingSince());
+    this.admitViewer = admitViewer;
     this.viewers = new ViewerRegistry(
       this.scheduler,
       { queueBytes: config.media.viewerQueueBytes, queueTimeMs: config.media.viewerQueueTime },
@@ -178,6 +180,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       streams: this.streams,
       hooks: this.opts.hooks,
       emit: (name, payload) => this.emitEvent(name, payload),
+      admitViewer: this.admitViewer,
     };
     for (const p of this.plugins) await p.start(ctx);
     this.statsTimer = setInterval(() => this.emitStats(), this.opts.config.media.statsInterval);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../core/logging/logger.js';
 import type { OnairConfig } from '../core/config/schema.js';
-import type { MediaEventName, MediaEvents, StreamHooks } from '../core/media/media-contract.js';
+import type { MediaEventName, MediaEvents, PlayProtocol, StreamHooks } from '../core/media/media-contract.js';
 import type { StreamRegistryView } from './stream/stream-view.js';
 
 // The stream views live with the streams (stream/ never imports the engine's root); plugins name them from here.
@@ -14,6 +14,8 @@ export interface MediaPluginContext {
   hooks: StreamHooks;
   /** Reports an event through the engine (in-process listeners, or signed HTTP callbacks). */
   emit<K extends MediaEventName>(name: K, payload: MediaEvents[K]): void;
+  /** Admission control (the engine's OverloadGuard): false while the engine is behind, so a new viewer is refused (counted). */
+  admitViewer?(protocol: PlayProtocol): boolean;
 }
 
 /**

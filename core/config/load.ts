@@ -64,6 +64,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_HLS: 'media.hls',
   ONAIR_FRAMES: 'media.frames',
   ONAIR_HLS_SEGMENT: 'media.hlsSegment',
+  ONAIR_HLS_SEGMENTER: 'media.hlsSegmenter',
   ONAIR_MEDIA_IDLE_TIMEOUT: 'media.idleTimeout',
   ONAIR_FIRST_MEDIA_TIMEOUT: 'media.firstMediaTimeout',
   ONAIR_VIEWER_QUEUE_BYTES: 'media.viewerQueueBytes',

@@ -240,6 +240,11 @@ export const configSchema = z.object({
     /** A JPEG of each live stream's newest keyframe at /{app}/{name}/frame.jpg (home page cards, supervision wall); one keyframe-only ffmpeg per stream. */
     frames: bool(true),
     hlsSegment: duration('1s'),
+    /**
+     * Who cuts HLS segments: `inprocess` (the engine muxes MPEG-TS itself, H.264 + AAC, no child
+     * process) or `ffmpeg` (one ffmpeg child per live stream, ~55 MB each; also carries other codecs).
+     */
+    hlsSegmenter: z.enum(['inprocess', 'ffmpeg']).default('inprocess'),
     idleTimeout: duration('10s'),
     /** A publish that sends no audio or video this long after it was allowed is dropped, never reported live. */
     firstMediaTimeout: duration('5s'),

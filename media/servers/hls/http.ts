@@ -7,6 +7,7 @@ import { streamNameForLog, type Logger } from '../../../core/logging/logger.js';
 import type { PlayDecision, StreamHooks } from '../../../core/media/media-contract.js';
 import { HLS_PLAYLIST, HLS_SEGMENT_PATTERN } from '../../protocols/hls/ffmpeg-hls-args.js';
 import { withTokenOnSegments } from '../../protocols/hls/playlist.js';
+import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
 import type { HlsViewerTracker } from './viewers.js';
 
 /** Stream names HLS serves (and makes folders for): room ids and the like, never a path. */
@@ -23,6 +24,10 @@ export interface HlsHttpDeps {
   /** True while the stream is published and its HLS session runs. */
   isServing(streamName: string): boolean;
   viewers: HlsViewerTracker;
+  /** The stream's playlist when the segmenter keeps it in memory (in-process); else it is read from disk. */
+  playlistText?(streamName: string): string | undefined;
+  /** Admission control (the engine's OverloadGuard): false refuses a NEW viewer's playlist request with 503. */
+  admitViewer?(): boolean;
   log: Logger;
 }
 
@@ -59,6 +64,12 @@ async function serve(
   if (!token) return sendError(res, 401, 'unauthorized', 'play token required');
   if (token.length > MAX_TOKEN_LENGTH) return sendError(res, 403, 'forbidden', 'play refused');
   const clientIp = req.socket.remoteAddress ?? '';
+  // A viewer already watching (same stream, token and address) keeps getting its playlist and
+  // segments while the engine is behind; a new one is refused before the hook is asked, as for FLV.
+  if (isPlaylist && deps.admitViewer && !deps.viewers.has(name, token, clientIp) && !deps.admitViewer()) {
+    res.setHeader('Retry-After', String(RETRY_AFTER_S));
+    return sendError(res, 503, 'unavailable', 'server busy: the media engine is behind; retry later');
+  }
   const decision = await authorize(deps, {
     app: deps.app, streamName: name, token, clientIp, protocol: 'hls', query: boundedQuery(url),
   });
@@ -71,11 +82,13 @@ async function serve(
   const path = join(deps.root, name, file);
   res.setHeader('Access-Control-Allow-Origin', '*');
   if (isPlaylist) {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch {
-      return sendError(res, 404, 'not_found', 'playlist not ready');
+    let text = deps.playlistText?.(name);
+    if (text === undefined) {
+      try {
+        text = await readFile(path, 'utf8');
+      } catch {
+        return sendError(res, 404, 'not_found', 'playlist not ready');
+      }
     }
     const body = Buffer.from(withTokenOnSegments(text, token));
     res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Content-Length': body.length, 'Cache-Control': 'no-cache' });

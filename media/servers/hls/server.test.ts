@@ -13,11 +13,13 @@ import type { MediaEventName, MediaEvents, PlayRequest } from '../../../core/med
 import type { MediaPacket } from '../../stream/media-packet.js';
 import { FakeRegistry, FakeStream, ffprobe, makeTestFlv, readFlvPackets } from '../../../tests/e2e/media-fixtures.js';
 import { HlsServer } from './server.js';
+import { HlsSession } from './session.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 
 
-describe('HlsServer', { skip }, () => {
+for (const segmenter of ['inprocess', 'ffmpeg'] as const)
+describe(`HlsServer (${segmenter} segmenter)`, { skip }, () => {
   let dir: string;
   let packets: MediaPacket[];
   let server: Server;
@@ -31,7 +33,7 @@ describe('HlsServer', { skip }, () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'onair-hls-'));
     packets = readFlvPackets(makeTestFlv(dir, { seconds: 6 }));
-    const config = loadConfig({}, { dataDir: join(dir, 'data'), media: { hlsSegment: '1s' } });
+    const config = loadConfig({}, { dataDir: join(dir, 'data'), media: { hlsSegment: '1s', hlsSegmenter: segmenter } });
     dataDir = config.dataDir;
     streams = new FakeRegistry();
     hls = new HlsServer({ restartDelayMs: 100, viewerIdleMs: 60_000 });
@@ -108,10 +110,11 @@ describe('HlsServer', { skip }, () => {
     assert.equal(started.length, 1);
     assert.equal((started[0]!.payload as MediaEvents['play.started']).viewerId, 'v-good');
 
-    const pid = hls.session('2001')!.ffmpegPid!;
+    const session = hls.session('2001')!;
+    const pid = session instanceof HlsSession ? session.ffmpegPid! : undefined;
     streams.unpublish(stream);
     await waitFor('folder removed', () => !existsSync(folder));
-    assert.throws(() => process.kill(pid, 0), 'ffmpeg is gone');
+    if (pid !== undefined) assert.throws(() => process.kill(pid, 0), 'ffmpeg is gone');
     const ended = events.filter((e) => e.name === 'play.ended');
     assert.equal(ended.length, 1);
     assert.equal((ended[0]!.payload as MediaEvents['play.ended']).reason, 'stream-ended');
@@ -160,10 +163,11 @@ describe('HlsServer', { skip }, () => {
     await new Promise((r) => srv.close(r));
   });
 
-  it('restarts a crashed ffmpeg a bounded number of times', async () => {
+  // The ffmpeg child's lifecycle (the in-process segmenter has none).
+  if (segmenter === 'ffmpeg') it('restarts a crashed ffmpeg a bounded number of times', async () => {
     const stream = new FakeStream('2002', '902', false);
     streams.publish(stream);
-    const session = hls.session('2002')!;
+    const session = hls.session('2002') as HlsSession;
     const first = await waitFor('ffmpeg pid', () => session.ffmpegPid);
     for (const p of packets.slice(0, 60)) stream.feed(p);
     process.kill(first, 'SIGKILL');
@@ -175,8 +179,8 @@ describe('HlsServer', { skip }, () => {
     await waitFor('folder removed', () => !existsSync(join(dataDir, 'hls', '2002')));
   });
 
-  it('gives up after the restart limit when ffmpeg cannot run at all', async () => {
-    const config = loadConfig({}, { dataDir: join(dir, 'data3'), media: { ffmpegPath: '/nonexistent/ffmpeg' } });
+  if (segmenter === 'ffmpeg') it('gives up after the restart limit when ffmpeg cannot run at all', async () => {
+    const config = loadConfig({}, { dataDir: join(dir, 'data3'), media: { ffmpegPath: '/nonexistent/ffmpeg', hlsSegmenter: 'ffmpeg' } });
     const local = new HlsServer({ maxRestarts: 2, restartDelayMs: 20 });
     const reg = new FakeRegistry();
     local.start({
@@ -187,7 +191,7 @@ describe('HlsServer', { skip }, () => {
     const stream = new FakeStream('2003', '903', false);
     reg.publish(stream);
     for (const p of packets.slice(0, 30)) stream.feed(p);
-    await waitFor('restarts exhausted', () => local.session('2003')!.restarts === 2 && stream.readers.size === 0, 5000);
+    await waitFor('restarts exhausted', () => (local.session('2003') as HlsSession).restarts === 2 && stream.readers.size === 0, 5000);
     reg.unpublish(stream);
     await local.close();
   });

@@ -5,7 +5,11 @@ import type { Logger } from '../../../core/logging/logger.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../../plugin.js';
 import { handleHlsRequest, HLS_STREAM_NAME } from './http.js';
 import { HlsSession } from './session.js';
+import { InProcessHlsSession } from './inprocess-session.js';
 import { HlsViewerTracker } from './viewers.js';
+
+/** A stream's HLS output: an ffmpeg child (HlsSession) or the in-process segmenter. */
+type AnySession = HlsSession | InProcessHlsSession;
 
 export interface HlsServerOptions {
   /** Segments kept in the live playlist (default 6). */
@@ -22,16 +26,18 @@ export interface HlsServerOptions {
 }
 
 /**
- * The HLS plugin: for every published stream an ffmpeg child turns the stream into a live HLS
+ * The HLS plugin: for every published stream a segmenter turns the stream into a live HLS
  * playlist under `{dataDir}/hls/{name}/`, served at `/{app}/{name}/index.m3u8` with the play
- * check on every request. The folder goes away when the stream ends.
+ * check on every request. The folder goes away when the stream ends. The segmenter is the
+ * engine's own MPEG-TS muxer (ONAIR_HLS_SEGMENTER=inprocess, the default) or one ffmpeg child per
+ * stream (ffmpeg). While the engine is behind, a new viewer's first playlist request gets 503.
  */
 export class HlsServer implements MediaPlugin {
   readonly name = 'hls';
   private ctx: MediaPluginContext | undefined;
   private log: Logger | undefined;
   private viewers: HlsViewerTracker | undefined;
-  private readonly sessions = new Map<string, HlsSession>();
+  private readonly sessions = new Map<string, AnySession>();
   /** Sessions still stopping, by stream name: a republish waits for its folder to be cleaned. */
   private readonly closing = new Map<string, Promise<void>>();
   private root = '';
@@ -65,13 +71,18 @@ export class HlsServer implements MediaPlugin {
       hooks: ctx.hooks,
       hookTimeoutMs: ctx.config.media.hookTimeout,
       isServing: (name) => this.sessions.has(name),
+      playlistText: (name) => {
+        const s = this.sessions.get(name);
+        return s instanceof InProcessHlsSession ? s.playlistText : undefined;
+      },
+      admitViewer: ctx.admitViewer ? () => ctx.admitViewer!('hls') : undefined,
       viewers: this.viewers,
       log: this.log,
     });
   }
 
-  /** The live session of a stream (tests look at its ffmpeg pid and restarts). */
-  session(streamName: string): HlsSession | undefined {
+  /** The live session of a stream (tests look at its ffmpeg pid and restarts, or its segments). */
+  session(streamName: string): AnySession | undefined {
     return this.sessions.get(streamName);
   }
 
@@ -107,17 +118,22 @@ export class HlsServer implements MediaPlugin {
     const current = this.sessions.get(view.name);
     if (current) this.retire(current);
     const seconds = Math.min(2, Math.max(1, Math.round(ctx.config.media.hlsSegment / 1000)));
-    const session = new HlsSession(view, {
-      ffmpegPath: ctx.config.media.ffmpegPath,
-      dir: join(this.root, view.name),
-      segmentSeconds: seconds,
-      listSize: this.options.listSize ?? 6,
-      maxRestarts: this.options.maxRestarts ?? 3,
-      restartDelayMs: this.options.restartDelayMs ?? 500,
-      stopGraceMs: this.options.stopGraceMs ?? 3000,
-      maxBufferedBytes: this.options.maxBufferedBytes ?? 8 * 1024 * 1024,
-      log: this.log!.child({ stream: view.name }),
-    });
+    const dir = join(this.root, view.name);
+    const log = this.log!.child({ stream: view.name });
+    const listSize = this.options.listSize ?? 6;
+    const session: AnySession = ctx.config.media.hlsSegmenter === 'inprocess'
+      ? new InProcessHlsSession(view, { dir, segmentSeconds: seconds, listSize, log })
+      : new HlsSession(view, {
+        ffmpegPath: ctx.config.media.ffmpegPath,
+        dir,
+        segmentSeconds: seconds,
+        listSize,
+        maxRestarts: this.options.maxRestarts ?? 3,
+        restartDelayMs: this.options.restartDelayMs ?? 500,
+        stopGraceMs: this.options.stopGraceMs ?? 3000,
+        maxBufferedBytes: this.options.maxBufferedBytes ?? 8 * 1024 * 1024,
+        log,
+      });
     this.sessions.set(view.name, session);
     const start = () => {
       if (this.sessions.get(view.name) !== session) return; // unpublished meanwhile
@@ -140,7 +156,7 @@ export class HlsServer implements MediaPlugin {
   }
 
   /** Stops a session in the background; a republish of its name waits for it (same folder). */
-  private retire(session: HlsSession): void {
+  private retire(session: AnySession): void {
     const name = session.view.name;
     this.sessions.delete(name);
     this.viewers!.endStream(name);

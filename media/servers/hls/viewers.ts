@@ -49,6 +49,11 @@ export class HlsViewerTracker {
     viewer.bytesOut += bytes;
   }
 
+  /** Whether this (stream, token, address) is a viewer already counted. */
+  has(streamName: string, token: string, clientIp: string): boolean {
+    return this.viewers.has(`${streamName}\n${token}\n${clientIp}`);
+  }
+
   /** Viewers of a stream currently counted. */
   count(streamName: string): number {
     let n = 0;
