@@ -1,0 +1,126 @@
+/**
+ * HLS admission control end to end: while the engine is behind on its writes (OverloadGuard, as
+ * in media/engine-admission.test.ts: a reader of the stream burns more CPU than the core has,
+ * against a 30 ms lag limit), a NEW HLS viewer's playlist request is refused with 503 and
+ * Retry-After before the play hook is asked, while a viewer already watching keeps getting its
+ * playlist and segments; once the engine caught up the new viewer is admitted. The lag is made
+ * by an HTTP-FLV viewer's writes (HLS viewers are plain requests, not hub readers). Deadlines are
+ * generous: the burn starves the event loop this test shares with the engine.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
+import { missingTool } from '../../../core/testing/tools.js';
+import type { StreamHooks } from '../../../core/media/media-contract.js';
+import { ffmpegPublish, httpGet, killHard, sleep, startEngine, testConfig, testHooks, waitForEvent, type EngineHarness } from '../../engine-test-kit.js';
+import { waitFor } from '../../../core/testing/wait-for.js';
+import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../../plugin.js';
+import type { MediaPacket } from '../../stream/media-packet.js';
+import { HlsServer } from './server.js';
+
+const busy = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+/** While `slow`, 40 ms of CPU per video packet (30 a second): more than the core has. */
+class SlowReader implements MediaPlugin {
+  readonly name = 'slow-reader';
+  slow = false;
+  start(ctx: MediaPluginContext): void {
+    ctx.streams.on('publish', (s: LiveStreamView) => {
+      s.addReader({
+        id: `slow-${s.publisherId}`, kind: 'internal',
+        onPacket: (p: MediaPacket) => void (this.slow && p.type === 9 && busy(40)),
+        onStreamEnd: () => {},
+      });
+    });
+  }
+  async close(): Promise<void> {}
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (d: string) => (body += d));
+    res.on('end', () => resolve(body));
+  });
+}
+
+describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg') }, () => {
+  let h: EngineHarness;
+  let ff: ChildProcess | undefined;
+  const slow = new SlowReader();
+  // 'good' watches before the overload; each new viewer comes with a token of its own ('good-N'):
+  // one admitted before the guard noticed the lag would be a known viewer from then on.
+  const base = testHooks();
+  const hooks: StreamHooks = {
+    authorizePublish: (req) => base.authorizePublish(req),
+    authorizePlay: async (req) => (req.token?.startsWith('good') ? { allow: true } : { allow: false, reason: 'bad token' }),
+  };
+
+  before(async () => {
+    h = await startEngine({
+      config: testConfig({ hls: true, hlsSegment: 1000, maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 }, { startTimeout: 120_000 }),
+      tuning: { handshakeTimeoutMs: 120_000 },
+      hooks,
+      plugins: [slow, new HlsServer({ viewerIdleMs: 120_000 })],
+    });
+    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 90, extra: ['-g', '30'] });
+    await waitForEvent(h, 'publish.started');
+  });
+  after(async () => {
+    killHard(ff);
+    await h.close();
+  });
+
+  async function get(path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+    const res = await httpGet(h.httpPort, path);
+    return { status: res.statusCode ?? 0, headers: res.headers, body: await readBody(res) };
+  }
+
+  it('refuses a new HLS viewer with 503 + Retry-After while behind; the viewer already watching keeps its playlist and segments', async () => {
+    const playlistOf = (token: string) => `/live/room1/index.m3u8?token=${token}`;
+    // The first HLS viewer is admitted and watching.
+    await waitFor('the playlist has segments', async () => {
+      const r = await get(playlistOf('good'));
+      return r.status === 200 && /seg-\d+\.ts/.test(r.body);
+    }, 30_000);
+    // An FLV viewer whose writes the engine falls behind on.
+    const flv = await httpGet(h.httpPort, '/live/room1.flv?token=good');
+    assert.equal(flv.statusCode, 200);
+    flv.resume();
+
+    slow.slow = true;
+    try {
+      let refused: { status: number; headers: IncomingMessage['headers']; body: string } | undefined;
+      const deadline = Date.now() + 40_000;
+      for (let n = 0; !refused && Date.now() < deadline; n++) {
+        const r = await get(playlistOf(`good-${n}`));
+        if (r.status === 503) refused = r;
+        else await sleep(50);
+      }
+      assert.ok(refused, 'a new HLS viewer was refused while the engine was behind');
+      assert.equal(refused.headers['retry-after'], '2');
+      assert.equal(JSON.parse(refused.body).error.code, 'unavailable');
+      // The viewer already watching is never refused: its playlist and a segment still come.
+      const mine = await get(playlistOf('good'));
+      assert.equal(mine.status, 200);
+      const seg = /^(seg-\d+\.ts\?token=good)$/m.exec(mine.body)![1]!;
+      const segRes = await httpGet(h.httpPort, `/live/room1/${seg}`);
+      assert.equal(segRes.statusCode, 200);
+      assert.equal(segRes.headers['content-type'], 'video/mp2t');
+      segRes.resume();
+    } finally {
+      slow.slow = false;
+    }
+    const refusals = (await h.metrics.getSingleMetric('onair_media_overload_refusals_total')!.get()).values;
+    assert.ok((refusals.find((v) => v.labels.protocol === 'hls')?.value ?? 0) >= 1, 'counted as an HLS refusal');
+
+    // Caught up: the new viewer is admitted.
+    await waitFor('the new viewer admitted once the lag is gone', async () => (await get(playlistOf('good-late'))).status === 200, 40_000, 100);
+    flv.destroy();
+  });
+});
