@@ -1,20 +1,24 @@
 /**
- * `npm run bench:streams [-- --steps 5,10,20 --step-seconds 12 --viewers 1]`: how many concurrent
- * published streams one media node holds with HLS and recording on (issue 15, point 4).
+ * `npm run bench:streams [-- --steps 5,10,20 --step-seconds 12 --viewers 1 --hls-viewers 1 --segmenter inprocess]`:
+ * how many concurrent published streams one media node holds with HLS and recording on (issue 15, point 4).
  *
- * The engine runs in a child process with the plugins `npm run start:media` builds (HLS: one
- * ffmpeg child per live stream; the recorder), hooks that allow every key and record every publish.
+ * The engine runs in a child process with the plugins `npm run start:media` builds (HLS: the
+ * in-process segmenter, or one ffmpeg child per live stream with `--segmenter ffmpeg`; the
+ * recorder), hooks that allow every key and record every publish.
  * This process publishes N copies of a 2 Mb/s sample (Node publishers paced like -re, no ffmpeg on
- * the client side) and opens `--viewers` HTTP-FLV viewers per stream. At each step it waits
- * `--step-seconds`, then checks every stream: its playlist answers and has a newer segment than at the start
- * within the step (HLS is live), and its FLV viewers got bytes. It prints the engine's CPU (its
- * process and its ffmpeg children, % of one core), their RSS, and the machine's free memory.
+ * the client side), opens `--viewers` HTTP-FLV viewers per stream and runs `--hls-viewers` HLS
+ * viewers per stream (each polls the playlist every second and downloads every new segment). At
+ * each step it waits `--step-seconds`, then checks every stream: its playlist answers and has a
+ * newer segment than at the start within the step (HLS is live), its FLV viewers got bytes and
+ * its HLS viewers got a segment. It prints the engine's CPU (its process and its ffmpeg children,
+ * % of one core), their RSS, and the machine's free memory. After the last step, ffmpeg decodes
+ * the newest segment of a few streams (`-v error`) to show they are playable.
  *
  * Bounded: it stops after the last step, at the first step where fewer than 95 % of the streams
  * are healthy, or when the machine has less than 2 GB available; nothing runs longer than
  * steps x (step-seconds + 10) seconds. A figure, never a test.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { loadavg } from 'node:os';
@@ -35,7 +39,11 @@ async function server(): Promise<void> {
   const { startEngine, testConfig } = await import('../media/engine-test-kit.js');
   const { mediaPlugins } = await import('../media/create-media.js');
   // Every publisher and viewer comes from 127.0.0.1: the per-address RTMP cap would be the limit.
-  const config = testConfig({ hls: true, frames: false, hlsSegment: 2000, statsInterval: 5000 }, { maxConnectionsPerIp: 10_000, maxConnections: 10_000 });
+  const segmenter = arg('segmenter', 'inprocess') === 'ffmpeg' ? 'ffmpeg' : 'inprocess';
+  const config = testConfig(
+    { hls: true, hlsSegmenter: segmenter, frames: false, hlsSegment: 2000, statsInterval: 5000 },
+    { maxConnectionsPerIp: 10_000, maxConnections: 10_000 },
+  );
   const hooks = {
     async authorizePublish(req: { streamKey: string }) {
       return { allow: true, streamName: `s${req.streamKey.replace(/\D/g, '')}`, record: true, sessionId: req.streamKey };
@@ -98,18 +106,67 @@ const lastSegment = (m3u8: string) => Math.max(-1, ...[...m3u8.matchAll(/seg-(\d
 const segments = (m3u8: string) => (m3u8.match(/#EXTINF/g) ?? []).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+interface HlsViewer { stream: number; segments: number; bytes: number; stop(): void }
+
+/** An HLS player: polls the playlist every second and downloads each segment it has not seen yet. */
+function startHlsViewer(port: number, stream: number, token: string): HlsViewer {
+  const seen = new Set<string>();
+  let stopped = false;
+  const v: HlsViewer = { stream, segments: 0, bytes: 0, stop: () => void (stopped = true) };
+  const loop = async () => {
+    await sleep(1000 + Math.random() * 1000);
+    while (!stopped) {
+      const list = await get(port, `/live/s${stream}/index.m3u8?token=${token}`);
+      if (list.status === 200) {
+        for (const uri of list.body.split('\n').filter((l) => l && !l.startsWith('#'))) {
+          if (seen.has(uri) || stopped) continue;
+          seen.add(uri);
+          const seg = await get(port, `/live/s${stream}/${uri}`);
+          if (seg.status === 200) {
+            v.segments++;
+            v.bytes += seg.body.length;
+          }
+        }
+      }
+      await sleep(1000);
+    }
+  };
+  void loop();
+  return v;
+}
+
+/** ffmpeg decodes the newest segment of up to 5 streams spread over the run: each must decode without an error. */
+async function checkPlayable(port: number, streams: number): Promise<void> {
+  const picks = [...new Set([0, Math.floor(streams / 4), Math.floor(streams / 2), Math.floor((3 * streams) / 4), streams - 1])].filter((i) => i >= 0);
+  const results: string[] = [];
+  for (const i of picks) {
+    const list = await get(port, `/live/s${i}/index.m3u8?token=probe`);
+    const uri = list.body.split('\n').filter((l) => l && !l.startsWith('#')).at(-1);
+    if (!uri) {
+      results.push(`s${i}: no playlist`);
+      continue;
+    }
+    const res = spawnSync('ffmpeg', ['-hide_banner', '-v', 'error', '-i', `http://127.0.0.1:${port}/live/s${i}/${uri}`, '-f', 'null', '-'], { timeout: 60_000 });
+    results.push(`s${i}: ${res.status === 0 && res.stderr.length === 0 ? 'decodes cleanly' : `exit ${res.status}, ${res.stderr.toString().trim().slice(0, 200)}`}`);
+  }
+  console.log(`playable (ffmpeg -v error on the newest segment): ${results.join('; ')}`);
+}
+
 async function main(): Promise<void> {
   const steps = arg('steps', '5,10,20').split(',').map(Number);
   const stepSeconds = Number(arg('step-seconds', '12'));
   const viewersPerStream = Number(arg('viewers', '1'));
+  const hlsViewersPerStream = Number(arg('hls-viewers', '1'));
+  const segmenter = arg('segmenter', 'inprocess');
   const sample = await ensureSample(SAMPLE);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--server'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', new URL(import.meta.url).pathname, '--server', '--segmenter', segmenter], { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = await new Promise<{ http: number; rtmp: number }>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(String(d)))));
   const publishers: Publisher[] = [];
   const viewers: { stream: number; bytes: number; status?: number; res?: IncomingMessage }[] = [];
+  const hlsViewers: HlsViewer[] = [];
   const hz = 100; // USER_HZ
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; sample ${SAMPLE.videoKbps + SAMPLE.audioKbps} kb/s ${SAMPLE.width}x${SAMPLE.height}`);
-  console.log('streams  healthy  hls-live  flv-ok  engine+ffmpeg cpu%  rss MB  MB/stream  ffmpegs  mem avail MB  load1');
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}; sample ${SAMPLE.videoKbps + SAMPLE.audioKbps} kb/s ${SAMPLE.width}x${SAMPLE.height}; HLS segmenter: ${segmenter}; per stream ${viewersPerStream} FLV + ${hlsViewersPerStream} HLS viewers`);
+  console.log('streams  healthy  hls-live  flv-ok  hls-ok  engine+ffmpeg cpu%  rss MB  MB/stream  ffmpegs  mem avail MB  load1');
   try {
     for (const n of steps) {
       while (publishers.length < n) {
@@ -137,11 +194,13 @@ async function main(): Promise<void> {
           };
           setTimeout(() => join(0), 1000);
         }
+        for (let v = 0; v < hlsViewersPerStream; v++) hlsViewers.push(startHlsViewer(ports.http, i, `h${v}`));
         await sleep(50);
       }
       await sleep(4000);
       const seq0 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=t`)));
       const bytes0 = viewers.map((v) => v.bytes);
+      const segs0 = hlsViewers.map((v) => v.segments);
       const u0 = treeUsage(child.pid!);
       const t0 = Date.now();
       await sleep(stepSeconds * 1000);
@@ -150,17 +209,20 @@ async function main(): Promise<void> {
       const seq1 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=t`)));
       let hlsLive = 0;
       let flvOk = 0;
+      let hlsOk = 0;
       let healthy = 0;
       for (let i = 0; i < n; i++) {
         const live = seq1[i]!.status === 200 && segments(seq1[i]!.body) > 0 && lastSegment(seq1[i]!.body) > lastSegment(seq0[i]!.body);
         const flv = viewers.filter((v) => v.stream === i).every((v) => v.bytes - bytes0[viewers.indexOf(v)]! > 100_000);
+        const hls = hlsViewers.filter((v) => v.stream === i).every((v) => v.segments > segs0[hlsViewers.indexOf(v)]!);
         if (live) hlsLive++;
         if (flv) flvOk++;
-        if (live && flv && !publishers[i]!.error) healthy++;
+        if (hls) hlsOk++;
+        if (live && flv && hls && !publishers[i]!.error) healthy++;
       }
       const mem = memAvailableMb();
       console.log(
-        `${String(n).padStart(7)}  ${((healthy / n) * 100).toFixed(0).padStart(6)} %  ${String(hlsLive).padStart(8)}  ${String(flvOk).padStart(6)}  ${cpu.toFixed(0).padStart(18)}  ${(u1.rssKb / 1024).toFixed(0).padStart(6)}  ${(u1.rssKb / 1024 / n).toFixed(1).padStart(9)}  ${String(u1.ffmpegs).padStart(7)}  ${mem.toFixed(0).padStart(12)}  ${loadavg()[0]!.toFixed(2)}`,
+        `${String(n).padStart(7)}  ${((healthy / n) * 100).toFixed(0).padStart(6)} %  ${String(hlsLive).padStart(8)}  ${String(flvOk).padStart(6)}  ${String(hlsOk).padStart(6)}  ${cpu.toFixed(0).padStart(18)}  ${(u1.rssKb / 1024).toFixed(0).padStart(6)}  ${(u1.rssKb / 1024 / n).toFixed(1).padStart(9)}  ${String(u1.ffmpegs).padStart(7)}  ${mem.toFixed(0).padStart(12)}  ${loadavg()[0]!.toFixed(2)}`,
       );
       if (healthy < 0.95 * n) {
         const statuses = viewers.filter((v) => v.status !== 200).map((v) => v.status ?? 'none');
@@ -172,7 +234,9 @@ async function main(): Promise<void> {
         break;
       }
     }
+    await checkPlayable(ports.http, publishers.length);
   } finally {
+    for (const v of hlsViewers) v.stop();
     for (const v of viewers) v.res?.destroy();
     await Promise.all(publishers.map((p) => p.stop()));
     child.kill('SIGTERM');
