@@ -13,16 +13,13 @@ import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { missingTool } from '../../../core/testing/tools.js';
 import type { StreamHooks } from '../../../core/media/media-contract.js';
-import { ffmpegPublish, httpGet, killHard, sleep, startEngine, testConfig, testHooks, waitForEvent, type EngineHarness } from '../../engine-test-kit.js';
-import { waitFor } from '../../../core/testing/wait-for.js';
+import {
+  burnCpu, ffmpegPublish, httpGet, killHard, metricValue, sleep, startEngine, testConfig, testHooks, waitForEvent, type EngineHarness,
+} from '../../engine-test-kit.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../../plugin.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
+import { waitFor } from '../../../core/testing/wait-for.js';
 import { HlsServer } from './server.js';
-
-const busy = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
 
 /** While `slow`, 40 ms of CPU per video packet (30 a second): more than the core has. */
 class SlowReader implements MediaPlugin {
@@ -32,7 +29,7 @@ class SlowReader implements MediaPlugin {
     ctx.streams.on('publish', (s: LiveStreamView) => {
       s.addReader({
         id: `slow-${s.publisherId}`, kind: 'internal',
-        onPacket: (p: MediaPacket) => void (this.slow && p.type === 9 && busy(40)),
+        onPacket: (p: MediaPacket) => void (this.slow && p.type === 9 && burnCpu(40)),
         onStreamEnd: () => {},
       });
     });
@@ -40,13 +37,12 @@ class SlowReader implements MediaPlugin {
   async close(): Promise<void> {}
 }
 
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    let body = '';
-    res.setEncoding('utf8');
-    res.on('data', (d: string) => (body += d));
-    res.on('end', () => resolve(body));
-  });
+async function get(port: number, path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
+  const res = await httpGet(port, path);
+  let body = '';
+  res.setEncoding('utf8');
+  for await (const d of res) body += d as string;
+  return { status: res.statusCode ?? 0, headers: res.headers, body };
 }
 
 describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg') }, () => {
@@ -76,16 +72,11 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
     await h.close();
   });
 
-  async function get(path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
-    const res = await httpGet(h.httpPort, path);
-    return { status: res.statusCode ?? 0, headers: res.headers, body: await readBody(res) };
-  }
-
   it('refuses a new HLS viewer with 503 + Retry-After while behind; the viewer already watching keeps its playlist and segments', async () => {
     const playlistOf = (token: string) => `/live/room1/index.m3u8?token=${token}`;
     // The first HLS viewer is admitted and watching.
     await waitFor('the playlist has segments', async () => {
-      const r = await get(playlistOf('good'));
+      const r = await get(h.httpPort, playlistOf('good'));
       return r.status === 200 && /seg-\d+\.ts/.test(r.body);
     }, 30_000);
     // An FLV viewer whose writes the engine falls behind on.
@@ -98,7 +89,7 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
       let refused: { status: number; headers: IncomingMessage['headers']; body: string } | undefined;
       const deadline = Date.now() + 40_000;
       for (let n = 0; !refused && Date.now() < deadline; n++) {
-        const r = await get(playlistOf(`good-${n}`));
+        const r = await get(h.httpPort, playlistOf(`good-${n}`));
         if (r.status === 503) refused = r;
         else await sleep(50);
       }
@@ -106,7 +97,7 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
       assert.equal(refused.headers['retry-after'], '2');
       assert.equal(JSON.parse(refused.body).error.code, 'unavailable');
       // The viewer already watching is never refused: its playlist and a segment still come.
-      const mine = await get(playlistOf('good'));
+      const mine = await get(h.httpPort, playlistOf('good'));
       assert.equal(mine.status, 200);
       const seg = /^(seg-\d+\.ts\?token=good)$/m.exec(mine.body)![1]!;
       const segRes = await httpGet(h.httpPort, `/live/room1/${seg}`);
@@ -116,11 +107,10 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
     } finally {
       slow.slow = false;
     }
-    const refusals = (await h.metrics.getSingleMetric('onair_media_overload_refusals_total')!.get()).values;
-    assert.ok((refusals.find((v) => v.labels.protocol === 'hls')?.value ?? 0) >= 1, 'counted as an HLS refusal');
+    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'hls' })) >= 1, 'counted as an HLS refusal');
 
     // Caught up: the new viewer is admitted.
-    await waitFor('the new viewer admitted once the lag is gone', async () => (await get(playlistOf('good-late'))).status === 200, 40_000, 100);
+    await waitFor('the new viewer admitted once the lag is gone', async () => (await get(h.httpPort, playlistOf('good-late'))).status === 200, 40_000, 100);
     flv.destroy();
   });
 });
