@@ -88,9 +88,9 @@ function treeUsage(pid: number): Usage {
 
 const memAvailableMb = () => Number(/MemAvailable:\s+(\d+)/.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? 0) / 1024;
 
-function get(port: number, path: string): Promise<{ status: number; body: string }> {
+function get(port: number, path: string, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: 5000 }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d: string) => (body += d));
@@ -106,6 +106,18 @@ function get(port: number, path: string): Promise<{ status: number; body: string
 const lastSegment = (m3u8: string) => Math.max(-1, ...[...m3u8.matchAll(/seg-(\d+)\.ts/g)].map((m) => Number(m[1])));
 const segments = (m3u8: string) => (m3u8.match(/#EXTINF/g) ?? []).length;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function mapLimit<T>(n: number, limit: number, f: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = new Array(n);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, n) }, async () => {
+    while (next < n) {
+      const i = next++;
+      out[i] = await f(i);
+    }
+  }));
+  return out;
+}
 
 interface HlsViewer { stream: number; segments: number; bytes: number; stop(): void }
 
@@ -202,7 +214,9 @@ async function main(): Promise<void> {
       // The probe asks as the stream's first HLS viewer (same token and address: a viewer already
       // watching); a token of its own would be a new viewer each step, refused while the engine is behind.
       const probeToken = hlsViewersPerStream > 0 ? 'h0' : 't';
-      const seq0 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=${probeToken}`)));
+      // Ten at a time with a long timeout: on a loaded machine 100 simultaneous probes time out themselves.
+      const probe = () => mapLimit(publishers.length, 10, (i) => get(ports.http, `/live/s${i}/index.m3u8?token=${probeToken}`, 20_000));
+      const seq0 = await probe();
       const bytes0 = viewers.map((v) => v.bytes);
       const segs0 = hlsViewers.map((v) => v.segments);
       const u0 = treeUsage(child.pid!);
@@ -210,7 +224,7 @@ async function main(): Promise<void> {
       await sleep(stepSeconds * 1000);
       const u1 = treeUsage(child.pid!);
       const cpu = ((u1.cpuTicks - u0.cpuTicks) / hz / ((Date.now() - t0) / 1000)) * 100;
-      const seq1 = await Promise.all(publishers.map((_, i) => get(ports.http, `/live/s${i}/index.m3u8?token=${probeToken}`)));
+      const seq1 = await probe();
       let hlsLive = 0;
       let flvOk = 0;
       let hlsOk = 0;
