@@ -14,32 +14,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { RtmpClient } from './servers/rtmp/client.js';
-import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, burnCpu, metricValue, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
+import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, metricValue, SlowReader, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
 import { missingTool } from '../core/testing/tools.js';
-import type { MediaPlugin, MediaPluginContext, LiveStreamView } from './plugin.js';
-import type { MediaPacket } from './stream/media-packet.js';
-
-/**
- * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
- * more work than the core has, as a saturated engine has, so the viewers' writes fall behind.
- */
-class SlowReader implements MediaPlugin {
-  readonly name = 'slow-reader';
-  slow = false;
-  start(ctx: MediaPluginContext): void {
-    ctx.streams.on('publish', (s: LiveStreamView) => {
-      s.addReader({
-        id: `slow-${s.publisherId}`,
-        kind: 'internal',
-        onPacket: (p: MediaPacket) => {
-          if (this.slow && p.type === 9) burnCpu(40);
-        },
-        onStreamEnd: () => {},
-      });
-    });
-  }
-  async close(): Promise<void> {}
-}
 
 function readBody(res: IncomingMessage): Promise<string> {
   return new Promise((resolve) => {

@@ -14,7 +14,8 @@ import { loadConfig, type OnairConfig } from '../core/config/load.js';
 import { silentLogger, type Logger } from '../core/logging/logger.js';
 import type { MediaEventName, MediaEvents, PlayRequest, PublishRequest, StreamHooks } from '../core/media/media-contract.js';
 import { MediaEngine, type MediaEngineTuning } from './engine.js';
-import type { MediaPlugin } from './plugin.js';
+import type { LiveStreamView, MediaPlugin, MediaPluginContext } from './plugin.js';
+import type { MediaPacket } from './stream/media-packet.js';
 
 export const TEST_KEY = 'X';
 export const TEST_STREAM = 'room1';
@@ -212,6 +213,29 @@ export function killHard(child: ChildProcess | undefined): void {
 export function burnCpu(ms: number): void {
   const end = performance.now() + ms;
   while (performance.now() < end);
+}
+
+/**
+ * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
+ * more work than the core has, as a saturated engine has, so the viewers' writes fall behind
+ * (admission tests of every protocol).
+ */
+export class SlowReader implements MediaPlugin {
+  readonly name = 'slow-reader';
+  slow = false;
+  start(ctx: MediaPluginContext): void {
+    ctx.streams.on('publish', (s: LiveStreamView) => {
+      s.addReader({
+        id: `slow-${s.publisherId}`,
+        kind: 'internal',
+        onPacket: (p: MediaPacket) => {
+          if (this.slow && p.type === 9) burnCpu(40);
+        },
+        onStreamEnd: () => {},
+      });
+    });
+  }
+  async close(): Promise<void> {}
 }
 
 /** The value of metric `name` in the harness's registry whose labels match `labels` (0 when none). */

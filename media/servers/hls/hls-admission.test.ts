@@ -14,28 +14,10 @@ import type { IncomingMessage } from 'node:http';
 import { missingTool } from '../../../core/testing/tools.js';
 import type { StreamHooks } from '../../../core/media/media-contract.js';
 import {
-  burnCpu, ffmpegPublish, httpGet, killHard, metricValue, sleep, startEngine, testConfig, testHooks, waitForEvent, type EngineHarness,
+  ffmpegPublish, httpGet, killHard, metricValue, sleep, startEngine, testConfig, testHooks, waitForEvent, SlowReader, type EngineHarness,
 } from '../../engine-test-kit.js';
-import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../../plugin.js';
-import type { MediaPacket } from '../../stream/media-packet.js';
 import { waitFor } from '../../../core/testing/wait-for.js';
 import { HlsServer } from './server.js';
-
-/** While `slow`, 40 ms of CPU per video packet (30 a second): more than the core has. */
-class SlowReader implements MediaPlugin {
-  readonly name = 'slow-reader';
-  slow = false;
-  start(ctx: MediaPluginContext): void {
-    ctx.streams.on('publish', (s: LiveStreamView) => {
-      s.addReader({
-        id: `slow-${s.publisherId}`, kind: 'internal',
-        onPacket: (p: MediaPacket) => void (this.slow && p.type === 9 && burnCpu(40)),
-        onStreamEnd: () => {},
-      });
-    });
-  }
-  async close(): Promise<void> {}
-}
 
 async function get(port: number, path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   const res = await httpGet(port, path);
