@@ -306,17 +306,43 @@ function wallTile(r) {
   );
 }
 
+/**
+ * Warn / Pause on the room itself (POST /admin/moderation/actions, source 'room'): warn asks for the
+ * text, pause for the minutes and a reason; the panel is redrawn (its moderation history with it) and
+ * says what was recorded.
+ */
+function roomActions(id, box) {
+  const run = (act) => action(async () => {
+    const reason = prompt(t(act === 'warn' ? 'admin.room.warnText' : 'admin.reason'), '');
+    if (!reason || !reason.trim()) return;
+    const body = { action: act, source: 'room', source_id: String(id), reason: reason.trim() };
+    if (act === 'pause') {
+      const minutes = Number(prompt(t('admin.act.minutes'), '30'));
+      if (!Number.isInteger(minutes) || minutes < 1) return;
+      body.minutes = minutes;
+    }
+    const done = await api('/admin/moderation/actions', { method: 'POST', body });
+    await showRoom(id, box);
+    box.querySelector('.room-msg').textContent = t('admin.act.done', { action: t(`admin.act.${act}`), room: done.room_id ?? id });
+  });
+  return h('div', { class: 'row room-actions' },
+    h('button', { type: 'button', class: 'act-warn', onclick: run('warn') }, t('admin.act.warn')),
+    h('button', { type: 'button', class: 'act-pause danger', onclick: run('pause') }, t('admin.act.pause')),
+    h('span', { class: 'status room-msg', role: 'status' }));
+}
+
 async function showRoom(id, box) {
   const d = await api(`/admin/rooms/${id}`);
   box.replaceChildren(h('section', { class: 'card' },
     h('h3', {}, `#${d.id} ${d.title}`),
     h('p', { class: 'status' }, `${d.owner.username ?? d.owner.id} · ${d.status} · ${t('watch.watching', { n: d.viewers })}`),
+    roomActions(d.id, box),
     h('h4', {}, t('admin.sessions')),
     h('table', { class: 'list' }, h('tbody', {}, d.sessions.map((s) => h('tr', {},
       h('td', {}, s.session_id), h('td', {}, s.status), h('td', {}, s.start_at ?? ''), h('td', {}, s.duration_s === null ? '' : `${s.duration_s} s`),
       h('td', {}, `peak ${s.peak_viewers}`), h('td', {}, `unique ${s.unique_viewers}`), h('td', {}, `watch ${s.watch_s} s`), h('td', {}, s.close_reason ?? ''))))),
     h('h4', {}, t('admin.moderation')),
-    h('ul', {}, d.moderation.map((m) => h('li', {}, `${m.at ?? ''} ${m.kind}: ${m.reason ?? ''}`))),
+    h('ul', { class: 'room-history' }, d.moderation.map((m) => h('li', {}, `${m.at ?? ''} ${m.kind}: ${m.reason ?? ''}`))),
   ));
 }
 

@@ -5,6 +5,8 @@
  * from the socket's frames; the studio's header shows the same count; "Mark all read" in the
  * personal center clears it there and, live, on the other pages.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -15,6 +17,13 @@ import { makeKit } from '../../control/testing/control-kit.js';
 import { servePages, signedIn } from './web-kit.js';
 
 const skip = missingChromium();
+const shots = process.env.ONAIR_SCREENSHOTS_DIR;
+/** With ONAIR_SCREENSHOTS_DIR set (npm run screenshots) the page is saved there as a PNG, from the embedded adapters' run. */
+async function shot(set: string, page: Page, name: string): Promise<void> {
+  if (!shots || set !== 'embedded') return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
 
 describe('Chromium: the unread notifications badge in every page header', { skip }, () => {
   let browser: Browser;
@@ -61,6 +70,7 @@ describe('Chromium: the unread notifications badge in every page header', { skip
         await waitFor('the studio badge says 1', async () => (await badge(studio.page)) === '1', 10_000, 100);
         await warn('second warning');
         await waitFor('both badges say 2', async () => (await badge(home.page)) === '2' && (await badge(studio.page)) === '2', 10_000, 100);
+        await shot(set.name, studio.page, 'header-badge');
 
         const me = await open('/me#notifications');
         await waitFor('the personal center lists both', async () => (await me.page.locator('#notification-list li.unread').count()) === 2, 10_000, 100);

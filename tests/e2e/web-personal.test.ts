@@ -250,6 +250,19 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       const kinds = (await stack.call('GET', `/admin/rooms/${live.roomId}`, undefined, op)).body.moderation.map((m: { kind: string }) => m.kind);
       assert.ok(kinds.includes('warn') && kinds.includes('pause'), `moderation history: ${kinds.join(', ')}`);
       await shot(ops, 'admin-audit-actions');
+
+      // The room panel's own Warn (source 'room'): the panel says it and its history shows it; the chat too.
+      await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#rooms`);
+      await ops.locator(`#rooms-table tr[data-room-id="${live.roomId}"] button`, { hasText: 'Details' }).click();
+      const detail = ops.locator('#room-detail');
+      await detail.locator('button.act-warn').waitFor({ timeout: 10_000 });
+      const once = (d: import('playwright-core').Dialog) => void d.accept('keep it civil');
+      ops.once('dialog', once);
+      await detail.locator('button.act-warn').click();
+      await until('the panel says the warning was recorded', async () => (await text(ops, '#room-detail .room-msg')) === `Warn recorded for room #${live.roomId}.`, 10_000, 200);
+      assert.match(await text(ops, '#room-detail .room-history'), /warn: keep it civil/);
+      await until('the room chat shows the room warning', async () => /warning from the moderators: keep it civil/.test(await text(watch, '#chat-list')), 15_000, 200);
+      await shot(ops, 'admin-room-actions');
       assert.equal(await text(ops, '#admin-error'), '');
       assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
     });

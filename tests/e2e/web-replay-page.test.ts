@@ -11,7 +11,7 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -25,6 +25,13 @@ import { addSegmentedShow, joinShow, makeSegmentedRecording } from './replay-fix
 import { servePages, signedIn } from './web-kit.js';
 
 const skip = missingTool('ffmpeg') || missingChromium();
+const shots = process.env.ONAIR_SCREENSHOTS_DIR;
+/** With ONAIR_SCREENSHOTS_DIR set (npm run screenshots) the page is saved there as a PNG, from the embedded adapters' run. */
+async function shot(set: string, page: Page, name: string): Promise<void> {
+  if (!shots || set !== 'embedded') return;
+  mkdirSync(shots, { recursive: true });
+  await page.screenshot({ path: join(shots, `${name}.png`) });
+}
 const local = testObjectStores().find((f) => f.name === 'local')!;
 
 describe('Chromium: my sessions in the studio, and a joined multi-segment replay from the room page', { skip }, () => {
@@ -66,6 +73,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
         await page.goto(`${base}/studio`);
         const row = page.locator(`#sessions-table tr[data-session-id="${sessionId}"]`);
         await row.waitFor({ timeout: 15_000 });
+        await shot(set.name, page, 'studio-sessions');
         assert.equal(await row.locator('a.replay-link').getAttribute('href'), `/watch/${anchor.roomId}?replay=${replayId}`);
         assert.match((await row.locator('.duration').textContent()) ?? '', /^\d+ min$/);
         assert.match((await row.locator('.viewers').textContent()) ?? '', /peak \d+ · \d+ unique/);
@@ -79,6 +87,7 @@ describe('Chromium: my sessions in the studio, and a joined multi-segment replay
         await item.waitFor({ timeout: 15_000 });
         await item.click();
         const result = await playAndSeek(page, replayId);
+        await shot(set.name, page, 'room-replay');
         assert.equal(result.replay, replayId);
         assert.ok(Math.abs(result.duration - 12) < 0.5, `one joined file of the whole show: duration ${result.duration}`);
         assert.equal(result.segment, '0', 'one file (the joined MP4), not the segments one by one');
