@@ -99,6 +99,8 @@ async function modLogBox() {
 const panels = {
   async overview() {
     const o = await api('/admin/overview');
+    // A refresh that was under way when the operator chose another tab must not draw over it.
+    if (panel.dataset.tab !== 'overview') return;
     const figure = (label, value, id) => h('div', { class: 'figure', id }, h('span', { class: 'status' }, label), h('strong', {}, String(value ?? '—')));
     panel.replaceChildren(h('div', { class: 'figures' },
       figure(t('admin.streams'), o.streams, 'fig-streams'),
@@ -117,6 +119,7 @@ const panels = {
 
   async wall() {
     const { rooms } = await api('/admin/wall');
+    if (panel.dataset.tab !== 'wall') return;
     // Tiles are kept and updated in place: a fresh frame replaces the old one once it has loaded,
     // so the wall never flickers, and a room that went offline leaves it.
     let grid = panel.querySelector('.wall');
