@@ -51,8 +51,8 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await cleanup?.();
     });
 
-    const shot = async (p: Page, name: string) => {
-      if (shots && adapters.name === 'embedded') await p.screenshot({ path: join(shots, `${name}.png`) });
+    const shot = async (p: Page, name: string, fullPage = false) => {
+      if (shots && adapters.name === 'embedded') await p.screenshot({ path: join(shots, `${name}.png`), fullPage });
     };
 
     /** A browser context of its own, logged in through the login page, on `next`. */
@@ -249,7 +249,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.ok(minutes > 13 && minutes <= 15, `paused for ${minutes} more minutes`);
       const kinds = (await stack.call('GET', `/admin/rooms/${live.roomId}`, undefined, op)).body.moderation.map((m: { kind: string }) => m.kind);
       assert.ok(kinds.includes('warn') && kinds.includes('pause'), `moderation history: ${kinds.join(', ')}`);
-      await shot(ops, 'admin-audit-actions');
+      await shot(ops, 'admin-audit-actions', true);
 
       // The room panel's own Warn (source 'room'): the panel says it, its history shows it, the anchor is notified (the show is paused: no chat to hear it).
       await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#rooms`);
@@ -263,7 +263,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.match(await text(ops, '#room-detail .room-history'), /warn: keep it civil/);
       const notes = (await stack.call('GET', '/notifications', undefined, anchor.token)).body.notifications as Array<{ kind: string }>;
       assert.equal(notes.filter((n) => n.kind === 'moderation_warning').length, 2, 'the anchor is notified of the room warning too');
-      await shot(ops, 'admin-room-actions');
+      await shot(ops, 'admin-room-actions', true);
       assert.equal(await text(ops, '#admin-error'), '');
       assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
     });
