@@ -20,6 +20,7 @@ import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
 import { WhepServer } from './servers/whep/server.js';
+import { WhipServer } from './servers/whip/server.js';
 import { registerMediaMetrics } from './metrics.js';
 
 export type MediaEngineEvents = { [K in MediaEventName]: [MediaEvents[K]] };
@@ -60,7 +61,7 @@ interface StreamBook {
 }
 
 /**
- * The media engine: RTMP in; RTMP, HTTP-FLV, WS-FLV and WebRTC (WHEP) out; plugins (HLS, recording) riding on
+ * The media engine: RTMP and WebRTC (WHIP) in; RTMP, HTTP-FLV, WS-FLV and WebRTC (WHEP) out; plugins (HLS, recording) riding on
  * the stream hub. It decides nothing itself: publish and play go through the StreamHooks, and
  * what happens is reported as MediaEvents. Mount handleHttp/handleUpgrade on an HTTP server.
  *
@@ -95,6 +96,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly wsFlv: WsFlvServer;
   /** WHEP (WebRTC) playback; undefined when config.media.webrtc is off. */
   readonly whep: WhepServer | undefined;
+  /** WHIP (WebRTC) ingest; undefined when config.media.webrtc is off. */
+  readonly whip: WhipServer | undefined;
   private readonly plugins: MediaPlugin[];
   private readonly books = new Map<Stream, StreamBook>();
   private readonly refused = { publish: 0, play: 0 };
@@ -145,6 +148,19 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         log: this.log.child({ mod: 'whep' }),
         peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts },
         ffmpegPath: config.media.webrtcAudio ? config.media.ffmpegPath : undefined,
+      });
+      this.whip = new WhipServer({
+        hooks,
+        streams: this.streams,
+        hookTimeoutMs: config.media.hookTimeout,
+        onRefused,
+        log: this.log.child({ mod: 'whip' }),
+        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts },
+        ffmpegPath: config.media.ffmpegPath,
+        gopCacheBytes: this.tuning.gopCacheBytes,
+        newPublisherId: newSessionId,
+        idleTimeoutMs: config.media.idleTimeout,
+        firstMediaTimeoutMs: config.media.firstMediaTimeout,
       });
     }
     this.rtmp = new RtmpServer({
@@ -281,6 +297,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     }
     if (this.httpFlv.handle(req, res, url)) return true;
     if (this.whep?.handle(req, res, url)) return true;
+    if (this.whip?.handle(req, res, url)) return true;
     for (const p of this.plugins) {
       try {
         if (p.handleHttp?.(req, res, url)) return true;
@@ -380,6 +397,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     }
     this.viewers.closeAll();
     this.whep?.close();
+    this.whip?.close();
     this.wsFlv.close();
     this.streams.closeAll();
     if (wasStarted) await this.rtmp.close();

@@ -6,11 +6,10 @@ import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import { OfferError, WhepConn } from './conn.js';
 import type { PeerSettings } from './peer.js';
+import { CORS, MAX_OFFER_BYTES, readBody, reply } from './http.js';
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
-/** An SDP offer is a few KiB; a larger body is refused unread. */
-const MAX_OFFER_BYTES = 64 * 1024;
 /** Peers answered but not yet connected, at most (each holds UDP sockets). */
 const MAX_CONNECTING = 256;
 
@@ -24,13 +23,6 @@ export interface WhepDeps extends PlayAuthDeps {
   /** A connected peer silent (no RTCP) this long is closed (default 10 s). */
   silenceTimeoutMs?: number;
 }
-
-const CORS = {
-  'Access-Control-Allow-Origin': '*',
-  'Access-Control-Allow-Methods': 'POST, DELETE, PATCH, OPTIONS',
-  'Access-Control-Allow-Headers': 'Authorization, Content-Type, If-Match',
-  'Access-Control-Expose-Headers': 'Location, ETag, Link',
-};
 
 /**
  * WHEP playback (RFC 9725 draft as browsers and OBS use it): the viewer POSTs an SDP offer with
@@ -181,41 +173,4 @@ export class WhepServer {
     for (const c of [...this.conns.values()]) c.close();
     this.opus?.closeAll();
   }
-}
-
-function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) {
-      req.resume();
-      resolve(undefined);
-      return;
-    }
-    const parts: Buffer[] = [];
-    let size = 0;
-    req.on('data', (b: Buffer) => {
-      size += b.length;
-      if (size > max) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve(undefined);
-        return;
-      }
-      parts.push(b);
-    });
-    req.on('end', () => resolve(Buffer.concat(parts)));
-    req.on('error', reject);
-  });
-}
-
-const ERROR_CODES: Record<number, string> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large',
-  415: 'unsupported_media_type', 500: 'internal', 503: 'unavailable',
-};
-
-function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
-  if (res.headersSent) return;
-  const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
-  res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
-  res.end(body);
 }

@@ -1,0 +1,193 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../core/logging/logger.js';
+import type { StreamHooks } from '../../../core/media/media-contract.js';
+import { askHook, refusalDelay } from '../../stream/hook-call.js';
+import type { StreamRegistry } from '../../stream/registry.js';
+import { Publishing } from '../rtmp/publishing.js';
+import { OfferError } from '../whep/conn.js';
+import { CORS, MAX_OFFER_BYTES, readBody, reply } from '../whep/http.js';
+import type { PeerSettings } from '../whep/peer.js';
+import { WhipConn } from './conn.js';
+
+/** POST /{app}/{name}/whip; DELETE (and PATCH, refused) on /{app}/{name}/whip/{id}. */
+const WHIP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whip(?:\/([A-Za-z0-9_-]{1,64}))?$/;
+/** Publishers answered but not yet connected, at most. */
+const MAX_CONNECTING = 64;
+/** An offer names H.264 video (a=rtpmap:<pt> H264/90000) or we cannot take it. */
+const OFFERS_H264 = /^a=rtpmap:\d+ H264\/90000/im;
+
+export interface WhipDeps {
+  hooks: StreamHooks;
+  streams: StreamRegistry;
+  hookTimeoutMs: number;
+  onRefused(kind: 'publish' | 'play'): void;
+  log: Logger;
+  peer: PeerSettings;
+  /** ffmpeg for Opus -> AAC; undefined: video only. */
+  ffmpegPath: string | undefined;
+  gopCacheBytes: number;
+  newPublisherId(): string;
+  idleTimeoutMs: number;
+  firstMediaTimeoutMs: number;
+  connectTimeoutMs?: number;
+}
+
+/**
+ * WHIP ingest (RFC 9725): an anchor POSTs an SDP offer with the room's stream key as the bearer
+ * token to /{app}/{room}/whip. The publish hook decides before any peer exists (401 without a key,
+ * 403 refused or the key of another room, 503 when the hook does not answer); the answer is 201
+ * with every ICE candidate (no trickle) and a Location to DELETE at the end. The stream is then
+ * published like an RTMP one: the same registry Stream (publish.started/ended, recording, HLS,
+ * every play protocol, kickPublisher) fed by a Publishing with the same deadlines.
+ */
+export class WhipServer {
+  private readonly conns = new Map<string, WhipConn>();
+  private connecting = 0;
+
+  constructor(private readonly deps: WhipDeps) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): boolean {
+    const m = WHIP_PATH.exec(url.pathname);
+    if (!m) return false;
+    const [, app, name, id] = m as unknown as [string, string, string, string | undefined];
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
+      return true;
+    }
+    if (id === undefined) {
+      if (req.method !== 'POST') reply(res, 405, 'method not allowed', { Allow: 'POST, OPTIONS' });
+      else this.post(req, res, url, app, name).catch((err) => this.failed(res, err));
+      return true;
+    }
+    if (req.method === 'DELETE') {
+      const conn = this.conns.get(id);
+      if (!conn || conn.streamName !== name) reply(res, 404, 'no such session');
+      else {
+        conn.close('unpublished');
+        res.writeHead(200, CORS).end();
+      }
+    } else {
+      reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
+    }
+    return true;
+  }
+
+  private failed(res: ServerResponse, err: unknown): void {
+    if (err instanceof OfferError) {
+      reply(res, err.status, err.message);
+      return;
+    }
+    this.deps.log.error({ err }, 'whip publish failed');
+    if (!res.headersSent) reply(res, 500, 'internal error');
+  }
+
+  private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, room: string): Promise<void> {
+    const body = await readBody(req, MAX_OFFER_BYTES);
+    if (body === undefined) {
+      reply(res, 413, 'offer too large');
+      return;
+    }
+    const streamKey = /^Bearer\s+(\S{1,256})$/i.exec(req.headers.authorization ?? '')?.[1];
+    if (!streamKey) {
+      this.deps.onRefused('publish');
+      reply(res, 401, 'the stream key is required as the bearer token (Authorization: Bearer <stream key>)', { 'WWW-Authenticate': 'Bearer' });
+      return;
+    }
+    if (!/^application\/sdp\b/i.test(req.headers['content-type'] ?? '')) {
+      reply(res, 415, 'the offer must be application/sdp');
+      return;
+    }
+    const sdp = body.toString('utf8');
+    if (!sdp.startsWith('v=0')) {
+      reply(res, 400, 'the body is not an SDP offer');
+      return;
+    }
+    // Checked before the hook, so a publish is not claimed for an offer we cannot take.
+    if (!OFFERS_H264.test(sdp)) {
+      reply(res, 415, 'WHIP takes H.264 video; the offer has none (a VP8/VP9/AV1-only encoder: choose H.264)');
+      return;
+    }
+    const query: Record<string, string> = {};
+    let n = 0;
+    for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
+    const clientIp = req.socket.remoteAddress ?? '';
+    const decision = await askHook(() => this.deps.hooks.authorizePublish({ app, streamKey, query, clientIp }), this.deps.hookTimeoutMs, this.deps.log, 'authorizePublish');
+    if (res.destroyed) return;
+    if (!decision.allow || decision.streamName !== room) {
+      const reason = decision.allow ? 'the stream key is not this room\'s' : decision.reason;
+      this.deps.onRefused('publish');
+      this.deps.log.warn({ reason, room }, 'whip publish refused');
+      await refusalDelay();
+      if (reason === 'hook timeout' || reason === 'hook error') reply(res, 503, 'publish authorization unavailable; retry later', { 'Retry-After': '2' });
+      else reply(res, 403, `publish refused: ${reason}`);
+      return;
+    }
+    if (this.connecting >= MAX_CONNECTING) {
+      reply(res, 503, 'too many WebRTC publishers connecting', { 'Retry-After': '2' });
+      return;
+    }
+    this.connecting++;
+    let counted = true;
+    const settle = () => {
+      if (counted) this.connecting--;
+      counted = false;
+    };
+    const conn = new WhipConn({
+      peer: this.deps.peer,
+      log: this.deps.log,
+      ffmpegPath: this.deps.ffmpegPath,
+      connectTimeoutMs: this.deps.connectTimeoutMs ?? 15_000,
+      onClosed: (c) => {
+        settle();
+        this.conns.delete(c.id);
+      },
+      onConnected: settle,
+    });
+    this.conns.set(conn.id, conn);
+    let answer: string;
+    try {
+      answer = await conn.answer(sdp);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+    if (res.destroyed || conn.isClosed) {
+      conn.close();
+      return;
+    }
+    const stream = this.deps.streams.create({
+      name: decision.streamName,
+      app,
+      publisherId: this.deps.newPublisherId(),
+      sessionId: decision.sessionId,
+      record: decision.record,
+      clientIp,
+      gopCacheBytes: this.deps.gopCacheBytes,
+      log: this.deps.log,
+    });
+    const publishing = new Publishing(stream, {
+      idleTimeoutMs: this.deps.idleTimeoutMs,
+      firstMediaTimeoutMs: this.deps.firstMediaTimeoutMs,
+      log: this.deps.log,
+      onIdle: () => conn.close('idle'),
+    });
+    conn.attach(stream, publishing);
+    this.deps.log.info({ stream: stream.name, publisher: stream.publisherId }, 'whip publish started');
+    res.writeHead(201, {
+      ...CORS,
+      'Content-Type': 'application/sdp',
+      'Content-Length': Buffer.byteLength(answer),
+      Location: `/${app}/${room}/whip/${conn.id}`,
+      'Cache-Control': 'no-store',
+    });
+    res.end(answer);
+  }
+
+  close(): void {
+    for (const c of [...this.conns.values()]) c.close('closed');
+  }
+}
