@@ -34,6 +34,8 @@ export interface AccessUnit {
   configChanged: boolean;
 }
 
+const NONE: AccessUnit[] = [];
+
 export class H264Depacketizer {
   sps: Buffer | undefined;
   pps: Buffer | undefined;
@@ -49,24 +51,28 @@ export class H264Depacketizer {
   private broken = false;
   private configChanged = false;
 
-  /** Feeds one packet; returns the frame it completed, if any. */
-  push(p: RtpIn): AccessUnit | undefined {
-    let out: AccessUnit | undefined;
+  /** Feeds one packet; returns the frames it completed (none, one, or two when a marker was lost). */
+  push(p: RtpIn): AccessUnit[] {
     let gap = false;
     if (this.lastSeq >= 0 && p.sequenceNumber !== ((this.lastSeq + 1) & 0xffff)) {
       const ahead = (p.sequenceNumber - this.lastSeq) & 0xffff;
-      if (ahead === 0 || ahead > 0x8000) return undefined; // a duplicate or a late packet: ignored
+      if (ahead === 0 || ahead > 0x8000) return NONE; // a duplicate or a late packet: ignored
       gap = true; // packets are missing: from the frame in progress, the next one, or both
     }
     this.lastSeq = p.sequenceNumber;
+    let out: AccessUnit[] = NONE;
     if (this.curTs !== -1 && p.timestamp !== this.curTs) {
       if (gap) this.broken = true;
-      out = this.finish();
+      const f = this.finish();
+      if (f) out = [f];
     }
     if (gap) this.broken = true;
     this.curTs = p.timestamp;
     this.read(p.payload);
-    if (p.marker) out = this.finish() ?? out;
+    if (p.marker) {
+      const f = this.finish();
+      if (f) out = out === NONE ? [f] : [...out, f];
+    }
     return out;
   }
 

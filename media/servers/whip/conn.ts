@@ -3,7 +3,7 @@ import type { MediaStreamTrack, RTCPeerConnection, RTCRtpTransceiver, RtpPacket 
 import type { Logger } from '../../../core/logging/logger.js';
 import type { PublishEndReason } from '../../../core/media/media-contract.js';
 import { encodeAmf0 } from '../../protocols/rtmp/amf0.js';
-import { H264Depacketizer, flvAvcFrame, flvAvcSequenceHeader } from '../../protocols/webrtc/h264-depacketize.js';
+import { H264Depacketizer, flvAvcFrame, flvAvcSequenceHeader, type AccessUnit } from '../../protocols/webrtc/h264-depacketize.js';
 import { createMediaPacket } from '../../stream/packet.js';
 import type { Stream } from '../../stream/stream.js';
 import type { Publishing } from '../rtmp/publishing.js';
@@ -25,6 +25,12 @@ export interface WhipConnDeps {
 
 /** At most one PLI (keyframe request) this often. */
 const PLI_EVERY_MS = 500;
+/**
+ * A keyframe is asked for this often: browsers send one at the start and then only when asked,
+ * but HLS segments, the GOP cache (a new viewer's start) and recordings' seek points need them
+ * (SRS's pli_for_rtmp does the same, every 6 s).
+ */
+export const KEYFRAME_EVERY_MS = 2000;
 
 /**
  * One WHIP publisher: a werift peer that receives H.264 and Opus and publishes them into the
@@ -44,7 +50,6 @@ export class WhipConn {
   private aac: AacFeed | undefined;
   private t0 = 0;
   private videoBase = -1;
-  private videoFirstRtp = 0;
   private videoLastRtp = 0;
   private videoExt = 0;
   private audioBase = -1;
@@ -54,6 +59,8 @@ export class WhipConn {
   private closed = false;
   private connectTimer: NodeJS.Timeout | undefined;
   private disconnectTimer: NodeJS.Timeout | undefined;
+  private keyframeTimer: NodeJS.Timeout | undefined;
+  private videoSsrc: number | undefined;
 
   constructor(private readonly deps: WhipConnDeps) {
     this.pc = createPeer(deps.peer);
@@ -65,6 +72,8 @@ export class WhipConn {
 
   /** Answers the offer: receive H.264 (415 without it) and Opus; every gathered candidate, no trickle. */
   async answer(offerSdp: string): Promise<string> {
+    // werift announces the offer's tracks while it applies the offer.
+    this.pc.onTrack.subscribe((track) => this.onTrack(track));
     try {
       await this.pc.setRemoteDescription({ type: 'offer', sdp: offerSdp });
     } catch (err) {
@@ -82,7 +91,6 @@ export class WhipConn {
       }
     }
     if (!this.videoTr) throw new OfferError(415, 'WHIP takes H.264 video (packetization-mode 1); the offer has none (a VP8/VP9/AV1-only encoder: choose H.264)');
-    this.pc.onTrack.subscribe((track) => this.onTrack(track));
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await gathered(this.pc, 2000);
     this.pc.connectionStateChange.subscribe((s) => this.onState(s));
@@ -112,12 +120,9 @@ export class WhipConn {
   }
 
   private onTrack(track: MediaStreamTrack): void {
-    if (track.kind === 'video') {
-      track.onReceiveRtp.subscribe((rtp) => this.onVideo(rtp, track.ssrc));
-    } else if (track.kind === 'audio' && this.hasAudio) {
-      this.aac ??= new AacFeed(this.deps.ffmpegPath!, this.deps.log.child({ mod: 'whip-aac' }), (body, ts) => this.onAac(body, ts));
-      track.onReceiveRtp.subscribe((rtp) => this.onOpus(rtp));
-    }
+    // Called while the offer is applied, before the answer chose what it takes: checked per packet.
+    if (track.kind === 'video') track.onReceiveRtp.subscribe((rtp) => this.onVideo(rtp, track.ssrc));
+    else if (track.kind === 'audio') track.onReceiveRtp.subscribe((rtp) => this.onOpus(rtp));
   }
 
   private now(): number {
@@ -126,22 +131,27 @@ export class WhipConn {
 
   private onVideo(rtp: RtpPacket, ssrc: number | undefined): void {
     if (this.closed || !this.publishing) return;
-    const au = this.depack.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payload: rtp.payload });
-    if (this.depack.needKeyframe) this.requestKeyframe(ssrc ?? rtp.header.ssrc);
-    if (!au) return;
+    const frames = this.depack.push({ sequenceNumber: rtp.header.sequenceNumber, timestamp: rtp.header.timestamp, marker: rtp.header.marker, payload: rtp.payload });
+    this.videoSsrc = ssrc ?? rtp.header.ssrc;
+    if (this.depack.needKeyframe) this.requestKeyframe(this.videoSsrc);
+    for (const au of frames) this.publishFrame(au);
+  }
+
+  private publishFrame(au: AccessUnit): void {
+    const publishing = this.publishing!;
     if (this.videoBase < 0) {
       this.videoBase = Math.max(0, this.now());
-      this.videoFirstRtp = this.videoLastRtp = au.rtpTimestamp;
+      this.videoLastRtp = au.rtpTimestamp;
     }
     this.videoExt += (au.rtpTimestamp - this.videoLastRtp) | 0;
     this.videoLastRtp = au.rtpTimestamp;
     const ts = Math.max(0, Math.round(this.videoBase + this.videoExt / 90));
     if (au.configChanged || !this.sentHeaders) {
-      this.publishing.onMedia(9, ts, flvAvcSequenceHeader(this.depack.sps!, this.depack.pps!));
-      if (!this.sentHeaders && this.hasAudio) this.publishing.onMedia(8, ts, Buffer.from(AAC_LC_48K_STEREO_HEADER));
+      publishing.onMedia(9, ts, flvAvcSequenceHeader(this.depack.sps!, this.depack.pps!));
+      if (!this.sentHeaders && this.hasAudio) publishing.onMedia(8, ts, Buffer.from(AAC_LC_48K_STEREO_HEADER));
       this.sentHeaders = true;
     }
-    this.publishing.onMedia(9, ts, flvAvcFrame(au.nalus, au.isKeyframe));
+    publishing.onMedia(9, ts, flvAvcFrame(au.nalus, au.isKeyframe));
   }
 
   private requestKeyframe(ssrc: number): void {
@@ -152,8 +162,9 @@ export class WhipConn {
   }
 
   private onOpus(rtp: RtpPacket): void {
-    if (this.closed || !this.publishing || !this.aac) return;
+    if (this.closed || !this.publishing || !this.hasAudio) return;
     if (this.audioBase < 0) this.audioBase = Math.max(0, this.now());
+    this.aac ??= new AacFeed(this.deps.ffmpegPath!, this.deps.log.child({ mod: 'whip-aac' }), (body, ts) => this.onAac(body, ts));
     this.aac.push(rtp.payload, rtp.header.timestamp);
   }
 
@@ -173,6 +184,7 @@ export class WhipConn {
     if (s === 'connected') {
       this.deps.onConnected();
       clearTimeout(this.connectTimer);
+      this.keyframeTimer ??= setInterval(() => this.videoSsrc !== undefined && this.requestKeyframe(this.videoSsrc), KEYFRAME_EVERY_MS);
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
     } else if (s === 'disconnected') {
@@ -188,6 +200,7 @@ export class WhipConn {
     this.closed = true;
     clearTimeout(this.connectTimer);
     clearTimeout(this.disconnectTimer);
+    clearInterval(this.keyframeTimer);
     this.aac?.stop();
     this.publishing?.end(reason);
     this.pc.close().catch((err) => this.deps.log.warn({ err }, 'closing a whip peer failed'));
