@@ -304,6 +304,11 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     this.safeEmit('close', reason);
   }
 
+  /** The newest timestamp pushed (the live edge; a WebRTC viewer's start-up burst is timed up to it). */
+  get newestTimestamp(): number {
+    return this.lastTs;
+  }
+
   /** The current AVC/HEVC decoder configuration packet (WebRTC answers with its profile). */
   get videoSequenceHeader(): SharedPacket | undefined {
     return this.videoHeader;

@@ -145,7 +145,7 @@ export class WhepConn {
     }
     const sink = new VideoRtpSink(this.video!, {
       onBFrames: () => this.deps.log.warn({ stream: this.stream.name }, 'stream has B-frames: WebRTC plays them in decode order (encode without B-frames for WebRTC)'),
-    });
+    }, this.stream.newestTimestamp);
     this.session = this.deps.viewers.start({
       stream: this.stream,
       protocol: 'webrtc',

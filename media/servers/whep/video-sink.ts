@@ -15,6 +15,13 @@ export interface VideoSinkEvents {
 }
 
 /**
+ * The start-up burst (the GOP cache: the latest keyframe and the frames since) is stamped this many
+ * times faster than it was recorded, so the browser decodes it at once and shows the live picture
+ * (a 2 s GOP takes 67 ms) instead of playing the GOP's age behind live for the rest of the session.
+ */
+export const CATCH_UP_SPEEDUP = 30;
+
+/**
  * The ViewerSink of a WebRTC viewer's video: ViewerSession hands it the shared FLV tags (one per
  * write: framesWrites), it sends each AVC frame as RTP through the peer's video sender (SRTP per
  * viewer is the only per-viewer work). So WebRTC viewers get ViewerSession's bounded queue,
@@ -22,7 +29,9 @@ export interface VideoSinkEvents {
  * its packets to the UDP socket.
  *
  * - Sequence headers update the SPS/PPS, sent in front of every keyframe that lacks them.
- * - RTP timestamps are the FLV decode timestamps on the 90 kHz clock. B-frames (composition time
+ * - RTP timestamps are the FLV decode timestamps on the 90 kHz clock, except the start-up burst's,
+ *   squeezed towards the live edge (CATCH_UP_SPEEDUP): the viewer starts at once on the cached
+ *   keyframe and is at live a few frames later, not the GOP's age behind. B-frames (composition time
  *   != 0) are sent in decode order stamped with the decode time: browsers decode them, but
  *   WebRTC has no reordering, so motion judders; encoders should use no B-frames for WebRTC
  *   (x264 tune zerolatency, OBS "Baseline" or bframes=0). The first such frame is reported once.
@@ -40,7 +49,16 @@ export class VideoRtpSink implements ViewerSink {
   constructor(
     private readonly sender: RTCRtpSender,
     private readonly events: VideoSinkEvents,
+    /** The stream's live edge when the viewer starts (Stream.newestTimestamp): older frames are the burst. */
+    private readonly liveTs = -1,
   ) {}
+
+  /** The RTP timestamp (90 kHz) of a frame at `ts` ms: start-up frames squeezed towards the live edge. */
+  rtpTimestamp(ts: number): number {
+    const behind = this.liveTs >= 0 ? (this.liveTs - ts) | 0 : 0;
+    const ticks = behind > 0 ? this.liveTs * 90 - Math.round((behind * 90) / CATCH_UP_SPEEDUP) : ts * 90;
+    return ((ticks % 0x1_0000_0000) + 0x1_0000_0000) % 0x1_0000_0000;
+  }
 
   write(tag: Buffer, done?: (err?: Error | null) => void): void {
     if (tag.length < FLV_TAG_HEADER_SIZE || tag[0] !== FLV_TAG_VIDEO) {
@@ -77,7 +95,7 @@ export class VideoRtpSink implements ViewerSink {
       done?.();
       return;
     }
-    const timestamp = (ts * 90) % 0x1_0000_0000;
+    const timestamp = this.rtpTimestamp(ts);
     const sends: Promise<void>[] = [];
     for (let i = 0; i < payloads.length; i++) {
       this.seq = (this.seq + 1) & 0xffff;
