@@ -146,7 +146,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       this.whep = new WhepServer({
         ...playDeps,
         log: this.log.child({ mod: 'whep' }),
-        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts },
+        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts, iceServers: config.media.webrtcIceServers },
         ffmpegPath: config.media.webrtcAudio ? config.media.ffmpegPath : undefined,
       });
       this.whip = new WhipServer({
@@ -155,7 +155,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         hookTimeoutMs: config.media.hookTimeout,
         onRefused,
         log: this.log.child({ mod: 'whip' }),
-        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts },
+        peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts, iceServers: config.media.webrtcIceServers },
         ffmpegPath: config.media.ffmpegPath,
         gopCacheBytes: this.tuning.gopCacheBytes,
         newPublisherId: newSessionId,

@@ -20,6 +20,7 @@ export function playGrant(issued: IssuedPlayToken) {
     token: issued.token,
     expires_at: issued.expiresAt.toISOString(),
     flv_url: issued.flv_url,
+    whep_url: issued.whep_url,
     hls_url: issued.hls_url,
     rtmp_url: issued.rtmp_url,
     ws_url: issued.ws_url,

@@ -24,7 +24,7 @@ for (const set of testAdapterSets()) {
       await kit.close();
     });
 
-    it('issues an anonymous token with FLV/HLS/RTMP/WS URLs by room id, which authorizes play of that room', async () => {
+    it('issues an anonymous token with FLV/HLS/RTMP/WS/WHEP URLs by room id, which authorizes play of that room', async () => {
       const res = await kit.http.get(`/api/v1/rooms/${live.roomId}/play-token`).expect(200);
       const { token } = res.body;
       const port = kit.ports.config.http.port;
@@ -33,6 +33,7 @@ for (const set of testAdapterSets()) {
       assert.equal(res.body.hls_url, `http://127.0.0.1:${port}/live/${live.roomId}/index.m3u8${q}`);
       assert.equal(res.body.rtmp_url, `rtmp://127.0.0.1:${kit.ports.config.rtmp.port}/live/${live.roomId}${q}`);
       assert.equal(res.body.ws_url, `ws://127.0.0.1:${port}/live/${live.roomId}.flv${q}`);
+      assert.equal(res.body.whep_url, `http://127.0.0.1:${port}/live/${live.roomId}/whep${q}`);
       assert.ok(!JSON.stringify(res.body).includes(live.streamKey), 'play URLs never carry the stream key');
       const ttl = Date.parse(res.body.expires_at) - Date.now();
       assert.ok(ttl > 9 * 60_000 && ttl <= 10 * 60_000 + 1000, `ttl ${ttl}`);

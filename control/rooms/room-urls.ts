@@ -14,6 +14,11 @@ export function rtmpServerUrl(config: UrlConfig): string {
   return `rtmp://${publicHost(config)}:${config.rtmp.port}/${config.rtmp.app}`;
 }
 
+/** WHIP ingest (a browser or OBS 30+): POST an SDP offer here with the stream key as the bearer token. */
+export function whipUrl(config: UrlConfig, roomId: string): string {
+  return `http://${publicHost(config)}:${config.http.port}/${config.rtmp.app}/${roomId}/whip`;
+}
+
 /** The full push URL: server + stream key (+ ?txSecret=&txTime= when signed). A secret: never log it. */
 export function pushUrl(config: UrlConfig, streamKey: string, signed?: { txSecret: string; txTime: string }): string {
   const base = `${rtmpServerUrl(config)}/${streamKey}`;
@@ -22,6 +27,8 @@ export function pushUrl(config: UrlConfig, streamKey: string, signed?: { txSecre
 
 export interface PlayUrls {
   flv_url: string;
+  /** WebRTC (WHEP): POST an SDP offer here (README "WebRTC"). */
+  whep_url: string;
   hls_url: string;
   rtmp_url: string;
   ws_url: string;
@@ -37,6 +44,7 @@ export function playUrls(config: UrlConfig, roomId: string, token?: string): Pla
   const app = config.rtmp.app;
   return {
     flv_url: `http://${host}/${app}/${roomId}.flv${q}`,
+    whep_url: `http://${host}/${app}/${roomId}/whep${q}`,
     hls_url: `http://${host}/${app}/${roomId}/index.m3u8${q}`,
     rtmp_url: `rtmp://${publicHost(config)}:${config.rtmp.port}/${app}/${roomId}${q}`,
     ws_url: `ws://${host}/${app}/${roomId}.flv${q}`,
@@ -45,6 +53,7 @@ export function playUrls(config: UrlConfig, roomId: string, token?: string): Pla
 
 export interface EdgePlayUrls {
   edge_flv_url: string;
+  edge_whep_url: string;
   edge_hls_url: string;
   edge_ws_url: string;
 }
@@ -66,6 +75,7 @@ export function edgePlayUrls(
   const base = edge.url;
   return {
     edge_flv_url: `${base}/${app}/${roomId}.flv${q}`,
+    edge_whep_url: `${base}/${app}/${roomId}/whep${q}`,
     edge_hls_url: `${base}/${app}/${roomId}/index.m3u8${q}`,
     edge_ws_url: `${base.replace(/^http/, 'ws')}/${app}/${roomId}.flv${q}`,
   };

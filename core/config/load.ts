@@ -76,6 +76,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_WEBRTC_AUDIO: 'media.webrtcAudio',
   ONAIR_WEBRTC_ICE_HOSTS: 'media.webrtcIceHosts',
   ONAIR_WEBRTC_PORTS: 'media.webrtcPorts',
+  ONAIR_WEBRTC_ICE_SERVERS: 'media.webrtcIceServers',
   ONAIR_CONTROL_URL: 'media.controlUrl',
   ONAIR_MEDIA_URL: 'media.serviceUrl',
   ONAIR_GIFT_PLATFORM_SHARE: 'gifts.platformShare',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseIceServers } from '../media/ice-servers.js';
 import { parseDuration } from './duration.js';
 import { parseS3Url, type S3Target } from './s3-url.js';
 import { parseAddressList } from './cidr.js';
@@ -272,6 +273,19 @@ export const configSchema = z.object({
      * address of a host behind 1:1 NAT.
      */
     webrtcIceHosts: z.string().default('127.0.0.1').transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean)),
+    /**
+     * STUN/TURN servers, comma-separated: `stun:host:port`, `turn:user:password@host:port`. Media's
+     * WebRTC peers use them (a server-reflexive or relayed candidate) and WHEP/WHIP answers hand them
+     * to the client in Link headers. Empty: host candidates only.
+     */
+    webrtcIceServers: z.string().default('').transform((v, ctx) => {
+      try {
+        return parseIceServers(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
     /** UDP ports for WebRTC viewers as 'min-max' (open them in the firewall); empty: any free port. */
     webrtcPorts: z.string().regex(/^(\d{1,5}-\d{1,5})?$/).default('').transform((v) => {
       if (!v) return undefined;

@@ -14,6 +14,7 @@ import { loadConfig } from '../../core/config/load.js';
 import { secureLinkHash, verifySecureLink } from '../../core/tokens/secure-link.js';
 import { edgePlayUrls } from '../../control/rooms/room-urls.js';
 import { probe, publish, startStack, until, type Stack } from '../e2e/onair-stack.js';
+import { whepPlay } from '../../media/servers/whep/whep-client.js';
 import { EDGE_START, freePort, startEdgeNginx, testEdgeConf, type RunningEdge } from '../e2e/edge-kit.js';
 
 const skip = missingTool('nginx', '-v') || missingTool('ffmpeg') || missingTool('ffprobe');
@@ -107,7 +108,7 @@ describe('nginx edge verifying secure links in front of onair', { skip }, () => 
   });
 
   it('the play-token answer names the edge, signed', () => {
-    for (const key of ['edge_flv_url', 'edge_hls_url', 'edge_ws_url']) {
+    for (const key of ['edge_flv_url', 'edge_hls_url', 'edge_ws_url', 'edge_whep_url']) {
       assert.ok(answer[key]?.startsWith(key === 'edge_ws_url' ? edge.origin.replace('http', 'ws') : edge.origin), `${key}: ${answer[key]}`);
       const u = new URL(answer[key]);
       assert.equal(u.searchParams.get('token'), answer.token);
@@ -122,6 +123,23 @@ describe('nginx edge verifying secure links in front of onair', { skip }, () => 
     assert.equal(first.bytes.subarray(0, 3).toString('latin1'), 'FLV');
     const streams = await probe(answer.edge_flv_url);
     assert.deepEqual(streams.map((s) => s.codec_name).sort(), ['aac', 'h264']);
+  });
+
+  it('WHEP through the edge: the signed offer is answered by media and connects, the session URL DELETEs, a forged one gets 403', async () => {
+    const play = await whepPlay(answer.edge_whep_url);
+    try {
+      assert.equal(play.status, 201, play.body);
+      assert.ok(await play.connected(15_000), 'the peer connects (media UDP goes direct)');
+      const del = await fetch(new URL(play.location!, edge.origin), { method: 'DELETE' });
+      assert.equal(del.status, 200);
+    } finally {
+      await play.close();
+    }
+    const forged = new URL(answer.edge_whep_url);
+    forged.searchParams.set('md5', 'AAAAAAAAAAAAAAAAAAAAAA');
+    const bad = await whepPlay(forged.toString());
+    assert.equal(bad.status, 403);
+    await bad.close();
   });
 
   it('a forged, tampered, foreign, unsigned or expired URL gets 403 from nginx, never reaching the origin', async () => {

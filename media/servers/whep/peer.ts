@@ -1,10 +1,19 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
+import { iceServersLink, type IceServer } from '../../../core/media/ice-servers.js';
 
 export interface PeerSettings {
   /** Extra ICE host addresses (config.media.webrtcIceHosts). */
   iceHosts: string[];
   /** UDP port range (config.media.webrtcPorts). */
   portRange?: [number, number];
+  /** STUN/TURN servers (config.media.webrtcIceServers). */
+  iceServers?: IceServer[];
+}
+
+/** The answer's Link header listing the ICE servers (RFC 9725 4.4), when there are any. */
+export function iceLinkHeader(s: PeerSettings): Record<string, string> {
+  const link = iceServersLink(s.iceServers ?? []);
+  return link ? { Link: link } : {};
 }
 
 const h264 = () =>
@@ -22,6 +31,7 @@ export function createPeer(s: PeerSettings): RTCPeerConnection {
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
     icePortRange: s.portRange,
+    iceServers: s.iceServers?.length ? s.iceServers.map((x) => ({ ...x })) : undefined,
     iceUseIpv6: false,
     // One transport for audio and video: werift leaves the unused ones' sockets open otherwise.
     bundlePolicy: 'max-bundle',

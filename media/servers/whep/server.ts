@@ -5,7 +5,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import { OfferError, WhepConn } from './conn.js';
-import type { PeerSettings } from './peer.js';
+import { iceLinkHeader, type PeerSettings } from './peer.js';
 import { CORS, MAX_OFFER_BYTES, readBody, reply } from './http.js';
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
@@ -165,6 +165,7 @@ export class WhepServer {
       'Content-Length': Buffer.byteLength(answer),
       Location: `/${app}/${streamName}/whep/${conn.id}`,
       'Cache-Control': 'no-store',
+      ...iceLinkHeader(this.deps.peer),
     });
     res.end(answer);
   }

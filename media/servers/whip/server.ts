@@ -6,7 +6,7 @@ import type { StreamRegistry } from '../../stream/registry.js';
 import { Publishing } from '../rtmp/publishing.js';
 import { OfferError } from '../whep/conn.js';
 import { CORS, MAX_OFFER_BYTES, readBody, reply } from '../whep/http.js';
-import type { PeerSettings } from '../whep/peer.js';
+import { iceLinkHeader, type PeerSettings } from '../whep/peer.js';
 import { WhipConn } from './conn.js';
 
 /** POST /{app}/{name}/whip; DELETE (and PATCH, refused) on /{app}/{name}/whip/{id}. */
@@ -183,6 +183,7 @@ export class WhipServer {
       'Content-Length': Buffer.byteLength(answer),
       Location: `/${app}/${room}/whip/${conn.id}`,
       'Cache-Control': 'no-store',
+      ...iceLinkHeader(this.deps.peer),
     });
     res.end(answer);
   }
