@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import WebSocket from 'ws';
 import { missingTool } from '../../core/testing/tools.js';
+import { whepPlay } from '../../media/servers/whep/whep-client.js';
 import { startEdge, testNginxConf, type Edge } from './edge-kit.js';
 import { probe, publish, startStack, until, type Stack } from './onair-stack.js';
 
@@ -18,7 +19,7 @@ describe('nginx edge in front of onair', { skip }, () => {
   let edge: Edge;
   const children: Array<{ kill(signal?: NodeJS.Signals): boolean }> = [];
   let room: { id: string; stream_key: string };
-  let play: { token: string; flv_url: string; hls_url: string; ws_url: string };
+  let play: { token: string; flv_url: string; hls_url: string; ws_url: string; whep_url: string };
   let backendConnections = 0;
 
   /** JSON call to the API through the edge. */
@@ -90,6 +91,18 @@ describe('nginx edge in front of onair', { skip }, () => {
     assert.equal((await fetch(base)).status, 401);
     assert.equal((await fetch(`${base}?token=forged`)).status, 403);
     assert.equal((await fetch(`${edge.origin}/live/${room.id}/index.m3u8`)).status, 401);
+  });
+
+  it('passes WHEP signalling through the edge (the media UDP goes direct): 201, connected, DELETE; 401 without a token', async () => {
+    const whep = await whepPlay(viaEdge(play.whep_url));
+    try {
+      assert.equal(whep.status, 201, whep.body);
+      assert.ok(await whep.connected(15_000), 'the peer connects');
+      assert.equal((await fetch(`${edge.origin}${whep.location}`, { method: 'DELETE' })).status, 200);
+    } finally {
+      await whep.close();
+    }
+    assert.equal((await fetch(`${edge.origin}/live/${room.id}/whep`, { method: 'POST', headers: { 'content-type': 'application/sdp' }, body: 'v=0' })).status, 401);
   });
 
   it('upgrades WS-FLV through the edge and delivers FLV bytes', async () => {

@@ -6,14 +6,15 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import type { PublishEnded, PublishStarted, RecordDone } from '../../core/media/media-contract.js';
 import { whepPlay } from '../../media/servers/whep/whep-client.js';
 import { until } from '../../media/engine-test-kit.js';
 import { missingTool } from '../../core/testing/tools.js';
+import { launchChromium, missingChromium } from '../../core/testing/chromium.js';
 import { ffprobe, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
 
-const skip = missingTool('ffmpeg') || missingTool('chromium', '--version');
+const skip = missingTool('ffmpeg') || missingChromium();
 
 /** Runs in the page: WHIP-publishes the fake camera and microphone; returns the POST's answer. */
 const PUBLISH = (url: string, key: string | null, videoCodec: string) => `(async () => {
@@ -54,12 +55,7 @@ describe('WHIP ingest from Chromium', { skip }, () => {
 
   before(async () => {
     media = await startTestEngine();
-    browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'],
-    });
+    browser = await launchChromium({ args: ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] });
   });
 
   after(async () => {
