@@ -25,13 +25,20 @@ const h264 = () =>
   });
 const opus = () => new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate: 48000, channels: 2 });
 
+function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefined {
+  const stun = (servers ?? []).filter((x) => x.urls.startsWith('stun:')).map((x) => ({ urls: x.urls }));
+  return stun.length ? stun : undefined;
+}
+
 /** A werift peer that sends H.264 and Opus, with the configured ICE host addresses and ports. */
 export function createPeer(s: PeerSettings): RTCPeerConnection {
   return new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
     icePortRange: s.portRange,
-    iceServers: s.iceServers?.length ? s.iceServers.map((x) => ({ ...x })) : undefined,
+    // STUN only: the server's own reflexive address. TURN servers are for clients (the answers' Link
+    // headers); werift allocating on an unreachable TURN server never finishes the answer.
+    iceServers: stunOnly(s.iceServers),
     iceUseIpv6: false,
     // One transport for audio and video: werift leaves the unused ones' sockets open otherwise.
     bundlePolicy: 'max-bundle',
