@@ -7,8 +7,11 @@
  * Then, on that FLV:
  *   remux        ffmpeg -c copy +faststart to MP4 (the transcoder's command), x realtime
  *   poster       one JPEG frame
- *   upload       the MP4 to the local folder and to s3rver (MinIO client, multipart, behind the test proxy), MB/s
- *   pipeline     transcodeRecording() end to end (remux + probe + poster + verified upload), local and s3rver, x realtime
+ *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, 1 and 4 in flight), MB/s;
+ *                s3rver runs behind the test proxy in a process of its own (bench/lib/s3rver-process.ts)
+ *   pipeline     transcodeRecording() end to end (remux with the poster cut from the FLV meanwhile, then
+ *                the verified upload with the probe meanwhile), local and s3rver, x realtime, with
+ *                each stage's wall time (stages overlap, so they add up to more than the total)
  *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
  * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder.
  */
@@ -23,7 +26,7 @@ import { LocalObjectStore } from '../core/object-store/local-object-store.js';
 import { MinioObjectStore } from '../core/object-store/minio-object-store.js';
 import { parseS3Url } from '../core/config/s3-url.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
-import { startTestS3Server } from '../core/testing/s3-test-server.js';
+import { startS3rverProcess } from './lib/s3rver-process.js';
 import { joinSegments, transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
 
 const minutes = Number(process.env.ONAIR_BENCH_MINUTES ?? 60);
@@ -36,7 +39,8 @@ const secs = async (fn: () => Promise<unknown>) => {
 };
 
 async function main(): Promise<void> {
-  console.log(`bench:transcode  ${minutes} min of 720p30  (${cpus().length} cores, load ${loadavg().map((l) => fmt(l, 2)).join(' ')})`);
+  const load = () => `load ${loadavg().map((l) => fmt(l, 2)).join(' ')}`;
+  console.log(`bench:transcode  ${minutes} min of 720p30  (${cpus().length} cores, ${load()}; the machine may be shared)`);
   const clip = join(dir, 'clip.flv');
   const flv = join(dir, 'show.flv');
   const makeClip = await secs(() => makeTestMedia(clip, { seconds: 10, width: 1280, height: 720, fps: 30, gopSeconds: 2, videoBitrate: '2500k' }));
@@ -54,10 +58,12 @@ async function main(): Promise<void> {
   const poster = await secs(() => runFfmpeg(posterArgs(mp4, join(dir, 'p.jpg'), 5)));
   console.log(`poster           ${fmt(poster * 1000, 0)} ms`);
 
-  const s3 = await startTestS3Server();
+  const s3 = await startS3rverProcess();
   const stores: Array<[string, ObjectStore]> = [
     ['local folder', new LocalObjectStore(join(dir, 'objects'))],
-    ['s3rver (minio client, 16 MiB parts)', new MinioObjectStore({ target: parseS3Url(s3.url('bench', `partSize=${16 * 1024 * 1024}`)) })],
+    ['s3rver (16 MiB parts, 1 in flight)', new MinioObjectStore({ target: parseS3Url(s3.url('bench', 'partSize=16MiB&partConcurrency=1')) })],
+    ['s3rver (16 MiB parts, 4 in flight)', new MinioObjectStore({ target: parseS3Url(s3.url('bench', 'partSize=16MiB&partConcurrency=4')) })],
+    ['s3rver direct, no proxy (16 MiB parts, 4 in flight)', new MinioObjectStore({ target: parseS3Url(s3.directUrl('bench', 'partSize=16MiB&partConcurrency=4')) })],
   ];
   const mp4MB = statSync(mp4).size / 1e6;
   try {
@@ -74,15 +80,15 @@ async function main(): Promise<void> {
       }
       await store.delete('bench/upload.mp4');
     }
-    for (const [name, store] of stores) {
-      const work = join(dir, `work-${name.split(' ')[0]}`);
+    for (const [name, store] of stores.filter(([n]) => !n.includes('1 in flight'))) {
+      const work = join(dir, `work-${name.replace(/[^a-z0-9]+/gi, '-')}`);
       mkdirSync(work, { recursive: true });
       const stages: Record<string, number> = {};
       const total = await secs(() => transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', durationHintMs: src.durationMs }, {
         store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
       }));
       const parts = Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ');
-      console.log(`pipeline         ${name}: ${fmt(total)} s = ${fmt(mediaS / total, 0)}x realtime (${parts}); a ${fmt(mediaS / 60)}-min show is a replay ${fmt(total)} s after it ends`);
+      console.log(`pipeline         ${name}: ${fmt(total)} s = ${fmt(mediaS / total, 0)}x realtime (${parts}); a ${fmt(mediaS / 60)}-min show is a replay ${fmt(total)} s after it ends (${load()})`);
       rmSync(work, { recursive: true, force: true });
     }
   } finally {

@@ -60,31 +60,47 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   const mp4 = join(input.workDir, 'replay.mp4');
   const jpg = join(input.workDir, 'poster.jpg');
 
-  await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
-  // Probe and poster at once (two cores, two ffmpeg-family processes): the poster seeks to a time
+  // The poster is cut from the recording itself while the remux runs (two cores, two ffmpeg
+  // processes; it reads a few seconds of the FLV, the remux reads all of it). It seeks to a time
   // from the recording's own length when the caller knows it, from 1 s otherwise, and tries the
-  // first frame if that time is past a very short recording's end.
+  // first frame if that time is past a very short recording's end. A poster that cannot be made
+  // is no reason to fail the job.
   const posterAt = Math.min(5, (input.durationHintMs ?? 2000) / 2000);
   const posterRun = timed('poster', async () => {
-    try {
-      await runFfmpeg(posterArgs(mp4, jpg, posterAt), run);
-      return (await stat(jpg)).size > 0 || (await runFfmpeg(posterArgs(mp4, jpg, 0), run).then(async () => (await stat(jpg)).size > 0));
-    } catch {
-      return runFfmpeg(posterArgs(mp4, jpg, 0), run).then(async () => (await stat(jpg)).size > 0, () => false);
-    }
+    const made = async (at: number) => runFfmpeg(posterArgs(input.source, jpg, at), run).then(async () => (await stat(jpg)).size > 0, () => false);
+    return (await made(posterAt)) || (await made(0));
   });
-  const [probe, posterMade] = await Promise.all([
-    timed('probe', () => probeMedia(mp4, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) })),
-    posterRun,
-  ]);
-  if (!probe.video && !probe.audio) throw new UnusableRecordingError('the recording has neither video nor audio');
-  const hasPoster = posterMade && probe.video !== null;
+  posterRun.catch(() => undefined); // awaited below; only the remux's failure must not leave it unobserved
+  await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+  const posterMade = await posterRun;
 
+  // ffprobe reads the MP4 (its moov is at the front) while the upload streams it: the probe only
+  // refuses a recording with neither video nor audio, and then the uploaded object is removed.
+  const probeRun = timed('probe', () => probeMedia(mp4, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) }));
+  probeRun.catch(() => undefined);
+  const hasPoster = posterMade;
   // Video and poster at once: the poster is small, and waiting for it after the video was a round trip for nothing.
-  const [video, poster] = await timed('upload', () => Promise.all([
+  const uploads = timed('upload', () => Promise.all([
     uploadVerified(tools.store, input.videoKey, mp4),
     hasPoster ? uploadVerified(tools.store, input.posterKey, jpg) : Promise.resolve(null),
   ]));
+  uploads.catch(() => undefined);
+  let probe: MediaProbe;
+  try {
+    probe = await probeRun;
+    if (!probe.video && !probe.audio) throw new UnusableRecordingError('the recording has neither video nor audio');
+  } catch (err) {
+    await uploads.then(async () => {
+      await tools.store.delete(input.videoKey);
+      if (hasPoster) await tools.store.delete(input.posterKey);
+    }, () => undefined);
+    throw err;
+  }
+  let [video, poster] = await uploads;
+  if (poster && !probe.video) {
+    await tools.store.delete(input.posterKey);
+    poster = null;
+  }
   return { probe, video, poster };
 }
 

@@ -8,7 +8,9 @@ import { inspect } from 'node:util';
  *   s3://ACCESS_KEY:SECRET_KEY@host:9000/bucket?ssl=false    s3:// is https:// unless ssl=false
  *
  * Query parameters: region (default us-east-1; set it and no request is needed to sign URLs),
- * partSize (multipart part size, bytes or 16MiB / 1GiB; 5MiB..5GiB, default 16MiB), publicUrl
+ * partSize (multipart part size, bytes or 16MiB / 1GiB; 5MiB..5GiB, default 16MiB), partConcurrency
+ * (parts of one upload in flight at once, 1..32, default 4: memory per upload is about
+ * partSize x partConcurrency), publicUrl
  * (http(s)://host[:port] that clients reach the store at, when it differs from the address onair
  * uses: presigned URLs are signed for that host), ssl (s3:// only). Key and secret are
  * percent-encoded like any URL userinfo (a '/' in a secret is %2F). An unknown parameter is an
@@ -26,11 +28,12 @@ export interface S3Endpoint {
 
 const MiB = 1024 * 1024;
 export const DEFAULT_PART_SIZE = 16 * MiB;
+export const DEFAULT_PART_CONCURRENCY = 4;
 const MIN_PART = 5 * MiB;
 const MAX_PART = 5 * 1024 * MiB;
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9!_'()*-][A-Za-z0-9!_.'()*-]*$/;
-const KNOWN_PARAMS = new Set(['region', 'partSize', 'publicUrl', 'ssl']);
+const KNOWN_PARAMS = new Set(['region', 'partSize', 'partConcurrency', 'publicUrl', 'ssl']);
 
 export class S3Target implements S3Endpoint {
   readonly #secretKey: string;
@@ -47,6 +50,8 @@ export class S3Target implements S3Endpoint {
     readonly region: string,
     readonly partSize: number,
     readonly publicEndpoint: S3Endpoint | undefined,
+    /** Parts of one multipart upload sent at once. */
+    readonly partConcurrency: number = DEFAULT_PART_CONCURRENCY,
   ) {
     this.#secretKey = secretKey;
   }
@@ -62,7 +67,7 @@ export class S3Target implements S3Endpoint {
   }
 
   toJSON() {
-    return { endpoint: this.describe(), accessKey: this.accessKey, region: this.region, partSize: this.partSize };
+    return { endpoint: this.describe(), accessKey: this.accessKey, region: this.region, partSize: this.partSize, partConcurrency: this.partConcurrency };
   }
 
   [inspect.custom]() {
@@ -129,6 +134,8 @@ export function parseS3Url(raw: string): S3Target {
   const region = params.get('region') ?? 'us-east-1';
   if (!/^[a-z0-9-]{1,40}$/.test(region)) throw new TypeError('region must be like us-east-1');
   const partSize = params.has('partSize') ? parsePartSize(params.get('partSize')!) : DEFAULT_PART_SIZE;
+  const partConcurrency = params.has('partConcurrency') ? Number(params.get('partConcurrency')) : DEFAULT_PART_CONCURRENCY;
+  if (!Number.isInteger(partConcurrency) || partConcurrency < 1 || partConcurrency > 32) throw new TypeError('partConcurrency must be a whole number from 1 to 32');
   const publicEndpoint = params.has('publicUrl') ? parseEndpoint(params.get('publicUrl')!) : undefined;
   let accessKey: string;
   let secretKey: string;
@@ -149,5 +156,6 @@ export function parseS3Url(raw: string): S3Target {
     region,
     partSize,
     publicEndpoint,
+    partConcurrency,
   );
 }
