@@ -67,7 +67,8 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   // is no reason to fail the job.
   const posterAt = Math.min(5, (input.durationHintMs ?? 2000) / 2000);
   const posterRun = timed('poster', async () => {
-    const made = async (at: number) => runFfmpeg(posterArgs(input.source, jpg, at), run).then(async () => (await stat(jpg)).size > 0, () => false);
+    // ffmpeg succeeds without writing a frame when the time is past the end: no file is no poster.
+    const made = async (at: number) => runFfmpeg(posterArgs(input.source, jpg, at), run).then(async () => (await stat(jpg)).size > 0).catch(() => false);
     return (await made(posterAt)) || (await made(0));
   });
   posterRun.catch(() => undefined); // awaited below; only the remux's failure must not leave it unobserved

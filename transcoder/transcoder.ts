@@ -40,6 +40,7 @@ export async function startTranscoder(deps: {
     recordingsDir: config.media.recordingsDir ?? join(config.dataDir, 'recordings'),
     workDir: join(config.dataDir, 'transcoder-work'),
     keepSource: t.keepSource,
+    keepSegments: t.keepSegments,
     concurrency: t.concurrency,
     leaseMs: t.lease,
     maxAttempts: t.maxAttempts,

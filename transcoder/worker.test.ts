@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Registry } from 'prom-client';
 import { missingTool } from '../core/testing/tools.js';
 import { waitFor } from '../core/testing/wait-for.js';
-import { silentLogger } from '../core/logging/logger.js';
+import { createLogger, silentLogger } from '../core/logging/logger.js';
 import { makeTestMedia } from '../core/ffmpeg/test-media.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
 import { runCapture, runFfmpeg } from '../core/ffmpeg/process.js';
@@ -30,7 +30,7 @@ export function recordingEvent(stack: TranscoderStack, file: string, over: Parti
 
 function worker(stack: TranscoderStack, over: Partial<ConstructorParameters<typeof TranscoderWorker>[0]> = {}): TranscoderWorker {
   return new TranscoderWorker({
-    bus: stack.bus, replays: new ReplayStore(stack.db), objects: stack.objects, log: silentLogger(),
+    bus: stack.bus, replays: new ReplayStore(stack.db), objects: stack.objects, log: process.env.DBG ? createLogger({ level: "debug" }) : silentLogger(),
     recordingsDir: stack.recordingsDir, workDir: join(stack.config.dataDir, 'transcoder-work'), keepSource: false,
     concurrency: 1, leaseMs: 30_000, maxAttempts: 2, backoffMs: 50, ffmpegTimeoutMs: 60_000, ...over,
   });
@@ -184,15 +184,40 @@ for (const set of sets) {
       await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-ss', '4.2', '-i', mp4, '-frames:v', '1', frame], { timeoutMs: 30_000 });
       assert.ok(statSync(frame).size > 0);
       await waitFor('replay.ready of the joined show', () => ready.some((r) => r.objectKey === 'replays/45/q/show.mp4'), 30_000);
+      // The joined object verified, the per-segment MP4s are gone (ONAIR_REPLAY_KEEP_SEGMENTS=false); posters stay.
+      assert.ok((await replays.get(replay.id))!.segmentsRemovedAt !== null, 'marked removed');
+      assert.deepEqual((await stack.objects.list('replays/45/q/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')), ['replays/45/q/show.mp4']);
+      assert.ok((await stack.objects.list('replays/45/q/')).items.some((i) => i.key === 'replays/45/q/0000.jpg'), 'posters kept');
 
       // The final segment's event again: nothing new (one joined object, the same row).
       await stack.bus.publish('recording.finished', recordingEvent(stack, files[2]!, { eventId: 'show-2', roomId: '45', publisherId: 'q', segment: 2, final: true }), { key: '45' });
       await waitFor('the repeat handled', async () => (await stack.bus.listDead({ group: TRANSCODER_GROUP })).length === 0 && ready.filter((r) => r.eventId === ready.find((x) => x.objectKey.endsWith('0002.mp4'))?.eventId).length >= 2, 60_000);
       const again = (await replays.get(replay.id))!;
       assert.deepEqual(again.joined, full.joined);
-      assert.deepEqual((await stack.objects.list('replays/45/q/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')),
-        ['replays/45/q/0000.mp4', 'replays/45/q/0001.mp4', 'replays/45/q/0002.mp4', 'replays/45/q/show.mp4']);
+      assert.deepEqual((await stack.objects.list('replays/45/q/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')), ['replays/45/q/show.mp4']);
       await watcher.stop();
+    });
+
+    it('keeps the per-segment MP4s of a joined show with keepSegments (ONAIR_REPLAY_KEEP_SEGMENTS=true)', async () => {
+      const dir = join(stack.recordingsDir, '46');
+      mkdirSync(dir, { recursive: true });
+      const whole = join(scratch, 'whole.flv');
+      await makeTestMedia(whole, { seconds: 4, gopSeconds: 1 });
+      await runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', whole, '-c', 'copy', '-f', 'segment', '-segment_time', '2',
+        '-reset_timestamps', '1', '-segment_format', 'flv', join(dir, 'k-%04d.flv')], { timeoutMs: 60_000 });
+      w = worker(stack, { keepSegments: true });
+      await w.start();
+      for (const i of [0, 1]) {
+        await stack.bus.publish('recording.finished', recordingEvent(stack, join(dir, `k-000${i}.flv`), { eventId: `keep-${i}`, roomId: '46', publisherId: 'k', segment: i, ...(i === 1 ? { final: true } : {}) }), { key: '46' });
+      }
+      const replays = new ReplayStore(stack.db);
+      const replay = await waitFor('the joined show', async () => {
+        const [r] = await replays.listByRoom('46', { limit: 10 });
+        return r?.joined ? r : null;
+      }, 90_000);
+      assert.equal(replay.segmentsRemovedAt, null);
+      assert.deepEqual((await stack.objects.list('replays/46/k/')).items.map((i) => i.key).filter((k) => k.endsWith('.mp4')),
+        ['replays/46/k/0000.mp4', 'replays/46/k/0001.mp4', 'replays/46/k/show.mp4']);
     });
 
     it('dead-letters a corrupt recording with ffmpeg\'s reason, storing nothing and keeping the file', async () => {

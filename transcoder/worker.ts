@@ -9,6 +9,7 @@ import type { Logger } from '../core/logging/logger.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { joinedObjectKey, readyToJoin, segmentObjectKeys } from '../core/replays/replay.js';
 import type { ReplayStore } from '../core/replays/replay.store.js';
+import type { Replay, ReplaySegment } from '../core/replays/replay.js';
 import type { TranscoderMetrics } from './metrics.js';
 import { joinSegments, transcodeRecording, UnusableRecordingError } from './transcode-job.js';
 
@@ -26,6 +27,8 @@ export interface TranscoderWorkerOptions {
   /** Temporary files (one folder per job) live under this one. */
   workDir: string;
   keepSource: boolean;
+  /** Keep a joined show's per-segment MP4 objects (default false: removed once the joined object is verified). */
+  keepSegments?: boolean;
   concurrency: number;
   /** The bus lease of a job: another transcoder takes it over after this long without an answer. */
   leaseMs: number;
@@ -167,11 +170,12 @@ export class TranscoderWorker {
    * transcoded in parallel, in any order). Runs inside that segment's delivery, so a transcoder
    * killed mid-join leaves the delivery unacknowledged and the job that takes it over joins again
    * (the `existing` path); the object key is deterministic and the row is written only while the
-   * replay has no joined object, so two joins racing still make one object and one row. The segment
-   * objects stay: clips and per-segment playback use them, and the joined object can be rebuilt.
+   * replay has no joined object, so two joins racing still make one object and one row. Then the
+   * segment objects are removed, or kept with ONAIR_REPLAY_KEEP_SEGMENTS (removeSegments).
    */
   private async joinIfComplete(replayId: string, log: Logger): Promise<void> {
     const replay = await this.o.replays.get(replayId);
+    if (replay?.joined) return this.removeSegments(replay, log);
     if (!replay || !readyToJoin(replay, replay.segments)) return;
     const segments = replay.segments.filter((s) => s.segment <= replay.lastSegment!);
     const key = joinedObjectKey(replay.roomId, replay.publisherId);
@@ -190,6 +194,8 @@ export class TranscoderWorker {
       const recorded = await this.o.replays.setJoined(replayId, replay.segmentCount, { objectKey: video.key, size: video.size, md5: video.md5, durationMs: probe.durationMs });
       const sum = segments.reduce((a, s) => a + s.durationMs, 0);
       log.info({ replay: replayId, key, segments: segments.length, durationMs: probe.durationMs, segmentsMs: sum, size: video.size, recorded, tookMs: Date.now() - t0 }, 'show joined into one MP4');
+      const now = await this.o.replays.get(replayId);
+      if (now?.joined) await this.removeSegments(now, log);
       await this.o.bus.publish('replay.ready', {
         eventId: `replay.ready:joined:${replayId}`, at: Date.now(), replayId, roomId: replay.roomId,
         ...(replay.sessionId ? { sessionId: replay.sessionId } : {}),
@@ -198,6 +204,28 @@ export class TranscoderWorker {
     } finally {
       await rm(workDir, { recursive: true, force: true }).catch((err: unknown) => log.warn({ err, workDir }, 'could not remove the work folder'));
     }
+  }
+
+  /**
+   * A joined show's per-segment MP4s are removed (ONAIR_REPLAY_KEEP_SEGMENTS=false, the default)
+   * once the joined object recorded on the replay is in the store at its recorded size (it was
+   * verified by size and MD5 when uploaded): first the replay is marked (the API stops handing out
+   * segment URLs), then each object is removed. Posters stay (the replay's poster is segment 0's).
+   * Repeatable: a transcoder killed half way leaves the delivery unacknowledged, and the job that
+   * takes it over comes here again (removing an absent object is no error).
+   */
+  private async removeSegments(replay: Replay & { segments: ReplaySegment[] }, log: Logger): Promise<void> {
+    if (this.o.keepSegments || !replay.joined) return;
+    const joined = await this.o.objects.stat(replay.joined.objectKey);
+    if (!joined || joined.size !== replay.joined.size) {
+      log.warn({ replay: replay.id, key: replay.joined.objectKey, stored: joined?.size ?? null, recorded: replay.joined.size }, 'joined object missing or of another size; segment objects kept');
+      return;
+    }
+    await this.o.replays.markSegmentsRemoved(replay.id);
+    for (const s of replay.segments) {
+      if (s.objectKey !== replay.joined.objectKey) await this.o.objects.delete(s.objectKey);
+    }
+    if (!replay.segmentsRemovedAt) log.info({ replay: replay.id, segments: replay.segments.length }, 'segment objects removed; the joined MP4 is the replay');
   }
 
   /** replay.ready, with an eventId stable across re-runs (consumers deduplicate on it). */

@@ -61,13 +61,15 @@ export class ReplayService {
     const replay = await this.d.store.get(id);
     if (!replay) throw new NotFoundError('no such replay', { code: 'replay_not_found' });
     let offset = 0;
+    // Segments whose objects were removed after the join (ONAIR_REPLAY_KEEP_SEGMENTS) keep their times, codecs and posters but have no URL.
+    const removed = replay.segmentsRemovedAt !== null;
     const segments = await Promise.all(replay.segments.map(async (s) => {
-      const play = await this.playbackUrl(s.objectKey);
+      const play = removed ? null : await this.playbackUrl(s.objectKey);
       const at = offset;
       offset += s.durationMs;
       return {
         segment: s.segment, offset_ms: at, duration_ms: s.durationMs, size: s.size, video_codec: s.videoCodec, audio_codec: s.audioCodec,
-        width: s.width, height: s.height, url: play.url, url_expires_at: new Date(play.expiresAt).toISOString(),
+        width: s.width, height: s.height, url: play?.url ?? null, url_expires_at: play ? new Date(play.expiresAt).toISOString() : null,
         poster_url: s.posterKey ? (await this.playbackUrl(s.posterKey)).url : null,
       };
     }));
@@ -76,7 +78,8 @@ export class ReplayService {
     // `playback` is 'segments': play `segments` in order (each `offset_ms` into the show);
     // playback_url is then the first segment's.
     const joined = replay.joined ? await this.playbackUrl(replay.joined.objectKey) : null;
-    const whole = joined ?? (segments.length === 1 ? { url: segments[0]!.url, expiresAt: Date.parse(segments[0]!.url_expires_at) } : null);
+    const only = segments.length === 1 ? segments[0]! : null;
+    const whole = joined ?? (only?.url && only.url_expires_at ? { url: only.url, expiresAt: Date.parse(only.url_expires_at) } : null);
     return {
       ...summary(replay),
       poster_url: replay.posterKey ? (await this.playbackUrl(replay.posterKey)).url : null,

@@ -344,6 +344,8 @@ export const configSchema = z.object({
     enabled: bool(true),
     /** Keep the recorded FLV after its MP4 is uploaded and verified (default: delete it). */
     keepSource: bool(false),
+    /** Keep a joined show's per-segment MP4s (default: removed once the joined MP4 is verified; posters stay). */
+    keepSegments: bool(false),
     /** Recordings remuxed at once by one process. */
     concurrency: z.coerce.number().int().min(1).max(32).default(1),
     /** A job a transcoder took and did not finish in this time is given to another (its lease on the bus). */

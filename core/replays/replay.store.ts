@@ -15,6 +15,7 @@ function toReplay(r: Row): Replay {
     startedAt: num(r.started_at), endedAt: num(r.ended_at), createdAt: num(r.created_at),
     lastSegment: numOrNull(r.last_segment),
     joined: r.object_key ? { objectKey: str(r.object_key), size: num(r.object_size), md5: str(r.object_md5), durationMs: num(r.object_duration_ms) } : null,
+    segmentsRemovedAt: numOrNull(r.segments_removed_at),
   };
 }
 
@@ -104,6 +105,14 @@ export class ReplayStore {
     );
     const [row] = await this.q('SELECT object_key, object_md5 FROM replays WHERE id = ?', [id]);
     return !!row && row.object_key === o.objectKey && row.object_md5 === o.md5;
+  }
+
+  /**
+   * Marks the segments' objects as removed (before removing them: from then on the API hands out
+   * no URL for them). Only once the replay has its joined object. Idempotent.
+   */
+  async markSegmentsRemoved(id: string): Promise<void> {
+    await this.run('UPDATE replays SET segments_removed_at = COALESCE(segments_removed_at, ?) WHERE id = ? AND object_key IS NOT NULL', [Date.now(), id]);
   }
 
   async get(id: string): Promise<(Replay & { segments: ReplaySegment[] }) | null> {

@@ -39,6 +39,8 @@ export interface Replay {
   lastSegment: number | null;
   /** The whole show as one MP4 (segments joined), once every segment is in; null for a one-segment show. */
   joined: { objectKey: string; size: number; md5: string; durationMs: number } | null;
+  /** When the segments' MP4 objects were removed after the join (ONAIR_REPLAY_KEEP_SEGMENTS=false); null while they are kept. */
+  segmentsRemovedAt: number | null;
 }
 
 /** True when every segment 0..lastSegment is in and there is more than one: time to join them. */
