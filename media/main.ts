@@ -6,6 +6,7 @@
  * control API (kick publisher/viewer, list streams) on config.http.port.
  */
 import { createServer, type Server } from 'node:http';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { loadConfigInChild } from '../core/config/load-in-child.js';
@@ -58,7 +59,10 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
 
   let sink: HttpEventSink | undefined;
   if (controlUrl && config.callbacks.mediaKey) {
-    sink = new HttpEventSink({ controlUrl, key: config.callbacks.mediaKey, log: log.child({ mod: 'callbacks' }) });
+    // record.done goes through an outbox in the recordings folder: one queued when media dies is sent on the next start.
+    const outboxDir = join(config.media.recordingsDir ?? join(config.dataDir, 'recordings'), '.outbox');
+    sink = new HttpEventSink({ controlUrl, key: config.callbacks.mediaKey, log: log.child({ mod: 'callbacks' }), outboxDir });
+    sink.replayOutbox();
     sink.attach(engine);
   } else {
     log.warn("no 'media.controlUrl' or 'callbacks.mediaKey': media events are not sent to control");

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from '../../core/logging/logger.js';
 import type { MediaEventName, MediaEventSource, MediaEvents } from '../../core/media/media-contract.js';
 import { httpCall } from '../../core/http/http-call.js';
@@ -16,6 +18,12 @@ export interface HttpEventSinkOptions {
   maxAttempts?: number;
   /** Deadline of one POST (default 5 s). */
   timeoutMs?: number;
+  /**
+   * The outbox of record.done (media's recordings folder, `.outbox`): each record.done is written
+   * there before send() returns and removed once control answered it; replayOutbox() sends what a
+   * previous process left. Without it a record.done queued when media dies is lost.
+   */
+  outboxDir?: string;
 }
 
 /**
@@ -31,6 +39,8 @@ export interface MediaCallbackBody<K extends MediaEventName = MediaEventName> {
 interface Pending {
   body: MediaCallbackBody;
   attempts: number;
+  /** The outbox file holding this event until control answers it. */
+  outboxFile?: string;
 }
 
 export type { MediaEventSource };
@@ -69,9 +79,72 @@ export class HttpEventSink {
 
   send<K extends MediaEventName>(event: K, data: MediaEvents[K]): void {
     if (this.closed) return;
+    const body = { id: randomUUID(), event, payload: data } as MediaCallbackBody;
+    this.enqueue({ body, attempts: 0, ...(event === 'record.done' ? this.toOutbox(body) : {}) });
+  }
+
+  /**
+   * Queues the record.done events a previous media process wrote to the outbox and never saw
+   * answered (killed between queueing and delivery), oldest first. Call once at start, before
+   * attach(). Control turns each into recording.finished with an id made of publisher and path,
+   * and the transcoder keeps one segment per such id, so an event delivered twice (answered, then
+   * the process died before removing the file) changes nothing. Answers how many were queued.
+   */
+  replayOutbox(): number {
+    const dir = this.o.outboxDir;
+    if (!dir) return 0;
+    let names: string[];
+    try {
+      names = readdirSync(dir).filter((n) => n.endsWith('.json')).sort();
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    for (const name of names) {
+      const file = join(dir, name);
+      try {
+        const body = JSON.parse(readFileSync(file, 'utf8')) as MediaCallbackBody;
+        if (body?.event !== 'record.done' || typeof body.id !== 'string' || typeof body.payload !== 'object') throw new Error('not a record.done');
+        this.enqueue({ body, attempts: 0, outboxFile: file });
+        n++;
+      } catch (err) {
+        this.o.log.warn({ err, file }, 'unreadable outbox entry; left in place');
+      }
+    }
+    if (n) this.o.log.warn({ events: n }, 'record.done events a previous media process did not deliver: sending them now');
+    return n;
+  }
+
+  private enqueue(p: Pending): void {
     if (this.queue.length >= this.maxQueue) this.dropOne();
-    this.queue.push({ body: { id: randomUUID(), event, payload: data } as MediaCallbackBody, attempts: 0 });
+    this.queue.push(p);
     if (!this.running) this.idle = this.run();
+  }
+
+  /** Writes the event to the outbox (a temporary name, then renamed: a reader never sees half a file). No fsync: it guards against the process dying, not the machine. */
+  private toOutbox(body: MediaCallbackBody): { outboxFile?: string } {
+    const dir = this.o.outboxDir;
+    if (!dir) return {};
+    const file = join(dir, `${Date.now().toString().padStart(15, '0')}-${body.id}.json`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${file}.tmp`, JSON.stringify(body));
+      renameSync(`${file}.tmp`, file);
+      return { outboxFile: file };
+    } catch (err) {
+      this.o.log.error({ err, dir }, 'could not write the record.done outbox; the event is sent but not kept across a crash');
+      return {};
+    }
+  }
+
+  /** Control answered (delivered, or refused for good): the outbox entry is done. */
+  private settle(p: Pending): void {
+    if (!p.outboxFile) return;
+    try {
+      unlinkSync(p.outboxFile);
+    } catch {
+      // already gone
+    }
   }
 
   get queued(): number {
@@ -106,11 +179,13 @@ export class HttpEventSink {
         if (this.queue[0] !== head) continue; // dropped by close() meanwhile
         if (outcome === 'delivered') {
           this.queue.shift();
+          this.settle(head);
           this.delivered++;
           continue;
         }
         if (outcome === 'rejected') {
           this.queue.shift();
+          this.settle(head);
           this.dropped++;
           continue;
         }
@@ -118,7 +193,7 @@ export class HttpEventSink {
         if (head.attempts >= this.maxAttempts) {
           this.queue.shift();
           this.dropped++;
-          this.o.log.error({ event: head.body.event, id: head.body.id }, 'media callback undeliverable; dropped');
+          this.o.log.error({ event: head.body.event, id: head.body.id, outbox: head.outboxFile }, head.outboxFile ? 'media callback undeliverable; kept in the outbox for the next start' : 'media callback undeliverable; dropped');
           continue;
         }
         await this.sleep(Math.min(10_000, 250 * 2 ** (head.attempts - 1)));
