@@ -213,7 +213,8 @@ export async function startTestEngine(
  * on 127.0.0.1:0 that verifies signed callbacks (POST /api/v1/callback/media, kept in `callbacks`)
  * and answers SRS-style hook calls, which carry the hook secret derived from `key` in their URL
  * (a wrong secret is 401). `hook(path, body, res)` answers a verified hook call; 404 when it
- * returns false.
+ * returns false. `status(callback)` picks the HTTP status of a verified callback (default 200;
+ * only a 2xx one is kept in `callbacks`), e.g. 503 to hold an event in media's queue.
  */
 export interface StandInControl {
   url: string;
@@ -224,6 +225,7 @@ export interface StandInControl {
 export async function startStandInControl(
   key: string,
   hook: (path: string, body: Record<string, any>, res: ServerResponse) => boolean,
+  status: (callback: { event: MediaEventName; payload: MediaEvents[MediaEventName] }) => number = () => 200,
 ): Promise<StandInControl> {
   const callbacks: StandInControl['callbacks'] = [];
   const server = createServer((req, res) => {
@@ -234,8 +236,10 @@ export async function startStandInControl(
       if (req.url === '/api/v1/callback/media') {
         const check = verifyMediaCallback(key, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
         if (!check.ok) return void res.writeHead(401).end();
-        callbacks.push(JSON.parse(raw.toString()));
-        return void res.writeHead(200).end('{}');
+        const callback = JSON.parse(raw.toString()) as StandInControl['callbacks'][number];
+        const answer = status(callback);
+        if (answer >= 200 && answer < 300) callbacks.push(callback);
+        return void res.writeHead(answer).end('{}');
       }
       // Hook calls carry the hook secret in the URL, as SRS and nginx-rtmp configs do (derived from the media key here).
       const url = new URL(req.url ?? '/', 'http://control');

@@ -1,18 +1,14 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:http';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { AddressInfo } from 'node:net';
 import { missingTool } from '../../core/testing/tools.js';
 import { waitFor } from '../../core/testing/wait-for.js';
-import { verifyMediaCallback } from '../../core/callbacks/media-callback-signature.js';
-import { mediaHookSecret } from '../../core/callbacks/hook-secret.js';
 import type { MediaEvents } from '../../core/media/media-contract.js';
-import { publishWithFfmpeg } from './media-fixtures.js';
+import { publishWithFfmpeg, startStandInControl, type StandInControl } from './media-fixtures.js';
 
 const KEY = 'media-key-for-tests-0123456789';
 const root = resolve(import.meta.dirname, '../..');
@@ -30,46 +26,22 @@ describe('record.done outbox across a media process killed with SIGKILL', { skip
   const recordings = join(dir, 'recordings');
   const children: ChildProcess[] = [];
   let acceptRecordDone = false;
-  const delivered: MediaEvents['record.done'][] = [];
   let refused = 0;
-  const control = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const raw = Buffer.concat(chunks);
-      if (req.url === '/api/v1/callback/media') {
-        const check = verifyMediaCallback(KEY, req.headers['x-onair-timestamp'] as string, req.headers['x-onair-signature'] as string, raw);
-        if (!check.ok) return void res.writeHead(401).end();
-        const body = JSON.parse(raw.toString()) as { event: string; payload: MediaEvents['record.done'] };
-        if (body.event === 'record.done') {
-          if (!acceptRecordDone) {
-            refused++;
-            return void res.writeHead(503).end('{}');
-          }
-          delivered.push(body.payload);
-        }
-        return void res.writeHead(200).end('{}');
-      }
-      const url = new URL(req.url ?? '/', 'http://control');
-      if (url.searchParams.get('secret') !== mediaHookSecret(KEY)) return void res.writeHead(401).end('{"code":401}');
-      if (url.pathname === '/api/v1/hook/on_publish') return void res.end('{"code":0,"data":{"stream_name":"1001","record":true}}');
-      res.end('0');
-    });
-  });
+  let control: StandInControl;
+  const delivered = () => (control?.callbacks ?? []).filter((c) => c.event === 'record.done').map((c) => c.payload as MediaEvents['record.done']);
 
   after(async () => {
     for (const c of children) c.kill('SIGKILL');
-    await new Promise((r) => control.close(r));
+    await control?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   async function startMedia(): Promise<{ proc: ChildProcess; rtmpPort: number }> {
-    const port = (control.address() as AddressInfo).port;
     const proc = spawn(process.execPath, ['--import', 'tsx', join(root, 'media', 'main.ts')], {
       cwd: root, stdio: ['ignore', 'pipe', 'inherit'],
       env: {
         PATH: process.env.PATH ?? '', ONAIR_DATA_DIR: join(dir, 'data'), ONAIR_RECORDINGS_DIR: recordings, ONAIR_RECORD: 'true',
-        ONAIR_HOST: '127.0.0.1', ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_CONTROL_URL: `http://127.0.0.1:${port}`,
+        ONAIR_HOST: '127.0.0.1', ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_CONTROL_URL: control.url,
         ONAIR_MEDIA_CALLBACK_KEY: KEY, ONAIR_HLS: 'false', ONAIR_LOG_LEVEL: 'info', ONAIR_SECRET: 'a-test-secret-0123456789',
       },
     });
@@ -93,7 +65,14 @@ describe('record.done outbox across a media process killed with SIGKILL', { skip
   const outbox = () => (existsSync(join(recordings, '.outbox')) ? readdirSync(join(recordings, '.outbox')).filter((n) => n.endsWith('.json')) : []);
 
   it('a record.done queued when media is killed is delivered by the next media process, then its outbox entry is removed', { timeout: 240_000 }, async () => {
-    await new Promise<void>((r) => control.listen(0, '127.0.0.1', r));
+    control = await startStandInControl(KEY, (path, _body, res) => {
+      res.end(path === '/api/v1/hook/on_publish' ? '{"code":0,"data":{"stream_name":"1001","record":true}}' : '0');
+      return true;
+    }, (c) => {
+      if (c.event !== 'record.done' || acceptRecordDone) return 200;
+      refused++;
+      return 503;
+    });
     const first = await startMedia();
     const ff = publishWithFfmpeg(`rtmp://127.0.0.1:${first.rtmpPort}/live/sk_1001`, { seconds: 3 });
     children.push(ff);
@@ -103,16 +82,16 @@ describe('record.done outbox across a media process killed with SIGKILL', { skip
     assert.equal(outbox().length, 1, 'in the outbox while undelivered');
     first.proc.kill('SIGKILL');
     await new Promise((r) => (first.proc.exitCode !== null || first.proc.signalCode !== null ? r(null) : first.proc.once('exit', r)));
-    assert.equal(delivered.length, 0);
+    assert.equal(delivered().length, 0);
 
     acceptRecordDone = true;
     const second = await startMedia();
-    const done = await waitFor('record.done delivered by the new process', () => delivered[0], 60_000);
+    const done = await waitFor('record.done delivered by the new process', () => delivered()[0], 60_000);
     assert.equal(done.streamName, '1001');
     assert.ok(done.path.startsWith(recordings) && existsSync(done.path), done.path);
     assert.ok(done.size > 0);
     await waitFor('outbox emptied', () => outbox().length === 0, 30_000);
-    assert.equal(delivered.length, 1);
+    assert.equal(delivered().length, 1);
     second.proc.kill('SIGTERM');
   });
 });
