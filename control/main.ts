@@ -80,6 +80,7 @@ import { trackPublishes } from '../core/lifecycle/tracked-bus.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
 import type { Duplex } from 'node:stream';
 import { createChatModule, type ChatModule } from './chat/chat-module.js';
+import { chatPerMinute } from './chat/chat-rate.js';
 import { AudienceEventHandlers } from './audience/audience-events.handlers.js';
 
 export interface ControlDeps {
@@ -245,7 +246,9 @@ export function createControl(deps: ControlDeps): Control {
     metrics, log: log.child({ mod: 'rate-limit' }),
   });
   // The operator console (ser-blive) and the pages' public reads: control/operator.
-  const operator = new OperatorService({ store: new OperatorStore(db), users, rooms, media, metrics, bus, log: log.child({ mod: 'operator' }) });
+  const operator = new OperatorService({
+    store: new OperatorStore(db), users, rooms, media, metrics, bus, chatRates: (now) => chatPerMinute(cache, now), log: log.child({ mod: 'operator' }),
+  });
   // Replays (issue 13): the transcoder writes them, control lists, plays, deletes, clips and prunes them.
   const objects = deps.objects ?? new LocalObjectStore(join(config.dataDir, 'objects'));
   const replaySigner = new ReplayUrlSigner(config.secret!);

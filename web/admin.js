@@ -134,7 +134,8 @@ const panels = {
       const tile = grid.querySelector(`article.tile[data-room-id="${CSS.escape(r.room_id)}"]`) ?? grid.appendChild(wallTile(r));
       const i = r.ingest;
       tile.querySelector('.who').textContent = `${r.owner.username ?? r.owner.id} · ${t('watch.watching', { n: r.viewers })}`;
-      tile.querySelector('.figures-line').textContent = i ? `${kbps(i.bitrate_kbps)} · ${i.fps} fps · ${i.width}×${i.height}` : '—';
+      const chat = r.chat_per_min === null || r.chat_per_min === undefined ? null : t('admin.chatRate', { n: r.chat_per_min });
+      tile.querySelector('.figures-line').textContent = [i ? `${kbps(i.bitrate_kbps)} · ${i.fps} fps · ${i.width}×${i.height}` : '—', chat].filter(Boolean).join(' · ');
       const img = tile.querySelector('img.frame');
       if (r.frame_url) {
         const next = new Image();

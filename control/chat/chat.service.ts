@@ -15,6 +15,7 @@ import type { MessageStore } from './message.store.js';
 import { RoomFanout, type Envelope } from './room-fanout.js';
 import { WordFilter } from './word-filter.js';
 import type { ChatMetrics } from './chat-metrics.js';
+import { countChatPost } from './chat-rate.js';
 
 export interface ChatServiceDeps {
   pubsub: PubSub;
@@ -259,7 +260,11 @@ export class ChatService implements ChatConnHost {
     if (m.ts !== undefined) out.ts = m.ts;
     if (m.color !== undefined) out.color = m.color;
     if (m.position !== undefined) out.position = m.position;
-    const id = await this.deps.pubsub.publishKept(roomChannel(conn.roomId), out as never);
+    // The wall's chat rate is counted alongside the publish (no added wait); a cache failure there does not refuse the post.
+    const [id] = await Promise.all([
+      this.deps.pubsub.publishKept(roomChannel(conn.roomId), out as never),
+      countChatPost(cache, conn.roomId, at).catch(() => undefined),
+    ]);
     this.deps.messages.add({
       roomId: conn.roomId, sessionId: conn.sessionId, userId: user.id, type: m.type, content: text, keptId: id,
       videoTs: m.ts, color: m.color, position: m.position, at: new Date(at),

@@ -36,6 +36,31 @@ for (const set of testAdapterSets()) {
       assert.equal(e.body.error.code, 'room_not_found');
     });
 
+    it('the supervision wall counts the room\'s accepted messages of the last minute, over both nodes', async () => {
+      const [a, b] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const op = await kit.operator();
+      const rate = async (node: typeof a) => {
+        const wall = await node!.http.get('/api/v1/admin/wall').set(op.auth).expect(200);
+        return wall.body.rooms.find((r: { room_id: string }) => r.room_id === roomId)?.chat_per_min;
+      };
+      assert.equal(await rate(a), 0);
+      const [alice, bob] = [await kit.user(), await kit.user()];
+      const ca = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${alice.token}`);
+      const cb = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${bob.token}`);
+      await ca.next((m) => m.type === 'welcome', 'welcome');
+      await cb.next((m) => m.type === 'welcome', 'welcome');
+      for (let i = 0; i < 3; i++) ca.send({ v: 1, type: 'chat', text: `a${i}`, client_id: `a${i}` });
+      for (let i = 0; i < 2; i++) cb.send({ v: 1, type: 'danmaku', text: `b${i}`, client_id: `b${i}` });
+      cb.send({ v: 1, type: 'chat', text: '   ', client_id: 'empty' }); // refused: not counted
+      await waitFor('3 acks on A', () => ca.ofType('ack').length === 3 || undefined, 15_000);
+      await waitFor('2 acks and a refusal on B', () => (cb.ofType('ack').length === 2 && cb.ofType('error').length === 1) || undefined, 15_000);
+      assert.equal(await rate(a), 5);
+      assert.equal(await rate(b), 5, 'the other node reads the same count (shared cache)');
+      ca.close();
+      cb.close();
+    });
+
     it('delivers a message posted on node A to a socket on node B, with its history id', async () => {
       const [a, b] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();

@@ -19,6 +19,8 @@ export interface OperatorServiceDeps {
   media: Pick<MediaControl, 'listStreams'>;
   metrics: Registry;
   bus?: DeadLetterCount;
+  /** Room id → chat messages in the last minute, over every control node (control/chat/chat-rate.ts). */
+  chatRates?: (now: number) => Promise<Map<string, number>>;
   log?: Logger;
   now?: () => number;
 }
@@ -29,6 +31,8 @@ export interface WallTile {
   title: string;
   owner: { id: string; username: string | null };
   viewers: number;
+  /** Chat and danmaku messages accepted in the last minute (null when the count is unavailable). */
+  chat_per_min: number | null;
   /** Same-origin URL of the newest frame (media's keyframe screenshot), or the cover a vendor's screenshot callback set; null when neither exists. */
   frame_url: string | null;
   ingest: IngestFigures | null;
@@ -137,12 +141,16 @@ export class OperatorService {
 
   /** Every live room with its newest frame and live figures. */
   async wall(): Promise<WallTile[]> {
-    const [rooms, streams] = await Promise.all([this.deps.store.liveRooms(200), this.liveStreams()]);
+    const [rooms, streams, chat] = await Promise.all([
+      this.deps.store.liveRooms(200), this.liveStreams(),
+      this.deps.chatRates ? this.deps.chatRates(this.now()).catch((err) => { this.deps.log?.warn({ err }, 'chat rates unavailable'); return null; }) : null,
+    ]);
     return Promise.all(rooms.map(async (r) => {
       const view = await this.deps.rooms.view(r.id).catch(() => null);
       const stream = streams.get(r.id);
       return {
         room_id: r.id, title: r.title, owner: { id: r.owner_id, username: r.username }, viewers: view?.viewers ?? 0,
+        chat_per_min: chat ? chat.get(r.id) ?? 0 : null,
         frame_url: stream ? `/live/${encodeURIComponent(r.id)}/frame.jpg` : r.cover_url, ingest: ingestFigures(stream),
       };
     }));

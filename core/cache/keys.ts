@@ -46,4 +46,6 @@ export const audienceKeys = {
    * `{roomId}|{until ms}`, value the room id. The node whose HDEL removes a due field announces it.
    */
   pausesDue: () => 'hash:live:pauses:due',
+  /** Accepted chat and danmaku posts in one 10-second slot (epoch ms / 10 000), scored per room id; for the wall's chat rate. */
+  chatRate: (slot: number) => `zset:live:chat:rate:${slot}`,
 } as const;
