@@ -38,6 +38,7 @@ import { objectStoreOrigin } from '../core/http/security-headers.js';
 import { startMetricsListener } from '../core/http/metrics-endpoint.js';
 import type { BusEvents } from '../core/events/bus-events.js';
 import { createCallbackPipeline, type CallbackPipeline } from './callbacks/callback-pipeline.js';
+import { CALLBACK_GROUP } from './callbacks/callback-consumer.js';
 import { eventCommitHooks, eventRoutes, fanOutRoutes } from './event-routes.js';
 import { Reaper } from './live-sessions/reaper.js';
 import { createFollowRouter } from './notifications/follows.routes.js';
@@ -247,7 +248,8 @@ export function createControl(deps: ControlDeps): Control {
   });
   // The operator console (ser-blive) and the pages' public reads: control/operator.
   const operator = new OperatorService({
-    store: new OperatorStore(db), users, rooms, media, metrics, bus, chatRates: (now) => chatPerMinute(cache, now), log: log.child({ mod: 'operator' }),
+    store: new OperatorStore(db), users, rooms, media, metrics, bus, chatRates: (now) => chatPerMinute(cache, now),
+    callbackBacklog: () => bus.backlog(CALLBACK_GROUP), log: log.child({ mod: 'operator' }),
   });
   // Replays (issue 13): the transcoder writes them, control lists, plays, deletes, clips and prunes them.
   const objects = deps.objects ?? new LocalObjectStore(join(config.dataDir, 'objects'));

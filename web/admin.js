@@ -109,6 +109,7 @@ const panels = {
       figure(t('admin.egress'), kbps(o.egress_kbps), 'fig-egress'),
       figure(t('admin.cpu'), o.cpu_percent === null ? '—' : `${o.cpu_percent} %`, 'fig-cpu'),
       figure(t('admin.memory'), mib(o.memory_rss_bytes), 'fig-memory'),
+      figure(t('admin.backlog'), o.callback_backlog, 'fig-backlog'),
       h('div', { class: 'figure', id: 'fig-dead' }, h('span', { class: 'status' }, t('admin.dead')), h('strong', {}, String(o.dead_letters ?? '—')),
         o.dead_letters ? h('button', { type: 'button', onclick: action(async () => {
           await api('/admin/callbacks/dead/all/replay', { method: 'POST' });

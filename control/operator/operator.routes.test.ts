@@ -107,6 +107,7 @@ for (const set of testAdapterSets()) {
       const overview = await kit.http.get('/api/v1/admin/overview').set(op.auth).expect(200);
       assert.equal(overview.body.streams, 1);
       assert.equal(overview.body.dead_letters, 0);
+      assert.equal(typeof overview.body.callback_backlog, 'number', 'control/main.ts wires the callbacks group\'s backlog');
       assert.ok(overview.body.memory_rss_bytes > 0);
       const wall = await kit.http.get('/api/v1/admin/wall').set(op.auth).expect(200);
       assert.deepEqual(wall.body.rooms.map((r: { room_id: string }) => r.room_id), [rooms[0]!.roomId]);

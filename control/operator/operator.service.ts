@@ -21,6 +21,8 @@ export interface OperatorServiceDeps {
   bus?: DeadLetterCount;
   /** Room id → chat messages in the last minute, over every control node (control/chat/chat-rate.ts). */
   chatRates?: (now: number) => Promise<Map<string, number>>;
+  /** Events of the bus the callbacks consumer group has not acknowledged yet (the bus's backlog count, shared by every node). */
+  callbackBacklog?: () => Promise<number>;
   log?: Logger;
   now?: () => number;
 }
@@ -179,7 +181,10 @@ export class OperatorService {
     const sample = { at, bytesIn: bytesIn ?? 0, bytesOut: bytesOut ?? 0, cpu: cpu ?? 0 };
     // Without media's byte counters in this registry (control on its own), ingest is the sum of the streams' bitrates.
     if (rates.ingest_kbps === null && streams) rates.ingest_kbps = Math.round(streams.reduce((n, s) => n + s.bitrateInKbps, 0));
-    const dead = this.deps.bus ? await this.deps.bus.listDead({ limit: 1000 }).then((d) => d.length, () => null) : null;
+    const [dead, backlog] = await Promise.all([
+      this.deps.bus ? this.deps.bus.listDead({ limit: 1000 }).then((d) => d.length, () => null) : null,
+      this.deps.callbackBacklog ? this.deps.callbackBacklog().catch(() => null) : null,
+    ]);
     const overview = {
       at: new Date(at).toISOString(),
       streams: streams?.length ?? metricSum(all, 'onair_media_streams'),
@@ -188,6 +193,7 @@ export class OperatorService {
       memory_rss_bytes: metricSum(all, 'process_resident_memory_bytes') ?? process.memoryUsage().rss,
       heap_used_bytes: metricSum(all, 'nodejs_heap_size_used_bytes'),
       dead_letters: dead,
+      callback_backlog: backlog,
     };
     this.lastSample = { ...sample, overview };
     return overview;
