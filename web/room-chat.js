@@ -96,7 +96,7 @@ function handle(m) {
     case 'chat':
     case 'danmaku':
       line('msg', m.id, m.user?.name, m.text);
-      fly(m.text, m.color);
+      fly(m.text, m.color, undefined, m.position);
       break;
     case 'gift':
       gift(m);
@@ -179,7 +179,7 @@ function gift(m) {
 }
 
 /** A danmaku crossing the video right to left on one of a few lanes. */
-function fly(text, color, kind) {
+function fly(text, color, kind, position) {
   const overlay = $('danmaku');
   if (!overlay || overlay.hidden || !text) return;
   const span = document.createElement('span');
@@ -187,7 +187,12 @@ function fly(text, color, kind) {
   span.textContent = text;
   if (color && /^#[0-9a-f]{6}$/i.test(color)) span.style.color = color;
   const lanes = 8;
-  span.style.top = `${(Math.floor(Math.random() * lanes) / lanes) * 85}%`;
+  if (position === 'top' || position === 'bottom') {
+    // Fixed danmaku: centred on the top or bottom lane for a few seconds.
+    span.classList.add('fixed');
+    span.dataset.position = position;
+    span.style.top = position === 'top' ? '2%' : '88%';
+  } else span.style.top = `${(Math.floor(Math.random() * lanes) / lanes) * 85}%`;
   overlay.append(span);
   span.addEventListener('animationend', () => span.remove());
   setTimeout(() => span.remove(), 12_000);
@@ -217,7 +222,14 @@ function showError(m) {
 function send(text) {
   if (!ws || ws.readyState !== WebSocket.OPEN) return false;
   // Every chat line also crosses the video for those with the overlay on: one kind of post.
-  ws.send(JSON.stringify({ v: 1, type: 'chat', text, client_id: `c${++clientSeq}` }));
+  // A colour or position picked next to the input goes with it (white scrolling is the default: sent as nothing).
+  const color = $('chat-color')?.value;
+  const position = $('chat-position')?.value;
+  ws.send(JSON.stringify({
+    v: 1, type: 'chat', text, client_id: `c${++clientSeq}`,
+    ...(color && /^#[0-9a-f]{6}$/i.test(color) && color.toLowerCase() !== '#ffffff' ? { color } : {}),
+    ...(position === 'top' || position === 'bottom' ? { position } : {}),
+  }));
   return true;
 }
 

@@ -92,6 +92,24 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.equal(await a.inputValue('#chat-input'), '', 'the post box is cleared');
       assert.equal(await a.locator('#chat-list li.msg', { hasText: line }).count(), 1, 'A sees their own line once');
 
+      // A picks a colour and the top position next to the input: B's danmaku is red, fixed at the top.
+      const styled = `red on top ${process.pid}`;
+      let seen: { color: string; position: string | undefined } | null = null;
+      const watchStyled = until('B sees the styled danmaku', async () => {
+        const dm = b.locator('#danmaku .dm.fixed', { hasText: styled });
+        if ((await dm.count()) === 0) return false;
+        seen = await dm.first().evaluate((el) => ({ color: (globalThis as any).getComputedStyle(el).color as string, position: (el as any).dataset.position as string | undefined }));
+        return true;
+      }, 20_000, 100);
+      await a.fill('#chat-color', '#ff0000');
+      await a.selectOption('#chat-position', 'top');
+      await a.fill('#chat-input', styled);
+      await a.click('#chat-send');
+      await watchStyled;
+      assert.deepEqual(seen, { color: 'rgb(255, 0, 0)', position: 'top' });
+      await a.fill('#chat-color', '#ffffff');
+      await a.selectOption('#chat-position', 'scroll');
+
       // Gifts: none is affordable without coins, then a recharge, then a combo of two.
       const button = `#gift-bar button[data-gift-id="${gift.body.id}"]`;
       await a.locator(button).waitFor();
