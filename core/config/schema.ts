@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { parseIceServers } from '../media/ice-servers.js';
+import { parseIceServers } from './ice-servers.js';
 import { parseDuration } from './duration.js';
 import { parseS3Url, type S3Target } from './s3-url.js';
 import { parseAddressList } from './cidr.js';

@@ -1,5 +1,5 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
-import { iceServersLink, type IceServer } from '../../../core/media/ice-servers.js';
+import { iceServersLink, type IceServer } from '../../../core/config/ice-servers.js';
 
 export interface PeerSettings {
   /** Extra ICE host addresses (config.media.webrtcIceHosts). */
