@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { BUSY_SHARE, FlushPolicy, FULL_WRITE_BYTES } from './flush-policy.js';
+import { BUSY_SHARE, FlushPolicy, FULL_WRITE_BYTES, tickStart } from './flush-policy.js';
 
 /** A policy that has measured `costMs` per viewer over many ticks (bytes too alike to tell apart). */
 function measured(costMs: number, ceilingMs = 100): FlushPolicy {
@@ -103,5 +103,40 @@ describe(FlushPolicy.name, () => {
 
   it('waits for nobody when nobody is waiting', () => {
     assert.equal(measured(0.01).waitMs({ dirtyViewers: 0, queuedBytes: 0, sinceLastTickMs: 0 }), 0);
+  });
+});
+
+describe(tickStart.name, () => {
+  it('starts the ticks at places spread evenly over the viewers, so the last to join is not the last written every tick', () => {
+    const n = 400;
+    const ticks = 2000;
+    const quarters = [0, 0, 0, 0];
+    let sum = 0;
+    for (let t = 0; t < ticks; t++) {
+      const s = tickStart(t, n);
+      assert.ok(Number.isInteger(s) && s >= 0 && s < n, `start ${s}`);
+      // The place of the viewer that joined last (index n - 1) when the writes go from s round to s - 1.
+      const place = (n - 1 - s + n) % n;
+      sum += place;
+      quarters[Math.floor((place * 4) / n)]!++;
+    }
+    assert.ok(Math.abs(sum / ticks - (n - 1) / 2) < n * 0.02, `mean place ${sum / ticks} ~ ${(n - 1) / 2}`);
+    for (const q of quarters) assert.ok(Math.abs(q - ticks / 4) < ticks * 0.02, `each quarter of the order about as often: ${quarters.join(', ')}`);
+  });
+
+  it('does not start two successive ticks close together', () => {
+    const n = 1000;
+    for (let t = 1; t < 200; t++) {
+      const d = Math.abs(tickStart(t, n) - tickStart(t - 1, n));
+      assert.ok(Math.min(d, n - d) > n / 5, `ticks ${t - 1} and ${t}: ${tickStart(t - 1, n)}, ${tickStart(t, n)}`);
+    }
+  });
+
+  it('starts at the first viewer when there is no choice, or the input makes no sense', () => {
+    assert.equal(tickStart(7, 1), 0);
+    assert.equal(tickStart(7, 0), 0);
+    assert.equal(tickStart(Number.NaN, 10), 0);
+    assert.equal(tickStart(-1, 10), 0);
+    assert.equal(tickStart(Infinity, 10), 0);
   });
 });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { MediaPacket } from './media-packet.js';
-import { FlushPolicy } from './flush-policy.js';
+import { FlushPolicy, tickStart } from './flush-policy.js';
 
 /**
  * Coalesces viewer writes: a viewer queues its packets and registers here when it gets the first
@@ -17,6 +17,9 @@ import { FlushPolicy } from './flush-policy.js';
  * A tick is written in slices of SLICE viewers, yielding to the event loop in between: at 3200
  * viewers a tick is ~40 ms of work, and a viewer arriving meanwhile would otherwise wait for all of
  * it before its request is even read (time to first frame grew with the audience, to ~40 ms).
+ *
+ * A tick does not always start with the same viewer (tickStart): the viewers that joined last
+ * would otherwise be written last at every tick, waiting for all of its work each time.
  *
  * Shared batches: viewers that keep up with a stream all queue the same packets in an interval, so
  * during a tick the scheduler joins such a run once into one buffer, and every viewer with that run
@@ -45,8 +48,9 @@ export class FlushScheduler {
   private urgent = new Set<Flushable>();
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
-  /** The tick being written, slice by slice: due[next..] are still to flush. */
+  /** The tick being written, slice by slice, from due[start] round to due[start - 1]: the `next` first of those are flushed. */
   private due: Flushable[] = [];
+  private start = 0;
   private next = 0;
   private sliceImmediate: NodeJS.Immediate | undefined;
   /** Runs seen in the current tick, by first packet; emptied when a tick starts and ends. */
@@ -182,6 +186,7 @@ export class FlushScheduler {
     this.timer = undefined;
     for (const f of this.dirty) this.due.push(f);
     this.dirty = new Set();
+    this.start = tickStart(this.ticks, this.due.length);
     this.tickDirtySince = this.dirtySince ?? performance.now();
     this.dirtySince = undefined;
     this.batches.clear();
@@ -215,15 +220,20 @@ export class FlushScheduler {
   /** Flushes up to `max` due viewers; at the end of the tick, forgets it and returns true. */
   private flushDue(max: number): boolean {
     const due = this.due;
-    const end = Math.min(due.length, this.next + max);
+    const n = due.length;
+    const end = Math.min(n, this.next + max);
     this.inTick = true;
     try {
-      while (this.next < end) due[this.next++]!.flush();
+      while (this.next < end) {
+        const i = this.start + this.next++;
+        due[i < n ? i : i - n]!.flush();
+      }
     } finally {
       this.inTick = false;
     }
-    if (this.next >= due.length) {
+    if (this.next >= n) {
       this.due = [];
+      this.start = 0;
       this.next = 0;
       this.batches.clear(); // written buffers live on only in the sockets' pending writes
       return true;
@@ -242,7 +252,13 @@ export class FlushScheduler {
     this.immediate = undefined;
     this.sliceImmediate = undefined;
     this.runUrgent();
-    for (const f of this.dirty) this.due.push(f);
+    // The rest of a tick in progress, in its order, then the viewers waiting for the next one.
+    const rest: Flushable[] = [];
+    for (let k = this.next; k < this.due.length; k++) rest.push(this.due[(this.start + k) % this.due.length]!);
+    for (const f of this.dirty) rest.push(f);
+    this.due = rest;
+    this.start = 0;
+    this.next = 0;
     this.dirty = new Set();
     this.flushDue(Infinity);
   }
