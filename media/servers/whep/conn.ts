@@ -5,7 +5,8 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
 import type { Stream } from '../../stream/stream.js';
 import { parseAvcConfig, readFlvAvc } from '../../protocols/webrtc/h264-rtp.js';
-import { createPeer, gathered, preferH264, type PeerSettings } from './peer.js';
+import { createPeer, gathered, preferH264 } from './peer.js';
+import { OfferError, type PeerSettings } from './http.js';
 import { VideoRtpSink } from './video-sink.js';
 import type { OpusFeeds } from './opus-feed.js';
 
@@ -22,13 +23,6 @@ export interface WhepConnDeps {
    */
   silenceTimeoutMs: number;
   onClosed(conn: WhepConn): void;
-}
-
-/** Thrown for an offer we cannot answer (400, or 415 when it has no usable H.264). */
-export class OfferError extends Error {
-  constructor(readonly status: 400 | 415, message: string) {
-    super(message);
-  }
 }
 
 /**

@@ -1,6 +1,32 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { iceServersLink, type IceServer } from '../../../core/config/ice-servers.js';
 
-/** The HTTP side shared by WHEP (playback) and WHIP (ingest). */
+/**
+ * The HTTP side shared by WHEP (playback) and WHIP (ingest). It imports nothing of werift: the
+ * servers load werift (conn.ts, peer.ts; ~30 MB of RSS) on the first offer, not at start.
+ */
+
+export interface PeerSettings {
+  /** Extra ICE host addresses (config.media.webrtcIceHosts). */
+  iceHosts: string[];
+  /** UDP port range (config.media.webrtcPorts). */
+  portRange?: [number, number];
+  /** STUN/TURN servers (config.media.webrtcIceServers). */
+  iceServers?: IceServer[];
+}
+
+/** The answer's Link header listing the ICE servers (RFC 9725 4.4), when there are any. */
+export function iceLinkHeader(s: PeerSettings): Record<string, string> {
+  const link = iceServersLink(s.iceServers ?? []);
+  return link ? { Link: link } : {};
+}
+
+/** Thrown for an offer we cannot answer (400, or 415 when it has no usable H.264). */
+export class OfferError extends Error {
+  constructor(readonly status: 400 | 415, message: string) {
+    super(message);
+  }
+}
 
 /** An SDP offer is a few KiB; a larger body is refused unread. */
 export const MAX_OFFER_BYTES = 64 * 1024;

@@ -1,20 +1,6 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
-import { iceServersLink, type IceServer } from '../../../core/config/ice-servers.js';
-
-export interface PeerSettings {
-  /** Extra ICE host addresses (config.media.webrtcIceHosts). */
-  iceHosts: string[];
-  /** UDP port range (config.media.webrtcPorts). */
-  portRange?: [number, number];
-  /** STUN/TURN servers (config.media.webrtcIceServers). */
-  iceServers?: IceServer[];
-}
-
-/** The answer's Link header listing the ICE servers (RFC 9725 4.4), when there are any. */
-export function iceLinkHeader(s: PeerSettings): Record<string, string> {
-  const link = iceServersLink(s.iceServers ?? []);
-  return link ? { Link: link } : {};
-}
+import type { IceServer } from '../../../core/config/ice-servers.js';
+import type { PeerSettings } from './http.js';
 
 const h264 = () =>
   new RTCRtpCodecParameters({

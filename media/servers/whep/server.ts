@@ -4,9 +4,23 @@ import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
-import { OfferError, WhepConn } from './conn.js';
-import { iceLinkHeader, type PeerSettings } from './peer.js';
-import { CORS, MAX_OFFER_BYTES, readBody, reply } from './http.js';
+import type { WhepConn } from './conn.js';
+import { CORS, MAX_OFFER_BYTES, OfferError, iceLinkHeader, readBody, reply, type PeerSettings } from './http.js';
+
+/**
+ * conn.ts and with it werift (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load) are imported with the
+ * first offer, not at start: a media service nobody plays or publishes over WebRTC never loads them
+ * (docs/benchmarks.md, "Media service idle RSS"). The import starts when the POST arrives, so it
+ * overlaps with reading the offer and the hook's round trip.
+ */
+let connModule: Promise<typeof import('./conn.js')> | undefined;
+function loadConn(): Promise<typeof import('./conn.js')> {
+  connModule ??= import('./conn.js').catch((err: unknown) => {
+    connModule = undefined;
+    throw err;
+  });
+  return connModule;
+}
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
@@ -88,6 +102,8 @@ export class WhepServer {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {
+    const conns = loadConn();
+    conns.catch(() => undefined); // awaited below, unless the offer is refused first
     const body = await readBody(req, MAX_OFFER_BYTES);
     if (body === undefined) {
       reply(res, 413, 'offer too large');
@@ -124,6 +140,8 @@ export class WhepServer {
       reply(res, 415, `WebRTC plays H.264 only; this stream is ${stream.video.codec}`);
       return;
     }
+    const { WhepConn } = await conns;
+    if (res.destroyed) return;
     if (this.connecting >= MAX_CONNECTING) {
       reply(res, 503, 'too many WebRTC viewers connecting', { 'Retry-After': '2' });
       return;

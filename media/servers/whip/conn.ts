@@ -7,8 +7,8 @@ import { H264Depacketizer, flvAvcFrame, flvAvcSequenceHeader, type AccessUnit } 
 import { createMediaPacket } from '../../stream/packet.js';
 import type { Stream } from '../../stream/stream.js';
 import type { Publishing } from '../rtmp/publishing.js';
-import { createPeer, gathered, preferH264, type PeerSettings } from '../whep/peer.js';
-import { OfferError } from '../whep/conn.js';
+import { createPeer, gathered, preferH264 } from '../whep/peer.js';
+import { OfferError, type PeerSettings } from '../whep/http.js';
 import { AacFeed, AAC_LC_48K_STEREO_HEADER } from './aac-feed.js';
 
 export interface WhipConnDeps {

@@ -4,10 +4,23 @@ import type { StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import { Publishing } from '../rtmp/publishing.js';
-import { OfferError } from '../whep/conn.js';
-import { CORS, MAX_OFFER_BYTES, readBody, reply } from '../whep/http.js';
-import { iceLinkHeader, type PeerSettings } from '../whep/peer.js';
-import { WhipConn } from './conn.js';
+import { CORS, MAX_OFFER_BYTES, OfferError, iceLinkHeader, readBody, reply, type PeerSettings } from '../whep/http.js';
+import type { WhipConn } from './conn.js';
+
+/**
+ * conn.ts and with it werift (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load) are imported with the
+ * first offer, not at start: a media service nobody plays or publishes over WebRTC never loads them
+ * (docs/benchmarks.md, "Media service idle RSS"). The import starts when the POST arrives, so it
+ * overlaps with reading the offer and the hook's round trip.
+ */
+let connModule: Promise<typeof import('./conn.js')> | undefined;
+function loadConn(): Promise<typeof import('./conn.js')> {
+  connModule ??= import('./conn.js').catch((err: unknown) => {
+    connModule = undefined;
+    throw err;
+  });
+  return connModule;
+}
 
 /** POST /{app}/{name}/whip; DELETE (and PATCH, refused) on /{app}/{name}/whip/{id}. */
 const WHIP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whip(?:\/([A-Za-z0-9_-]{1,64}))?$/;
@@ -86,6 +99,8 @@ export class WhipServer {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, room: string): Promise<void> {
+    const conns = loadConn();
+    conns.catch(() => undefined); // awaited below, unless the offer is refused first
     const body = await readBody(req, MAX_OFFER_BYTES);
     if (body === undefined) {
       reply(res, 413, 'offer too large');
@@ -126,6 +141,8 @@ export class WhipServer {
       else reply(res, 403, `publish refused: ${reason}`);
       return;
     }
+    const { WhipConn } = await conns;
+    if (res.destroyed) return;
     if (this.connecting >= MAX_CONNECTING) {
       reply(res, 503, 'too many WebRTC publishers connecting', { 'Retry-After': '2' });
       return;
