@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocket, WebSocketServer } from 'ws';
 import type { Logger } from '../../../core/logging/logger.js';
 import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
 import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
@@ -9,6 +10,14 @@ import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSink } from '../../stream/viewer-session.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
+
+/**
+ * ws (~13 modules, ~2-4 MB of RSS) is required on the first WS-FLV upgrade, not at start: a media
+ * service nobody plays over WS-FLV never loads it (docs/benchmarks.md, "Media service idle RSS").
+ * Synchronously (ws is CommonJS), so the upgrade is handled in the same turn as before; an earlier
+ * asynchronous attempt made ws-flv.test.ts miss the first FLV message.
+ */
+const requireWs = (): typeof import('ws') => createRequire(import.meta.url)('ws') as typeof import('ws');
 
 const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -51,7 +60,7 @@ class WsSink implements ViewerSink {
  * accepted: a refusal is a plain HTTP 401/403/404 on the socket, so no frame is ever sent.
  */
 export class WsFlvServer {
-  private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+  private wss: WebSocketServer | undefined;
 
   constructor(private readonly deps: WsFlvDeps) {}
 
@@ -77,6 +86,7 @@ export class WsFlvServer {
       rejectUpgrade(socket, auth.status);
       return;
     }
+    this.wss ??= new (requireWs().WebSocketServer)({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = auth.stream;
       if (stream.isClosed) {
@@ -104,6 +114,7 @@ export class WsFlvServer {
   }
 
   close(): void {
+    if (!this.wss) return;
     for (const ws of this.wss.clients) ws.terminate();
     this.wss.close();
   }
