@@ -127,7 +127,15 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.appPrefix = `/${config.rtmp.app}/`;
     this.streams = new StreamRegistry(this.log);
     this.overload = new OverloadGuard(flushLagLimitMs(this.tuning.flushIntervalMs, config.media.maxFlushLag));
-    this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now) => this.overload.recordLag(lag, now));
+    // Each tick's lag goes to the guard with the event loop's utilization since the previous tick
+    // and the time the tick's wait spent on start-up bursts (see OverloadGuard).
+    let elu = performance.eventLoopUtilization();
+    this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now, startupMs) => {
+      const e = performance.eventLoopUtilization();
+      const busy = performance.eventLoopUtilization(e, elu).utilization;
+      elu = e;
+      this.overload.recordLag(lag, now, { busy, startupMs });
+    });
     const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now(), this.scheduler.waitingSince());
     this.admitViewer = admitViewer;
     this.viewers = new ViewerRegistry(
@@ -260,7 +268,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const now = performance.now();
     const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size);
     if (d.spellStarted) {
-      this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
+      this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, loopBusy: Math.round(this.overload.busyShare * 100) / 100, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
     }
     if (d.shed > 0) {
       for (const [protocol, n] of Object.entries(this.viewers.shedNewest(d.shed))) this.shedCounts[protocol] = (this.shedCounts[protocol] ?? 0) + n;

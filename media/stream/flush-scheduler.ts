@@ -70,17 +70,22 @@ export class FlushScheduler {
   private dirtySince: number | undefined;
   private tickDirtySince = 0;
   private urgentSince: number | undefined;
+  /** CPU ms spent writing start-up bursts so far, and its value when the waiting data began (see onLag). */
+  private startupWorkMs = 0;
+  private startupAtDirty = 0;
+  private tickStartupAt = 0;
   /** Ticks written so far (metrics). */
   ticks = 0;
 
   /**
    * `onLag`: called after every tick with its flush lag (ms from the moment its first viewer had
    * data waiting to the end of its writes; with no coalescing, of every urgent run), which the
-   * engine's OverloadGuard turns into admission decisions.
+   * engine's OverloadGuard turns into admission decisions, and `startupMs`, the CPU time spent
+   * meanwhile writing new viewers' start-up bursts (a join ramp's share of that lag).
    */
   constructor(
     private readonly intervalMs: number,
-    private readonly onLag?: (lagMs: number, nowMs: number) => void,
+    private readonly onLag?: (lagMs: number, nowMs: number, startupMs: number) => void,
   ) {
     this.policy = new FlushPolicy(intervalMs);
   }
@@ -91,7 +96,10 @@ export class FlushScheduler {
       this.scheduleNow(f); // no coalescing: every flush is urgent
       return;
     }
-    if (this.dirty.size === 0) this.dirtySince ??= performance.now();
+    if (this.dirty.size === 0 && this.dirtySince === undefined) {
+      this.dirtySince = performance.now();
+      this.startupAtDirty = this.startupWorkMs;
+    }
     this.dirty.add(f);
     // While a tick is still being written the next one is decided when it ends (runSlice), as it
     // was when a tick was written in one go: deciding earlier would shorten the interval under
@@ -173,12 +181,16 @@ export class FlushScheduler {
     const since = this.urgentSince;
     this.urgent = new Set();
     this.urgentSince = undefined;
+    const c0 = process.cpuUsage();
     for (const f of batch) f.flush();
+    const c1 = process.cpuUsage(c0);
     // With coalescing on, urgent runs are new viewers' start-up bursts, written at once: their
-    // short lags would hide a tick lag that grows, so only the ticks count then.
-    if (this.intervalMs <= 0 && since !== undefined && batch.size > 0) {
+    // short lags would hide a tick lag that grows, so only the ticks count then, with the time
+    // these bursts took (startupWorkMs) as the join's share of their lag.
+    if (this.intervalMs > 0) this.startupWorkMs += (c1.user + c1.system) / 1000;
+    else if (since !== undefined && batch.size > 0) {
       const now = performance.now();
-      this.onLag?.(now - since, now);
+      this.onLag?.(now - since, now, 0);
     }
   };
 
@@ -188,6 +200,7 @@ export class FlushScheduler {
     this.dirty = new Set();
     this.start = tickStart(this.ticks, this.due.length);
     this.tickDirtySince = this.dirtySince ?? performance.now();
+    this.tickStartupAt = this.dirtySince === undefined ? this.startupWorkMs : this.startupAtDirty;
     this.dirtySince = undefined;
     this.batches.clear();
     this.tickBytes = this.queuedBytes;
@@ -212,7 +225,7 @@ export class FlushScheduler {
     this.ticks++;
     this.policy.recordTick(viewers, this.tickBytes, this.tickWorkMs);
     this.lastTickEnd = performance.now();
-    this.onLag?.(this.lastTickEnd - this.tickDirtySince, this.lastTickEnd);
+    this.onLag?.(this.lastTickEnd - this.tickDirtySince, this.lastTickEnd, this.startupWorkMs - this.tickStartupAt);
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
     if (this.dirty.size > 0) this.deciding ??= setImmediate(this.decide);
   };

@@ -1,12 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlushScheduler } from './flush-scheduler.js';
-import { MIN_LIMIT_MS, OverloadGuard, RECOVER_SHARE, flushLagLimitMs } from './overload-guard.js';
+import { MIN_LIMIT_MS, OverloadGuard, RECOVER_SHARE, SUSTAIN_MS, flushLagLimitMs, type TickLoad } from './overload-guard.js';
 
-/** Feeds `count` ticks of `lagMs`, 100 ms apart, from `t0`; returns the time after the last. */
-function ticks(g: OverloadGuard, lagMs: number, count: number, t0 = 0): number {
+/** Feeds `count` ticks of `lagMs`, 100 ms apart, from `t0` (a saturated loop unless `load` says otherwise); returns the time after the last. */
+function ticks(g: OverloadGuard, lagMs: number, count: number, t0 = 0, load?: TickLoad): number {
   let t = t0;
-  for (let i = 0; i < count; i++) g.recordLag(lagMs, (t += 100));
+  for (let i = 0; i < count; i++) g.recordLag(lagMs, (t += 100), load);
   return t;
 }
 
@@ -31,7 +31,7 @@ describe(OverloadGuard.name, () => {
   it('refuses new viewers once the smoothed lag is past the limit, and counts the refusals by protocol', () => {
     const g = new OverloadGuard(200);
     let t = ticks(g, 100, 20);
-    t = ticks(g, 450, 6, t);
+    t = ticks(g, 450, 15, t);
     assert.ok(g.lagMs > 200, `smoothed lag ${g.lagMs}`);
     assert.equal(g.admit('http-flv', t), false);
     assert.equal(g.admit('rtmp', t), false);
@@ -48,7 +48,7 @@ describe(OverloadGuard.name, () => {
 
   it('admits again only once the lag is well under the limit (hysteresis), not at the first tick under it', () => {
     const g = new OverloadGuard(200);
-    let t = ticks(g, 500, 10);
+    let t = ticks(g, 500, 15);
     assert.equal(g.isOverloaded(t), true);
     t = ticks(g, 150, 2, t); // under the limit, but the smoothed lag is still over RECOVER_SHARE of it
     assert.equal(g.isOverloaded(t), true);
@@ -59,7 +59,7 @@ describe(OverloadGuard.name, () => {
 
   it('clears itself when no tick reports any more (the audience left: nothing is behind)', () => {
     const g = new OverloadGuard(200);
-    const t = ticks(g, 900, 10);
+    const t = ticks(g, 900, 15);
     assert.equal(g.isOverloaded(t + 500), true);
     assert.equal(g.isOverloaded(t + 1001), false);
     assert.equal(g.admit('ws-flv', t + 1002), true);
@@ -77,6 +77,52 @@ describe(OverloadGuard.name, () => {
     assert.equal(g.isOverloaded(now), true);
     for (let i = 0; i < 40; i++) g.recordLag(50, (now += 100));
     assert.equal(g.admit('rtmp', now, now - 20), true);
+  });
+
+  it('a join ramp: lag over the limit while the event loop still has idle time admits, however long it lasts', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.4 });
+    t = ticks(g, 450, 40, t, { busy: 0.7 });
+    assert.ok(g.lagMs > 300, `smoothed lag ${g.lagMs}`);
+    assert.equal(g.admit('http-flv', t), true);
+    assert.deepEqual(g.refusals, {});
+  });
+
+  it('a lag spike with a saturated loop shorter than SUSTAIN_MS admits; the same lasting SUSTAIN_MS refuses', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5 });
+    t = ticks(g, 600, SUSTAIN_MS / 100 - 2, t, { busy: 1 }); // SUSTAIN_MS - 200 ms of it
+    assert.ok(g.lagMs > 300);
+    assert.equal(g.admit('rtmp', t), true, 'a spike');
+    t = ticks(g, 600, SUSTAIN_MS / 100, t, { busy: 1 });
+    assert.equal(g.admit('rtmp', t), false, 'sustained');
+  });
+
+  it("takes the start-up bursts' CPU time out of the lag: a tick late because new viewers' GOPs were written is not behind", () => {
+    const g = new OverloadGuard(300);
+    const t = ticks(g, 450, 30, 0, { busy: 1, startupMs: 250 });
+    assert.equal(Math.round(g.lagMs), 200);
+    assert.equal(g.admit('http-flv', t), true);
+    const g2 = new OverloadGuard(300);
+    assert.equal(g2.admit('http-flv', ticks(g2, 450, 30, 0, { busy: 1, startupMs: 50 })), false, 'bursts explain too little of it');
+  });
+
+  it('once behind, admits again as soon as the loop has idle time again, even before the lag is down', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 800, 20, 0, { busy: 1 });
+    assert.equal(g.isOverloaded(t), true);
+    t = ticks(g, 400, 3, t, { busy: 0.95 });
+    assert.equal(g.isOverloaded(t), true, 'still saturated, lag still over the limit');
+    t = ticks(g, 400, 10, t, { busy: 0.3 });
+    assert.ok(g.lagMs > 300);
+    assert.equal(g.isOverloaded(t), false);
+  });
+
+  it('data waiting past the limit but not past the limit plus SUSTAIN_MS (a burst holding the loop) is not overload yet', () => {
+    const g = new OverloadGuard(300);
+    const t = ticks(g, 150, 10, 0, { busy: 0.5 });
+    assert.equal(g.admit('ws-flv', t + 700, t), true, 'data waiting 700 ms');
+    assert.equal(g.admit('ws-flv', t + 1400, t), false, 'data waiting 1.4 s');
   });
 
   it('ignores broken samples', () => {
@@ -122,6 +168,29 @@ describe('FlushScheduler flush lag', () => {
     assert.ok(performance.now() - s.waitingSince()! >= 50);
     await new Promise((r) => setTimeout(r, 60));
     assert.equal(s.waitingSince(), undefined, 'written');
+    s.close();
+  });
+
+  it("reports with each tick's lag the CPU time spent meanwhile on start-up bursts (urgent runs), and none when there were none", async () => {
+    const samples: Array<{ lag: number; startup: number }> = [];
+    const s = new FlushScheduler(20, (lag, _now, startup) => samples.push({ lag, startup }));
+    const burnCpuMs = (ms: number) => {
+      const c0 = process.cpuUsage();
+      for (;;) {
+        const c = process.cpuUsage(c0);
+        if ((c.user + c.system) / 1000 >= ms) return;
+      }
+    };
+    s.scheduleNow({ flush: () => burnCpuMs(25) }); // a new viewer's GOP burst
+    s.schedule({ flush: () => undefined }); // a steady viewer's live data, waiting meanwhile
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(samples.length, 1);
+    assert.ok(samples[0]!.startup >= 25, `start-up work ${samples[0]!.startup} ms`);
+    assert.ok(samples[0]!.lag >= samples[0]!.startup, 'within the lag');
+    s.schedule({ flush: () => undefined });
+    await new Promise((r) => setTimeout(r, 80));
+    assert.equal(samples.length, 2);
+    assert.equal(samples[1]!.startup, 0);
     s.close();
   });
 

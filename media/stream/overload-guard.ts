@@ -16,10 +16,22 @@
  * is written ~C + 2D later (C + 2D is ~180 ms at 3,200 viewers with C = 100 ms, D ~40 ms). The
  * engine cannot keep up once a tick's writes take longer than the interval (D > C), i.e. once
  * the lag passes 3C: that is the limit (at least MIN_LIMIT_MS); ONAIR_MEDIA_MAX_FLUSH_LAG
- * overrides it. The lag is smoothed over ticks
- * (one GC pause does not refuse anyone for long), and the guard admits again once the smoothed lag
- * is back under RECOVER_SHARE of the limit, or when no tick has reported for a while (the audience
- * left, so nothing is behind).
+ * overrides it. The lag is smoothed over ticks (one GC pause does not refuse anyone for long).
+ *
+ * A join ramp is not an engine that cannot keep up. Hundreds of viewers a second, each first
+ * written a GOP burst of up to ~2 s of video, push the lag past the limit for a few seconds while
+ * the steady audience needs well under a core (issue 15: refusals at 3,200 viewers and 40 % of a
+ * core). So the guard refuses only when the engine is behind for real:
+ * - the time the ticks' wait spent writing start-up bursts is taken out of their lag (the lag that
+ *   matters is the steady viewers' live data; the scheduler measures the bursts' CPU time);
+ * - the event loop must be saturated as well: its utilization (the share of time not idle, passed
+ *   with each tick), smoothed like the lag, at least BUSY_SHARE. A loop that still has idle time
+ *   can run every tick it is given, whatever the lag says;
+ * - both must hold for SUSTAIN_MS on end, not in a smoothed spike.
+ * Data waiting longer than the limit plus SUSTAIN_MS right now is overload as well (a loop too busy
+ * to run any tick reports nothing). The guard admits again once the smoothed lag is back under
+ * RECOVER_SHARE of the limit or the loop has idle time again (utilization under RECOVER_BUSY), or
+ * when no tick has reported for a while (the audience left, so nothing is behind).
  */
 
 /** The lag limit when the ceiling is tiny or zero (no coalescing): a viewer's write waits this long. */
@@ -28,6 +40,12 @@ export const MIN_LIMIT_MS = 50;
 export const SMOOTHING = 0.25;
 /** Admit again once the smoothed lag is under this share of the limit (hysteresis: no flapping): 2C, a tick of half the interval. */
 export const RECOVER_SHARE = 2 / 3;
+/** The event loop counts as saturated from this utilization (smoothed over ticks, like the lag). */
+export const BUSY_SHARE = 0.9;
+/** Once overloaded, a loop under this utilization is keeping up again (hysteresis). */
+export const RECOVER_BUSY = 0.75;
+/** The lag and the saturated loop must last this long before anyone is refused (a join ramp's spike does not). */
+export const SUSTAIN_MS = 1000;
 /** Seconds a refused viewer is told to wait (Retry-After). */
 export const RETRY_AFTER_S = 2;
 
@@ -37,22 +55,43 @@ export function flushLagLimitMs(ceilingMs: number, overrideMs = 0): number {
   return Math.max(MIN_LIMIT_MS, 3 * ceilingMs);
 }
 
+/** What the engine measured over a tick besides its lag. */
+export interface TickLoad {
+  /** Event-loop utilization since the previous tick, 0..1 (perf_hooks eventLoopUtilization); 1 when unknown. */
+  busy?: number;
+  /** CPU ms spent, while the tick's data waited, writing new viewers' start-up bursts (taken out of the lag). */
+  startupMs?: number;
+}
+
 export class OverloadGuard {
   private smoothed = 0;
+  private busy = 0;
   private overloaded = false;
+  /** Since when the smoothed lag has been over the limit with a saturated loop (undefined: it is not). */
+  private behindSince: number | undefined;
   private lastSampleAt = -Infinity;
   /** Viewers refused while overloaded, by protocol (metrics). */
   readonly refusals: Record<string, number> = {};
 
   constructor(readonly limitMs: number) {}
 
-  /** A write tick finished `lagMs` after its first viewer had data waiting, at `nowMs`. */
-  recordLag(lagMs: number, nowMs: number): void {
+  /** A write tick finished `lagMs` after its first viewer had data waiting, at `nowMs`, under `load`. */
+  recordLag(lagMs: number, nowMs: number, load: TickLoad = {}): void {
     if (!(lagMs >= 0)) return;
-    this.smoothed = this.lastSampleAt === -Infinity ? lagMs : this.smoothed + SMOOTHING * (lagMs - this.smoothed);
+    const startup = load.startupMs !== undefined && load.startupMs > 0 ? load.startupMs : 0;
+    const lag = Math.max(0, lagMs - startup);
+    const busy = load.busy !== undefined && load.busy >= 0 ? Math.min(1, load.busy) : 1;
+    const first = this.lastSampleAt === -Infinity;
+    this.smoothed = first ? lag : this.smoothed + SMOOTHING * (lag - this.smoothed);
+    this.busy = first ? busy : this.busy + SMOOTHING * (busy - this.busy);
     this.lastSampleAt = nowMs;
-    if (this.smoothed > this.limitMs) this.overloaded = true;
-    else if (this.smoothed < RECOVER_SHARE * this.limitMs) this.overloaded = false;
+    if (this.smoothed > this.limitMs && this.busy >= BUSY_SHARE) {
+      this.behindSince ??= nowMs;
+      if (nowMs - this.behindSince >= SUSTAIN_MS) this.overloaded = true;
+      return;
+    }
+    this.behindSince = undefined;
+    if (this.smoothed < RECOVER_SHARE * this.limitMs || this.busy < RECOVER_BUSY) this.overloaded = false;
   }
 
   /** The smoothed flush lag (ms), for metrics. */
@@ -60,20 +99,27 @@ export class OverloadGuard {
     return this.smoothed;
   }
 
+  /** The smoothed event-loop utilization of the ticks (0..1), for logs. */
+  get busyShare(): number {
+    return this.busy;
+  }
+
   /**
    * True while the engine is behind. `waitingSinceMs` (the scheduler's oldest unwritten data) makes
-   * a live reading: data waiting longer than the limit right now is overload even when no tick has
-   * reported (an event loop too busy to run ticks reports nothing). No tick for 4 limits (and at
-   * least a second) with nothing waiting clears it: the audience left, nothing is queued any more.
+   * a live reading: data waiting longer than the limit plus SUSTAIN_MS right now is overload even
+   * when no tick has reported (an event loop too busy to run ticks reports nothing). No tick for 4
+   * limits (and at least a second) with nothing waiting clears it: the audience left, nothing is
+   * queued any more.
    */
   isOverloaded(nowMs: number, waitingSinceMs?: number): boolean {
-    if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > this.limitMs) {
+    if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > this.limitMs + SUSTAIN_MS) {
       this.overloaded = true;
       return true;
     }
     if (this.overloaded && waitingSinceMs === undefined && nowMs - this.lastSampleAt > Math.max(1000, 4 * this.limitMs)) {
       this.overloaded = false;
       this.smoothed = 0;
+      this.behindSince = undefined;
     }
     return this.overloaded;
   }
