@@ -218,24 +218,51 @@ export function burnCpu(ms: number): void {
 /**
  * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
  * more work than the core has, as a saturated engine has, so the viewers' writes fall behind
- * (admission tests of every protocol).
+ * (admission tests of every protocol). Meanwhile it also spins 5 ms on every turn of the event
+ * loop, which then never waits idle: the guard wants a saturated loop as well as a lag
+ * (OverloadGuard), and on a loaded machine the publisher (ffmpeg) may send fewer packets than the
+ * burn needs to saturate the loop alone.
  */
 export class SlowReader implements MediaPlugin {
   readonly name = 'slow-reader';
-  slow = false;
+  private burning = false;
+  private spin: NodeJS.Immediate | undefined;
+
+  get slow(): boolean {
+    return this.burning;
+  }
+
+  set slow(on: boolean) {
+    this.burning = on;
+    if (on && !this.spin) {
+      const turn = () => {
+        this.spin = undefined;
+        if (!this.burning) return;
+        burnCpu(5);
+        this.spin = setImmediate(turn);
+      };
+      this.spin = setImmediate(turn);
+    }
+  }
+
   start(ctx: MediaPluginContext): void {
     ctx.streams.on('publish', (s: LiveStreamView) => {
       s.addReader({
         id: `slow-${s.publisherId}`,
         kind: 'internal',
         onPacket: (p: MediaPacket) => {
-          if (this.slow && p.type === 9) burnCpu(40);
+          if (this.burning && p.type === 9) burnCpu(40);
         },
         onStreamEnd: () => {},
       });
     });
   }
-  async close(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.slow = false;
+    if (this.spin) clearImmediate(this.spin);
+    this.spin = undefined;
+  }
 }
 
 /** The value of metric `name` in the harness's registry whose labels match `labels` (0 when none). */

@@ -125,6 +125,13 @@ describe(OverloadGuard.name, () => {
     assert.equal(g.admit('ws-flv', t + 1400, t), false, 'data waiting 1.4 s');
   });
 
+  it('one tick whose data waited longer than the limit plus SUSTAIN_MS is overload at once (a starved loop reports few ticks)', () => {
+    const g = new OverloadGuard(300);
+    const t = ticks(g, 150, 10, 0, { busy: 0.5 });
+    g.recordLag(300 + SUSTAIN_MS + 100, t + 1500, { busy: 1 });
+    assert.equal(g.admit('rtmp', t + 1500), false);
+  });
+
   it('ignores broken samples', () => {
     const g = new OverloadGuard(200);
     g.recordLag(Number.NaN, 0);

@@ -25,11 +25,11 @@
  * - the time the ticks' wait spent writing start-up bursts is taken out of their lag (the lag that
  *   matters is the steady viewers' live data; the scheduler measures the bursts' CPU time);
  * - the event loop must be saturated as well: its utilization (the share of time not idle, passed
- *   with each tick), smoothed like the lag, at least BUSY_SHARE. A loop that still has idle time
+ *   with each tick, smoothed over about BUSY_WINDOW_MS) at least BUSY_SHARE. A loop that still has idle time
  *   can run every tick it is given, whatever the lag says;
  * - both must hold for SUSTAIN_MS on end, not in a smoothed spike.
- * Data waiting longer than the limit plus SUSTAIN_MS right now is overload as well (a loop too busy
- * to run any tick reports nothing). The guard admits again once the smoothed lag is back under
+ * Data waiting longer than the limit plus SUSTAIN_MS right now, or a tick that reports such a lag,
+ * is overload as well (a loop too busy to run ticks reports few or none). The guard admits again once the smoothed lag is back under
  * RECOVER_SHARE of the limit or the loop has idle time again (utilization under RECOVER_BUSY), or
  * when no tick has reported for a while (the audience left, so nothing is behind).
  */
@@ -42,6 +42,8 @@ export const SMOOTHING = 0.25;
 export const RECOVER_SHARE = 2 / 3;
 /** The event loop counts as saturated from this utilization (smoothed over ticks, like the lag). */
 export const BUSY_SHARE = 0.9;
+/** Time constant (ms) of the smoothed utilization: about the last four ticks at the 100 ms ceiling. */
+export const BUSY_WINDOW_MS = 400;
 /** Once overloaded, a loop under this utilization is keeping up again (hysteresis). */
 export const RECOVER_BUSY = 0.75;
 /** The lag and the saturated loop must last this long before anyone is refused (a join ramp's spike does not). */
@@ -83,8 +85,17 @@ export class OverloadGuard {
     const busy = load.busy !== undefined && load.busy >= 0 ? Math.min(1, load.busy) : 1;
     const first = this.lastSampleAt === -Infinity;
     this.smoothed = first ? lag : this.smoothed + SMOOTHING * (lag - this.smoothed);
-    this.busy = first ? busy : this.busy + SMOOTHING * (busy - this.busy);
+    // Each utilization sample covers the time since the previous tick: weighed by that time, so the
+    // reading follows the loop as fast when ticks are rare (a saturated loop) as when they are not.
+    this.busy = first ? busy : this.busy + (1 - Math.exp(-Math.max(0, nowMs - this.lastSampleAt) / BUSY_WINDOW_MS)) * (busy - this.busy);
     this.lastSampleAt = nowMs;
+    // Data that waited longer than the limit plus SUSTAIN_MS is the live reading's evidence (see
+    // isOverloaded), read when its tick finally ran: a loop starved for that long reports few ticks.
+    if (lag > this.limitMs + SUSTAIN_MS) {
+      this.behindSince ??= nowMs;
+      this.overloaded = true;
+      return;
+    }
     if (this.smoothed > this.limitMs && this.busy >= BUSY_SHARE) {
       this.behindSince ??= nowMs;
       if (nowMs - this.behindSince >= SUSTAIN_MS) this.overloaded = true;
