@@ -7,7 +7,7 @@
  * (bench/lib/clock-publisher.ts) to the RTP packet's arrival at the peer, sampled after the start-up GOP. That last figure stops at
  * the network: a browser adds its jitter buffer and decode (the room page shows its own reading).
  *
- *   npm run bench:webrtc -- [--viewers 10,25,50] [--seconds 15] [--procs 2]
+ *   npm run bench:webrtc -- [--viewers 10,25,50] [--seconds 15] [--procs 2] [--profile DIR]
  *
  * The server is pinned to core 0, the publisher to core 1, the viewers float (taskset, when present).
  * Every step is bounded in viewers and time; the machine may be shared, so `uptime` is printed.
@@ -106,7 +106,10 @@ async function main(): Promise<void> {
   const seconds = Math.min(60, Math.max(5, Number(arg('seconds', '15'))));
   const procs = Math.min(8, Math.max(1, Number(arg('procs', '2'))));
   const sample = await ensureSample(SAMPLE);
-  const server = spawn(...((hasTaskset() ? ['taskset', ['-c', '0', process.execPath, '--import', 'tsx', self, '--server']] : [process.execPath, ['--import', 'tsx', self, '--server']]) as [string, string[]]), { stdio: ['ignore', 'pipe', 'inherit'] });
+  // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
+  const profileDir = process.argv.includes('--profile') ? arg('profile', '.') : undefined;
+  const serverArgv = [process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server'];
+  const server = hasTaskset() ? spawn('taskset', ['-c', '0', ...serverArgv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(serverArgv[0]!, serverArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
     let buf = '';
     server.stdout!.on('data', (d: Buffer) => {
@@ -165,7 +168,10 @@ async function main(): Promise<void> {
   console.log(`server idle (publisher only) RSS ${fixed(idle ? idle.rssBytes / 2 ** 20 : undefined)} MB; uptime: ${execSync('uptime').toString().trim()}`);
   await publisher.stop();
   server.kill('SIGTERM');
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => {
+    server.once('close', r);
+    setTimeout(r, 5000);
+  });
   process.exit(0);
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { MediaStream, RtpHeader, RtpPacket, type RTCPeerConnection, type RTCRtpSender } from 'werift';
+import { MediaStream, type RTCPeerConnection, type RTCRtpSender } from 'werift';
 import type { Logger } from '../../../core/logging/logger.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
@@ -8,6 +8,7 @@ import { parseAvcConfig, readFlvAvc } from '../../protocols/webrtc/h264-rtp.js';
 import { createPeer, gathered, preferH264 } from './peer.js';
 import { OfferError, type PeerSettings } from './http.js';
 import { VideoRtpSink } from './video-sink.js';
+import { SrtpSender } from './srtp-sender.js';
 import type { OpusFeeds } from './opus-feed.js';
 
 export interface WhepConnDeps {
@@ -36,6 +37,9 @@ export class WhepConn {
   private readonly pc: RTCPeerConnection;
   private video: RTCRtpSender | undefined;
   private audio: RTCRtpSender | undefined;
+  /** Our SRTP send path of each sender (werift's sendRtp is not used). */
+  private videoOut: SrtpSender | undefined;
+  private audioOut: SrtpSender | undefined;
   private session: ViewerSession | undefined;
   private unsubscribeAudio: (() => void) | undefined;
   private audioSeq = Math.floor(Math.random() * 0xffff);
@@ -137,7 +141,9 @@ export class WhepConn {
       this.close();
       return;
     }
-    const sink = new VideoRtpSink(this.video!, {
+    this.videoOut = new SrtpSender(this.video!);
+    if (this.audio) this.audioOut = new SrtpSender(this.audio);
+    const sink = new VideoRtpSink(this.videoOut, {
       onBFrames: () => this.deps.log.warn({ stream: this.stream.name }, 'stream has B-frames: WebRTC plays them in decode order (encode without B-frames for WebRTC)'),
     }, this.stream.newestTimestamp);
     this.session = this.deps.viewers.start({
@@ -161,14 +167,14 @@ export class WhepConn {
   }
 
   private subscribeAudio(stream: Stream): void {
-    const audio = this.audio;
+    const audio = this.audioOut;
     if (!audio || !this.deps.opus || stream.audio?.codec !== 'AAC') return;
     this.unsubscribeAudio = this.deps.opus.subscribe(stream, (payload, timestamp, marker) => {
       const session = this.session;
       if (!session || session.isEnded) return;
       this.audioSeq = (this.audioSeq + 1) & 0xffff;
       session.bytesOut += payload.length + 12;
-      audio.sendRtp(new RtpPacket(new RtpHeader({ sequenceNumber: this.audioSeq, timestamp, marker, payloadType: 111 }), payload)).catch(() => {});
+      audio.send(payload, this.audioSeq, timestamp, marker);
     });
   }
 
@@ -180,6 +186,8 @@ export class WhepConn {
     clearTimeout(this.disconnectTimer);
     clearInterval(this.silenceTimer);
     this.unsubscribeAudio?.();
+    this.videoOut?.close();
+    this.audioOut?.close();
     this.session?.end('closed'); // no-op when the session is what ended (kick, slow, stream end)
     this.pc.close().catch((err) => this.deps.log.warn({ err }, 'closing a webrtc peer failed'));
     this.deps.onClosed(this);

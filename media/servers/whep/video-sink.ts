@@ -1,7 +1,11 @@
-import { RtpHeader, RtpPacket, type RTCRtpSender } from 'werift';
 import { FLV_TAG_HEADER_SIZE, FLV_TAG_VIDEO } from '../../protocols/flv/flv-tag.js';
 import { accessUnitPayloads, parseAvcConfig, readFlvAvc, type AvcConfig } from '../../protocols/webrtc/h264-rtp.js';
 import type { ViewerSink } from '../../stream/viewer-session.js';
+
+/** Where the sink's RTP goes: one peer's SRTP sender (SrtpSender). */
+export interface RtpOut {
+  send(payload: Buffer, seq: number, timestamp: number, marker: boolean): boolean;
+}
 
 /**
  * RTP payloads of each FLV video tag, made once and shared by every WebRTC viewer of the stream
@@ -23,10 +27,10 @@ export const CATCH_UP_SPEEDUP = 30;
 
 /**
  * The ViewerSink of a WebRTC viewer's video: ViewerSession hands it the shared FLV tags (one per
- * write: framesWrites), it sends each AVC frame as RTP through the peer's video sender (SRTP per
- * viewer is the only per-viewer work). So WebRTC viewers get ViewerSession's bounded queue,
- * skip-to-keyframe and eviction like the FLV ones: a batch counts as sent once werift has handed
- * its packets to the UDP socket.
+ * write: framesWrites), it sends each AVC frame as RTP through the peer's SrtpSender (SRTP and the
+ * 12-byte header are the only per-viewer work). So WebRTC viewers get ViewerSession's bounded
+ * queue, skip-to-keyframe and eviction like the FLV ones: a frame counts as sent once its packets
+ * are handed to the UDP socket (at once: UDP has no backpressure to wait for).
  *
  * - Sequence headers update the SPS/PPS, sent in front of every keyframe that lacks them.
  * - RTP timestamps are the FLV decode timestamps on the 90 kHz clock, except the start-up burst's,
@@ -41,13 +45,12 @@ export class VideoRtpSink implements ViewerSink {
   readonly framesWrites = true;
   private config: AvcConfig | undefined;
   private seq = Math.floor(Math.random() * 0xffff);
-  private pendingBytes = 0;
   private sawBFrames = false;
   bytesSent = 0;
   framesSent = 0;
 
   constructor(
-    private readonly sender: RTCRtpSender,
+    private readonly out: RtpOut,
     private readonly events: VideoSinkEvents,
     /** The stream's live edge when the viewer starts (Stream.newestTimestamp): older frames are the burst. */
     private readonly liveTs = -1,
@@ -96,33 +99,20 @@ export class VideoRtpSink implements ViewerSink {
       return;
     }
     const timestamp = this.rtpTimestamp(ts);
-    const sends: Promise<void>[] = [];
     for (let i = 0; i < payloads.length; i++) {
       this.seq = (this.seq + 1) & 0xffff;
-      const header = new RtpHeader({ sequenceNumber: this.seq, timestamp, marker: i === payloads.length - 1, payloadType: 96 });
       this.bytesSent += payloads[i]!.length + 12;
-      sends.push(this.sender.sendRtp(new RtpPacket(header, payloads[i]!)));
+      this.out.send(payloads[i]!, this.seq, timestamp, i === payloads.length - 1);
     }
     this.framesSent++;
-    const bytes = tag.length;
-    this.pendingBytes += bytes;
-    Promise.all(sends).then(
-      () => {
-        this.pendingBytes -= bytes;
-        done?.();
-      },
-      (err: Error) => {
-        this.pendingBytes -= bytes;
-        done?.(err);
-      },
-    );
+    done?.();
   }
 
   cork(): void {}
   uncork(): void {}
 
-  /** Bytes of frames handed to werift whose packets have not all reached the UDP socket yet. */
+  /** Nothing waits: every packet is in the socket when write returns. */
   get writableLength(): number {
-    return this.pendingBytes;
+    return 0;
   }
 }
