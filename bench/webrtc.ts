@@ -3,7 +3,8 @@
  * stress tool's clock publisher pushes over RTMP into a MediaEngine running in its own process.
  * For each step of N viewers: the share that stays healthy (>= 90 % of the frame rate and bytes
  * received), the server's CPU (media process + its Opus ffmpeg) and RSS per viewer, time to first
- * frame (POST to the first keyframe's first RTP packet), and latency from the publisher's clock SEI
+ * frame (POST to the first keyframe's first RTP packet; before it the answer and the connected peer,
+ * ICE + DTLS, as their own columns), and latency from the publisher's clock SEI
  * (bench/lib/clock-publisher.ts) to the RTP packet's arrival at the peer, sampled after the start-up GOP. That last figure stops at
  * the network: a browser adds its jitter buffer and decode (the room page shows its own reading).
  *
@@ -32,7 +33,7 @@ const SAMPLE = { videoKbps: 800, audioKbps: 128, width: 640, height: 360, fps: 3
 const MAX_VIEWERS = 400;
 const self = fileURLToPath(import.meta.url);
 
-interface ClientResult { status: number; ttffMs: number; fps: number; kbps: number; latencies: number[] }
+interface ClientResult { status: number; ttffMs: number; answerMs: number; connectedMs: number; fps: number; kbps: number; latencies: number[] }
 
 /** The clock the probe publisher writes (stress/flv/clock-sei.ts), read from an SEI RTP payload. */
 function clockOf(payload: Buffer): number | undefined {
@@ -73,9 +74,10 @@ async function clientsMain(url: string, n: number, seconds: number): Promise<voi
   }));
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const out: ClientResult[] = plays.map(({ p, latencies, steady }) => {
-    if (!p || p.status !== 201 || p.stats.firstKeyframeMs < 0) return { status: p?.status ?? 0, ttffMs: -1, fps: 0, kbps: 0, latencies };
+    const times = { answerMs: p?.stats.answerMs ?? -1, connectedMs: p?.stats.connectedMs ?? -1 };
+    if (!p || p.status !== 201 || p.stats.firstKeyframeMs < 0) return { status: p?.status ?? 0, ttffMs: -1, ...times, fps: 0, kbps: 0, latencies };
     const span = steady.to - steady.from;
-    return { status: p.status, ttffMs: p.stats.firstKeyframeMs, fps: span > 0 ? (steady.frames * 1000) / span : 0, kbps: span > 0 ? (steady.bytes * 8) / span : 0, latencies };
+    return { status: p.status, ttffMs: p.stats.firstKeyframeMs, ...times, fps: span > 0 ? (steady.frames * 1000) / span : 0, kbps: span > 0 ? (steady.bytes * 8) / span : 0, latencies };
   });
   process.stdout.write(`${JSON.stringify(out)}\n`);
   await Promise.all(plays.map(({ p }) => p?.close().catch(() => {})));
@@ -132,7 +134,7 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${ports.http}/live/room1/whep`;
   const idle = await usage.sample();
   const rows: (string | number | undefined)[][] = [];
-  const headers = ['N', 'healthy%', 'srv cpu%', 'cpu%/viewer', 'RSS MB', 'RSS MB/viewer', 'TTFF p50', 'TTFF p95', 'lat p50', 'lat p95', 'fps p50', 'kb/s p50', 'refused'];
+  const headers = ['N', 'healthy%', 'srv cpu%', 'cpu%/viewer', 'RSS MB', 'RSS MB/viewer', 'answer p50', 'conn p50', 'conn p95', 'TTFF p50', 'TTFF p95', 'lat p50', 'lat p95', 'fps p50', 'kb/s p50', 'refused'];
   console.log(`onair bench:webrtc (werift peers), ${SAMPLE.width}x${SAMPLE.height} ${SAMPLE.fps} fps ${SAMPLE.videoKbps} kb/s + AAC -> Opus, ${seconds} s per step, ${cpus().length} cores`);
   for (const n of steps) {
     const per = Math.ceil(n / procs);
@@ -154,9 +156,12 @@ async function main(): Promise<void> {
     const rss = b ? b.rssBytes / 2 ** 20 : undefined;
     const ttff = results.filter((r) => r.ttffMs >= 0).map((r) => r.ttffMs);
     const lat = results.flatMap((r) => r.latencies);
+    const conn = results.filter((r) => r.connectedMs >= 0).map((r) => r.connectedMs);
     rows.push([
       n, fixed((healthy / n) * 100, 1), fixed(cpu, 1), fixed(cpu === undefined ? undefined : cpu / n, 2), fixed(rss),
       fixed(rss !== undefined && idle ? (rss - idle.rssBytes / 2 ** 20) / n : undefined, 2),
+      fixed(percentile(results.filter((r) => r.answerMs >= 0).map((r) => r.answerMs), 50)),
+      fixed(percentile(conn, 50)), fixed(percentile(conn, 95)),
       fixed(percentile(ttff, 50)), fixed(percentile(ttff, 95)), fixed(percentile(lat, 50)), fixed(percentile(lat, 95)),
       fixed(percentile(results.map((r) => r.fps), 50), 1), fixed(percentile(results.map((r) => r.kbps), 50)),
       results.filter((r) => r.status !== 201).length + (n - results.length),

@@ -10,6 +10,8 @@ export interface WhepClientStats {
   audioPackets: number;
   /** ms from the POST to its 201 answer. */
   answerMs: number;
+  /** ms from the POST to a connected peer (ICE and DTLS done), -1 before. */
+  connectedMs: number;
   /** ms from the POST to the first video packet / the first keyframe (its SPS), -1 before. */
   firstPacketMs: number;
   firstKeyframeMs: number;
@@ -59,7 +61,7 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
   });
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
-  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, answerMs: -1, firstPacketMs: -1, firstKeyframeMs: -1 };
+  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, answerMs: -1, connectedMs: -1, firstPacketMs: -1, firstKeyframeMs: -1 };
   let t0 = performance.now();
   const play: WhepPlay = {
     status: 0, body: '', stats, pc,
@@ -92,6 +94,9 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
       if (rtp.header.marker) stats.videoFrames++;
       play.onVideo?.(rtp, now);
     });
+  });
+  pc.connectionStateChange.subscribe((s) => {
+    if (s === 'connected' && stats.connectedMs < 0) stats.connectedMs = performance.now() - t0;
   });
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 2000);
