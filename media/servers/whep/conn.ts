@@ -5,7 +5,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
 import type { Stream } from '../../stream/stream.js';
 import { parseAvcConfig, readFlvAvc } from '../../protocols/webrtc/h264-rtp.js';
-import { createPeer, gathered, preferH264 } from './peer.js';
+import { answerAsDtlsServer, createPeer, gathered, preferH264 } from './peer.js';
 import { OfferError, type PeerSettings } from './http.js';
 import { VideoRtpSink } from './video-sink.js';
 import { SrtpSender } from './srtp-sender.js';
@@ -90,6 +90,7 @@ export class WhepConn {
     if (!this.video) throw new OfferError(415, 'the offer has no H.264 (packetization-mode 1) video');
     this.video.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
     this.audio?.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
+    answerAsDtlsServer(this.pc);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
     await gathered(this.pc, 2000);
     this.pc.connectionStateChange.subscribe((s) => this.onState(s));

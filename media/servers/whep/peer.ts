@@ -68,3 +68,19 @@ export function gathered(pc: RTCPeerConnection, ms: number): Promise<void> {
     }
   });
 }
+
+/**
+ * Makes the server the DTLS server (`a=setup:passive` in the answer): the viewer or the publisher,
+ * once its ICE is done, sends the ClientHello and the server, already listening, answers at once.
+ * werift's default makes the answerer the DTLS client, which sends its ClientHello 100 ms after its
+ * own ICE completes; when the remote has not started its DTLS server yet (its ICE finishes later:
+ * a busy machine, many peers at once) the hello is lost and retransmitted after 0.5, 1, 1.5, 2 s...:
+ * that backoff was most of bench:webrtc's 5.7 s time to first frame when 25 viewers joined at once.
+ * Call after setRemoteDescription (the transports exist), before createAnswer.
+ */
+export function answerAsDtlsServer(pc: RTCPeerConnection): void {
+  for (const tr of pc.getTransceivers()) {
+    const dtls = (tr as unknown as { dtlsTransport?: { role: string; state: string } }).dtlsTransport;
+    if (dtls && dtls.state === 'new' && dtls.role === 'auto') dtls.role = 'server';
+  }
+}
