@@ -9,6 +9,7 @@
  * the network: a browser adds its jitter buffer and decode (the room page shows its own reading).
  *
  *   npm run bench:webrtc -- [--viewers 10,25,50] [--seconds 15] [--procs 2] [--profile DIR]
+ *   npm run bench:webrtc -- --browser [--seconds 20]   (glass-to-glass in Chromium: bench/webrtc-browser.ts)
  *
  * The server is pinned to core 0, the publisher to core 1, the viewers float (taskset, when present).
  * Every step is bounded in viewers and time; the machine may be shared, so `uptime` is printed.
@@ -181,6 +182,7 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--server')) void serverMain();
+else if (process.argv.includes('--browser')) void import('./webrtc-browser.js'); // glass-to-glass in Chromium (its own main)
 else if (process.argv.includes('--clients')) {
   const i = process.argv.indexOf('--clients');
   void clientsMain(process.argv[i + 1]!, Number(process.argv[i + 2]), Number(process.argv[i + 3]));
