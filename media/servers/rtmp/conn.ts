@@ -13,7 +13,7 @@ import { authorizePlay } from '../../stream/play-auth.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
-import { Publishing } from './publishing.js';
+import { createPublishedStream, type Publishing } from './publishing.js';
 import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
 import { connectReplies, playEndReplies, playStartReplies } from './replies.js';
 
@@ -270,22 +270,19 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         }
         this.deps.admission.activate(this, 'publish');
         clearTimeout(this.startTimer);
-        const stream = this.deps.streams.create({
-          name: decision.streamName,
+        this.publishing = createPublishedStream({
+          streams: this.deps.streams,
+          decision,
           app,
           publisherId: this.deps.newPublisherId(),
-          sessionId: decision.sessionId,
-          record: decision.record,
           clientIp: this.clientIp,
           gopCacheBytes: this.deps.gopCacheBytes,
           log: this.log,
-        });
-        this.publishing = new Publishing(stream, {
           idleTimeoutMs: this.deps.idleTimeoutMs,
           firstMediaTimeoutMs: this.deps.firstMediaTimeoutMs,
-          log: this.log,
           onIdle: () => this.close('idle'),
         });
+        const stream = this.publishing.stream;
         stream.on('kick', (reason) => this.close(reason));
         this.log.info({ stream: stream.name, publisher: stream.publisherId }, 'publish started');
         this.send(M.userControlMsg(UserControlEvent.StreamBegin, streamId));

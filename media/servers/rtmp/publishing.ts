@@ -4,6 +4,7 @@ import { Amf0Error } from '../../protocols/rtmp/rtmp-error.js';
 import { MsgType, type RtmpMessage } from '../../protocols/rtmp/message-types.js';
 import * as M from '../../protocols/rtmp/messages.js';
 import type { Stream } from '../../stream/stream.js';
+import type { StreamRegistry } from '../../stream/registry.js';
 import { createMediaPacket } from '../../stream/packet.js';
 
 export interface PublishingOptions {
@@ -70,4 +71,34 @@ export class Publishing {
     clearInterval(this.idleTimer);
     this.stream.close(reason);
   }
+}
+
+export interface PublishedStreamInit extends Omit<PublishingOptions, 'log'> {
+  streams: StreamRegistry;
+  /** The publish hook's allow: the public stream name, recording, the control plane's session. */
+  decision: { streamName: string; record: boolean; sessionId?: string };
+  app: string;
+  publisherId: string;
+  clientIp: string;
+  gopCacheBytes: number;
+  log: Logger;
+}
+
+/**
+ * A publish the hook allowed, on any ingest protocol (RTMP, WHIP): the registry's Stream
+ * (publish.started; a previous publisher of the name is replaced) and the Publishing that feeds
+ * it and watches its deadlines.
+ */
+export function createPublishedStream(o: PublishedStreamInit): Publishing {
+  const stream = o.streams.create({
+    name: o.decision.streamName,
+    app: o.app,
+    publisherId: o.publisherId,
+    sessionId: o.decision.sessionId,
+    record: o.decision.record,
+    clientIp: o.clientIp,
+    gopCacheBytes: o.gopCacheBytes,
+    log: o.log,
+  });
+  return new Publishing(stream, { idleTimeoutMs: o.idleTimeoutMs, firstMediaTimeoutMs: o.firstMediaTimeoutMs, log: o.log, onIdle: o.onIdle });
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from '../../../core/logging/logger.js';
 import { iceServersLink, type IceServer } from '../../../core/config/ice-servers.js';
 
 /**
@@ -73,4 +74,46 @@ export function reply(res: ServerResponse, status: number, message: string, extr
   const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
   res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
   res.end(body);
+}
+
+/** The answer to a failed POST: an OfferError's own status, else 500 (logged as `what`). */
+export function replyFailure(res: ServerResponse, err: unknown, log: Logger, what: string): void {
+  if (err instanceof OfferError) {
+    reply(res, err.status, err.message);
+    return;
+  }
+  log.error({ err }, what);
+  if (!res.headersSent) reply(res, 500, 'internal error');
+}
+
+export interface SessionRoutes {
+  /** POST on the collection (/{app}/{name}/whep or /whip): the offer. */
+  post(): Promise<void>;
+  /** DELETE on /.../{id}: ends the session; false when there is no such session for this stream. */
+  remove(id: string): boolean;
+  /** Called when post() fails (replyFailure). */
+  failed(err: unknown): void;
+}
+
+/**
+ * The session routing WHEP and WHIP share (RFC 9725): OPTIONS (CORS preflight), POST on the
+ * collection, DELETE of a session, and 405 for the rest (PATCH: trickle ICE and ICE restarts are
+ * not supported, the answer carries every candidate). `id` is the path's session id, if any.
+ */
+export function routeSession(req: IncomingMessage, res: ServerResponse, id: string | undefined, routes: SessionRoutes): void {
+  if (req.method === 'OPTIONS') {
+    res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
+    return;
+  }
+  if (id === undefined) {
+    if (req.method !== 'POST') reply(res, 405, 'method not allowed', { Allow: 'POST, OPTIONS' });
+    else routes.post().catch((err) => routes.failed(err));
+    return;
+  }
+  if (req.method === 'DELETE') {
+    if (routes.remove(id)) res.writeHead(200, CORS).end();
+    else reply(res, 404, 'no such session');
+  } else {
+    reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
+  }
 }

@@ -5,7 +5,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
-import { CORS, MAX_OFFER_BYTES, OfferError, iceLinkHeader, readBody, reply, type PeerSettings } from './http.js';
+import { CORS, MAX_OFFER_BYTES, iceLinkHeader, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
  * conn.ts and with it werift (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load) are imported with the
@@ -69,36 +69,17 @@ export class WhepServer {
     const m = WHEP_PATH.exec(url.pathname);
     if (!m) return false;
     const [, app, name, id] = m as unknown as [string, string, string, string | undefined];
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
-      return true;
-    }
-    if (id === undefined) {
-      if (req.method !== 'POST') reply(res, 405, 'method not allowed', { Allow: 'POST, OPTIONS' });
-      else this.post(req, res, url, app, name).catch((err) => this.failed(res, err));
-      return true;
-    }
-    if (req.method === 'DELETE') {
-      const conn = this.conns.get(id);
-      if (!conn || conn.streamName !== name) reply(res, 404, 'no such session');
-      else {
+    routeSession(req, res, id, {
+      post: () => this.post(req, res, url, app, name),
+      remove: (sid) => {
+        const conn = this.conns.get(sid);
+        if (!conn || conn.streamName !== name) return false;
         conn.close();
-        res.writeHead(200, CORS).end();
-      }
-    } else {
-      // Trickle ICE and ICE restarts are not supported: the answer carries every candidate.
-      reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
-    }
+        return true;
+      },
+      failed: (err) => replyFailure(res, err, this.deps.log, 'whep play failed'),
+    });
     return true;
-  }
-
-  private failed(res: ServerResponse, err: unknown): void {
-    if (err instanceof OfferError) {
-      reply(res, err.status, err.message);
-      return;
-    }
-    this.deps.log.error({ err }, 'whep play failed');
-    if (!res.headersSent) reply(res, 500, 'internal error');
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {

@@ -3,8 +3,8 @@ import type { Logger } from '../../../core/logging/logger.js';
 import type { StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
-import { Publishing } from '../rtmp/publishing.js';
-import { CORS, MAX_OFFER_BYTES, OfferError, iceLinkHeader, readBody, reply, type PeerSettings } from '../whep/http.js';
+import { createPublishedStream } from '../rtmp/publishing.js';
+import { CORS, MAX_OFFER_BYTES, iceLinkHeader, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
 import type { WhipConn } from './conn.js';
 
 /**
@@ -67,35 +67,17 @@ export class WhipServer {
     const m = WHIP_PATH.exec(url.pathname);
     if (!m) return false;
     const [, app, name, id] = m as unknown as [string, string, string, string | undefined];
-    if (req.method === 'OPTIONS') {
-      res.writeHead(204, { ...CORS, 'Access-Control-Max-Age': '600' }).end();
-      return true;
-    }
-    if (id === undefined) {
-      if (req.method !== 'POST') reply(res, 405, 'method not allowed', { Allow: 'POST, OPTIONS' });
-      else this.post(req, res, url, app, name).catch((err) => this.failed(res, err));
-      return true;
-    }
-    if (req.method === 'DELETE') {
-      const conn = this.conns.get(id);
-      if (!conn || conn.streamName !== name) reply(res, 404, 'no such session');
-      else {
+    routeSession(req, res, id, {
+      post: () => this.post(req, res, url, app, name),
+      remove: (sid) => {
+        const conn = this.conns.get(sid);
+        if (!conn || conn.streamName !== name) return false;
         conn.close('unpublished');
-        res.writeHead(200, CORS).end();
-      }
-    } else {
-      reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
-    }
+        return true;
+      },
+      failed: (err) => replyFailure(res, err, this.deps.log, 'whip publish failed'),
+    });
     return true;
-  }
-
-  private failed(res: ServerResponse, err: unknown): void {
-    if (err instanceof OfferError) {
-      reply(res, err.status, err.message);
-      return;
-    }
-    this.deps.log.error({ err }, 'whip publish failed');
-    if (!res.headersSent) reply(res, 500, 'internal error');
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, room: string): Promise<void> {
@@ -176,22 +158,19 @@ export class WhipServer {
       conn.close();
       return;
     }
-    const stream = this.deps.streams.create({
-      name: decision.streamName,
+    const publishing = createPublishedStream({
+      streams: this.deps.streams,
+      decision,
       app,
       publisherId: this.deps.newPublisherId(),
-      sessionId: decision.sessionId,
-      record: decision.record,
       clientIp,
       gopCacheBytes: this.deps.gopCacheBytes,
       log: this.deps.log,
-    });
-    const publishing = new Publishing(stream, {
       idleTimeoutMs: this.deps.idleTimeoutMs,
       firstMediaTimeoutMs: this.deps.firstMediaTimeoutMs,
-      log: this.deps.log,
       onIdle: () => conn.close('idle'),
     });
+    const stream = publishing.stream;
     conn.attach(stream, publishing);
     this.deps.log.info({ stream: stream.name, publisher: stream.publisherId }, 'whip publish started');
     res.writeHead(201, {
