@@ -4,6 +4,7 @@ import { chatCloseCodes, clientMessageSchema, type ChatUser, type ClientMessage,
 import { compareKeptIds } from '../../core/pubsub/wire.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { Envelope, RoomSocket } from './room-fanout.js';
+import { SharedFrame, writeRaw } from './shared-frame.js';
 
 /** Who is on the socket, as decided at upgrade (control/chat/chat-auth.ts). */
 export interface ChatPrincipal {
@@ -69,10 +70,10 @@ export class ChatConn implements RoomSocket {
 
   /** Sends one message of this socket's own (welcome, ack, error, pong). */
   send(message: ServerMessage): void {
-    this.write(Buffer.from(JSON.stringify([message])));
+    this.write(SharedFrame.of([message]));
   }
 
-  deliver(frame: Buffer, messages: readonly Envelope[]): void {
+  deliver(frame: SharedFrame, messages: readonly Envelope[]): void {
     if (this.resumeBuffer) {
       this.resumeBuffer.push(...messages);
       if (this.resumeBuffer.length > MAX_RESUME_BUFFER) this.close(chatCloseCodes.slowConsumer, 'slow consumer');
@@ -93,18 +94,24 @@ export class ChatConn implements RoomSocket {
     const last = missed.at(-1)?.id;
     const newer = last === undefined ? waiting : waiting.filter((m) => m.id === undefined || compareKeptIds(m.id, last) > 0);
     const all = [...missed, ...newer];
-    if (all.length > 0) this.write(Buffer.from(JSON.stringify(all)));
+    if (all.length > 0) this.write(SharedFrame.of(all));
   }
 
-  private write(frame: Buffer): void {
+  /**
+   * Queues one frame, or drops the socket when its unsent bytes would pass the bound. The room's
+   * frames are prebuilt once and written as is to the TCP socket (shared-frame.ts); ws.send is the
+   * fallback when ws is mid-send or an extension was negotiated. Either way the bytes wait in the
+   * socket's write queue, which ws.bufferedAmount counts.
+   */
+  private write(frame: SharedFrame): void {
     if (this.isClosed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount + frame.length > this.host.maxBufferedBytes) {
+    if (this.ws.bufferedAmount + frame.payload.length > this.host.maxBufferedBytes) {
       this.log.info({ roomId: this.roomId, buffered: this.ws.bufferedAmount }, 'chat socket dropped: send queue full');
       this.host.dropped('slow_consumer');
       this.close(chatCloseCodes.slowConsumer, 'slow consumer');
       return;
     }
-    this.ws.send(frame, { binary: false });
+    if (!writeRaw(this.ws, frame)) this.ws.send(frame.payload, { binary: false });
   }
 
   close(code: number, reason: string): void {

@@ -2,6 +2,7 @@ import { roomChannel } from '../../core/pubsub/wire.js';
 import type { Delivery, PubSub, Unsubscribe } from '../../core/pubsub/pubsub.port.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { isEnvelope } from '../../core/chat/chat-protocol.js';
+import { SharedFrame } from './shared-frame.js';
 
 /** One socket of a room as the fan-out sees it (control/chat/chat-conn.ts). */
 export interface RoomSocket {
@@ -10,8 +11,8 @@ export interface RoomSocket {
   readonly socketKey: string;
   /** When the socket opened (ms): of two sockets of one user in one room, the newer stays. */
   readonly openedAt: number;
-  /** A frame shared by every socket of the room (one JSON encoding per turn), and the messages in it. */
-  deliver(frame: Buffer, messages: readonly Envelope[]): void;
+  /** A frame shared by every socket of the room (one JSON encoding and one WebSocket framing per turn), and the messages in it. */
+  deliver(frame: SharedFrame, messages: readonly Envelope[]): void;
   /** Closes this socket (a kick, the session's end). */
   close(code: number, reason: string): void;
 }
@@ -123,8 +124,8 @@ export class RoomFanout {
     const visible = messages.some((m) => m.type === 'replaced') ? messages.filter((m) => m.type !== 'replaced') : messages;
     if (visible.length > 0) {
       const started = performance.now();
-      // Serialised once per room and turn; every socket gets the same bytes.
-      const frame = Buffer.from(JSON.stringify(visible));
+      // Serialised and framed once per room and turn; every socket gets the same bytes.
+      const frame = SharedFrame.of(visible);
       this.counters.frames++;
       for (const socket of room.sockets) {
         this.counters.deliveries++;
