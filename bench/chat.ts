@@ -13,8 +13,8 @@
  *   3. steady      RATE msg/s for DURATION s: deliveries per server CPU-second
  * Backends: one node with the in-process pub/sub; two nodes on Redis (the poster on node A, the N
  * sockets on node B: the Redis hop included, B's CPU counted).
- * Nodes run with MALLOC_ARENA_MAX=2 as `npm run start:control` and the Dockerfile run them (override
- * with MALLOC_ARENA_MAX). After the rows, one table per socket count puts the one-node and two-node
+ * Nodes run with the environment and Node flags of package.json's start:control (MALLOC_ARENA_MAX=2,
+ * the V8 heap flags), as production runs them (override MALLOC_ARENA_MAX in the environment). After the rows, one table per socket count puts the one-node and two-node
  * figures of the same run side by side, with the difference (the cost of the Redis hop).
  * Env: ONAIR_BENCH_IDLE_ONLY=1 (the idle phase alone), ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
  * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down).
@@ -22,6 +22,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
@@ -37,11 +38,23 @@ let ROOM = '';
 interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
 
+/**
+ * The environment assignments and Node flags of package.json's start:control (as bench:media-rss
+ * reads start:media's), so each node runs as production runs control: MALLOC_ARENA_MAX, the V8 heap flags.
+ */
+const startControl = (() => {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts['start:control'] ?? '').split(/\s+/);
+  const env: Record<string, string> = {};
+  for (const w of words.filter((x) => /^[A-Z_]+=/.test(x))) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
+  return { env, flags: words.filter((w) => w.startsWith('--')) };
+})();
+
 async function startNode(env: Record<string, string>): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
-    // As `npm run start:control` and the Dockerfile run a node (glibc arenas capped: less RSS per thread).
-    env: { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env, ONAIR_SECRET: SECRET },
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // As `npm run start:control` and the Dockerfile run a node (its env and Node flags; MALLOC_ARENA_MAX overridable).
+    env: { ...process.env, ...startControl.env, ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env, ONAIR_SECRET: SECRET },
+    execArgv: [...startControl.flags, '--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   try { (await import('node:child_process')).execFileSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' }); } catch { /* no taskset */ }
@@ -271,5 +284,6 @@ for (const n of SOCKETS) {
   const out = (r: string[]) => `| ${r.map((c, i) => c.padEnd(w[i]!)).join(' | ')} |`;
   console.log(['', out(table[0]!), `|${w.map((x) => '-'.repeat(x + 2)).join('|')}|`, ...table.slice(1).map(out)].join('\n'));
 }
-console.log(`\n${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`\nnodes: ${Object.entries(startControl.env).map(([k, v]) => `${k}=${v}`).join(' ')} node ${startControl.flags.join(' ')}`);
+console.log(`${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 process.exit(0);
