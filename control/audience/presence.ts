@@ -21,6 +21,14 @@ export interface Membership {
  * The online count therefore equals the members with a live socket within one heartbeat timeout.
  */
 export class Presence {
+  /**
+   * Per room, the counter's drift this node saw at its last sweep. A join or leave updates the set
+   * first and the counter next, so a sweep that reads between the two sees a drift that the
+   * pending write is about to fix: the counter is repaired only when the same drift is seen on two
+   * sweeps in a row (a node that died between its two writes), never on one reading.
+   */
+  private readonly drift = new Map<string, number>();
+
   constructor(private readonly cache: Cache, private readonly ttlMs: number) {}
 
   async join(roomId: string, member: string, at = Date.now()): Promise<Membership> {
@@ -69,10 +77,12 @@ export class Presence {
 
   /**
    * Removes every member whose presence expired; calls `onLeft` for each member this node removed.
-   * Also repairs the counter when it drifted from the set (a node died between the two writes).
+   * Also repairs the counter when it drifted from the set (a node died between the two writes),
+   * once two sweeps in a row saw the same drift.
    */
   async sweep(onLeft: (roomId: string, member: string, online: number, enteredAt: number | null) => Promise<void>): Promise<number> {
     let removed = 0;
+    const seen = new Set<string>();
     for (const roomId of await this.cache.sMembers(audienceKeys.rooms())) {
       const members = await this.cache.sMembers(audienceKeys.members(roomId));
       // Two commands per room, whatever its size: the members, and those whose presence has not expired.
@@ -87,8 +97,18 @@ export class Presence {
       const size = await this.cache.sCard(audienceKeys.members(roomId));
       if (size === 0) await this.cache.sRem(audienceKeys.rooms(), roomId);
       const online = await this.online(roomId);
-      if (online !== size) await this.cache.incrBy(audienceKeys.online(roomId), size - online);
+      const drift = size - online;
+      if (drift !== 0 && this.drift.get(roomId) === drift) {
+        await this.cache.incrBy(audienceKeys.online(roomId), drift);
+        this.drift.delete(roomId);
+      } else if (drift !== 0) {
+        this.drift.set(roomId, drift);
+      } else {
+        this.drift.delete(roomId);
+      }
+      seen.add(roomId);
     }
+    for (const roomId of this.drift.keys()) if (!seen.has(roomId)) this.drift.delete(roomId);
     return removed;
   }
 }
