@@ -8,13 +8,15 @@ import { ACTION_SOURCES, OPERATOR_ACTIONS } from './operator-action.store.js';
 import type { OperatorActionService } from './operator-action.service.js';
 
 const id = z.string().regex(/^\d{1,19}$/, 'must be a numeric id');
+/** 30 days: the longest moderation pause an operator may choose here (as the service's default maximum). */
+const MAX_PAUSE_MINUTES = 43_200;
 const actionBody = z.strictObject({
   action: z.enum(OPERATOR_ACTIONS),
   source: z.enum(ACTION_SOURCES),
   source_id: id,
   reason: z.string().trim().min(1).max(512),
-  /** pause only. */
-  minutes: z.number().int().min(1).optional(),
+  /** pause only: 1 minute to 30 days (the service also holds it to the configured maximum pause). */
+  minutes: z.number().int().min(1).max(MAX_PAUSE_MINUTES).optional(),
 });
 const listQuery = z.strictObject({
   room_id: id.optional(),

@@ -102,6 +102,9 @@ for (const set of testAdapterSets()) {
       await act({ action: 'pause', source: 'room_log', source_id: entry.id, reason: 'x', minutes: 0 }).expect(400);
       await act({ action: 'pause', source: 'room_log', source_id: entry.id, reason: 'x', minutes: 60 * 24 * 365 }).expect(400);
       await act({ action: 'warn', source: 'room_log', source_id: entry.id, reason: 'x', minutes: 5 }).expect(400);
+      // 30 days is the most: refused by the route's schema before any lookup (an unknown item is not a 404 then).
+      assert.equal((await act({ action: 'pause', source: 'audit', source_id: '999999999', reason: 'x', minutes: 43_201 }).expect(400)).body.error.code, 'invalid_request');
+      assert.equal((await act({ action: 'pause', source: 'audit', source_id: '999999999', reason: 'x', minutes: 43_200 }).expect(404)).body.error.code, 'audit_not_found');
       await act({ action: 'warn', source: 'room_log', source_id: entry.id, reason: '' }).expect(400);
       await act({ action: 'shout', source: 'room_log', source_id: entry.id, reason: 'x' }).expect(400);
       assert.equal((await act({ action: 'warn', source: 'audit', source_id: '999999999', reason: 'x' }).expect(404)).body.error.code, 'audit_not_found');
