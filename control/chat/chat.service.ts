@@ -57,6 +57,10 @@ export interface OpenChat {
   after?: string;
 }
 
+/** Sockets pinged at once by a heartbeat round, and the pause between two slices (chatService.heartbeatRound). */
+const PING_SLICE = 500;
+const PING_SLICE_PAUSE_MS = 10;
+
 /** How often every node looks for moderation pauses that ended (the worst-case delay of their `stream_resumed`). */
 export const PAUSE_SWEEP_MS = 1000;
 /** Messages a new socket gets from history when it does not resume. */
@@ -80,6 +84,7 @@ export class ChatService implements ChatConnHost {
   private pauseTimer: NodeJS.Timeout | undefined;
   private pausing: Promise<unknown> = Promise.resolve();
   private sweeping: Promise<unknown> = Promise.resolve();
+  private heartbeating = false;
   private stopResubscribed: (() => void) | undefined;
   private rechecking: Promise<number> | undefined;
 
@@ -383,9 +388,32 @@ export class ChatService implements ChatConnHost {
   }
 
   private async heartbeat(): Promise<void> {
+    if (this.heartbeating) return; // the previous round is still pinging (a very large or very slow node)
+    this.heartbeating = true;
+    try {
+      await this.heartbeatRound();
+    } finally {
+      this.heartbeating = false;
+    }
+  }
+
+  /**
+   * Pings every socket and refreshes its member's presence. The pings go out PING_SLICE sockets at
+   * a time with a short pause between slices: 5,000 pings at once are 5,000 socket writes (as long
+   * as writing one chat frame to everyone) and bring 5,000 pongs back at once, and a chat frame due
+   * meanwhile would wait for all of it; sliced, it waits for one slice at most.
+   */
+  private async heartbeatRound(): Promise<void> {
     const now = Date.now();
     const members = new Map<string, Set<string>>();
-    for (const conn of this.conns) {
+    let inSlice = 0;
+    for (const conn of [...this.conns]) {
+      if (inSlice === PING_SLICE) {
+        inSlice = 0;
+        await new Promise((resolve) => setTimeout(resolve, PING_SLICE_PAUSE_MS));
+      }
+      if (conn.closed) continue;
+      inSlice++;
       if (now - conn.lastSeen > this.deps.config.heartbeatTimeout) {
         this.deps.metrics?.dropped.inc({ reason: 'heartbeat_timeout' });
         conn.close(chatCloseCodes.heartbeatTimeout, 'heartbeat timeout');
