@@ -4,6 +4,7 @@ import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { roomChannel } from '../../core/pubsub/wire.js';
 import { waitFor } from '../../core/testing/wait-for.js';
 import { ChatClient, makeChatKit, refusedUpgrade as refused, type ChatKit } from '../testing/chat-kit.js';
+import { frameWrites } from './shared-frame.js';
 
 for (const set of testAdapterSets()) {
   describe(`live chat over WebSocket on ${set.name}`, () => {
@@ -380,6 +381,11 @@ for (const set of testAdapterSets()) {
       await c.next((m) => m.type === 'welcome', 'welcome');
       const chat = a!.control.chat.chat;
       const before = chat.socketCount;
+      // Room frames go through the prebuilt-frame path (shared-frame.ts), whose writes the bound below holds.
+      const raw0 = frameWrites.raw;
+      await a!.pubsub.publish(roomChannel(roomId), { v: 1, type: 'notice', code: 'before_stall', text: 'hi' });
+      await c.next((m) => m.type === 'notice' && m.code === 'before_stall', 'a room frame while reading');
+      assert.ok(frameWrites.raw > raw0, 'written as a prebuilt frame');
       // The client stops reading: the kernel buffers fill, then the server's queue grows.
       (c.ws as unknown as { _socket: import('node:net').Socket })._socket.pause();
       const pubsub = a!.pubsub;
