@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import type { ClientRequestArgs } from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Client, S3Error } from 'minio';
 import { ConflictError, InvalidStateError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -17,7 +20,18 @@ import type {
 export interface MinioObjectStoreOptions {
   target: S3Target;
   log?: Logger;
+  /**
+   * A connection that moves no byte either way for this long is closed, which fails its request
+   * (a part is then retried). Default 120 s: S3 and MinIO keep a slow CompleteMultipartUpload
+   * alive with whitespace; s3rver answers a gigabyte join in seconds. Tests shorten it.
+   */
+  stallTimeoutMs?: number;
 }
+
+/** Attempts per part: a part that fails with a connection error, a stall or a 5xx is sent again (the same part number replaces itself). */
+const PART_ATTEMPTS = 4;
+const DEFAULT_STALL_TIMEOUT_MS = 120_000;
+type SentPart = { part: number; etag: string; md5: Buffer };
 
 const MD5 = /^[0-9a-f]{32}$/;
 const MULTIPART_ETAG = /^[0-9a-f]{32}-\d+$/;
@@ -46,6 +60,7 @@ export class MinioObjectStore implements ObjectStore {
   private readonly client: Client;
   private readonly signer: Client;
   private readonly agent: http.Agent;
+  private readonly stallTimeoutMs: number;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
@@ -63,7 +78,8 @@ export class MinioObjectStore implements ObjectStore {
     this.partConcurrency = t.partConcurrency;
     this.region = t.region;
     this.log = options.log ?? silentLogger();
-    this.agent = t.useSSL ? new https.Agent({ keepAlive: true, maxSockets: 32 }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
+    this.stallTimeoutMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
+    this.agent = stallGuardedAgent(t.useSSL, this.stallTimeoutMs);
     const common = { accessKey: t.accessKey, secretKey: t.secretKey, region: t.region, pathStyle: true };
     this.client = new Client({ ...common, endPoint: t.endPoint, port: t.port, useSSL: t.useSSL, partSize: t.partSize, transportAgent: this.agent });
     const pub = t.publicEndpoint;
@@ -82,19 +98,25 @@ export class MinioObjectStore implements ObjectStore {
     let uploadId: string | undefined;
     try {
       await this.ensureBucket();
-      // Race the body's failure too: a failing source ends the put whatever state the client is in.
       if (check.expectedSize > this.partSize) {
+        // Race the body's failure while nothing reads it yet. sendParts() reads the body itself, so a
+        // failing source ends it, and it settles only when no part of its own is still in flight.
         uploadId = await Promise.race([this.client.initiateNewMultipartUpload(this.bucket, name, { 'Content-Type': contentType }), whenFailed(check)]);
-        const parts = await Promise.race([this.sendParts(name, uploadId, check), whenFailed(check)]);
+        const parts = await this.sendParts(name, uploadId, check);
         partDigests = parts.map((p) => p.md5);
         ({ etag } = await this.client.completeMultipartUpload(this.bucket, name, uploadId, parts.map((p) => ({ part: p.part, etag: p.etag }))));
       } else {
+        // Race the body's failure too: a failing source ends the put whatever state the client is in.
         ({ etag } = await Promise.race([this.client.putObject(this.bucket, name, check, check.expectedSize, { 'Content-Type': contentType }), whenFailed(check)]));
       }
     } catch (err) {
-      const cause = (check.errored as Error | null) ?? err;
+      // The body's own failure (a short or long source) explains more than what it caused in the
+      // client, except an AbortError: that is the body being closed because the upload failed.
+      const bodyError = check.errored as Error | null;
+      const cause = bodyError && bodyError.name !== 'AbortError' ? bodyError : err;
       check.destroy();
-      // A multipart upload that failed half way leaves parts on the server: abort it (best effort).
+      // A multipart upload that failed half way leaves parts on the server: abort it (best effort;
+      // s3rver has no AbortMultipartUpload). No part of this upload is in flight any more.
       if (uploadId) {
         await this.client.abortMultipartUpload(this.bucket, name, uploadId).catch((e: unknown) => this.log.debug({ err: e }, 'could not abort an incomplete upload'));
       }
@@ -118,41 +140,79 @@ export class MinioObjectStore implements ObjectStore {
   /**
    * Reads the body into parts of exactly partSize (the last one shorter) and uploads up to
    * partConcurrency of them at once; reading waits while that many are in flight, so memory stays
-   * bounded. Returns the parts in order with their MD5s. The first failing part fails the whole.
+   * bounded. Returns the parts in order with their MD5s.
+   *
+   * Each part is retried on its own (sendPart). The first part that fails for good stops the
+   * reading, and sendParts() settles only once every part it started has settled, so the caller's
+   * abort never races a part still being written, and no rejection is left unobserved.
    */
-  private async sendParts(name: string, uploadId: string, body: UploadCheck): Promise<Array<{ part: number; etag: string; md5: Buffer }>> {
-    const parts: Array<{ part: number; etag: string; md5: Buffer }> = [];
+  private async sendParts(name: string, uploadId: string, body: UploadCheck): Promise<SentPart[]> {
+    const parts: SentPart[] = [];
     const inflight = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
     let remaining = body.expectedSize;
     let buf = Buffer.allocUnsafe(Math.min(this.partSize, remaining));
     let filled = 0;
     let number = 0;
     const send = (part: number, payload: Buffer): void => {
-      const md5 = createHash('md5').update(payload).digest();
-      const headers = { 'Content-Length': payload.length, 'Content-MD5': md5.toString('base64') };
-      const p = this.client.uploadPart({ bucketName: this.bucket, objectName: name, uploadID: uploadId, partNumber: part, headers }, payload)
-        .then(({ etag }) => { parts[part - 1] = { part, etag, md5 }; });
+      const p: Promise<void> = this.sendPart(name, uploadId, part, payload).then(
+        (sent) => { parts[part - 1] = sent; },
+        (err: unknown) => { failure ??= { err }; },
+      ).finally(() => inflight.delete(p));
       inflight.add(p);
-      p.then(() => inflight.delete(p), () => undefined);
     };
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      let offset = 0;
-      while (offset < chunk.length) {
-        if (buf.length === 0) throw new InvalidStateError('the upload body ran past its size'); // UploadCheck refuses that first
-        const n = Math.min(buf.length - filled, chunk.length - offset);
-        chunk.copy(buf, filled, offset, offset + n);
-        filled += n;
-        offset += n;
-        if (filled < buf.length) continue;
-        send(++number, buf);
-        remaining -= buf.length;
-        buf = Buffer.allocUnsafe(Math.min(this.partSize, Math.max(remaining, 0)));
-        filled = 0;
-        while (inflight.size >= this.partConcurrency) await Promise.race(inflight);
+    try {
+      reading: for await (const chunk of body as AsyncIterable<Buffer>) {
+        let offset = 0;
+        while (offset < chunk.length) {
+          if (buf.length === 0) throw new InvalidStateError('the upload body ran past its size'); // UploadCheck refuses that first
+          const n = Math.min(buf.length - filled, chunk.length - offset);
+          chunk.copy(buf, filled, offset, offset + n);
+          filled += n;
+          offset += n;
+          if (filled < buf.length) continue;
+          send(++number, buf);
+          remaining -= buf.length;
+          buf = Buffer.allocUnsafe(Math.min(this.partSize, Math.max(remaining, 0)));
+          filled = 0;
+          while (inflight.size >= this.partConcurrency && !failure) await Promise.race(inflight);
+          if (failure) break reading;
+        }
+      }
+    } finally {
+      // Also when reading failed: the parts already sent finish (or fail) before the caller aborts.
+      while (inflight.size > 0) await Promise.race(inflight);
+    }
+    if (failure) throw failure.err;
+    return parts;
+  }
+
+  /**
+   * One part, with its Content-MD5 (the server refuses a part that arrives altered). A connection
+   * reset, a stalled connection (stallTimeoutMs without a byte) or a 5xx is retried up to
+   * PART_ATTEMPTS times with a short backoff, on a fresh connection: S3 replaces a part sent again
+   * under the same number. Each attempt also has a deadline of its own, so a request that neither
+   * answers nor fails cannot hold the upload forever.
+   */
+  private async sendPart(name: string, uploadId: string, part: number, payload: Buffer): Promise<SentPart> {
+    const md5 = createHash('md5').update(payload).digest();
+    for (let attempt = 1; ; attempt++) {
+      const headers = { 'Content-Length': payload.length, 'Content-MD5': md5.toString('base64') };
+      const request = this.client.uploadPart({ bucketName: this.bucket, objectName: name, uploadID: uploadId, partNumber: part, headers }, payload);
+      try {
+        const { etag } = await withDeadline(request, this.partDeadlineMs(payload.length), `part ${part} got no answer`);
+        return { part, etag, md5 };
+      } catch (err) {
+        if (attempt >= PART_ATTEMPTS || !isTransient(err) || this.closed) throw err;
+        this.log.warn({ err, part, attempt, uploadId }, 'a part upload failed; sending it again');
+        await new Promise((r) => setTimeout(r, 100 * 2 ** attempt));
       }
     }
-    await Promise.all(inflight);
-    return parts;
+  }
+
+  /** A whole attempt's bound: the stall timeout plus the part at 256 KB/s (the socket's own idle guard acts long before). */
+  private partDeadlineMs(bytes: number): number {
+    return 2 * this.stallTimeoutMs + Math.ceil(bytes / 256);
   }
 
   async get(key: string, range?: ByteRange): Promise<ObjectBody> {
@@ -263,6 +323,50 @@ export class MinioObjectStore implements ObjectStore {
   private assertOpen(): void {
     if (this.closed) throw new InvalidStateError('object store is closed');
   }
+}
+
+/**
+ * The keep-alive agent of the S3 client, with a guard against stalled connections: a socket that
+ * moves no byte for stallTimeoutMs, in use or idle, is destroyed with an error (its request fails
+ * and can be retried). Node's own socket timeout only emits 'timeout', which the minio client does
+ * not listen to. A pooled socket gets the server's shorter Keep-Alive hint as its idle timeout
+ * (Node's keepSocketAlive); it is set back to stallTimeoutMs when a request takes it again.
+ */
+function stallGuardedAgent(useSSL: boolean, stallTimeoutMs: number): http.Agent {
+  const Base = (useSSL ? https.Agent : http.Agent) as typeof http.Agent;
+  class StallGuardedAgent extends Base {
+    override createConnection(options: ClientRequestArgs, callback?: (err: Error | null, stream: Duplex) => void): Duplex | null | undefined {
+      const socket = super.createConnection(options, callback) as Socket | null | undefined;
+      socket?.on('timeout', () => socket.destroy(Object.assign(new Error(`no byte moved for ${stallTimeoutMs} ms`), { code: 'ETIMEDOUT' })));
+      return socket;
+    }
+
+    override reuseSocket(socket: Socket, request: http.ClientRequest): void {
+      socket.setTimeout(stallTimeoutMs);
+      super.reuseSocket(socket, request);
+    }
+  }
+  return new StallGuardedAgent({ keepAlive: true, maxSockets: 32, timeout: stallTimeoutMs });
+}
+
+/** Rejects when `promise` has not settled within `ms` (the promise itself runs on, observed). */
+function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEDOUT' })), ms);
+  });
+  promise.catch(() => undefined);
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+const TRANSIENT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED', 'ECONNABORTED', 'EAI_AGAIN', 'InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout']);
+
+/** Worth sending again: the connection broke or stalled, or the server said it failed on its side. */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | undefined;
+  if (typeof e?.code === 'string' && TRANSIENT_CODES.has(e.code)) return true;
+  // minio's own retry of a 5xx ends in a plain Error with this message.
+  return typeof e?.message === 'string' && /^Request failed after \d+ retries/.test(e.message);
 }
 
 function isNotFound(err: unknown): boolean {

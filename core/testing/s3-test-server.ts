@@ -73,6 +73,11 @@ export async function startTestS3Server(): Promise<TestS3Server> {
     const completing = req.method === 'POST' && uploadId ? uploadId : undefined;
     if (completing) requests.completeMultipartUpload++;
     const upstream = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+      // Connection and Keep-Alive are hop-by-hop: s3rver's `Keep-Alive: timeout=5` passed on would
+      // make the client keep idle sockets 4 s, while this proxy closes them after 1 s (reused
+      // sockets then fail with ECONNRESET/EPIPE).
+      delete up.headers.connection;
+      delete up.headers['keep-alive'];
       if (!completing || up.statusCode !== 200) {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
@@ -91,6 +96,8 @@ export async function startTestS3Server(): Promise<TestS3Server> {
       });
     });
     upstream.on('error', (err) => res.destroy(err));
+    // A client gone mid-request: drop the forwarded one too, or s3rver waits for its body forever.
+    req.on('close', () => { if (!req.complete) upstream.destroy(); });
     req.pipe(upstream);
   });
   proxy.keepAliveTimeout = 1_000;
