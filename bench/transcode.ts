@@ -7,13 +7,14 @@
  * Then, on that FLV:
  *   remux        ffmpeg -c copy +faststart to MP4 (the transcoder's command), x realtime
  *   poster       one JPEG frame
- *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, 1 and 4 in flight), MB/s;
+ *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, ONAIR_BENCH_PART_CONCURRENCY in flight), MB/s;
  *                s3rver runs behind the test proxy in a process of its own (bench/lib/s3rver-process.ts)
  *   pipeline     transcodeRecording() end to end (remux with the poster cut from the FLV meanwhile, then
  *                the verified upload with the probe meanwhile), local and s3rver, x realtime, with
  *                each stage's wall time (stages overlap, so they add up to more than the total)
  *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
- * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder.
+ * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder,
+ * ONAIR_BENCH_PART_CONCURRENCY (parts in flight to s3rver; default: ONAIR_S3_URL's default).
  */
 import { mkdtempSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,12 +25,13 @@ import { runFfmpeg } from '../core/ffmpeg/process.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
 import { LocalObjectStore } from '../core/object-store/local-object-store.js';
 import { MinioObjectStore } from '../core/object-store/minio-object-store.js';
-import { parseS3Url } from '../core/config/s3-url.js';
+import { DEFAULT_PART_CONCURRENCY, parseS3Url } from '../core/config/s3-url.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { startS3rverProcess } from './lib/s3rver-process.js';
 import { joinSegments, transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
 
 const minutes = Number(process.env.ONAIR_BENCH_MINUTES ?? 60);
+const inFlight = Number(process.env.ONAIR_BENCH_PART_CONCURRENCY ?? DEFAULT_PART_CONCURRENCY);
 const dir = mkdtempSync(join(tmpdir(), 'onair-bench-transcode-'));
 const fmt = (n: number, d = 1) => n.toFixed(d);
 const secs = async (fn: () => Promise<unknown>) => {
@@ -61,8 +63,8 @@ async function main(): Promise<void> {
   const s3 = await startS3rverProcess();
   const stores: Array<[string, ObjectStore]> = [
     ['local folder', new LocalObjectStore(join(dir, 'objects'))],
-    ['s3rver (16 MiB parts, 1 in flight, the default)', new MinioObjectStore({ target: parseS3Url(s3.url('bench', 'partSize=16MiB&partConcurrency=1')) })],
-    ['s3rver direct, no proxy (16 MiB parts, 1 in flight, the default)', new MinioObjectStore({ target: parseS3Url(s3.directUrl('bench', 'partSize=16MiB&partConcurrency=1')) })],
+    [`s3rver (16 MiB parts, ${inFlight} in flight)`, new MinioObjectStore({ target: parseS3Url(s3.url('bench', `partSize=16MiB&partConcurrency=${inFlight}`)) })],
+    [`s3rver direct, no proxy (16 MiB parts, ${inFlight} in flight)`, new MinioObjectStore({ target: parseS3Url(s3.directUrl('bench', `partSize=16MiB&partConcurrency=${inFlight}`)) })],
   ];
   const mp4MB = statSync(mp4).size / 1e6;
   try {
