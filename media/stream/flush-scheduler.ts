@@ -70,7 +70,7 @@ export class FlushScheduler {
   private dirtySince: number | undefined;
   private tickDirtySince = 0;
   private urgentSince: number | undefined;
-  /** CPU ms spent writing start-up bursts so far, and its value when the waiting data began (see onLag). */
+  /** Ms the event loop spent writing start-up bursts so far, and its value when the waiting data began (see onLag). */
   private startupWorkMs = 0;
   private startupAtDirty = 0;
   private tickStartupAt = 0;
@@ -80,7 +80,7 @@ export class FlushScheduler {
   /**
    * `onLag`: called after every tick with its flush lag (ms from the moment its first viewer had
    * data waiting to the end of its writes; with no coalescing, of every urgent run), which the
-   * engine's OverloadGuard turns into admission decisions, and `startupMs`, the CPU time spent
+   * engine's OverloadGuard turns into admission decisions, and `startupMs`, the time spent
    * meanwhile writing new viewers' start-up bursts (a join ramp's share of that lag).
    */
   constructor(
@@ -181,13 +181,16 @@ export class FlushScheduler {
     const since = this.urgentSince;
     this.urgent = new Set();
     this.urgentSince = undefined;
-    const c0 = process.cpuUsage();
+    // Wall time, not process.cpuUsage(): the bursts hold the event loop for that long, which is
+    // their share of a waiting tick's lag (the process's CPU time also counts GC and pool threads,
+    // and could exceed the lag it is taken out of).
+    const t0 = performance.now();
     for (const f of batch) f.flush();
-    const c1 = process.cpuUsage(c0);
+    const burstMs = performance.now() - t0;
     // With coalescing on, urgent runs are new viewers' start-up bursts, written at once: their
     // short lags would hide a tick lag that grows, so only the ticks count then, with the time
     // these bursts took (startupWorkMs) as the join's share of their lag.
-    if (this.intervalMs > 0) this.startupWorkMs += (c1.user + c1.system) / 1000;
+    if (this.intervalMs > 0) this.startupWorkMs += burstMs;
     else if (since !== undefined && batch.size > 0) {
       const now = performance.now();
       this.onLag?.(now - since, now, 0);

@@ -23,7 +23,7 @@
  * the steady audience needs well under a core (issue 15: refusals at 3,200 viewers and 40 % of a
  * core). So the guard refuses only when the engine is behind for real:
  * - the time the ticks' wait spent writing start-up bursts is taken out of their lag (the lag that
- *   matters is the steady viewers' live data; the scheduler measures the bursts' CPU time);
+ *   matters is the steady viewers' live data; the scheduler measures the time the bursts held the event loop, at most half the lag);
  * - the event loop must be saturated as well: its utilization (the share of time not idle, passed
  *   with each tick, smoothed over about BUSY_WINDOW_MS) at least BUSY_SHARE. A loop that still has idle time
  *   can run every tick it is given, whatever the lag says;
@@ -48,6 +48,8 @@ export const BUSY_WINDOW_MS = 400;
 export const RECOVER_BUSY = 0.75;
 /** The lag and the saturated loop must last this long before anyone is refused (a join ramp's spike does not). */
 export const SUSTAIN_MS = 1000;
+/** The largest share of a tick's lag that start-up bursts may explain away (a join ramp's bursts measured about a tenth). */
+export const STARTUP_SHARE_MAX = 0.5;
 /** Seconds a refused viewer is told to wait (Retry-After). */
 export const RETRY_AFTER_S = 2;
 
@@ -61,7 +63,7 @@ export function flushLagLimitMs(ceilingMs: number, overrideMs = 0): number {
 export interface TickLoad {
   /** Event-loop utilization since the previous tick, 0..1 (perf_hooks eventLoopUtilization); 1 when unknown. */
   busy?: number;
-  /** CPU ms spent, while the tick's data waited, writing new viewers' start-up bursts (taken out of the lag). */
+  /** Ms the event loop spent, while the tick's data waited, writing new viewers' start-up bursts (taken out of the lag). */
   startupMs?: number;
 }
 
@@ -81,7 +83,9 @@ export class OverloadGuard {
   recordLag(lagMs: number, nowMs: number, load: TickLoad = {}): void {
     if (!(lagMs >= 0)) return;
     const startup = load.startupMs !== undefined && load.startupMs > 0 ? load.startupMs : 0;
-    const lag = Math.max(0, lagMs - startup);
+    // Joins explain at most half of a tick's lag (STARTUP_SHARE_MAX): a steady stream of new viewers
+    // on an engine that is behind would otherwise explain all of its lag away, and keep being admitted.
+    const lag = Math.max(lagMs * (1 - STARTUP_SHARE_MAX), lagMs - startup);
     const busy = load.busy !== undefined && load.busy >= 0 ? Math.min(1, load.busy) : 1;
     const first = this.lastSampleAt === -Infinity;
     this.smoothed = first ? lag : this.smoothed + SMOOTHING * (lag - this.smoothed);
