@@ -221,12 +221,17 @@ export function burnCpu(ms: number): void {
  * (admission tests of every protocol). Meanwhile it also spins 5 ms on every turn of the event
  * loop, which then never waits idle: the guard wants a saturated loop as well as a lag
  * (OverloadGuard), and on a loaded machine the publisher (ffmpeg) may send fewer packets than the
- * burn needs to saturate the loop alone.
+ * burn needs to saturate the loop alone. `spinMs` sets that spin: a turn longer than the lag
+ * limit makes every write wait past it whatever the publisher sends (the admission test: how many
+ * packets one read brings, and so whether the 40 ms burns add up into a lag, depends on the
+ * machine's load).
  */
 export class SlowReader implements MediaPlugin {
   readonly name = 'slow-reader';
   private burning = false;
   private spin: NodeJS.Immediate | undefined;
+
+  constructor(private readonly spinMs = 5) {}
 
   get slow(): boolean {
     return this.burning;
@@ -238,7 +243,7 @@ export class SlowReader implements MediaPlugin {
       const turn = () => {
         this.spin = undefined;
         if (!this.burning) return;
-        burnCpu(5);
+        burnCpu(this.spinMs);
         this.spin = setImmediate(turn);
       };
       this.spin = setImmediate(turn);
