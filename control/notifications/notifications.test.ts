@@ -100,8 +100,14 @@ for (const set of testAdapterSets()) {
         const [row] = await kit.ports.db.sequelize.query<{ n: number }>("SELECT COUNT(*) AS n FROM notifications WHERE dedupe_key = ?", { replacements: [`live:${sessionId}`], type: 'SELECT' as never });
         return Number(row!.n) === 7 || undefined;
       }, 10_000, 50);
-      const [job] = await kit.ports.db.sequelize.query<{ status: string; written: number }>('SELECT status, written FROM notification_fanouts WHERE dedupe_key = ?', { replacements: [`live:${sessionId}`], type: 'SELECT' as never });
-      assert.deepEqual({ status: job!.status, written: Number(job!.written) }, { status: 'done', written: 7 });
+      // The job is marked done by its own statement after the last chunk's rows: read until it is
+      // (CI once read it between the two and saw 'pending').
+      const readJob = async () => {
+        const [job] = await kit.ports.db.sequelize.query<{ status: string; written: number }>('SELECT status, written FROM notification_fanouts WHERE dedupe_key = ?', { replacements: [`live:${sessionId}`], type: 'SELECT' as never });
+        return { status: job!.status, written: Number(job!.written) };
+      };
+      await waitFor('the fan-out job done', async () => ((await readJob()).status === 'done' ? true : undefined), 10_000, 50);
+      assert.deepEqual(await readJob(), { status: 'done', written: 7 });
       // The same session.live again (a retry, another edge): nobody is notified twice.
       await a!.control.pipeline.intake.accept({ kind: 'durable', name: 'session.live', event: {
         eventId: eventIds.sessionLive(sessionId), at: Date.now(), sessionId, roomId, anchorId: anchor.id,
