@@ -117,3 +117,21 @@ export function routeSession(req: IncomingMessage, res: ServerResponse, id: stri
     reply(res, 405, 'trickle ICE is not supported', { Allow: 'DELETE, OPTIONS' });
   }
 }
+
+/**
+ * A module imported on first use, once: the WHEP and WHIP servers import conn.ts, and with it werift
+ * (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load), with the first offer, not at start, so a media
+ * service nobody plays or publishes over WebRTC never loads it (docs/benchmarks.md, "Media service
+ * idle RSS"). The import starts when the POST arrives and overlaps with reading the offer and the
+ * hook's round trip. A failed import is tried again by the next caller.
+ */
+export function lazyModule<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
+}

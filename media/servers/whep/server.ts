@@ -5,22 +5,10 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
-import { CORS, MAX_OFFER_BYTES, iceLinkHeader, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
+import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
-/**
- * conn.ts and with it werift (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load) are imported with the
- * first offer, not at start: a media service nobody plays or publishes over WebRTC never loads them
- * (docs/benchmarks.md, "Media service idle RSS"). The import starts when the POST arrives, so it
- * overlaps with reading the offer and the hook's round trip.
- */
-let connModule: Promise<typeof import('./conn.js')> | undefined;
-function loadConn(): Promise<typeof import('./conn.js')> {
-  connModule ??= import('./conn.js').catch((err: unknown) => {
-    connModule = undefined;
-    throw err;
-  });
-  return connModule;
-}
+/** conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). */
+const loadConn = lazyModule(() => import('./conn.js'));
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;

@@ -4,23 +4,11 @@ import type { StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import { createPublishedStream } from '../rtmp/publishing.js';
-import { CORS, MAX_OFFER_BYTES, iceLinkHeader, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
+import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
 import type { WhipConn } from './conn.js';
 
-/**
- * conn.ts and with it werift (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load) are imported with the
- * first offer, not at start: a media service nobody plays or publishes over WebRTC never loads them
- * (docs/benchmarks.md, "Media service idle RSS"). The import starts when the POST arrives, so it
- * overlaps with reading the offer and the hook's round trip.
- */
-let connModule: Promise<typeof import('./conn.js')> | undefined;
-function loadConn(): Promise<typeof import('./conn.js')> {
-  connModule ??= import('./conn.js').catch((err: unknown) => {
-    connModule = undefined;
-    throw err;
-  });
-  return connModule;
-}
+/** conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). */
+const loadConn = lazyModule(() => import('./conn.js'));
 
 /** POST /{app}/{name}/whip; DELETE (and PATCH, refused) on /{app}/{name}/whip/{id}. */
 const WHIP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whip(?:\/([A-Za-z0-9_-]{1,64}))?$/;
