@@ -30,7 +30,10 @@ async function get(port: number, path: string): Promise<{ status: number; header
 describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg') }, () => {
   let h: EngineHarness;
   let ff: ChildProcess | undefined;
-  const slow = new SlowReader();
+  // Each turn of the loop spins 60 ms, twice the lag limit, as in media/engine-admission.test.ts:
+  // at the default 5 ms the guard's sustained-overload rule was never met in CI (the reader's burn
+  // per video packet alone does not keep every write past the limit for a whole second).
+  const slow = new SlowReader(60);
   // 'good' watches before the overload; each new viewer comes with a token of its own ('good-N'):
   // one admitted before the guard noticed the lag would be a known viewer from then on.
   const base = testHooks();
