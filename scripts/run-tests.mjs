@@ -40,7 +40,9 @@ for (const file of files) {
   const started = Date.now();
   const res = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', '--test-reporter=tap', file],
+    // A test that hangs is failed by node:test itself after 240 s, with its name and the hooks
+    // run, before the file's 5-minute kill below (which would report nothing but the kill).
+    ['--import', 'tsx', '--test', '--test-reporter=tap', '--test-timeout=240000', file],
     { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 1024 * 1024, timeout: 5 * 60_000, killSignal: "SIGKILL" },
   );
   const out = res.stdout ?? '';
@@ -50,6 +52,7 @@ for (const file of files) {
   const s = count('skipped') + count('todo');
   let f = count('fail') + count('cancelled');
   if (res.status !== 0 && f === 0) f = 1; // crashed, timed out or failed outside a test
+  if (res.signal === 'SIGKILL') console.error(`[runner] ${file} was killed after 5 minutes: it hung (its output so far is above)`);
   passed += p;
   failed += f;
   skipped += s;

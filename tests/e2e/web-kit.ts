@@ -12,7 +12,13 @@ import { createWebHandler } from '../../web/serve.js';
 export async function servePages(control: Pick<Control, 'handle' | 'handleUpgrade'>): Promise<{ base: string; close(): Promise<void> }> {
   const web = createWebHandler({ mediaOrigins: [] });
   const server: Server = createServer((req, res) => web(req, res, () => control.handle(req, res)));
+  // Upgraded sockets leave the HTTP server's bookkeeping (closeAllConnections does not see them) but
+  // still hold server.close(): a test that failed before closing its browser pages would hang in
+  // close() until the runner killed the file, with no report of the failure (CI, 300 s).
+  const upgraded = new Set<Duplex>();
   server.on('upgrade', (req, socket: Duplex, head: Buffer) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
     if (!control.handleUpgrade(req, socket, head)) socket.destroy();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -20,6 +26,7 @@ export async function servePages(control: Pick<Control, 'handle' | 'handleUpgrad
     base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     async close() {
       server.closeAllConnections();
+      for (const socket of upgraded) socket.destroy();
       await new Promise((r) => server.close(r));
     },
   };

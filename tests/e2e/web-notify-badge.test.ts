@@ -9,7 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { launchChromium, missingChromium, watchCsp } from '../../core/testing/chromium.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { waitFor } from '../../core/testing/wait-for.js';
@@ -39,15 +39,16 @@ describe('Chromium: the unread notifications badge in every page header', { skip
       const kit = await makeKit(set);
       const pages = await servePages(kit.control);
       const violations: string[] = [];
+      let context: BrowserContext | undefined;
       try {
         const op = await kit.operator();
         const anchor = await kit.anchorWithRoom('Badge show');
         const warn = async (reason: string) => {
           await kit.http.post('/api/v1/admin/moderation/actions').set(op.auth).send({ action: 'warn', source: 'room', source_id: anchor.roomId, reason }).expect(201);
         };
-        const context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' });
+        const ctx = (context = await signedIn(browser, { ...anchor, username: 'anchor', role: 'anchor' }));
         const open = async (path: string): Promise<{ page: Page; frames: string[] }> => {
-          const page = watchCsp(await context.newPage(), violations, path);
+          const page = watchCsp(await ctx.newPage(), violations, path);
           const frames: string[] = [];
           page.on('websocket', (ws) => {
             if (ws.url().includes('/ws/notification')) ws.on('framereceived', (f) => frames.push(String(f.payload)));
@@ -83,8 +84,8 @@ describe('Chromium: the unread notifications badge in every page header', { skip
         await waitFor('the studio reloads with no badge', () => studio.frames.some((f) => f.includes('"type":"unread"')), 15_000, 100);
         assert.equal(await badge(studio.page), '');
         assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
-        await context.close();
       } finally {
+        await context?.close();
         await pages.close();
         await kit.close();
       }

@@ -49,7 +49,9 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
       hooks,
       plugins: [slow, new HlsServer({ viewerIdleMs: 120_000 })],
     });
-    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 90, extra: ['-g', '30'] });
+    // Longer than the test can take (30 + 40 + 40 s of deadlines, a starved loop between them): a
+    // publish that ended first made the last step wait for a stream that was gone (CI, 150 s run).
+    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 300, extra: ['-g', '30'] });
     await waitForEvent(h, 'publish.started');
   });
   after(async () => {
@@ -95,7 +97,13 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
     assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'hls' })) >= 1, 'counted as an HLS refusal');
 
     // Caught up: the new viewer is admitted.
-    await waitFor('the new viewer admitted once the lag is gone', async () => (await get(h.httpPort, playlistOf('good-late'))).status === 200, 40_000, 100);
+    let lastStatus = 0;
+    await waitFor('the new viewer admitted once the lag is gone', async () => {
+      lastStatus = (await get(h.httpPort, playlistOf('good-late'))).status;
+      return lastStatus === 200;
+    }, 60_000, 100).catch((err: Error) => {
+      throw new Error(`${err.message} (last status ${lastStatus}, publisher ${ff?.exitCode === null ? 'running' : `exited ${ff?.exitCode}`})`);
+    });
     flv.destroy();
   });
 });
