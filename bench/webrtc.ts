@@ -34,7 +34,9 @@ const SAMPLE = { videoKbps: 800, audioKbps: 128, width: 640, height: 360, fps: 3
 const MAX_VIEWERS = 400;
 const self = fileURLToPath(import.meta.url);
 
-interface ClientResult { status: number; ttffMs: number; answerMs: number; connectedMs: number; fps: number; kbps: number; latencies: number[] }
+interface ClientResult { status: number; ttffMs: number; answerMs: number; iceMs: number; connectedMs: number; fps: number; kbps: number; latencies: number[] }
+/** The server's side of a viewer's start (WhepPhases in media/servers/whep/conn.ts), ms after the offer arrived. */
+interface ServerPhases { answered: number; ice: number; dtls: number; firstFrame: number; earlyDtls: number }
 
 /** The clock the probe publisher writes (stress/flv/clock-sei.ts), read from an SEI RTP payload. */
 function clockOf(payload: Buffer): number | undefined {
@@ -46,7 +48,11 @@ function clockOf(payload: Buffer): number | undefined {
 
 async function serverMain(): Promise<void> {
   const { startEngine, testConfig, testHooks } = await import('../media/engine-test-kit.js');
-  const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }) });
+  const { createLogger } = await import('../core/logging/logger.js');
+  // Info logs as JSON lines on stdout: the parent reads the ports line and each viewer's phases
+  // ('webrtc viewer started') from them and ignores the rest.
+  const log = createLogger({ level: 'info', name: 'bench-media' });
+  const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }), log });
   process.stdout.write(`${JSON.stringify({ http: h.httpPort, rtmp: h.rtmpPort })}\n`);
   process.once('SIGTERM', () => void h.close().then(() => process.exit(0)));
 }
@@ -75,7 +81,7 @@ async function clientsMain(url: string, n: number, seconds: number): Promise<voi
   }));
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const out: ClientResult[] = plays.map(({ p, latencies, steady }) => {
-    const times = { answerMs: p?.stats.answerMs ?? -1, connectedMs: p?.stats.connectedMs ?? -1 };
+    const times = { answerMs: p?.stats.answerMs ?? -1, iceMs: p?.stats.iceMs ?? -1, connectedMs: p?.stats.connectedMs ?? -1 };
     if (!p || p.status !== 201 || p.stats.firstKeyframeMs < 0) return { status: p?.status ?? 0, ttffMs: -1, ...times, fps: 0, kbps: 0, latencies };
     const span = steady.to - steady.from;
     return { status: p.status, ttffMs: p.stats.firstKeyframeMs, ...times, fps: span > 0 ? (steady.frames * 1000) / span : 0, kbps: span > 0 ? (steady.bytes * 8) / span : 0, latencies };
@@ -113,12 +119,23 @@ async function main(): Promise<void> {
   const profileDir = process.argv.includes('--profile') ? arg('profile', '.') : undefined;
   const serverArgv = [process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server'];
   const server = hasTaskset() ? spawn('taskset', ['-c', '0', ...serverArgv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(serverArgv[0]!, serverArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  const phases: ServerPhases[] = [];
   const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
     let buf = '';
     server.stdout!.on('data', (d: Buffer) => {
       buf += d.toString();
-      const line = buf.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line));
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        let o: Record<string, unknown>;
+        try {
+          o = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (typeof o.http === 'number' && typeof o.rtmp === 'number') resolve(o as { http: number; rtmp: number });
+        else if (o.msg === 'webrtc viewer started') phases.push(o as unknown as ServerPhases);
+      }
     });
     server.once('close', () => reject(new Error('server exited')));
   });
@@ -135,9 +152,12 @@ async function main(): Promise<void> {
   const url = `http://127.0.0.1:${ports.http}/live/room1/whep`;
   const idle = await usage.sample();
   const rows: (string | number | undefined)[][] = [];
+  const phaseRows: (string | number | undefined)[][] = [];
+  const p50p95 = (xs: number[]) => `${fixed(percentile(xs, 50)) ?? '-'} / ${fixed(percentile(xs, 95)) ?? '-'}`;
   const headers = ['N', 'healthy%', 'srv cpu%', 'cpu%/viewer', 'RSS MB', 'RSS MB/viewer', 'answer p50', 'conn p50', 'conn p95', 'TTFF p50', 'TTFF p95', 'lat p50', 'lat p95', 'fps p50', 'kb/s p50', 'refused'];
   console.log(`onair bench:webrtc (werift peers), ${SAMPLE.width}x${SAMPLE.height} ${SAMPLE.fps} fps ${SAMPLE.videoKbps} kb/s + AAC -> Opus, ${seconds} s per step, ${cpus().length} cores`);
   for (const n of steps) {
+    phases.length = 0;
     const per = Math.ceil(n / procs);
     const kids: Promise<string>[] = [];
     for (let left = n; left > 0; left -= per) kids.push(runChild(['--clients', url, String(Math.min(per, left)), String(seconds)], '0,1', (seconds + 30) * 1000));
@@ -168,9 +188,20 @@ async function main(): Promise<void> {
       results.filter((r) => r.status !== 201).length + (n - results.length),
     ]);
     console.log(formatTable(headers, rows.slice(-1)).split('\n').slice(-1)[0]);
+    const ok = (xs: number[]) => xs.filter((x) => x >= 0);
+    phaseRows.push([
+      n, phases.length, phases.filter((p) => p.earlyDtls > 0).length,
+      p50p95(phases.map((p) => p.answered)), p50p95(ok(phases.map((p) => p.ice))), p50p95(ok(phases.map((p) => p.dtls))), p50p95(phases.map((p) => p.firstFrame)),
+      p50p95(ok(results.map((r) => r.answerMs))), p50p95(ok(results.map((r) => r.iceMs))), p50p95(conn), p50p95(ttff),
+    ]);
     await new Promise((r) => setTimeout(r, 2000)); // peers gone before the next step
   }
   console.log(`\n${formatTable(headers, rows)}`);
+  // Where the time to first frame goes, p50 / p95 ms: the server's side from the offer's arrival
+  // (answer made, ICE nominated, DTLS done, first frame sent), the viewers' from their POST;
+  // 'early DTLS': viewers whose DTLS came before the server's DTLS had started (held for it).
+  const phaseHeaders = ['N', 'started', 'early DTLS', 'srv answer', 'srv ICE', 'srv DTLS', 'srv 1st frame', 'cli answer', 'cli ICE', 'cli conn', 'cli TTFF'];
+  console.log(`\n${formatTable(phaseHeaders, phaseRows)}`);
   console.log(`server idle (publisher only) RSS ${fixed(idle ? idle.rssBytes / 2 ** 20 : undefined)} MB; uptime: ${execSync('uptime').toString().trim()}`);
   await publisher.stop();
   server.kill('SIGTERM');

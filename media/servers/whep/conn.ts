@@ -5,11 +5,13 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
 import type { Stream } from '../../stream/stream.js';
 import { parseAvcConfig, readFlvAvc } from '../../protocols/webrtc/h264-rtp.js';
-import { answerAsDtlsServer, createPeer, gathered, preferH264 } from './peer.js';
+import { answerAsDtlsServer, createPeer, gathered, holdEarlyDtls, preferH264, skipDefaultStun } from './peer.js';
 import { OfferError, type PeerSettings } from './http.js';
 import { VideoRtpSink } from './video-sink.js';
 import { SrtpSender } from './srtp-sender.js';
 import type { OpusFeeds } from './opus-feed.js';
+
+export { prepareCertificate } from './peer.js';
 
 export interface WhepConnDeps {
   viewers: ViewerRegistry;
@@ -24,6 +26,21 @@ export interface WhepConnDeps {
    */
   silenceTimeoutMs: number;
   onClosed(conn: WhepConn): void;
+}
+
+/**
+ * When each step of a viewer's start happened, in ms after its offer arrived (-1: not yet). Logged
+ * once with the first frame ('webrtc viewer started'): a slow time to first frame names its part.
+ */
+export interface WhepPhases {
+  /** The answer was made (candidates gathered), just before the 201. */
+  answered: number;
+  /** ICE has a nominated pair (the server's side of the checks). */
+  ice: number;
+  /** DTLS done: the peer is connected and the viewer starts. */
+  dtls: number;
+  /** The first video frame (the cached GOP's keyframe) was handed to the socket. */
+  firstFrame: number;
 }
 
 /**
@@ -48,7 +65,10 @@ export class WhepConn {
   private disconnectTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private lastRtcpAt = Date.now();
+  /** DTLS packets that came before werift's DTLS server started (held, then handed to it). */
+  private earlyDtls: () => number = () => 0;
   readonly createdAt = Date.now();
+  readonly phases: WhepPhases = { answered: -1, ice: -1, dtls: -1, firstFrame: -1 };
   /** Called once when the peer has connected (the server's count of connecting peers). */
   onConnected: (() => void) | undefined;
 
@@ -57,8 +77,14 @@ export class WhepConn {
     private readonly clientIp: string,
     private readonly viewerId: string | undefined,
     private readonly deps: WhepConnDeps,
+    /** performance.now() when the offer's POST arrived (the phases count from it). */
+    private readonly offerAt = performance.now(),
   ) {
     this.pc = createPeer(deps.peer);
+  }
+
+  private since(): number {
+    return Math.round(performance.now() - this.offerAt);
   }
 
   get streamName(): string {
@@ -91,9 +117,15 @@ export class WhepConn {
     this.video.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
     this.audio?.onRtcp.subscribe(() => void (this.lastRtcpAt = Date.now()));
     answerAsDtlsServer(this.pc);
+    skipDefaultStun(this.pc, this.deps.peer);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
+    this.earlyDtls = holdEarlyDtls(this.pc);
     await gathered(this.pc, 2000);
     this.pc.connectionStateChange.subscribe((s) => this.onState(s));
+    this.pc.iceConnectionStateChange.subscribe((s) => {
+      if (s === 'connected' && this.phases.ice < 0) this.phases.ice = this.since();
+    });
+    this.phases.answered = this.since();
     this.connectTimer = setTimeout(() => {
       this.deps.log.info({ conn: this.id }, 'webrtc peer never connected');
       this.close();
@@ -111,6 +143,7 @@ export class WhepConn {
   private onState(s: string): void {
     if (this.closed) return;
     if (s === 'connected') {
+      if (this.phases.dtls < 0) this.phases.dtls = this.since();
       clearTimeout(this.connectTimer);
       clearTimeout(this.disconnectTimer);
       this.disconnectTimer = undefined;
@@ -146,6 +179,10 @@ export class WhepConn {
     if (this.audio) this.audioOut = new SrtpSender(this.audio);
     const sink = new VideoRtpSink(this.videoOut, {
       onBFrames: () => this.deps.log.warn({ stream: this.stream.name }, 'stream has B-frames: WebRTC plays them in decode order (encode without B-frames for WebRTC)'),
+      onFirstFrame: () => {
+        this.phases.firstFrame = this.since();
+        this.deps.log.info({ conn: this.id, stream: this.stream.name, ...this.phases, earlyDtls: this.earlyDtls() }, 'webrtc viewer started');
+      },
     }, this.stream.newestTimestamp);
     this.session = this.deps.viewers.start({
       stream: this.stream,

@@ -1,4 +1,4 @@
-import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
+import { RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { IceServer } from '../../../core/config/ice-servers.js';
 import type { PeerSettings } from './http.js';
 
@@ -16,6 +16,15 @@ function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefi
   return stun.length ? stun : undefined;
 }
 
+/**
+ * Makes the process's DTLS certificate now (werift makes one ECDSA P-256 certificate per process,
+ * shared by every peer; the first answer otherwise waits for it), so that a server warming up
+ * ahead of its first offer has nothing left to do but the peer itself.
+ */
+export async function prepareCertificate(): Promise<void> {
+  await RTCDtlsTransport.SetupCertificate();
+}
+
 /** A werift peer that sends H.264 and Opus, with the configured ICE host addresses and ports. */
 export function createPeer(s: PeerSettings): RTCPeerConnection {
   return new RTCPeerConnection({
@@ -29,6 +38,21 @@ export function createPeer(s: PeerSettings): RTCPeerConnection {
     // One transport for audio and video: werift leaves the unused ones' sockets open otherwise.
     bundlePolicy: 'max-bundle',
   });
+}
+
+/**
+ * Without a configured STUN server, gathers host candidates only (and config.media.webrtcIceHosts).
+ * werift otherwise asks Google's (stun.l.google.com:19302) for every peer: an outside service the
+ * operator did not choose, a round trip added to every answer, and the whole gathering cap
+ * (gathered(), 2 s) where outbound UDP is filtered. Call once the transports exist (after
+ * setRemoteDescription, or addTransceiver for an offerer), before setLocalDescription (gathering).
+ */
+export function skipDefaultStun(pc: RTCPeerConnection, s: Pick<PeerSettings, 'iceServers'> = {}): void {
+  if (stunOnly(s.iceServers)) return;
+  for (const tr of pc.getTransceivers()) {
+    const t = (tr as unknown as { dtlsTransport?: { iceTransport: { connection: { stunServer?: unknown } } } }).dtlsTransport;
+    if (t) t.iceTransport.connection.stunServer = undefined;
+  }
 }
 
 const fmtp = (c: RTCRtpCodecParameters): Record<string, string> =>
@@ -83,4 +107,53 @@ export function answerAsDtlsServer(pc: RTCPeerConnection): void {
     const dtls = (tr as unknown as { dtlsTransport?: { role: string; state: string } }).dtlsTransport;
     if (dtls && dtls.state === 'new' && dtls.role === 'auto') dtls.role = 'server';
   }
+}
+
+/** The parts of werift's DTLS transport that holdEarlyDtls reaches (werift 0.24.x internals). */
+interface DtlsInternals {
+  state: string;
+  role: string;
+  dtls?: { transport: { socket: { onData?: (buf: Buffer) => void } } };
+  onStateChange: { subscribe(f: (s: string) => void): { unSubscribe(): void } };
+  iceTransport: { connection: { onData: { subscribe(f: (buf: Buffer) => void): { unSubscribe(): void } } } };
+}
+
+/** DTLS records (RFC 7983: first byte 20-63) held for one transport at most; a ClientHello flight is 1-2. */
+const EARLY_DTLS_MAX = 8;
+
+/**
+ * Keeps the DTLS packets that arrive before werift starts the server's DTLS transport, and hands
+ * them to it when it starts. werift starts DTLS only once its own side of ICE has nominated a pair,
+ * and drops what came before; the viewer (the DTLS client: answerAsDtlsServer) sends its
+ * ClientHello as soon as its side of ICE is done, which can be first when the server's check of the
+ * pair is still on its way (a busy machine, many peers joining at once): the hello was lost and
+ * resent after werift's flight backoff (0.5, 1, 1.5, 2 s...), seconds of a viewer's time to first
+ * frame. Returns the number of packets held so far (for the 'webrtc viewer started' log).
+ * Call after setLocalDescription (the ICE sockets exist), before the answer is sent.
+ */
+export function holdEarlyDtls(pc: RTCPeerConnection): () => number {
+  let held = 0;
+  for (const tr of pc.getTransceivers()) {
+    const t = (tr as unknown as { dtlsTransport?: DtlsInternals }).dtlsTransport;
+    if (!t || t.role !== 'server' || t.state !== 'new') continue;
+    const early: Buffer[] = [];
+    const data = t.iceTransport.connection.onData.subscribe((buf) => {
+      if (t.dtls || t.state !== 'new' || buf.length === 0 || buf[0]! < 20 || buf[0]! > 63) return;
+      if (early.length < EARLY_DTLS_MAX) early.push(buf);
+      held++;
+    });
+    const state = t.onStateChange.subscribe((s) => {
+      if (s === 'new') return;
+      data.unSubscribe();
+      state.unSubscribe();
+      // 'connecting' is set just before werift makes its DtlsServer, in the same synchronous run.
+      if (s === 'connecting') queueMicrotask(() => {
+        const socket = t.dtls?.transport.socket;
+        for (const buf of early.splice(0)) socket?.onData?.(buf);
+      });
+    });
+    // One transport (bundlePolicy max-bundle): the others share it.
+    break;
+  }
+  return () => held;
 }

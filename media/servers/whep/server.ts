@@ -7,8 +7,16 @@ import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
-/** conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). */
-const loadConn = lazyModule(() => import('./conn.js'));
+/**
+ * conn.ts, and with it werift and the process's DTLS certificate: loaded in the background when a
+ * stream is published (WhepServer.warm), or by the first offer if that comes first; never in a media
+ * service with nothing live (lazyModule in whep/http.ts says why).
+ */
+const loadConn = lazyModule(async () => {
+  const m = await import('./conn.js');
+  await m.prepareCertificate();
+  return m;
+});
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
@@ -36,13 +44,43 @@ export class WhepServer {
   private readonly conns = new Map<string, WhepConn>();
   private readonly opus: OpusFeeds | undefined;
   private connecting = 0;
+  private loaded = false;
+  private warming = false;
 
   constructor(private readonly deps: WhepDeps) {
     this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
-    // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
     deps.streams.on('publish', (s) => {
+      this.warm();
+      // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
       for (const c of this.conns.values()) if (c.streamName === s.name) c.republished(s as Stream);
     });
+  }
+
+  /**
+   * Loads WebRTC (conn.ts: werift, ~30 MB, 0.3-1.5 s; and the DTLS certificate) in the background at
+   * the first publish, so the first viewer's offer does not wait for it, while a media service with
+   * nothing live still never loads it (its idle RSS, docs/benchmarks.md). After the publish's own
+   * turn of the event loop: the load is synchronous work for the most part.
+   */
+  private warm(): void {
+    if (this.loaded || this.warming) return;
+    this.warming = true;
+    setImmediate(() => {
+      this.conn()
+        .catch((err: unknown) => this.deps.log.warn({ err }, 'loading WebRTC failed; the next offer tries again'))
+        .finally(() => (this.warming = false));
+    });
+  }
+
+  private async conn(): Promise<typeof import('./conn.js')> {
+    const m = await loadConn();
+    this.loaded = true;
+    return m;
+  }
+
+  /** WebRTC (conn.ts, werift) is loaded: after the first publish, or the first offer. */
+  get isWebrtcLoaded(): boolean {
+    return this.loaded;
   }
 
   get size(): number {
@@ -71,7 +109,8 @@ export class WhepServer {
   }
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {
-    const conns = loadConn();
+    const offerAt = performance.now();
+    const conns = this.conn();
     conns.catch(() => undefined); // awaited below, unless the offer is refused first
     const body = await readBody(req, MAX_OFFER_BYTES);
     if (body === undefined) {
@@ -132,7 +171,7 @@ export class WhepServer {
         settle();
         this.conns.delete(c.id);
       },
-    });
+    }, offerAt);
     this.conns.set(conn.id, conn);
     let answer: string;
     try {

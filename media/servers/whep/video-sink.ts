@@ -16,6 +16,8 @@ const payloadCache = new WeakMap<Buffer, { config: AvcConfig; payloads: Buffer[]
 export interface VideoSinkEvents {
   /** The first frame with a non-zero composition time: the stream has B-frames. */
   onBFrames(): void;
+  /** The first frame went out (the viewer's start-up keyframe). */
+  onFirstFrame?(): void;
 }
 
 /**
@@ -104,7 +106,7 @@ export class VideoRtpSink implements ViewerSink {
       this.bytesSent += payloads[i]!.length + 12;
       this.out.send(payloads[i]!, this.seq, timestamp, i === payloads.length - 1);
     }
-    this.framesSent++;
+    if (this.framesSent++ === 0) this.events.onFirstFrame?.();
     done?.();
   }
 

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
-import { gathered } from './peer.js';
+import { gathered, skipDefaultStun } from './peer.js';
 
 export interface WhepClientStats {
   videoPackets: number;
@@ -10,6 +10,8 @@ export interface WhepClientStats {
   audioPackets: number;
   /** ms from the POST to its 201 answer. */
   answerMs: number;
+  /** ms from the POST to ICE connected (a nominated pair), -1 before. */
+  iceMs: number;
   /** ms from the POST to a connected peer (ICE and DTLS done), -1 before. */
   connectedMs: number;
   /** ms from the POST to the first video packet / the first keyframe (its SPS), -1 before. */
@@ -48,7 +50,10 @@ function post(url: string, body: string, headers: Record<string, string>): Promi
  * A WHEP viewer in Node (werift), for tests and the benchmark: offers recvonly H.264 + Opus, POSTs
  * the offer, applies the answer and counts what arrives.
  */
-export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: string[] } = {}): Promise<WhepPlay> {
+export async function whepPlay(
+  url: string,
+  opts: { bearer?: string; iceHosts?: string[]; /** Tests: adjusts the peer before its offer. */ beforeOffer?: (pc: RTCPeerConnection) => void } = {},
+): Promise<WhepPlay> {
   const pc = new RTCPeerConnection({
     codecs: {
       video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' })],
@@ -61,7 +66,9 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
   });
   pc.addTransceiver('video', { direction: 'recvonly' });
   pc.addTransceiver('audio', { direction: 'recvonly' });
-  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, answerMs: -1, connectedMs: -1, firstPacketMs: -1, firstKeyframeMs: -1 };
+  skipDefaultStun(pc); // loopback: no outside STUN server
+  opts.beforeOffer?.(pc);
+  const stats: WhepClientStats = { videoPackets: 0, videoBytes: 0, videoFrames: 0, audioPackets: 0, answerMs: -1, iceMs: -1, connectedMs: -1, firstPacketMs: -1, firstKeyframeMs: -1 };
   let t0 = performance.now();
   const play: WhepPlay = {
     status: 0, body: '', stats, pc,
@@ -97,6 +104,9 @@ export async function whepPlay(url: string, opts: { bearer?: string; iceHosts?: 
   });
   pc.connectionStateChange.subscribe((s) => {
     if (s === 'connected' && stats.connectedMs < 0) stats.connectedMs = performance.now() - t0;
+  });
+  pc.iceConnectionStateChange.subscribe((s) => {
+    if (s === 'connected' && stats.iceMs < 0) stats.iceMs = performance.now() - t0;
   });
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc, 2000);

@@ -3,7 +3,8 @@
  * tests/e2e/webrtc-browser.test.ts): the play check comes before any media, the viewer counts and
  * play events are the shared registry's, kick drops the peer, Opus comes from one ffmpeg.
  */
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, mock } from 'node:test';
+import dns from 'node:dns';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
@@ -14,19 +15,33 @@ import { whepPlay } from './whep-client.js';
 
 const skip = missingTool('ffmpeg');
 
+/** The parts of a werift viewer's ICE connection the early-hello test changes (werift 0.24.x). */
+interface IceInternals {
+  options: { filterStunResponse?: () => boolean };
+  send(data: Buffer): Promise<void>;
+}
+
 describe('WHEP playback', { skip }, () => {
   let h: EngineHarness;
   let ffmpeg: ChildProcess;
+  let loadedBeforePublish: boolean | undefined;
   const url = (q = '') => `http://127.0.0.1:${h.httpPort}/live/${TEST_STREAM}/whep${q}`;
 
   before(async () => {
     h = await startEngine({ hooks: testHooks() });
+    loadedBeforePublish = h.engine.whep!.isWebrtcLoaded;
     ffmpeg = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/${TEST_KEY}`, { seconds: 90 });
     await waitForEvent(h, 'publish.started');
   });
   after(async () => {
     ffmpeg?.kill('SIGKILL');
     await h?.close();
+  });
+
+  it('loads WebRTC (werift) when the stream is published, before any offer; not while nothing is live', async () => {
+    assert.equal(loadedBeforePublish, false, 'an engine with nothing published has not loaded it');
+    assert.ok(await until(() => h.engine.whep!.isWebrtcLoaded, 20_000), 'loaded after the publish');
+    assert.equal(h.engine.whep!.size, 0, 'no offer was made');
   });
 
   it('refuses a missing token with 401 and a forged one with 403, JSON body, no peer and no media', async () => {
@@ -67,6 +82,55 @@ describe('WHEP playback', { skip }, () => {
     assert.equal(ended.protocol, 'webrtc');
     assert.ok(ended.bytesOut > 0);
     assert.ok(await until(() => h.engine.streams.get(TEST_STREAM)!.viewers.webrtc === 0 && h.engine.whep!.transcoders === 0, 5000));
+    await play.close();
+  });
+
+  it('asks no outside STUN server when none is configured (werift would ask Google\'s for every peer)', async () => {
+    // dgram resolves every destination through dns.lookup, IP literals included: a name is a STUN server.
+    const names: string[] = [];
+    const original = dns.lookup as unknown as (...a: unknown[]) => unknown;
+    const lookup = mock.method(dns, 'lookup', function (this: unknown, host: string, ...rest: unknown[]) {
+      if (!/^[\d.]+$|:/.test(host)) names.push(host);
+      return original.call(this, host, ...rest);
+    });
+    try {
+      const play = await whepPlay(url(), { bearer: TEST_TOKEN });
+      assert.equal(play.status, 201, play.body);
+      assert.ok(await play.connected(10_000), 'peer connects');
+      await play.close();
+    } finally {
+      lookup.mock.restore();
+    }
+    assert.deepEqual(names, []);
+  });
+
+  it('keeps a viewer\'s DTLS hello that arrives before the server\'s side of ICE is done (it is not lost)', async () => {
+    // The viewer answers none of the server's ICE checks until it has sent its ClientHello, so the
+    // hello reaches the server before the server can nominate a pair and start its DTLS; and it
+    // never sends a DTLS record twice, so only that first hello can start the handshake.
+    let helloSent = false;
+    const play = await whepPlay(url(), {
+      bearer: TEST_TOKEN,
+      beforeOffer: (pc) => {
+        const ice = (pc.getTransceivers()[0] as unknown as { dtlsTransport: { iceTransport: { connection: IceInternals } } }).dtlsTransport.iceTransport.connection;
+        ice.options.filterStunResponse = () => helloSent;
+        const send = ice.send;
+        const sent = new Set<string>();
+        ice.send = (data: Buffer) => {
+          if (data[0]! >= 20 && data[0]! <= 63) {
+            const key = data.toString('base64');
+            if (sent.has(key)) return Promise.resolve();
+            sent.add(key);
+            if (data[0] === 22 && data[13] === 1) helloSent = true; // handshake record, client_hello
+          }
+          return send(data);
+        };
+      },
+    });
+    assert.equal(play.status, 201, play.body);
+    assert.ok(await play.connected(20_000), 'the peer connects on its first hello');
+    assert.ok(helloSent);
+    assert.ok(await until(() => play.stats.firstKeyframeMs >= 0, 10_000), 'media follows');
     await play.close();
   });
 

@@ -7,7 +7,7 @@ import { H264Depacketizer, flvAvcFrame, flvAvcSequenceHeader, type AccessUnit } 
 import { createMediaPacket } from '../../stream/packet.js';
 import type { Stream } from '../../stream/stream.js';
 import type { Publishing } from '../rtmp/publishing.js';
-import { answerAsDtlsServer, createPeer, gathered, preferH264 } from '../whep/peer.js';
+import { answerAsDtlsServer, createPeer, gathered, holdEarlyDtls, preferH264, skipDefaultStun } from '../whep/peer.js';
 import { OfferError, type PeerSettings } from '../whep/http.js';
 import { AacFeed, AAC_LC_48K_STEREO_HEADER } from './aac-feed.js';
 
@@ -92,7 +92,9 @@ export class WhipConn {
     }
     if (!this.videoTr) throw new OfferError(415, 'WHIP takes H.264 video (packetization-mode 1); the offer has none (a VP8/VP9/AV1-only encoder: choose H.264)');
     answerAsDtlsServer(this.pc);
+    skipDefaultStun(this.pc, this.deps.peer);
     await this.pc.setLocalDescription(await this.pc.createAnswer());
+    holdEarlyDtls(this.pc); // the publisher's DTLS hello may come before our side of ICE is done
     await gathered(this.pc, 2000);
     this.pc.connectionStateChange.subscribe((s) => this.onState(s));
     this.connectTimer = setTimeout(() => {
