@@ -26,6 +26,19 @@ describe('WHEP playback', { skip }, () => {
   let ffmpeg: ChildProcess;
   let loadedBeforePublish: boolean | undefined;
   const url = (q = '') => `http://127.0.0.1:${h.httpPort}/live/${TEST_STREAM}/whep${q}`;
+  /** Ends a session on both sides (DELETE, then the peer): the later tests count the server's sessions. */
+  const end = async (play: { location?: string; close(): Promise<void> }) => {
+    await new Promise<void>((resolve) => {
+      const r = request(`http://127.0.0.1:${h.httpPort}${play.location}`, { method: 'DELETE' }, (res) => {
+        res.resume();
+        resolve();
+      });
+      r.on('error', () => resolve());
+      r.end();
+    });
+    await play.close();
+    assert.ok(await until(() => h.engine.whep!.size === 0, 10_000), 'the server session is gone');
+  };
 
   before(async () => {
     h = await startEngine({ hooks: testHooks() });
@@ -97,7 +110,7 @@ describe('WHEP playback', { skip }, () => {
       const play = await whepPlay(url(), { bearer: TEST_TOKEN });
       assert.equal(play.status, 201, play.body);
       assert.ok(await play.connected(10_000), 'peer connects');
-      await play.close();
+      await end(play);
     } finally {
       lookup.mock.restore();
     }
@@ -131,7 +144,7 @@ describe('WHEP playback', { skip }, () => {
     assert.ok(await play.connected(20_000), 'the peer connects on its first hello');
     assert.ok(helloSent);
     assert.ok(await until(() => play.stats.firstKeyframeMs >= 0, 10_000), 'media follows');
-    await play.close();
+    await end(play);
   });
 
   it('kick drops a WebRTC viewer: no more media reaches it', async () => {
