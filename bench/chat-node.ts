@@ -15,6 +15,7 @@ import { createLogger } from '../core/logging/logger.js';
 import { openPorts } from '../core/ports.js';
 import { createControl } from '../control/main.js';
 import { unconfiguredMediaControl } from '../control/media-control-stub.js';
+import type { Delivery, PubSubHandler } from '../core/pubsub/pubsub.port.js';
 
 const config = loadConfig({
   ...process.env,
@@ -29,6 +30,7 @@ const log = createLogger({ level: 'error' }); // errors only: a refused or faile
 const ports = await openPorts(config, log);
 const control = createControl({ config, log, ...ports, media: unconfiguredMediaControl(log) });
 await control.bootstrap();
+const trace = installTrace();
 // The room the benchmark's sockets join (a JWT on /ws needs an existing room): every node makes the
 // same first room in its own in-memory database, so its id is the same on every node.
 const anchor = await control.auth.register({ username: 'bench_anchor', password: 'bench anchor pass', role: 'anchor' });
@@ -53,9 +55,104 @@ process.on('message', (m: { type: string }) => {
       sockets: control.chat.chat.socketCount, frames: control.chat.chat.fanout.counters.frames, deliveries: control.chat.chat.fanout.counters.deliveries,
       writeMs: control.chat.chat.fanout.counters.writeMs, maxWriteMs: control.chat.chat.fanout.counters.maxWriteMs,
     });
+  } else if (m.type === 'trace') {
+    process.send!({ type: 'trace', ...trace.take() });
   } else if (m.type === 'exit') {
     control.chat.gateway.abort();
     server.closeAllConnections();
     void control.close({ deadline: Date.now() + 2000 }).then(() => ports.close()).finally(() => process.exit(0));
   }
 });
+
+/** When (epoch ms, fractional: comparable across the bench's processes) something happened to a bench message. */
+const now = () => performance.timeOrigin + performance.now();
+/** The send time a bench message carries in its text ("t:<epoch ms>"), or NaN. */
+function sentAt(text: unknown): number {
+  return typeof text === 'string' && text.startsWith('t:') ? Number(text.slice(2)) : NaN;
+}
+function sentInWire(wire: string): number {
+  const at = wire.indexOf('"text":"t:');
+  return at === -1 ? NaN : Number(wire.slice(at + 10, wire.indexOf('"', at + 10)));
+}
+
+export interface TraceOut {
+  /** Per bench message (keyed by its send time): the stages this node saw, epoch ms. */
+  messages: Record<string, { publishCall?: number; publishDone?: number; redisRecv?: number; handler?: number; flushStart?: number; flushEnd?: number; flushCpuMs?: number; sockets?: number }>;
+  /** Periodic work of this node that may delay a frame: [name, start, end] (epoch ms). */
+  spans: Array<[string, number, number]>;
+  /** Event-loop stalls over 10 ms seen by a 5 ms probe timer: [at (end of stall), gap ms]. */
+  stalls: Array<[number, number]>;
+}
+
+/**
+ * Timestamps along a bench message's path on this node (stderr-free, read over IPC with 'trace'):
+ * the publish on the posting node, the Redis arrival and the handler on the reading node, and the
+ * fan-out's flush (start, end, CPU time, so wall >> CPU means the node waited for the core); plus
+ * this node's heartbeat rounds, sweeps, message-table flushes and event-loop stalls. Wraps the
+ * instances from outside: nothing in control/ or core/ knows about it.
+ */
+function installTrace() {
+  let out: TraceOut = { messages: {}, spans: [], stalls: [] };
+  const msg = (t: number) => (out.messages[String(t)] ??= {});
+  const pubsub = ports.pubsub;
+  const publishKept = pubsub.publishKept.bind(pubsub);
+  pubsub.publishKept = async (channel, message) => {
+    const t = sentAt((message as { text?: unknown }).text);
+    if (Number.isFinite(t)) msg(t).publishCall = now();
+    const id = await publishKept(channel, message);
+    if (Number.isFinite(t)) msg(t).publishDone = now();
+    return id;
+  };
+  const subscribe = pubsub.subscribe.bind(pubsub);
+  pubsub.subscribe = (channel: string, handler: PubSubHandler) => subscribe(channel, (d: Delivery) => {
+    const t = sentAt((d.message as { text?: unknown } | null)?.text);
+    if (Number.isFinite(t)) msg(t).handler ??= now();
+    return handler(d);
+  });
+  // The raw arrival on the Redis subscriber connection, before the port decodes it.
+  const sub = (pubsub as unknown as { sub?: { prependListener(e: string, f: (c: string, w: string) => void): void } }).sub;
+  sub?.prependListener('message', (_c: string, wire: string) => {
+    const t = sentInWire(wire);
+    if (Number.isFinite(t)) msg(t).redisRecv ??= now();
+  });
+  const fanout = control.chat.chat.fanout as unknown as { flush(roomId: string, room: { pending: Array<{ text?: unknown }>; sockets: Set<unknown> }): void };
+  const flush = fanout.flush.bind(fanout);
+  fanout.flush = (roomId, room) => {
+    const ts = room.pending.map((m) => sentAt(m.text)).filter(Number.isFinite);
+    const cpu0 = process.cpuUsage();
+    const start = now();
+    flush(roomId, room);
+    const end = now();
+    const cpu = process.cpuUsage(cpu0);
+    for (const t of ts) Object.assign(msg(t), { flushStart: start, flushEnd: end, flushCpuMs: (cpu.user + cpu.system) / 1000, sockets: room.sockets.size });
+  };
+  const span = (name: string, obj: Record<string, unknown>, method: string) => {
+    const orig = (obj[method] as (...a: unknown[]) => unknown).bind(obj);
+    obj[method] = (...args: unknown[]) => {
+      const start = now();
+      const r = orig(...args);
+      if (r instanceof Promise) void r.finally(() => out.spans.push([name, start, now()])).catch(() => undefined);
+      else out.spans.push([name, start, now()]);
+      return r;
+    };
+  };
+  const chat = control.chat.chat as unknown as Record<string, unknown>;
+  span('heartbeat', chat, 'heartbeatRound');
+  span('sweep', chat, 'sweep');
+  span('pause-sweep', chat, 'announceEndedPauses');
+  const store = (chat.deps as { messages: Record<string, unknown> }).messages;
+  span('messages-insert', store, 'insert');
+  let last = now();
+  setInterval(() => {
+    const t = now();
+    if (t - last > 15) out.stalls.push([t, t - last - 5]);
+    last = t;
+  }, 5).unref();
+  return {
+    take(): TraceOut {
+      const taken = out;
+      out = { messages: {}, spans: [], stalls: [] };
+      return taken;
+    },
+  };
+}

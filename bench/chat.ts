@@ -19,13 +19,14 @@
  * Env: ONAIR_BENCH_IDLE_ONLY=1 (the idle phase alone), ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
  * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down).
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
+import type { TraceOut } from './chat-node.js';
 
 const SOCKETS = (process.env.ONAIR_BENCH_SOCKETS ?? '500,2000').split(',').map(Number).filter((n) => n > 0);
 const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
@@ -35,8 +36,23 @@ const SECRET = randomBytes(24).toString('base64url');
 /** The bench room (bench/chat-node.ts makes it, the same id on every node). */
 let ROOM = '';
 
+/**
+ * Pins a process, all its threads (V8's and libuv's too, hence -a), to one core. The reading node
+ * gets core 0 to itself as in the one-node run; the posting node (ONAIR_BENCH_POSTER_CORE, default
+ * 1) and this process's client sockets (ONAIR_BENCH_CLIENT_CORE, default 1) share the other.
+ */
+function pin(pid: number, core: number): void {
+  if (!(core >= 0)) return;
+  try { execFileSync('taskset', ['-a', '-pc', String(core), String(pid)], { stdio: 'ignore' }); } catch { /* no taskset */ }
+}
+const POSTER_CORE = Number(process.env.ONAIR_BENCH_POSTER_CORE ?? 1);
+const CLIENT_CORE = Number(process.env.ONAIR_BENCH_CLIENT_CORE ?? 1);
+const BURSTS = Number(process.env.ONAIR_BENCH_BURSTS ?? 20);
+const BACKENDS = (process.env.ONAIR_BENCH_BACKENDS ?? 'one,redis').split(',');
+const TRACE = process.env.ONAIR_BENCH_TRACE === '1';
+
 interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
-interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; stop(): Promise<void> }
+interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; trace(): Promise<TraceOut>; stop(): Promise<void> }
 
 /**
  * The environment assignments and Node flags of package.json's start:control (as bench:media-rss
@@ -50,14 +66,14 @@ const startControl = (() => {
   return { env, flags: words.filter((w) => w.startsWith('--')) };
 })();
 
-async function startNode(env: Record<string, string>): Promise<Node> {
+async function startNode(env: Record<string, string>, core: number): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
     // As `npm run start:control` and the Dockerfile run a node (its env and Node flags; MALLOC_ARENA_MAX overridable).
     env: { ...process.env, ...startControl.env, ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env, ONAIR_SECRET: SECRET },
     execArgv: [...startControl.flags, '--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  try { (await import('node:child_process')).execFileSync('taskset', ['-pc', '0', String(child.pid)], { stdio: 'ignore' }); } catch { /* no taskset */ }
+  pin(child.pid!, core);
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number; roomId: string }) => {
       if (ROOM && ROOM !== m.roomId) reject(new Error(`the nodes made different rooms: ${ROOM}, ${m.roomId}`));
@@ -72,6 +88,10 @@ async function startNode(env: Record<string, string>): Promise<Node> {
       child.once('message', (m: NodeStats) => resolve(m));
       child.send({ type: gc ? 'gc' : 'stats' });
     }),
+    trace: () => new Promise((resolve) => {
+      child.once('message', (m: TraceOut) => resolve(m));
+      child.send({ type: 'trace' });
+    }),
     stop: () => new Promise((resolve) => {
       child.once('exit', () => resolve());
       child.send({ type: 'exit' });
@@ -83,7 +103,7 @@ async function startNode(env: Record<string, string>): Promise<Node> {
 const token = (id: string) => jwt.sign({ typ: 'access', sub: id, username: `u${id}`, role: 'viewer' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
 
 /** A reader socket: records the delay of every chat frame it gets (the text carries the send time). */
-function reader(port: number, id: string, delays: number[], counter: { n: number }): Promise<WebSocket> {
+function reader(port: number, id: string, delays: number[], counter: { n: number }, track = true): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(id)}&room_id=${ROOM}`, { perMessageDeflate: false });
     let welcomed = false;
@@ -99,7 +119,13 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
         const sent = Number(s.slice(at + 10, end));
         if (sent > 0) {
           counter.n++;
-          if (delays.length < 2_000_000) delays.push(performance.timeOrigin + performance.now() - sent);
+          const delay = performance.timeOrigin + performance.now() - sent;
+          if (delays.length < 2_000_000) delays.push(delay);
+          if (perMessage && track) {
+            let xs = perMessage.get(sent);
+            if (!xs) perMessage.set(sent, (xs = []));
+            xs.push(delay);
+          }
         }
         at = s.indexOf('"text":"t:', end);
       }
@@ -132,12 +158,64 @@ async function connectMany(port: number, n: number, delays: number[], counter: {
   return out;
 }
 
+/** During the burst: each message's delivery delays by its send time (the trace table). */
+let perMessage: Map<number, number[]> | undefined;
+
 const pct = (xs: number[], p: number) => {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** This process's event-loop stalls over 10 ms (a 5 ms timer's gaps): the clients' own queueing. */
+function stallProbe() {
+  const stalls: Array<[number, number]> = [];
+  let last = performance.timeOrigin + performance.now();
+  const timer = setInterval(() => {
+    const t = performance.timeOrigin + performance.now();
+    if (t - last > 15) stalls.push([t, t - last - 5]);
+    last = t;
+  }, 5);
+  return { stalls, stop: () => clearInterval(timer) };
+}
+
+/**
+ * ONAIR_BENCH_TRACE=1: one line per burst message, every time from its post (ms): the posting
+ * node's publish (call, and the broker's answer), the reading node's Redis arrival, handler and
+ * flush (start, end, and the flush's CPU time: wall well above CPU means the node waited for its
+ * core), then what the clients saw (first, p50, p99, last socket); and what else ran meanwhile.
+ */
+function printTrace(name: string, n: number, per: Map<number, number[]>, read: TraceOut, post: TraceOut, clientStalls: Array<[number, number]>, clientCpuMs: number): void {
+  const f = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(1));
+  const lines = [`trace ${name}, ${n} sockets (ms after the post; client CPU over the burst ${clientCpuMs.toFixed(0)} ms):`,
+    '  msg | A publish call | A publish done | B redis recv | B handler | B flush start | B flush end | B flush CPU | clients first | p50 | p99 | last | meanwhile'];
+  const sums: number[][] = [];
+  [...per.keys()].sort((a, b) => a - b).forEach((t, i) => {
+    const xs = [...per.get(t)!].sort((a, b) => a - b);
+    const r = read.messages[String(t)] ?? {};
+    const p = post.messages[String(t)] ?? {};
+    const last = t + xs[xs.length - 1]!;
+    const overlaps = (a: number, b: number) => a < last && b > t;
+    const meanwhile = [
+      ...read.spans.filter(([, a, b]) => overlaps(a, b)).map(([k, a, b]) => `B ${k} ${f(a - t)}..${f(b - t)}`),
+      ...(post === read ? [] : post.spans.filter(([, a, b]) => overlaps(a, b)).map(([k, a, b]) => `A ${k} ${f(a - t)}..${f(b - t)}`)),
+      ...read.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `B stall ${f(gap)} to ${f(at - t)}`),
+      ...(post === read ? [] : post.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `A stall ${f(gap)} to ${f(at - t)}`)),
+      ...clientStalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `clients stall ${f(gap)} to ${f(at - t)}`),
+    ];
+    const row = [(p.publishCall ?? NaN) - t, (p.publishDone ?? NaN) - t, (r.redisRecv ?? NaN) - t, (r.handler ?? NaN) - t, (r.flushStart ?? NaN) - t, (r.flushEnd ?? NaN) - t, r.flushCpuMs ?? NaN,
+      xs[0]!, pct(xs, 50), pct(xs, 99), xs[xs.length - 1]!];
+    sums.push(row);
+    lines.push(`  ${String(i + 1).padStart(3)} | ${row.map(f).join(' | ')} | ${meanwhile.join('; ')}`);
+  });
+  if (sums.length > 0) {
+    const med = sums[0]!.map((_, c) => pct(sums.map((r) => r[c]!).filter(Number.isFinite), 50));
+    const max = sums[0]!.map((_, c) => Math.max(...sums.map((r) => r[c]!).filter(Number.isFinite)));
+    lines.push(`  med | ${med.map(f).join(' | ')} |`, `  max | ${max.map(f).join(' | ')} |`);
+  }
+  process.stderr.write(`${lines.join('\n')}\n`);
+}
 
 interface Row { backend: string; sockets: string; p50: string; p99: string; write: string; perCpuS: string; serverCpu: string; rssPerSocket: string; note: string }
 /** The same figures as numbers, for the one-node vs two-node comparison. */
@@ -162,19 +240,34 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
     return { backend: name, sockets: String(n), p50: '-', p99: '-', write: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: `${(rssPerSocket / 1024).toFixed(1)} KB`, note: 'idle only' };
   }
   // Posters in turn: a client may send at most 50 frames a second (chat-conn.ts), and chat users are rate limited anyway.
-  const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 })));
+  const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 }, false)));
   let turn = 0;
   const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
 
   // Burst: one message at a time, each to every socket.
   const b0 = await nodes.read.stats();
-  for (let i = 0; i < 20; i++) {
+  if (TRACE) {
+    await nodes.read.trace();
+    if (nodes.post !== nodes.read) await nodes.post.trace();
+  }
+  perMessage = new Map();
+  const stalls = stallProbe();
+  const clientCpu0 = process.cpuUsage();
+  for (let i = 0; i < BURSTS; i++) {
     post();
     await wait(200);
   }
   await wait(1000);
+  const clientCpu = process.cpuUsage(clientCpu0);
+  stalls.stop();
   const burst = delays.splice(0);
   const b1 = await nodes.read.stats();
+  if (TRACE) {
+    const readTrace = await nodes.read.trace();
+    const postTrace = nodes.post === nodes.read ? readTrace : await nodes.post.trace();
+    printTrace(name, n, perMessage, readTrace, postTrace, stalls.stalls, (clientCpu.user + clientCpu.system) / 1000);
+  }
+  perMessage = undefined;
   // The server's own share of the latency: encoding a frame and writing it to every socket (not the queueing on a loaded machine).
   const writePerFrame = (b1.writeMs - b0.writeMs) / Math.max(1, b1.frames - b0.frames);
   // Steady: RATE msg/s.
@@ -223,20 +316,24 @@ async function withRedis(): Promise<boolean> {
   }
 }
 
+pin(process.pid, CLIENT_CORE);
 for (const n of SOCKETS) {
-  process.stderr.write(`one node, in-process pub/sub, ${n} sockets ...\n`);
-  const node = await startNode({});
-  try {
-    rows.push(await benchOne(ONE, n, { post: node, read: node }));
-  } finally {
-    await node.stop();
+  if (BACKENDS.includes('one')) {
+    process.stderr.write(`one node, in-process pub/sub, ${n} sockets ...\n`);
+    const node = await startNode({}, 0);
+    try {
+      rows.push(await benchOne(ONE, n, { post: node, read: node }));
+    } finally {
+      await node.stop();
+    }
   }
+  if (!BACKENDS.includes('redis')) continue;
   if (await withRedis()) {
     process.stderr.write(`two nodes on Redis, ${n} sockets ...\n`);
     const prefix = `onair-bench-chat:${randomBytes(4).toString('hex')}:`;
     const env = { ONAIR_REDIS_URL: REDIS, ONAIR_REDIS_PREFIX: prefix };
-    const a = await startNode(env);
-    const b = await startNode(env);
+    const a = await startNode(env, POSTER_CORE);
+    const b = await startNode(env, 0);
     try {
       rows.push(await benchOne(TWO, n, { post: a, read: b }));
     } finally {
