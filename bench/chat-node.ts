@@ -65,7 +65,9 @@ process.on('message', (m: { type: string }) => {
 });
 
 /** When (epoch ms, fractional: comparable across the bench's processes) something happened to a bench message. */
-const now = () => performance.timeOrigin + performance.now();
+function now(): number {
+  return performance.timeOrigin + performance.now();
+}
 /** The send time a bench message carries in its text ("t:<epoch ms>"), or NaN. */
 function sentAt(text: unknown): number {
   return typeof text === 'string' && text.startsWith('t:') ? Number(text.slice(2)) : NaN;

@@ -1,7 +1,7 @@
 /**
  * npm run bench:chat — live chat fan-out: one message to N sockets.
  *
- * Each control node runs as a child process pinned to core 0 (bench/chat-node.ts); the N client
+ * Each control node runs as a child process (bench/chat-node.ts); the reading node is pinned to core 0; the N client
  * sockets (`ws`) live in this process on the other core and only look for a timestamp in each
  * frame (no JSON.parse per socket), so the server's cost is measured, not the clients'.
  *   1. idle        N sockets connected and welcomed: RSS per idle socket (after a full GC), measured on
@@ -17,7 +17,9 @@
  * the V8 heap flags), as production runs them (override MALLOC_ARENA_MAX in the environment). After the rows, one table per socket count puts the one-node and two-node
  * figures of the same run side by side, with the difference (the cost of the Redis hop).
  * Env: ONAIR_BENCH_IDLE_ONLY=1 (the idle phase alone), ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
- * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down).
+ * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down),
+ * ONAIR_BENCH_BACKENDS (one,redis), ONAIR_BENCH_BURSTS (default 20), ONAIR_BENCH_TRACE=1 (a line per burst message: where its time went),
+ * ONAIR_BENCH_POSTER_CORE / ONAIR_BENCH_CLIENT_CORE (default 1, -1: unpinned; the reading node is on core 0).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
