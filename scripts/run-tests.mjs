@@ -52,7 +52,12 @@ for (const file of files) {
   const s = count('skipped') + count('todo');
   let f = count('fail') + count('cancelled');
   if (res.status !== 0 && f === 0) f = 1; // crashed, timed out or failed outside a test
-  if (res.signal === 'SIGKILL') console.error(`[runner] ${file} was killed after 5 minutes: it hung (its output so far is above)`);
+  if (res.signal === 'SIGKILL') {
+    console.error(`[runner] ${file} was killed after 5 minutes: it hung (its output so far is above)`);
+    // node --test runs the file in a child of its own, which the kill above leaves running (with
+    // its browsers and servers) for the rest of the suite: end it too.
+    spawnSync('pkill', ['-KILL', '-f', `--import tsx ${join(root, file)}`]);
+  }
   passed += p;
   failed += f;
   skipped += s;
