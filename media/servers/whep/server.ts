@@ -8,9 +8,8 @@ import type { WhepConn } from './conn.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
- * conn.ts, and with it werift and the process's DTLS certificate: loaded in the background when a
- * stream is published (WhepServer.warm), or by the first offer if that comes first; never in a media
- * service with nothing live (lazyModule in whep/http.ts says why).
+ * conn.ts, and with it werift and the process's DTLS certificate: loaded by the first offer, never in
+ * a media service nobody plays over WebRTC (lazyModule in whep/http.ts says why).
  */
 const loadConn = lazyModule(async () => {
   const m = await import('./conn.js');
@@ -45,32 +44,19 @@ export class WhepServer {
   private readonly opus: OpusFeeds | undefined;
   private connecting = 0;
   private loaded = false;
-  private warming = false;
 
   constructor(private readonly deps: WhepDeps) {
     this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
+    // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
     deps.streams.on('publish', (s) => {
-      this.warm();
-      // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
       for (const c of this.conns.values()) if (c.streamName === s.name) c.republished(s as Stream);
     });
   }
 
-  /**
-   * Loads WebRTC (conn.ts: werift, ~30 MB, 0.3-1.5 s; and the DTLS certificate) in the background at
-   * the first publish, so the first viewer's offer does not wait for it, while a media service with
-   * nothing live still never loads it (its idle RSS, docs/benchmarks.md). After the publish's own
-   * turn of the event loop: the load is synchronous work for the most part.
-   */
-  private warm(): void {
-    if (this.loaded || this.warming) return;
-    this.warming = true;
-    setImmediate(() => {
-      this.conn()
-        .catch((err: unknown) => this.deps.log.warn({ err }, 'loading WebRTC failed; the next offer tries again'))
-        .finally(() => (this.warming = false));
-    });
-  }
+  // WebRTC is NOT loaded when a stream is published, although that would spare the first viewer the
+  // wait: the load is 0.3-1.5 s of synchronous work on the event loop, and at a publish it stalled
+  // every HTTP-FLV/RTMP viewer and the in-process control API for that long (CI: a room went live
+  // late, a fuzz test's healthy viewer stalled 635 ms). Only a process that is asked for WebRTC pays.
 
   private async conn(): Promise<typeof import('./conn.js')> {
     const m = await loadConn();
@@ -78,7 +64,7 @@ export class WhepServer {
     return m;
   }
 
-  /** WebRTC (conn.ts, werift) is loaded: after the first publish, or the first offer. */
+  /** WebRTC (conn.ts, werift) is loaded: after the first offer. */
   get isWebrtcLoaded(): boolean {
     return this.loaded;
   }
