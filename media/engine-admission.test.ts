@@ -47,7 +47,9 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       tuning: { handshakeTimeoutMs: 120_000, shedIntervalMs: 600_000 },
       plugins: [slow],
     });
-    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 60 });
+    // Longer than the test can take (its phases allow 20 + 20 + 60 + 90 s in a starved loop): a
+    // publish that ended first left nothing to admit the last viewer to.
+    ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 300 });
     await waitForEvent(h, 'publish.started');
   });
   after(async () => {
