@@ -11,8 +11,6 @@ import { VideoRtpSink } from './video-sink.js';
 import { SrtpSender } from './srtp-sender.js';
 import type { OpusFeeds } from './opus-feed.js';
 
-export { prepareCertificate } from './peer.js';
-
 export interface WhepConnDeps {
   viewers: ViewerRegistry;
   opus: OpusFeeds | undefined;

@@ -126,13 +126,18 @@ export function routeSession(req: IncomingMessage, res: ServerResponse, id: stri
  * POST arrives and overlaps with reading the offer and the hook's round trip. A failed import is
  * tried again by the next caller.
  */
-export function lazyModule<T>(load: () => Promise<T>): () => Promise<T> {
+export function lazyModule<T>(load: () => Promise<T>): (() => Promise<T>) & { readonly loaded: boolean } {
   let loading: Promise<T> | undefined;
-  return () => {
-    loading ??= load().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    });
+  let loaded = false;
+  const get = () => {
+    loading ??= load().then(
+      (m) => ((loaded = true), m),
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    );
     return loading;
   };
+  return Object.defineProperty(get, 'loaded', { get: () => loaded }) as (() => Promise<T>) & { readonly loaded: boolean };
 }

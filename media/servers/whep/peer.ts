@@ -1,4 +1,4 @@
-import { RTCDtlsTransport, RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
+import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { IceServer } from '../../../core/config/ice-servers.js';
 import type { PeerSettings } from './http.js';
 
@@ -14,15 +14,6 @@ const opus = () => new RTCRtpCodecParameters({ mimeType: 'audio/opus', clockRate
 function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefined {
   const stun = (servers ?? []).filter((x) => x.urls.startsWith('stun:')).map((x) => ({ urls: x.urls }));
   return stun.length ? stun : undefined;
-}
-
-/**
- * Makes the process's DTLS certificate now (werift makes one ECDSA P-256 certificate per process,
- * shared by every peer; the first answer otherwise waits for it), so that a server warming up
- * ahead of its first offer has nothing left to do but the peer itself.
- */
-export async function prepareCertificate(): Promise<void> {
-  await RTCDtlsTransport.SetupCertificate();
 }
 
 /** A werift peer that sends H.264 and Opus, with the configured ICE host addresses and ports. */

@@ -8,14 +8,13 @@ import type { WhepConn } from './conn.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
- * conn.ts, and with it werift and the process's DTLS certificate: loaded by the first offer, never in
- * a media service nobody plays over WebRTC (lazyModule in whep/http.ts says why).
+ * conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). Not
+ * when a stream is published, although that would spare the first viewer the wait: the load is
+ * 0.3-1.5 s of synchronous work on the event loop, and at a publish it stalled every HTTP-FLV/RTMP
+ * viewer and the in-process control API for that long (CI: a room went live late, a fuzz test's
+ * healthy viewer stalled 635 ms). Only a process that is asked for WebRTC pays.
  */
-const loadConn = lazyModule(async () => {
-  const m = await import('./conn.js');
-  await m.prepareCertificate();
-  return m;
-});
+const loadConn = lazyModule(() => import('./conn.js'));
 
 /** POST /{app}/{name}/whep; DELETE (and PATCH, refused) on /{app}/{name}/whep/{id}. */
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
@@ -43,7 +42,6 @@ export class WhepServer {
   private readonly conns = new Map<string, WhepConn>();
   private readonly opus: OpusFeeds | undefined;
   private connecting = 0;
-  private loaded = false;
 
   constructor(private readonly deps: WhepDeps) {
     this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
@@ -53,20 +51,9 @@ export class WhepServer {
     });
   }
 
-  // WebRTC is NOT loaded when a stream is published, although that would spare the first viewer the
-  // wait: the load is 0.3-1.5 s of synchronous work on the event loop, and at a publish it stalled
-  // every HTTP-FLV/RTMP viewer and the in-process control API for that long (CI: a room went live
-  // late, a fuzz test's healthy viewer stalled 635 ms). Only a process that is asked for WebRTC pays.
-
-  private async conn(): Promise<typeof import('./conn.js')> {
-    const m = await loadConn();
-    this.loaded = true;
-    return m;
-  }
-
   /** WebRTC (conn.ts, werift) is loaded: after the first offer. */
   get isWebrtcLoaded(): boolean {
-    return this.loaded;
+    return loadConn.loaded;
   }
 
   get size(): number {
@@ -96,7 +83,7 @@ export class WhepServer {
 
   private async post(req: IncomingMessage, res: ServerResponse, url: URL, app: string, streamName: string): Promise<void> {
     const offerAt = performance.now();
-    const conns = this.conn();
+    const conns = loadConn();
     conns.catch(() => undefined); // awaited below, unless the offer is refused first
     const body = await readBody(req, MAX_OFFER_BYTES);
     if (body === undefined) {
