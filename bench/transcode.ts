@@ -9,9 +9,10 @@
  *   poster       one JPEG frame
  *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, ONAIR_BENCH_PART_CONCURRENCY in flight), MB/s;
  *                s3rver runs behind the test proxy in a process of its own (bench/lib/s3rver-process.ts)
- *   pipeline     transcodeRecording() end to end (remux with the poster cut from the FLV meanwhile, then
- *                the verified upload with the probe meanwhile), local and s3rver, x realtime, with
- *                each stage's wall time (stages overlap, so they add up to more than the total)
+ *   pipeline     transcodeRecording() end to end, local and s3rver, x realtime, with each stage's wall
+ *                time (stages overlap, so they add up to more than the total): the poster cut from the
+ *                FLV during the remux; on S3 the video's parts go up while ffmpeg writes it (index
+ *                reserved at the front, head sent last), the probe once the remux is done
  *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
  * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder,
  * ONAIR_BENCH_PART_CONCURRENCY (parts in flight to s3rver; default: ONAIR_S3_URL's default).
@@ -28,7 +29,7 @@ import { MinioObjectStore } from '../core/object-store/minio-object-store.js';
 import { DEFAULT_PART_CONCURRENCY, parseS3Url } from '../core/config/s3-url.js';
 import type { ObjectStore } from '../core/object-store/object-store.port.js';
 import { startS3rverProcess } from './lib/s3rver-process.js';
-import { joinSegments, transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
+import { joinSegments, moovReservation, transcodeRecording, uploadVerified } from '../transcoder/transcode-job.js';
 
 const minutes = Number(process.env.ONAIR_BENCH_MINUTES ?? 60);
 const inFlight = Number(process.env.ONAIR_BENCH_PART_CONCURRENCY ?? DEFAULT_PART_CONCURRENCY);
@@ -55,8 +56,12 @@ async function main(): Promise<void> {
   const mp4 = join(dir, 'show.mp4');
   const remuxPlain = await secs(() => runFfmpeg(['-hide_banner', '-nostdin', '-loglevel', 'error', '-y', '-i', flv, '-c', 'copy', '-f', 'mp4', join(dir, 'plain.mp4')]));
   rmSync(join(dir, 'plain.mp4'));
+  const reserve = moovReservation(src.durationMs, statSync(flv).size);
+  const remuxReserved = reserve ? await secs(() => runFfmpeg(remuxArgs(flv, join(dir, 'reserved.mp4'), { reserveMoovBytes: reserve }))) : 0;
+  rmSync(join(dir, 'reserved.mp4'), { force: true });
   const remux = await secs(() => runFfmpeg(remuxArgs(flv, mp4)));
-  console.log(`remux            plain -c copy ${fmt(remuxPlain)} s = ${fmt(mediaS / remuxPlain, 0)}x realtime; with +faststart ${fmt(remux)} s = ${fmt(mediaS / remux, 0)}x realtime`);
+  console.log(`remux            plain -c copy ${fmt(remuxPlain)} s = ${fmt(mediaS / remuxPlain, 0)}x realtime; with +faststart ${fmt(remux)} s = ${fmt(mediaS / remux, 0)}x realtime`
+    + (reserve ? `; index reserved (${fmt(reserve / 1e6, 2)} MB, no second pass) ${fmt(remuxReserved)} s = ${fmt(mediaS / remuxReserved, 0)}x realtime` : ''));
   const poster = await secs(() => runFfmpeg(posterArgs(mp4, join(dir, 'p.jpg'), 5)));
   console.log(`poster           ${fmt(poster * 1000, 0)} ms`);
 

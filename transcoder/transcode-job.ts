@@ -1,10 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { stat, writeFile } from 'node:fs/promises';
+import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { concatArgs, concatListFile, posterArgs, remuxArgs } from '../core/ffmpeg/args.js';
 import { probeMedia, type MediaProbe } from '../core/ffmpeg/probe.js';
-import { runFfmpeg } from '../core/ffmpeg/process.js';
+import { FfmpegError, runFfmpeg } from '../core/ffmpeg/process.js';
 import type { FfmpegProgress } from '../core/ffmpeg/progress.js';
 import { OnairError } from '../core/errors.js';
 import type { ObjectStore, StoredObject } from '../core/object-store/object-store.port.js';
@@ -72,19 +72,48 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
     return (await made(posterAt)) || (await made(0));
   });
   posterRun.catch(() => undefined); // awaited below; only the remux's failure must not leave it unobserved
-  await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+
+  // The video goes up while ffmpeg writes it when the recording is long enough for that to matter:
+  // the index is written into room reserved for it at the front (remuxArgs), so everything past the
+  // reservation is final as soon as it is written, and the store sends those parts meanwhile
+  // (ObjectSource's growingFile). A reservation too small (a recording much longer than its hint)
+  // fails only at the end: then the classic remux with +faststart, and the classic upload.
+  let videoUpload: Promise<StoredObject> | undefined;
+  const reserve = moovReservation(input.durationHintMs, (await stat(input.source)).size);
+  if (reserve > 0) {
+    const remux = timed('remux', async () => {
+      await runFfmpeg(remuxArgs(input.source, mp4, { reserveMoovBytes: reserve }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
+      // ffmpeg 5.1 exits 0 when the index outgrew its reservation, having written it over the
+      // start of the media data: the layout is checked before the upload may complete.
+      await assertReservedLayout(mp4, reserve);
+    });
+    const upload = timed('upload', () => uploadVerified(tools.store, input.videoKey, mp4, { written: remux, settledFrom: reserve + HEAD_SLACK }));
+    upload.catch(() => undefined);
+    try {
+      await remux;
+      videoUpload = upload;
+    } catch (err) {
+      await upload.catch(() => undefined); // it fails with the same error, storing nothing, and closes the file
+      if (!isReservationTooSmall(err)) throw err;
+    }
+  }
+  if (!videoUpload) {
+    await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+    videoUpload = timed('upload', () => uploadVerified(tools.store, input.videoKey, mp4));
+    videoUpload.catch(() => undefined);
+  }
   const posterMade = await posterRun;
 
-  // ffprobe reads the MP4 (its moov is at the front) while the upload streams it: the probe only
+  // ffprobe reads the MP4 (its moov is at the front) while the upload goes on: the probe only
   // refuses a recording with neither video nor audio, and then the uploaded object is removed.
   const probeRun = timed('probe', () => probeMedia(mp4, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) }));
   probeRun.catch(() => undefined);
   const hasPoster = posterMade;
   // Video and poster at once: the poster is small, and waiting for it after the video was a round trip for nothing.
-  const uploads = timed('upload', () => Promise.all([
-    uploadVerified(tools.store, input.videoKey, mp4),
+  const uploads = Promise.all([
+    videoUpload,
     hasPoster ? uploadVerified(tools.store, input.posterKey, jpg) : Promise.resolve(null),
-  ]));
+  ]);
   uploads.catch(() => undefined);
   let probe: MediaProbe;
   try {
@@ -137,6 +166,57 @@ export async function joinSegments(input: JoinInput, tools: Omit<TranscodeTools,
   return { probe, video };
 }
 
+/** Bytes past the moov reservation that ffmpeg still fills in at its end (`ftyp` before it, the `mdat` header after it), with room to spare. */
+const HEAD_SLACK = 64 * 1024;
+
+/** Below this size the remux takes well under a second: nothing to gain from uploading during it. */
+export const STREAM_UPLOAD_MIN_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Room for the MP4 index of a recording of `durationMs`, or 0 to remux the classic way (no length
+ * known, or a recording too small to gain anything). PLACEHOLDER
+ */
+export function moovReservation(durationMs: number | undefined, sourceBytes: number): number {
+  if (!durationMs || !Number.isFinite(durationMs) || durationMs <= 0 || sourceBytes < STREAM_UPLOAD_MIN_BYTES) return 0;
+  return Math.ceil(64 * 1024 + (durationMs / 1000) * 3 * 1024);
+}
+
+class ReservationTooSmallError extends OnairError {
+  constructor(message: string) {
+    super('moov_reservation_too_small', message);
+    this.name = 'ReservationTooSmallError';
+  }
+}
+
+function isReservationTooSmall(err: unknown): boolean {
+  return err instanceof ReservationTooSmallError || (err instanceof FfmpegError && /reserved_moov_size is too small/.test(err.stderr));
+}
+
+/**
+ * The head of an MP4 remuxed with a reserved index: `ftyp`, then `moov` and the `free` box that
+ * fills the rest of the reservation, ending exactly where the reservation ends, then ffmpeg's
+ * `free` placeholder and `mdat`. Anything else (the index overran its room) is
+ * ReservationTooSmallError.
+ */
+export async function assertReservedLayout(file: string, reserve: number): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    const head = Buffer.alloc(Math.min(reserve + HEAD_SLACK, (await handle.stat()).size));
+    await handle.read(head, 0, head.length, 0);
+    const box = (at: number) => (at + 8 <= head.length ? { size: head.readUInt32BE(at), type: head.toString('latin1', at + 4, at + 8) } : null);
+    const ftyp = box(0);
+    const moov = ftyp?.type === 'ftyp' ? box(ftyp.size) : null;
+    const fill = moov?.type === 'moov' ? box(ftyp!.size + moov.size) : null;
+    const end = ftyp && moov && fill ? ftyp.size + moov.size + fill.size : -1;
+    const after = fill?.type === 'free' ? box(end) : null;
+    if (end !== ftyp!.size + reserve || !after || (after.type !== 'free' && after.type !== 'mdat')) {
+      throw new ReservationTooSmallError(`the MP4 index did not fit the ${reserve} bytes reserved for it`);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * put() computes the MD5 of the bytes it reads from the file while it sends them, and refuses an
  * upload whose size or checksum the server does not confirm (object-store.port.ts); this also
@@ -144,9 +224,9 @@ export async function joinSegments(input: JoinInput, tools: Omit<TranscodeTools,
  * deleted only after the object is known to be the whole file. (The file used to be read a second
  * time for its own MD5: a second pass over every byte that checked what put() had already checked.)
  */
-export async function uploadVerified(store: ObjectStore, key: string, file: string): Promise<StoredObject> {
-  const [{ size }, stored] = await Promise.all([stat(file), store.put(key, { file })]);
-  const seen = await store.stat(key);
+export async function uploadVerified(store: ObjectStore, key: string, file: string, growing?: { written: Promise<unknown>; settledFrom: number }): Promise<StoredObject> {
+  const stored = await store.put(key, growing ? { growingFile: file, ...growing } : { file });
+  const [{ size }, seen] = await Promise.all([stat(file), store.stat(key)]);
   if (stored.size !== size || !/^[0-9a-f]{32}$/.test(stored.md5) || !seen || seen.size !== size) {
     throw new OnairError('upload_mismatch', `upload of ${key} not verified: file ${size} B, stored ${stored.size} B md5 ${stored.md5}, stat ${seen?.size ?? 'missing'}`);
   }

@@ -10,16 +10,26 @@ const common = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', '
 
 /**
  * FLV (or any container) -> MP4 without re-encoding: streams copied, the index (moov) moved to the
- * front (`+faststart`) so a browser can start and seek before it has the whole file. `-map 0:v:0?
+ * front (`+faststart`) so a browser can start and seek before it has the whole file.
+ *
+ * With `reserveMoovBytes`, the same file layout without the second pass: ffmpeg leaves that many
+ * bytes after `ftyp` for the index (`-moov_size`) and writes it there at the end, the rest as a
+ * `free` box, so everything past the reservation is written once, in order, and can be uploaded
+ * while ffmpeg runs (transcode-job.ts). A reservation too small makes ffmpeg fail at its very end
+ * ("reserved_moov_size is too small"): the caller then remuxes again with `+faststart`. `-map 0:v:0?
  * -map 0:a:0?` keeps the first video and audio (a recording without audio still works); data
  * streams (onMetaData) are dropped. `-fflags +genpts` gives packets without a pts one, which
  * recordings that begin mid-GOP sometimes have.
  */
-export function remuxArgs(input: string, output: string): string[] {
+export function remuxArgs(input: string, output: string, options: { reserveMoovBytes?: number } = {}): string[] {
+  const { reserveMoovBytes } = options;
+  if (reserveMoovBytes !== undefined && (!Number.isSafeInteger(reserveMoovBytes) || reserveMoovBytes < 1024)) {
+    throw new TypeError(`not a moov reservation in bytes: ${reserveMoovBytes}`);
+  }
   return [
     ...common, '-fflags', '+genpts', '-i', input,
     '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-dn', '-sn',
-    '-movflags', '+faststart', '-f', 'mp4', output,
+    ...(reserveMoovBytes ? ['-moov_size', String(reserveMoovBytes)] : ['-movflags', '+faststart']), '-f', 'mp4', output,
   ];
 }
 

@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ConflictError, InvalidStateError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { assertSafeKey, assertSafePrefix, resolveContentType } from './object-key.js';
-import { bodySource, checkRange, checkListOptions, checkPresign } from './object-args.js';
+import { bodySource, checkRange, checkListOptions, checkPresign, growingFileSource } from './object-args.js';
 import type {
   ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectStore, ObjectSummary, PresignedUrl,
   PresignOptions, PutOptions, StoredObject,
@@ -45,6 +45,13 @@ export class LocalObjectStore implements ObjectStore {
     this.assertOpen();
     assertSafeKey(key);
     const contentType = resolveContentType(key, options.contentType);
+    const growing = growingFileSource(source);
+    if (growing) {
+      // A copy on the same disk gains nothing from starting early: wait for the writer, then copy
+      // the file as it is (its own error, if it fails, is put()'s).
+      await growing.written;
+      return this.put(key, { file: growing.file }, options);
+    }
     const check = await bodySource(source, 0);
     const tmp = join(this.root, TMP, `${randomBytes(8).toString('hex')}.part`);
     try {

@@ -1,11 +1,15 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describeObjectStoreContract } from './object-store.contract.js';
 import { MinioObjectStore } from './minio-object-store.js';
 import { parseS3Url } from '../config/s3-url.js';
-import { UnavailableError } from '../errors.js';
+import { InvalidStateError, UnavailableError } from '../errors.js';
+import { waitFor } from '../testing/wait-for.js';
 import { testObjectStores } from '../testing/test-object-stores.js';
 import { startTestS3Server } from '../testing/s3-test-server.js';
 
@@ -73,6 +77,49 @@ describe('MinioObjectStore specifics (s3rver)', () => {
     assert.equal((err as Error | null)?.message, 'source broke');
     assert.equal(await store.stat('replays/broken.mp4'), null);
     await close();
+  });
+
+  it('a growing file: the parts past settledFrom go up while it is written, the head last; a part changed after it was sent fails the upload', async () => {
+    const { store, s3, close } = await minio.make({ partSize: 5 * MiB });
+    if (!s3) return;
+    const dir = mkdtempSync(join(tmpdir(), 'onair-grow-'));
+    try {
+      const file = join(dir, 'replay.mp4');
+      const data = randomBytes(17 * MiB + 3);
+      writeFileSync(file, Buffer.concat([Buffer.alloc(MiB), data.subarray(MiB)])); // the head not written yet
+      let finish!: () => void;
+      const before = s3.requests.uploadPart;
+      const upload = store.put('replays/grown.mp4', { growingFile: file, written: new Promise<void>((r) => (finish = r)), settledFrom: MiB });
+      // Parts 2 and 3 lie wholly past the first MiB and the file has grown past them: they go up now.
+      await waitFor('the parts past settledFrom uploaded while the file is still being written', () => s3.requests.uploadPart - before >= 2, 30_000);
+      assert.equal(s3.requests.uploadPart - before, 2, 'part 1 (the head) and part 4 (the tail, which may still grow) wait');
+      const fd = openSync(file, 'r+');
+      writeSync(fd, data, 0, MiB, 0);
+      closeSync(fd);
+      finish();
+      const stored = await upload;
+      assert.equal(stored.md5, createHash('md5').update(data).digest('hex'));
+      assert.equal(s3.requests.uploadPart - before, 4);
+      assert.deepEqual(s3.parts.get('replays/grown.mp4'), [5 * MiB, 5 * MiB, 5 * MiB, 2 * MiB + 3]);
+      assert.equal(createHash('sha256').update(await readAll((await store.get('replays/grown.mp4')).stream)).digest('hex'), createHash('sha256').update(data).digest('hex'));
+
+      // The writer changes a byte of part 2 after it went up: the object would not be the file.
+      const changed = join(dir, 'changed.mp4');
+      writeFileSync(changed, data);
+      let done!: () => void;
+      const sent = s3.requests.uploadPart;
+      const racing = store.put('replays/changed.mp4', { growingFile: changed, written: new Promise<void>((r) => (done = r)), settledFrom: MiB });
+      await waitFor('the early parts sent', () => s3.requests.uploadPart - sent >= 2, 30_000);
+      const fd2 = openSync(changed, 'r+');
+      writeSync(fd2, Buffer.from([data[6 * MiB]! ^ 0xff]), 0, 1, 6 * MiB);
+      closeSync(fd2);
+      done();
+      await assert.rejects(racing, (e: unknown) => e instanceof InvalidStateError && /part 2 .* changed after it was sent/.test(e.message));
+      assert.equal(await store.stat('replays/changed.mp4'), null);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await close();
+    }
   });
 
   it('presigned URLs expire, carry a download name, and are signed for publicUrl when set', async () => {

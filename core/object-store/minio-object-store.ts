@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import type { ClientRequestArgs } from 'node:http';
@@ -10,7 +11,7 @@ import type { Logger } from '../logging/logger.js';
 import { silentLogger } from '../logging/logger.js';
 import type { S3Target } from '../config/s3-url.js';
 import { assertSafeKey, assertSafePrefix, resolveContentType } from './object-key.js';
-import { bodySource, checkListOptions, checkPresign, checkRange, contentDisposition, whenFailed } from './object-args.js';
+import { bodySource, checkListOptions, checkPresign, checkRange, contentDisposition, growingFileSource, whenFailed, type GrowingFile } from './object-args.js';
 import type { UploadCheck } from './upload-check.js';
 import type {
   ByteRange, ListOptions, ObjectBody, ObjectInfo, ObjectPage, ObjectSource, ObjectStore, ObjectSummary, PresignedUrl,
@@ -91,8 +92,10 @@ export class MinioObjectStore implements ObjectStore {
     this.assertOpen();
     assertSafeKey(key);
     const contentType = resolveContentType(key, options.contentType);
-    const check = await bodySource(source, 0);
     const name = this.prefix + key;
+    const growing = growingFileSource(source);
+    if (growing) return this.putGrowing(key, name, growing, contentType);
+    const check = await bodySource(source, 0);
     let etag: string;
     let partDigests: Buffer[] = [];
     let uploadId: string | undefined;
@@ -122,19 +125,119 @@ export class MinioObjectStore implements ObjectStore {
       }
       throw check.sourceError ?? translate(cause, key);
     }
-    const md5 = check.md5();
+    return this.verify(key, name, etag, partDigests, check.md5(), check.bytes);
+  }
+
+  /**
+   * The stored object against what was sent: its size, and the server's ETag. MD5: a single PUT
+   * (or a server, like s3rver, that gives the whole content's MD5). MD5-N: a multipart upload, the
+   * MD5 of the MD5s of the parts sent. Anything else (an encrypted bucket) cannot be checked here;
+   * the size still is. An object that does not verify is removed.
+   */
+  private async verify(key: string, name: string, etag: string, partDigests: Buffer[], md5: string, bytes: number): Promise<StoredObject> {
     const info = await this.stat(key);
     const sent = etag.replace(/"/g, '').toLowerCase();
     const multipartEtag = `${createHash('md5').update(Buffer.concat(partDigests)).digest('hex')}-${partDigests.length}`;
-    // MD5: a single PUT (or a server, like s3rver, that gives the whole content's MD5). MD5-N: a
-    // multipart upload, the MD5 of the MD5s of the parts sent. Anything else (an encrypted bucket)
-    // cannot be checked here; the size still is.
     const matches = MD5.test(sent) ? sent === md5 : MULTIPART_ETAG.test(sent) ? sent === multipartEtag : true;
-    if (!info || info.size !== check.bytes || !matches) {
+    if (!info || info.size !== bytes || !matches) {
       await this.client.removeObject(this.bucket, name).catch(() => undefined);
       throw new UnavailableError(`upload of ${key} did not verify (size or checksum differ); the object was removed`, { code: 'upload_corrupt' });
     }
     return { ...info, md5 };
+  }
+
+  /**
+   * A file still being written (ObjectSource's growingFile) as one multipart upload. While the
+   * writer runs, each part lying wholly past `settledFrom` goes up as soon as the file has grown
+   * past its end (the file's size is polled). Once it is written, one pass over the file in order
+   * computes the whole-content MD5, reads each part sent early again and compares it with the MD5
+   * it was sent with (a writer that changed it fails the upload), and sends the parts not yet sent
+   * (the head, with ffmpeg's index, last: S3 joins parts by number, not by arrival). A file that
+   * ends up no bigger than one part, with nothing sent yet, is a plain file upload.
+   */
+  private async putGrowing(key: string, name: string, src: GrowingFile, contentType: string): Promise<StoredObject> {
+    const state: { written: boolean; writerError?: { err: unknown } } = { written: false };
+    const settled = src.written.then(() => { state.written = true; }, (err: unknown) => { state.writerError = { err }; });
+    const size = this.partSize;
+    const sentEarly = new Map<number, Buffer>();
+    const parts: SentPart[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failure: { err: unknown } | undefined;
+    let uploadId: string | undefined;
+    let handle: FileHandle | undefined;
+    const send = (part: number, payload: Buffer, md5: Buffer): void => {
+      const p: Promise<void> = this.sendPart(name, uploadId!, part, payload, md5).then(
+        (done) => { parts[part - 1] = done; },
+        (err: unknown) => { failure ??= { err }; },
+      ).finally(() => inflight.delete(p));
+      inflight.add(p);
+    };
+    /** Waits for a free slot; throws the first part's failure. */
+    const slot = async (): Promise<void> => {
+      while (inflight.size >= this.partConcurrency && !failure) await Promise.race(inflight);
+      if (failure) throw failure.err;
+    };
+    try {
+      await this.ensureBucket();
+      // While the writer runs: the parts wholly past settledFrom, in order, as the file grows past them.
+      let next = Math.ceil(src.settledFrom / size) + 1;
+      while (!state.written && !state.writerError) {
+        if (failure) throw failure.err;
+        handle ??= await openIfExists(src.file);
+        const grown = handle ? (await handle.stat()).size : 0;
+        if (handle && grown >= next * size) {
+          await slot();
+          uploadId ??= await this.client.initiateNewMultipartUpload(this.bucket, name, { 'Content-Type': contentType });
+          const payload = await readExactly(handle, (next - 1) * size, size, Buffer.allocUnsafe(size));
+          const md5 = createHash('md5').update(payload).digest();
+          sentEarly.set(next, md5);
+          send(next++, payload, md5);
+          continue;
+        }
+        await Promise.race([settled, sleep(GROW_POLL_MS), ...inflight]);
+      }
+      if (state.writerError) throw state.writerError.err;
+      handle ??= await openIfExists(src.file);
+      if (!handle) throw new NotFoundError('the file to upload does not exist', { code: 'source_not_found' });
+      const total = (await handle.stat()).size;
+      if (!uploadId && total <= size) {
+        await handle.close();
+        handle = undefined;
+        return await this.put(key, { file: src.file }, { contentType });
+      }
+      uploadId ??= await this.client.initiateNewMultipartUpload(this.bucket, name, { 'Content-Type': contentType });
+      // Once written: one pass in order, for the whole MD5, the early parts' check and the rest.
+      const whole = createHash('md5');
+      const count = Math.ceil(total / size);
+      const scratch = sentEarly.size ? Buffer.allocUnsafe(size) : undefined;
+      for (let part = 1; part <= count; part++) {
+        const length = Math.min(size, total - (part - 1) * size);
+        const early = sentEarly.get(part);
+        if (!early) await slot();
+        const payload = await readExactly(handle, (part - 1) * size, length, early ? scratch! : Buffer.allocUnsafe(length));
+        whole.update(payload);
+        const md5 = createHash('md5').update(payload).digest();
+        if (early && !md5.equals(early)) {
+          throw new InvalidStateError(`part ${part} of ${key} changed after it was sent (the writer rewrote bytes past settledFrom)`);
+        }
+        if (!early) send(part, payload, md5);
+      }
+      while (inflight.size > 0) await Promise.race(inflight);
+      if (failure) throw failure.err;
+      const { etag } = await this.client.completeMultipartUpload(this.bucket, name, uploadId, parts.map((p) => ({ part: p.part, etag: p.etag })));
+      return await this.verify(key, name, etag, parts.map((p) => p.md5), whole.digest('hex'), total);
+    } catch (err) {
+      // Every part this upload started settles before the abort (none is left writing).
+      while (inflight.size > 0) await Promise.race(inflight);
+      if (uploadId) {
+        await this.client.abortMultipartUpload(this.bucket, name, uploadId).catch((e: unknown) => this.log.debug({ err: e }, 'could not abort an incomplete upload'));
+      }
+      // The writer's own failure is the caller's error, as it is.
+      if (state.writerError && err === state.writerError.err) throw err;
+      throw translate(err, key);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
   }
 
   /**
@@ -155,7 +258,7 @@ export class MinioObjectStore implements ObjectStore {
     let filled = 0;
     let number = 0;
     const send = (part: number, payload: Buffer): void => {
-      const p: Promise<void> = this.sendPart(name, uploadId, part, payload).then(
+      const p: Promise<void> = this.sendPart(name, uploadId, part, payload, createHash('md5').update(payload).digest()).then(
         (sent) => { parts[part - 1] = sent; },
         (err: unknown) => { failure ??= { err }; },
       ).finally(() => inflight.delete(p));
@@ -194,8 +297,7 @@ export class MinioObjectStore implements ObjectStore {
    * under the same number. Each attempt also has a deadline of its own, so a request that neither
    * answers nor fails cannot hold the upload forever.
    */
-  private async sendPart(name: string, uploadId: string, part: number, payload: Buffer): Promise<SentPart> {
-    const md5 = createHash('md5').update(payload).digest();
+  private async sendPart(name: string, uploadId: string, part: number, payload: Buffer, md5: Buffer): Promise<SentPart> {
     for (let attempt = 1; ; attempt++) {
       const headers = { 'Content-Length': payload.length, 'Content-MD5': md5.toString('base64') };
       const request = this.client.uploadPart({ bucketName: this.bucket, objectName: name, uploadID: uploadId, partNumber: part, headers }, payload);
@@ -347,6 +449,32 @@ function stallGuardedAgent(useSSL: boolean, stallTimeoutMs: number): http.Agent 
     }
   }
   return new StallGuardedAgent({ keepAlive: true, maxSockets: 32, timeout: stallTimeoutMs });
+}
+
+/** How often the size of a growing file is looked at while its writer runs. */
+const GROW_POLL_MS = 20;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** The file opened for reading, or undefined while it does not exist yet (its writer has not created it). */
+async function openIfExists(file: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** `length` bytes at `position` into the start of `buf` (a slice of it is returned); a file that ends first is an error. */
+async function readExactly(handle: FileHandle, position: number, length: number, buf: Buffer): Promise<Buffer> {
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buf, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw new InvalidStateError(`the file ended at ${position + filled} bytes, before the ${position + length} expected`);
+    filled += bytesRead;
+  }
+  return buf.subarray(0, length);
 }
 
 /** Rejects when `promise` has not settled within `ms` (the promise itself runs on, observed). */

@@ -39,7 +39,26 @@ export async function bodySource(source: ObjectSource, partSize: number): Promis
     // 1 MiB reads: a replay is a gigabyte, and 64 KiB reads cost more in calls than in copying.
     return feed(createReadStream(source.file, { highWaterMark: 1024 * 1024 }), new UploadCheck(size, partSize));
   }
-  throw new TypeError('put() needs { file }, { stream, size } or { bytes }');
+  throw new TypeError('put() needs { file }, { stream, size }, { bytes } or { growingFile, written, settledFrom }');
+}
+
+/** A file being written (ObjectSource's growingFile), its arguments checked; null for any other source. */
+export interface GrowingFile {
+  file: string;
+  written: Promise<unknown>;
+  settledFrom: number;
+}
+
+export function growingFileSource(source: ObjectSource): GrowingFile | null {
+  if (!source || !('growingFile' in source)) return null;
+  const { growingFile, written, settledFrom } = source;
+  if (typeof growingFile !== 'string' || growingFile.length === 0 || typeof (written as Promise<unknown> | undefined)?.then !== 'function'
+    || !Number.isSafeInteger(settledFrom) || settledFrom < 0) {
+    throw new TypeError('put() needs { growingFile, written: Promise, settledFrom >= 0 }');
+  }
+  // Observed at once: the writer may fail before the adapter first awaits it.
+  written.catch(() => undefined);
+  return { file: growingFile, written, settledFrom };
 }
 
 function feed(stream: Readable, check: UploadCheck): UploadCheck {

@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -236,6 +236,63 @@ export function describeObjectStoreContract(name: string, make: MakeStore): void
       const outcome = await Promise.race([started.then(() => 'stored', (e: Error) => e.message), hung]);
       assert.match(outcome, /gone at once/);
       assert.equal(await store.stat(key('early.mp4')), null);
+    });
+
+    it('uploads a file while another writer still appends to it, the head rewritten at the end: the object is the finished file', async () => {
+      // As ffmpeg with a reserved index writes: the file appears after put() is called, grows in
+      // order, and its first bytes (below settledFrom) are filled in only at the end.
+      const dir = mkdtempSync(join(tmpdir(), 'onair-grow-'));
+      const file = join(dir, 'replay.mp4');
+      const head = randomBytes(64 * 1024);
+      const body = randomBytes(12 * MiB + 777);
+      const k = key('grown.mp4');
+      let finish!: () => void;
+      const written = new Promise<void>((r) => (finish = r));
+      const upload = store.put(k, { growingFile: file, written, settledFrom: head.length });
+      await sleep(50);
+      const fd = openSync(file, 'w');
+      writeSync(fd, Buffer.alloc(head.length), 0, head.length, 0);
+      for (let at = 0; at < body.length; at += MiB) {
+        writeSync(fd, body, at, Math.min(MiB, body.length - at), head.length + at);
+        await sleep(10);
+      }
+      writeSync(fd, head, 0, head.length, 0);
+      closeSync(fd);
+      finish();
+      const whole = Buffer.concat([head, body]);
+      const stored = await upload;
+      assert.equal(stored.size, whole.length);
+      assert.equal(stored.md5, md5(whole));
+      assert.equal(sha(await readAll((await store.get(k)).stream)), sha(whole));
+
+      // A file that ends up small (one part on S3) the same way.
+      const small = join(dir, 'small.mp4');
+      let done!: () => void;
+      const smallWritten = new Promise<void>((r) => (done = r));
+      const smallUpload = store.put(key('small.mp4'), { growingFile: small, written: smallWritten, settledFrom: 10 });
+      writeFileSync(small, Buffer.from('tiny replay'));
+      done();
+      assert.equal((await smallUpload).md5, md5(Buffer.from('tiny replay')));
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('a growing file whose writer fails stores nothing, and put() rejects with the writer\'s error', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'onair-grow-'));
+      const file = join(dir, 'replay.mp4');
+      const k = key('failed.mp4');
+      let fail!: (err: Error) => void;
+      const written = new Promise<void>((_, reject) => (fail = reject));
+      const upload = store.put(k, { growingFile: file, written, settledFrom: 0 });
+      writeFileSync(file, randomBytes(11 * MiB));
+      await sleep(200);
+      fail(new Error('ffmpeg exited with 1'));
+      await assert.rejects(upload, /^Error: ffmpeg exited with 1$/);
+      assert.equal(await store.stat(k), null);
+      // A writer that never created the file: source_not_found once it says it is done.
+      await assert.rejects(store.put(k, { growingFile: join(dir, 'never.mp4'), written: Promise.resolve(), settledFrom: 0 }), (e: unknown) => e instanceof NotFoundError && e.code === 'source_not_found');
+      await assert.rejects(store.put(k, { growingFile: file, written: Promise.resolve(), settledFrom: -1 }), TypeError);
+      assert.equal(await store.stat(k), null);
+      rmSync(dir, { recursive: true, force: true });
     });
 
     it('hands out a URL the client fetches (S3), or null and onair serves it with Range (local)', async () => {

@@ -43,7 +43,18 @@ export type ObjectSource =
   | { file: string }
   /** A stream of exactly `size` bytes: a stream that ends early or runs long is refused and nothing is stored. */
   | { stream: Readable; size: number }
-  | { bytes: Uint8Array };
+  | { bytes: Uint8Array }
+  /**
+   * A file another process is still writing (the transcoder's remux), uploaded while it grows. The
+   * writer may create the file after put() is called. Bytes at or past `settledFrom` may be read as
+   * soon as the file has grown past them; the bytes before it (ffmpeg's reserved index and media
+   * header, written at its end) and the final size only once `written` resolves. Bytes read early
+   * are read again after `written` for the whole-content MD5 and compared with what was sent, so a
+   * writer that changed them after all makes put() fail and store nothing. When `written` rejects,
+   * put() rejects with that error and stores nothing. The local folder copies the file once it is
+   * written; S3 sends the parts past `settledFrom` meanwhile (parts may arrive in any order).
+   */
+  | { growingFile: string; written: Promise<unknown>; settledFrom: number };
 
 export interface PutOptions {
   /** Default: from the key's extension (.mp4 video/mp4, .jpg image/jpeg, ...), else application/octet-stream. */
