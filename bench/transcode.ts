@@ -5,14 +5,17 @@
  * Makes a 720p30 H.264/AAC recording at test time: 10 s encoded once (2 s GOP, ~2.5 Mbit/s), then
  * repeated with `-stream_loop -c copy` into an FLV of ONAIR_BENCH_MINUTES minutes (default 60).
  * Then, on that FLV:
- *   remux        ffmpeg -c copy +faststart to MP4 (the transcoder's command), x realtime
+ *   remux        ffmpeg -c copy to MP4: plain, +faststart (second pass moving the index), and with the
+ *                index reserved at the front (-moov_size, no second pass: the transcoder's command), x realtime
  *   poster       one JPEG frame
  *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, ONAIR_BENCH_PART_CONCURRENCY in flight), MB/s;
  *                s3rver runs behind the test proxy in a process of its own (bench/lib/s3rver-process.ts)
  *   pipeline     transcodeRecording() end to end, local and s3rver, x realtime, with each stage's wall
  *                time (stages overlap, so they add up to more than the total): the poster cut from the
  *                FLV during the remux; on S3 the video's parts go up while ffmpeg writes it (index
- *                reserved at the front, head sent last), the probe once the remux is done
+ *                reserved at the front, head sent last), the probe once the remux is done; the line
+ *                says which remux ran ([remux reserved]). Then s3rver direct once more without the
+ *                recording's length ([remux faststart]: remux, then upload), the same run's A/B
  *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
  * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder,
  * ONAIR_BENCH_PART_CONCURRENCY (parts in flight to s3rver; default: ONAIR_S3_URL's default).
@@ -86,16 +89,29 @@ async function main(): Promise<void> {
       }
       await store.delete('bench/upload.mp4');
     }
-    for (const [name, store] of stores) {
+    // Each store the way the transcoder runs it (the recording's length known: index reserved, the
+    // video uploaded while ffmpeg writes it), then s3rver direct once more the classic way (no length
+    // given: +faststart, then the upload), the A/B of the same run.
+    const runs: Array<[string, ObjectStore, number | undefined]> = [
+      ...stores.map(([name, store]): [string, ObjectStore, number | undefined] => [name, store, src.durationMs]),
+      [`${stores[2]![0]}, classic`, stores[2]![1], undefined],
+    ];
+    for (const [name, store, hint] of runs) {
       const work = join(dir, `work-${name.replace(/[^a-z0-9]+/gi, '-')}`);
       mkdirSync(work, { recursive: true });
       const stages: Record<string, number> = {};
-      const total = await secs(() => transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', durationHintMs: src.durationMs }, {
-        store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
-      }));
+      let mode = '';
+      const total = await secs(async () => {
+        ({ remux: mode } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', ...(hint ? { durationHintMs: hint } : {}) }, {
+          store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
+        }));
+      });
+      // In the reserved mode the upload runs from the remux's start: its time includes the remux.
       const parts = Object.entries(stages).map(([k, v]) => `${k} ${fmt(v)} s`).join(', ');
-      console.log(`pipeline         ${name}: ${fmt(total)} s = ${fmt(mediaS / total, 0)}x realtime (${parts}); a ${fmt(mediaS / 60)}-min show is a replay ${fmt(total)} s after it ends (${load()})`);
+      console.log(`pipeline         ${name}: ${fmt(total)} s = ${fmt(mediaS / total, 0)}x realtime [remux ${mode}] (${parts}); a ${fmt(mediaS / 60)}-min show is a replay ${fmt(total)} s after it ends (${load()})`);
       rmSync(work, { recursive: true, force: true });
+      await store.delete('replays/b/0000.mp4');
+      await store.delete('replays/b/0000.jpg');
     }
   } finally {
     for (const [, store] of stores) await store.close();

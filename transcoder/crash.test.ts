@@ -8,10 +8,11 @@ import { missingTool } from '../core/testing/tools.js';
 import { waitFor } from '../core/testing/wait-for.js';
 import { killGroup, spawnRole, waitForRole, type RoleProcess } from '../core/testing/role-process.js';
 import { silentLogger } from '../core/logging/logger.js';
-import { makeTestMedia } from '../core/ffmpeg/test-media.js';
+import { loopMedia, makeTestMedia } from '../core/ffmpeg/test-media.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
 import { ReplayStore } from '../core/replays/replay.store.js';
 import { TranscoderWorker } from './worker.js';
+import { STREAM_UPLOAD_MIN_BYTES } from './transcode-job.js';
 import { transcoderStackSets, type TranscoderStack } from './testing/transcoder-stack.js';
 
 /**
@@ -112,6 +113,59 @@ for (const set of sets) {
         }
       });
     }
+
+    it('a transcoder killed while the replay goes up during the remux (index reserved) is resumed by another: one object, one row', async () => {
+      const stack = await set.make();
+      let child: RoleProcess | undefined;
+      let resumer: TranscoderWorker | undefined;
+      try {
+        const dir = join(stack.recordingsDir, '43');
+        mkdirSync(dir, { recursive: true });
+        // Long enough for the upload during the remux (STREAM_UPLOAD_MIN_BYTES): 10 s of 720p at
+        // 2.5 Mbit/s, 12 times over (2 minutes, about 38 MB, 5 MiB parts on S3).
+        const clip = join(stack.config.dataDir, 'clip.flv');
+        await makeTestMedia(clip, { seconds: 10, width: 1280, height: 720, fps: 30, gopSeconds: 2, videoBitrate: '2500k' });
+        const flv = join(dir, 'pub3.flv');
+        await loopMedia(clip, flv, 12);
+        assert.ok(statSync(flv).size >= STREAM_UPLOAD_MIN_BYTES);
+        const durationMs = (await probeMedia(flv)).durationMs;
+        // The child's ffmpeg reads at 8x realtime: the 2-minute remux takes 15 s, a window the kill lands in.
+        const slow = join(stack.config.dataDir, 'slow-ffmpeg-8x');
+        writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -readrate 8 "$@"\n');
+        chmodSync(slow, 0o755);
+        child = await startChild(stack, { ONAIR_FFMPEG_PATH: slow });
+        const parts = stack.s3?.requests.uploadPart ?? 0;
+        await stack.bus.publish('recording.finished', {
+          eventId: `media:100:pub3:${flv}`, at: Date.now(), roomId: '43', publisherId: 'pub3', file: { path: flv }, format: 'flv',
+          segment: 0, startedAt: Date.now() - durationMs, endedAt: Date.now(), durationMs, size: statSync(flv).size,
+        }, { key: '43' });
+        const work = join(stack.config.dataDir, 'transcoder-work');
+        const writing = () => existsSync(work) && readdirSync(work).some((d) => existsSync(join(work, d, 'replay.mp4')) && statSync(join(work, d, 'replay.mp4')).size > 10 * 1024 * 1024);
+        // S3: parts have gone up while ffmpeg still writes; the local folder copies only once it is written.
+        if (stack.s3) await waitFor('parts uploaded during the remux', () => stack.s3!.requests.uploadPart > parts && writing(), 60_000, 10);
+        else await waitFor('the remux writing', writing, 60_000, 10);
+        await killGroup(child);
+        const replays = new ReplayStore(stack.db);
+        assert.equal((await replays.listByRoom('43', { limit: 10 })).length, 0, 'killed before it wrote a row');
+        assert.deepEqual((await stack.objects.list('')).items.map((i) => i.key), [], 'no object from the killed upload');
+
+        resumer = await startResumer(stack, replays, false);
+        const replay = await waitFor('the resumed replay', async () => {
+          const [r] = await replays.listByRoom('43', { limit: 10 });
+          return r && !existsSync(flv) ? r : null;
+        }, 120_000);
+        assert.equal((await replays.listByRoom('43', { limit: 10 })).length, 1);
+        const full = (await replays.get(replay.id))!;
+        assert.deepEqual((await stack.objects.list('')).items.map((i) => i.key), ['replays/43/pub3/0000.jpg', 'replays/43/pub3/0000.mp4']);
+        const probe = await downloaded(stack, full.segments[0]!.objectKey, 'check-reserved.mp4');
+        assert.equal(probe.size, full.segments[0]!.size);
+        assert.ok(Math.abs(probe.durationMs - durationMs) < 500, `whole MP4: ${probe.durationMs} ms of ${durationMs}`);
+      } finally {
+        if (child && !child.ended()) await killGroup(child).catch(() => undefined);
+        await resumer?.stop();
+        await stack.close();
+      }
+    });
 
     it('a transcoder killed while joining a show\'s segments is resumed by another: one joined MP4, the row once', async () => {
       const stack = await set.make();

@@ -10,6 +10,7 @@ import { waitFor } from '../core/testing/wait-for.js';
 import { testObjectStores } from '../core/testing/test-object-stores.js';
 import { loopMedia, makeTestMedia } from '../core/ffmpeg/test-media.js';
 import { probeMedia } from '../core/ffmpeg/probe.js';
+import { FfmpegError } from '../core/ffmpeg/process.js';
 import { moovReservation, STREAM_UPLOAD_MIN_BYTES, transcodeRecording } from './transcode-job.js';
 
 /**
@@ -90,7 +91,8 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
         // On S3, wait for the first part while the remux is held; the local folder copies afterwards.
         if (s3) await waitFor('a part uploaded while ffmpeg has not exited', () => s3.requests.uploadPart > before, 60_000);
         writeFileSync(go, '');
-        const { probe, video, poster } = await job;
+        const { probe, video, poster, remux } = await job;
+        assert.equal(remux, 'reserved');
         if (s3) assert.ok(partsWhenRemuxed >= 1, `parts sent before the remux ended: ${partsWhenRemuxed}`);
 
         const local = join(work, 'replay.mp4');
@@ -114,13 +116,46 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
       }
     });
 
+    it(`on ${f.name}: ffmpeg killed mid-remux while parts go up: the job fails with ffmpeg's error, nothing is stored, the multipart upload is aborted`, async () => {
+      const { store, s3, close } = await f.make({ partSize: 5 * MiB });
+      const work = mkdtempSync(join(dir, 'work-'));
+      // The remux (only it: the poster runs the real ffmpeg) reads at 8x realtime, so it is still
+      // writing when `kill` appears; then it is killed with SIGKILL, as a crash or OOM would.
+      const kill = join(work, 'kill');
+      const wrapper = join(work, 'ffmpeg');
+      writeFileSync(wrapper, `#!/bin/sh\ncase "$*" in *moov_size*) ;; *) exec ffmpeg "$@";; esac\nffmpeg -readrate 8 "$@" &\npid=$!\ni=0; while [ ! -e '${kill}' ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done\nkill -9 $pid; wait $pid; exit 1\n`);
+      chmodSync(wrapper, 0o755);
+      const mp4 = join(work, 'replay.mp4');
+      try {
+        const before = { ...(s3?.requests ?? { uploadPart: 0, abortMultipartUpload: 0, completeMultipartUpload: 0 }) };
+        const job = transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0002.mp4', posterKey: 'replays/t/0002.jpg', durationHintMs: durationMs }, {
+          store, ffmpegPath: wrapper, ffmpegTimeoutMs: 120_000,
+        });
+        job.catch(() => undefined);
+        if (s3) await waitFor('a part uploaded while ffmpeg writes', () => s3.requests.uploadPart > before.uploadPart, 60_000);
+        else await waitFor('ffmpeg writing', () => { try { return statSync(mp4).size > 10 * MiB; } catch { return false; } }, 60_000);
+        writeFileSync(kill, '');
+        await assert.rejects(job, (e: unknown) => e instanceof FfmpegError);
+        assert.equal(await store.stat('replays/t/0002.mp4'), null);
+        if (s3) {
+          assert.equal(s3.requests.completeMultipartUpload, before.completeMultipartUpload, 'no upload completed');
+          assert.equal(s3.requests.abortMultipartUpload, before.abortMultipartUpload + 1, 'the started upload aborted');
+        }
+      } finally {
+        writeFileSync(kill, '');
+        rmSync(work, { recursive: true, force: true });
+        await close();
+      }
+    });
+
     it(`on ${f.name}: a recording far longer than its hint (index reservation too small) is remuxed again with +faststart`, async () => {
       const { store, close } = await f.make({ partSize: 5 * MiB });
       const work = mkdtempSync(join(dir, 'work-'));
       try {
-        const { probe, video } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0001.mp4', posterKey: 'replays/t/0001.jpg', durationHintMs: 1000 }, {
+        const { probe, video, remux } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0001.mp4', posterKey: 'replays/t/0001.jpg', durationHintMs: 1000 }, {
           store, ffmpegTimeoutMs: 120_000,
         });
+        assert.equal(remux, 'faststart-after-overrun');
         const local = join(work, 'replay.mp4');
         assert.equal(video.md5, await md5File(local));
         const object = await readAll((await store.get(video.key)).stream);

@@ -31,7 +31,7 @@ export interface TestS3Server {
   url(bucket: string, query?: string): string;
   /** The same URL straight to s3rver (no proxy): for showing what the proxy is needed for. */
   directUrl(bucket: string, query?: string): string;
-  readonly requests: { listMultipartUploads: number; createMultipartUpload: number; uploadPart: number; completeMultipartUpload: number };
+  readonly requests: { listMultipartUploads: number; createMultipartUpload: number; uploadPart: number; completeMultipartUpload: number; abortMultipartUpload: number };
   /** The sizes of the parts of each completed multipart upload, in part order (key -> sizes). */
   readonly parts: Map<string, number[]>;
   close(): Promise<void>;
@@ -44,7 +44,7 @@ export async function startTestS3Server(): Promise<TestS3Server> {
   const directory = mkdtempSync(join(tmpdir(), 'onair-s3rver-'));
   const s3rver = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory });
   const { port: s3Port } = (await s3rver.run()) as AddressInfo;
-  const requests = { listMultipartUploads: 0, createMultipartUpload: 0, uploadPart: 0, completeMultipartUpload: 0 };
+  const requests = { listMultipartUploads: 0, createMultipartUpload: 0, uploadPart: 0, completeMultipartUpload: 0, abortMultipartUpload: 0 };
   const uploads = new Map<string, Map<number, { md5: Buffer; size: number }>>();
   const parts = new Map<string, number[]>();
 
@@ -72,6 +72,7 @@ export async function startTestS3Server(): Promise<TestS3Server> {
     }
     const completing = req.method === 'POST' && uploadId ? uploadId : undefined;
     if (completing) requests.completeMultipartUpload++;
+    if (req.method === 'DELETE' && uploadId) requests.abortMultipartUpload++;
     const upstream = http.request({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       // Connection and Keep-Alive are hop-by-hop: s3rver's `Keep-Alive: timeout=5` passed on would
       // make the client keep idle sockets 4 s, while this proxy closes them after 1 s (reused
