@@ -201,6 +201,7 @@ class ReservationTooSmallError extends OnairError {
   }
 }
 
+/** The layout check's verdict (ffmpeg 5.1 exits 0), or an ffmpeg that does exit non-zero with its "too small" message. */
 function isReservationTooSmall(err: unknown): boolean {
   return err instanceof ReservationTooSmallError || (err instanceof FfmpegError && /reserved_moov_size is too small/.test(err.stderr));
 }
