@@ -2,7 +2,10 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { MinioObjectStore } from './minio-object-store.js';
 import { parseS3Url } from '../config/s3-url.js';
@@ -24,6 +27,8 @@ interface StandIn {
   /** UploadPart requests seen per part number. */
   seen: Map<number, number>;
   inflight: number;
+  /** AbortMultipartUpload requests seen. */
+  aborts: number;
   close(): Promise<void>;
 }
 
@@ -31,11 +36,12 @@ async function startStandIn(s3: TestS3Server, faultyPart: number, fault: Fault, 
   const direct = new URL(s3.directUrl('x'));
   const seen = new Map<number, number>();
   const held: http.ServerResponse[] = [];
-  const state = { inflight: 0 };
+  const state = { inflight: 0, aborts: 0 };
   const server = http.createServer((req, res) => {
     const q = new URL(req.url ?? '/', 'http://h').searchParams;
     const part = req.method === 'PUT' && q.has('uploadId') ? Number(q.get('partNumber')) : 0;
     if (part) seen.set(part, (seen.get(part) ?? 0) + 1);
+    if (req.method === 'DELETE' && q.has('uploadId')) state.aborts++;
     if (part === faultyPart && seen.get(part)! <= times) {
       if (fault === 'reset') {
         req.once('data', () => req.socket.destroy());
@@ -66,6 +72,7 @@ async function startStandIn(s3: TestS3Server, faultyPart: number, fault: Fault, 
     url: (query) => `http://S3RVER:S3RVER@127.0.0.1:${port}/retry-bucket?${query}`,
     seen,
     get inflight() { return state.inflight; },
+    get aborts() { return state.aborts; },
     async close() {
       for (const r of held) r.destroy();
       server.closeAllConnections();
@@ -128,6 +135,30 @@ describe('MinioObjectStore: parts in flight over connections that fail', () => {
       assert.equal(standIn.inflight, 0, 'no part of the failed upload is still in flight');
       assert.equal(await store.stat('refused.bin'), null);
     } finally {
+      await store.close();
+      await standIn.close();
+    }
+  });
+
+  it('a growing file: a part refused while the writer still runs fails the put at once (not when the writer ends), the upload aborted, nothing stored', { timeout: 60_000 }, async () => {
+    const standIn = await startStandIn(s3, 2, 'refuse', Infinity);
+    const store = new MinioObjectStore({ target: parseS3Url(standIn.url('partSize=5MiB&partConcurrency=4')) });
+    const dir = mkdtempSync(join(tmpdir(), 'onair-grow-refused-'));
+    let finish!: () => void;
+    try {
+      const file = join(dir, 'replay.mp4');
+      writeFileSync(file, data);
+      const written = new Promise<void>((r) => (finish = r));
+      // Parts 2-4 lie wholly past settledFrom and are already in the file: they go up at once.
+      const err = await store.put('grown-refused.mp4', { growingFile: file, written, settledFrom: MiB }).then(() => null, (e: unknown) => e as Error);
+      assert.ok(err, 'put() rejected while the writer had not finished');
+      assert.match(String(err.message), /AccessDenied/, String(err));
+      assert.equal(standIn.inflight, 0, 'no part of the failed upload is still in flight');
+      assert.equal(standIn.aborts, 1, 'the multipart upload was aborted');
+      assert.equal(await store.stat('grown-refused.mp4'), null);
+    } finally {
+      finish?.();
+      rmSync(dir, { recursive: true, force: true });
       await store.close();
       await standIn.close();
     }
