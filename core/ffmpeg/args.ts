@@ -15,8 +15,9 @@ const common = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', '
  * With `reserveMoovBytes`, the same file layout without the second pass: ffmpeg leaves that many
  * bytes after `ftyp` for the index (`-moov_size`) and writes it there at the end, the rest as a
  * `free` box, so everything past the reservation is written once, in order, and can be uploaded
- * while ffmpeg runs (transcode-job.ts). A reservation too small makes ffmpeg fail at its very end
- * ("reserved_moov_size is too small"): the caller then remuxes again with `+faststart`. `-map 0:v:0?
+ * while ffmpeg runs (transcode-job.ts). A reservation too small: ffmpeg 5.1 logs "reserved_moov_size
+ * is too small" and still exits 0, having written the index over the start of the media data, so
+ * the caller checks the file's head (assertReservedLayout) and then remuxes again with `+faststart`. `-map 0:v:0?
  * -map 0:a:0?` keeps the first video and audio (a recording without audio still works); data
  * streams (onMetaData) are dropped. `-fflags +genpts` gives packets without a pts one, which
  * recordings that begin mid-GOP sometimes have.
