@@ -6,7 +6,9 @@
  * more CPU than the core has, as a saturated engine does, against a small limit
  * (ONAIR_MEDIA_MAX_FLUSH_LAG=30ms) so the test needs no thousands of viewers. The slow-viewer
  * limit is raised (30 s) so that a long saturated spell on a loaded machine does not evict the
- * first viewer for the test's own CPU burn.
+ * first viewer for the test's own CPU burn. The engine runs in a process of its own
+ * (starved-engine.ts): only its loop is starved, the test's clients and assertions are not, so
+ * the phases do not depend on how loaded the machine is.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +16,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { RtmpClient } from './servers/rtmp/client.js';
-import { startEngine, testConfig, ffmpegPublish, waitForEvent, httpGet, until, sleep, killHard, metricValue, SlowReader, TEST_TOKEN, type EngineHarness } from './engine-test-kit.js';
+import { ffmpegPublish, httpGet, until, sleep, killHard, TEST_TOKEN } from './engine-test-kit.js';
+import { startStarvedEngine, type StarvedEngine } from './starved-engine.js';
 import { missingTool } from '../core/testing/tools.js';
 
 function readBody(res: IncomingMessage): Promise<string> {
@@ -27,30 +30,26 @@ function readBody(res: IncomingMessage): Promise<string> {
 }
 
 describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }, () => {
-  let h: EngineHarness;
+  let h: StarvedEngine;
   let ff: ChildProcess | undefined;
-  // Each turn of the loop spins 60 ms, twice the lag limit: every write waits past the limit
-  // while the reader burns, on a quiet machine as on a loaded one.
-  const slow = new SlowReader(60);
   const flv = `/live/room1.flv?token=${TEST_TOKEN}`;
 
   before(async () => {
-    // The RTMP start, handshake and idle timeouts are raised as well: while the reader burns, the
-    // event loop (shared by the engine and this test) may reach the test's RTMP handshake and connect
-    // later than the default 10 s after the connection opened, and the server then closes it before
-    // its answer to connect (both seen in CI). Those deadlines are right for a real server; here they
-    // would measure the test's own CPU burn. Shedding is off (decisions every 10 min): the reader
-    // here burns whatever the audience, so a sustained spell would shed the first viewer, and with
-    // nobody left to write the engine is no longer behind; engine-shed.test.ts tests shedding.
-    h = await startEngine({
-      config: testConfig({ maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 }, { startTimeout: 120_000 }),
+    // Each turn of the engine's loop spins 60 ms while slow, twice the lag limit: every write
+    // waits past the limit. The RTMP start, handshake and idle timeouts are raised: a starved
+    // engine reaches a handshake or connect late, and a real server's deadlines would then
+    // measure the test's burn. Shedding is off (decisions every 10 min): the reader burns whatever
+    // the audience, so a sustained spell would shed the first viewer, and with nobody left to
+    // write the engine is no longer behind; engine-shed.test.ts tests shedding.
+    h = await startStarvedEngine({
+      media: { maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 },
+      rtmp: { startTimeout: 120_000 },
       tuning: { handshakeTimeoutMs: 120_000, shedIntervalMs: 600_000 },
-      plugins: [slow],
+      spinMs: 60,
     });
-    // Longer than the test can take (its phases allow 20 + 20 + 60 + 90 s in a starved loop): a
-    // publish that ended first left nothing to admit the last viewer to.
+    // Longer than the test can take: a publish that ended first left nothing to admit the last viewer to.
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 300 });
-    await waitForEvent(h, 'publish.started');
+    await h.waitForEvent('publish.started');
   });
   after(async () => {
     killHard(ff);
@@ -65,12 +64,12 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
     first.on('data', (d: Buffer) => (firstBytes += d.length));
     first.on('close', () => (firstEnded = true));
     assert.ok(await until(() => firstBytes > 50_000, 10_000), 'the first viewer plays');
-    assert.equal(await metricValue(h, 'onair_media_overloaded'), 0);
+    assert.equal(await h.metricValue('onair_media_overloaded'), 0);
 
-    slow.slow = true;
-    const release = () => (slow.slow = false);
-    // The reader starves the event loop this test runs in too, so the engine's state is read by
-    // retrying each protocol until it is refused (bounded), not by one attempt at one moment.
+    await h.setSlow(true);
+    const release = () => h.setSlow(false);
+    // The engine's state is read by retrying each protocol until it is refused (bounded), not by
+    // one attempt at one moment: its starved loop answers late.
     try {
       let refused: IncomingMessage | undefined;
       let deadline = Date.now() + 20_000;
@@ -87,13 +86,12 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       let overloadedSeen = false;
       deadline = Date.now() + 20_000;
       while (!overloadedSeen && Date.now() < deadline) {
-        overloadedSeen = (await metricValue(h, 'onair_media_overloaded')) === 1;
+        overloadedSeen = (await h.metricValue('onair_media_overloaded')) === 1;
         if (!overloadedSeen) await sleep(50);
       }
       assert.ok(overloadedSeen, 'onair_media_overloaded reads 1 while behind');
 
-      // WS-FLV: the upgrade is answered 503 as well. As generous as the RTMP phase below: each try
-      // goes through the starved loop, and in CI (load from other work) 20 s saw no refusal.
+      // WS-FLV: the upgrade is answered 503 as well.
       let wsRefused: IncomingMessage | undefined;
       deadline = Date.now() + 60_000;
       while (!wsRefused && Date.now() < deadline) {
@@ -116,8 +114,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
 
       // RTMP: the play is answered with an error status and no media.
       let rtmpRefused = false;
-      // The test's own RTMP client shares the starved loop: a handshake or status that times out is
-      // tried again (bounded), as a player would.
+      // A handshake or status the starved engine answers too late is tried again (bounded), as a player would.
       deadline = Date.now() + 90_000;
       while (!rtmpRefused && Date.now() < deadline) {
         const c = await RtmpClient.open('127.0.0.1', h.rtmpPort, 30_000).catch(() => undefined);
@@ -142,11 +139,11 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       }
       assert.ok(rtmpRefused, 'a new RTMP player was refused while the engine was behind');
     } finally {
-      release();
+      await release();
     }
-    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'http-flv' })) >= 1);
-    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'ws-flv' })) >= 1);
-    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'rtmp' })) >= 1);
+    assert.ok((await h.metricValue('onair_media_overload_refusals_total', { protocol: 'http-flv' })) >= 1);
+    assert.ok((await h.metricValue('onair_media_overload_refusals_total', { protocol: 'ws-flv' })) >= 1);
+    assert.ok((await h.metricValue('onair_media_overload_refusals_total', { protocol: 'rtmp' })) >= 1);
 
     // The viewer admitted before kept its connection and keeps receiving media.
     const before = firstBytes;
@@ -163,7 +160,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       if (!admitted) await sleep(100);
     }
     assert.ok(admitted, 'a new viewer is admitted once the lag is gone');
-    assert.equal(await metricValue(h, 'onair_media_overloaded'), 0);
+    assert.equal(await h.metricValue('onair_media_overloaded'), 0);
     first.destroy();
   });
 });
