@@ -4,20 +4,18 @@
  * against a 30 ms lag limit), a NEW HLS viewer's playlist request is refused with 503 and
  * Retry-After before the play hook is asked, while a viewer already watching keeps getting its
  * playlist and segments; once the engine caught up the new viewer is admitted. The lag is made
- * by an HTTP-FLV viewer's writes (HLS viewers are plain requests, not hub readers). Deadlines are
- * generous: the burn starves the event loop this test shares with the engine.
+ * by an HTTP-FLV viewer's writes (HLS viewers are plain requests, not hub readers). The engine
+ * runs in a process of its own (media/starved-engine.ts): only its loop is starved, not this
+ * test's requests and assertions. Deadlines stay generous: the starved engine answers late.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import type { IncomingMessage } from 'node:http';
 import { missingTool } from '../../../core/testing/tools.js';
-import type { StreamHooks } from '../../../core/media/media-contract.js';
-import {
-  ffmpegPublish, httpGet, killHard, metricValue, sleep, startEngine, testConfig, testHooks, waitForEvent, SlowReader, type EngineHarness,
-} from '../../engine-test-kit.js';
+import { ffmpegPublish, httpGet, killHard, sleep } from '../../engine-test-kit.js';
+import { startStarvedEngine, type StarvedEngine } from '../../starved-engine.js';
 import { waitFor } from '../../../core/testing/wait-for.js';
-import { HlsServer } from './server.js';
 
 async function get(port: number, path: string): Promise<{ status: number; headers: IncomingMessage['headers']; body: string }> {
   const res = await httpGet(port, path);
@@ -28,31 +26,27 @@ async function get(port: number, path: string): Promise<{ status: number; header
 }
 
 describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg') }, () => {
-  let h: EngineHarness;
+  let h: StarvedEngine;
   let ff: ChildProcess | undefined;
-  // Each turn of the loop spins 60 ms, twice the lag limit, as in media/engine-admission.test.ts:
-  // at the default 5 ms the guard's sustained-overload rule was never met in CI (the reader's burn
-  // per video packet alone does not keep every write past the limit for a whole second).
-  const slow = new SlowReader(60);
-  // 'good' watches before the overload; each new viewer comes with a token of its own ('good-N'):
-  // one admitted before the guard noticed the lag would be a known viewer from then on.
-  const base = testHooks();
-  const hooks: StreamHooks = {
-    authorizePublish: (req) => base.authorizePublish(req),
-    authorizePlay: async (req) => (req.token?.startsWith('good') ? { allow: true } : { allow: false, reason: 'bad token' }),
-  };
 
   before(async () => {
-    h = await startEngine({
-      config: testConfig({ hls: true, hlsSegment: 1000, maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 }, { startTimeout: 120_000 }),
+    // Each turn of the engine's loop spins 60 ms while slow, twice the lag limit, as in
+    // media/engine-admission.test.ts: at the default 5 ms the guard's sustained-overload rule was
+    // never met in CI. 'good' watches before the overload; each new viewer comes with a token of
+    // its own ('good-N', every token starting with 'good' plays): one admitted before the guard
+    // noticed the lag would be a known viewer from then on.
+    h = await startStarvedEngine({
+      media: { hls: true, hlsSegment: 1000, maxFlushLag: 30, viewerQueueTime: 30_000, idleTimeout: 120_000 },
+      rtmp: { startTimeout: 120_000 },
       tuning: { handshakeTimeoutMs: 120_000 },
-      hooks,
-      plugins: [slow, new HlsServer({ viewerIdleMs: 120_000 })],
+      spinMs: 60,
+      hlsViewerIdleMs: 120_000,
+      playTokenPrefix: 'good',
     });
     // Longer than the test can take (30 + 40 + 40 s of deadlines, a starved loop between them): a
     // publish that ended first made the last step wait for a stream that was gone (CI, 150 s run).
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 300, extra: ['-g', '30'] });
-    await waitForEvent(h, 'publish.started');
+    await h.waitForEvent('publish.started');
   });
   after(async () => {
     killHard(ff);
@@ -71,7 +65,7 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
     assert.equal(flv.statusCode, 200);
     flv.resume();
 
-    slow.slow = true;
+    await h.setSlow(true);
     try {
       let refused: { status: number; headers: IncomingMessage['headers']; body: string } | undefined;
       const deadline = Date.now() + 40_000;
@@ -92,9 +86,9 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
       assert.equal(segRes.headers['content-type'], 'video/mp2t');
       segRes.resume();
     } finally {
-      slow.slow = false;
+      await h.setSlow(false);
     }
-    assert.ok((await metricValue(h, 'onair_media_overload_refusals_total', { protocol: 'hls' })) >= 1, 'counted as an HLS refusal');
+    assert.ok((await h.metricValue('onair_media_overload_refusals_total', { protocol: 'hls' })) >= 1, 'counted as an HLS refusal');
 
     // Caught up: the new viewer is admitted.
     let lastStatus = 0;
