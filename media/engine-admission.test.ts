@@ -2,13 +2,13 @@
  * Admission control end to end (issue 15, point 2): when the engine falls behind on its writes
  * (its flush lag, OverloadGuard), new viewers are refused (HTTP-FLV and WS-FLV 503 with a JSON
  * error and Retry-After, RTMP NetStream.Play.Failed) while the viewers it has keep playing, and
- * new viewers are admitted again once it caught up. The lag is real: a reader of the stream burns
- * more CPU than the core has, as a saturated engine does, against a small limit
- * (ONAIR_MEDIA_MAX_FLUSH_LAG=30ms) so the test needs no thousands of viewers. The slow-viewer
- * limit is raised (30 s) so that a long saturated spell on a loaded machine does not evict the
- * first viewer for the test's own CPU burn. The engine runs in a process of its own
- * (starved-engine.ts): only its loop is starved, the test's clients and assertions are not, so
- * the phases do not depend on how loaded the machine is.
+ * new viewers are admitted again once it caught up. The lag is real: a plugin holds the engine's
+ * event loop 60 ms on every turn, as a saturated engine's work would, against a small limit
+ * (ONAIR_MEDIA_MAX_FLUSH_LAG=30ms) so the test needs no thousands of viewers. The engine runs in a
+ * process of its own (starved-engine.ts): only its loop is starved, not the test's clients and
+ * assertions, and the hold is a known time per turn (no CPU burn per video packet, whose sum
+ * depended on how many packets a read brought, and so on the machine's load). The slow-viewer
+ * limit is raised (30 s) so that a long saturated spell does not evict the first viewer.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,7 +36,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
 
   before(async () => {
     // Each turn of the engine's loop spins 60 ms while slow, twice the lag limit: every write
-    // waits past the limit. The RTMP start, handshake and idle timeouts are raised: a starved
+    // waits past the limit, and the loop never waits idle (the guard wants it saturated). The RTMP start, handshake and idle timeouts are raised: a starved
     // engine reaches a handshake or connect late, and a real server's deadlines would then
     // measure the test's burn. Shedding is off (decisions every 10 min): the reader burns whatever
     // the audience, so a sustained spell would shed the first viewer, and with nobody left to
@@ -46,6 +46,7 @@ describe('admission control from the flush lag', { skip: missingTool('ffmpeg') }
       rtmp: { startTimeout: 120_000 },
       tuning: { handshakeTimeoutMs: 120_000, shedIntervalMs: 600_000 },
       spinMs: 60,
+      packetBurnMs: 0,
     });
     // Longer than the test can take: a publish that ended first left nothing to admit the last viewer to.
     ff = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`, { seconds: 300 });

@@ -216,7 +216,7 @@ export function burnCpu(ms: number): void {
 }
 
 /**
- * A plugin whose reader, while `slow`, spends 40 ms of CPU on every video packet (30 a second):
+ * A plugin whose reader, while `slow`, spends `packetBurnMs` (40) ms of CPU on every video packet (30 a second):
  * more work than the core has, as a saturated engine has, so the viewers' writes fall behind
  * (admission tests of every protocol). Meanwhile it also spins 5 ms on every turn of the event
  * loop, which then never waits idle: the guard wants a saturated loop as well as a lag
@@ -224,14 +224,15 @@ export function burnCpu(ms: number): void {
  * burn needs to saturate the loop alone. `spinMs` sets that spin: a turn longer than the lag
  * limit makes every write wait past it whatever the publisher sends (the admission test: how many
  * packets one read brings, and so whether the 40 ms burns add up into a lag, depends on the
- * machine's load).
+ * machine's load). With `packetBurnMs` 0 only the spin holds the loop: a known time per turn,
+ * whatever the publisher sends and however loaded the machine (media/starved-engine.ts).
  */
 export class SlowReader implements MediaPlugin {
   readonly name = 'slow-reader';
   private burning = false;
   private spin: NodeJS.Immediate | undefined;
 
-  constructor(private readonly spinMs = 5) {}
+  constructor(private readonly spinMs = 5, private readonly packetBurnMs = 40) {}
 
   get slow(): boolean {
     return this.burning;
@@ -256,7 +257,7 @@ export class SlowReader implements MediaPlugin {
         id: `slow-${s.publisherId}`,
         kind: 'internal',
         onPacket: (p: MediaPacket) => {
-          if (this.burning && p.type === 9) burnCpu(40);
+          if (this.burning && p.type === 9 && this.packetBurnMs > 0) burnCpu(this.packetBurnMs);
         },
         onStreamEnd: () => {},
       });

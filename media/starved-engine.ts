@@ -29,6 +29,8 @@ export interface StarvedEngineOptions {
   tuning?: Partial<MediaEngineTuning>;
   /** ms of CPU the reader spins per loop turn while slow. */
   spinMs: number;
+  /** ms of CPU the reader burns per video packet while slow (SlowReader's default when absent). */
+  packetBurnMs?: number;
   /** Runs the HLS server plugin with this viewer idle time. */
   hlsViewerIdleMs?: number;
   /** Plays are allowed for every token starting with this (default: the test token only). */
@@ -125,7 +127,7 @@ export function parseMetric(text: string, name: string, labels: Record<string, s
 }
 
 async function runChild(opts: StarvedEngineOptions): Promise<void> {
-  const slow = new SlowReader(opts.spinMs);
+  const slow = new SlowReader(opts.spinMs, opts.packetBurnMs);
   const plugins: MediaPlugin[] = [slow];
   if (opts.hlsViewerIdleMs !== undefined) plugins.push(new HlsServer({ viewerIdleMs: opts.hlsViewerIdleMs }));
   let hooks: StreamHooks | undefined;

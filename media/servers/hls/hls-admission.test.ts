@@ -1,6 +1,6 @@
 /**
  * HLS admission control end to end: while the engine is behind on its writes (OverloadGuard, as
- * in media/engine-admission.test.ts: a reader of the stream burns more CPU than the core has,
+ * in media/engine-admission.test.ts: a plugin holds the engine's event loop 60 ms on every turn,
  * against a 30 ms lag limit), a NEW HLS viewer's playlist request is refused with 503 and
  * Retry-After before the play hook is asked, while a viewer already watching keeps getting its
  * playlist and segments; once the engine caught up the new viewer is admitted. The lag is made
@@ -40,6 +40,7 @@ describe('HLS admission while the engine is behind', { skip: missingTool('ffmpeg
       rtmp: { startTimeout: 120_000 },
       tuning: { handshakeTimeoutMs: 120_000 },
       spinMs: 60,
+      packetBurnMs: 0,
       hlsViewerIdleMs: 120_000,
       playTokenPrefix: 'good',
     });
