@@ -5,9 +5,10 @@
  * RSS and open chat sockets; 'gc' runs a full collection first (started with --expose-gc).
  */
 import { createServer } from 'node:http';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../core/config/load.js';
@@ -82,8 +83,14 @@ export interface TraceOut {
   messages: Record<string, { publishCall?: number; publishDone?: number; redisRecv?: number; handler?: number; flushStart?: number; flushEnd?: number; flushCpuMs?: number; sockets?: number }>;
   /** Periodic work of this node that may delay a frame: [name, start, end] (epoch ms). */
   spans: Array<[string, number, number]>;
-  /** Event-loop stalls over 10 ms seen by a 5 ms probe timer: [at (end of stall), gap ms]. */
-  stalls: Array<[number, number]>;
+  /**
+   * Event-loop stalls over 10 ms seen by a 5 ms probe timer: [at (end of stall), gap ms, then during
+   * the gap: the main thread's time on a core, its time runnable but waiting for one (both from
+   * /proc/self/task/<pid>/schedstat, Linux), and the whole process's CPU (all threads: V8's GC and
+   * compiler helpers too, which share the pinned core)]. run ~ gap: this thread's own work (JS or a
+   * GC pause); wait ~ gap: the core was taken (another process, or this node's other threads).
+   */
+  stalls: Array<[number, number, number?, number?, number?]>;
 }
 
 /**
@@ -144,11 +151,38 @@ function installTrace() {
   span('pause-sweep', chat, 'announceEndedPauses');
   const store = (chat.deps as { messages: Record<string, unknown> }).messages;
   span('messages-insert', store, 'insert');
+  // GC pauses on this node's main thread, as spans ('gc-minor' scavenge, 'gc-major' mark-compact,
+  // 'gc-incremental' marking steps, 'gc-weak' weak callbacks), so a stall can be matched to a GC.
+  const gcKind: Record<number, string> = {
+    [constants.NODE_PERFORMANCE_GC_MINOR]: 'gc-minor', [constants.NODE_PERFORMANCE_GC_MAJOR]: 'gc-major',
+    [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'gc-incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'gc-weak',
+  };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind ?? -1;
+      if (e.duration >= 2) out.spans.push([`${gcKind[kind] ?? 'gc'} ${e.duration.toFixed(0)}ms`, performance.timeOrigin + e.startTime, performance.timeOrigin + e.startTime + e.duration]);
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+  const sched = (): [number, number] => {
+    try {
+      const [run, wait] = readFileSync(schedstat, 'latin1').split(' ');
+      return [Number(run) / 1e6, Number(wait) / 1e6];
+    } catch {
+      return [NaN, NaN];
+    }
+  };
   let last = now();
+  let lastCpu = process.cpuUsage();
+  let lastSched = sched();
   setInterval(() => {
     const t = now();
-    if (t - last > 15) out.stalls.push([t, t - last - 5]);
+    const cpu = process.cpuUsage();
+    const s = sched();
+    if (t - last > 15) out.stalls.push([t, t - last - 5, s[0] - lastSched[0], s[1] - lastSched[1], (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000]);
     last = t;
+    lastCpu = cpu;
+    lastSched = s;
   }, 5).unref();
   return {
     take(): TraceOut {

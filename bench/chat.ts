@@ -202,8 +202,8 @@ function printTrace(name: string, n: number, per: Map<number, number[]>, read: T
     const meanwhile = [
       ...read.spans.filter(([, a, b]) => overlaps(a, b)).map(([k, a, b]) => `B ${k} ${f(a - t)}..${f(b - t)}`),
       ...(post === read ? [] : post.spans.filter(([, a, b]) => overlaps(a, b)).map(([k, a, b]) => `A ${k} ${f(a - t)}..${f(b - t)}`)),
-      ...read.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `B stall ${f(gap)} to ${f(at - t)}`),
-      ...(post === read ? [] : post.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `A stall ${f(gap)} to ${f(at - t)}`)),
+      ...read.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap, run, wait, cpu]) => `B stall ${f(gap)} to ${f(at - t)} (main run ${f(run)} wait ${f(wait)}, process cpu ${f(cpu)})`),
+      ...(post === read ? [] : post.stalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap, run, wait, cpu]) => `A stall ${f(gap)} to ${f(at - t)} (main run ${f(run)} wait ${f(wait)}, process cpu ${f(cpu)})`)),
       ...clientStalls.filter(([at, gap]) => overlaps(at - gap, at)).map(([at, gap]) => `clients stall ${f(gap)} to ${f(at - t)}`),
     ];
     const row = [(p.publishCall ?? NaN) - t, (p.publishDone ?? NaN) - t, (r.redisRecv ?? NaN) - t, (r.handler ?? NaN) - t, (r.flushStart ?? NaN) - t, (r.flushEnd ?? NaN) - t, r.flushCpuMs ?? NaN,
