@@ -124,15 +124,19 @@ function installTrace() {
     const t = sentInWire(wire);
     if (Number.isFinite(t)) msg(t).redisRecv ??= now();
   });
-  const fanout = control.chat.chat.fanout as unknown as { flush(roomId: string, room: { pending: Array<{ text?: unknown }>; sockets: Set<unknown> }): void };
+  const fanout = control.chat.chat.fanout as unknown as { flush(roomId: string, room: { pending: Array<{ text?: unknown; type?: unknown }>; sockets: Set<unknown> }): void };
   const flush = fanout.flush.bind(fanout);
   fanout.flush = (roomId, room) => {
     const ts = room.pending.map((m) => sentAt(m.text)).filter(Number.isFinite);
+    const carried = room.pending; // flush swaps room.pending for a new array
     const cpu0 = process.cpuUsage();
     const start = now();
     flush(roomId, room);
     const end = now();
     const cpu = process.cpuUsage(cpu0);
+    // Every flush as a span, named by what it carried: frames other than the bench's messages
+    // (audience joins/leaves, notices) cost the same full-room write and delay what comes next.
+    out.spans.push([`flush ${[...new Set(carried.map((m) => String(m.type)))].join('+')} ${(cpu.user + cpu.system) / 1000 | 0}ms-cpu`, start, end]);
     for (const t of ts) Object.assign(msg(t), { flushStart: start, flushEnd: end, flushCpuMs: (cpu.user + cpu.system) / 1000, sockets: room.sockets.size });
   };
   const span = (name: string, obj: Record<string, unknown>, method: string) => {

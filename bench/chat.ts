@@ -19,6 +19,7 @@
  * Env: ONAIR_BENCH_IDLE_ONLY=1 (the idle phase alone), ONAIR_BENCH_SOCKETS (comma list, default 500,2000), ONAIR_BENCH_RATE (msg/s, default 50),
  * ONAIR_BENCH_DURATION (s, default 5), ONAIR_TEST_REDIS_URL (default redis://127.0.0.1:6379; skipped if down),
  * ONAIR_BENCH_BACKENDS (one,redis), ONAIR_BENCH_BURSTS (default 20), ONAIR_BENCH_TRACE=1 (a line per burst message: where its time went),
+ * ONAIR_BENCH_POSTER_SETTLE_MS (default 2500: the posters' join announcements go out before the burst; 0: burst at once),
  * ONAIR_BENCH_POSTER_CORE / ONAIR_BENCH_CLIENT_CORE (default 1, -1: unpinned; the reading node is on core 0).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
@@ -52,6 +53,7 @@ const CLIENT_CORE = Number(process.env.ONAIR_BENCH_CLIENT_CORE ?? 1);
 const BURSTS = Number(process.env.ONAIR_BENCH_BURSTS ?? 20);
 const BACKENDS = (process.env.ONAIR_BENCH_BACKENDS ?? 'one,redis').split(',');
 const TRACE = process.env.ONAIR_BENCH_TRACE === '1';
+const POSTER_SETTLE_MS = Number(process.env.ONAIR_BENCH_POSTER_SETTLE_MS ?? 2500);
 
 interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; trace(): Promise<TraceOut>; stop(): Promise<void> }
@@ -243,6 +245,13 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   }
   // Posters in turn: a client may send at most 50 frames a second (chat-conn.ts), and chat users are rate limited anyway.
   const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 }, false)));
+  // The posters' entry is announced to the whole room (audience_join + online: the first at once, the
+  // rest merged at the end of the announcer's 1 s window, control/chat/announcer.ts), and each such frame
+  // is a full write to the N sockets (~80-100 ms at 5,000 here): left in the burst, they land on
+  // messages 1 and ~6 and set the p99 (the unexplained pre-message stalls of the 2026-11-28 trace).
+  // The readers' own joins are waited out above; the posters' are waited out here.
+  // ONAIR_BENCH_POSTER_SETTLE_MS=0 gives the earlier behaviour (burst at once).
+  await wait(POSTER_SETTLE_MS);
   let turn = 0;
   const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
 
