@@ -10,6 +10,7 @@
  *
  *   npm run bench:webrtc -- [--viewers 10,25,50] [--seconds 15] [--procs 2] [--profile DIR]
  *   npm run bench:webrtc -- --browser [--seconds 20]   (glass-to-glass in Chromium: bench/webrtc-browser.ts)
+ *   npm run bench:webrtc -- --chromium [--viewers 1,5,10] [--seconds 8]   (N Chromium viewers joining: bench/webrtc-chromium.ts)
  *
  * The server is pinned to core 0, the publisher to core 1, the viewers float (taskset, when present).
  * Every step is bounded in viewers and time; the machine may be shared, so `uptime` is printed.
@@ -53,7 +54,20 @@ async function serverMain(): Promise<void> {
   // ('webrtc viewer started') from them and ignores the rest.
   const log = createLogger({ level: 'info', name: 'bench-media' });
   const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }), log });
-  process.stdout.write(`${JSON.stringify({ http: h.httpPort, rtmp: h.rtmpPort })}\n`);
+  let http = h.httpPort;
+  if (process.argv.includes('--web')) {
+    // For Chromium viewers (bench/webrtc-chromium.ts): the pages (web/, the room page's player) and
+    // the engine's WHEP on one origin, as onair serves them.
+    const { createServer } = await import('node:http');
+    const { createWebHandler } = await import('../web/serve.js');
+    const web = createWebHandler();
+    const server = createServer((req, res) => {
+      if (!h.engine.handleHttp(req, res)) web(req, res);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    http = (server.address() as { port: number }).port;
+  }
+  process.stdout.write(`${JSON.stringify({ http, rtmp: h.rtmpPort })}\n`);
   process.once('SIGTERM', () => void h.close().then(() => process.exit(0)));
 }
 
@@ -214,6 +228,7 @@ async function main(): Promise<void> {
 
 if (process.argv.includes('--server')) void serverMain();
 else if (process.argv.includes('--browser')) void import('./webrtc-browser.js'); // glass-to-glass in Chromium (its own main)
+else if (process.argv.includes('--chromium')) void import('./webrtc-chromium.js'); // N Chromium viewers joining (its own main)
 else if (process.argv.includes('--clients')) {
   const i = process.argv.indexOf('--clients');
   void clientsMain(process.argv[i + 1]!, Number(process.argv[i + 2]), Number(process.argv[i + 3]));

@@ -1,0 +1,211 @@
+/**
+ * `npm run bench:webrtc -- --chromium [--viewers 1,5,10] [--seconds 8]`: time to first frame and
+ * glass-to-glass latency of N headless Chromium viewers (Debian's /usr/bin/chromium, one browser,
+ * N pages) joining one stream at the same moment. Chromium does ICE, DTLS and SRTP natively, so
+ * unlike the werift viewers of bench:webrtc the viewers' own crypto costs little; what is left is
+ * the server's time and the browser's decode.
+ *
+ * The media engine runs in its own process (bench/webrtc.ts --server --web, pinned to core 0),
+ * serving web/ and WHEP on one origin; the camera (bench/lib/clock-camera.ts: the wall clock burned
+ * into every frame, x264 zerolatency 640x360 30 fps 800 kb/s, RTMP) runs here, its ffmpeg pinned to
+ * core 1. Each page is web/test-player.html?whep=... (the room page's player.js and whep-player.js,
+ * unchanged); an init script (CDP, not a page script: the CSP stays) stamps, from the navigation:
+ * the WHEP POST, its answer (the fetch resolving), ICE connected, the peer connected (ICE + DTLS)
+ * and the first presented frame (requestVideoFrameCallback). TTFF = POST to first presented frame.
+ * Then each page reads the burned-in clock 5 times a second for `seconds`: glass-to-glass =
+ * expectedDisplayTime minus the clock (camera -> x264 -> RTMP -> engine -> WHEP -> jitter buffer ->
+ * decode -> display). The server's own phases come from its 'webrtc viewer started' log lines.
+ */
+import { execSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import type { Page } from 'playwright-core';
+import { CHROMIUM_PATH, launchChromium } from '../core/testing/chromium.js';
+import { percentile } from '../stress/report/percentile.js';
+import { parseProcStat } from '../stress/report/server-usage.js';
+import { fixed, formatTable } from '../stress/report/table.js';
+import { CAMERA, CLOCK_MOD, CLOCK_READER, startClockCamera } from './lib/clock-camera.js';
+import { hasTaskset } from './lib/child.js';
+
+const MAX_PAGES = 25;
+
+/** Installed in every page before its scripts run: the start's timestamps in window.__whep (ms from navigation). */
+const INIT = `(() => {
+  const T = (window.__whep = { post: -1, answer: -1, ice: -1, conn: -1, frame: -1 });
+  const now = () => performance.now();
+  const fetch0 = window.fetch;
+  window.fetch = function (input, init) {
+    const isPost = !!init && init.method === 'POST' && String(input && input.url ? input.url : input).includes('/whep');
+    if (isPost && T.post < 0) T.post = now();
+    const p = fetch0.apply(this, arguments);
+    if (isPost) p.then(() => { if (T.answer < 0) T.answer = now(); }, () => {});
+    return p;
+  };
+  const PC = window.RTCPeerConnection;
+  window.RTCPeerConnection = class extends PC {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener('iceconnectionstatechange', () => {
+        if (T.ice < 0 && (this.iceConnectionState === 'connected' || this.iceConnectionState === 'completed')) T.ice = now();
+      });
+      this.addEventListener('connectionstatechange', () => { if (T.conn < 0 && this.connectionState === 'connected') T.conn = now(); });
+    }
+  };
+  document.addEventListener('DOMContentLoaded', () => {
+    const v = document.getElementById('video');
+    if (v && v.requestVideoFrameCallback) v.requestVideoFrameCallback(() => { if (T.frame < 0) T.frame = now(); });
+  });
+})()`;
+
+/** Page side: glass-to-glass samples, the clock read at most every 200 ms for `ms`. */
+const MEASURE = `(async (ms) => {
+  const video = document.getElementById('video');
+  const canvas = document.createElement('canvas');
+  canvas.width = ${CAMERA.width}; canvas.height = ${CAMERA.height};
+  const ctx = canvas.getContext('2d', { willReadFrequently: true });
+  const read = ${CLOCK_READER};
+  const samples = [];
+  let frames = 0, bad = 0, lastRead = -1e9;
+  const start = performance.now();
+  await new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms + 1000);
+    const onFrame = (now, meta) => {
+      if (performance.now() - start > ms) { clearTimeout(timer); return resolve(); }
+      frames++;
+      if (now - lastRead >= 200) {
+        lastRead = now;
+        const clock = read(video, ctx);
+        if (clock < 0) bad++;
+        else {
+          const shown = Math.round(performance.timeOrigin + (meta.expectedDisplayTime ?? now));
+          samples.push((((shown - clock) % ${CLOCK_MOD}) + ${CLOCK_MOD}) % ${CLOCK_MOD});
+        }
+      }
+      video.requestVideoFrameCallback(onFrame);
+    };
+    video.requestVideoFrameCallback(onFrame);
+  });
+  return { samples, frames, bad, seconds: (performance.now() - start) / 1000 };
+})`;
+
+interface Stamps { post: number; answer: number; ice: number; conn: number; frame: number }
+interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
+interface ServerPhases { answered: number; ice: number; dtls: number; firstFrame: number; earlyDtls: number }
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1]! : def;
+}
+
+async function main(): Promise<void> {
+  const steps = arg('viewers', '1,5,10').split(',').map(Number).filter((n) => n > 0 && n <= MAX_PAGES);
+  const seconds = Math.min(60, Math.max(3, Number(arg('seconds', '8'))));
+  const server = (() => {
+    const argv = [process.execPath, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web'];
+    return hasTaskset() ? spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+  })();
+  const phases: ServerPhases[] = [];
+  const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
+    let buf = '';
+    server.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const lines = buf.split('\n');
+      buf = lines.pop()!;
+      for (const line of lines) {
+        let o: Record<string, unknown>;
+        try {
+          o = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          continue;
+        }
+        if (typeof o.http === 'number' && typeof o.rtmp === 'number') resolve(o as { http: number; rtmp: number });
+        else if (o.msg === 'webrtc viewer started') phases.push(o as unknown as ServerPhases);
+      }
+    });
+    server.once('close', () => reject(new Error('server exited')));
+  });
+  const cpuOf = () => {
+    const s = parseProcStat(readFileSync(`/proc/${server.pid}/stat`, 'latin1'));
+    return s ? { at: performance.now(), cpu: s.ticks / 100 } : undefined;
+  };
+  const camera = startClockCamera(`rtmp://127.0.0.1:${ports.rtmp}/live/X`, '1');
+  const base = `http://127.0.0.1:${ports.http}`;
+  const player = `${base}/test-player.html?whep=${encodeURIComponent('/live/room1/whep?token=good')}`;
+  const browser = await launchChromium();
+  const version = execSync(`${CHROMIUM_PATH} --version 2>/dev/null`).toString().trim();
+  const up = () => execSync('uptime').toString().trim().replace(/^.*load average/, 'load average');
+  console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; ${up()}`);
+  const rows: (string | number | undefined)[][] = [];
+  const p50p95 = (xs: number[]) => `${fixed(percentile(xs, 50)) ?? '-'} / ${fixed(percentile(xs, 95)) ?? '-'}`;
+  try {
+    await new Promise((r) => setTimeout(r, 4000)); // the camera live, a GOP in the cache
+    for (const n of steps) {
+      phases.length = 0;
+      const pages: Page[] = [];
+      for (let i = 0; i < n; i++) {
+        const page = await browser.newPage();
+        await page.addInitScript(INIT);
+        pages.push(page);
+      }
+      const c0 = cpuOf();
+      // All N navigate at once: each page's player creates its offer and POSTs it as soon as it loads.
+      const results = await Promise.all(pages.map(async (page): Promise<PageResult> => {
+        try {
+          await page.goto(player);
+          const until = Date.now() + 15_000;
+          let st = null as { stamps: Stamps; error: string | null } | null;
+          while (Date.now() < until) {
+            st = (await page.evaluate('({ stamps: window.__whep, error: window.playerState ? window.playerState.error : null })')) as typeof st;
+            if (st && (st.stamps.frame >= 0 || st.error)) break;
+            await new Promise((r) => setTimeout(r, 100));
+          }
+          if (!st || st.stamps.frame < 0) return { stamps: st?.stamps ?? null, error: st?.error ?? 'no frame in 15 s', samples: [], fps: 0 };
+          const m = (await page.evaluate(`${MEASURE}(${seconds * 1000})`)) as { samples: number[]; frames: number; seconds: number };
+          return { stamps: st.stamps, error: null, samples: m.samples, fps: m.frames / m.seconds };
+        } catch (err) {
+          return { stamps: null, error: (err as Error).message.split('\n')[0]!, samples: [], fps: 0 };
+        }
+      }));
+      const c1 = cpuOf();
+      await Promise.all(pages.map((p) => p.close().catch(() => {})));
+      const ok = results.filter((r) => r.stamps && r.stamps.frame >= 0);
+      const since = (k: keyof Stamps) => ok.filter((r) => r.stamps![k] >= 0).map((r) => r.stamps![k] - r.stamps!.post);
+      const valid = (xs: number[]) => xs.filter((x) => x >= 0);
+      const lat = results.flatMap((r) => r.samples);
+      rows.push([
+        n, `${ok.length}/${n}`, fixed(percentile(ok.map((r) => r.stamps!.post), 50)),
+        p50p95(since('answer')), p50p95(since('ice')), p50p95(since('conn')), p50p95(since('frame')),
+        p50p95(valid(phases.map((p) => p.dtls))), p50p95(phases.map((p) => p.firstFrame)),
+        p50p95(lat), fixed(percentile(results.filter((r) => r.fps > 0).map((r) => r.fps), 50), 1),
+        fixed(c0 && c1 ? ((c1.cpu - c0.cpu) / ((c1.at - c0.at) / 1000)) * 100 : undefined, 1), up().replace('load average: ', ''),
+      ]);
+      const errors = [...new Set(results.map((r) => r.error).filter(Boolean))];
+      console.log(`N=${n} done${errors.length ? ` (errors: ${errors.join('; ')})` : ''}`);
+      await new Promise((r) => setTimeout(r, 2000)); // sessions gone before the next step
+    }
+  } finally {
+    camera.stop();
+    await browser.close();
+    server.kill('SIGTERM');
+    await new Promise((r) => {
+      server.once('close', r);
+      setTimeout(r, 5000);
+    });
+  }
+  // p50 / p95 ms. 'nav->POST': page navigation to the WHEP POST (page load, offer, ICE gathering);
+  // the rest from the POST: answer received, ICE connected, peer connected (ICE + DTLS), first frame
+  // presented (TTFF); the server's DTLS done and first frame sent, from the offer's arrival; g2g:
+  // glass-to-glass from the burned-in clock; fps: frames presented per second while sampling;
+  // srv cpu: the media process over the whole step (join and sampling), % of one core.
+  const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'load after'];
+  console.log(`\n${formatTable(headers, rows)}`);
+  console.log(`uptime: ${execSync('uptime').toString().trim()}`);
+  process.exit(0);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
