@@ -19,7 +19,8 @@
 import { execSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../core/testing/chromium.js';
@@ -94,16 +95,39 @@ interface Stamps { post: number; answer: number; ice: number; conn: number; fram
 interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
 interface ServerPhases { answered: number; ice: number; dtls: number; firstFrame: number; earlyDtls: number }
 
+/** The media process from a compiled build in `dir`: bench/webrtc.ts --server --web, in plain JavaScript. */
+function distServer(dir: string): string {
+  const at = (f: string) => JSON.stringify(pathToFileURL(join(dir, f)).href);
+  return `
+    import { createServer } from 'node:http';
+    const { startEngine, testConfig, testHooks } = await import(${at('media/engine-test-kit.js')});
+    const { createLogger } = await import(${at('core/logging/logger.js')});
+    const { createWebHandler } = await import(${at('web/serve.js')});
+    const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }), log: createLogger({ level: 'info', name: 'bench-media' }) });
+    const web = createWebHandler();
+    const server = createServer((req, res) => { if (!h.engine.handleHttp(req, res)) web(req, res); });
+    await new Promise((r) => server.listen(0, '127.0.0.1', r));
+    process.stdout.write(JSON.stringify({ http: server.address().port, rtmp: h.rtmpPort }) + '\\n');
+    process.once('SIGTERM', () => void h.close().then(() => process.exit(0)));`;
+}
+
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1]! : def;
 }
 
 async function main(): Promise<void> {
+  // --dist [DIR]: the media process runs the compiled build (npm run build: what npm run start:media
+  // runs, no tsx loader, werift bundled) instead of the sources under tsx.
+  const distDir = process.argv.includes('--dist') ? (arg('dist', 'dist').startsWith('--') ? 'dist' : arg('dist', 'dist')) : undefined;
   const steps = arg('viewers', '1,5,10').split(',').map(Number).filter((n) => n > 0 && n <= MAX_PAGES);
   const seconds = Math.min(60, Math.max(3, Number(arg('seconds', '8'))));
   const server = (() => {
-    const argv = [process.execPath, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web'];
+    // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
+    const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
+    const argv = distDir
+      ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir))]
+      : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web'];
     return hasTaskset() ? spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
   })();
   const phases: ServerPhases[] = [];
@@ -136,7 +160,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const version = execSync(`${CHROMIUM_PATH} --version 2>/dev/null`).toString().trim();
   const up = () => execSync('uptime').toString().trim().replace(/^.*load average/, 'load average');
-  console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; ${up()}`);
+  console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; media process: ${distDir ? `built ${distDir}` : 'sources under tsx'}; ${up()}`);
   const rows: (string | number | undefined)[][] = [];
   const p50p95 = (xs: number[]) => `${fixed(percentile(xs, 50)) ?? '-'} / ${fixed(percentile(xs, 95)) ?? '-'}`;
   try {

@@ -11,7 +11,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { missingTool } from '../../core/testing/tools.js';
 import { nodeScript } from '../../bench/lib/npm-script.js';
 
@@ -68,6 +68,39 @@ describe('the production build (dist/)', () => {
     for (const script of ['start', 'start:media', 'start:control']) assert.ok(existsSync(join(ROOT, nodeCommand(script).file)), script);
     assert.ok(existsSync(join(ROOT, 'dist/core/database/migrations/0001-users.js')));
     assert.ok(!existsSync(join(ROOT, 'dist/core/tokens/tokens.test.js')));
+  });
+
+  it('WebRTC (werift) is one bundled file the built code imports, and two peers from it connect (ICE + DTLS)', () => {
+    const vendor = join(ROOT, 'dist/vendor/werift.js');
+    assert.ok(existsSync(vendor), 'dist/vendor/werift.js');
+    const bare = spawnSync('grep', ['-rlE', `(from|import\\()\\s*["']werift["']`, join(ROOT, 'dist'), '--include=*.js'], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(bare, '', 'no built file imports werift from node_modules');
+    assert.match(readFileSync(join(ROOT, 'dist/media/servers/whep/peer.js'), 'utf8'), /from "\.\.\/\.\.\/\.\.\/vendor\/werift\.js"/);
+    // Plain node (no tsx), as npm run start:media runs: an offerer and an answerer from the bundle.
+    const script = `
+      import { createRequire } from 'node:module';
+      import { RTCPeerConnection } from ${JSON.stringify(pathToFileURL(vendor).href)};
+      const opts = { iceServers: [] };
+      const a = new RTCPeerConnection(opts), b = new RTCPeerConnection(opts);
+      const gathered = (pc) => new Promise((r) => pc.iceGatheringState === 'complete' ? r() : pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()));
+      const connected = (pc) => new Promise((r) => pc.connectionStateChange.subscribe((s) => s === 'connected' && r()));
+      const up = Promise.all([connected(a), connected(b)]);
+      a.addTransceiver('video', { direction: 'sendonly' });
+      await a.setLocalDescription(await a.createOffer());
+      await gathered(a);
+      await b.setRemoteDescription(a.localDescription);
+      await b.setLocalDescription(await b.createAnswer());
+      await gathered(b);
+      await a.setRemoteDescription(b.localDescription);
+      const timer = setTimeout(() => { console.log('not connected'); process.exit(1); }, 20000);
+      await up;
+      clearTimeout(timer);
+      const fromNodeModules = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/node_modules/werift/'));
+      console.log(JSON.stringify({ connected: true, fromNodeModules: fromNodeModules.length }));
+      process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { connected: true, fromNodeModules: 0 });
   });
 
   it('npm start: the all-in-one process starts from dist/, serves the API, pages and players, and stops on SIGTERM', async () => {
