@@ -2,7 +2,7 @@
  * `npm run bench:webrtc -- --browser`: glass-to-glass latency in headless Chromium (Debian's),
  * WHEP and HTTP-FLV (mpegts.js, the room page's player) one after the other in the same run.
  *
- * The "camera" is this process: every 1/30 s it writes a 640x360 raw frame into ffmpeg (libx264
+ * The "camera" (bench/lib/clock-camera.ts) is this process: every 1/30 s it writes a 640x360 raw frame into ffmpeg (libx264
  * zerolatency, no B-frames, 2 s GOP, RTMP push to a MediaEngine in this process) with the wall
  * clock of that moment (Date.now(), low 26 bits) drawn as a row of 26 black/white blocks, and the
  * same bits inverted in the row below (a frame whose two rows disagree is not counted), noise
@@ -16,40 +16,18 @@
  *
  *   npm run bench:webrtc -- --browser [--seconds 20]
  */
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { createServer } from 'node:http';
 import { cpus } from 'node:os';
-import { randomFillSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { CHROMIUM_PATH, launchChromium } from '../core/testing/chromium.js';
 import { startEngine, TEST_TOKEN } from '../media/engine-test-kit.js';
 import { createWebHandler } from '../web/serve.js';
 import { percentile } from '../stress/report/percentile.js';
 import { fixed, formatTable } from '../stress/report/table.js';
+import { CAMERA, startClockCamera } from './lib/clock-camera.js';
 
-const W = 640;
-const H = 360;
-const FPS = 30;
-const BITS = 26;
-const BLOCK = 24;
-
-/**
- * A 4:2:0 frame with `clock`'s low BITS bits as blocks in rows 0-23 and inverted in rows 24-47;
- * below them noise, new every frame, so the encoder has a camera's work to do and the frames fill
- * the bit rate (a flat picture makes tiny frames that encode, travel and decode unrealistically fast).
- */
-function frame(clock: number): Buffer {
-  const y = Buffer.alloc(W * H, 128);
-  randomFillSync(y, 2 * BLOCK * W);
-  for (let b = 0; b < BITS; b++) {
-    const bit = Math.floor(clock / 2 ** (BITS - 1 - b)) % 2;
-    for (let row = 0; row < 2 * BLOCK; row++) {
-      const on = row < BLOCK ? bit : 1 - bit;
-      y.fill(on ? 235 : 16, row * W + b * BLOCK, row * W + (b + 1) * BLOCK);
-    }
-  }
-  return Buffer.concat([y, Buffer.alloc((W * H) / 2, 128)]);
-}
+const { width: W, height: H, fps: FPS, bits: BITS, block: BLOCK } = CAMERA;
 
 /** Runs in the page: collects glass-to-glass samples for `ms` after `skipMs`, returns them. */
 const MEASURE = `(async ({ bits, block, skipMs, ms }) => {
@@ -106,21 +84,7 @@ async function main(): Promise<void> {
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
 
-  const ffmpeg = spawn('ffmpeg', [
-    '-hide_banner', '-loglevel', 'error', '-f', 'rawvideo', '-pix_fmt', 'yuv420p', '-s', `${W}x${H}`, '-framerate', String(FPS), '-i', 'pipe:0',
-    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-bf', '0', '-g', String(FPS * 2), '-b:v', '800k', '-pix_fmt', 'yuv420p',
-    '-flush_packets', '1', '-f', 'flv', `rtmp://127.0.0.1:${h.rtmpPort}/live/X`,
-  ], { stdio: ['pipe', 'ignore', 'inherit'] });
-  ffmpeg.stdin.on('error', () => {});
-  const t0 = Date.now();
-  let n = 0;
-  const camera = setInterval(() => {
-    // Frames on the 30 fps grid of wall time; a late tick writes the frames it owes, each with now.
-    while (n <= ((Date.now() - t0) * FPS) / 1000) {
-      ffmpeg.stdin.write(frame(Date.now() % 2 ** BITS));
-      n++;
-    }
-  }, 5);
+  const camera = startClockCamera(`rtmp://127.0.0.1:${h.rtmpPort}/live/X`);
 
   const browser = await launchChromium();
   const version = execSync(`${CHROMIUM_PATH} --version 2>/dev/null`).toString().trim();
@@ -152,9 +116,7 @@ async function main(): Promise<void> {
       console.log(`${kind}: done`);
     }
   } finally {
-    clearInterval(camera);
-    ffmpeg.stdin.end();
-    ffmpeg.kill('SIGKILL');
+    camera.stop();
     await browser.close();
     http.closeAllConnections();
     http.close();
