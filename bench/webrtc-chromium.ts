@@ -201,7 +201,7 @@ async function main(): Promise<void> {
       rows.push([
         n, `${ok.length}/${n}`, fixed(percentile(ok.map((r) => r.stamps!.post), 50)),
         p50p95(since('answer')), p50p95(since('ice')), p50p95(since('conn')), p50p95(since('frame')),
-        p50p95(valid(phases.map((p) => p.dtls))), p50p95(phases.map((p) => p.firstFrame)),
+        p50p95(phases.map((p) => p.answered)), p50p95(valid(phases.map((p) => p.dtls))), p50p95(phases.map((p) => p.firstFrame)),
         p50p95(lat), fixed(percentile(results.filter((r) => r.fps > 0).map((r) => r.fps), 50), 1),
         fixed(c0 && c1 ? ((c1.cpu - c0.cpu) / ((c1.at - c0.at) / 1000)) * 100 : undefined, 1), up().replace('load average: ', ''),
       ]);
@@ -220,10 +220,10 @@ async function main(): Promise<void> {
   }
   // p50 / p95 ms. 'nav->POST': page navigation to the WHEP POST (page load, offer, ICE gathering);
   // the rest from the POST: answer received, ICE connected, peer connected (ICE + DTLS), first frame
-  // presented (TTFF); the server's DTLS done and first frame sent, from the offer's arrival; g2g:
+  // presented (TTFF); the server's answer made, DTLS done and first frame sent, from the offer's arrival; g2g:
   // glass-to-glass from the burned-in clock; fps: frames presented per second while sampling;
   // srv cpu: the media process over the whole step (join and sampling), % of one core.
-  const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'load after'];
+  const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv answer', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'load after'];
   console.log(`\n${formatTable(headers, rows)}`);
   console.log(`uptime: ${execSync('uptime').toString().trim()}`);
   process.exit(0);
