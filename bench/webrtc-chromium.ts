@@ -1,7 +1,8 @@
 /**
  * `npm run bench:webrtc -- --chromium [--viewers 1,5,10] [--seconds 8]`: time to first frame and
  * glass-to-glass latency of N headless Chromium viewers (Debian's /usr/bin/chromium, one browser,
- * N pages) joining one stream at the same moment. Chromium does ICE, DTLS and SRTP natively, so
+ * N pages) joining one stream at the same moment (every page loaded and its offer made first, then
+ * the N WHEP POSTs released together). Chromium does ICE, DTLS and SRTP natively, so
  * unlike the werift viewers of bench:webrtc the viewers' own crypto costs little; what is left is
  * the server's time and the browser's decode.
  *
@@ -34,15 +35,22 @@ const MAX_PAGES = 25;
 
 /** Installed in every page before its scripts run: the start's timestamps in window.__whep (ms from navigation). */
 const INIT = `(() => {
-  const T = (window.__whep = { post: -1, answer: -1, ice: -1, conn: -1, frame: -1 });
+  const T = (window.__whep = { post: -1, answer: -1, ice: -1, conn: -1, frame: -1, ready: false });
   const now = () => performance.now();
+  // The WHEP POST waits for window.__release() (the bench calls it in every page at once, once every
+  // page is loaded and has its offer): N viewers join in the same moment, page loads not included.
+  const go = new Promise((r) => (window.__release = r));
   const fetch0 = window.fetch;
   window.fetch = function (input, init) {
     const isPost = !!init && init.method === 'POST' && String(input && input.url ? input.url : input).includes('/whep');
-    if (isPost && T.post < 0) T.post = now();
-    const p = fetch0.apply(this, arguments);
-    if (isPost) p.then(() => { if (T.answer < 0) T.answer = now(); }, () => {});
-    return p;
+    if (!isPost) return fetch0.apply(this, arguments);
+    T.ready = true;
+    return go.then(() => {
+      if (T.post < 0) T.post = now();
+      const p = fetch0.call(window, input, init);
+      p.then(() => { if (T.answer < 0) T.answer = now(); }, () => {});
+      return p;
+    });
   };
   const PC = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends PC {
@@ -173,11 +181,23 @@ async function main(): Promise<void> {
         await page.addInitScript(INIT);
         pages.push(page);
       }
-      const c0 = cpuOf();
-      // All N navigate at once: each page's player creates its offer and POSTs it as soon as it loads.
-      const results = await Promise.all(pages.map(async (page): Promise<PageResult> => {
+      // All N load and make their offers; then their POSTs are released together (INIT).
+      const loaded = await Promise.all(pages.map(async (page) => {
         try {
-          await page.goto(player);
+          // Not the load event: a <video> with a srcObject and no media yet delays it (until the release).
+          await page.goto(player, { waitUntil: 'domcontentloaded' });
+          const until = Date.now() + 30_000;
+          while (Date.now() < until && !(await page.evaluate('window.__whep.ready'))) await new Promise((r) => setTimeout(r, 100));
+          return null;
+        } catch (err) {
+          return (err as Error).message.split('\n')[0]!;
+        }
+      }));
+      const c0 = cpuOf();
+      await Promise.all(pages.map((page) => page.evaluate('window.__release()').catch(() => {})));
+      const results = await Promise.all(pages.map(async (page, i): Promise<PageResult> => {
+        try {
+          if (loaded[i]) throw new Error(loaded[i]!);
           const until = Date.now() + 15_000;
           let st = null as { stamps: Stamps; error: string | null } | null;
           while (Date.now() < until) {
@@ -218,7 +238,8 @@ async function main(): Promise<void> {
       setTimeout(r, 5000);
     });
   }
-  // p50 / p95 ms. 'nav->POST': page navigation to the WHEP POST (page load, offer, ICE gathering);
+  // p50 / p95 ms. 'nav->POST': page navigation to the WHEP POST (page load, offer, ICE gathering, and
+  // the wait for the slowest page to be ready: every POST is released at once);
   // the rest from the POST: answer received, ICE connected, peer connected (ICE + DTLS), first frame
   // presented (TTFF); the server's answer made, DTLS done and first frame sent, from the offer's arrival; g2g:
   // glass-to-glass from the burned-in clock; fps: frames presented per second while sampling;
