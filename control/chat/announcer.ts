@@ -22,7 +22,9 @@ interface Pending {
  * go to the show's counters, which broadcast `likes` totals): the
  * first event of a quiet room goes out at once, later ones in the same window are merged into one
  * message when it ends. A show that a thousand viewers enter in a second costs each socket one
- * `audience_join` a second, not a thousand.
+ * `audience_join` a second, not a thousand. Each node's fan-out then holds these messages for the
+ * room's next frame (control/chat/room-fanout.ts, ANNOUNCEMENT_DEFER_MS): they cost a full-room
+ * write of their own only when the room is silent.
  */
 export class Announcer {
   private readonly rooms = new Map<string, Pending>();

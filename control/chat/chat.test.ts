@@ -303,6 +303,46 @@ for (const set of testAdapterSets()) {
       assert.equal(ended.close_method, 2);
     });
 
+    it('sends the audience\'s comings and goings inside the room\'s chat frames while chat flows, and alone when the room is silent', async () => {
+      const [a, b] = kit.nodes;
+      const { sessionId } = await kit.liveRoom();
+      const [watcher, poster, late, quiet] = [await kit.user(), await kit.user(), await kit.user(), await kit.user()];
+      const joinOf = (id: string) => (m: Record<string, any>) => m.type === 'audience_join' && m.users.some((u: { id: string }) => u.id === id);
+      const frameWith = (c: ChatClient, id: string) => waitFor(`the join of ${id}`, () => c.frames.find((f) => f.some(joinOf(id))), 15_000, 10);
+      const presence = new Set(['audience_join', 'audience_leave', 'online', 'likes']);
+      const w = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${watcher.token}`);
+      await w.next((m) => m.type === 'welcome', 'welcome');
+      const p = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${poster.token}`);
+      await p.next((m) => m.type === 'welcome', 'welcome');
+      await frameWith(w, poster.id);
+      // Chat flows (a message every 50 ms) while a viewer enters on the other node.
+      const from = w.frames.length;
+      let posting = true;
+      const loop = (async () => {
+        for (let i = 0; posting; i++) {
+          p.send({ v: 1, type: 'chat', text: `m${i}`, client_id: `m${i}` });
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      const v = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${late.token}`);
+      let joined: Array<Record<string, any>>;
+      try {
+        joined = await frameWith(w, late.id);
+      } finally {
+        posting = false;
+        await loop;
+      }
+      assert.ok(joined.some((m) => m.type === 'chat'), `the join rides in a chat frame, got ${JSON.stringify(joined.map((m) => m.type))}`);
+      const upTo = w.frames.indexOf(joined);
+      const alone = w.frames.slice(from, upTo + 1).filter((f) => f.every((m) => presence.has(m.type)));
+      assert.deepEqual(alone, [], 'no frame of announcements alone while chat flows');
+      // A silent room: the announcement still comes, alone.
+      const q = await ChatClient.connect(`${b!.ws}/ws/live/${sessionId}?token=${quiet.token}`);
+      const silent = await frameWith(w, quiet.id);
+      assert.ok(silent.every((m) => presence.has(m.type)), JSON.stringify(silent));
+      for (const c of [w, p, v, q]) c.close();
+    });
+
     it('stores chat in the messages table in batches, not one insert per message', async () => {
       const [a] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();

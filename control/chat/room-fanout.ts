@@ -21,6 +21,19 @@ export interface RoomSocket {
 const BY_USER = new Set(['replaced', 'kicked', 'exited']);
 const NONE: readonly RoomSocket[] = [];
 
+/**
+ * Room-state announcements (who came and went, the online count, the like totals): each is a
+ * frame to every socket of the room, ~50-100 ms of one core at 5,000 sockets, and a chat message
+ * that lands just after it waits for it (docs/benchmarks.md, "Live chat"). So they do not get a
+ * write of their own: they wait for the room's next frame (the next chat message, or anything else
+ * that is not one of these) and ride in it, and go out alone only when no such frame went out
+ * within ANNOUNCEMENT_DEFER_MS. A room where chat flows at least once a second pays nothing for its
+ * comings and goings; a silent room hears them at most this much later (nobody is waiting on them).
+ */
+const DEFERRED = new Set(['audience_join', 'audience_leave', 'online', 'likes']);
+/** One announcer window (control/chat/announcer.ts): an announcement is at most one window later than it was. */
+export const ANNOUNCEMENT_DEFER_MS = 1000;
+
 export type Envelope = { v: 1; type: string; id?: string } & Record<string, unknown>;
 
 interface Room {
@@ -29,7 +42,10 @@ interface Room {
   byUser: Map<string, Set<RoomSocket>>;
   subscribed: Promise<Unsubscribe> | undefined;
   pending: Envelope[];
+  /** A flush is due this turn (setImmediate). */
   scheduled: boolean;
+  /** Only announcements are pending: they go out alone when this fires (ANNOUNCEMENT_DEFER_MS). */
+  deferred: NodeJS.Timeout | undefined;
 }
 
 /**
@@ -50,7 +66,7 @@ export class RoomFanout {
   async add(roomId: string, socket: RoomSocket): Promise<void> {
     let room = this.rooms.get(roomId);
     if (!room) {
-      room = { sockets: new Set(), byUser: new Map(), subscribed: undefined, pending: [], scheduled: false };
+      room = { sockets: new Set(), byUser: new Map(), subscribed: undefined, pending: [], scheduled: false, deferred: undefined };
       this.rooms.set(roomId, room);
       const r = room;
       room.subscribed = this.pubsub.subscribe(roomChannel(roomId), (d) => this.received(roomId, r, d));
@@ -111,12 +127,24 @@ export class RoomFanout {
     const envelope = (delivery.id === undefined ? message : { ...(message as Record<string, unknown>), id: delivery.id }) as Envelope;
     room.pending.push(envelope);
     if (room.scheduled) return;
+    if (DEFERRED.has(envelope.type)) {
+      // Rides in the room's next frame; alone at the deadline if none goes out before.
+      if (!room.deferred) {
+        room.deferred = setTimeout(() => this.flush(roomId, room), ANNOUNCEMENT_DEFER_MS);
+        room.deferred.unref();
+      }
+      return;
+    }
     room.scheduled = true;
     setImmediate(() => this.flush(roomId, room));
   }
 
   private flush(roomId: string, room: Room): void {
     room.scheduled = false;
+    if (room.deferred) {
+      clearTimeout(room.deferred);
+      room.deferred = undefined;
+    }
     const messages = room.pending;
     room.pending = [];
     if (messages.length === 0 || room.sockets.size === 0) return;

@@ -142,12 +142,16 @@ export async function makeChatKit(set: TestAdapterSet, overrides: ConfigOverride
 /** A chat client: every message the server sent (frames are arrays), in order. */
 export class ChatClient {
   readonly messages: Array<Record<string, any>> = [];
+  /** The messages of each frame received, in order (one server frame = one entry). */
+  readonly frames: Array<Array<Record<string, any>>> = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
       const parsed = JSON.parse(data.toString()) as unknown;
-      for (const m of Array.isArray(parsed) ? parsed : [parsed]) this.messages.push(m as Record<string, any>);
+      const frame = (Array.isArray(parsed) ? parsed : [parsed]) as Array<Record<string, any>>;
+      this.frames.push(frame);
+      for (const m of frame) this.messages.push(m);
     });
     this.closed = new Promise((resolve) => ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })));
   }
