@@ -250,7 +250,9 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   // is a full write to the N sockets (~80-100 ms at 5,000 here): left in the burst, they land on
   // messages 1 and ~6 and set the p99 (the unexplained pre-message stalls of the 2026-11-28 trace).
   // The readers' own joins are waited out above; the posters' are waited out here.
-  // ONAIR_BENCH_POSTER_SETTLE_MS=0 gives the earlier behaviour (burst at once).
+  // ONAIR_BENCH_POSTER_SETTLE_MS=0: burst at once. Since the fan-out holds announcements for the room's
+  // next frame (control/chat/room-fanout.ts, ANNOUNCEMENT_DEFER_MS), they ride in the burst's chat frames
+  // (the trace shows `flush audience_join+online+chat`), no flush of their own.
   await wait(POSTER_SETTLE_MS);
   let turn = 0;
   const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
