@@ -373,6 +373,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       skips: () => this.viewers.counters.skips,
       evictions: () => this.viewers.counters.evictions,
       flushTicks: () => this.scheduler.ticks,
+      flushAlignedTicks: () => this.scheduler.alignedTicks,
       flushCostPerViewerMs: () => this.scheduler.costPerViewerMs,
       flushLagMs: () => this.overload.lagMs,
       overloaded: () => this.overload.isOverloaded(performance.now(), this.scheduler.waitingSince()),

@@ -16,6 +16,8 @@ export interface MediaMetricsSource {
   evictions(): number;
   /** Flush ticks written (each writes every viewer with queued data), and the measured fixed cost of writing one viewer (ms). */
   flushTicks(): number;
+  /** Of those, the ticks started at a video frame's fan-out (FrameAlign) instead of by the timer. */
+  flushAlignedTicks(): number;
   flushCostPerViewerMs(): number;
   /** Admission control: the smoothed flush lag (ms), whether new viewers are refused now, and the refusals by protocol. */
   flushLagMs(): number;
@@ -77,6 +79,7 @@ export function registerMediaMetrics(registry: Registry, src: MediaMetricsSource
   totalCounter('onair_media_viewer_skips_total', 'Slow viewers skipped ahead to the next keyframe', () => src.skips());
   totalCounter('onair_media_viewer_evictions_total', 'Slow viewers disconnected', () => src.evictions());
   totalCounter('onair_media_flush_ticks_total', 'Write ticks (every viewer with queued data written once); their rate is what adaptive coalescing chose', () => src.flushTicks());
+  totalCounter('onair_media_flush_aligned_ticks_total', 'Write ticks started right after a video frame was queued to most waiting viewers (that frame waits for no tick)', () => src.flushAlignedTicks());
   new Gauge({
     name: 'onair_media_flush_write_cost_seconds', help: 'Measured fixed CPU cost of one viewer write (what coalescing saves)', registers,
     collect() { this.set(src.flushCostPerViewerMs() / 1000); },

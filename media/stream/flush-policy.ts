@@ -99,14 +99,128 @@ export class FlushPolicy {
 
   /** Milliseconds to wait before writing the waiting viewers: 0 means now. Never above the ceiling. */
   waitMs(w: FlushWork): number {
-    if (w.dirtyViewers <= 0) return 0;
+    return this.plan(w).waitMs;
+  }
+
+  /**
+   * When the next tick is due (waitMs from now) and how far a leading video frame's fan-out may
+   * move it (earlyMs before, lateMs after; see FrameAlign). `carryMs`: how much earlier than its due
+   * time the last tick started (negative: later); this one is due that much later, so that moving
+   * ticks to frames keeps the policy's rate of ticks (a tick moved half a frame early is followed by
+   * one due half a frame later). No tick comes later than the ceiling after the last one, so at the
+   * ceiling (thousands of viewers) there is no room to make up for an early tick: there a tick moves
+   * at most ALIGN_EARLY_AT_CEILING of a frame interval early, which costs that many more ticks. No
+   * frame interval (audio only, or no stream holding most of the waiting viewers): no window.
+   */
+  plan(w: FlushWork, carryMs = 0, frameIntervalMs = 0): TickPlan {
+    if (w.dirtyViewers <= 0) return NOW;
     const fixedMs = w.dirtyViewers * this.costPerViewerMs;
     const spacingMs = fixedMs / BUSY_SHARE - fixedMs;
     const full = Math.min(1, w.queuedBytes / w.dirtyViewers / FULL_WRITE_BYTES);
     const gapMs = Math.min(this.ceilingMs, spacingMs) * (1 - full);
-    const wait = gapMs - Math.max(0, w.sinceLastTickMs);
-    return wait < MIN_WAIT_MS ? 0 : Math.min(this.ceilingMs, wait);
+    const since = Math.max(0, w.sinceLastTickMs);
+    if (gapMs - since < MIN_WAIT_MS) return NOW; // a small room, a full write, or after a quiet spell: now, no alignment
+    const room = this.ceilingMs - gapMs;
+    const carry = Number.isFinite(carryMs) ? Math.max(-gapMs, Math.min(room, carryMs)) : 0;
+    const dueMs = gapMs + carry; // from the end of the last tick
+    const wait = dueMs - since;
+    let earlyMs = 0;
+    let lateMs = 0;
+    if (frameIntervalMs > 0 && Number.isFinite(frameIntervalMs)) {
+      const half = Math.min(frameIntervalMs / 2, gapMs / 2);
+      lateMs = Math.max(0, Math.min(half, this.ceilingMs - dueMs));
+      earlyMs = Math.max(0, Math.min(half, Math.max(room, frameIntervalMs * ALIGN_EARLY_AT_CEILING)));
+    }
+    return { waitMs: wait < MIN_WAIT_MS ? 0 : Math.min(this.ceilingMs, wait), earlyMs, lateMs };
   }
+}
+
+/**
+ * How far (in frame intervals) a tick at the ceiling may move early to a video frame, though no
+ * later tick can make up for it: 0.5 (half a frame, as below the ceiling) costs at most half a frame
+ * in (ceiling + a tick's work) more ticks, ~+4-15 % at 30 fps, for frames that wait whole frame
+ * intervals (0, 33, 66 ms instead of a random 0-100 ms); 0 keeps the ceiling's ticks as they were.
+ */
+export const ALIGN_EARLY_AT_CEILING = 0.5;
+
+export interface TickPlan {
+  /** Milliseconds from now until the tick is due (0: now). */
+  waitMs: number;
+  /** A leading video frame's fan-out this long before the due time starts the tick (0: none). */
+  earlyMs: number;
+  /** Or this long after it; the timer (the fallback) fires then. */
+  lateMs: number;
+}
+
+const NOW: TickPlan = { waitMs: 0, earlyMs: 0, lateMs: 0 };
+
+/**
+ * Aligning ticks to video frames (pure; the scheduler feeds it every video frame's fan-out).
+ *
+ * A tick at a random moment of its period P makes a frame wait P/2 on median. A tick that starts
+ * right after a video frame's fan-out writes that frame at once: with P two frame intervals, half of
+ * the frames wait nothing and half one interval; with P three (the fixed 100 ms tick at 30 fps),
+ * they wait 0, 1 or 2 intervals (median 33 ms instead of 50). So the tick, once within half a frame
+ * interval of its due time (before or after; FlushPolicy.plan), starts at the fan-out of the next
+ * video frame, the timer staying the fallback. The policy's carry keeps the rate of ticks.
+ *
+ * One scheduler serves every stream of the process, and frames of different streams come at
+ * different phases: a tick can follow only one of them. It follows a frame only when that frame
+ * went to most (over half) of the viewers waiting for the tick: one large audience among small ones
+ * is aligned, and streams of alike audiences (none holds a majority) are not, as before. Were any
+ * stream's frame to start a due tick, the earliest of many phases would always win, and ticks would
+ * come half a frame early for no one's gain. Audio frames never align (audio-only streams: as
+ * before); sequence headers and the start-up bursts of new viewers (urgent) neither.
+ *
+ * Below the ceiling a tick moved early is made up for by the next one (the carry); at the ceiling
+ * it cannot be (ALIGN_EARLY_AT_CEILING).
+ *
+ * The frame interval is measured from the leading stream's frames' timestamps (the publisher's
+ * clock, not the arrival times the event loop jitters), smoothed; none until two have been seen.
+ */
+export class FrameAlign {
+  private intervalMs = 0;
+  private lastTs = -1;
+  private lastSeq = -1;
+  private lastAt = -Infinity;
+
+  /**
+   * A video frame was fanned out to `frameViewers` of the `waitingViewers` waiting for the next
+   * tick, at `nowMs`. True when it leads: it went to most of them.
+   */
+  frame(frameViewers: number, waitingViewers: number, timestamp: number, seq: number, nowMs: number): boolean {
+    if (!(frameViewers > 0) || !(frameViewers * 2 > waitingViewers)) return false;
+    const dt = (timestamp - this.lastTs) | 0; // 32-bit wrap-safe
+    // Frames of one stream are a few seqs apart (its audio in between); another stream's are not.
+    if (this.lastTs >= 0 && seq > this.lastSeq && seq - this.lastSeq <= MAX_SEQ_GAP && dt > 0 && dt <= MAX_FRAME_INTERVAL_MS) {
+      this.intervalMs = this.intervalMs > 0 ? this.intervalMs + FRAME_SMOOTHING * (dt - this.intervalMs) : dt;
+    }
+    this.lastTs = timestamp;
+    this.lastSeq = seq;
+    this.lastAt = nowMs;
+    return true;
+  }
+
+  /** The leading stream's frame interval (ms), or 0 when none led for a couple of intervals (ticks then go by the timer). */
+  frameIntervalMs(nowMs: number): number {
+    if (this.intervalMs <= 0 || nowMs - this.lastAt > 2 * this.intervalMs + MAX_FRAME_INTERVAL_MS / 4) return 0;
+    return this.intervalMs;
+  }
+}
+
+/** Longer gaps between two leading frames are not a frame interval (a pause, another stream, 4 fps and under). */
+const MAX_FRAME_INTERVAL_MS = 250;
+/** More packets than this between two leading frames: not the same stream's consecutive frames. */
+const MAX_SEQ_GAP = 32;
+/** Weight of a new frame gap in the smoothed interval. */
+const FRAME_SMOOTHING = 0.2;
+
+/**
+ * Whether the fan-out of a leading video frame (FrameAlign.frame) at `untilDueMs` before the
+ * tick's due time (negative: after it) starts the tick now.
+ */
+export function alignNow(untilDueMs: number, plan: Pick<TickPlan, 'earlyMs' | 'lateMs'>): boolean {
+  return (plan.earlyMs > 0 || plan.lateMs > 0) && untilDueMs <= plan.earlyMs && untilDueMs >= -plan.lateMs;
 }
 
 /** Fractional part of the golden ratio: successive multiples of it, mod 1, cover [0, 1) evenly. */

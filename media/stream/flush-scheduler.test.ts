@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
+import type { MediaPacket } from './media-packet.js';
 
 /** Viewers that record the order in which a tick flushes them. */
 function viewers(n: number, order: number[]): Flushable[] {
@@ -56,5 +58,69 @@ describe(FlushScheduler.name, () => {
     s.close();
     assert.deepEqual([...order].sort((a, b) => a - b), vs.map((_, i) => i), 'the rest of the tick, each once');
     assert.equal(extra, 3, 'and the viewers waiting for the next tick');
+  });
+});
+
+/** Viewers whose write costs ~100 us of CPU, so that the policy measures a real cost and coalesces 200 of them (~0.4 s apart). */
+function costlyViewers(n: number): Flushable[] {
+  return Array.from({ length: n }, () => ({
+    flush: () => {
+      const end = performance.now() + 0.1;
+      while (performance.now() < end);
+    },
+  }));
+}
+
+/** A video frame of a 5 fps stream (long frame intervals, a wide window: a loaded machine's stalls do not make the test miss it). */
+function frame(i: number): MediaPacket {
+  const body = Buffer.alloc(400);
+  return { type: 9, timestamp: i * 200, seq: 2 * i + 1, body, isKeyframe: false, isSequenceHeader: false, flvTag: () => body };
+}
+
+/**
+ * Fans out a frame every ~10 ms to the first `withFrame` of the viewers (the others queue
+ * something else: audio, or another stream's packets) until `done` or `maxTicks` ticks.
+ */
+async function feed(s: FlushScheduler, vs: Flushable[], withFrame: number, done: () => boolean, maxTicks: number): Promise<void> {
+  for (let i = 0; !done() && s.ticks < maxTicks; i++) {
+    const p = frame(i);
+    vs.forEach((v, k) => {
+      s.queued(400);
+      s.schedule(v);
+      if (k < withFrame) s.frameQueued(p);
+    });
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('FlushScheduler aligned to video frames', () => {
+  it('starts a due tick at the fan-out of a frame that went to the waiting viewers, not by the timer', async () => {
+    const vs = costlyViewers(200);
+    const s = new FlushScheduler(1000);
+    try {
+      await feed(s, vs, vs.length, () => s.alignedTicks >= 2, 40);
+      assert.ok(s.alignedTicks >= 2, `${s.alignedTicks} of ${s.ticks} ticks started at a frame`);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('does not follow a frame that went to half of the waiting viewers or fewer (several streams): the timer decides, as before', async () => {
+    const vs = costlyViewers(200);
+    const s = new FlushScheduler(1000);
+    try {
+      await feed(s, vs, vs.length / 2, () => false, 5);
+      assert.ok(s.ticks >= 5);
+      assert.equal(s.alignedTicks, 0);
+    } finally {
+      s.close();
+    }
+  });
+
+  it('ignores frames without coalescing (ONAIR_FLUSH_INTERVAL=0)', () => {
+    const s = new FlushScheduler(0);
+    s.frameQueued(frame(0));
+    s.close();
+    assert.equal(s.alignedTicks, 0);
   });
 });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { MediaPacket } from './media-packet.js';
-import { FlushPolicy, tickStart } from './flush-policy.js';
+import { alignNow, FlushPolicy, FrameAlign, tickStart } from './flush-policy.js';
 
 /**
  * Coalesces viewer writes: a viewer queues its packets and registers here when it gets the first
@@ -20,6 +20,12 @@ import { FlushPolicy, tickStart } from './flush-policy.js';
  *
  * A tick does not always start with the same viewer (tickStart): the viewers that joined last
  * would otherwise be written last at every tick, waiting for all of its work each time.
+ *
+ * A tick within half a frame interval of its due time starts at the fan-out of the next video frame
+ * that went to most of the waiting viewers, the timer being the fallback (FrameAlign: that frame
+ * then waits for no tick; the rate of ticks stays the policy's). Viewers report each video frame
+ * they queue (frameQueued); a frame's fan-out is over when another packet's starts or the turn of
+ * the event loop ends.
  *
  * Shared batches: viewers that keep up with a stream all queue the same packets in an interval, so
  * during a tick the scheduler joins such a run once into one buffer, and every viewer with that run
@@ -76,6 +82,18 @@ export class FlushScheduler {
   private tickStartupAt = 0;
   /** Ticks written so far (metrics). */
   ticks = 0;
+  /** Ticks started at a video frame's fan-out rather than by the timer or at once (metrics, tests). */
+  alignedTicks = 0;
+  private readonly align = new FrameAlign();
+  /** performance.now() when the armed timer's tick is due, and how far a leading frame may move it. */
+  private dueAt = 0;
+  private window = { earlyMs: 0, lateMs: 0 };
+  /** How much earlier than its due time the last tick started (see FlushPolicy.plan). */
+  private carryMs = 0;
+  /** The video frame whose fan-out is under way, and the viewers that queued it so far. */
+  private frame: MediaPacket | undefined;
+  private frameViewers = 0;
+  private frameEnd: NodeJS.Immediate | undefined;
 
   /**
    * `onLag`: called after every tick with its flush lag (ms from the moment its first viewer had
@@ -112,6 +130,49 @@ export class FlushScheduler {
     this.queuedBytes += bytes;
   }
 
+  /**
+   * A viewer queued the video frame `p` (not a sequence header, nor a new viewer's start-up burst):
+   * the viewers of one stream queue it one after the other, in one fan-out.
+   */
+  frameQueued(p: MediaPacket): void {
+    if (this.intervalMs <= 0) return;
+    if (p === this.frame) {
+      this.frameViewers++;
+      return;
+    }
+    this.endFrame();
+    this.frame = p;
+    this.frameViewers = 1;
+    this.frameEnd ??= setImmediate(this.frameFannedOut);
+  }
+
+  /** The fan-out of the current frame is over: a leading frame within the window of the armed tick's due time starts it. */
+  private endFrame(): void {
+    const p = this.frame;
+    if (p === undefined) return;
+    this.frame = undefined;
+    const now = performance.now();
+    if (!this.align.frame(this.frameViewers, this.dirty.size, p.timestamp, p.seq, now)) return;
+    // Only a tick armed on the timer moves; one being written decides the next when it ends.
+    if (this.timer !== undefined && this.due.length === 0 && alignNow(this.dueAt - now, this.window)) this.alignDue = true;
+  }
+
+  /** A leading frame's fan-out asked for the armed tick; it starts once this turn's I/O is done (the frame's audio goes in too). */
+  private alignDue = false;
+
+  private readonly frameFannedOut = (): void => {
+    this.frameEnd = undefined;
+    this.endFrame();
+    if (!this.alignDue) return;
+    this.alignDue = false;
+    if (this.timer === undefined || this.due.length > 0) return;
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.alignedTicks++;
+    this.carryMs = this.lateness();
+    this.runDirty();
+  };
+
   /** The measured fixed cost of writing one viewer in a tick (ms). */
   get costPerViewerMs(): number {
     return this.policy.costPerViewer;
@@ -121,10 +182,33 @@ export class FlushScheduler {
   private readonly decide = (): void => {
     this.deciding = undefined;
     if (this.timer || this.due.length > 0 || this.dirty.size === 0) return;
-    const wait = this.policy.waitMs({ dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: performance.now() - this.lastTickEnd });
-    if (wait > 0) this.timer = setTimeout(this.runDirty, wait);
-    else this.runDirty();
+    const now = performance.now();
+    const work = { dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
+    const plan = this.policy.plan(work, this.carryMs, this.align.frameIntervalMs(now));
+    this.carryMs = 0;
+    if (plan.waitMs <= 0) {
+      this.runDirty();
+      return;
+    }
+    this.dueAt = now + plan.waitMs;
+    this.window = plan;
+    this.timer = setTimeout(this.onTimer, plan.waitMs + plan.lateMs);
   };
+
+  /** No leading frame came within the window (or no window): the tick starts now. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    this.carryMs = this.lateness();
+    this.runDirty();
+  };
+
+  /**
+   * How much earlier than due the tick starts (negative: later), within the window: a timer or
+   * turn that comes late because the event loop was busy is not made up for by writing sooner.
+   */
+  private lateness(): number {
+    return Math.max(-this.window.lateMs, Math.min(this.window.earlyMs, this.dueAt - performance.now()));
+  }
 
   /** Flush as soon as the current I/O callbacks are done (a new viewer's start-up burst). */
   scheduleNow(f: Flushable): void {
@@ -262,6 +346,10 @@ export class FlushScheduler {
     clearTimeout(this.timer);
     if (this.deciding) clearImmediate(this.deciding);
     this.deciding = undefined;
+    if (this.frameEnd) clearImmediate(this.frameEnd);
+    this.frameEnd = undefined;
+    this.frame = undefined;
+    this.alignDue = false;
     if (this.immediate) clearImmediate(this.immediate);
     if (this.sliceImmediate) clearImmediate(this.sliceImmediate);
     this.timer = undefined;

@@ -134,6 +134,7 @@ export class ViewerSession implements StreamReader {
     else if (isVideo && !this.gotFirstKeyframe) return; // never start a viewer on a delta frame
     if (this.queueHeadTs < 0) this.queueHeadTs = p.timestamp;
     this.enqueuePacket(p);
+    if (isVideo) this.scheduler.frameQueued(p); // ticks may align to video frames (FrameAlign)
   }
 
   /** Queues the packet's bytes and tracks whether the queue is still one unbroken run of the stream. */
