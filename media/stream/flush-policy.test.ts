@@ -219,7 +219,7 @@ describe('aligning ticks to video frames', () => {
     assert.ok(Math.abs(at400.earlyMs - FRAME / 2) < 1e-9 && Math.abs(at400.lateMs - FRAME / 2) < 1e-9, `half a frame either way (${at400.earlyMs}, ${at400.lateMs})`);
     // Thousands: at the ceiling no later; earlier only as far as ALIGN_EARLY_AT_CEILING says (no later tick can make up for it).
     const at4000 = p.plan(afterTick(4000), 0, FRAME);
-    assert.equal(at4000.lateMs, 0);
+    assert.ok(at4000.waitMs + at4000.lateMs <= 100 + 1e-9 && at4000.lateMs < 1, `at the ceiling: no later (${at4000.waitMs} + ${at4000.lateMs})`);
     assert.ok(Math.abs(at4000.earlyMs - Math.min(FRAME / 2, FRAME * ALIGN_EARLY_AT_CEILING)) < 1e-9, `${at4000.earlyMs}`);
     // Near the ceiling the late side shrinks so that due + late stays within it.
     for (const n of [500, 550, 600, 640, 660]) {
@@ -268,7 +268,7 @@ describe('aligning ticks to video frames', () => {
       const after = simulate(measured(0.008), 4000, work, true);
       const bound = 1 + (ALIGN_EARLY_AT_CEILING * FRAME) / (100 + work);
       assert.ok(after.ticks <= before.ticks * bound + 2, `work ${work}: ticks ${after.ticks} against ${before.ticks} (bound x ${bound.toFixed(3)})`);
-      if (ALIGN_EARLY_AT_CEILING === 0) assert.deepEqual(after.frameWaits, before.frameWaits);
+      if ((ALIGN_EARLY_AT_CEILING as number) === 0) assert.deepEqual(after.frameWaits, before.frameWaits);
       else assert.ok(mean(after.frameWaits) <= mean(before.frameWaits) + 1, `work ${work}: ${mean(after.frameWaits)} against ${mean(before.frameWaits)}`);
     }
   });
