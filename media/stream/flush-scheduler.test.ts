@@ -116,11 +116,4 @@ describe('FlushScheduler aligned to video frames', () => {
       s.close();
     }
   });
-
-  it('ignores frames without coalescing (ONAIR_FLUSH_INTERVAL=0)', () => {
-    const s = new FlushScheduler(0);
-    s.frameQueued(frame(0));
-    s.close();
-    assert.equal(s.alignedTicks, 0);
-  });
 });
