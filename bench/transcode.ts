@@ -102,7 +102,7 @@ async function main(): Promise<void> {
       const stages: Record<string, number> = {};
       let mode = '';
       const total = await secs(async () => {
-        ({ remux: mode } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', ...(hint ? { durationHintMs: hint } : {}) }, {
+        ({ remux: mode } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', ...(hint ? { durationHintMs: hint, uploadDuringRemux: true } : {}) }, {
           store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
         }));
       });

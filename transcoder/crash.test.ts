@@ -133,7 +133,7 @@ for (const set of sets) {
         const slow = join(stack.config.dataDir, 'slow-ffmpeg-8x');
         writeFileSync(slow, '#!/bin/sh\nexec ffmpeg -readrate 8 "$@"\n');
         chmodSync(slow, 0o755);
-        child = await startChild(stack, { ONAIR_FFMPEG_PATH: slow });
+        child = await startChild(stack, { ONAIR_FFMPEG_PATH: slow, ONAIR_TRANSCODER_UPLOAD_DURING_REMUX: 'on' });
         const parts = stack.s3?.requests.uploadPart ?? 0;
         await stack.bus.publish('recording.finished', {
           eventId: `media:100:pub3:${flv}`, at: Date.now(), roomId: '43', publisherId: 'pub3', file: { path: flv }, format: 'flv',

@@ -83,7 +83,7 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
       try {
         const before = s3?.requests.uploadPart ?? 0;
         let partsWhenRemuxed = -1;
-        const job = transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0000.mp4', posterKey: 'replays/t/0000.jpg', durationHintMs: durationMs }, {
+        const job = transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0000.mp4', posterKey: 'replays/t/0000.jpg', durationHintMs: durationMs, uploadDuringRemux: true }, {
           store, ffmpegPath: wrapper, ffmpegTimeoutMs: 120_000,
           onStage: (stage) => { if (stage === 'remux') partsWhenRemuxed = (s3?.requests.uploadPart ?? 0) - before; },
         });
@@ -128,7 +128,7 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
       const mp4 = join(work, 'replay.mp4');
       try {
         const before = { ...(s3?.requests ?? { uploadPart: 0, abortMultipartUpload: 0, completeMultipartUpload: 0 }) };
-        const job = transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0002.mp4', posterKey: 'replays/t/0002.jpg', durationHintMs: durationMs }, {
+        const job = transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0002.mp4', posterKey: 'replays/t/0002.jpg', durationHintMs: durationMs, uploadDuringRemux: true }, {
           store, ffmpegPath: wrapper, ffmpegTimeoutMs: 120_000,
         });
         job.catch(() => undefined);
@@ -152,7 +152,7 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
       const { store, close } = await f.make({ partSize: 5 * MiB });
       const work = mkdtempSync(join(dir, 'work-'));
       try {
-        const { probe, video, remux } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0001.mp4', posterKey: 'replays/t/0001.jpg', durationHintMs: 1000 }, {
+        const { probe, video, remux } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0001.mp4', posterKey: 'replays/t/0001.jpg', durationHintMs: 1000, uploadDuringRemux: true }, {
           store, ffmpegTimeoutMs: 120_000,
         });
         assert.equal(remux, 'faststart-after-overrun');
@@ -163,6 +163,23 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
         assert.ok(layout.indexOf('moov') > 0 && layout.indexOf('moov') < layout.indexOf('mdat'), `moov before mdat: ${layout.join(' ')}`);
         assert.ok(Math.abs(probe.durationMs - durationMs) < 500);
         assert.equal((await store.list('replays/t/')).items.filter((i) => i.key.endsWith('.mp4')).length >= 1, true);
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+        await close();
+      }
+    });
+
+    it(`on ${f.name}: by default (uploadDuringRemux off) a long recording is remuxed with +faststart, then uploaded`, async () => {
+      const { store, close } = await f.make({ partSize: 5 * MiB });
+      const work = mkdtempSync(join(dir, 'work-'));
+      try {
+        const { video, remux } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/t/0003.mp4', posterKey: 'replays/t/0003.jpg', durationHintMs: durationMs }, {
+          store, ffmpegTimeoutMs: 120_000,
+        });
+        assert.equal(remux, 'faststart');
+        const layout = boxes(await readAll((await store.get(video.key)).stream));
+        assert.ok(!layout.includes('free') || layout.indexOf('free') > layout.indexOf('moov'), `no reservation: ${layout.join(' ')}`);
+        assert.ok(layout.indexOf('moov') > 0 && layout.indexOf('moov') < layout.indexOf('mdat'), `moov before mdat: ${layout.join(' ')}`);
       } finally {
         rmSync(work, { recursive: true, force: true });
         await close();

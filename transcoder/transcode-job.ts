@@ -22,6 +22,11 @@ export interface TranscodeInput {
   posterKey: string;
   /** The recording's length as the recorder saw it: where the poster is taken (at most 5 s in). */
   durationHintMs?: number;
+  /**
+   * Upload while ffmpeg writes, the index reserved from durationHintMs (moovReservation). Off: the
+   * classic remux with +faststart, then the upload (config transcoder.uploadDuringRemux says why).
+   */
+  uploadDuringRemux?: boolean;
 }
 
 export interface TranscodeTools {
@@ -86,7 +91,7 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   // fails only at the end: then the classic remux with +faststart, and the classic upload.
   let videoUpload: Promise<StoredObject> | undefined;
   let mode: TranscodeResult['remux'] = 'faststart';
-  const reserve = moovReservation(input.durationHintMs, (await stat(input.source)).size);
+  const reserve = input.uploadDuringRemux ? moovReservation(input.durationHintMs, (await stat(input.source)).size) : 0;
   if (reserve > 0) {
     const remux = timed('remux', async () => {
       await runFfmpeg(remuxArgs(input.source, mp4, { reserveMoovBytes: reserve }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });

@@ -41,6 +41,7 @@ export async function startTranscoder(deps: {
     workDir: join(config.dataDir, 'transcoder-work'),
     keepSource: t.keepSource,
     keepSegments: t.keepSegments,
+    uploadDuringRemux: t.uploadDuringRemux,
     concurrency: t.concurrency,
     leaseMs: t.lease,
     maxAttempts: t.maxAttempts,

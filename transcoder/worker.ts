@@ -29,6 +29,8 @@ export interface TranscoderWorkerOptions {
   keepSource: boolean;
   /** Keep a joined show's per-segment MP4 objects (default false: removed once the joined object is verified). */
   keepSegments?: boolean;
+  /** Upload the MP4 while ffmpeg writes it (config transcoder.uploadDuringRemux; default off). */
+  uploadDuringRemux?: boolean;
   concurrency: number;
   /** The bus lease of a job: another transcoder takes it over after this long without an answer. */
   leaseMs: number;
@@ -120,7 +122,7 @@ export class TranscoderWorker {
     const t0 = Date.now();
     log.info({ source, key: keys.video }, 'transcoding recording');
     try {
-      const result = await transcodeRecording({ source, workDir, videoKey: keys.video, posterKey: keys.poster, durationHintMs: rec.durationMs }, {
+      const result = await transcodeRecording({ source, workDir, videoKey: keys.video, posterKey: keys.poster, durationHintMs: rec.durationMs, uploadDuringRemux: this.o.uploadDuringRemux === true }, {
         store: this.o.objects,
         ffmpegTimeoutMs: this.o.ffmpegTimeoutMs,
         ...(this.o.ffmpegPath ? { ffmpegPath: this.o.ffmpegPath } : {}),

@@ -97,6 +97,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_TRANSCODER: 'transcoder.enabled',
   ONAIR_RECORD_KEEP_SOURCE: 'transcoder.keepSource',
   ONAIR_REPLAY_KEEP_SEGMENTS: 'transcoder.keepSegments',
+  ONAIR_TRANSCODER_UPLOAD_DURING_REMUX: 'transcoder.uploadDuringRemux',
   ONAIR_TRANSCODER_CONCURRENCY: 'transcoder.concurrency',
   ONAIR_TRANSCODER_LEASE: 'transcoder.lease',
   ONAIR_TRANSCODER_MAX_ATTEMPTS: 'transcoder.maxAttempts',

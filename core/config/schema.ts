@@ -346,6 +346,15 @@ export const configSchema = z.object({
     keepSource: bool(false),
     /** Keep a joined show's per-segment MP4s (default: removed once the joined MP4 is verified; posters stay). */
     keepSegments: bool(false),
+    /**
+     * Upload the MP4 while ffmpeg writes it (index reserved at the front with -moov_size, parts past
+     * it sent during the remux; transcoder/transcode-job.ts). Off by default: on this project's 2-core
+     * machine against s3rver the classic remux-then-upload was 2-2.5 s faster per hour of show in two
+     * quiet runs (docs/benchmarks.md, bench:transcode), the remux and the upload competing for the
+     * cores. Where the store is remote and the network is the limit, starting the upload ~2 s sooner
+     * per hour can win: measure with `npm run bench:transcode`.
+     */
+    uploadDuringRemux: bool(false),
     /** Recordings remuxed at once by one process. */
     concurrency: z.coerce.number().int().min(1).max(32).default(1),
     /** A job a transcoder took and did not finish in this time is given to another (its lease on the bus). */
