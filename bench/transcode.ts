@@ -11,11 +11,12 @@
  *   upload       the MP4 to the local folder and to s3rver (multipart, 16 MiB parts, ONAIR_BENCH_PART_CONCURRENCY in flight), MB/s;
  *                s3rver runs behind the test proxy in a process of its own (bench/lib/s3rver-process.ts)
  *   pipeline     transcodeRecording() end to end, local and s3rver, x realtime, with each stage's wall
- *                time (stages overlap, so they add up to more than the total): the poster cut from the
- *                FLV during the remux; on S3 the video's parts go up while ffmpeg writes it (index
- *                reserved at the front, head sent last), the probe once the remux is done; the line
- *                says which remux ran ([remux reserved]). Then s3rver direct once more without the
- *                recording's length ([remux faststart]: remux, then upload), the same run's A/B
+ *                time (stages overlap, so they add up to more than the total), the transcoder's
+ *                default: the poster cut from the FLV during the remux, +faststart, then the upload
+ *                with the probe beside it; the line says which remux ran ([remux faststart]). Then
+ *                s3rver direct once more with the upload during the remux (ONAIR_TRANSCODER_UPLOAD_DURING_REMUX:
+ *                index reserved at the front, parts sent while ffmpeg writes, head last; [remux
+ *                reserved]), the same run's A/B
  *   join         joinSegments() of the show's MP4 twice (a show recorded in 2 segments): fetch, concat -c copy +faststart, probe, upload; local folder
  * Env: ONAIR_BENCH_MINUTES (default 60), ONAIR_BENCH_KEEP=1 keeps the temporary folder,
  * ONAIR_BENCH_PART_CONCURRENCY (parts in flight to s3rver; default: ONAIR_S3_URL's default).
@@ -89,20 +90,21 @@ async function main(): Promise<void> {
       }
       await store.delete('bench/upload.mp4');
     }
-    // Each store the way the transcoder runs it (the recording's length known: index reserved, the
-    // video uploaded while ffmpeg writes it), then s3rver direct once more the classic way (no length
-    // given: +faststart, then the upload), the A/B of the same run.
-    const runs: Array<[string, ObjectStore, number | undefined]> = [
-      ...stores.map(([name, store]): [string, ObjectStore, number | undefined] => [name, store, src.durationMs]),
-      [`${stores[2]![0]}, classic`, stores[2]![1], undefined],
+    // Each store the way the transcoder runs it by default (the recording's length known, for the
+    // poster; +faststart, then the upload), then s3rver direct once more with the upload during the
+    // remux (ONAIR_TRANSCODER_UPLOAD_DURING_REMUX: index reserved, parts sent while ffmpeg writes),
+    // the A/B of the same run.
+    const runs: Array<[string, ObjectStore, boolean]> = [
+      ...stores.map(([name, store]): [string, ObjectStore, boolean] => [name, store, false]),
+      [`${stores[2]![0]}, upload during the remux`, stores[2]![1], true],
     ];
-    for (const [name, store, hint] of runs) {
+    for (const [name, store, uploadDuringRemux] of runs) {
       const work = join(dir, `work-${name.replace(/[^a-z0-9]+/gi, '-')}`);
       mkdirSync(work, { recursive: true });
       const stages: Record<string, number> = {};
       let mode = '';
       const total = await secs(async () => {
-        ({ remux: mode } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', ...(hint ? { durationHintMs: hint, uploadDuringRemux: true } : {}) }, {
+        ({ remux: mode } = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', durationHintMs: src.durationMs, uploadDuringRemux }, {
           store, onStage: (stage, ms) => (stages[stage] = ms / 1000),
         }));
       });
