@@ -349,9 +349,8 @@ export const configSchema = z.object({
     /**
      * Upload the MP4 while ffmpeg writes it (index reserved at the front with -moov_size, parts past
      * it sent during the remux; transcoder/transcode-job.ts). Off by default: on this project's 2-core
-     * machine against s3rver the classic remux-then-upload was 2-2.5 s faster per hour of show in two
-     * quiet runs (docs/benchmarks.md, bench:transcode), the remux and the upload competing for the
-     * cores. Where the store is remote and the network is the limit, starting the upload ~2 s sooner
+     * machine against s3rver it gained nothing over the classic remux-then-upload in three quiet runs
+     * (docs/benchmarks.md, bench:transcode), the remux and the upload competing for the cores. Where the store is remote and the network is the limit, starting the upload ~2 s sooner
      * per hour can win: measure with `npm run bench:transcode`.
      */
     uploadDuringRemux: bool(false),
