@@ -3,7 +3,8 @@
  * admission tests (media/engine-admission.test.ts, media/servers/hls/hls-admission.test.ts).
  *
  * Admission control reacts to the engine's flush lag and to a saturated event loop. The tests
- * make both with SlowReader (60 ms of CPU per loop turn, 40 ms per video packet). When the
+ * make both with SlowReader (a 60 ms hold per loop turn; its per-video-packet burn is off in both
+ * tests, so a turn's length does not depend on what a read brings). When the
  * engine ran in the test's own process, the test's clients, retries and assertions shared the
  * starved loop, so how long each phase took depended on the load of the machine (three local
  * failures at load 2-6, each in a different phase). Here only the engine is starved: the test
