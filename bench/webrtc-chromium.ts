@@ -17,7 +17,7 @@
  * expectedDisplayTime minus the clock (camera -> x264 -> RTMP -> engine -> WHEP -> jitter buffer ->
  * decode -> display). The server's own phases come from its 'webrtc viewer started' log lines.
  */
-import { execSync, spawn } from 'node:child_process';
+import { execSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,7 +29,7 @@ import { percentile } from '../stress/report/percentile.js';
 import { parseProcStat } from '../stress/report/server-usage.js';
 import { fixed, formatTable } from '../stress/report/table.js';
 import { CAMERA, CLOCK_MOD, CLOCK_READER, startClockCamera } from './lib/clock-camera.js';
-import { hasTaskset } from './lib/child.js';
+import { startWebrtcBenchServer } from './lib/webrtc-server.js';
 
 const MAX_PAGES = 25;
 
@@ -101,7 +101,6 @@ const MEASURE = `(async (ms) => {
 
 interface Stamps { post: number; answer: number; ice: number; conn: number; frame: number }
 interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
-interface ServerPhases { answered: number; ice: number; dtls: number; firstFrame: number; earlyDtls: number }
 
 /** The media process from a compiled build in `dir`: bench/webrtc.ts --server --web, in plain JavaScript. */
 function distServer(dir: string): string {
@@ -130,34 +129,11 @@ async function main(): Promise<void> {
   const distDir = process.argv.includes('--dist') ? (arg('dist', 'dist').startsWith('--') ? 'dist' : arg('dist', 'dist')) : undefined;
   const steps = arg('viewers', '1,5,10').split(',').map(Number).filter((n) => n > 0 && n <= MAX_PAGES);
   const seconds = Math.min(60, Math.max(3, Number(arg('seconds', '8'))));
-  const server = (() => {
-    // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
-    const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
-    const argv = distDir
-      ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir))]
-      : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web'];
-    return hasTaskset() ? spawn('taskset', ['-c', '0', ...argv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  })();
-  const phases: ServerPhases[] = [];
-  const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
-    let buf = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        let o: Record<string, unknown>;
-        try {
-          o = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (typeof o.http === 'number' && typeof o.rtmp === 'number') resolve(o as { http: number; rtmp: number });
-        else if (o.msg === 'webrtc viewer started') phases.push(o as unknown as ServerPhases);
-      }
-    });
-    server.once('close', () => reject(new Error('server exited')));
-  });
+  // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
+  const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
+  const { server, ports, phases } = await startWebrtcBenchServer(distDir
+    ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir))]
+    : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web']);
   const cpuOf = () => {
     const s = parseProcStat(readFileSync(`/proc/${server.pid}/stat`, 'latin1'));
     return s ? { at: performance.now(), cpu: s.ticks / 100 } : undefined;

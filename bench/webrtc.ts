@@ -26,6 +26,7 @@ import { percentile } from '../stress/report/percentile.js';
 import { fixed, formatTable } from '../stress/report/table.js';
 import { startClockPublisher } from './lib/clock-publisher.js';
 import { hasTaskset } from './lib/child.js';
+import { startWebrtcBenchServer } from './lib/webrtc-server.js';
 
 /**
  * Lighter than bench:media's 720p 2 Mb/s: the werift viewers decrypt SRTP in JavaScript and are the
@@ -37,7 +38,6 @@ const self = fileURLToPath(import.meta.url);
 
 interface ClientResult { status: number; ttffMs: number; answerMs: number; iceMs: number; connectedMs: number; fps: number; kbps: number; latencies: number[] }
 /** The server's side of a viewer's start (WhepPhases in media/servers/whep/conn.ts), ms after the offer arrived. */
-interface ServerPhases { answered: number; ice: number; dtls: number; firstFrame: number; earlyDtls: number }
 
 /** The clock the probe publisher writes (stress/flv/clock-sei.ts), read from an SEI RTP payload. */
 function clockOf(payload: Buffer): number | undefined {
@@ -132,27 +132,7 @@ async function main(): Promise<void> {
   // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
   const profileDir = process.argv.includes('--profile') ? arg('profile', '.') : undefined;
   const serverArgv = [process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server'];
-  const server = hasTaskset() ? spawn('taskset', ['-c', '0', ...serverArgv], { stdio: ['ignore', 'pipe', 'inherit'] }) : spawn(serverArgv[0]!, serverArgv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
-  const phases: ServerPhases[] = [];
-  const ports = await new Promise<{ http: number; rtmp: number }>((resolve, reject) => {
-    let buf = '';
-    server.stdout!.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const lines = buf.split('\n');
-      buf = lines.pop()!;
-      for (const line of lines) {
-        let o: Record<string, unknown>;
-        try {
-          o = JSON.parse(line) as Record<string, unknown>;
-        } catch {
-          continue;
-        }
-        if (typeof o.http === 'number' && typeof o.rtmp === 'number') resolve(o as { http: number; rtmp: number });
-        else if (o.msg === 'webrtc viewer started') phases.push(o as unknown as ServerPhases);
-      }
-    });
-    server.once('close', () => reject(new Error('server exited')));
-  });
+  const { server, ports, phases } = await startWebrtcBenchServer(serverArgv);
   // The media process alone (taskset execs it: same pid). Its Opus ffmpeg, a fixed cost per stream
   // that comes and goes with the viewers, is left out.
   const usage = {
