@@ -156,6 +156,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         log: this.log.child({ mod: 'whep' }),
         peer: { iceHosts: config.media.webrtcIceHosts, portRange: config.media.webrtcPorts, iceServers: config.media.webrtcIceServers },
         ffmpegPath: config.media.webrtcAudio ? config.media.ffmpegPath : undefined,
+        warmOnPublish: config.media.webrtcWarm,
       });
       this.whip = new WhipServer({
         hooks,

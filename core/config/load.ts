@@ -74,6 +74,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_MEDIA_MAX_FLUSH_LAG: 'media.maxFlushLag',
   ONAIR_WEBRTC: 'media.webrtc',
   ONAIR_WEBRTC_AUDIO: 'media.webrtcAudio',
+  ONAIR_WEBRTC_WARM: 'media.webrtcWarm',
   ONAIR_WEBRTC_ICE_HOSTS: 'media.webrtcIceHosts',
   ONAIR_WEBRTC_PORTS: 'media.webrtcPorts',
   ONAIR_WEBRTC_ICE_SERVERS: 'media.webrtcIceServers',

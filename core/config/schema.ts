@@ -268,6 +268,11 @@ export const configSchema = z.object({
     /** AAC -> Opus for WebRTC viewers: one ffmpeg per stream, started with its first WebRTC viewer; off = video only. */
     webrtcAudio: bool(true),
     /**
+     * Load WebRTC (werift) and run it once on a throwaway loopback pair in the background at the
+     * first publish, so the first WHEP viewer does not wait for it; off: it loads with the first offer.
+     */
+    webrtcWarm: bool(true),
+    /**
      * Addresses WebRTC offers as ICE host candidates besides the machine's interfaces (werift leaves
      * loopback out by default), comma-separated: '127.0.0.1' for same-machine viewers, or the public
      * address of a host behind 1:1 NAT.

@@ -169,7 +169,8 @@ export async function startTestEngine(
   const config = loadConfig({}, {
     host: '127.0.0.1', dataDir: mkdtempSync(join(tmpdir(), 'onair-e2e-')), secret: 'e2e-secret-0123456789abcdef',
     http: { port: 0 }, rtmp: { port: 0, app: 'live' },
-    media: { hlsSegment: '1s', statsInterval: '1s', ...media },
+    // webrtcWarm off unless asked (engine-test-kit.ts testConfig says why).
+    media: { hlsSegment: '1s', statsInterval: '1s', webrtcWarm: false, ...media },
   });
   const hooks: StreamHooks = {
     async authorizePublish(req) {

@@ -75,7 +75,7 @@ export function stackAdapterSets(): StackAdapters[] {
 export async function startStack(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<Stack> {
   const dataDir = mkdtempSync(join(tmpdir(), 'onair-e2e-'));
   const config = loadConfig({
-    ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_LOG_LEVEL: 'silent', ONAIR_HLS: 'false', ...env,
+    ONAIR_DATA_DIR: dataDir, ONAIR_HTTP_PORT: '0', ONAIR_RTMP_PORT: '0', ONAIR_LOG_LEVEL: 'silent', ONAIR_HLS: 'false', ONAIR_WEBRTC_WARM: 'false', ...env,
   });
   const onair = await startOnair(config, options.log ?? silentLogger(), { refusalDelayMs: 0 });
   const api = `http://127.0.0.1:${onair.httpPort}/api/v1`;

@@ -148,3 +148,51 @@ export function holdEarlyDtls(pc: RTCPeerConnection): () => number {
   }
   return () => held;
 }
+
+/**
+ * Runs werift once, end to end, on a throwaway loopback pair: a recvonly viewer's offer, the server's
+ * answer made as WhepConn makes it (createPeer, preferH264, DTLS server, no default STUN), ICE and
+ * DTLS to 'connected', then both closed. The first real viewer then finds werift's code compiled and
+ * warm (SDP, ICE, DTLS with X25519/P-256, SRTP key setup) and the process's DTLS certificate made
+ * (werift keeps one per process): its answer no longer pays werift's first run. Bounded by `ms`;
+ * never throws (a failed warm-up only means the first viewer pays as before).
+ */
+export async function warmUp(s: PeerSettings, ms = 5000): Promise<boolean> {
+  const viewer = new RTCPeerConnection({
+    codecs: { video: [h264()], audio: [opus()] },
+    iceAdditionalHostAddresses: ['127.0.0.1'],
+    iceUseIpv6: false,
+    bundlePolicy: 'max-bundle',
+  });
+  // The server's side on loopback only, in the configured port range.
+  const server = createPeer({ iceHosts: ['127.0.0.1'], portRange: s.portRange });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    viewer.addTransceiver('video', { direction: 'recvonly' });
+    viewer.addTransceiver('audio', { direction: 'recvonly' });
+    skipDefaultStun(viewer);
+    await viewer.setLocalDescription(await viewer.createOffer());
+    await gathered(viewer, 2000);
+    await server.setRemoteDescription({ type: 'offer', sdp: viewer.localDescription!.sdp });
+    for (const tr of server.getTransceivers()) {
+      if (tr.kind === 'video' && preferH264(tr, '42e01f')) tr.setDirection('sendonly');
+      else tr.setDirection(tr.kind === 'audio' ? 'sendonly' : 'inactive');
+    }
+    answerAsDtlsServer(server);
+    skipDefaultStun(server);
+    await server.setLocalDescription(await server.createAnswer());
+    holdEarlyDtls(server);
+    await gathered(server, 2000);
+    await viewer.setRemoteDescription({ type: 'answer', sdp: server.localDescription!.sdp });
+    return await new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+      if (server.connectionState === 'connected') resolve(true);
+      server.connectionStateChange.subscribe((st) => st === 'connected' && resolve(true));
+    });
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+    await Promise.allSettled([viewer.close(), server.close()]);
+  }
+}

@@ -8,11 +8,9 @@ import type { WhepConn } from './conn.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
- * conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). Not
- * when a stream is published, although that would spare the first viewer the wait: the load is
- * 0.3-1.5 s of synchronous work on the event loop, and at a publish it stalled every HTTP-FLV/RTMP
- * viewer and the in-process control API for that long (CI: a room went live late, a fuzz test's
- * healthy viewer stalled 635 ms). Only a process that is asked for WebRTC pays.
+ * conn.ts, and with it werift: loaded and warmed up in the background at the first publish when
+ * `warmOnPublish` is on (WhepServer.warm), else with the first offer (lazyModule in whep/http.ts); a
+ * media service with nothing live never loads it (its idle RSS).
  */
 const loadConn = lazyModule(() => import('./conn.js'));
 
@@ -30,6 +28,8 @@ export interface WhepDeps extends PlayAuthDeps {
   connectTimeoutMs?: number;
   /** A connected peer silent (no RTCP) this long is closed (default 10 s). */
   silenceTimeoutMs?: number;
+  /** config.media.webrtcWarm: load and warm up werift at the first publish (WhepServer.warm). */
+  warmOnPublish?: boolean;
 }
 
 /**
@@ -42,18 +42,52 @@ export class WhepServer {
   private readonly conns = new Map<string, WhepConn>();
   private readonly opus: OpusFeeds | undefined;
   private connecting = 0;
+  private warming: Promise<void> | undefined;
+  private warm_ = false;
 
   constructor(private readonly deps: WhepDeps) {
     this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
-    // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
     deps.streams.on('publish', (s) => {
+      if (deps.warmOnPublish) this.warm();
+      // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
       for (const c of this.conns.values()) if (c.streamName === s.name) c.republished(s as Stream);
     });
   }
 
-  /** WebRTC (conn.ts, werift) is loaded: after the first offer. */
+  /** WebRTC (conn.ts, werift) is loaded: after the first publish (warmOnPublish) or offer. */
   get isWebrtcLoaded(): boolean {
     return loadConn.loaded;
+  }
+
+  /** The warm-up (warm) has run werift's throwaway pair to 'connected'. */
+  get isWarm(): boolean {
+    return this.warm_;
+  }
+
+  /**
+   * Loads werift at the first publish, in the background, and runs it once end to end on a
+   * throwaway loopback pair (peer.ts warmUp: offer, answer, ICE, DTLS, the process's certificate),
+   * so the process's first viewer does not pay werift's load and first run (~0.5 s of its answer,
+   * docs/benchmarks.md). The price: the load's synchronous part (~0.15-0.2 s with the built bundle,
+   * 0.3-0.7 s from node_modules under tsx) stalls the event loop once per process, at the first
+   * publish instead of the first offer, and ~12 MB of RSS in a process that has something live even
+   * if nobody plays it over WebRTC. Nothing is loaded while nothing is live.
+   */
+  private warm(): void {
+    if (this.warming) return;
+    const t0 = performance.now();
+    this.warming = new Promise<void>((r) => setImmediate(r))
+      .then(() => loadConn())
+      .then(() => import('./peer.js'))
+      .then((m) => m.warmUp(this.deps.peer))
+      .then((ok) => {
+        this.warm_ = ok;
+        this.deps.log.info({ ms: Math.round(performance.now() - t0), ok }, 'webrtc warmed up');
+      })
+      .catch((err: unknown) => {
+        this.warming = undefined;
+        this.deps.log.warn({ err }, 'webrtc warm-up failed; the first offer loads it');
+      });
   }
 
   get size(): number {

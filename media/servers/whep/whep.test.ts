@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { missingTool } from '../../../core/testing/tools.js';
 import type { PlayStarted } from '../../../core/media/media-contract.js';
-import { ffmpegPublish, sleep, startEngine, testHooks, until, waitForEvent, type EngineHarness, TEST_KEY, TEST_STREAM, TEST_TOKEN } from '../../engine-test-kit.js';
+import { ffmpegPublish, startEngine, testConfig, testHooks, until, waitForEvent, type EngineHarness, TEST_KEY, TEST_STREAM, TEST_TOKEN } from '../../engine-test-kit.js';
 import { whepPlay } from './whep-client.js';
 
 const skip = missingTool('ffmpeg');
@@ -41,7 +41,7 @@ describe('WHEP playback', { skip }, () => {
   };
 
   before(async () => {
-    h = await startEngine({ hooks: testHooks() });
+    h = await startEngine({ hooks: testHooks(), config: testConfig({ webrtcWarm: true }) });
     loadedBeforePublish = h.engine.whep!.isWebrtcLoaded;
     ffmpeg = ffmpegPublish(`rtmp://127.0.0.1:${h.rtmpPort}/live/${TEST_KEY}`, { seconds: 90 });
     await waitForEvent(h, 'publish.started');
@@ -51,10 +51,11 @@ describe('WHEP playback', { skip }, () => {
     await h?.close();
   });
 
-  it('does not load WebRTC (werift) at start nor at a publish (its load stalls the event loop)', async () => {
+  it('loads and warms up WebRTC (werift) when a stream is published, before any offer; not while nothing is live', async () => {
     assert.equal(loadedBeforePublish, false, 'an engine with nothing published has not loaded it');
-    await sleep(2000); // long enough for a load started by the publish to have finished
-    assert.equal(h.engine.whep!.isWebrtcLoaded, false, 'a publish does not load it');
+    assert.ok(await until(() => h.engine.whep!.isWebrtcLoaded, 20_000), 'the publish loaded it');
+    assert.ok(await until(() => h.engine.whep!.isWarm, 20_000), 'the throwaway pair connected');
+    assert.equal(h.engine.whep!.size, 0, 'no offer was made, and the throwaway pair is no session');
   });
 
   it('refuses a missing token with 401 and a forged one with 403, JSON body, no peer and no media', async () => {
