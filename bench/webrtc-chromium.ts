@@ -103,14 +103,14 @@ interface Stamps { post: number; answer: number; ice: number; conn: number; fram
 interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
 
 /** The media process from a compiled build in `dir`: bench/webrtc.ts --server --web, in plain JavaScript. */
-function distServer(dir: string): string {
+function distServer(dir: string, warm: boolean): string {
   const at = (f: string) => JSON.stringify(pathToFileURL(join(dir, f)).href);
   return `
     import { createServer } from 'node:http';
     const { startEngine, testConfig, testHooks } = await import(${at('media/engine-test-kit.js')});
     const { createLogger } = await import(${at('core/logging/logger.js')});
     const { createWebHandler } = await import(${at('web/serve.js')});
-    const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }), log: createLogger({ level: 'info', name: 'bench-media' }) });
+    const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000, webrtcWarm: ${warm} }), log: createLogger({ level: 'info', name: 'bench-media' }) });
     const web = createWebHandler();
     const server = createServer((req, res) => { if (!h.engine.handleHttp(req, res)) web(req, res); });
     await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -130,10 +130,12 @@ async function main(): Promise<void> {
   const steps = arg('viewers', '1,5,10').split(',').map(Number).filter((n) => n > 0 && n <= MAX_PAGES);
   const seconds = Math.min(60, Math.max(3, Number(arg('seconds', '8'))));
   // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
+  // --no-warm: werift loads with the first offer (media.webrtcWarm off), as before it was warmed at the publish.
+  const noWarm = process.argv.includes('--no-warm');
   const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
-  const { server, ports, phases } = await startWebrtcBenchServer(distDir
-    ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir))]
-    : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web']);
+  const { server, ports, phases, warmUp } = await startWebrtcBenchServer(distDir
+    ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir), !noWarm)]
+    : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web', ...(noWarm ? ['--no-warm'] : [])]);
   const cpuOf = () => {
     const s = parseProcStat(readFileSync(`/proc/${server.pid}/stat`, 'latin1'));
     return s ? { at: performance.now(), cpu: s.ticks / 100 } : undefined;
@@ -146,6 +148,7 @@ async function main(): Promise<void> {
   const up = () => execSync('uptime').toString().trim().replace(/^.*load average/, 'load average');
   console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; media process: ${distDir ? `built ${distDir}` : 'sources under tsx'}; ${up()}`);
   const rows: (string | number | undefined)[][] = [];
+  let firstPost: number | undefined;
   const p50p95 = (xs: number[]) => `${fixed(percentile(xs, 50)) ?? '-'} / ${fixed(percentile(xs, 95)) ?? '-'}`;
   try {
     await new Promise((r) => setTimeout(r, 4000)); // the camera live, a GOP in the cache
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
         }
       }));
       const c0 = cpuOf();
+      firstPost ??= performance.now();
       await Promise.all(pages.map((page) => page.evaluate('window.__release()').catch(() => {})));
       const results = await Promise.all(pages.map(async (page, i): Promise<PageResult> => {
         try {
@@ -222,6 +226,10 @@ async function main(): Promise<void> {
   // srv cpu: the media process over the whole step (join and sampling), % of one core.
   const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv answer', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'load after'];
   console.log(`\n${formatTable(headers, rows)}`);
+  // The first step's first viewer is the process's first WHEP offer: warmed up at the publish or not.
+  console.log(warmUp.at === undefined
+    ? `WebRTC warm-up at the publish: ${noWarm ? 'off (--no-warm): werift loaded with the first offer' : 'not reported'}`
+    : `WebRTC warm-up at the publish: ${warmUp.ok ? 'done' : 'FAILED'} in ${warmUp.ms} ms, ${firstPost === undefined ? '?' : Math.round(firstPost - warmUp.at)} ms before the first POST`);
   console.log(`uptime: ${execSync('uptime').toString().trim()}`);
   process.exit(0);
 }

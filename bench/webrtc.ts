@@ -53,7 +53,9 @@ async function serverMain(): Promise<void> {
   // Info logs as JSON lines on stdout: the parent reads the ports line and each viewer's phases
   // ('webrtc viewer started') from them and ignores the rest.
   const log = createLogger({ level: 'info', name: 'bench-media' });
-  const h = await startEngine({ hooks: testHooks(), config: testConfig({ statsInterval: 5000 }), log });
+  // WebRTC warmed up at the publish as in production (media.webrtcWarm), unless --no-warm.
+  const h = await startEngine({ hooks: testHooks(),
+    config: testConfig({ statsInterval: 5000, webrtcWarm: !process.argv.includes('--no-warm') }), log });
   let http = h.httpPort;
   if (process.argv.includes('--web')) {
     // For Chromium viewers (bench/webrtc-chromium.ts): the pages (web/, the room page's player) and
@@ -131,7 +133,7 @@ async function main(): Promise<void> {
   const sample = await ensureSample(SAMPLE);
   // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
   const profileDir = process.argv.includes('--profile') ? arg('profile', '.') : undefined;
-  const serverArgv = [process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server'];
+  const serverArgv = [process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server', ...(process.argv.includes('--no-warm') ? ['--no-warm'] : [])];
   const { server, ports, phases } = await startWebrtcBenchServer(serverArgv);
   // The media process alone (taskset execs it: same pid). Its Opus ffmpeg, a fixed cost per stream
   // that comes and goes with the viewers, is left out.
