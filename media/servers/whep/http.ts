@@ -4,7 +4,7 @@ import { iceServersLink, type IceServer } from '../../../core/config/ice-servers
 
 /**
  * The HTTP side shared by WHEP (playback) and WHIP (ingest). It imports nothing of werift: the
- * servers load werift (conn.ts, peer.ts; ~30 MB of RSS) with the first offer, not at start.
+ * servers load werift (conn.ts, peer.ts; ~30 MB of RSS) at the first publish or offer, not at start.
  */
 
 export interface PeerSettings {
@@ -120,11 +120,11 @@ export function routeSession(req: IncomingMessage, res: ServerResponse, id: stri
 
 /**
  * A module imported on first use, once: the WHEP and WHIP servers import conn.ts, and with it werift
- * (WebRTC: ~30 MB of RSS, ~0.3-1.5 s to load), with the first offer, not at start or at a publish,
- * so a media service nobody plays or publishes over WebRTC never loads it (docs/benchmarks.md,
- * "Media service idle RSS") and no RTMP/FLV viewer stalls while it loads. The import starts when the
- * POST arrives and overlaps with reading the offer and the hook's round trip. A failed import is
- * tried again by the next caller.
+ * (WebRTC: ~12-30 MB of RSS, ~0.2 s to load built, 0.3-1.5 s from the sources), never at start, so
+ * a media service with nothing live never loads it (docs/benchmarks.md, "Media service idle RSS").
+ * WHEP loads it at the first publish when media.webrtcWarm is on (WhepServer.warm); otherwise, and
+ * for WHIP, the import starts when the first POST arrives and overlaps with reading the offer and the
+ * hook's round trip. A failed import is tried again by the next caller.
  */
 export function lazyModule<T>(load: () => Promise<T>): (() => Promise<T>) & { readonly loaded: boolean } {
   let loading: Promise<T> | undefined;
