@@ -107,6 +107,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly shedPolicy = new ShedPolicy();
   private readonly shedCounts: Record<string, number> = {};
   private shedTimer: NodeJS.Timeout | undefined;
+  /** When a viewer last tried to join (performance.now(); admitted or refused): a join ramp holds shedding off. */
+  private lastJoinAt = -Infinity;
   private readonly admitViewer: (protocol: PlayProtocol) => boolean;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -136,7 +138,12 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       elu = e;
       this.overload.recordLag(lag, now, { busy, startupMs });
     });
-    const admitViewer = (protocol: PlayProtocol) => this.overload.admit(protocol, performance.now(), this.scheduler.waitingSince());
+    // Every join attempt, admitted or refused, is noted: shedding waits until the joins stop (ShedPolicy).
+    const admitViewer = (protocol: PlayProtocol) => {
+      const now = performance.now();
+      this.lastJoinAt = now;
+      return this.overload.admit(protocol, now, this.scheduler.waitingSince());
+    };
     this.admitViewer = admitViewer;
     this.viewers = new ViewerRegistry(
       this.scheduler,
@@ -267,7 +274,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
    */
   private shedTick(): void {
     const now = performance.now();
-    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size);
+    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size, this.lastJoinAt);
     if (d.spellStarted) {
       this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, loopBusy: Math.round(this.overload.busyShare * 100) / 100, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
     }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { INTERVAL_MS, MAX_PER_TICK, SHARE, SUSTAIN_MS, ShedPolicy } from './shed-policy.js';
+import { INTERVAL_MS, JOIN_QUIET_MS, MAX_PER_TICK, RAMP_MAX_MS, SHARE, SUSTAIN_MS, ShedPolicy } from './shed-policy.js';
 
 describe(ShedPolicy.name, () => {
   it('sheds nobody while the engine keeps up', () => {
@@ -56,5 +56,40 @@ describe(ShedPolicy.name, () => {
     p.decide(0, true, 100);
     assert.equal(p.decide(50, true, 100).shed, 0);
     assert.equal(p.decide(100, true, 100).shed, 3);
+  });
+
+  it('sheds nobody while viewers keep trying to join (a ramp: the guard refuses them), and starts once the joins stopped for JOIN_QUIET_MS', () => {
+    const p = new ShedPolicy();
+    // Overloaded from t = 0 with a join attempt every 10 ms until t = 4 s (800 joins/s, most refused).
+    let t = 0;
+    for (; t <= 4000; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10).shed, 0, `no shed at ${t} ms during the ramp`);
+    const lastJoin = 3990;
+    // Still behind after the ramp: held until JOIN_QUIET_MS after the last join, then the spell starts.
+    for (; t < lastJoin + JOIN_QUIET_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, lastJoin).shed, 0, `no shed at ${t} ms, ${t - lastJoin} ms after the last join`);
+    const d = p.decide(t, true, 2000, lastJoin);
+    assert.equal(d.spellStarted, true);
+    assert.equal(d.shed, Math.floor(2000 * SHARE));
+  });
+
+  it('a ramp that the engine absorbs (healthy again once the joins stop) sheds nobody', () => {
+    const p = new ShedPolicy();
+    for (let t = 0; t <= 4000; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10).shed, 0);
+    assert.deepEqual(p.decide(4500, false, 2000, 3990), { shed: 0, spellStarted: false, spellEnded: false, spellShed: 0 });
+  });
+
+  it('joins that never stop hold shedding off for RAMP_MAX_MS of overload at most (no collapse under a join flood)', () => {
+    const p = new ShedPolicy();
+    let t = 0;
+    for (; t < RAMP_MAX_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10).shed, 0);
+    const d = p.decide(t, true, 2000, t - 10);
+    assert.equal(d.spellStarted, true);
+    assert.ok(d.shed > 0);
+  });
+
+  it('once a spell runs, new join attempts do not pause it', () => {
+    const p = new ShedPolicy();
+    p.decide(0, true, 2000);
+    assert.ok(p.decide(SUSTAIN_MS, true, 2000).shed > 0);
+    assert.ok(p.decide(SUSTAIN_MS + INTERVAL_MS, true, 1960, SUSTAIN_MS + INTERVAL_MS - 5).shed > 0);
   });
 });

@@ -13,6 +13,17 @@
  *
  * No knob: the spell and the pace are fixed here. The pause between decisions lets the smoothed lag
  * (about the last four flush ticks) react to the viewers already shed before more go.
+ *
+ * A join ramp is not an audience that does not fit. Hundreds of viewers a second, each first written a
+ * GOP burst, and the refused ones' connects keep the event loop saturated for as long as they come (the
+ * quiet ladder of 2026-11-28: 248 of 1,927 admitted HTTP-FLV viewers shed at 3,200 while the kept ones
+ * stayed 98.8 % healthy and the core averaged 72 %). Shedding the viewers admitted moments before does
+ * not relieve a ramp (the load is the joins, which the guard already refuses); it only turns admitted
+ * viewers into lost ones. So a spell starts only once no join was attempted (admitted or refused) for
+ * JOIN_QUIET_MS while the engine stayed overloaded: the ramp is over and the engine is still behind, so
+ * the audience it has is what does not fit. A flood of joins must not hold shedding off forever (an engine
+ * behind for real under a stream of refused connects would collapse): past RAMP_MAX_MS of overload the
+ * spell starts whatever the joins. Once a spell runs, joins do not pause it.
  */
 
 /** Overload must last this long (despite the refusals) before anyone is shed: a GC pause or a burst does not shed. */
@@ -23,6 +34,10 @@ export const INTERVAL_MS = 500;
 export const SHARE = 0.02;
 /** At most this many viewers per decision (bounds the work of one decision). */
 export const MAX_PER_TICK = 200;
+/** A join attempt (admitted or refused) this recent holds a spell off: the overload may be the ramp's, not the audience's. */
+export const JOIN_QUIET_MS = 2000;
+/** Overload lasting this long starts a spell even while joins keep coming (bounds the hold: no collapse under a join flood). */
+export const RAMP_MAX_MS = 8000;
 
 export interface ShedDecision {
   /** Viewers to close now, newest first. */
@@ -39,6 +54,8 @@ export interface ShedOptions {
   sustainMs?: number;
   share?: number;
   maxPerTick?: number;
+  joinQuietMs?: number;
+  rampMaxMs?: number;
 }
 
 export class ShedPolicy {
@@ -48,15 +65,22 @@ export class ShedPolicy {
   private readonly sustainMs: number;
   private readonly share: number;
   private readonly maxPerTick: number;
+  private readonly joinQuietMs: number;
+  private readonly rampMaxMs: number;
 
   constructor(opts: ShedOptions = {}) {
     this.sustainMs = opts.sustainMs ?? SUSTAIN_MS;
     this.share = opts.share ?? SHARE;
     this.maxPerTick = opts.maxPerTick ?? MAX_PER_TICK;
+    this.joinQuietMs = opts.joinQuietMs ?? JOIN_QUIET_MS;
+    this.rampMaxMs = Math.max(this.sustainMs, opts.rampMaxMs ?? RAMP_MAX_MS);
   }
 
-  /** One decision at `nowMs`: whether the engine is overloaded now, and how many viewers it has. */
-  decide(nowMs: number, overloaded: boolean, viewers: number): ShedDecision {
+  /**
+   * One decision at `nowMs`: whether the engine is overloaded now, how many viewers it has, and when a
+   * viewer last tried to join (admitted or refused; omitted: never).
+   */
+  decide(nowMs: number, overloaded: boolean, viewers: number, lastJoinAtMs = -Infinity): ShedDecision {
     if (!overloaded) {
       const ended = this.inSpell;
       const spellShed = this.spellShed;
@@ -66,7 +90,9 @@ export class ShedPolicy {
       return { shed: 0, spellStarted: false, spellEnded: ended, spellShed };
     }
     this.overSince ??= nowMs;
-    if (nowMs - this.overSince < this.sustainMs || viewers <= 0) {
+    const overFor = nowMs - this.overSince;
+    const joining = nowMs - lastJoinAtMs < this.joinQuietMs;
+    if (overFor < this.sustainMs || viewers <= 0 || (!this.inSpell && joining && overFor < this.rampMaxMs)) {
       return { shed: 0, spellStarted: false, spellEnded: false, spellShed: this.spellShed };
     }
     const started = !this.inSpell;
