@@ -15,7 +15,7 @@ import { ViewerRegistry } from './stream/viewer-registry.js';
 import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
 import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
-import { INTERVAL_MS as SHED_INTERVAL_MS, ShedPolicy } from './stream/shed-policy.js';
+import { INTERVAL_MS as SHED_INTERVAL_MS, JoinRate, ShedPolicy } from './stream/shed-policy.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
@@ -107,8 +107,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private readonly shedPolicy = new ShedPolicy();
   private readonly shedCounts: Record<string, number> = {};
   private shedTimer: NodeJS.Timeout | undefined;
-  /** When a viewer last tried to join (performance.now(); admitted or refused): a join ramp holds shedding off. */
-  private lastJoinAt = -Infinity;
+  /** The rate of join attempts (admitted or refused): a join ramp holds shedding off. */
+  private readonly joins = new JoinRate();
   private readonly admitViewer: (protocol: PlayProtocol) => boolean;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -138,10 +138,10 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       elu = e;
       this.overload.recordLag(lag, now, { busy, startupMs });
     });
-    // Every join attempt, admitted or refused, is noted: shedding waits until the joins stop (ShedPolicy).
+    // Every join attempt, admitted or refused, is noted: shedding waits until a ramp ends (ShedPolicy).
     const admitViewer = (protocol: PlayProtocol) => {
       const now = performance.now();
-      this.lastJoinAt = now;
+      this.joins.note(now);
       return this.overload.admit(protocol, now, this.scheduler.waitingSince());
     };
     this.admitViewer = admitViewer;
@@ -274,7 +274,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
    */
   private shedTick(): void {
     const now = performance.now();
-    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size, this.lastJoinAt);
+    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size, this.joins.lastRampAt);
     if (d.spellStarted) {
       this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, loopBusy: Math.round(this.overload.busyShare * 100) / 100, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
     }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { INTERVAL_MS, JOIN_QUIET_MS, MAX_PER_TICK, RAMP_MAX_MS, SHARE, SUSTAIN_MS, ShedPolicy } from './shed-policy.js';
+import { INTERVAL_MS, JOIN_QUIET_MS, JoinRate, MAX_PER_TICK, RAMP_JOINS_PER_S, RAMP_MAX_MS, SHARE, SUSTAIN_MS, ShedPolicy } from './shed-policy.js';
 
 describe(ShedPolicy.name, () => {
   it('sheds nobody while the engine keeps up', () => {
@@ -91,5 +91,28 @@ describe(ShedPolicy.name, () => {
     p.decide(0, true, 2000);
     assert.ok(p.decide(SUSTAIN_MS, true, 2000).shed > 0);
     assert.ok(p.decide(SUSTAIN_MS + INTERVAL_MS, true, 1960, SUSTAIN_MS + INTERVAL_MS - 5).shed > 0);
+  });
+
+  it('JoinRate: 800 joins a second is a ramp until they stop; a trickle (one a second, or a burst of a few) never is', () => {
+    const r = new JoinRate();
+    for (let t = 0; t < 4000; t += 1.25) r.note(t);
+    assert.ok(Math.abs(r.perSecond(4000) - 800) < 50, `~800/s, got ${r.perSecond(4000)}`);
+    assert.ok(r.lastRampAt > 3990);
+    assert.ok(r.perSecond(4000 + 5 * 1000) < RAMP_JOINS_PER_S, 'the rate decays once the joins stop');
+    const trickle = new JoinRate();
+    for (let t = 0; t < 60_000; t += 1000) trickle.note(t);
+    for (let t = 60_000; t < 60_005; t++) trickle.note(t); // five at once
+    assert.equal(trickle.lastRampAt, -Infinity);
+  });
+
+  it('a trickle of joins (no ramp) does not hold shedding off: the spell starts after SUSTAIN_MS', () => {
+    const r = new JoinRate();
+    const p = new ShedPolicy();
+    let d;
+    for (let t = 0; t <= SUSTAIN_MS; t += INTERVAL_MS) {
+      r.note(t - 1);
+      d = p.decide(t, true, 2000, r.lastRampAt);
+    }
+    assert.equal(d!.spellStarted, true);
   });
 });

@@ -19,9 +19,10 @@
  * quiet ladder of 2026-11-28: 248 of 1,927 admitted HTTP-FLV viewers shed at 3,200 while the kept ones
  * stayed 98.8 % healthy and the core averaged 72 %). Shedding the viewers admitted moments before does
  * not relieve a ramp (the load is the joins, which the guard already refuses); it only turns admitted
- * viewers into lost ones. So a spell starts only once no join was attempted (admitted or refused) for
- * JOIN_QUIET_MS while the engine stayed overloaded: the ramp is over and the engine is still behind, so
- * the audience it has is what does not fit. A flood of joins must not hold shedding off forever (an engine
+ * viewers into lost ones. So a spell starts only once joins (admitted or refused) have not come at a
+ * ramp's rate (RAMP_JOINS_PER_S, JoinRate) for JOIN_QUIET_MS while the engine stayed overloaded: the ramp
+ * is over and the engine is still behind, so the audience it has is what does not fit. A trickle of joins
+ * (a large audience's churn) is no ramp and holds nothing off. A flood of joins must not hold shedding off forever (an engine
  * behind for real under a stream of refused connects would collapse): past RAMP_MAX_MS of overload the
  * spell starts whatever the joins. Once a spell runs, joins do not pause it.
  */
@@ -34,10 +35,38 @@ export const INTERVAL_MS = 500;
 export const SHARE = 0.02;
 /** At most this many viewers per decision (bounds the work of one decision). */
 export const MAX_PER_TICK = 200;
-/** A join attempt (admitted or refused) this recent holds a spell off: the overload may be the ramp's, not the audience's. */
+/** Joins at a ramp's rate this recent hold a spell off: the overload may be the ramp's, not the audience's. */
 export const JOIN_QUIET_MS = 2000;
 /** Overload lasting this long starts a spell even while joins keep coming (bounds the hold: no collapse under a join flood). */
 export const RAMP_MAX_MS = 8000;
+/** Join attempts a second (admitted or refused, smoothed over about a second) from which they are a ramp. */
+export const RAMP_JOINS_PER_S = 20;
+/** Time constant (ms) of the smoothed join rate. */
+export const JOIN_RATE_WINDOW_MS = 1000;
+
+/**
+ * The rate of join attempts (admitted or refused), smoothed exponentially over JOIN_RATE_WINDOW_MS, and
+ * the last time it was at a ramp's (RAMP_JOINS_PER_S): what ShedPolicy.decide takes as `lastRampAtMs`.
+ */
+export class JoinRate {
+  private rate = 0;
+  private at = -Infinity;
+  /** When the joins last came at a ramp's rate (-Infinity: never). */
+  lastRampAt = -Infinity;
+
+  /** A viewer tried to join at `nowMs`. */
+  note(nowMs: number): void {
+    const dt = Math.max(0, nowMs - this.at);
+    this.rate = (this.at === -Infinity ? 0 : this.rate * Math.exp(-dt / JOIN_RATE_WINDOW_MS)) + 1000 / JOIN_RATE_WINDOW_MS;
+    this.at = nowMs;
+    if (this.rate >= RAMP_JOINS_PER_S) this.lastRampAt = nowMs;
+  }
+
+  /** The smoothed rate (joins a second) at `nowMs`. */
+  perSecond(nowMs: number): number {
+    return this.at === -Infinity ? 0 : this.rate * Math.exp(-Math.max(0, nowMs - this.at) / JOIN_RATE_WINDOW_MS);
+  }
+}
 
 export interface ShedDecision {
   /** Viewers to close now, newest first. */
@@ -77,10 +106,10 @@ export class ShedPolicy {
   }
 
   /**
-   * One decision at `nowMs`: whether the engine is overloaded now, how many viewers it has, and when a
-   * viewer last tried to join (admitted or refused; omitted: never).
+   * One decision at `nowMs`: whether the engine is overloaded now, how many viewers it has, and when
+   * viewers last came at a ramp's rate (JoinRate.lastRampAt; omitted: never).
    */
-  decide(nowMs: number, overloaded: boolean, viewers: number, lastJoinAtMs = -Infinity): ShedDecision {
+  decide(nowMs: number, overloaded: boolean, viewers: number, lastRampAtMs = -Infinity): ShedDecision {
     if (!overloaded) {
       const ended = this.inSpell;
       const spellShed = this.spellShed;
@@ -91,7 +120,7 @@ export class ShedPolicy {
     }
     this.overSince ??= nowMs;
     const overFor = nowMs - this.overSince;
-    const joining = nowMs - lastJoinAtMs < this.joinQuietMs;
+    const joining = nowMs - lastRampAtMs < this.joinQuietMs;
     if (overFor < this.sustainMs || viewers <= 0 || (!this.inSpell && joining && overFor < this.rampMaxMs)) {
       return { shed: 0, spellStarted: false, spellEnded: false, spellShed: this.spellShed };
     }
