@@ -83,7 +83,8 @@ interface StreamBook {
  *   (FlushPolicy: a few viewers are written almost at once, thousands every flushIntervalMs, the
  *   ceiling); a new viewer's start-up burst (metadata, sequence headers, GOP) is flushed immediately.
  * - Past the ceiling new viewers are refused (OverloadGuard); when the engine stays behind all the
- *   same, the newest viewers are shed (ShedPolicy), never the publisher or internal readers.
+ *   same once a join ramp is over (JoinRate), the newest viewers are shed (ShedPolicy), never the
+ *   publisher or internal readers.
  * - A viewer over its queue bound (viewerQueueBytes, or viewerQueueTime of media) skips to the
  *   next keyframe; one still behind viewerQueueTime later is evicted with reason 'slow'.
  */
