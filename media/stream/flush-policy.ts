@@ -108,14 +108,24 @@ export class FlushPolicy {
    * time the last tick started (negative: later); this one is due that much later, so that moving
    * ticks to frames keeps the policy's rate of ticks (a tick moved half a frame early is followed by
    * one due half a frame later). No tick comes later than the ceiling after the last one, so at the
-   * ceiling (thousands of viewers) there is no room to make up for an early tick: there a tick moves
-   * at most ALIGN_EARLY_AT_CEILING of a frame interval early, which costs that many more ticks. No
-   * frame interval (audio only, or no stream holding most of the waiting viewers): no window.
+   * ceiling (thousands of viewers) there is no room to make up for a tick moved early: such a tick
+   * costs up to half a frame interval of the period, ~+4-15 % ticks at 30 fps. No frame interval
+   * (audio only, or no stream holding most of the waiting viewers): no window.
+   *
+   * With a frame interval, a budget that writes a bit under or over half of the video frames at
+   * their fan-out (MEDIAN_RATE / MEDIAN_BOOST_MAX up to MEDIAN_RATE ticks per frame) is raised to
+   * MEDIAN_RATE: see there.
    */
   plan(w: FlushWork, carryMs = 0, frameIntervalMs = 0): TickPlan {
     if (w.dirtyViewers <= 0) return NOW;
     const fixedMs = w.dirtyViewers * this.costPerViewerMs;
-    const spacingMs = fixedMs / BUSY_SHARE - fixedMs;
+    let spacingMs = fixedMs / BUSY_SHARE - fixedMs;
+    const frames = frameIntervalMs > 0 && Number.isFinite(frameIntervalMs);
+    if (frames) {
+      // A tick's period is its gap plus its own writes (the gap counts from their end).
+      const rate = frameIntervalMs / (spacingMs + fixedMs);
+      if (rate >= MEDIAN_RATE / MEDIAN_BOOST_MAX && rate < MEDIAN_RATE) spacingMs = Math.max(0, frameIntervalMs / MEDIAN_RATE - fixedMs);
+    }
     const full = Math.min(1, w.queuedBytes / w.dirtyViewers / FULL_WRITE_BYTES);
     const gapMs = Math.min(this.ceilingMs, spacingMs) * (1 - full);
     const since = Math.max(0, w.sinceLastTickMs);
@@ -126,22 +136,32 @@ export class FlushPolicy {
     const wait = dueMs - since;
     let earlyMs = 0;
     let lateMs = 0;
-    if (frameIntervalMs > 0 && Number.isFinite(frameIntervalMs)) {
+    if (frames) {
       const half = Math.min(frameIntervalMs / 2, gapMs / 2);
       lateMs = Math.max(0, Math.min(half, this.ceilingMs - dueMs));
-      earlyMs = Math.max(0, Math.min(half, Math.max(room, frameIntervalMs * ALIGN_EARLY_AT_CEILING)));
+      earlyMs = half;
     }
     return { waitMs: wait < MIN_WAIT_MS ? 0 : Math.min(this.ceilingMs, wait), earlyMs, lateMs };
   }
 }
 
 /**
- * How far (in frame intervals) a tick at the ceiling may move early to a video frame, though no
- * later tick can make up for it: 0.5 (half a frame, as below the ceiling) costs at most half a frame
- * in (ceiling + a tick's work) more ticks, ~+4-15 % at 30 fps, for frames that wait whole frame
- * intervals (0, 33, 66 ms instead of a random 0-100 ms); 0 keeps the ceiling's ticks as they were.
+ * Ticks per video frame that write most of the frames at their fan-out: 3 ticks per 5 frames.
+ *
+ * With ticks at frames' fan-outs (FrameAlign), a frame waits a whole number of frame intervals, and
+ * with r ticks per frame (spread evenly) a share r of the frames waits none. So the median frame
+ * waits nothing when r > 1/2 and one frame interval (~33 ms at 30 fps) when 1/4 < r <= 1/2: a cliff
+ * at 1/2. The budget (BUSY_SHARE) puts 400 viewers at 7-9 us per write right on it (r ~0.45-0.55),
+ * where the median is a coin flip between ~5 and ~38 ms. 0.6 leaves a margin over 1/2 (the pattern
+ * of gaps is 2, 2, 1 frames) at 0.6 x 30 = 18 writes per viewer and second.
  */
-export const ALIGN_EARLY_AT_CEILING = 0.5;
+export const MEDIAN_RATE = 0.6;
+/**
+ * The most extra ticks MEDIAN_RATE may cost over the budget's rate: x1.3 (budgets from 0.46 ticks
+ * per frame up). Below that the median stays one frame interval: buying it down costs more writes
+ * than the CPU goal (within 10 % of the fixed 100 ms tick) leaves.
+ */
+export const MEDIAN_BOOST_MAX = 1.3;
 
 export interface TickPlan {
   /** Milliseconds from now until the tick is due (0: now). */
@@ -173,30 +193,34 @@ const NOW: TickPlan = { waitMs: 0, earlyMs: 0, lateMs: 0 };
  * before); sequence headers and the start-up bursts of new viewers (urgent) neither.
  *
  * Below the ceiling a tick moved early is made up for by the next one (the carry); at the ceiling
- * it cannot be (ALIGN_EARLY_AT_CEILING).
+ * it cannot be: there it costs up to half a frame of the period (FlushPolicy.plan).
  *
- * The frame interval is measured from the leading stream's frames' timestamps (the publisher's
- * clock, not the arrival times the event loop jitters), smoothed; none until two have been seen.
+ * The frame interval is measured from the leading frames' timestamps (the publisher's clock, not
+ * the arrival times the event loop jitters): the median of the recent gaps (GAPS); none until two
+ * have been seen.
  */
 export class FrameAlign {
   private intervalMs = 0;
   private lastTs = -1;
-  private lastSeq = -1;
   private lastAt = -Infinity;
+  /** The last GAPS gaps between two leading frames (ms), a ring. */
+  private readonly gaps: number[] = [];
+  private nextGap = 0;
 
   /**
    * A video frame was fanned out to `frameViewers` of the `waitingViewers` waiting for the next
    * tick, at `nowMs`. True when it leads: it went to most of them.
    */
-  frame(frameViewers: number, waitingViewers: number, timestamp: number, seq: number, nowMs: number): boolean {
+  frame(frameViewers: number, waitingViewers: number, timestamp: number, nowMs: number): boolean {
     if (!(frameViewers > 0) || !(frameViewers * 2 > waitingViewers)) return false;
     const dt = (timestamp - this.lastTs) | 0; // 32-bit wrap-safe
-    // Frames of one stream are a few seqs apart (its audio in between); another stream's are not.
-    if (this.lastTs >= 0 && seq > this.lastSeq && seq - this.lastSeq <= MAX_SEQ_GAP && dt > 0 && dt <= MAX_FRAME_INTERVAL_MS) {
-      this.intervalMs = this.intervalMs > 0 ? this.intervalMs + FRAME_SMOOTHING * (dt - this.intervalMs) : dt;
+    if (this.lastTs >= 0 && dt > 0 && dt <= MAX_FRAME_INTERVAL_MS) {
+      if (this.gaps.length < GAPS) this.gaps.push(dt);
+      else this.gaps[this.nextGap] = dt;
+      this.nextGap = (this.nextGap + 1) % GAPS;
+      this.intervalMs = median(this.gaps);
     }
     this.lastTs = timestamp;
-    this.lastSeq = seq;
     this.lastAt = nowMs;
     return true;
   }
@@ -208,12 +232,21 @@ export class FrameAlign {
   }
 }
 
-/** Longer gaps between two leading frames are not a frame interval (a pause, another stream, 4 fps and under). */
+/** Longer gaps between two leading frames are not a frame interval (a pause, 4 fps and under). */
 const MAX_FRAME_INTERVAL_MS = 250;
-/** More packets than this between two leading frames: not the same stream's consecutive frames. */
-const MAX_SEQ_GAP = 32;
-/** Weight of a new frame gap in the smoothed interval. */
-const FRAME_SMOOTHING = 0.2;
+/**
+ * Gaps whose median is the frame interval. Nothing in a packet says which stream it belongs to
+ * (seqs count per stream), so the leading frames of two streams that lead in turn give gaps of two
+ * unrelated clocks: the median of the last 9 ignores them while they are under half of the gaps, as
+ * it ignores a dropped frame's double gap.
+ */
+const GAPS = 9;
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
 
 /**
  * Whether the fan-out of a leading video frame (FrameAlign.frame) at `untilDueMs` before the

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
-import { FlushScheduler, type Flushable } from './flush-scheduler.js';
+import { FlushScheduler, type Flushable, type SchedulerClock } from './flush-scheduler.js';
+import { MEDIAN_BOOST_MAX, MEDIAN_RATE } from './flush-policy.js';
 import type { MediaPacket } from './media-packet.js';
 
 /** Viewers that record the order in which a tick flushes them. */
@@ -115,5 +116,145 @@ describe('FlushScheduler aligned to video frames', () => {
     } finally {
       s.close();
     }
+  });
+});
+
+/**
+ * A fake event loop for the scheduler (SchedulerClock): time moves only when a callback does work
+ * (work()) or the loop waits for the next timer. Each turn runs the timers that are due (the
+ * publisher's packets arrive as timers), then the immediates queued before the turn, as libuv does.
+ */
+class FakeLoop implements SchedulerClock {
+  t = 0;
+  cpu = 0;
+  private timers: { at: number; fn: () => void; id: number }[] = [];
+  private immediates: { fn: () => void; cancelled: boolean }[] = [];
+  private ids = 0;
+  now = (): number => this.t;
+  cpuMs = (): number => this.cpu;
+  setTimeout = (fn: () => void, ms: number): unknown => {
+    const h = { at: this.t + Math.max(1, ms), fn, id: this.ids++ };
+    this.timers.push(h);
+    return h;
+  };
+  clearTimeout = (h: unknown): void => {
+    this.timers = this.timers.filter((x) => x !== h);
+  };
+  setImmediate = (fn: () => void): unknown => {
+    const h = { fn, cancelled: false };
+    this.immediates.push(h);
+    return h;
+  };
+  clearImmediate = (h: unknown): void => {
+    if (h) (h as { cancelled: boolean }).cancelled = true;
+  };
+  /** A callback's CPU work: the clock moves with it. */
+  work(ms: number): void {
+    this.t += ms;
+    this.cpu += ms;
+  }
+  /** Runs the loop until `endMs` (bounded: at most 10 million callbacks). */
+  run(endMs: number): void {
+    for (let n = 0; n < 10_000_000; n++) {
+      const due = this.timers.filter((x) => x.at <= this.t).sort((a, b) => a.at - b.at || a.id - b.id);
+      for (const x of due) {
+        this.timers = this.timers.filter((y) => y !== x);
+        x.fn();
+      }
+      if (this.immediates.length > 0) {
+        const batch = this.immediates;
+        this.immediates = [];
+        for (const h of batch) if (!h.cancelled) h.fn();
+        continue;
+      }
+      if (due.length > 0) continue;
+      const next = this.timers.reduce((m, x) => Math.min(m, x.at), Infinity);
+      if (next > endMs) return;
+      this.t = Math.max(this.t, next);
+    }
+    throw new Error('FakeLoop: too many callbacks');
+  }
+}
+
+/** 30 fps. */
+const FRAME = 1000 / 30;
+
+/**
+ * `seconds` of one stream (video at 30 fps, AAC audio every ~21 ms) fanned out to `n` viewers whose
+ * writes cost `costMs` each, on the real scheduler (ceiling 100 ms) and a fake clock. `video` false
+ * reports no video frame to the scheduler (as for an audio-only stream: no alignment). Returns the
+ * ticks, how long each video frame waited from its fan-out to its tick, and the aligned ticks.
+ */
+function run(n: number, costMs: number, video: boolean, seconds = 30): { ticks: number; waits: number[]; aligned: number } {
+  const loop = new FakeLoop();
+  const s = new FlushScheduler(100, undefined, loop);
+  let pending: number[] = [];
+  const waits: number[] = [];
+  const vs: Flushable[] = Array.from({ length: n }, () => ({
+    flush: () => {
+      for (const at of pending) waits.push(loop.t - at);
+      pending = [];
+      loop.work(costMs);
+    },
+  }));
+  let seq = 0;
+  const packet = (isVideo: boolean, ts: number): MediaPacket => {
+    const body = Buffer.alloc(isVideo ? 9000 : 400);
+    return { type: isVideo ? 9 : 8, timestamp: Math.round(ts), seq: ++seq, body, isKeyframe: false, isSequenceHeader: false, flvTag: () => body };
+  };
+  const fanOut = (isVideo: boolean, ts: number): void => {
+    const p = packet(isVideo, ts);
+    if (isVideo) pending.push(loop.t);
+    for (const v of vs) {
+      s.queued(p.body.length);
+      s.schedule(v);
+      if (isVideo && video) s.frameQueued(p);
+    }
+  };
+  for (let t = 7; t < seconds * 1000; t += FRAME) loop.setTimeout(() => fanOut(true, t), t);
+  for (let t = 0; t < seconds * 1000; t += 1024 / 48) loop.setTimeout(() => fanOut(false, t), t);
+  loop.run(seconds * 1000 + 200);
+  s.close();
+  return { ticks: s.ticks, waits, aligned: s.alignedTicks };
+}
+
+const share = (xs: number[], f: (x: number) => boolean) => xs.filter(f).length / xs.length;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+describe('FlushScheduler on a fake clock: ticks at video frames', () => {
+  it('400 viewers at 8 us a write: most frames are written at their fan-out (median ~0), for MEDIAN_RATE ticks per frame', () => {
+    const seconds = 30;
+    const frames = (seconds * 1000) / FRAME;
+    const aligned = run(400, 0.008, true, seconds);
+    const audioOnly = run(400, 0.008, false, seconds);
+    // The budget alone (no frames to align to): ~1 tick per 64 ms, a bit over one per two frames.
+    assert.ok(audioOnly.ticks / frames > MEDIAN_RATE / MEDIAN_BOOST_MAX && audioOnly.ticks / frames < MEDIAN_RATE, `budget: ${(audioOnly.ticks / frames).toFixed(3)} ticks per frame`);
+    const atOnce = share(aligned.waits, (w) => w < 1);
+    assert.ok(atOnce > 0.55, `${(100 * atOnce).toFixed(0)} % of the frames written at their fan-out`);
+    assert.ok(median(aligned.waits) < 1, `median frame wait ${median(aligned.waits).toFixed(1)} ms`);
+    const rate = aligned.ticks / frames;
+    assert.ok(rate > MEDIAN_RATE - 0.04 && rate < MEDIAN_RATE + 0.04, `aligned: ${rate.toFixed(3)} ticks per frame`);
+    assert.ok(aligned.ticks <= audioOnly.ticks * MEDIAN_BOOST_MAX, `at most x${MEDIAN_BOOST_MAX} the budget's ticks (${aligned.ticks} against ${audioOnly.ticks})`);
+    assert.ok(median(audioOnly.waits) > 10, `unaligned: median ${median(audioOnly.waits).toFixed(1)} ms`);
+  });
+
+  it('400 viewers at 11.5 us a write (about one tick per three frames): no more ticks, frames wait less', () => {
+    const aligned = run(400, 0.0115, true);
+    const unaligned = run(400, 0.0115, false);
+    const rate = aligned.ticks / unaligned.ticks;
+    assert.ok(rate > 0.9 && rate < 1.03, `ticks ${aligned.ticks} against ${unaligned.ticks}`);
+    assert.ok(aligned.aligned > 0.8 * aligned.ticks, `most ticks at a frame (${aligned.aligned} of ${aligned.ticks})`);
+    assert.ok(mean(aligned.waits) < 0.9 * mean(unaligned.waits), `mean frame wait ${mean(aligned.waits).toFixed(1)} against ${mean(unaligned.waits).toFixed(1)} ms`);
+  });
+
+  it('at the ceiling (3,000 viewers) a tick moved half a frame early costs at most that share of the period more ticks', () => {
+    const cost = 0.008; // 24 ms of writes per tick
+    const aligned = run(3000, cost, true, 20);
+    const unaligned = run(3000, cost, false, 20);
+    const bound = 1 + FRAME / 2 / (100 + 3000 * cost);
+    assert.ok(aligned.ticks <= unaligned.ticks * bound + 1, `ticks ${aligned.ticks} against ${unaligned.ticks} (bound x ${bound.toFixed(3)})`);
+    // Only early (no later than the ceiling): the frames in the half interval before the due time.
+    assert.ok(aligned.aligned > 0.3 * aligned.ticks, `${aligned.aligned} of ${aligned.ticks} ticks at a frame`);
   });
 });

@@ -49,30 +49,58 @@ interface Batch {
 /** Viewers flushed between two turns of the event loop (under 1 ms of work). */
 const SLICE = 64;
 
+/**
+ * The clock and timers the scheduler runs on: the process's (this.clock.now(), its CPU time, Node's
+ * timers) unless a test passes a fake one, which lets the tests drive the real scheduler's decisions
+ * over seconds of a stream without waiting for them.
+ */
+export interface SchedulerClock {
+  /** Wall time, ms (this.clock.now()). */
+  now(): number;
+  /** The process's CPU time so far (user + system), ms. */
+  cpuMs(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  setImmediate(fn: () => void): unknown;
+  clearImmediate(handle: unknown): void;
+}
+
+const processClock: SchedulerClock = {
+  now: () => performance.now(),
+  cpuMs: () => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1000;
+  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout | undefined),
+  setImmediate: (fn) => setImmediate(fn),
+  clearImmediate: (h) => clearImmediate(h as NodeJS.Immediate | undefined),
+};
+
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
   private urgent = new Set<Flushable>();
-  private timer: NodeJS.Timeout | undefined;
-  private immediate: NodeJS.Immediate | undefined;
+  private timer: unknown;
+  private immediate: unknown;
   /** The tick being written, slice by slice, from due[start] round to due[start - 1]: the `next` first of those are flushed. */
   private due: Flushable[] = [];
   private start = 0;
   private next = 0;
-  private sliceImmediate: NodeJS.Immediate | undefined;
+  private sliceImmediate: unknown;
   /** Runs seen in the current tick, by first packet; emptied when a tick starts and ends. */
   private readonly batches = new Map<MediaPacket, Batch>();
   private inTick = false;
   private readonly policy: FlushPolicy;
   /** Pending decision of when to write the dirty viewers (see decide). */
-  private deciding: NodeJS.Immediate | undefined;
+  private deciding: unknown;
   /** Bytes queued since the current (or last) tick began, by every viewer. */
   private queuedBytes = 0;
-  /** performance.now() when the last tick finished writing. */
+  /** this.clock.now() when the last tick finished writing. */
   private lastTickEnd = -Infinity;
   /** Work (ms) and bytes of the tick being written, for the policy's costs. */
   private tickWorkMs = 0;
   private tickBytes = 0;
-  /** performance.now() when the first viewer waiting for the next tick (or urgent run) got its data. */
+  /** this.clock.now() when the first viewer waiting for the next tick (or urgent run) got its data. */
   private dirtySince: number | undefined;
   private tickDirtySince = 0;
   private urgentSince: number | undefined;
@@ -85,7 +113,7 @@ export class FlushScheduler {
   /** Ticks started at a video frame's fan-out rather than by the timer or at once (metrics, tests). */
   alignedTicks = 0;
   private readonly align = new FrameAlign();
-  /** performance.now() when the armed timer's tick is due, and how far a leading frame may move it. */
+  /** this.clock.now() when the armed timer's tick is due, and how far a leading frame may move it. */
   private dueAt = 0;
   private window = { earlyMs: 0, lateMs: 0 };
   /** How much earlier than its due time the last tick started (see FlushPolicy.plan). */
@@ -93,7 +121,7 @@ export class FlushScheduler {
   /** The video frame whose fan-out is under way, and the viewers that queued it so far. */
   private frame: MediaPacket | undefined;
   private frameViewers = 0;
-  private frameEnd: NodeJS.Immediate | undefined;
+  private frameEnd: unknown;
 
   /**
    * `onLag`: called after every tick with its flush lag (ms from the moment its first viewer had
@@ -104,6 +132,7 @@ export class FlushScheduler {
   constructor(
     private readonly intervalMs: number,
     private readonly onLag?: (lagMs: number, nowMs: number, startupMs: number) => void,
+    private readonly clock: SchedulerClock = processClock,
   ) {
     this.policy = new FlushPolicy(intervalMs);
   }
@@ -115,14 +144,14 @@ export class FlushScheduler {
       return;
     }
     if (this.dirty.size === 0 && this.dirtySince === undefined) {
-      this.dirtySince = performance.now();
+      this.dirtySince = this.clock.now();
       this.startupAtDirty = this.startupWorkMs;
     }
     this.dirty.add(f);
     // While a tick is still being written the next one is decided when it ends (runSlice), as it
     // was when a tick was written in one go: deciding earlier would shorten the interval under
     // load and cost more writes per viewer.
-    if (!this.timer && !this.deciding && this.due.length === 0) this.deciding = setImmediate(this.decide);
+    if (!this.timer && !this.deciding && this.due.length === 0) this.deciding = this.clock.setImmediate(this.decide);
   }
 
   /** A viewer queued `bytes` more (the policy weighs how full the writes already are). */
@@ -143,7 +172,7 @@ export class FlushScheduler {
     this.endFrame();
     this.frame = p;
     this.frameViewers = 1;
-    this.frameEnd ??= setImmediate(this.frameFannedOut);
+    this.frameEnd ??= this.clock.setImmediate(this.frameFannedOut);
   }
 
   /** The fan-out of the current frame is over: a leading frame within the window of the armed tick's due time starts it. */
@@ -151,8 +180,8 @@ export class FlushScheduler {
     const p = this.frame;
     if (p === undefined) return;
     this.frame = undefined;
-    const now = performance.now();
-    if (!this.align.frame(this.frameViewers, this.dirty.size, p.timestamp, p.seq, now)) return;
+    const now = this.clock.now();
+    if (!this.align.frame(this.frameViewers, this.dirty.size, p.timestamp, now)) return;
     // Only a tick armed on the timer moves; one being written decides the next when it ends.
     if (this.timer !== undefined && this.due.length === 0 && alignNow(this.dueAt - now, this.window)) this.alignDue = true;
   }
@@ -166,7 +195,7 @@ export class FlushScheduler {
     if (!this.alignDue) return;
     this.alignDue = false;
     if (this.timer === undefined || this.due.length > 0) return;
-    clearTimeout(this.timer);
+    this.clock.clearTimeout(this.timer);
     this.timer = undefined;
     this.alignedTicks++;
     this.carryMs = this.lateness();
@@ -182,7 +211,7 @@ export class FlushScheduler {
   private readonly decide = (): void => {
     this.deciding = undefined;
     if (this.timer || this.due.length > 0 || this.dirty.size === 0) return;
-    const now = performance.now();
+    const now = this.clock.now();
     const work = { dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
     const plan = this.policy.plan(work, this.carryMs, this.align.frameIntervalMs(now));
     this.carryMs = 0;
@@ -192,7 +221,7 @@ export class FlushScheduler {
     }
     this.dueAt = now + plan.waitMs;
     this.window = plan;
-    this.timer = setTimeout(this.onTimer, plan.waitMs + plan.lateMs);
+    this.timer = this.clock.setTimeout(this.onTimer, plan.waitMs + plan.lateMs);
   };
 
   /** No leading frame came within the window (or no window): the tick starts now. */
@@ -207,14 +236,14 @@ export class FlushScheduler {
    * turn that comes late because the event loop was busy is not made up for by writing sooner.
    */
   private lateness(): number {
-    return Math.max(-this.window.lateMs, Math.min(this.window.earlyMs, this.dueAt - performance.now()));
+    return Math.max(-this.window.lateMs, Math.min(this.window.earlyMs, this.dueAt - this.clock.now()));
   }
 
   /** Flush as soon as the current I/O callbacks are done (a new viewer's start-up burst). */
   scheduleNow(f: Flushable): void {
-    if (this.urgent.size === 0) this.urgentSince ??= performance.now();
+    if (this.urgent.size === 0) this.urgentSince ??= this.clock.now();
     this.urgent.add(f);
-    this.immediate ??= setImmediate(this.runUrgent);
+    this.immediate ??= this.clock.setImmediate(this.runUrgent);
   }
 
   /**
@@ -241,7 +270,7 @@ export class FlushScheduler {
   }
 
   /**
-   * Since when (performance.now() ms) the oldest data not yet written has been waiting: viewers
+   * Since when (this.clock.now() ms) the oldest data not yet written has been waiting: viewers
    * marked dirty or urgent, or the tick in progress (its slices). Undefined when nothing waits. The
    * overload guard reads it: an event loop too busy to run ticks reports no lag, but its data waits.
    */
@@ -268,15 +297,15 @@ export class FlushScheduler {
     // Wall time, not process.cpuUsage(): the bursts hold the event loop for that long, which is
     // their share of a waiting tick's lag (the process's CPU time also counts GC and pool threads,
     // and could exceed the lag it is taken out of).
-    const t0 = performance.now();
+    const t0 = this.clock.now();
     for (const f of batch) f.flush();
-    const burstMs = performance.now() - t0;
+    const burstMs = this.clock.now() - t0;
     // With coalescing on, urgent runs are new viewers' start-up bursts, written at once: their
     // short lags would hide a tick lag that grows, so only the ticks count then, with the time
     // these bursts took (startupWorkMs) as the join's share of their lag.
     if (this.intervalMs > 0) this.startupWorkMs += burstMs;
     else if (since !== undefined && batch.size > 0) {
-      const now = performance.now();
+      const now = this.clock.now();
       this.onLag?.(now - since, now, 0);
     }
   };
@@ -286,7 +315,7 @@ export class FlushScheduler {
     for (const f of this.dirty) this.due.push(f);
     this.dirty = new Set();
     this.start = tickStart(this.ticks, this.due.length);
-    this.tickDirtySince = this.dirtySince ?? performance.now();
+    this.tickDirtySince = this.dirtySince ?? this.clock.now();
     this.tickStartupAt = this.dirtySince === undefined ? this.startupWorkMs : this.startupAtDirty;
     this.dirtySince = undefined;
     this.batches.clear();
@@ -300,21 +329,20 @@ export class FlushScheduler {
     this.sliceImmediate = undefined;
     // The work is the process's CPU time (user + system: the syscalls are most of it), not wall
     // time: a slice preempted by other processes did not cost more, and should not make it coalesce.
-    const c0 = process.cpuUsage();
+    const c0 = this.clock.cpuMs();
     const viewers = this.due.length;
     const done = this.flushDue(SLICE);
-    const c1 = process.cpuUsage(c0);
-    this.tickWorkMs += (c1.user + c1.system) / 1000;
+    this.tickWorkMs += this.clock.cpuMs() - c0;
     if (!done) {
-      this.sliceImmediate = setImmediate(this.runSlice);
+      this.sliceImmediate = this.clock.setImmediate(this.runSlice);
       return;
     }
     this.ticks++;
     this.policy.recordTick(viewers, this.tickBytes, this.tickWorkMs);
-    this.lastTickEnd = performance.now();
+    this.lastTickEnd = this.clock.now();
     this.onLag?.(this.lastTickEnd - this.tickDirtySince, this.lastTickEnd, this.startupWorkMs - this.tickStartupAt);
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
-    if (this.dirty.size > 0) this.deciding ??= setImmediate(this.decide);
+    if (this.dirty.size > 0) this.deciding ??= this.clock.setImmediate(this.decide);
   };
 
   /** Flushes up to `max` due viewers; at the end of the tick, forgets it and returns true. */
@@ -343,15 +371,15 @@ export class FlushScheduler {
 
   /** Flushes everything now and stops the timers. */
   close(): void {
-    clearTimeout(this.timer);
-    if (this.deciding) clearImmediate(this.deciding);
+    this.clock.clearTimeout(this.timer);
+    if (this.deciding) this.clock.clearImmediate(this.deciding);
     this.deciding = undefined;
-    if (this.frameEnd) clearImmediate(this.frameEnd);
+    if (this.frameEnd) this.clock.clearImmediate(this.frameEnd);
     this.frameEnd = undefined;
     this.frame = undefined;
     this.alignDue = false;
-    if (this.immediate) clearImmediate(this.immediate);
-    if (this.sliceImmediate) clearImmediate(this.sliceImmediate);
+    if (this.immediate) this.clock.clearImmediate(this.immediate);
+    if (this.sliceImmediate) this.clock.clearImmediate(this.sliceImmediate);
     this.timer = undefined;
     this.immediate = undefined;
     this.sliceImmediate = undefined;
