@@ -30,6 +30,7 @@ import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import type { TraceOut } from './chat-node.js';
+import { connectLean } from './lib/ws-lean-reader.js';
 
 const SOCKETS = (process.env.ONAIR_BENCH_SOCKETS ?? '500,2000').split(',').map(Number).filter((n) => n > 0);
 const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
@@ -54,6 +55,8 @@ const BURSTS = Number(process.env.ONAIR_BENCH_BURSTS ?? 20);
 const BACKENDS = (process.env.ONAIR_BENCH_BACKENDS ?? 'one,redis').split(',');
 const TRACE = process.env.ONAIR_BENCH_TRACE === '1';
 const POSTER_SETTLE_MS = Number(process.env.ONAIR_BENCH_POSTER_SETTLE_MS ?? 2500);
+/** The reading sockets' client: `lean` (bench/lib/ws-lean-reader.ts, default) or `ws` (the library, as before 2026-11-28 afternoon). */
+const READER = process.env.ONAIR_BENCH_READER === 'ws' ? 'ws' : 'lean';
 
 interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; trace(): Promise<TraceOut>; stop(): Promise<void> }
@@ -106,6 +109,53 @@ async function startNode(env: Record<string, string>, core: number): Promise<Nod
 
 const token = (id: string) => jwt.sign({ typ: 'access', sub: id, username: `u${id}`, role: 'viewer' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
 
+/** What a reading socket needs of its client: closed at the end of a row. */
+interface ReadingSocket { terminate(): void }
+
+const NEEDLE = Buffer.from('"text":"t:', 'latin1');
+const WELCOME = Buffer.from('"welcome"', 'latin1');
+/**
+ * A lean reader socket (the default): a real WebSocket client (upgrade, frames from the server, pongs
+ * to the heartbeat's pings) whose read path is a frame parser over the socket's bytes
+ * (bench/lib/ws-lean-reader.ts); the delay is taken when the client holds the complete frame, and the
+ * payload's bytes are scanned for the send times as the `ws` reader scans its text.
+ */
+function leanReader(port: number, id: string, delays: number[], counter: { n: number }): Promise<ReadingSocket> {
+  return new Promise((resolve, reject) => {
+    let welcomed = false;
+    let lean: ReadingSocket | undefined;
+    const onMessage = (p: Buffer, atNow: number) => {
+      if (!welcomed && p.indexOf(WELCOME) !== -1) {
+        welcomed = true;
+        if (lean) resolve(lean);
+      }
+      let at = p.indexOf(NEEDLE);
+      while (at !== -1) {
+        const end = p.indexOf(0x22, at + 10);
+        const sent = Number(p.toString('latin1', at + 10, end));
+        if (sent > 0) {
+          counter.n++;
+          const delay = performance.timeOrigin + atNow - sent;
+          if (delays.length < 2_000_000) delays.push(delay);
+          if (perMessage) {
+            let xs = perMessage.get(sent);
+            if (!xs) perMessage.set(sent, (xs = []));
+            xs.push(delay);
+          }
+        }
+        at = p.indexOf(NEEDLE, end);
+      }
+    };
+    connectLean({
+      port, path: `/ws?token=${token(id)}&room_id=${ROOM}`, onMessage,
+      onClose: (code) => { if (!welcomed) reject(new Error(`closed before welcome: ${code}`)); },
+    }).then((s) => {
+      lean = s;
+      if (welcomed) resolve(s);
+    }, reject);
+  });
+}
+
 /** A reader socket: records the delay of every chat frame it gets (the text carries the send time). */
 function reader(port: number, id: string, delays: number[], counter: { n: number }, track = true): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -143,13 +193,13 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
   });
 }
 
-async function connectMany(port: number, n: number, delays: number[], counter: { n: number }): Promise<WebSocket[]> {
-  const out: WebSocket[] = [];
+async function connectMany(port: number, n: number, delays: number[], counter: { n: number }): Promise<ReadingSocket[]> {
+  const out: ReadingSocket[] = [];
   // In batches of 50, each socket retried (a loaded machine may answer an upgrade 503 when Redis is slow).
-  const one = async (id: string): Promise<WebSocket> => {
+  const one = async (id: string): Promise<ReadingSocket> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await reader(port, id, delays, counter);
+        return await (READER === 'lean' ? leanReader(port, id, delays, counter) : reader(port, id, delays, counter));
       } catch (err) {
         if (attempt >= 5) throw err;
         await wait(200 * attempt);
@@ -274,11 +324,13 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   const clientCpu = process.cpuUsage(clientCpu0);
   stalls.stop();
   const burst = delays.splice(0);
+  const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
+  process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (${burst.length} deliveries)\n`);
   const b1 = await nodes.read.stats();
   if (TRACE) {
     const readTrace = await nodes.read.trace();
     const postTrace = nodes.post === nodes.read ? readTrace : await nodes.post.trace();
-    printTrace(name, n, perMessage, readTrace, postTrace, stalls.stalls, (clientCpu.user + clientCpu.system) / 1000);
+    printTrace(name, n, perMessage, readTrace, postTrace, stalls.stalls, clientCpuMs);
   }
   perMessage = undefined;
   // The server's own share of the latency: encoding a frame and writing it to every socket (not the queueing on a loaded machine).

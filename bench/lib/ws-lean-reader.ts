@@ -1,0 +1,240 @@
+/**
+ * A lean WebSocket client for the benchmarks' reading sockets (bench:chat): a real RFC 6455 client
+ * (HTTP upgrade with Sec-WebSocket-Key, the server's Sec-WebSocket-Accept checked, real frames from the
+ * server), with a read path that costs the client as little as it can, so that a benchmark with
+ * thousands of readers in one process measures the server and not its own reader.
+ *
+ * Why not the `ws` client: per message it runs a Writable stream (the Receiver), an EventEmitter,
+ * a Buffer concat and a UTF-8 check, ~24 us of CPU per delivery at 5,000 sockets (docs/benchmarks.md),
+ * more than the server's ~11 us to write it. Here:
+ *   - every socket reads into ONE shared buffer (net.connect's `onread`): no Buffer and no stream
+ *     chunk per read; the callback runs synchronously, so the frames are parsed before the next read
+ *     can reuse the buffer; only the unfinished tail of a frame split across reads is copied out;
+ *   - `FrameReader` parses frames in place and hands each complete message's payload to `onMessage`
+ *     as a view (valid during the call only), with the time it completed: the delivery timestamp is
+ *     taken when the client holds the whole frame, as with `ws`;
+ *   - pings are answered with a masked pong carrying the same payload (control's heartbeat sends
+ *     WebSocket pings), a close is answered with a close (the server's code echoed) and ends the socket.
+ * Text is not UTF-8 validated and fragmented messages are joined (the server does not fragment).
+ */
+import { connect, type Socket } from 'node:net';
+import { createHash, randomBytes } from 'node:crypto';
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+export interface FrameHandlers {
+  /** A complete text or binary message; `payload` is a view valid only during the call. */
+  onMessage(payload: Buffer, opcode: 1 | 2): void;
+  onPing(payload: Buffer): void;
+  onClose(code: number, reason: string): void;
+  onError(err: Error): void;
+}
+
+/**
+ * RFC 6455 frames from a server (unmasked), pushed in any chunking: bytes in, messages out. A chunk
+ * passed to push() may be reused by the caller after the call: what is left of an unfinished frame
+ * is copied.
+ */
+export class FrameReader {
+  private pending: Buffer | undefined;
+  private fragments: Buffer[] = [];
+  private fragmentOpcode: 1 | 2 = 1;
+  private closed = false;
+
+  constructor(private readonly on: FrameHandlers) {}
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    let buf = chunk;
+    if (this.pending) {
+      buf = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let off = 0;
+    const end = buf.length;
+    while (off < end) {
+      if (end - off < 2) break;
+      const b0 = buf[off]!;
+      const b1 = buf[off + 1]!;
+      if (b1 & 0x80) return this.fail('a server frame is masked');
+      if (b0 & 0x70) return this.fail('reserved bits set');
+      let len = b1 & 0x7f;
+      let head = 2;
+      if (len === 126) {
+        if (end - off < 4) break;
+        len = buf.readUInt16BE(off + 2);
+        head = 4;
+      } else if (len === 127) {
+        if (end - off < 10) break;
+        const hi = buf.readUInt32BE(off + 2);
+        if (hi > 0x1fffff) return this.fail('frame length over 2^53');
+        len = hi * 2 ** 32 + buf.readUInt32BE(off + 6);
+        head = 10;
+      }
+      if (end - off - head < len) break;
+      const payload = buf.subarray(off + head, off + head + len);
+      off += head + len;
+      const fin = (b0 & 0x80) !== 0;
+      const opcode = b0 & 0x0f;
+      if (opcode === 1 || opcode === 2) {
+        if (this.fragments.length > 0) return this.fail('a new message inside a fragmented one');
+        if (fin) this.on.onMessage(payload, opcode);
+        else {
+          this.fragmentOpcode = opcode;
+          this.fragments.push(Buffer.from(payload));
+        }
+      } else if (opcode === 0) {
+        if (this.fragments.length === 0) return this.fail('a continuation without a message');
+        this.fragments.push(Buffer.from(payload));
+        if (fin) {
+          const whole = Buffer.concat(this.fragments);
+          this.fragments = [];
+          this.on.onMessage(whole, this.fragmentOpcode);
+        }
+      } else if (opcode === 9) {
+        this.on.onPing(payload);
+      } else if (opcode === 8) {
+        this.closed = true;
+        const code = payload.length >= 2 ? payload.readUInt16BE(0) : 1005;
+        this.on.onClose(code, payload.length > 2 ? payload.toString('utf8', 2) : '');
+        return;
+      } else if (opcode !== 10) {
+        return this.fail(`unknown opcode ${opcode}`);
+      }
+      if (this.closed) return;
+    }
+    if (off < end) this.pending = Buffer.from(buf.subarray(off, end));
+  }
+
+  private fail(why: string): void {
+    this.closed = true;
+    this.on.onError(new Error(`websocket: ${why}`));
+  }
+}
+
+/** A masked client frame (FIN set): pong, close or text. */
+export function clientFrame(opcode: number, payload: Buffer): Buffer {
+  const len = payload.length;
+  const head = len < 126 ? 2 : len < 65536 ? 4 : 10;
+  const out = Buffer.allocUnsafe(head + 4 + len);
+  out[0] = 0x80 | opcode;
+  if (head === 2) out[1] = 0x80 | len;
+  else if (head === 4) {
+    out[1] = 0x80 | 126;
+    out.writeUInt16BE(len, 2);
+  } else {
+    out[1] = 0x80 | 127;
+    out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
+    out.writeUInt32BE(len >>> 0, 6);
+  }
+  const mask = randomBytes(4);
+  mask.copy(out, head);
+  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i]! ^ mask[i & 3]!;
+  return out;
+}
+
+export interface LeanSocket {
+  readonly socket: Socket;
+  /** Sends a masked text frame. */
+  sendText(text: string): void;
+  /** Drops the TCP connection at once (as ws.terminate()). */
+  terminate(): void;
+}
+
+export interface LeanOptions {
+  port: number;
+  /** Path and query, e.g. `/ws?token=...&room_id=...`. */
+  path: string;
+  /** Each complete message, with the time (performance.now()) the client held the whole frame. */
+  onMessage(payload: Buffer, at: number): void;
+  onClose?(code: number, reason: string): void;
+}
+
+/** One shared read buffer for every lean socket of the process (reads are handled synchronously). */
+const SHARED = Buffer.allocUnsafe(256 * 1024);
+
+/** Opens a lean client: resolves once the server's 101 is checked; rejects on refusal or error. */
+export function connectLean(opts: LeanOptions): Promise<LeanSocket> {
+  return new Promise((resolve, reject) => {
+    const key = randomBytes(16).toString('base64');
+    const accept = createHash('sha1').update(key + GUID).digest('base64');
+    let header: Buffer | undefined = Buffer.alloc(0);
+    let settled = false;
+    let closing = false;
+    const fail = (err: Error) => {
+      socket.destroy();
+      if (!settled) {
+        settled = true;
+        reject(err);
+      }
+    };
+    const frames = new FrameReader({
+      onMessage: (payload) => opts.onMessage(payload, performance.now()),
+      onPing: (payload) => { if (!closing) socket.write(clientFrame(0xa, payload)); },
+      onClose: (code, reason) => {
+        if (!closing) {
+          closing = true;
+          const body = Buffer.alloc(code === 1005 ? 0 : 2);
+          if (body.length) body.writeUInt16BE(code, 0);
+          socket.end(clientFrame(0x8, body));
+        }
+        opts.onClose?.(code, reason);
+      },
+      onError: (err) => fail(err),
+    });
+    const lean: LeanSocket = {
+      get socket() { return socket; },
+      sendText: (text) => { socket.write(clientFrame(0x1, Buffer.from(text))); },
+      terminate: () => { socket.destroy(); },
+    };
+    const socket = connect({
+      host: '127.0.0.1',
+      port: opts.port,
+      onread: {
+        buffer: SHARED,
+        callback: (n: number, buf: Uint8Array) => {
+          const chunk = (buf as Buffer).subarray(0, n);
+          if (header === undefined) {
+            frames.push(chunk);
+            return true;
+          }
+          header = Buffer.concat([header, chunk]);
+          const at = header.indexOf('\r\n\r\n');
+          if (at === -1) {
+            if (header.length > 16384) fail(new Error('websocket: upgrade answer too long'));
+            return true;
+          }
+          const lines = header.subarray(0, at).toString('latin1').split('\r\n');
+          const rest = header.subarray(at + 4);
+          header = undefined;
+          if (!/^HTTP\/1\.1 101 /.test(lines[0] ?? '')) {
+            fail(new Error(`websocket: upgrade refused: ${lines[0]}`));
+            return false;
+          }
+          const got = lines.find((l) => /^sec-websocket-accept:/i.test(l))?.slice(21).trim();
+          if (got !== accept) {
+            fail(new Error('websocket: wrong Sec-WebSocket-Accept'));
+            return false;
+          }
+          settled = true;
+          resolve(lean);
+          if (rest.length > 0) frames.push(rest);
+          return true;
+        },
+      },
+    });
+    socket.setNoDelay(true);
+    socket.once('connect', () => {
+      socket.write(`GET ${opts.path} HTTP/1.1\r\nHost: 127.0.0.1:${opts.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`
+        + `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    });
+    socket.on('error', (err) => fail(err));
+    socket.on('close', () => {
+      if (!settled) fail(new Error('websocket: closed before the upgrade'));
+      else if (!closing) {
+        closing = true;
+        opts.onClose?.(1006, '');
+      }
+    });
+  });
+}
