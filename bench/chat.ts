@@ -325,7 +325,7 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   stalls.stop();
   const burst = delays.splice(0);
   const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
-  process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (${burst.length} deliveries)\n`);
+  process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (user ${((clientCpu.user / 1000) * 1000 / Math.max(1, burst.length) / 1000).toFixed(1)}, system ${(clientCpu.system / Math.max(1, burst.length)).toFixed(1)}; ${burst.length} deliveries)\n`);
   const b1 = await nodes.read.stats();
   if (TRACE) {
     const readTrace = await nodes.read.trace();
