@@ -331,6 +331,13 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
   process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (user ${(clientCpu.user / Math.max(1, burst.length)).toFixed(1)}, system ${(clientCpu.system / Math.max(1, burst.length)).toFixed(1)}; ${burst.length} deliveries)\n`);
   const b1 = await nodes.read.stats();
+  // Each message's own p99 and last socket, traced or not (each message is 1/BURSTS of the samples:
+  // one late message sets the burst's p99, and this line says which one).
+  const perMsg = [...perMessage.keys()].sort((a, b) => a - b).map((t) => {
+    const xs = [...perMessage!.get(t)!].sort((a, b) => a - b);
+    return `${pct(xs, 99).toFixed(0)}/${xs[xs.length - 1]!.toFixed(0)}`;
+  });
+  process.stderr.write(`  ${name}: per message p99/last socket (ms), in order: ${perMsg.join(' ')}\n`);
   if (TRACE) {
     const readTrace = await nodes.read.trace();
     const postTrace = nodes.post === nodes.read ? readTrace : await nodes.post.trace();
