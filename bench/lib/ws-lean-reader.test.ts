@@ -36,14 +36,19 @@ function recorder() {
   return { events, reader };
 }
 
-/** Feeds the chunks through one scratch buffer reused for every push (as the shared read buffer is). */
+/**
+ * Feeds the chunks through one scratch buffer reused for every push (as the shared read buffer is),
+ * in turn as a view of the chunk and as the whole buffer with the chunk's length (the rest garbage).
+ */
 function feed(reader: FrameReader, bytes: Buffer, cuts: number[]): void {
-  const scratch = Buffer.alloc(bytes.length);
+  const scratch = Buffer.alloc(bytes.length + 16, 0xee);
   let from = 0;
+  let i = 0;
   for (const to of [...cuts, bytes.length]) {
     if (to <= from) continue;
     bytes.copy(scratch, 0, from, to);
-    reader.push(scratch.subarray(0, to - from));
+    if (i++ % 2 === 0) reader.push(scratch.subarray(0, to - from));
+    else reader.push(scratch, to - from);
     scratch.fill(0xee); // a reader that kept a view of the chunk sees garbage
     from = to;
   }

@@ -43,15 +43,17 @@ export class FrameReader {
 
   constructor(private readonly on: FrameHandlers) {}
 
-  push(chunk: Buffer): void {
+  /** Parses chunk[0, length) (length: the whole chunk by default; the shared read buffer passes the bytes read). */
+  push(chunk: Buffer, length = chunk.length): void {
     if (this.closed) return;
     let buf = chunk;
+    let end = length;
     if (this.pending) {
-      buf = Buffer.concat([this.pending, chunk]);
+      buf = Buffer.concat([this.pending, chunk.subarray(0, length)]);
+      end = buf.length;
       this.pending = undefined;
     }
     let off = 0;
-    const end = buf.length;
     while (off < end) {
       if (end - off < 2) break;
       const b0 = buf[off]!;
@@ -193,12 +195,11 @@ export function connectLean(opts: LeanOptions): Promise<LeanSocket> {
       onread: {
         buffer: SHARED,
         callback: (n: number, buf: Uint8Array) => {
-          const chunk = (buf as Buffer).subarray(0, n);
           if (header === undefined) {
-            frames.push(chunk);
+            frames.push(buf as Buffer, n);
             return true;
           }
-          header = Buffer.concat([header, chunk]);
+          header = Buffer.concat([header, (buf as Buffer).subarray(0, n)]);
           const at = header.indexOf('\r\n\r\n');
           if (at === -1) {
             if (header.length > 16384) fail(new Error('websocket: upgrade answer too long'));
