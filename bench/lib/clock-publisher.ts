@@ -1,6 +1,6 @@
 /**
  * The benchmark's publisher: the stress tool's probe publisher (the sample paced like -re, with
- * the wall clock in an SEI NAL every 200 ms: stress/flv/clock-sei.ts), run as a child pinned to
+ * the wall clock in an SEI NAL every 7th video frame: stress/flv/clock-sei.ts), run as a child pinned to
  * the load core, so the servers' latency can be read at the viewers and the load generator's busy
  * event loop does not jitter the stream. `node --import tsx bench/lib/clock-publisher.ts SAMPLE URL`
  * publishes until SIGTERM; on failure it prints the reason and exits 1. Never logs the URL.

@@ -1,7 +1,7 @@
 /**
  * The latency probe: a Node RTMP publisher that sends the same sample as the ffmpeg publishers,
- * paced by the wall clock like -re, looping, and puts Date.now() into an SEI NAL at the front of a
- * video frame every CLOCK_EVERY_MS (see flv/clock-sei.ts). Viewers of this stream measure latency.
+ * paced by the wall clock like -re, looping, and puts Date.now() into an SEI NAL at the front of
+ * every CLOCK_EVERY_FRAMES-th video frame (see flv/clock-sei.ts). Viewers of this stream measure latency.
  */
 import { readFileSync } from 'node:fs';
 import { encodeAmf0 } from '../../media/protocols/rtmp/amf0.js';
@@ -10,7 +10,14 @@ import { withClock } from '../flv/clock-sei.js';
 import { readFlvFile, type FileTag } from '../flv/flv-file.js';
 import type { Publisher } from './ffmpeg-publisher.js';
 
-const CLOCK_EVERY_MS = 200;
+/**
+ * Every 7th video frame carries the clock (~233 ms at 30 fps). Counted in frames, and 7 because it
+ * shares no factor with the 2-6 frame patterns of frame-aligned flush ticks (media/stream/flush-policy.ts):
+ * a clock every 200 ms (every 6th frame at 30 fps) fell on the same phase of a 2- or 3-frame tick
+ * pattern for a whole run, so one run's p50 read only frames written at their fan-out (~7 ms) and the next
+ * only frames that waited a tick (~36 ms). With 7 the samples rotate through every phase.
+ */
+const CLOCK_EVERY_FRAMES = 7;
 const TICK_MS = 5;
 /** A server that cannot take the stream in real time: give up rather than buffer without bound. */
 const MAX_QUEUED_BYTES = 8 * 1024 * 1024;
@@ -53,7 +60,7 @@ export function startProbePublisher(samplePath: string, url: string, label: stri
     const t0 = Date.now();
     let loop = 0;
     let i = 0;
-    let lastClock = 0;
+    let videoFrames = 0;
     timer = setInterval(() => {
       const elapsed = Date.now() - t0;
       // Bounded per tick: at most one sample's worth of tags.
@@ -63,11 +70,7 @@ export function startProbePublisher(samplePath: string, url: string, label: stri
         if (ts > elapsed) break;
         let body = tag.body;
         const now = Date.now();
-        if (tag.type === 9 && now - lastClock >= CLOCK_EVERY_MS) {
-          const stamped = withClock(body, now);
-          if (stamped !== body) lastClock = now;
-          body = stamped;
-        }
+        if (tag.type === 9 && videoFrames++ % CLOCK_EVERY_FRAMES === 0) body = withClock(body, now);
         client.sendMedia(tag.type, Math.round(ts), body);
         if (++i === media.length) {
           i = 0;
