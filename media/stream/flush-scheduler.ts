@@ -50,12 +50,12 @@ interface Batch {
 const SLICE = 64;
 
 /**
- * The clock and timers the scheduler runs on: the process's (this.clock.now(), its CPU time, Node's
+ * The clock and timers the scheduler runs on: the process's (performance.now(), its CPU time, Node's
  * timers) unless a test passes a fake one, which lets the tests drive the real scheduler's decisions
  * over seconds of a stream without waiting for them.
  */
 export interface SchedulerClock {
-  /** Wall time, ms (this.clock.now()). */
+  /** Monotonic wall time, ms (performance.now() in production). */
   now(): number;
   /** The process's CPU time so far (user + system), ms. */
   cpuMs(): number;
