@@ -166,8 +166,10 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await ops.goto(`http://127.0.0.1:${stack.httpPort}/admin#audits`);
       const report = ops.locator('#reports-table tr', { hasText: 'spam in chat' });
       await report.waitFor({ timeout: 10_000 });
+      // The moderation log is a fetch of its own: the reports table being there does not mean it is.
       for (const action of ['delete_message', 'mute', 'set_admin']) {
-        assert.equal(await ops.locator(`#modlog-table tr[data-action="${action}"]`).count(), 1, `the log shows ${action}`);
+        await ops.locator(`#modlog-table tr[data-action="${action}"]`).first().waitFor({ timeout: 10_000 });
+        assert.equal(await ops.locator(`#modlog-table tr[data-action="${action}"]`).count(), 1, `the log shows ${action} once`);
       }
       await shot(ops, 'admin-audits');
       await report.locator('button.dismiss').click();
