@@ -119,6 +119,30 @@ interface ReadingSocket { terminate(): void }
 const NEEDLE = Buffer.from('"text":"t:', 'latin1');
 const WELCOME = Buffer.from('"welcome"', 'latin1');
 /**
+ * Records every chat message in a frame's payload (its text carries the send time): its delay from the
+ * send to `atNow` (performance.now() when the client held the frame), and per message when tracked.
+ * The bytes are scanned, not JSON-parsed, so the clients' cost stays small.
+ */
+function recordDeliveries(p: Buffer, atNow: number, delays: number[], counter: { n: number }, track: boolean): void {
+  let at = p.indexOf(NEEDLE);
+  while (at !== -1) {
+    const end = p.indexOf(0x22, at + 10);
+    const sent = Number(p.toString('latin1', at + 10, end));
+    if (sent > 0) {
+      counter.n++;
+      const delay = performance.timeOrigin + atNow - sent;
+      if (delays.length < 2_000_000) delays.push(delay);
+      if (perMessage && track) {
+        let xs = perMessage.get(sent);
+        if (!xs) perMessage.set(sent, (xs = []));
+        xs.push(delay);
+      }
+    }
+    at = p.indexOf(NEEDLE, end);
+  }
+}
+
+/**
  * A lean reader socket (the default): a real WebSocket client (upgrade, frames from the server, pongs
  * to the heartbeat's pings) whose read path is a frame parser over the socket's bytes
  * (bench/lib/ws-lean-reader.ts); the delay is taken when the client holds the complete frame, and the
@@ -133,22 +157,7 @@ function leanReader(port: number, id: string, delays: number[], counter: { n: nu
         welcomed = true;
         if (lean) resolve(lean);
       }
-      let at = p.indexOf(NEEDLE);
-      while (at !== -1) {
-        const end = p.indexOf(0x22, at + 10);
-        const sent = Number(p.toString('latin1', at + 10, end));
-        if (sent > 0) {
-          counter.n++;
-          const delay = performance.timeOrigin + atNow - sent;
-          if (delays.length < 2_000_000) delays.push(delay);
-          if (perMessage) {
-            let xs = perMessage.get(sent);
-            if (!xs) perMessage.set(sent, (xs = []));
-            xs.push(delay);
-          }
-        }
-        at = p.indexOf(NEEDLE, end);
-      }
+      recordDeliveries(p, atNow, delays, counter, true);
     };
     connectLean({
       port, path: `/ws?token=${token(id)}&room_id=${ROOM}`, onMessage,
@@ -166,27 +175,11 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(id)}&room_id=${ROOM}`, { perMessageDeflate: false });
     let welcomed = false;
     ws.on('message', (data: Buffer) => {
-      const s = data.toString('latin1');
-      if (!welcomed && s.includes('"welcome"')) {
+      if (!welcomed && data.indexOf(WELCOME) !== -1) {
         welcomed = true;
         resolve(ws);
       }
-      let at = s.indexOf('"text":"t:');
-      while (at !== -1) {
-        const end = s.indexOf('"', at + 10);
-        const sent = Number(s.slice(at + 10, end));
-        if (sent > 0) {
-          counter.n++;
-          const delay = performance.timeOrigin + performance.now() - sent;
-          if (delays.length < 2_000_000) delays.push(delay);
-          if (perMessage && track) {
-            let xs = perMessage.get(sent);
-            if (!xs) perMessage.set(sent, (xs = []));
-            xs.push(delay);
-          }
-        }
-        at = s.indexOf('"text":"t:', end);
-      }
+      recordDeliveries(data, performance.now(), delays, counter, track);
     });
     ws.on('error', (err) => {
       if (!welcomed) reject(err);
