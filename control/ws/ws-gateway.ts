@@ -16,9 +16,11 @@ export interface UpgradeRoute {
   matches(url: URL): boolean;
   /**
    * Authenticates and prepares; throws an OnairError to refuse (its status and code are sent).
-   * Returns what to run on the accepted socket.
+   * Returns what to run on the accepted socket. The request is not handed on: whatever the route
+   * needs of it (ids, claims) it keeps from here, so the request, its headers and its URL (with the
+   * token) are not held for the socket's lifetime.
    */
-  accept(req: IncomingMessage, url: URL): Promise<(ws: WebSocket, req: IncomingMessage) => void>;
+  accept(req: IncomingMessage, url: URL): Promise<(ws: WebSocket) => void>;
 }
 
 export interface WsGatewayOptions {
@@ -28,14 +30,25 @@ export interface WsGatewayOptions {
   maxPayload?: number;
 }
 
+/** Until ws takes the socket over (it adds its own error handling), a socket error only closes it. */
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 export class WsGateway {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<WebSocket>();
+  /** One 'close' listener shared by every socket (called with the socket as `this`): no closure per socket. */
+  private readonly untrack: (this: WebSocket) => void;
   private closed = false;
 
   constructor(private readonly options: WsGatewayOptions) {
     // No compression: it costs CPU per socket per frame, and chat frames are small.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayload ?? 16 * 1024, perMessageDeflate: false, clientTracking: false });
+    const sockets = this.sockets;
+    this.untrack = function untrack(this: WebSocket) {
+      sockets.delete(this);
+    };
   }
 
   /** How many sockets are open through this gateway. */
@@ -53,7 +66,7 @@ export class WsGateway {
     }
     const route = this.options.routes.find((r) => r.matches(url));
     if (!route) return false;
-    socket.on('error', () => socket.destroy());
+    socket.on('error', destroyOnError);
     if (this.closed) {
       refuse(socket, 503, 'shutting_down', 'the server is shutting down');
       return true;
@@ -62,20 +75,7 @@ export class WsGateway {
       refuse(socket, 400, 'not_websocket', 'expected a WebSocket upgrade');
       return true;
     }
-    route.accept(req, url).then((open) => {
-      if (socket.destroyed) return;
-      if (this.closed) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
-      this.wss.handleUpgrade(req, socket, head, (ws) => {
-        this.sockets.add(ws);
-        ws.once('close', () => this.sockets.delete(ws));
-        try {
-          open(ws, req);
-        } catch (err) {
-          this.options.log.error({ err }, 'opening a WebSocket failed');
-          ws.terminate();
-        }
-      });
-    }, (err: unknown) => {
+    route.accept(req, url).then((open) => this.complete(req, socket, head, open), (err: unknown) => {
       if (err instanceof OnairError) {
         const status = statusOf(err);
         refuse(socket, status, err.code, status === 500 ? 'internal error' : err.message);
@@ -85,6 +85,30 @@ export class WsGateway {
       }
     });
     return true;
+  }
+
+  /**
+   * Completes an accepted upgrade. Kept apart from handleUpgrade on purpose: a listener created in
+   * there would hold its scope (the request, its headers, the URL with the token: ~2 KB) for as
+   * long as the socket lives. Nothing made here outlives the handshake but the socket itself.
+   */
+  private complete(req: IncomingMessage, socket: Duplex, head: Buffer, open: (ws: WebSocket) => void): void {
+    if (socket.destroyed) return;
+    if (this.closed) return refuse(socket, 503, 'shutting_down', 'the server is shutting down');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.adopt(ws, socket, open));
+  }
+
+  private adopt(ws: WebSocket, socket: Duplex, open: (ws: WebSocket) => void): void {
+    // ws handles the socket's errors from now on.
+    socket.removeListener('error', destroyOnError);
+    this.sockets.add(ws);
+    ws.on('close', this.untrack);
+    try {
+      open(ws);
+    } catch (err) {
+      this.options.log.error({ err }, 'opening a WebSocket failed');
+      ws.terminate();
+    }
   }
 
   /** Cuts every socket without a close frame and refuses new upgrades (what clients see when a node dies; tests). */
