@@ -72,7 +72,7 @@ export class ChatConn implements RoomSocket {
     private readonly log: Logger,
   ) {
     // Shared listeners (called with the socket as `this`) that find their ChatConn on the socket:
-    // four closures per socket, each with its own context, are ~0.5 KB at 5,000 sockets' scale.
+    // four closures and a `once` wrapper were ~0.6 KB of every socket's heap (docs/benchmarks.md, LOADED of 2026-11-28 17:25).
     (ws as ConnSocket)[CONN] = this;
     ws.on('message', onMessage);
     ws.on('pong', onPong);
