@@ -42,6 +42,7 @@ function sources(dir) {
  * compile each of them: ~540-760 ms of CPU here against ~220-260 ms for the one file (and ~10 MB
  * less RSS once loaded). It still loads with the first offer only (idle RSS unchanged). The named
  * exports are listed from werift itself, so the bundle exports exactly what `werift` does.
+ * tweetnacl and @fidm/x509 stay external (see native-dtls-crypto.ts).
  */
 async function bundleWerift() {
   const names = Object.keys(createRequire(import.meta.url)('werift')).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n) && n !== 'default');
@@ -54,6 +55,10 @@ async function bundleWerift() {
     platform: 'node',
     target: 'node20',
     logLevel: 'warning',
+    // Imported from node_modules at run time, not copied in: media/servers/whep/native-dtls-crypto.ts
+    // replaces their X25519 and signing functions with node:crypto on the module objects Node loaded,
+    // which must be the ones werift calls (as they are under tsx). Two small CommonJS packages.
+    external: ['tweetnacl', '@fidm/x509'],
     // werift's CommonJS calls require() for Node's built-ins: an ESM bundle needs one.
     banner: { js: "import { createRequire as __onairRequire } from 'node:module'; const require = __onairRequire(import.meta.url);" },
   });

@@ -1,6 +1,7 @@
 import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from 'werift';
 import type { IceServer } from '../../../core/config/ice-servers.js';
 import type { PeerSettings } from './http.js';
+import { useNativeDtlsCrypto } from './native-dtls-crypto.js';
 
 const h264 = () =>
   new RTCRtpCodecParameters({
@@ -18,6 +19,8 @@ function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefi
 
 /** A werift peer that sends H.264 and Opus, with the configured ICE host addresses and ports. */
 export function createPeer(s: PeerSettings): RTCPeerConnection {
+  // X25519 and the key signature of its DTLS handshakes through node:crypto (once per process).
+  useNativeDtlsCrypto();
   return new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
@@ -158,6 +161,7 @@ export function holdEarlyDtls(pc: RTCPeerConnection): () => number {
  * never throws (a failed warm-up only means the first viewer pays as before).
  */
 export async function warmUp(s: PeerSettings, ms = 5000): Promise<boolean> {
+  useNativeDtlsCrypto();
   const viewer = new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: ['127.0.0.1'],

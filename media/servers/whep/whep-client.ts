@@ -1,5 +1,6 @@
 import { request } from 'node:http';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
+import { useNativeDtlsCrypto } from './native-dtls-crypto.js';
 import { gathered, skipDefaultStun } from './peer.js';
 
 export interface WhepClientStats {
@@ -54,6 +55,7 @@ export async function whepPlay(
   url: string,
   opts: { bearer?: string; iceHosts?: string[]; /** Tests: adjusts the peer before its offer. */ beforeOffer?: (pc: RTCPeerConnection) => void } = {},
 ): Promise<WhepPlay> {
+  useNativeDtlsCrypto(); // the client's handshakes too (bench:webrtc's viewers share the cores)
   const pc = new RTCPeerConnection({
     codecs: {
       video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' })],
