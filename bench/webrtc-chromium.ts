@@ -103,10 +103,11 @@ interface Stamps { post: number; answer: number; ice: number; conn: number; fram
 interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
 
 /** The media process from a compiled build in `dir`: bench/webrtc.ts --server --web, in plain JavaScript. */
-function distServer(dir: string, warm: boolean): string {
+function distServer(dir: string, warm: boolean, jsDtls: boolean): string {
   const at = (f: string) => JSON.stringify(pathToFileURL(join(dir, f)).href);
   return `
     import { createServer } from 'node:http';
+    if (${jsDtls}) (await import(${at('media/servers/whep/native-dtls-crypto.js')})).chooseDtlsCrypto(false);
     const { startEngine, testConfig, testHooks } = await import(${at('media/engine-test-kit.js')});
     const { createLogger } = await import(${at('core/logging/logger.js')});
     const { createWebHandler } = await import(${at('web/serve.js')});
@@ -132,10 +133,12 @@ async function main(): Promise<void> {
   // --profile DIR: the media process runs with --cpu-prof (a .cpuprofile in DIR when it exits).
   // --no-warm: werift loads with the first offer (media.webrtcWarm off), as before it was warmed at the publish.
   const noWarm = process.argv.includes('--no-warm');
+  // --js-dtls: werift's own JavaScript for X25519 and signing (A/B of media/servers/whep/native-dtls-crypto.ts).
+  const jsDtls = process.argv.includes('--js-dtls');
   const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
   const { server, ports, phases, warmUp } = await startWebrtcBenchServer(distDir
-    ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir), !noWarm)]
-    : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web', ...(noWarm ? ['--no-warm'] : [])]);
+    ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir), !noWarm, jsDtls)]
+    : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web', ...(noWarm ? ['--no-warm'] : []), ...(jsDtls ? ['--js-dtls'] : [])]);
   const cpuOf = () => {
     const s = parseProcStat(readFileSync(`/proc/${server.pid}/stat`, 'latin1'));
     return s ? { at: performance.now(), cpu: s.ticks / 100 } : undefined;
@@ -172,8 +175,14 @@ async function main(): Promise<void> {
           return (err as Error).message.split('\n')[0]!;
         }
       }));
+      // The media process's CPU in the second after the POSTs (the joins: answers, ICE, DTLS, first
+      // frames) less the second before (the camera's ingest), per viewer: 'srv join cpu ms'.
+      const cBase = cpuOf();
+      await new Promise((r) => setTimeout(r, 1000));
       const c0 = cpuOf();
       firstPost ??= performance.now();
+      let cJoin: ReturnType<typeof cpuOf>;
+      const joinTimer = setTimeout(() => (cJoin = cpuOf()), 1000);
       await Promise.all(pages.map((page) => page.evaluate('window.__release()').catch(() => {})));
       const results = await Promise.all(pages.map(async (page, i): Promise<PageResult> => {
         try {
@@ -193,6 +202,8 @@ async function main(): Promise<void> {
         }
       }));
       const c1 = cpuOf();
+      clearTimeout(joinTimer);
+      const joinCpuMs = cBase && c0 && cJoin! ? Math.max(0, (cJoin!.cpu - c0.cpu) / ((cJoin!.at - c0.at) / 1000) - (c0.cpu - cBase.cpu) / ((c0.at - cBase.at) / 1000)) * 1000 / n : undefined;
       await Promise.all(pages.map((p) => p.close().catch(() => {})));
       const ok = results.filter((r) => r.stamps && r.stamps.frame >= 0);
       const since = (k: keyof Stamps) => ok.filter((r) => r.stamps![k] >= 0).map((r) => r.stamps![k] - r.stamps!.post);
@@ -203,7 +214,7 @@ async function main(): Promise<void> {
         p50p95(since('answer')), p50p95(since('ice')), p50p95(since('conn')), p50p95(since('frame')),
         p50p95(phases.map((p) => p.answered)), p50p95(valid(phases.map((p) => p.dtls))), p50p95(phases.map((p) => p.firstFrame)),
         p50p95(lat), fixed(percentile(results.filter((r) => r.fps > 0).map((r) => r.fps), 50), 1),
-        fixed(c0 && c1 ? ((c1.cpu - c0.cpu) / ((c1.at - c0.at) / 1000)) * 100 : undefined, 1), up().replace('load average: ', ''),
+        fixed(c0 && c1 ? ((c1.cpu - c0.cpu) / ((c1.at - c0.at) / 1000)) * 100 : undefined, 1), fixed(joinCpuMs, 0), up().replace('load average: ', ''),
       ]);
       const errors = [...new Set(results.map((r) => r.error).filter(Boolean))];
       console.log(`N=${n} done${errors.length ? ` (errors: ${errors.join('; ')})` : ''}`);
@@ -223,8 +234,9 @@ async function main(): Promise<void> {
   // the rest from the POST: answer received, ICE connected, peer connected (ICE + DTLS), first frame
   // presented (TTFF); the server's answer made, DTLS done and first frame sent, from the offer's arrival; g2g:
   // glass-to-glass from the burned-in clock; fps: frames presented per second while sampling;
-  // srv cpu: the media process over the whole step (join and sampling), % of one core.
-  const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv answer', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'load after'];
+  // srv cpu: the media process over the whole step (join and sampling), % of one core; srv join cpu ms:
+  // its CPU in the second after the POSTs less the second before, per viewer (10 ms ticks: coarse).
+  const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv answer', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'srv join cpu ms', 'load after'];
   console.log(`\n${formatTable(headers, rows)}`);
   // The first step's first viewer is the process's first WHEP offer: warmed up at the publish or not.
   console.log(warmUp.at === undefined

@@ -53,6 +53,8 @@ async function serverMain(): Promise<void> {
   // Info logs as JSON lines on stdout: the parent reads the ports line and each viewer's phases
   // ('webrtc viewer started') from them and ignores the rest.
   const log = createLogger({ level: 'info', name: 'bench-media' });
+  // --js-dtls: werift's own JavaScript for X25519 and signing (A/B of native-dtls-crypto.ts).
+  if (process.argv.includes('--js-dtls')) (await import('../media/servers/whep/native-dtls-crypto.js')).chooseDtlsCrypto(false);
   // WebRTC warmed up at the publish as in production (media.webrtcWarm), unless --no-warm.
   const h = await startEngine({ hooks: testHooks(),
     config: testConfig({ statsInterval: 5000, webrtcWarm: !process.argv.includes('--no-warm') }), log });

@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, createSign, diffieHellman, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { createRequire } from 'node:module';
+import { CipherContext } from 'werift';
 
 /**
  * werift's DTLS handshake through node:crypto (OpenSSL) instead of JavaScript, for the two steps of
@@ -23,6 +24,9 @@ import { createRequire } from 'node:module';
  * original function, so behaviour does not change: a key pair this file did not make, or a peer's
  * public key OpenSSL refuses (a small-order point: tweetnacl then returns zeros as before).
  *
+ * - **The client's CertificateVerify signature** (werift as the DTLS client: bench:webrtc's viewers,
+ *   the warm-up's): werift's `CipherContext.signatureData` hands OpenSSL the key as PEM text, parsed
+ *   again for every signature; it gets the same parsed KeyObject.
  * - **The certificate, parsed again for every peer**: werift parses the process's one certificate and
  *   key from PEM (@fidm/x509's `Certificate.fromPEM`, `PrivateKey.fromPEM`: ASN.1 in JavaScript,
  *   ~1-2 ms each) in every DTLS transport, and the certificate again each time a peer's SDP reads
@@ -42,6 +46,11 @@ interface FidmPrivateKey {
   toPEM(): string;
   sign(data: Buffer, hashAlgorithm: string): Buffer;
 }
+interface SignatureContext {
+  localPrivateKey?: FidmPrivateKey;
+  signatureData(data: Buffer, hash: string): Buffer;
+}
+
 interface FromPem {
   fromPEM(pem: Buffer): unknown;
 }
@@ -104,6 +113,8 @@ export function useNativeDtlsCrypto(): boolean {
   const jsKeyPair = nacl.box.keyPair;
   const jsScalarMult = nacl.scalarMult;
   const jsSign = x509.PrivateKey.prototype.sign;
+  const cipherProto = CipherContext.prototype as unknown as SignatureContext;
+  const jsSignatureData = cipherProto.signatureData;
   const certFromPem = x509.Certificate.fromPEM;
   const keyFromPem = x509.PrivateKey.fromPEM;
   x509.Certificate.fromPEM = parsedOnce(certFromPem, x509.Certificate);
@@ -132,18 +143,27 @@ export function useNativeDtlsCrypto(): boolean {
       return jsScalarMult.call(this, n, p);
     }
   }, jsScalarMult);
+  const keyObject = (k: FidmPrivateKey): KeyObject => {
+    let key = signingKeys.get(k);
+    if (!key) signingKeys.set(k, (key = createPrivateKey(k.toPEM())));
+    return key;
+  };
   x509.PrivateKey.prototype.sign = function (this: FidmPrivateKey, data: Buffer, hashAlgorithm: string): Buffer {
     // Keys @fidm signs itself (Ed25519) keep its path.
     if (x509.PrivateKey._signers[this.oid] != null) return jsSign.call(this, data, hashAlgorithm);
-    let key = signingKeys.get(this);
-    if (!key) signingKeys.set(this, (key = createPrivateKey(this.toPEM())));
     nativeDtlsCalls.sign++;
-    return createSign(hashAlgorithm).update(data).sign(key);
+    return createSign(hashAlgorithm).update(data).sign(keyObject(this));
+  };
+  cipherProto.signatureData = function (this: SignatureContext, data: Buffer, hash: string): Buffer {
+    if (!this.localPrivateKey) return jsSignatureData.call(this, data, hash);
+    nativeDtlsCalls.sign++;
+    return createSign(hash).update(data).sign(keyObject(this.localPrivateKey));
   };
   restoreFn = () => {
     nacl.box.keyPair = jsKeyPair;
     nacl.scalarMult = jsScalarMult;
     x509.PrivateKey.prototype.sign = jsSign;
+    cipherProto.signatureData = jsSignatureData;
     x509.Certificate.fromPEM = certFromPem;
     x509.PrivateKey.fromPEM = keyFromPem;
   };
