@@ -70,7 +70,7 @@ describe('the production build (dist/)', () => {
     assert.ok(!existsSync(join(ROOT, 'dist/core/tokens/tokens.test.js')));
   });
 
-  it('WebRTC (werift) is one bundled file the built code imports, and two peers from it connect (ICE + DTLS)', () => {
+  it('WebRTC (werift) is one bundled file the built code imports, and two peers from it connect (ICE + DTLS, X25519 and signatures through node:crypto)', () => {
     const vendor = join(ROOT, 'dist/vendor/werift.js');
     assert.ok(existsSync(vendor), 'dist/vendor/werift.js');
     const bare = spawnSync('grep', ['-rlE', `(from|import\\()\\s*["']werift["']`, join(ROOT, 'dist'), '--include=*.js'], { encoding: 'utf8' }).stdout.trim();
@@ -80,6 +80,9 @@ describe('the production build (dist/)', () => {
     const script = `
       import { createRequire } from 'node:module';
       import { RTCPeerConnection } from ${JSON.stringify(pathToFileURL(vendor).href)};
+      // X25519 and signing through node:crypto on the bundle's handshakes (tweetnacl and @fidm/x509 external).
+      import { nativeDtlsCalls, useNativeDtlsCrypto } from ${JSON.stringify(pathToFileURL(join(ROOT, 'dist/media/servers/whep/native-dtls-crypto.js')).href)};
+      useNativeDtlsCrypto();
       const opts = { iceServers: [] };
       const a = new RTCPeerConnection(opts), b = new RTCPeerConnection(opts);
       const gathered = (pc) => new Promise((r) => pc.iceGatheringState === 'complete' ? r() : pc.iceGatheringStateChange.subscribe((s) => s === 'complete' && r()));
@@ -96,11 +99,12 @@ describe('the production build (dist/)', () => {
       await up;
       clearTimeout(timer);
       const fromNodeModules = Object.keys(createRequire(import.meta.url).cache).filter((f) => f.includes('/node_modules/werift/'));
-      console.log(JSON.stringify({ connected: true, fromNodeModules: fromNodeModules.length }));
+      const native = nativeDtlsCalls.x25519Shared >= 2 && nativeDtlsCalls.sign >= 2;
+      console.log(JSON.stringify({ connected: true, fromNodeModules: fromNodeModules.length, native }));
       process.exit(0);`;
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { connected: true, fromNodeModules: 0 });
+    assert.deepEqual(JSON.parse(r.stdout.trim().split('\n').at(-1)!), { connected: true, fromNodeModules: 0, native: true });
   });
 
   it('npm start: the all-in-one process starts from dist/, serves the API, pages and players, and stops on SIGTERM', async () => {
