@@ -24,7 +24,9 @@
  * ONAIR_BENCH_BACKENDS (one,redis), ONAIR_BENCH_BURSTS (default 20), ONAIR_BENCH_TRACE=1 (a line per burst message: where its time went),
  * ONAIR_BENCH_POSTER_SETTLE_MS (default 2500: the posters' join announcements go out before the burst; 0: burst at once),
  * ONAIR_BENCH_POSTER_CORE / ONAIR_BENCH_CLIENT_CORE (default 1, -1: unpinned; the reading node is on core 0),
- * ONAIR_BENCH_READER (lean, default; ws: the reading sockets are `ws` clients, as before 2026-11-28 14:00 UTC).
+ * ONAIR_BENCH_READER (lean, default; ws: the reading sockets are `ws` clients, as before 2026-11-28 14:00 UTC),
+ * ONAIR_BENCH_WARM=0 (no warm-up of the readers before the burst: warmReaders), ONAIR_BENCH_MARKS=1 (a stderr line per
+ * post with this process's performance.now(), to line the burst up with `node --trace-gc --trace-opt --trace-deopt` output).
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,7 +36,12 @@ import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import type { TraceOut } from './chat-node.js';
-import { connectLean } from './lib/ws-lean-reader.js';
+import { connectLean, warmPongWrites } from './lib/ws-lean-reader.js';
+import { SEND_TIME_NEEDLE, sendTimeAt } from './lib/send-time.js';
+import { textFrame } from '../control/chat/shared-frame.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 const SOCKETS = (process.env.ONAIR_BENCH_SOCKETS ?? '500,2000').split(',').map(Number).filter((n) => n > 0);
 const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
@@ -113,10 +120,13 @@ async function startNode(env: Record<string, string>, core: number): Promise<Nod
 
 const token = (id: string) => jwt.sign({ typ: 'access', sub: id, username: `u${id}`, role: 'viewer' }, SECRET, { algorithm: 'HS256', expiresIn: 3600 });
 
-/** What a reading socket needs of its client: closed at the end of a row. */
-interface ReadingSocket { terminate(): void }
+/** What a reading socket needs of its client: closed at the end of a row; fed synthetic frames by warmReaders. */
+interface ReadingSocket {
+  terminate(): void;
+  /** Runs this socket's read path on a text frame's payload as if the server had sent it (nothing goes on the wire). */
+  inject(payload: Buffer): void;
+}
 
-const NEEDLE = Buffer.from('"text":"t:', 'latin1');
 const WELCOME = Buffer.from('"welcome"', 'latin1');
 /**
  * Records every chat message in a frame's payload (its text carries the send time): its delay from the
@@ -124,10 +134,9 @@ const WELCOME = Buffer.from('"welcome"', 'latin1');
  * The bytes are scanned, not JSON-parsed, so the clients' cost stays small.
  */
 function recordDeliveries(p: Buffer, atNow: number, delays: number[], counter: { n: number }, track: boolean): void {
-  let at = p.indexOf(NEEDLE);
+  let at = p.indexOf(SEND_TIME_NEEDLE);
   while (at !== -1) {
-    const end = p.indexOf(0x22, at + 10);
-    const sent = Number(p.toString('latin1', at + 10, end));
+    const sent = sendTimeAt(p, at + 10);
     if (sent > 0) {
       counter.n++;
       const delay = performance.timeOrigin + atNow - sent;
@@ -138,8 +147,53 @@ function recordDeliveries(p: Buffer, atNow: number, delays: number[], counter: {
         xs.push(delay);
       }
     }
-    at = p.indexOf(NEEDLE, end);
+    at = p.indexOf(SEND_TIME_NEEDLE, at + 10);
   }
+}
+
+/** ONAIR_BENCH_WARM=0: no warm-up of the readers (the bench before 2026-11-28 18:00 UTC, for an A/B). */
+const WARM = process.env.ONAIR_BENCH_WARM !== '0';
+
+/**
+ * Runs the reading sockets' delivery path on synthetic chat frames before the burst, through the
+ * same closures the server's frames go through (lean: FrameReader.push -> onMessage ->
+ * recordDeliveries; ws: the 'message' listener), and then cuts the delivery arrays back to what they
+ * held: nothing is sent to the server, so none of the server's own first-time work is warmed.
+ * Why: until the burst the readers have only seen frames without a send time (welcome,
+ * announcements), so V8 optimised recordDeliveries and Buffer#indexOf without the branch that
+ * records one; the burst's first message deoptimised them and TurboFan recompiled them on the
+ * clients' core (~50 ms of compiler threads pinned with the clients, seen with --trace-deopt
+ * --trace-opt): the measuring tool's first-time work, timed as message 1's tail (docs/benchmarks.md).
+ * The pong path is warmed on a loopback connection of its own (warmPongWrites), for the same reason.
+ */
+async function warmReaders(sockets: ReadingSocket[], delays: number[], counter: { n: number }): Promise<number> {
+  const kept = { delays: delays.length, n: counter.n, perMessage };
+  perMessage = new Map();
+  const started = performance.now();
+  let fed = 0;
+  // At least 20,000 deliveries (TurboFan tiers a function up after some thousands of calls), in rounds over the sockets.
+  const rounds = Math.max(2, Math.ceil(20_000 / Math.max(1, sockets.length)));
+  for (let r = 0; r < rounds; r++) {
+    const t = (performance.timeOrigin + performance.now()).toFixed(1);
+    const payload = Buffer.from(JSON.stringify([{ v: 1, type: 'chat', id: `0-${r}`, user_id: '9', username: 'u9', text: `t:${t}`, ts: Date.now() }]));
+    for (const s of sockets) s.inject(payload);
+    fed += sockets.length;
+    await wait(0); // let the compiler's jobs land between rounds, as real frames come a turn at a time
+  }
+  // The heartbeat's pongs (one per socket per round, 15 s apart: a round can fall in the burst) write
+  // through Node's net/stream functions the readers have not used since their upgrade.
+  if (READER === 'lean') await warmPongWrites();
+  await wait(200); // the last concurrent recompiles finish off the event loop
+  // A full collection of this process now, as the nodes get one before their figures: the 5,000
+  // upgrades and the warm-up leave an old generation that otherwise starts an incremental mark in the
+  // burst (a Mark-Compact with a 20 ms step on message 1 in one run, --trace-gc).
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+  delays.length = kept.delays;
+  counter.n = kept.n;
+  perMessage = kept.perMessage;
+  process.stderr.write(`  readers warmed: ${fed.toLocaleString('en')} synthetic deliveries in ${(performance.now() - started).toFixed(0)} ms (not sent, not counted)\n`);
+  return fed;
 }
 
 /**
@@ -163,8 +217,9 @@ function leanReader(port: number, id: string, delays: number[], counter: { n: nu
       port, path: `/ws?token=${token(id)}&room_id=${ROOM}`, onMessage,
       onClose: (code) => { if (!welcomed) reject(new Error(`closed before welcome: ${code}`)); },
     }).then((s) => {
-      lean = s;
-      if (welcomed) resolve(s);
+      const socket: ReadingSocket = { terminate: () => s.terminate(), inject: (payload) => s.inject(textFrame(payload)) };
+      lean = socket;
+      if (welcomed) resolve(socket);
     }, reject);
   });
 }
@@ -196,7 +251,9 @@ async function connectMany(port: number, n: number, delays: number[], counter: {
   const one = async (id: string): Promise<ReadingSocket> => {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await (READER === 'lean' ? leanReader(port, id, delays, counter) : reader(port, id, delays, counter));
+        if (READER === 'lean') return await leanReader(port, id, delays, counter);
+        const ws = await reader(port, id, delays, counter);
+        return { terminate: () => ws.terminate(), inject: (payload) => ws.emit('message', payload, false) };
       } catch (err) {
         if (attempt >= 5) throw err;
         await wait(200 * attempt);
@@ -310,19 +367,24 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
     await nodes.read.trace();
     if (nodes.post !== nodes.read) await nodes.post.trace();
   }
+  if (WARM) await warmReaders(sockets, delays, counter);
   perMessage = new Map();
   const stalls = stallProbe();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+  loopDelay.enable();
   const clientCpu0 = process.cpuUsage();
   for (let i = 0; i < BURSTS; i++) {
+    if (process.env.ONAIR_BENCH_MARKS === '1') process.stderr.write(`MARK post ${i + 1} at ${performance.now().toFixed(1)}\n`);
     post();
     await wait(200);
   }
   await wait(1000);
   const clientCpu = process.cpuUsage(clientCpu0);
   stalls.stop();
+  loopDelay.disable();
   const burst = delays.splice(0);
   const clientCpuMs = (clientCpu.user + clientCpu.system) / 1000;
-  process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (user ${(clientCpu.user / Math.max(1, burst.length)).toFixed(1)}, system ${(clientCpu.system / Math.max(1, burst.length)).toFixed(1)}; ${burst.length} deliveries)\n`);
+  process.stderr.write(`  ${name}: clients (${READER} reader) ${clientCpuMs.toFixed(0)} ms CPU over the burst, ${((clientCpuMs * 1000) / Math.max(1, burst.length)).toFixed(1)} us per delivery (user ${(clientCpu.user / Math.max(1, burst.length)).toFixed(1)}, system ${(clientCpu.system / Math.max(1, burst.length)).toFixed(1)}; ${burst.length} deliveries); event loop delay p99 ${(loopDelay.percentile(99) / 1e6).toFixed(1)} ms, max ${(loopDelay.max / 1e6).toFixed(1)} ms${WARM ? '' : '; readers NOT warmed (ONAIR_BENCH_WARM=0)'}\n`);
   const b1 = await nodes.read.stats();
   // Each message's own p99 and last socket, traced or not (each message is 1/BURSTS of the samples:
   // one late message sets the burst's p99, and this line says which one).

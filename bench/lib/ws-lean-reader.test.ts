@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { FrameReader, connectLean } from './ws-lean-reader.js';
+import { FrameReader, clientFrame, connectLean } from './ws-lean-reader.js';
 
 /** What the `ws` server sends, in order: short, 16-bit and 64-bit length texts, a ping, binary, a fragmented text, a close. */
 const SHORT = 'hello';
@@ -148,6 +148,26 @@ describe('bench lean WebSocket reader, against the real ws server', { timeout: 3
     assert.equal(code, 4002, 'the client echoed the close code');
     assert.deepEqual(got, [SHORT, MID, LONG]);
     assert.deepEqual(closed, [4002, 'done']);
+  });
+
+  it('injects bytes through its read path without sending them, and masks each frame with a new key', { timeout: 10_000 }, async () => {
+    const got: string[] = [];
+    const conn = once(wss, 'connection') as Promise<[WebSocket]>;
+    const lean = await connectLean({ port, path: '/plain', onMessage: (p) => got.push(p.toString('utf8')) });
+    const [server] = await conn;
+    const fromServer: string[] = [];
+    server.on('message', (m: Buffer) => fromServer.push(m.toString()));
+    // A server text frame (unmasked, 16-bit length), parsed as if read from the socket.
+    lean.inject(Buffer.concat([Buffer.from([0x81, 126, 0, MID.length + 1]), Buffer.from(MID)]));
+    lean.inject(Buffer.concat([Buffer.from([0x81, SHORT.length]), Buffer.from(SHORT)]));
+    assert.deepEqual(got, [MID, SHORT]);
+    // The server hears nothing of it; what the client does send arrives intact.
+    lean.sendText('after');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(fromServer, ['after']);
+    const masks = new Set(Array.from({ length: 64 }, () => clientFrame(0xa, Buffer.alloc(0)).subarray(2, 6).toString('hex')));
+    assert.ok(masks.size >= 63, `a new masking key per frame (${masks.size} distinct of 64)`);
+    lean.terminate();
   });
 
   it('rejects when the server refuses the upgrade', async () => {

@@ -17,8 +17,10 @@
  *     WebSocket pings), a close is answered with a close (the server's code echoed) and ends the socket.
  * Text is not UTF-8 validated and fragmented messages are joined (the server does not fragment).
  */
-import { connect, type Socket } from 'node:net';
-import { createHash, randomBytes } from 'node:crypto';
+import { connect, createServer, type Socket } from 'node:net';
+import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
 
@@ -129,10 +131,57 @@ export function clientFrame(opcode: number, payload: Buffer): Buffer {
     out.writeUInt32BE(Math.floor(len / 2 ** 32), 2);
     out.writeUInt32BE(len >>> 0, 6);
   }
-  const mask = randomBytes(4);
-  mask.copy(out, head);
-  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i]! ^ mask[i & 3]!;
+  const m = nextMask();
+  out[head] = MASKS[m]!;
+  out[head + 1] = MASKS[m + 1]!;
+  out[head + 2] = MASKS[m + 2]!;
+  out[head + 3] = MASKS[m + 3]!;
+  for (let i = 0; i < len; i++) out[head + 4 + i] = payload[i]! ^ MASKS[m + (i & 3)]!;
   return out;
+}
+
+/**
+ * Masking keys, 4 bytes each from a random pool refilled when used up: a heartbeat round is one pong
+ * per socket (5,000 at once in bench:chat), and one crypto call per pong was a cost of its own.
+ */
+const MASKS = Buffer.alloc(4096);
+let maskAt = MASKS.length;
+function nextMask(): number {
+  if (maskAt === MASKS.length) {
+    randomFillSync(MASKS);
+    maskAt = 0;
+  }
+  const m = maskAt;
+  maskAt += 4;
+  return m;
+}
+
+/** Writes a masked client frame on a socket: the one write path of pongs, closes and texts. */
+function sendFrame(socket: Socket, opcode: number, payload: Buffer): void {
+  socket.write(clientFrame(opcode, payload));
+}
+
+/**
+ * Runs the write path of a pong (clientFrame, then a socket write) `count` times on a loopback
+ * connection of its own, so that V8 has compiled it before a benchmark measures: the first heartbeat
+ * round otherwise recompiles Node's Writable/net write functions (~30-45 ms of TurboFan on the
+ * clients' core, seen with --trace-opt in bench:chat) in the middle of a burst. Nothing reaches a server.
+ */
+export async function warmPongWrites(count = 20_000): Promise<void> {
+  const sink = createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); });
+  sink.listen(0, '127.0.0.1');
+  await once(sink, 'listening');
+  const socket = connect({ host: '127.0.0.1', port: (sink.address() as AddressInfo).port });
+  await once(socket, 'connect');
+  socket.setNoDelay(true);
+  const payload = Buffer.from('');
+  for (let i = 0; i < count; i++) {
+    sendFrame(socket, 0xa, payload);
+    if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve)); // let the writes drain
+  }
+  socket.end();
+  await once(socket, 'close');
+  sink.close();
 }
 
 export interface LeanSocket {
@@ -141,6 +190,12 @@ export interface LeanSocket {
   sendText(text: string): void;
   /** Drops the TCP connection at once (as ws.terminate()). */
   terminate(): void;
+  /**
+   * Parses bytes as if this socket had read them (nothing is sent or received): a benchmark runs its
+   * read path on synthetic frames before it measures, so V8's first-time work on that path (type
+   * feedback, deoptimisation, recompiling) is not timed as the server's (bench/chat.ts, warmReaders).
+   */
+  inject(bytes: Buffer): void;
 }
 
 export interface LeanOptions {
@@ -172,7 +227,7 @@ export function connectLean(opts: LeanOptions): Promise<LeanSocket> {
     };
     const frames = new FrameReader({
       onMessage: (payload) => opts.onMessage(payload, performance.now()),
-      onPing: (payload) => { if (!closing) socket.write(clientFrame(0xa, payload)); },
+      onPing: (payload) => { if (!closing) sendFrame(socket, 0xa, payload); },
       onClose: (code, reason) => {
         if (!closing) {
           closing = true;
@@ -186,8 +241,13 @@ export function connectLean(opts: LeanOptions): Promise<LeanSocket> {
     });
     const lean: LeanSocket = {
       get socket() { return socket; },
-      sendText: (text) => { socket.write(clientFrame(0x1, Buffer.from(text))); },
+      sendText: (text) => { sendFrame(socket, 0x1, Buffer.from(text)); },
       terminate: () => { socket.destroy(); },
+      // Through the shared read buffer, as a real read (the same objects reach the parser and the handler).
+      inject: (bytes) => {
+        const n = bytes.copy(SHARED);
+        frames.push(SHARED, n);
+      },
     };
     const socket = connect({
       host: '127.0.0.1',
