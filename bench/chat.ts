@@ -36,7 +36,7 @@ import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
 import type { TraceOut } from './chat-node.js';
-import { connectLean, warmPongWrites } from './lib/ws-lean-reader.js';
+import { connectLean, warmReaderIo } from './lib/ws-lean-reader.js';
 import { SEND_TIME_NEEDLE, sendTimeAt } from './lib/send-time.js';
 import { textFrame } from '../control/chat/shared-frame.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -164,7 +164,7 @@ const WARM = process.env.ONAIR_BENCH_WARM !== '0';
  * records one; the burst's first message deoptimised them and TurboFan recompiled them on the
  * clients' core (~50 ms of compiler threads pinned with the clients, seen with --trace-deopt
  * --trace-opt): the measuring tool's first-time work, timed as message 1's tail (docs/benchmarks.md).
- * The pong path is warmed on a loopback connection of its own (warmPongWrites), for the same reason.
+ * The pong and read paths are warmed on a loopback connection of its own (warmReaderIo), for the same reason.
  */
 async function warmReaders(sockets: ReadingSocket[], delays: number[], counter: { n: number }): Promise<number> {
   const kept = { delays: delays.length, n: counter.n, perMessage };
@@ -181,8 +181,9 @@ async function warmReaders(sockets: ReadingSocket[], delays: number[], counter: 
     await wait(0); // let the compiler's jobs land between rounds, as real frames come a turn at a time
   }
   // The heartbeat's pongs (one per socket per round, 15 s apart: a round can fall in the burst) write
-  // through Node's net/stream functions the readers have not used since their upgrade.
-  if (READER === 'lean') await warmPongWrites();
+  // through Node's net/stream functions the readers have not used since their upgrade, and Node's read
+  // callback (onStreamRead) was not yet compiled for 5,000 sockets' reads: both on a loopback pair of its own.
+  if (READER === 'lean') await warmReaderIo();
   await wait(200); // the last concurrent recompiles finish off the event loop
   // A full collection of this process now, as the nodes get one before their figures: the 5,000
   // upgrades and the warm-up leave an old generation that otherwise starts an incremental mark in the
@@ -224,8 +225,12 @@ function leanReader(port: number, id: string, delays: number[], counter: { n: nu
   });
 }
 
-/** A reader socket: records the delay of every chat frame it gets (the text carries the send time). */
-function reader(port: number, id: string, delays: number[], counter: { n: number }, track = true): Promise<WebSocket> {
+/**
+ * A `ws` client socket: records the delay of every chat frame it gets (the text carries the send
+ * time), or, for the posters (`delays` null), records nothing: recordDeliveries sees one delays array
+ * and one counter, so V8 does not meet the posters' own (a new array's map) on the burst's first message.
+ */
+function reader(port: number, id: string, delays: number[] | null, counter: { n: number }, track = true): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(`ws://127.0.0.1:${port}/ws?token=${token(id)}&room_id=${ROOM}`, { perMessageDeflate: false });
     let welcomed = false;
@@ -234,7 +239,7 @@ function reader(port: number, id: string, delays: number[], counter: { n: number
         welcomed = true;
         resolve(ws);
       }
-      recordDeliveries(data, performance.now(), delays, counter, track);
+      if (delays) recordDeliveries(data, performance.now(), delays, counter, track);
     });
     ws.on('error', (err) => {
       if (!welcomed) reject(err);
@@ -348,7 +353,7 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
     return { backend: name, sockets: String(n), p50: '-', p99: '-', write: '-', perCpuS: '-', serverCpu: '-', rssPerSocket: `${(rssPerSocket / 1024).toFixed(1)} KB`, note: 'idle only' };
   }
   // Posters in turn: a client may send at most 50 frames a second (chat-conn.ts), and chat users are rate limited anyway.
-  const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), [], { n: 0 }, false)));
+  const posters = await Promise.all(Array.from({ length: Math.max(1, Math.ceil(RATE / 10)) }, (_, i) => reader(nodes.post.port, String(9 + i), null, { n: 0 }, false)));
   // The posters' entry is announced to the whole room (audience_join + online: the first at once, the
   // rest merged at the end of the announcer's 1 s window, control/chat/announcer.ts), and each such frame
   // is a full write to the N sockets (~80-100 ms at 5,000 here): left in the burst, they land on

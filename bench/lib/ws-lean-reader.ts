@@ -162,25 +162,36 @@ function sendFrame(socket: Socket, opcode: number, payload: Buffer): void {
 }
 
 /**
- * Runs the write path of a pong (clientFrame, then a socket write) `count` times on a loopback
- * connection of its own, so that V8 has compiled it before a benchmark measures: the first heartbeat
- * round otherwise recompiles Node's Writable/net write functions (~30-45 ms of TurboFan on the
- * clients' core, seen with --trace-opt in bench:chat) in the middle of a burst. Nothing reaches a server.
+ * Runs a reader socket's I/O paths `count` times on a loopback connection of its own, so that V8 has
+ * compiled them before a benchmark measures: the write of a pong (clientFrame, then a socket write;
+ * the first heartbeat round otherwise recompiles Node's Writable/net write functions, ~30-55 ms of
+ * TurboFan on the clients' core in bench:chat, seen with --trace-opt) and the read of a frame through
+ * `onread` into the shared buffer (Node's onStreamRead was first compiled on the burst's first or
+ * second message, ~50-60 ms loaded). A sink echoes what it gets; nothing reaches a server.
  */
-export async function warmPongWrites(count = 20_000): Promise<void> {
-  const sink = createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); });
+export async function warmReaderIo(count = 20_000): Promise<void> {
+  const sink = createServer((s) => { s.on('data', (d: Buffer) => s.write(d)); s.on('error', () => {}); });
   sink.listen(0, '127.0.0.1');
   await once(sink, 'listening');
-  const socket = connect({ host: '127.0.0.1', port: (sink.address() as AddressInfo).port });
+  let echoed = 0;
+  // Made as the readers' sockets are (onread into the shared buffer), so both paths meet the same kind of socket.
+  const socket = connect({
+    host: '127.0.0.1', port: (sink.address() as AddressInfo).port,
+    onread: { buffer: SHARED, callback: (n: number) => { echoed += n; return true; } },
+  });
   await once(socket, 'connect');
   socket.setNoDelay(true);
-  const payload = Buffer.from('');
-  for (let i = 0; i < count; i++) {
+  const payload = Buffer.alloc(0);
+  const frameLength = clientFrame(0xa, payload).length;
+  const deadline = Date.now() + 5000;
+  for (let i = 0; i < count && Date.now() < deadline; i++) {
     sendFrame(socket, 0xa, payload);
-    if (i % 1000 === 999) await new Promise((resolve) => setImmediate(resolve)); // let the writes drain
+    // A few frames at a time, each batch read back before the next: many reads, not one big one.
+    if (i % 8 === 7) {
+      while (echoed < (i + 1) * frameLength && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+    }
   }
-  socket.end();
-  await once(socket, 'close');
+  socket.destroy();
   sink.close();
 }
 
