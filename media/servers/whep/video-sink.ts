@@ -12,6 +12,17 @@ export interface RtpOut {
  * (keyed by the packet's shared FLV tag buffer, so it goes when the packet goes).
  */
 const payloadCache = new WeakMap<Buffer, { config: AvcConfig; payloads: Buffer[] }>();
+/**
+ * The AVC configuration of each sequence-header tag, parsed once for every viewer: the payload
+ * cache is valid for the configuration object it was made with, so viewers must share that object
+ * (with one parse per viewer each viewer missed the cache and packetized every frame again).
+ */
+const configCache = new WeakMap<Buffer, AvcConfig | undefined>();
+
+function sharedConfig(tag: Buffer, record: Buffer): AvcConfig | undefined {
+  if (!configCache.has(tag)) configCache.set(tag, parseAvcConfig(record));
+  return configCache.get(tag);
+}
 
 export interface VideoSinkEvents {
   /** The first frame with a non-zero composition time: the stream has B-frames. */
@@ -78,7 +89,7 @@ export class VideoRtpSink implements ViewerSink {
       return;
     }
     if (avc.packetType === 0) {
-      this.config = parseAvcConfig(avc.data) ?? this.config;
+      this.config = sharedConfig(tag, avc.data) ?? this.config;
       done?.();
       return;
     }
