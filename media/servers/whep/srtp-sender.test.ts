@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createSocket, type Socket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { ProtectionProfileAeadAes128Gcm, ProtectionProfileAes128CmHmacSha1_80, RtpPacket, SrtpSession, type RTCRtpSender } from 'werift';
-import { ntpNow, SrtpSender } from './srtp-sender.js';
+import { ntpNow, skipIpLookup, SrtpSender } from './srtp-sender.js';
 
 /**
  * SrtpSender's packets must decrypt with werift's own SRTP (the receiver side libsrtp and Chromium
@@ -66,6 +66,25 @@ describe('SrtpSender', () => {
       sender.close();
     });
   }
+
+  it('skipIpLookup: a socket still reaches an IP literal and a name (the name through DNS)', async () => {
+    const rx = createSocket('udp4');
+    const tx = createSocket('udp4');
+    sockets.push(rx, tx);
+    await new Promise<void>((r) => rx.bind(0, '127.0.0.1', r));
+    await new Promise<void>((r) => tx.bind(0, '127.0.0.1', r));
+    const got: string[] = [];
+    rx.on('message', (m) => got.push(m.toString()));
+    skipIpLookup(tx);
+    skipIpLookup(tx); // idempotent
+    const port = rx.address().port;
+    tx.send([Buffer.from('by '), Buffer.from('ip')], port, '127.0.0.1');
+    tx.send('by name', port, 'localhost');
+    const failed = await new Promise<Error | null>((r) => tx.send('bad name', port, 'no-such-host.invalid', (err) => r(err)));
+    await until(() => got.length === 2);
+    assert.deepEqual(got.sort(), ['by ip', 'by name']);
+    assert.ok(failed, 'an unresolvable name still fails through DNS');
+  });
 
   it('ntpNow: seconds since 1900 and a 32-bit fraction', () => {
     const ntp = ntpNow(Date.UTC(2026, 0, 1, 0, 0, 0, 500));

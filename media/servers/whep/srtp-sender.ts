@@ -1,5 +1,6 @@
 import { createCipheriv, createHmac } from 'node:crypto';
 import type { Socket } from 'node:dgram';
+import { isIP } from 'node:net';
 import type { RTCRtpSender } from 'werift';
 
 /** werift's SRTP protection profiles (RFC 5764 4.1.2, RFC 7714 14.2). */
@@ -51,6 +52,31 @@ interface Sent {
   payload: Buffer;
 }
 
+/** Sockets whose address lookup answers IP literals at once (skipIpLookup). */
+const patched = new WeakSet<Socket>();
+
+/**
+ * An unconnected dgram socket resolves the address of every `send` through `dns.lookup`, which
+ * for an IP literal answers on the next tick: per packet, a lookup call, a nextTick and a closure.
+ * ICE's remote addresses are IP literals (a connected socket would skip the lookup, but werift's
+ * socket also talks ICE to other addresses). This answers IP literals synchronously, as Node does
+ * for a connected socket, and leaves names to Node's lookup. Node's internals (its handle's
+ * `lookup`, Node 18-22): if they are not there, nothing is changed.
+ */
+export function skipIpLookup(socket: Socket): void {
+  if (patched.has(socket)) return;
+  patched.add(socket);
+  const state = Object.getOwnPropertySymbols(socket).find((k) => k.description === 'state symbol');
+  const handle = state ? (socket as unknown as Record<symbol, { handle?: { lookup?: unknown } }>)[state]?.handle : undefined;
+  const lookup = handle?.lookup;
+  if (!handle || typeof lookup !== 'function') return;
+  const family = socket.address().family === 'IPv6' ? 6 : 4;
+  handle.lookup = (address: string, cb: (err: Error | null, ip?: string) => void) => {
+    if (isIP(address) === family) cb(null, address);
+    else (lookup as (a: string, c: typeof cb) => void).call(handle, address, cb);
+  };
+}
+
 /** The current time as a 64-bit NTP timestamp (RTCP sender reports). */
 export function ntpNow(nowMs = Date.now()): bigint {
   const seconds = Math.floor(nowMs / 1000);
@@ -79,6 +105,9 @@ export class SrtpSender {
   private readonly history: (Sent | undefined)[] = new Array(HISTORY);
   private readonly s: WeriftInternals;
   private nackSub: { unSubscribe(): void } | undefined;
+  /** IVs are read once, when the cipher is made: one buffer per sender serves every packet. */
+  private readonly gcmIv = Buffer.alloc(12);
+  private readonly cmIv = Buffer.alloc(16);
   packetsSent = 0;
   bytesSent = 0;
 
@@ -131,49 +160,53 @@ export class SrtpSender {
     const nominated = pair.nominated;
     const socket = nominated?.protocol.transport?.socket;
     if (!nominated || !socket || nominated.protocol.transport?.closed || !pair.canSendApplicationData()) return false;
-    const gcm = keys.profile === AEAD_AES_128_GCM;
-    const n = p.payload.length;
-    const out = Buffer.allocUnsafe(12 + n + (gcm ? 16 : 10));
-    out[0] = 0x80;
-    out[1] = (p.marker ? 0x80 : 0) | (this.s.codec?.payloadType ?? 96);
-    out.writeUInt16BE(p.seq, 2);
-    out.writeUInt32BE(p.timestamp >>> 0, 4);
-    out.writeUInt32BE(this.s.ssrc >>> 0, 8);
+    // The datagram goes out as three buffers (one sendmsg with an iovec): the header, the
+    // ciphertext as node:crypto returned it and the tag, so nothing is copied into a packet buffer.
+    // Each is new per packet: a send the kernel cannot take at once is queued holding them.
+    const header = Buffer.allocUnsafe(12);
+    header[0] = 0x80;
+    header[1] = (p.marker ? 0x80 : 0) | (this.s.codec?.payloadType ?? 96);
+    header.writeUInt16BE(p.seq, 2);
+    header.writeUInt32BE(p.timestamp >>> 0, 4);
     const ssrc = this.s.ssrc >>> 0;
-    if (gcm) {
+    header.writeUInt32BE(ssrc, 8);
+    let enc: Buffer;
+    let tag: Buffer;
+    if (keys.profile === AEAD_AES_128_GCM) {
       // RFC 7714 8.1: IV = (0x0000 || SSRC || ROC || SEQ) XOR salt; the header is the AAD.
-      const iv = Buffer.allocUnsafe(12);
+      const iv = this.gcmIv;
       iv.writeUInt16BE(0, 0);
       iv.writeUInt32BE(ssrc, 2);
       iv.writeUInt32BE(p.roc, 6);
       iv.writeUInt16BE(p.seq, 10);
       for (let i = 0; i < 12; i++) iv[i]! ^= keys.salt[i]!;
       const c = createCipheriv('aes-128-gcm', keys.key, iv);
-      c.setAAD(out.subarray(0, 12));
-      const enc = c.update(p.payload);
-      enc.copy(out, 12);
+      c.setAAD(header);
+      enc = c.update(p.payload);
       c.final();
-      c.getAuthTag().copy(out, 12 + n);
+      tag = c.getAuthTag();
     } else {
       // RFC 3711 4.1.1: IV = (SSRC << 64 | index << 16) XOR (salt << 16); tag = HMAC-SHA1(header||payload||ROC)[0..10].
-      const iv = Buffer.alloc(16);
+      const iv = this.cmIv;
+      iv.fill(0);
       iv.writeUInt32BE(ssrc, 4);
       iv.writeUInt32BE(p.roc, 8);
       iv.writeUInt16BE(p.seq, 12);
       for (let i = 0; i < keys.salt.length; i++) iv[i]! ^= keys.salt[i]!;
-      createCipheriv('aes-128-ctr', keys.key, iv).update(p.payload).copy(out, 12);
+      enc = createCipheriv('aes-128-ctr', keys.key, iv).update(p.payload);
       const roc = Buffer.allocUnsafe(4);
       roc.writeUInt32BE(p.roc, 0);
-      createHmac('sha1', keys.authKey!).update(out.subarray(0, 12 + n)).update(roc).digest().copy(out, 12 + n, 0, 10);
+      tag = createHmac('sha1', keys.authKey!).update(header).update(enc).update(roc).digest().subarray(0, 10);
     }
     const [address, port] = nominated.remoteAddr;
+    skipIpLookup(socket);
     try {
-      socket.send(out, port, address);
+      socket.send([header, enc, tag], port, address);
     } catch {
       return false; // the socket closed under us (the peer is going)
     }
     this.packetsSent++;
-    this.bytesSent += out.length;
+    this.bytesSent += 12 + enc.length + tag.length;
     return true;
   }
 
