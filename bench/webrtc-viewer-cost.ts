@@ -101,10 +101,15 @@ export async function viewerCost(n: number, seconds: number): Promise<void> {
     const healthy = rates.filter((r) => r >= 0.9 * median).length;
     const user = ((b.cpu.user - a.cpu.user) / span) * 100;
     const system = ((b.cpu.system - a.cpu.system) / span) * 100;
-    const perViewer = (user + system - idlePct) / Math.max(1, viewers.length);
+    // CPU per RTP packet delivered (every viewer's datagrams), then per viewer at the stream's
+    // packet rate (the median viewer's): viewers that fell behind then count for what they got.
+    const total = viewers.reduce((sum, v, i) => sum + (v.datagrams - d0[i]!), 0) / span;
+    const usPerPacket = ((user + system - idlePct) * 10_000) / Math.max(1, total);
+    const perViewer = (usPerPacket * median) / 10_000;
     console.log(`onair webrtc viewer cost: ${n} asked, ${viewers.length} connected, ${healthy} healthy (>= 90 % of the median ${median.toFixed(0)} RTP datagrams/s), ${seconds} s steady window`);
     console.log(`media process: ${(user + system).toFixed(1)} % of a core (user ${user.toFixed(1)}, system ${system.toFixed(1)}); publisher only ${idlePct.toFixed(1)} %`);
-    console.log(`per viewer: ${perViewer.toFixed(3)} % of a core -> ${Math.round(100 / perViewer)} viewers per core; ${(((user + system - idlePct) * 10_000) / Math.max(1, viewers.length) / Math.max(1, median)).toFixed(1)} us per RTP packet`);
+    if (median < 100) console.log('NOT VALID: the median viewer got < 100 RTP datagrams/s (the stream did not flow: publisher or server starved)');
+    console.log(`per viewer: ${perViewer.toFixed(3)} % of a core -> ${Math.round(100 / perViewer)} viewers per core; ${usPerPacket.toFixed(1)} us per RTP packet delivered (${total.toFixed(0)}/s)`);
     console.log(`viewers' process (lean peers): ${(((b.own.user + b.own.system) / 1e6 / span) * 100).toFixed(1)} % of a core`);
   } finally {
     await Promise.allSettled(viewers.map((v) => v.play.close()));
