@@ -9,7 +9,7 @@
  * bench stream's ~100 video + 50 audio packets/s per viewer.
  *
  *   npx tsx bench/webrtc-send.ts [--packets 40000] [--rounds 3]
- *   npx tsx bench/webrtc-send.ts --viewers 40 [--seconds 15]   (end to end: bench/webrtc-viewer-cost.ts)
+ *   npx tsx bench/webrtc-send.ts --viewers 40 [--seconds 15] [--profile DIR]   (end to end: bench/webrtc-viewer-cost.ts)
  */
 import { execSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -93,6 +93,7 @@ const run = viewersAt > 0
   ? import('./webrtc-viewer-cost.js').then((m) => m.viewerCost(
     Math.min(300, Math.max(1, Number(process.argv[viewersAt + 1]))),
     Math.min(60, Math.max(5, secondsAt > 0 ? Number(process.argv[secondsAt + 1]) : 15)),
+    process.argv.includes('--profile') ? process.argv[process.argv.indexOf('--profile') + 1] : undefined,
   )).then(() => process.exit(0))
   : main();
 run.catch((err) => {

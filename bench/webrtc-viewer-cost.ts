@@ -62,10 +62,10 @@ function makeLean(play: WhepPlay): LeanViewer {
   return v;
 }
 
-export async function viewerCost(n: number, seconds: number): Promise<void> {
+export async function viewerCost(n: number, seconds: number, profileDir?: string): Promise<void> {
   const self = fileURLToPath(new URL('./webrtc.ts', import.meta.url));
   const sample = await ensureSample(SAMPLE);
-  const { server, ports } = await startWebrtcBenchServer([process.execPath, '--import', 'tsx', self, '--server']);
+  const { server, ports } = await startWebrtcBenchServer([process.execPath, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []), '--import', 'tsx', self, '--server']);
   const publisher = startClockPublisher(sample, `rtmp://127.0.0.1:${ports.rtmp}/live/X`, 'clock publisher', '1');
   const pid = server.pid!;
   const viewers: LeanViewer[] = [];
