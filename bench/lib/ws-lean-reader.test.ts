@@ -170,6 +170,21 @@ describe('bench lean WebSocket reader, against the real ws server', { timeout: 3
     lean.terminate();
   });
 
+  it('answers a heartbeat round on many sockets: every ping gets its own pong, the round paced over timer turns', { timeout: 20_000 }, async () => {
+    const N = 250; // more than one turn's pongs
+    const conns: Promise<[WebSocket]>[] = [];
+    const leans = [];
+    for (let i = 0; i < N; i++) {
+      conns.push(once(wss, 'connection') as Promise<[WebSocket]>);
+      leans.push(await connectLean({ port, path: '/plain', onMessage: () => {} }));
+    }
+    const servers = (await Promise.all(conns)).map(([ws]) => ws);
+    const pongs = servers.map((ws, i) => (once(ws, 'pong') as Promise<[Buffer]>).then(([p]) => assert.equal(p.toString(), `hb-${i}`)));
+    servers.forEach((ws, i) => ws.ping(`hb-${i}`));
+    await Promise.all(pongs);
+    for (const lean of leans) lean.terminate();
+  });
+
   it('rejects when the server refuses the upgrade', async () => {
     await assert.rejects(connectLean({ port, path: '/refuse', onMessage: () => {} }), /upgrade refused: HTTP\/1\.1 401/);
   });

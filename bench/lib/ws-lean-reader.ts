@@ -14,7 +14,8 @@
  *     as a view (valid during the call only), with the time it completed: the delivery timestamp is
  *     taken when the client holds the whole frame, as with `ws`;
  *   - pings are answered with a masked pong carrying the same payload (control's heartbeat sends
- *     WebSocket pings), a close is answered with a close (the server's code echoed) and ends the socket.
+ *     WebSocket pings), paced across timer turns (queuePong); a close is answered with a close (the
+ *     server's code echoed) and ends the socket.
  * Text is not UTF-8 validated and fragmented messages are joined (the server does not fragment).
  */
 import { connect, createServer, type Socket } from 'node:net';
@@ -162,6 +163,41 @@ function sendFrame(socket: Socket, opcode: number, payload: Buffer): void {
 }
 
 /**
+ * Pongs are paced: at most PONGS_PER_TURN are written per timer turn, the rest wait for the next.
+ * Why: every lean socket of a bench lives in one process on one core, so a server's heartbeat round
+ * (a ping to each of 5,000 sockets within a few tens of ms) made the process write 5,000 pongs back
+ * to back (~65 ms, loaded), and a chat message read during it was timed as late as the server's
+ * (bench:chat, 2026-11-28). Real viewers answer on their own devices. Paced, a message waits one
+ * turn's writes at most (~1-2 ms); the pongs still go out well inside any heartbeat timeout
+ * (5,000 pongs: ~50 turns).
+ */
+const PONGS_PER_TURN = 100;
+const PONG_TURN_MS = 2;
+const pongQueue: { socket: Socket; payload: Buffer }[] = [];
+let pongAt = 0;
+let pongTimer: NodeJS.Timeout | undefined;
+
+function queuePong(socket: Socket, payload: Buffer): void {
+  pongQueue.push({ socket, payload });
+  pongTimer ??= setTimeout(drainPongs, 0);
+}
+
+function drainPongs(): void {
+  const end = Math.min(pongQueue.length, pongAt + PONGS_PER_TURN);
+  for (; pongAt < end; pongAt++) {
+    const { socket, payload } = pongQueue[pongAt]!;
+    if (!socket.destroyed) sendFrame(socket, 0xa, payload);
+  }
+  if (pongAt < pongQueue.length) {
+    pongTimer = setTimeout(drainPongs, PONG_TURN_MS);
+    return;
+  }
+  pongQueue.length = 0;
+  pongAt = 0;
+  pongTimer = undefined;
+}
+
+/**
  * Runs a reader socket's I/O paths `count` times on a loopback connection of its own, so that V8 has
  * compiled them before a benchmark measures: the write of a pong (clientFrame, then a socket write;
  * the first heartbeat round otherwise recompiles Node's Writable/net write functions, ~30-55 ms of
@@ -238,7 +274,7 @@ export function connectLean(opts: LeanOptions): Promise<LeanSocket> {
     };
     const frames = new FrameReader({
       onMessage: (payload) => opts.onMessage(payload, performance.now()),
-      onPing: (payload) => { if (!closing) sendFrame(socket, 0xa, payload); },
+      onPing: (payload) => { if (!closing) queuePong(socket, Buffer.from(payload)); },
       onClose: (code, reason) => {
         if (!closing) {
           closing = true;
