@@ -12,10 +12,11 @@
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import jwt from 'jsonwebtoken';
 import { connectLean, type LeanSocket } from './lib/ws-lean-reader.js';
+import { startScript } from './lib/start-script.js';
 
 const N = Number(process.env.ONAIR_BENCH_SOCKETS ?? 2000);
 const ROUNDS = Number(process.env.ONAIR_BENCH_ROUNDS ?? 1);
@@ -25,14 +26,8 @@ const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Stats { rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number }
 
-/** start:control's env assignments and Node flags (as bench/chat.ts reads them). */
-const startControl = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const words = (pkg.scripts['start:control'] ?? '').split(/\s+/);
-  const env: Record<string, string> = {};
-  for (const w of words.filter((x) => /^[A-Z_]+=/.test(x))) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
-  return { env, flags: words.filter((w) => w.startsWith('--')) };
-})();
+/** start:control's env assignments and Node flags: each node runs as production runs control. */
+const startControl = startScript('start:control');
 
 async function startNode(): Promise<{ child: ChildProcess; port: number; room: string }> {
   const snapshotFlags = SNAPSHOT_DIR ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${SNAPSHOT_DIR}`] : [];

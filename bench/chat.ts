@@ -31,7 +31,6 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { Redis } from 'ioredis';
@@ -42,6 +41,7 @@ import { textFrame } from '../control/chat/shared-frame.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { startScript } from './lib/start-script.js';
 
 const SOCKETS = (process.env.ONAIR_BENCH_SOCKETS ?? '500,2000').split(',').map(Number).filter((n) => n > 0);
 const RATE = Number(process.env.ONAIR_BENCH_RATE ?? 50);
@@ -72,17 +72,8 @@ const READER = process.env.ONAIR_BENCH_READER === 'ws' ? 'ws' : 'lean';
 interface NodeStats { cpuMs: number; rss: number; heapUsed: number; heapTotal: number; external: number; sockets: number; frames: number; deliveries: number; writeMs: number; maxWriteMs: number }
 interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise<NodeStats>; trace(): Promise<TraceOut>; stop(): Promise<void> }
 
-/**
- * The environment assignments and Node flags of package.json's start:control (as bench:media-rss
- * reads start:media's), so each node runs as production runs control: MALLOC_ARENA_MAX, the V8 heap flags.
- */
-const startControl = (() => {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const words = (pkg.scripts['start:control'] ?? '').split(/\s+/);
-  const env: Record<string, string> = {};
-  for (const w of words.filter((x) => /^[A-Z_]+=/.test(x))) env[w.slice(0, w.indexOf('='))] = w.slice(w.indexOf('=') + 1);
-  return { env, flags: words.filter((w) => w.startsWith('--')) };
-})();
+/** start:control's env assignments and Node flags: each node runs as production runs control. */
+const startControl = startScript('start:control');
 
 async function startNode(env: Record<string, string>, core: number): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
