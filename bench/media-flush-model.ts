@@ -8,19 +8,78 @@
  * - `staggered`: a model (not the engine) of ticks that write, at every video frame's fan-out, the
  *   share of the audience that waited longest, so that each viewer is written at the same rate as the
  *   scheduler writes it: the same writes, but a tick of 1/k of the viewers instead of all of them, so a
- *   viewer waits for 1/k of a tick's work for its place instead of half of all of it. The scheduler
- *   now staggers its ticks at the ceiling (FlushPolicy.staggerShare): the two columns should agree.
+ *   viewer waits for 1/k of a tick's work for its place instead of half of all of it.
  *
  * Calibration (docs/benchmarks.md, issue 15): the scheduler here gives p50 ~3 ms at 400 and ~40 ms at
  * 1,600 at 7-8 us a write, as the quiet bench:media runs measured (3-5 ms; 40-54 ms).
  */
-import { AUDIO, FAN_OUT_MS, FRAME, SAMPLE, streamOnFakeClock as scheduler, summary, WARM_MS, type WaitSummary } from '../media/stream/fake-loop.js';
+import { FakeLoop } from '../media/stream/fake-loop.js';
+import { FlushScheduler, type Flushable } from '../media/stream/flush-scheduler.js';
+import type { MediaPacket } from '../media/stream/media-packet.js';
+
+const FRAME = 1000 / 30;
+const AUDIO = 1024 / 48;
+/** CPU per viewer of one packet's fan-out (ms): ViewerSession.onPacket, measured ~0.6 us at 400 viewers. */
+const FAN_OUT_MS = 0.0006;
+/** Viewers whose waits are recorded (every 16th), after the first 2 s. */
+const SAMPLE = 16;
+const WARM_MS = 2000;
+
+interface Result {
+  writesPerViewerS: number;
+  p50: number;
+  p95: number;
+}
+
+function summary(waits: number[], writes: number, n: number, seconds: number): Result {
+  waits.sort((a, b) => a - b);
+  const q = (f: number) => waits[Math.floor(f * (waits.length - 1))]!;
+  return { writesPerViewerS: writes / n / seconds, p50: q(0.5), p95: q(0.95) };
+}
+
+function packet(isVideo: boolean, ts: number, seq: number): MediaPacket {
+  const body = Buffer.alloc(isVideo ? 9000 : 400);
+  return { type: isVideo ? 9 : 8, timestamp: Math.round(ts), seq, body, isKeyframe: false, isSequenceHeader: false, flvTag: () => body };
+}
+
+/** The real scheduler: per viewer, from each video frame's fan-out to that viewer's write. */
+export function scheduler(n: number, costMs: number, seconds: number): Result {
+  const loop = new FakeLoop();
+  const s = new FlushScheduler(100, undefined, loop);
+  const pending: number[][] = Array.from({ length: n }, () => []);
+  const waits: number[] = [];
+  let writes = 0;
+  const vs: Flushable[] = Array.from({ length: n }, (_, i) => ({
+    flush: () => {
+      loop.work(costMs);
+      writes++;
+      if (i % SAMPLE === 0 && loop.t > WARM_MS) for (const at of pending[i]!) waits.push(loop.t - at);
+      pending[i] = [];
+    },
+  }));
+  let seq = 0;
+  const fanOut = (isVideo: boolean, ts: number): void => {
+    const p = packet(isVideo, ts, ++seq);
+    vs.forEach((v, i) => {
+      if (isVideo) pending[i]!.push(loop.t);
+      s.queued(p.body.length);
+      s.schedule(v);
+      if (isVideo) s.frameQueued(p);
+      loop.work(FAN_OUT_MS);
+    });
+  };
+  for (let t = 7; t < seconds * 1000; t += FRAME) loop.setTimeout(() => fanOut(true, t), t);
+  for (let t = 0; t < seconds * 1000; t += AUDIO) loop.setTimeout(() => fanOut(false, t), t);
+  loop.run(seconds * 1000 + 200);
+  s.close();
+  return summary(waits, writes, n, seconds);
+}
 
 /**
  * The staggered model: at each video frame's fan-out, the `n x FRAME / periodMs` viewers written
  * longest ago are written (in slices of 64; a packet's fan-out due meanwhile goes between slices).
  */
-export function staggered(n: number, costMs: number, periodMs: number, seconds: number): WaitSummary {
+export function staggered(n: number, costMs: number, periodMs: number, seconds: number): Result {
   const events: { at: number; video: boolean }[] = [];
   for (let t = 7; t < seconds * 1000; t += FRAME) events.push({ at: t, video: true });
   for (let t = 0; t < seconds * 1000; t += AUDIO) events.push({ at: t, video: false });

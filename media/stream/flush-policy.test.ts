@@ -210,27 +210,6 @@ describe('aligning ticks to video frames', () => {
   });
 });
 
-describe('staggered ticks at the ceiling (FlushPolicy.staggerShare)', () => {
-  const frame = 1000 / 30;
-  it('writes everyone at each tick below the ceiling, without a frame interval, or with under two frames to a period', () => {
-    const p = measured(0.008);
-    assert.equal(p.staggerShare(400, frame), 1, '400 viewers: under the ceiling');
-    assert.equal(p.staggerShare(4800, 0), 1, 'audio only: no frames to stagger on');
-    assert.equal(p.staggerShare(0, frame), 1);
-    assert.equal(measured(0.008).staggerShare(4800, 80), 1, 'a 12.5 fps stream: under two frames to a period');
-  });
-
-  it('at the ceiling writes the share of a viewer\'s period with whole ticks that one frame interval is', () => {
-    const p = measured(0.007);
-    const fixed = 4800 * 0.007; // 33.6 ms of writes per whole tick
-    const period = 100 + fixed - frame / 4;
-    assert.ok(Math.abs(p.staggerShare(4800, frame) - frame / period) < 1e-9, `${p.staggerShare(4800, frame)}`);
-    // A dearer write, a longer whole tick: a smaller share, the same writes per viewer as whole ticks.
-    assert.ok(measured(0.01).staggerShare(4800, frame) < p.staggerShare(4800, frame));
-    assert.ok(p.staggerShare(1600, frame) > p.staggerShare(4800, frame));
-  });
-});
-
 describe(FrameAlign.name, () => {
   it('measures the interval of the leading stream\'s frames from their timestamps', () => {
     const a = new FrameAlign();

@@ -97,23 +97,6 @@ export class FlushPolicy {
     return this.costPerByteMs;
   }
 
-  /**
-   * The share (0-1] of the `dirtyViewers` waiting that the next tick writes, the ones that waited
-   * longest: 1 (all of them) unless the budget holds the ticks at the ceiling and a frame interval
-   * is known. Then every leading frame's fan-out writes 1/k of the audience (staggered ticks), k the
-   * frames in a viewer's period with whole ticks (the ceiling plus the tick's own writes, less the
-   * quarter frame a tick at the ceiling moves early on average): the same writes per viewer, but a
-   * viewer waits for 1/k of the audience's writes for its place in the tick, not half of all of them
-   * (34-48 ms at 4,800 viewers). bench/media-flush-model.ts: p50 62 -> 44 ms at 4,800 and 7 us a write.
-   */
-  staggerShare(dirtyViewers: number, frameIntervalMs: number): number {
-    if (!(dirtyViewers > 0) || !(frameIntervalMs > 0) || !Number.isFinite(frameIntervalMs)) return 1;
-    const fixedMs = dirtyViewers * this.costPerViewerMs;
-    if (fixedMs / BUSY_SHARE - fixedMs < this.ceilingMs) return 1;
-    const frames = (this.ceilingMs + fixedMs - frameIntervalMs / 4) / frameIntervalMs;
-    return frames >= 2 ? 1 / frames : 1;
-  }
-
   /** Milliseconds to wait before writing the waiting viewers: 0 means now. Never above the ceiling. */
   waitMs(w: FlushWork): number {
     return this.plan(w).waitMs;

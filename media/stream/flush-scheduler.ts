@@ -48,8 +48,6 @@ interface Batch {
 
 /** Viewers flushed between two turns of the event loop (under 1 ms of work). */
 const SLICE = 64;
-/** Tick starts remembered (staggered ticks: when the viewers left waiting were last written). */
-const STARTS = 16;
 
 /**
  * The clock and timers the scheduler runs on: the process's (performance.now(), its CPU time, Node's
@@ -99,12 +97,6 @@ export class FlushScheduler {
   private queuedBytes = 0;
   /** this.clock.now() when the last tick finished writing. */
   private lastTickEnd = -Infinity;
-  /** When the last STARTS ticks began, a ring (staggered ticks: FlushPolicy.staggerShare). */
-  private readonly tickStarts: number[] = [];
-  /** The share of the waiting viewers the next tick writes (1: all; staggered ticks), the fraction of a viewer carried to the next one, and the viewers waiting when the last tick began. */
-  private share = 1;
-  private credit = 0;
-  private lastWaiting = 0;
   /** Work (ms) and bytes of the tick being written, for the policy's costs. */
   private tickWorkMs = 0;
   private tickBytes = 0;
@@ -220,17 +212,8 @@ export class FlushScheduler {
     this.deciding = undefined;
     if (this.timer || this.due.length > 0 || this.dirty.size === 0) return;
     const now = this.clock.now();
-    const frameMs = this.align.frameIntervalMs(now);
-    // After a staggered tick its viewers wait for their next packet: count the audience, not only the waiting.
-    const share = this.policy.staggerShare(Math.max(this.dirty.size, this.lastWaiting), frameMs);
-    if (share < 1) {
-      this.planStaggered(now, frameMs, share);
-      return;
-    }
-    this.share = 1;
-    this.credit = 0;
     const work = { dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
-    const plan = this.policy.plan(work, this.carryMs, frameMs);
+    const plan = this.policy.plan(work, this.carryMs, this.align.frameIntervalMs(now));
     this.carryMs = 0;
     if (plan.waitMs <= 0) {
       this.runDirty();
@@ -240,25 +223,6 @@ export class FlushScheduler {
     this.window = plan;
     this.timer = this.clock.setTimeout(this.onTimer, plan.waitMs + plan.lateMs);
   };
-
-  /**
-   * A staggered tick (FlushPolicy.staggerShare): the next one writes `share` of the waiting viewers,
-   * those that waited longest, at the fan-out of the leading frame due one frame interval after the
-   * last tick began (half a frame either way; the timer is the fallback). No carry: every frame has
-   * its tick, and the share, not the spacing, sets each viewer's rate.
-   */
-  private planStaggered(now: number, frameMs: number, share: number): void {
-    this.share = share;
-    this.carryMs = 0;
-    const waitMs = this.lastTickStart + frameMs - now;
-    if (waitMs <= 0) {
-      this.runDirty();
-      return;
-    }
-    this.dueAt = now + waitMs;
-    this.window = { earlyMs: frameMs / 2, lateMs: frameMs / 2 };
-    this.timer = this.clock.setTimeout(this.onTimer, waitMs + frameMs / 2);
-  }
 
   /** No leading frame came within the window (or no window): the tick starts now. */
   private readonly onTimer = (): void => {
@@ -348,62 +312,18 @@ export class FlushScheduler {
 
   private readonly runDirty = (): void => {
     this.timer = undefined;
-    const now = this.clock.now();
-    const waiting = this.dirty.size;
-    this.lastWaiting = waiting;
-    let take = waiting;
-    if (this.share < 1) {
-      // At a frame's fan-out (or its fallback timer) every viewer of the stream waits: the share is of all of them.
-      this.credit += waiting * this.share;
-      take = Math.max(1, Math.floor(this.credit));
-      this.credit -= take;
-    } else this.credit = 0;
-    if (take >= waiting) {
-      for (const f of this.dirty) this.due.push(f);
-      this.dirty = new Set();
-    } else {
-      // The viewers that waited longest: a Set iterates in insertion order, and a viewer is added
-      // again when it queues data after its write, so the head is the longest since its last write.
-      for (const f of this.dirty) {
-        if (this.due.length >= take) break;
-        this.due.push(f);
-        this.dirty.delete(f);
-      }
-    }
+    for (const f of this.dirty) this.due.push(f);
+    this.dirty = new Set();
     this.start = tickStart(this.ticks, this.due.length);
-    this.tickDirtySince = this.dirtySince ?? now;
+    this.tickDirtySince = this.dirtySince ?? this.clock.now();
     this.tickStartupAt = this.dirtySince === undefined ? this.startupWorkMs : this.startupAtDirty;
-    // The viewers left waiting were written in the last ticks, the oldest of them (about) as many
-    // ticks ago as a viewer's period holds: their data waits since that tick.
-    this.dirtySince = this.dirty.size === 0 ? undefined : this.tickStartAgo(Math.ceil(waiting / this.due.length) - 1, now);
-    if (this.dirtySince !== undefined) this.startupAtDirty = this.startupWorkMs;
-    this.recordTickStart(now);
+    this.dirtySince = undefined;
     this.batches.clear();
-    this.tickBytes = this.dirty.size === 0 ? this.queuedBytes : (this.queuedBytes * this.due.length) / waiting;
-    this.queuedBytes -= this.tickBytes;
+    this.tickBytes = this.queuedBytes;
+    this.queuedBytes = 0;
     this.tickWorkMs = 0;
     this.runSlice();
   };
-
-  private get lastTickStart(): number {
-    return this.tickStartAgo(0, -Infinity);
-  }
-
-  /** When the tick `ago` ticks before the last one began (the oldest known, or `orElse`). */
-  private tickStartAgo(ago: number, orElse: number): number {
-    const n = this.tickStarts.length;
-    if (n === 0) return orElse;
-    const k = Math.min(Math.max(0, ago), n - 1);
-    return this.tickStarts[(this.ticksStarted - 1 - k) % STARTS]!;
-  }
-
-  private ticksStarted = 0;
-
-  private recordTickStart(now: number): void {
-    const i = this.ticksStarted++ % STARTS;
-    if (this.tickStarts.length < STARTS) this.tickStarts.push(now);
-    else this.tickStarts[i] = now;
-  }
 
   private readonly runSlice = (): void => {
     this.sliceImmediate = undefined;
