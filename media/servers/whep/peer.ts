@@ -2,6 +2,7 @@ import { RTCPeerConnection, RTCRtpCodecParameters, type RTCRtpTransceiver } from
 import type { IceServer } from '../../../core/config/ice-servers.js';
 import type { PeerSettings } from './http.js';
 import { useNativeDtlsCrypto } from './native-dtls-crypto.js';
+import { stopFlightsAtClose } from './werift-close.js';
 
 const h264 = () =>
   new RTCRtpCodecParameters({
@@ -21,6 +22,7 @@ function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefi
 export function createPeer(s: PeerSettings): RTCPeerConnection {
   // X25519 and the key signature of its DTLS handshakes through node:crypto (once per process).
   useNativeDtlsCrypto();
+  stopFlightsAtClose(); // a closed peer stops resending its DTLS flights (werift-close.ts)
   return new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
@@ -162,6 +164,7 @@ export function holdEarlyDtls(pc: RTCPeerConnection): () => number {
  */
 export async function warmUp(s: PeerSettings, ms = 5000): Promise<boolean> {
   useNativeDtlsCrypto();
+  stopFlightsAtClose();
   const viewer = new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: ['127.0.0.1'],

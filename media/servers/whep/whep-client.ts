@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
 import { useNativeDtlsCrypto } from './native-dtls-crypto.js';
+import { stopFlightsAtClose } from './werift-close.js';
 import { gathered, skipDefaultStun } from './peer.js';
 
 export interface WhepClientStats {
@@ -55,6 +56,7 @@ export async function whepPlay(
   url: string,
   opts: { bearer?: string; iceHosts?: string[]; /** Tests: adjusts the peer before its offer. */ beforeOffer?: (pc: RTCPeerConnection) => void } = {},
 ): Promise<WhepPlay> {
+  stopFlightsAtClose(); // a closed viewer stops resending its DTLS flights (werift-close.ts)
   useNativeDtlsCrypto(); // the client's handshakes too (bench:webrtc's viewers share the cores)
   const pc = new RTCPeerConnection({
     codecs: {
