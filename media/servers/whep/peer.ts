@@ -19,10 +19,18 @@ function stunOnly(servers: IceServer[] | undefined): { urls: string }[] | undefi
 }
 
 /** A werift peer that sends H.264 and Opus, with the configured ICE host addresses and ports. */
-export function createPeer(s: PeerSettings): RTCPeerConnection {
-  // X25519 and the key signature of its DTLS handshakes through node:crypto (once per process).
+/**
+ * werift as onair runs every peer (server, warm-up, WHEP client), installed once per process: the
+ * X25519 and key signature of its DTLS handshakes through node:crypto (native-dtls-crypto.ts), and a
+ * closed peer that stops resending its DTLS flights (werift-close.ts).
+ */
+export function adaptWerift(): void {
   useNativeDtlsCrypto();
-  stopFlightsAtClose(); // a closed peer stops resending its DTLS flights (werift-close.ts)
+  stopFlightsAtClose();
+}
+
+export function createPeer(s: PeerSettings): RTCPeerConnection {
+  adaptWerift();
   return new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: s.iceHosts.length ? s.iceHosts : undefined,
@@ -163,8 +171,7 @@ export function holdEarlyDtls(pc: RTCPeerConnection): () => number {
  * never throws (a failed warm-up only means the first viewer pays as before).
  */
 export async function warmUp(s: PeerSettings, ms = 5000): Promise<boolean> {
-  useNativeDtlsCrypto();
-  stopFlightsAtClose();
+  adaptWerift();
   const viewer = new RTCPeerConnection({
     codecs: { video: [h264()], audio: [opus()] },
     iceAdditionalHostAddresses: ['127.0.0.1'],

@@ -1,8 +1,6 @@
 import { request } from 'node:http';
 import { RTCPeerConnection, RTCRtpCodecParameters, type RtpPacket } from 'werift';
-import { useNativeDtlsCrypto } from './native-dtls-crypto.js';
-import { stopFlightsAtClose } from './werift-close.js';
-import { gathered, skipDefaultStun } from './peer.js';
+import { adaptWerift, gathered, skipDefaultStun } from './peer.js';
 
 export interface WhepClientStats {
   videoPackets: number;
@@ -56,8 +54,7 @@ export async function whepPlay(
   url: string,
   opts: { bearer?: string; iceHosts?: string[]; /** Tests: adjusts the peer before its offer. */ beforeOffer?: (pc: RTCPeerConnection) => void } = {},
 ): Promise<WhepPlay> {
-  stopFlightsAtClose(); // a closed viewer stops resending its DTLS flights (werift-close.ts)
-  useNativeDtlsCrypto(); // the client's handshakes too (bench:webrtc's viewers share the cores)
+  adaptWerift(); // the client's peers too (bench:webrtc's viewers share the cores)
   const pc = new RTCPeerConnection({
     codecs: {
       video: [new RTCRtpCodecParameters({ mimeType: 'video/H264', clockRate: 90000, rtcpFeedback: [{ type: 'nack' }, { type: 'nack', parameter: 'pli' }], parameters: 'profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1' })],
