@@ -5,7 +5,9 @@
  *   - core imports no role (control, media, web, transcoder, tools);
  *   - media and control never import each other, tests included (shared wire schemas live in core);
  *   - the transcoder and control/media never import each other (they share the bus and core);
- *   - tools (stress/) reach control over HTTP or core only.
+ *   - tools (stress/) reach control over HTTP or core only;
+ *   - product code never imports a test file, a port contract or a test kit (`testing/` folders):
+ *     scripts/build.mjs leaves those out of dist/.
  * Composition roots (onair.ts) and end-to-end tests (tests/) may import every role.
  */
 module.exports = {
@@ -58,6 +60,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^stress/' },
       to: { path: '^control/' },
+    },
+    {
+      name: 'product-not-test-kits',
+      comment: 'Test kits (testing/ folders), port contracts and tests are not built into dist/: product code cannot import them.',
+      severity: 'error',
+      from: { path: '^(core|control|media|web|transcoder)/|^onair\\.ts$', pathNot: '(^|/)testing/|\\.(test|contract)\\.ts$' },
+      to: { path: '(^|/)testing/|\\.(test|contract)\\.ts$' },
     },
   ],
   options: {

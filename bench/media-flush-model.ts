@@ -13,7 +13,7 @@
  * Calibration (docs/benchmarks.md, issue 15): the scheduler here gives p50 ~3 ms at 400 and ~40 ms at
  * 1,600 at 7-8 us a write, as the quiet bench:media runs measured (3-5 ms; 40-54 ms).
  */
-import { FakeLoop } from '../media/stream/fake-loop.js';
+import { FakeLoop } from '../media/testing/fake-loop.js';
 import { FlushScheduler, type Flushable } from '../media/stream/flush-scheduler.js';
 import type { MediaPacket } from '../media/stream/media-packet.js';
 

@@ -16,8 +16,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
 const SOURCE_DIRS = ['core', 'media', 'control', 'web', 'transcoder'];
 const ENTRY_FILES = ['onair.ts'];
-/** Test files and test kits never run in production. */
-const isTestOnly = (name) => name.endsWith('.test.ts') || name.endsWith('.d.ts');
+/** Test files, port contracts (test suites shared by adapters) and test kits never run in production. */
+const isTestOnly = (name) => name.endsWith('.test.ts') || name.endsWith('.contract.ts') || name.endsWith('.d.ts');
+/** Test kits live in a role's `testing/` folder (core/testing, control/testing, media/testing, ...). */
+const isTestKitDir = (name) => name === 'testing';
 
 function sources(dir) {
   let files = [];
@@ -29,8 +31,8 @@ function sources(dir) {
   }
   for (const e of entries) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) files = files.concat(sources(path));
-    else if (e.name.endsWith('.ts') && !isTestOnly(e.name)) files.push(path);
+    if (e.isDirectory() && !isTestKitDir(e.name)) files = files.concat(sources(path));
+    else if (e.isFile() && e.name.endsWith('.ts') && !isTestOnly(e.name)) files.push(path);
   }
   return files;
 }

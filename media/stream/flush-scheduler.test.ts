@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { FlushScheduler, type Flushable } from './flush-scheduler.js';
-import { FakeLoop } from './fake-loop.js';
+import { FakeLoop } from '../testing/fake-loop.js';
 import { MEDIAN_BOOST_MAX, MEDIAN_RATE } from './flush-policy.js';
 import type { MediaPacket } from './media-packet.js';
 

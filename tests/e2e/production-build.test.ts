@@ -64,10 +64,12 @@ describe('the production build (dist/)', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  it('holds every entry point the npm scripts run, and no test file', () => {
+  it('holds every entry point the npm scripts run, and no test file, port contract or test kit', () => {
     for (const script of ['start', 'start:media', 'start:control']) assert.ok(existsSync(join(ROOT, nodeCommand(script).file)), script);
     assert.ok(existsSync(join(ROOT, 'dist/core/database/migrations/0001-users.js')));
     assert.ok(!existsSync(join(ROOT, 'dist/core/tokens/tokens.test.js')));
+    assert.ok(!existsSync(join(ROOT, 'dist/core/pubsub/pubsub.contract.js')));
+    for (const kit of ['core/testing', 'control/testing', 'media/testing', 'transcoder/testing']) assert.ok(!existsSync(join(ROOT, 'dist', kit)), kit);
   });
 
   it('WebRTC (werift) is one bundled file the built code imports, and two peers from it connect (ICE + DTLS, X25519 and signatures through node:crypto)', () => {

@@ -1,4 +1,4 @@
-import type { SchedulerClock } from './flush-scheduler.js';
+import type { SchedulerClock } from '../stream/flush-scheduler.js';
 
 /**
  * A fake event loop for the scheduler (SchedulerClock): time moves only when a callback does work
