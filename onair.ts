@@ -14,6 +14,7 @@ import { createControl } from './control/main.js';
 import { openPorts } from './core/ports.js';
 import type { MediaEngine } from './media/engine.js';
 import { createMedia } from './media/create-media.js';
+import { LISTEN_BACKLOG } from './media/servers/listen-backlog.js';
 import { createWebHandler } from './web/serve.js';
 import { objectStoreOrigin } from './core/http/security-headers.js';
 import { startMetricsListener, type MetricsListener } from './core/http/metrics-endpoint.js';
@@ -70,7 +71,7 @@ export async function startOnair(config: OnairConfig, log: Logger, options: { re
   await engine.start();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.http.port, config.host, () => resolve());
+    server.listen(config.http.port, config.host, LISTEN_BACKLOG, () => resolve());
   });
   const metricsListener = await startMetricsListener(ports.metrics, config.metrics, config.host, log);
   const address = server.address();

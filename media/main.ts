@@ -22,6 +22,7 @@ import { handleControlApi } from './remote/control-api.js';
 import { hookSecretToSend } from '../core/callbacks/hook-secret.js';
 import { handleMetricsOnMainPort, startMetricsListener, type MetricsListener } from '../core/http/metrics-endpoint.js';
 import { drainHttpServer } from '../core/lifecycle/http-drain.js';
+import { LISTEN_BACKLOG } from './servers/listen-backlog.js';
 
 export interface MediaService {
   engine: MediaEngine;
@@ -94,7 +95,7 @@ export async function startMediaService(config: OnairConfig, log: Logger, option
   http.on('clientError', (_err, socket) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject);
-    http.listen(config.http.port, config.host, () => resolve());
+    http.listen(config.http.port, config.host, LISTEN_BACKLOG, () => resolve());
   });
   const httpPort = (http.address() as { port: number }).port;
   const metricsListener = await startMetricsListener(metrics, config.metrics, config.host, log);

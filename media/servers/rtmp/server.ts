@@ -2,6 +2,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from '../../../core/logging/logger.js';
 import { RtmpConn, type RtmpConnDeps } from './conn.js';
 import { RtmpAdmission, type AdmissionLimits, type RtmpRefusal } from './admission.js';
+import { LISTEN_BACKLOG } from '../listen-backlog.js';
 
 export interface RtmpServerOptions extends Omit<RtmpConnDeps, 'log' | 'admission'> {
   host: string;
@@ -50,7 +51,7 @@ export class RtmpServer {
   listen(): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.opts.port, this.opts.host, () => {
+      this.server.listen(this.opts.port, this.opts.host, LISTEN_BACKLOG, () => {
         this.server.off('error', reject);
         const addr = this.server.address();
         resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
