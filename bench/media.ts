@@ -23,7 +23,7 @@ import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-
 import { startClockPublisher } from './lib/clock-publisher.js';
 import { percentile } from '../stress/report/percentile.js';
 import { pinSelf, setSelfPriority } from './lib/child.js';
-import { machineBusySeconds } from './lib/machine-cpu.js';
+import { machineBusySeconds, machineCoreBusySeconds } from './lib/machine-cpu.js';
 import { judgeStep } from './lib/ladder-limit.js';
 
 const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
@@ -36,6 +36,10 @@ interface StepResult {
   viewers: number;
   healthyShare: number;
   serverCpuPercent: number | undefined;
+  /** Busy share of the server's pinned core from /proc/stat (user+nice+system+irq+softirq+steal, any process): kernel time on that core included. */
+  serverCorePercent: number;
+  /** Viewers whose first byte (media or refusal) came >= 1 s after they started (stress SLOW_FIRST_BYTE_MS): SYN retransmits when the accept queue overflowed. */
+  slowFirstByte: number;
   cpuPer100: number | undefined;
   rssMB: number | undefined;
   ttffP50: number | undefined;
@@ -64,10 +68,10 @@ interface StepResult {
   errors: Record<string, number>;
 }
 
-const HEADERS = ['target', 'proto', 'N', 'healthy%', 'adm healthy%', 'kept healthy%', 'refused', 'shed', 'srv cpu%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'limits', 'errors'];
+const HEADERS = ['target', 'proto', 'N', 'healthy%', 'adm healthy%', 'kept healthy%', 'refused', 'shed', 'srv cpu%', 'core0%', 'cpu/100', 'RSS MB', 'lat p50', 'lat p95', 'TTFF p50', 'TTFF p95', 'TTFB>=1s', 'join TTFF', 'Mb/s', 'load cpu%', 'other cpu%', 'limits', 'errors'];
 function row(r: StepResult): (string | number | undefined)[] {
   const errs = Object.entries(r.errors).sort((a, b) => b[1] - a[1]).slice(0, 2).map(([k, v]) => `${k}:${v}`).join(' ');
-  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), fixed(r.keptHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
+  return [r.target, r.protocol, r.viewers, fixed(r.healthyShare * 100, 1), fixed(r.admittedHealthyShare * 100, 1), fixed(r.keptHealthyShare * 100, 1), r.refused, r.shed ?? '-', fixed(r.serverCpuPercent, 1), fixed(r.serverCorePercent, 1), fixed(r.cpuPer100, 2), fixed(r.rssMB), fixed(r.latencyP50, 1), fixed(r.latencyP95, 1), fixed(r.ttffP50), fixed(r.ttffP95), r.slowFirstByte, fixed(r.joinTtffP50, 1), fixed(r.mbps), fixed(r.loadCpuPercent), fixed(r.otherCpuPercent), r.limits.join('+') || '-', errs || '-'];
 }
 
 /** Set by SIGINT/SIGTERM: the table so far is printed, and a step that ends afterwards is not. */
@@ -165,6 +169,7 @@ async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPe
   const before = await t.admission?.();
   const cpu0 = process.cpuUsage();
   const busy0 = machineBusySeconds();
+  const core0 = machineCoreBusySeconds(Number(SERVER_CPU));
   const t0 = performance.now();
   const joins = joinTtffs(url, proto, 20, rampMs + o.settleMs + 2000);
   const lat = latencies(url, proto, rampMs + o.settleMs, Math.max(1000, o.stepMs - 1000));
@@ -176,6 +181,7 @@ async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPe
   const elapsedMs = performance.now() - t0;
   const loadCpuPercent = ((cpu.user + cpu.system) / 1000 / elapsedMs) * 100;
   const machinePercent = ((machineBusySeconds() - busy0) * 1000 / elapsedMs) * 100;
+  const serverCorePercent = ((machineCoreBusySeconds(Number(SERVER_CPU)) - core0) * 1000 / elapsedMs) * 100;
   const latMs = await lat;
   const after = await t.admission?.();
   const refused = refusedOf(r.summary.errors);
@@ -184,7 +190,7 @@ async function measureStep(t: RunningTarget, proto: Protocol, n: number, bytesPe
   const verdict = judgeStep({ viewers: n, healthy: r.summary.healthy, serverCpuPercent: r.server?.cpuPercent, loadCpuPercent, refused, shed: shed ?? 0, otherCpuPercent }, o.healthyStop);
   return {
     target: t.name, protocol: proto, viewers: n, healthyShare: r.summary.healthyShare,
-    serverCpuPercent: r.server?.cpuPercent, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
+    serverCpuPercent: r.server?.cpuPercent, serverCorePercent, slowFirstByte: r.summary.slowFirstByte, cpuPer100: r.server ? (r.server.cpuPercent / n) * 100 : undefined, rssMB: r.server?.rssMB,
     latencyP50: percentile(latMs, 50), latencyP95: percentile(latMs, 95),
     ttffP50: r.summary.ttffMs.p50, ttffP95: r.summary.ttffMs.p95, joinTtffP50: median(await joins), mbps: r.summary.mbps,
     loadCpuPercent, otherCpuPercent,

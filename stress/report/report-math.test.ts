@@ -54,6 +54,17 @@ describe('summarizeViewers', () => {
     assert.ok(Math.abs(s.mbps - (4_350_000 * 8) / 1e6 / 10) < 1e-9);
   });
 
+  it('counts the viewers whose first byte came a second or more after they started (a SYN retransmitted)', () => {
+    const viewers = [
+      base({ firstByteAt: 999 }),
+      base({ firstByteAt: 1000, error: 'http-503' }),
+      base({ startedAt: 500, firstByteAt: 7600 }),
+      base({ error: 'ETIMEDOUT' }),
+    ];
+    const s = summarizeViewers({ viewers, expectedBytesPerSec: rate, endAt: 10_000 });
+    assert.equal(s.slowFirstByte, 2);
+  });
+
   it('reports zero for no viewers', () => {
     const s = summarizeViewers({ viewers: [], expectedBytesPerSec: rate, endAt: 1000 });
     assert.equal(s.healthyShare, 0);

@@ -29,6 +29,8 @@ export interface ViewerSummary {
   /** Aggregate throughput over the common window, Mb/s. */
   mbps: number;
   ttfbMs: Quantiles;
+  /** Viewers whose first byte (media or a refusal) came SLOW_FIRST_BYTE_MS or more after they started: a dropped SYN retried (accept queue full), or a server that took that long to answer. */
+  slowFirstByte: number;
   ttffMs: Quantiles;
   stalledViewers: number;
   stalls: number;
@@ -46,6 +48,9 @@ export interface SummaryInput {
   minWindowMs?: number;
 }
 
+/** A first byte this late means at least one SYN retransmit (Linux's first retry is at 1 s) or a server that long to answer. */
+export const SLOW_FIRST_BYTE_MS = 1000;
+
 export function summarizeViewers(input: SummaryInput): ViewerSummary {
   const ratio = input.healthyRatio ?? 0.9;
   const minWindow = input.minWindowMs ?? 2000;
@@ -54,6 +59,7 @@ export function summarizeViewers(input: SummaryInput): ViewerSummary {
   const errors: Record<string, number> = {};
   const byProtocol: Record<string, number> = {};
   let connected = 0;
+  let slowFirstByte = 0;
   let judged = 0;
   let healthy = 0;
   let stalledViewers = 0;
@@ -65,6 +71,7 @@ export function summarizeViewers(input: SummaryInput): ViewerSummary {
     if (v.firstByteAt !== undefined) {
       connected++;
       ttfb.push(v.firstByteAt - v.startedAt);
+      if (v.firstByteAt - v.startedAt >= SLOW_FIRST_BYTE_MS) slowFirstByte++;
     }
     if (v.firstFrameAt !== undefined) ttff.push(v.firstFrameAt - v.startedAt);
     if (v.error !== undefined) errors[v.error] = (errors[v.error] ?? 0) + 1;
@@ -88,6 +95,7 @@ export function summarizeViewers(input: SummaryInput): ViewerSummary {
     healthyShare: input.viewers.length === 0 ? 0 : healthy / input.viewers.length,
     mbps: spanMs > 0 && Number.isFinite(spanMs) ? (windowBytes * 8) / 1e6 / (spanMs / 1000) : 0,
     ttfbMs: quantiles(ttfb),
+    slowFirstByte,
     ttffMs: quantiles(ttff),
     stalledViewers,
     stalls,
