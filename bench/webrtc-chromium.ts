@@ -29,6 +29,7 @@ import { percentile } from '../stress/report/percentile.js';
 import { parseProcStat } from '../stress/report/server-usage.js';
 import { fixed, formatTable } from '../stress/report/table.js';
 import { CAMERA, CLOCK_MOD, CLOCK_READER, startClockCamera } from './lib/clock-camera.js';
+import { machineBusySeconds, processTable, schedMs, ticksByGroup, type ProcEntry } from './lib/machine-cpu.js';
 import { startWebrtcBenchServer } from './lib/webrtc-server.js';
 
 const MAX_PAGES = 25;
@@ -56,6 +57,7 @@ const INIT = `(() => {
   window.RTCPeerConnection = class extends PC {
     constructor(...args) {
       super(...args);
+      (window.__pcs = window.__pcs || []).push(this);
       this.addEventListener('iceconnectionstatechange', () => {
         if (T.ice < 0 && (this.iceConnectionState === 'connected' || this.iceConnectionState === 'completed')) T.ice = now();
       });
@@ -99,8 +101,21 @@ const MEASURE = `(async (ms) => {
   return { samples, frames, bad, seconds: (performance.now() - start) / 1000 };
 })`;
 
+/** Page side: the video inbound-rtp figures of the page's peer connection (getStats), cumulative since the join. */
+const INBOUND = `(async () => {
+  for (const pc of window.__pcs || []) {
+    const stats = await pc.getStats();
+    for (const s of stats.values()) {
+      if (s.type === 'inbound-rtp' && s.kind === 'video') return { received: s.framesReceived ?? 0, decoded: s.framesDecoded ?? 0, dropped: s.framesDropped ?? 0,
+        decodeS: s.totalDecodeTime ?? 0, jbS: s.jitterBufferDelay ?? 0, jbCount: s.jitterBufferEmittedCount ?? 0, nacks: s.nackCount ?? 0, plis: s.pliCount ?? 0 };
+    }
+  }
+  return null;
+})()`;
+
 interface Stamps { post: number; answer: number; ice: number; conn: number; frame: number }
-interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number }
+interface Inbound { received: number; decoded: number; dropped: number; decodeS: number; jbS: number; jbCount: number; nacks: number; plis: number }
+interface PageResult { stamps: Stamps | null; error: string | null; samples: number[]; fps: number; inbound?: Inbound | null }
 
 /** The media process from a compiled build in `dir`: bench/webrtc.ts --server --web, in plain JavaScript. */
 function distServer(dir: string, warm: boolean, jsDtls: boolean): string {
@@ -143,6 +158,10 @@ async function main(): Promise<void> {
     const s = parseProcStat(readFileSync(`/proc/${server.pid}/stat`, 'latin1'));
     return s ? { at: performance.now(), cpu: s.ticks / 100 } : undefined;
   };
+  // The whole machine per step: /proc/stat's busy time, and this process's tree by group (the media
+  // process, the camera's ffmpeg, Chromium's processes, this process and the rest of its tree).
+  const role = (pid: number, e: ProcEntry) => (pid === server.pid ? 'server' : e.comm === 'ffmpeg' && e.ppid === process.pid ? 'camera' : /chrom/i.test(e.comm) ? 'chromium' : undefined);
+  const accounting = () => ({ at: performance.now(), busy: machineBusySeconds(), groups: ticksByGroup(processTable(), process.pid, role, 'bench') });
   const camera = startClockCamera(`rtmp://127.0.0.1:${ports.rtmp}/live/X`, '1');
   const base = `http://127.0.0.1:${ports.http}`;
   const player = `${base}/test-player.html?whep=${encodeURIComponent('/live/room1/whep?token=good')}`;
@@ -151,6 +170,8 @@ async function main(): Promise<void> {
   const up = () => execSync('uptime').toString().trim().replace(/^.*load average/, 'load average');
   console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; media process: ${distDir ? `built ${distDir}` : 'sources under tsx'}; ${up()}`);
   const rows: (string | number | undefined)[][] = [];
+  const joinRows: (string | number | undefined)[][] = [];
+  const acctRows: (string | number | undefined)[][] = [];
   let firstPost: number | undefined;
   const p50p95 = (xs: number[]) => `${fixed(percentile(xs, 50)) ?? '-'} / ${fixed(percentile(xs, 95)) ?? '-'}`;
   try {
@@ -177,11 +198,16 @@ async function main(): Promise<void> {
       }));
       // The media process's CPU in the second after the POSTs (the joins: answers, ICE, DTLS, first
       // frames) less the second before (the camera's ingest), per viewer: 'srv join cpu ms'.
+      const a0 = accounting();
       const cBase = cpuOf();
       await new Promise((r) => setTimeout(r, 1000));
       const c0 = cpuOf();
+      const s0 = schedMs(server.pid!);
       firstPost ??= performance.now();
       let cJoin: ReturnType<typeof cpuOf>;
+      let sJoin: ReturnType<typeof schedMs>;
+      // The server's run-queue wait in the 2 s after the POSTs: ready to work (answers, DTLS, first frames) but given no core.
+      const schedTimer = setTimeout(() => (sJoin = schedMs(server.pid!)), 2000);
       const joinTimer = setTimeout(() => (cJoin = cpuOf()), 1000);
       await Promise.all(pages.map((page) => page.evaluate('window.__release()').catch(() => {})));
       const results = await Promise.all(pages.map(async (page, i): Promise<PageResult> => {
@@ -196,19 +222,47 @@ async function main(): Promise<void> {
           }
           if (!st || st.stamps.frame < 0) return { stamps: st?.stamps ?? null, error: st?.error ?? 'no frame in 15 s', samples: [], fps: 0 };
           const m = (await page.evaluate(`${MEASURE}(${seconds * 1000})`)) as { samples: number[]; frames: number; seconds: number };
-          return { stamps: st.stamps, error: null, samples: m.samples, fps: m.frames / m.seconds };
+          const inbound = (await page.evaluate(INBOUND).catch(() => null)) as Inbound | null;
+          return { stamps: st.stamps, error: null, samples: m.samples, fps: m.frames / m.seconds, inbound };
         } catch (err) {
           return { stamps: null, error: (err as Error).message.split('\n')[0]!, samples: [], fps: 0 };
         }
       }));
       const c1 = cpuOf();
+      const a1 = accounting(); // before the pages close: their renderers' ticks go with them
       clearTimeout(joinTimer);
+      clearTimeout(schedTimer);
       const joinCpuMs = cBase && c0 && cJoin! ? Math.max(0, (cJoin!.cpu - c0.cpu) / ((cJoin!.at - c0.at) / 1000) - (c0.cpu - cBase.cpu) / ((c0.at - cBase.at) / 1000)) * 1000 / n : undefined;
       await Promise.all(pages.map((p) => p.close().catch(() => {})));
       const ok = results.filter((r) => r.stamps && r.stamps.frame >= 0);
       const since = (k: keyof Stamps) => ok.filter((r) => r.stamps![k] >= 0).map((r) => r.stamps![k] - r.stamps!.post);
       const valid = (xs: number[]) => xs.filter((x) => x >= 0);
       const lat = results.flatMap((r) => r.samples);
+      // The client's share of the time to first frame: the page's TTFF less the server's first frame sent
+      // (p50 against p50, p95 against p95; the server counts from the offer's arrival, the page from its POST).
+      const gap = (q: number) => {
+        const a = percentile(since('frame'), q);
+        const b = percentile(phases.map((p) => p.firstFrame), q);
+        return a === undefined || b === undefined ? '-' : fixed(a - b);
+      };
+      joinRows.push([
+        n, phases.length, p50p95(phases.map((p) => p.answered)), p50p95(valid(phases.map((p) => p.ice))), p50p95(valid(phases.map((p) => p.dtls))),
+        p50p95(phases.map((p) => p.firstFrame)), p50p95(since('frame')), `${gap(50)} / ${gap(95)}`,
+        s0 && sJoin! ? `${fixed(sJoin!.runMs - s0.runMs)} / ${fixed(sJoin!.waitMs - s0.waitMs)}` : '-',
+      ]);
+      const wall = (a1.at - a0.at) / 1000;
+      const pct = (g: string) => fixed((((a1.groups.get(g) ?? 0) - (a0.groups.get(g) ?? 0)) / 100 / wall) * 100, 0);
+      const machine = ((a1.busy - a0.busy) / wall) * 100;
+      const tree = [...a1.groups.keys()].reduce((t, g) => t + (a1.groups.get(g) ?? 0) - (a0.groups.get(g) ?? 0), 0) / 100 / wall * 100;
+      const inb = results.map((r) => r.inbound).filter((x): x is Inbound => !!x);
+      acctRows.push([
+        n, fixed(wall, 1), fixed(machine, 0), pct('server'), pct('camera'), pct('bench'), pct('chromium'), fixed(machine - tree, 0),
+        fixed(percentile(inb.map((x) => (x.received ? (x.decoded / x.received) * 100 : 0)), 50), 1),
+        fixed(percentile(inb.map((x) => x.dropped), 50)),
+        `${fixed(percentile(inb.map((x) => (x.decoded ? (x.decodeS / x.decoded) * 1000 : 0)), 50), 1) ?? '-'} / ${fixed(percentile(inb.map((x) => (x.decoded ? (x.decodeS / x.decoded) * 1000 : 0)), 95), 1) ?? '-'}`,
+        p50p95(inb.map((x) => (x.jbCount ? (x.jbS / x.jbCount) * 1000 : 0))),
+        `${inb.reduce((t, x) => t + x.nacks, 0)} / ${inb.reduce((t, x) => t + x.plis, 0)}`,
+      ]);
       rows.push([
         n, `${ok.length}/${n}`, fixed(percentile(ok.map((r) => r.stamps!.post), 50)),
         p50p95(since('answer')), p50p95(since('ice')), p50p95(since('conn')), p50p95(since('frame')),
@@ -238,6 +292,17 @@ async function main(): Promise<void> {
   // its CPU in the second after the POSTs less the second before, per viewer (10 ms ticks: coarse).
   const headers = ['N', 'played', 'nav->POST p50', 'answer', 'ICE conn', 'connected', 'TTFF', 'srv answer', 'srv DTLS done', 'srv 1st frame', 'g2g', 'fps p50', 'srv cpu%', 'srv join cpu ms', 'load after'];
   console.log(`\n${formatTable(headers, rows)}`);
+  // The join, p50 / p95 ms: the server's side from the offer's arrival (answer made, ICE nominated, DTLS
+  // done, first frame sent: media/servers/whep/conn.ts's phases), the page's TTFF from its POST, and the
+  // client's share = TTFF less the server's first frame sent (RTP in, jitter buffer, decode, present);
+  // then the media process's threads in the 2 s after the POSTs: ms on a core, ms runnable but waiting for one.
+  console.log(`\n${formatTable(['N', 'srv started', 'srv answer', 'srv ICE', 'srv DTLS', 'srv 1st frame sent', 'page TTFF', 'client share', 'srv run / runq wait ms, 2 s'], joinRows)}`);
+  // Where the machine's CPU went over the step (page loads excluded; join and sampling included), % of
+  // one core (the machine has ${cpus().length}): busy from /proc/stat; server, camera (ffmpeg), bench (this
+  // process: it draws the camera's frames), chromium (browser, GPU, renderers: its whole tree); other =
+  // busy less this tree (other work on the machine). Then the pages' video inbound-rtp getStats at the
+  // end: decoded/received %, frames dropped, decode ms per frame, jitter buffer ms per frame, NACKs / PLIs.
+  console.log(`\n${formatTable(['N', 'wall s', 'machine%', 'server%', 'camera%', 'bench%', 'chromium%', 'other%', 'decoded/recv %', 'dropped p50', 'decode ms/frame', 'jitter buf ms', 'NACK / PLI'], acctRows)}`);
   // The first step's first viewer is the process's first WHEP offer: warmed up at the publish or not.
   console.log(warmUp.at === undefined
     ? `WebRTC warm-up at the publish: ${noWarm ? 'off (--no-warm): werift loaded with the first offer' : 'not reported'}`

@@ -2,7 +2,7 @@
  * Busy CPU time of the whole machine (all cores) from /proc/stat, so a benchmark step can show how
  * much CPU something else used meanwhile (this machine is shared; a busy neighbour skews figures).
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 /** Busy seconds summed over all cores (user+nice+system+irq+softirq+steal), from /proc/stat text. */
 export function busySeconds(procStat: string, clkTck = 100): number {
@@ -41,4 +41,88 @@ export function machineBusySeconds(): number {
   } catch {
     return 0;
   }
+}
+
+/** One process from /proc/<pid>/stat: its parent, command name and CPU ticks (user+sys). */
+export interface ProcEntry { ppid: number; comm: string; ticks: number }
+
+/** Parses /proc/<pid>/stat text (the command name may hold spaces and parentheses). */
+export function parseStatLine(text: string): ProcEntry | undefined {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return undefined;
+  const f = text.slice(close + 2).split(' ');
+  const ppid = Number(f[1]);
+  const ticks = Number(f[11]) + Number(f[12]);
+  if (!Number.isFinite(ppid) || !Number.isFinite(ticks)) return undefined;
+  return { ppid, comm: text.slice(open + 1, close), ticks };
+}
+
+/** Every process now: pid -> entry (processes that vanish while read are left out). */
+export function processTable(): Map<number, ProcEntry> {
+  const all = new Map<number, ProcEntry>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const e = parseStatLine(readFileSync(`/proc/${name}/stat`, 'latin1'));
+      if (e) all.set(Number(name), e);
+    } catch {
+      // gone
+    }
+  }
+  return all;
+}
+
+/**
+ * CPU ticks of `root`'s process tree, summed per group: each process belongs to its nearest
+ * ancestor (itself included) that `role` names; the rest of the tree counts as `rootGroup`.
+ * Processes outside the tree are not counted (the machine's total gives their share).
+ */
+export function ticksByGroup(table: Map<number, ProcEntry>, root: number, role: (pid: number, e: ProcEntry) => string | undefined, rootGroup = 'root'): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [pid, e] of table) {
+    let group: string | undefined;
+    let inTree = false;
+    for (let p = pid, hops = 0; hops < 64; hops++) {
+      const q = table.get(p);
+      if (!q) break;
+      group ??= role(p, q);
+      if (p === root) {
+        inTree = true;
+        break;
+      }
+      p = q.ppid;
+    }
+    if (inTree) out.set(group ?? rootGroup, (out.get(group ?? rootGroup) ?? 0) + e.ticks);
+  }
+  return out;
+}
+
+/**
+ * A process's threads' scheduler figures summed, from /proc/<pid>/task/<tid>/schedstat ("run_ns
+ * wait_ns slices"): ms on a CPU and ms runnable but waiting for one (run-queue wait: the time the
+ * process was ready to work and the machine gave it no core). Undefined when not readable.
+ */
+export function schedMs(pid: number): { runMs: number; waitMs: number } | undefined {
+  try {
+    let runMs = 0;
+    let waitMs = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const s = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1'));
+      if (s) {
+        runMs += s.runMs;
+        waitMs += s.waitMs;
+      }
+    }
+    return { runMs, waitMs };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses schedstat text "run_ns wait_ns slices" into ms. */
+export function parseSchedstat(text: string): { runMs: number; waitMs: number } | undefined {
+  const [run, wait] = text.trim().split(/\s+/).map(Number);
+  if (!Number.isFinite(run) || !Number.isFinite(wait)) return undefined;
+  return { runMs: run! / 1e6, waitMs: wait! / 1e6 };
 }
