@@ -1,5 +1,5 @@
 /**
- * `npm run bench:webrtc -- --chromium [--viewers 1,5,10] [--seconds 8]`: time to first frame and
+ * `npm run bench:webrtc -- --chromium [--viewers 1,5,10] [--seconds 8] [--pages-core 1]`: time to first frame and
  * glass-to-glass latency of N headless Chromium viewers (Debian's /usr/bin/chromium, one browser,
  * N pages) joining one stream at the same moment (every page loaded and its offer made first, then
  * the N WHEP POSTs released together). Chromium does ICE, DTLS and SRTP natively, so
@@ -30,6 +30,7 @@ import { parseProcStat } from '../stress/report/server-usage.js';
 import { fixed, formatTable } from '../stress/report/table.js';
 import { CAMERA, CLOCK_MOD, CLOCK_READER, startClockCamera } from './lib/clock-camera.js';
 import { machineBusySeconds, processTable, schedMs, ticksByGroup, type ProcEntry } from './lib/machine-cpu.js';
+import { pinSelf } from './lib/child.js';
 import { startWebrtcBenchServer } from './lib/webrtc-server.js';
 
 const MAX_PAGES = 25;
@@ -151,6 +152,11 @@ async function main(): Promise<void> {
   // --js-dtls: werift's own JavaScript for X25519 and signing (A/B of media/servers/whep/native-dtls-crypto.ts).
   const jsDtls = process.argv.includes('--js-dtls');
   const prof = process.argv.includes('--profile') ? ['--cpu-prof', '--cpu-prof-dir', arg('profile', '.')] : [];
+  // --pages-core N: this process and so Chromium (and the camera, pinned to core 1 anyway) on core N
+  // only, so the media process (pinned to core 0) does not share its core with the pages: an A/B of
+  // whether a slow join is the server's or the pages' starving on one machine.
+  const pagesCore = process.argv.includes('--pages-core') ? arg('pages-core', '1') : undefined;
+  if (pagesCore !== undefined && !pinSelf(pagesCore)) throw new Error('--pages-core needs taskset');
   const { server, ports, phases, warmUp } = await startWebrtcBenchServer(distDir
     ? [process.execPath, ...prof, '--input-type=module', '-e', distServer(resolve(distDir), !noWarm, jsDtls)]
     : [process.execPath, ...prof, '--import', 'tsx', fileURLToPath(new URL('./webrtc.ts', import.meta.url)), '--server', '--web', ...(noWarm ? ['--no-warm'] : []), ...(jsDtls ? ['--js-dtls'] : [])]);
@@ -168,7 +174,7 @@ async function main(): Promise<void> {
   const browser = await launchChromium();
   const version = execSync(`${CHROMIUM_PATH} --version 2>/dev/null`).toString().trim();
   const up = () => execSync('uptime').toString().trim().replace(/^.*load average/, 'load average');
-  console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; media process: ${distDir ? `built ${distDir}` : 'sources under tsx'}; ${up()}`);
+  console.log(`onair bench:webrtc --chromium: ${version}, camera ${CAMERA.width}x${CAMERA.height} ${CAMERA.fps} fps x264 zerolatency ${CAMERA.kbps} kb/s, ${seconds} s of latency per step, ${cpus().length} cores; media process: ${distDir ? `built ${distDir}` : 'sources under tsx'}${pagesCore === undefined ? '' : `; pages (and this process) on core ${pagesCore} only`}; ${up()}`);
   const rows: (string | number | undefined)[][] = [];
   const joinRows: (string | number | undefined)[][] = [];
   const acctRows: (string | number | undefined)[][] = [];
@@ -202,12 +208,12 @@ async function main(): Promise<void> {
       const cBase = cpuOf();
       await new Promise((r) => setTimeout(r, 1000));
       const c0 = cpuOf();
-      const s0 = schedMs(server.pid!);
+      const s0 = schedMs(server.pid!, true);
       firstPost ??= performance.now();
       let cJoin: ReturnType<typeof cpuOf>;
       let sJoin: ReturnType<typeof schedMs>;
       // The server's run-queue wait in the 2 s after the POSTs: ready to work (answers, DTLS, first frames) but given no core.
-      const schedTimer = setTimeout(() => (sJoin = schedMs(server.pid!)), 2000);
+      const schedTimer = setTimeout(() => (sJoin = schedMs(server.pid!, true)), 2000);
       const joinTimer = setTimeout(() => (cJoin = cpuOf()), 1000);
       await Promise.all(pages.map((page) => page.evaluate('window.__release()').catch(() => {})));
       const results = await Promise.all(pages.map(async (page, i): Promise<PageResult> => {
@@ -295,8 +301,8 @@ async function main(): Promise<void> {
   // The join, p50 / p95 ms: the server's side from the offer's arrival (answer made, ICE nominated, DTLS
   // done, first frame sent: media/servers/whep/conn.ts's phases), the page's TTFF from its POST, and the
   // client's share = TTFF less the server's first frame sent (RTP in, jitter buffer, decode, present);
-  // then the media process's threads in the 2 s after the POSTs: ms on a core, ms runnable but waiting for one.
-  console.log(`\n${formatTable(['N', 'srv started', 'srv answer', 'srv ICE', 'srv DTLS', 'srv 1st frame sent', 'page TTFF', 'client share', 'srv run / runq wait ms, 2 s'], joinRows)}`);
+  // then the media process's event-loop thread in the 2 s after the POSTs: ms on a core, ms runnable but waiting for one.
+  console.log(`\n${formatTable(['N', 'srv started', 'srv answer', 'srv ICE', 'srv DTLS', 'srv 1st frame sent', 'page TTFF', 'client share', 'srv loop run / runq wait ms, 2 s'], joinRows)}`);
   // Where the machine's CPU went over the step (page loads excluded; join and sampling included), % of
   // one core (the machine has ${cpus().length}): busy from /proc/stat; server, camera (ffmpeg), bench (this
   // process: it draws the camera's frames), chromium (browser, GPU, renderers: its whole tree); other =

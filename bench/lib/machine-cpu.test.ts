@@ -52,6 +52,8 @@ describe('bench CPU accounting by process tree', () => {
     assert.equal(parseSchedstat(''), undefined);
     const mine = schedMs(process.pid);
     assert.ok(mine && mine.runMs > 0 && mine.waitMs >= 0);
+    const main = schedMs(process.pid, true);
+    assert.ok(main && main.runMs > 0 && main.runMs <= mine.runMs);
     assert.equal(schedMs(-1), undefined);
   });
 });

@@ -101,13 +101,14 @@ export function ticksByGroup(table: Map<number, ProcEntry>, root: number, role: 
 /**
  * A process's threads' scheduler figures summed, from /proc/<pid>/task/<tid>/schedstat ("run_ns
  * wait_ns slices"): ms on a CPU and ms runnable but waiting for one (run-queue wait: the time the
- * process was ready to work and the machine gave it no core). Undefined when not readable.
+ * process was ready to work and the machine gave it no core). `mainThreadOnly`: the thread whose
+ * id is the pid (Node's event loop). Undefined when not readable.
  */
-export function schedMs(pid: number): { runMs: number; waitMs: number } | undefined {
+export function schedMs(pid: number, mainThreadOnly = false): { runMs: number; waitMs: number } | undefined {
   try {
     let runMs = 0;
     let waitMs = 0;
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    for (const tid of mainThreadOnly ? [String(pid)] : readdirSync(`/proc/${pid}/task`)) {
       const s = parseSchedstat(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'latin1'));
       if (s) {
         runMs += s.runMs;
