@@ -92,7 +92,10 @@ const MEASURE = `(async (ms) => {
         if (clock < 0) bad++;
         else {
           const shown = Math.round(performance.timeOrigin + (meta.expectedDisplayTime ?? now));
-          samples.push((((shown - clock) % ${CLOCK_MOD}) + ${CLOCK_MOD}) % ${CLOCK_MOD});
+          const g2g = (((shown - clock) % ${CLOCK_MOD}) + ${CLOCK_MOD}) % ${CLOCK_MOD};
+          // Above half the clock's range it is a negative latency (a clock shown before it was drawn): a misread.
+          if (g2g > ${CLOCK_MOD} / 2) bad++;
+          else samples.push(g2g);
         }
       }
       video.requestVideoFrameCallback(onFrame);
