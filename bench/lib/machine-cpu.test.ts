@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { busySeconds, coreBusySeconds, parseStatLine, processTable, ticksByGroup, type ProcEntry } from './machine-cpu.js';
+import { busySeconds, coreBusySeconds, parseSchedstat, parseStatLine, processTable, schedMs, ticksByGroup, type ProcEntry } from './machine-cpu.js';
 
 const STAT = `cpu  1000 10 500 9000 50 20 300 5 0 0
 cpu0 700 10 300 4000 20 15 250 5 0 0
