@@ -26,7 +26,9 @@
  * ONAIR_BENCH_POSTER_CORE / ONAIR_BENCH_CLIENT_CORE (default 1, -1: unpinned; the reading node is on core 0),
  * ONAIR_BENCH_READER (lean, default; ws: the reading sockets are `ws` clients, as before 2026-11-28 14:00 UTC),
  * ONAIR_BENCH_WARM=0 (no warm-up of the readers before the burst: warmReaders), ONAIR_BENCH_MARKS=1 (a stderr line per
- * post with this process's performance.now(), to line the burst up with `node --trace-gc --trace-opt --trace-deopt` output).
+ * post with this process's performance.now(), to line the burst up with `node --trace-gc --trace-opt --trace-deopt` output),
+ * ONAIR_BENCH_SERVER_WARM (default 20: un-counted chat messages after the idle figures' full GC, so the server re-optimises before the burst; 0: none),
+ * ONAIR_BENCH_NODE_FLAGS (extra Node flags for the reading node only, e.g. '--trace-opt --trace-deopt').
  */
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -65,6 +67,8 @@ const CLIENT_CORE = Number(process.env.ONAIR_BENCH_CLIENT_CORE ?? 1);
 const BURSTS = Number(process.env.ONAIR_BENCH_BURSTS ?? 20);
 const BACKENDS = (process.env.ONAIR_BENCH_BACKENDS ?? 'one,redis').split(',');
 const TRACE = process.env.ONAIR_BENCH_TRACE === '1';
+/** Chat messages posted (not counted) after the idle figures' full GC and before the burst, so node B's re-optimisation happens off the clock (0: none, as before 2026-11-29). */
+const SERVER_WARM = Number(process.env.ONAIR_BENCH_SERVER_WARM ?? 20);
 const POSTER_SETTLE_MS = Number(process.env.ONAIR_BENCH_POSTER_SETTLE_MS ?? 2500);
 /** The reading sockets' client: `lean` (bench/lib/ws-lean-reader.ts, default) or `ws` (the library, as before 2026-11-28 afternoon). */
 const READER = process.env.ONAIR_BENCH_READER === 'ws' ? 'ws' : 'lean';
@@ -75,11 +79,14 @@ interface Node { port: number; child: ChildProcess; stats(gc?: boolean): Promise
 /** start:control's env assignments and Node flags: each node runs as production runs control. */
 const startControl = startScript('start:control');
 
-async function startNode(env: Record<string, string>, core: number): Promise<Node> {
+/** ONAIR_BENCH_NODE_FLAGS: extra Node/V8 flags for the READING node only (node B with Redis), e.g. `--trace-opt --trace-deopt` (a diagnosis aid, never a production flag). */
+const READ_NODE_FLAGS = (process.env.ONAIR_BENCH_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+
+async function startNode(env: Record<string, string>, core: number, extraFlags: string[] = []): Promise<Node> {
   const child = fork(new URL('./chat-node.ts', import.meta.url).pathname, [], {
     // As `npm run start:control` and the Dockerfile run a node (its env and Node flags; MALLOC_ARENA_MAX overridable).
     env: { ...process.env, ...startControl.env, ...(process.env.MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX } : {}), ...env, ONAIR_SECRET: SECRET },
-    execArgv: [...startControl.flags, '--import', 'tsx', '--expose-gc'],
+    execArgv: [...startControl.flags, ...extraFlags, '--import', 'tsx', '--expose-gc'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   pin(child.pid!, core);
@@ -357,6 +364,26 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
   let turn = 0;
   const post = () => posters[turn++ % posters.length]!.send(JSON.stringify({ v: 1, type: 'chat', text: `t:${(performance.timeOrigin + performance.now()).toFixed(1)}` }));
 
+  // The server's hot path re-optimised off the clock. The full collection taken for the idle figures
+  // (stats(true) above) clears the maps that only short-lived objects had (envelopes, frames, Redis
+  // replies, stream write requests): every optimised function that embedded one is thrown away ("weak
+  // objects", --trace-deopt: ~40 functions on node B, RoomFanout.flush among them), and V8 re-optimised
+  // them one by one over the burst's messages 1-18 on the compiler thread, pinned to the node's one core
+  // with the main thread (flush alone took 46-82 ms of TurboFan time, LOADED): the "other-thread CPU" of
+  // the 2026-11-29 trace. A server that has been taking chat is past that; so is the burst after this.
+  if (SERVER_WARM > 0) {
+    const kept = { delays: delays.length, n: counter.n, perMessage };
+    perMessage = undefined;
+    for (let i = 0; i < SERVER_WARM; i++) {
+      post();
+      await wait(200);
+    }
+    await wait(500);
+    delays.length = kept.delays;
+    counter.n = kept.n;
+    perMessage = kept.perMessage;
+    process.stderr.write(`  server warmed: ${SERVER_WARM} chat messages posted before the burst, 200 ms apart (not counted)\n`);
+  }
   // The readers' own first-time work off the clock (warmReaders: nothing reaches the server).
   if (WARM) await warmReaders(sockets, delays, counter);
   // Burst: one message at a time, each to every socket.
@@ -376,6 +403,7 @@ async function benchOne(name: string, n: number, nodes: { post: Node; read: Node
     await wait(200);
   }
   await wait(1000);
+  if (process.env.ONAIR_BENCH_MARKS === '1') process.stderr.write(`MARK burst end at ${performance.now().toFixed(1)}\n`);
   const clientCpu = process.cpuUsage(clientCpu0);
   stalls.stop();
   loopDelay.disable();
@@ -448,7 +476,7 @@ pin(process.pid, CLIENT_CORE);
 for (const n of SOCKETS) {
   if (BACKENDS.includes('one')) {
     process.stderr.write(`one node, in-process pub/sub, ${n} sockets ...\n`);
-    const node = await startNode({}, 0);
+    const node = await startNode({}, 0, READ_NODE_FLAGS);
     try {
       rows.push(await benchOne(ONE, n, { post: node, read: node }));
     } finally {
@@ -461,7 +489,7 @@ for (const n of SOCKETS) {
     const prefix = `onair-bench-chat:${randomBytes(4).toString('hex')}:`;
     const env = { ONAIR_REDIS_URL: REDIS, ONAIR_REDIS_PREFIX: prefix };
     const a = await startNode(env, POSTER_CORE);
-    const b = await startNode(env, 0);
+    const b = await startNode(env, 0, READ_NODE_FLAGS);
     try {
       rows.push(await benchOne(TWO, n, { post: a, read: b }));
     } finally {
