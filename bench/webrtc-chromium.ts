@@ -26,10 +26,10 @@ import { performance } from 'node:perf_hooks';
 import type { Page } from 'playwright-core';
 import { CHROMIUM_PATH, launchChromium } from '../core/testing/chromium.js';
 import { percentile } from '../stress/report/percentile.js';
-import { parseProcStat } from '../stress/report/server-usage.js';
+import { parseProcStat, readProcessTable } from '../stress/report/server-usage.js';
 import { fixed, formatTable } from '../stress/report/table.js';
 import { CAMERA, CLOCK_MOD, CLOCK_READER, startClockCamera } from './lib/clock-camera.js';
-import { machineBusySeconds, processTable, schedMs, ticksByGroup, type ProcEntry } from './lib/machine-cpu.js';
+import { machineBusySeconds, schedMs, ticksByGroup, type ProcEntry } from './lib/machine-cpu.js';
 import { pinSelf } from './lib/child.js';
 import { startWebrtcBenchServer } from './lib/webrtc-server.js';
 
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
   // The whole machine per step: /proc/stat's busy time, and this process's tree by group (the media
   // process, the camera's ffmpeg, Chromium's processes, this process and the rest of its tree).
   const role = (pid: number, e: ProcEntry) => (pid === server.pid ? 'server' : e.comm === 'ffmpeg' && e.ppid === process.pid ? 'camera' : /chrom/i.test(e.comm) ? 'chromium' : undefined);
-  const accounting = () => ({ at: performance.now(), busy: machineBusySeconds(), groups: ticksByGroup(processTable(), process.pid, role, 'bench') });
+  const accounting = () => ({ at: performance.now(), busy: machineBusySeconds(), groups: ticksByGroup(readProcessTable(), process.pid, role, 'bench') });
   const camera = startClockCamera(`rtmp://127.0.0.1:${ports.rtmp}/live/X`, '1');
   const base = `http://127.0.0.1:${ports.http}`;
   const player = `${base}/test-player.html?whep=${encodeURIComponent('/live/room1/whep?token=good')}`;

@@ -1,7 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { busySeconds, coreBusySeconds, parseSchedstat, parseStatLine, processTable, schedMs, ticksByGroup, type ProcEntry } from './machine-cpu.js';
+import { busySeconds, coreBusySeconds, parseSchedstat, schedMs, ticksByGroup, type ProcEntry } from './machine-cpu.js';
+import { parseProcStat, readProcessTable } from '../../stress/report/server-usage.js';
 
 const STAT = `cpu  1000 10 500 9000 50 20 300 5 0 0
 cpu0 700 10 300 4000 20 15 250 5 0 0
@@ -21,8 +22,8 @@ describe('machine-cpu', () => {
 describe('bench CPU accounting by process tree', () => {
   it('parses a /proc stat line whose command name holds spaces and parentheses', () => {
     const line = '4242 (Chrome (Renderer) x) S 4000 4242 1 0 -1 4194560 100 0 0 0 731 269 0 0 20 0 9 0 500 1000 200 18446744073709551615';
-    assert.deepEqual(parseStatLine(line), { ppid: 4000, comm: 'Chrome (Renderer) x', ticks: 1000 });
-    assert.equal(parseStatLine('garbage'), undefined);
+    assert.deepEqual(parseProcStat(line), { ppid: 4000, comm: 'Chrome (Renderer) x', ticks: 1000, rssPages: 200 });
+    assert.equal(parseProcStat('garbage'), undefined);
   });
 
   it('sums each process into its nearest named ancestor, the rest of the tree into the root, and leaves other processes out', () => {
@@ -42,9 +43,9 @@ describe('bench CPU accounting by process tree', () => {
   });
 
   it('reads this process into the table', () => {
-    const me = processTable().get(process.pid);
+    const me = readProcessTable().get(process.pid);
     assert.ok(me);
-    assert.equal(me.ppid, parseStatLine(readFileSync('/proc/self/stat', 'latin1'))!.ppid);
+    assert.equal(me.ppid, parseProcStat(readFileSync('/proc/self/stat', 'latin1'))!.ppid);
   });
 
   it('reads run and run-queue wait time in ms from schedstat, summed over a process\'s threads', () => {

@@ -3,14 +3,20 @@
  * much CPU something else used meanwhile (this machine is shared; a busy neighbour skews figures).
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import type { ProcStat } from '../../stress/report/server-usage.js';
 
-/** Busy seconds summed over all cores (user+nice+system+irq+softirq+steal), from /proc/stat text. */
-export function busySeconds(procStat: string, clkTck = 100): number {
-  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+/** Busy seconds (user+nice+system+irq+softirq+steal) of the /proc/stat line that starts with `label` ("cpu " or "cpuN "). */
+function busySecondsOf(procStat: string, label: string, clkTck: number): number {
+  const line = procStat.split('\n').find((l) => l.startsWith(label));
   if (!line) return 0;
   const f = line.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
   return (user + nice + system + irq + softirq + steal) / clkTck;
+}
+
+/** Busy seconds summed over all cores, from /proc/stat text. */
+export function busySeconds(procStat: string, clkTck = 100): number {
+  return busySecondsOf(procStat, 'cpu ', clkTck);
 }
 
 /**
@@ -19,59 +25,30 @@ export function busySeconds(procStat: string, clkTck = 100): number {
  * own CPU time (utime+stime) does not always carry, so this can read higher than the process column.
  */
 export function coreBusySeconds(procStat: string, core: number, clkTck = 100): number {
-  const line = procStat.split('\n').find((l) => l.startsWith(`cpu${core} `));
-  if (!line) return 0;
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return (user + nice + system + irq + softirq + steal) / clkTck;
+  return busySecondsOf(procStat, `cpu${core} `, clkTck);
+}
+
+/** /proc/stat's text now ('' when it cannot be read). */
+function readProcStat(): string {
+  try {
+    return readFileSync('/proc/stat', 'latin1');
+  } catch {
+    return '';
+  }
 }
 
 /** coreBusySeconds of this machine's `core` now (0 when /proc/stat cannot be read). */
 export function machineCoreBusySeconds(core: number): number {
-  try {
-    return coreBusySeconds(readFileSync('/proc/stat', 'latin1'), core);
-  } catch {
-    return 0;
-  }
+  return coreBusySeconds(readProcStat(), core);
 }
 
+/** busySeconds of this machine now (0 when /proc/stat cannot be read). */
 export function machineBusySeconds(): number {
-  try {
-    return busySeconds(readFileSync('/proc/stat', 'latin1'));
-  } catch {
-    return 0;
-  }
+  return busySeconds(readProcStat());
 }
 
-/** One process from /proc/<pid>/stat: its parent, command name and CPU ticks (user+sys). */
-export interface ProcEntry { ppid: number; comm: string; ticks: number }
-
-/** Parses /proc/<pid>/stat text (the command name may hold spaces and parentheses). */
-export function parseStatLine(text: string): ProcEntry | undefined {
-  const open = text.indexOf('(');
-  const close = text.lastIndexOf(')');
-  if (open < 0 || close < open) return undefined;
-  const f = text.slice(close + 2).split(' ');
-  const ppid = Number(f[1]);
-  const ticks = Number(f[11]) + Number(f[12]);
-  if (!Number.isFinite(ppid) || !Number.isFinite(ticks)) return undefined;
-  return { ppid, comm: text.slice(open + 1, close), ticks };
-}
-
-/** Every process now: pid -> entry (processes that vanish while read are left out). */
-export function processTable(): Map<number, ProcEntry> {
-  const all = new Map<number, ProcEntry>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const e = parseStatLine(readFileSync(`/proc/${name}/stat`, 'latin1'));
-      if (e) all.set(Number(name), e);
-    } catch {
-      // gone
-    }
-  }
-  return all;
-}
+/** What ticksByGroup needs of a process (readProcessTable's entries, from stress/report/server-usage.ts). */
+export type ProcEntry = Pick<ProcStat, 'ppid' | 'comm' | 'ticks'>;
 
 /**
  * CPU ticks of `root`'s process tree, summed per group: each process belongs to its nearest

@@ -20,17 +20,36 @@ export interface UsageSource {
 
 const CLK_TCK = 100; // Linux USER_HZ: 100 on every architecture Node runs on
 
-/** utime+stime (ticks) and RSS (pages) from the text of /proc/PID/stat. */
-export function parseProcStat(text: string): { ppid: number; ticks: number; rssPages: number } | undefined {
+/** One process from /proc/PID/stat: its parent, command name, CPU ticks (utime+stime) and RSS (pages). */
+export interface ProcStat { ppid: number; comm: string; ticks: number; rssPages: number }
+
+/** Parses the text of /proc/PID/stat (the command name may hold spaces and parentheses). */
+export function parseProcStat(text: string): ProcStat | undefined {
+  const open = text.indexOf('(');
   const close = text.lastIndexOf(')');
-  if (close < 0) return undefined;
+  if (open < 0 || close < open) return undefined;
   const f = text.slice(close + 2).split(' ');
   // After "pid (comm) ": state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
   const ppid = Number(f[1]);
   const ticks = Number(f[11]) + Number(f[12]);
   const rssPages = Number(f[21]);
   if (!Number.isFinite(ppid) || !Number.isFinite(ticks) || !Number.isFinite(rssPages)) return undefined;
-  return { ppid, ticks, rssPages };
+  return { ppid, comm: text.slice(open + 1, close), ticks, rssPages };
+}
+
+/** Every process now, pid -> its /proc/PID/stat (processes that end while /proc is read are left out). */
+export function readProcessTable(): Map<number, ProcStat> {
+  const all = new Map<number, ProcStat>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const s = parseProcStat(readFileSync(`/proc/${name}/stat`, 'latin1'));
+      if (s) all.set(Number(name), s);
+    } catch {
+      // the process ended between readdir and read
+    }
+  }
+  return all;
 }
 
 export class ProcUsage implements UsageSource {
@@ -43,16 +62,7 @@ export class ProcUsage implements UsageSource {
   }
 
   async sample(): Promise<UsageSample | undefined> {
-    const all = new Map<number, { ppid: number; ticks: number; rssPages: number }>();
-    for (const name of readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) continue;
-      try {
-        const s = parseProcStat(readFileSync(`/proc/${name}/stat`, 'latin1'));
-        if (s) all.set(Number(name), s);
-      } catch {
-        // the process ended between readdir and read
-      }
-    }
+    const all = readProcessTable();
     if (!all.has(this.pid)) return undefined;
     let ticks = 0;
     let pages = 0;
