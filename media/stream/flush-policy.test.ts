@@ -60,6 +60,20 @@ describe(FlushPolicy.name, () => {
     assert.equal(p.waitMs({ dirtyViewers: 400, queuedBytes: 400 * FULL_WRITE_BYTES * 2, sinceLastTickMs: 0 }), 0);
   });
 
+  it('keeps a room far past its budget at the ceiling when its writes are partly full: a long tick does not bring the next one sooner', () => {
+    // 4,800 viewers at 15 us a write: the budget would space ticks >1 s apart, so the ceiling holds them.
+    // A tick that took 80 ms leaves every viewer ~21 KB (80 ms of a 2.15 Mb/s stream) when the next is
+    // decided; shortening the ceiling by that share made a busier core write more often (more fixed costs).
+    const p = measured(0.015);
+    const n = 4800;
+    assert.equal(p.waitMs({ dirtyViewers: n, queuedBytes: n * 400, sinceLastTickMs: 0 }), 100);
+    assert.equal(p.waitMs({ dirtyViewers: n, queuedBytes: n * 21_500, sinceLastTickMs: 0 }), 100);
+    assert.equal(p.waitMs({ dirtyViewers: n, queuedBytes: n * (FULL_WRITE_BYTES / 2), sinceLastTickMs: 0 }), 100);
+    // Past the budget by less than the writes' fullness: shorter, as for small rooms.
+    assert.ok(p.waitMs({ dirtyViewers: n, queuedBytes: n * FULL_WRITE_BYTES * 0.99, sinceLastTickMs: 0 }) < 20);
+    assert.equal(p.waitMs({ dirtyViewers: n, queuedBytes: n * FULL_WRITE_BYTES, sinceLastTickMs: 0 }), 0, 'a keyframe: now');
+  });
+
   it('follows the measured cost: a slower or busier process coalesces more, a faster one less', () => {
     const p = new FlushPolicy(100);
     const before = p.waitMs(afterTick(100));

@@ -19,7 +19,11 @@
  * so coalesces more, on its own.
  *
  * Bytes: a viewer whose queue already holds about a full write (FULL_WRITE_BYTES, a keyframe at
- * 2 Mb/s) gains little by waiting for more, so the wait shrinks as the queued bytes per viewer grow.
+ * 2 Mb/s) gains little by waiting for more, so the budget's wait shrinks as the queued bytes per
+ * viewer grow, before the ceiling caps it. A room far past its budget (thousands of viewers) stays at
+ * the ceiling: there a tick's own writes take tens of ms, each viewer queues that much stream
+ * meanwhile, and shortening the ceiling by it made a busier core write more often (docs/benchmarks.md,
+ * "Where the server's core goes at 4,800 viewers").
  * Time: the wait counts from the end of the last tick, so data after a quiet spell goes out at once.
  */
 
@@ -127,7 +131,7 @@ export class FlushPolicy {
       if (rate >= MEDIAN_RATE / MEDIAN_BOOST_MAX && rate < MEDIAN_RATE) spacingMs = Math.max(0, frameIntervalMs / MEDIAN_RATE - fixedMs);
     }
     const full = Math.min(1, w.queuedBytes / w.dirtyViewers / FULL_WRITE_BYTES);
-    const gapMs = Math.min(this.ceilingMs, spacingMs) * (1 - full);
+    const gapMs = Math.min(this.ceilingMs, spacingMs * (1 - full));
     const since = Math.max(0, w.sinceLastTickMs);
     if (gapMs - since < MIN_WAIT_MS) return NOW; // a small room, a full write, or after a quiet spell: now, no alignment
     const room = this.ceilingMs - gapMs;
