@@ -18,7 +18,7 @@ import { LiveTable, fixed, formatTable } from '../stress/report/table.js';
 import { protocolOf, ViewerPool } from '../stress/viewers/viewer-pool.js';
 import { OptionsError } from '../stress/options.js';
 import type { Protocol } from '../stress/viewers/viewer-state.js';
-import { MEDIA_HELP, parseMediaBenchArgs, stepsOf } from './lib/media-options.js';
+import { MEDIA_HELP, MEDIA_SAMPLE, parseMediaBenchArgs, stepsOf } from './lib/media-options.js';
 import { startTarget, targetUnavailable, type RunningTarget } from './lib/media-targets.js';
 import { startClockPublisher } from './lib/clock-publisher.js';
 import { percentile } from '../stress/report/percentile.js';
@@ -26,7 +26,7 @@ import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds, machineCoreBusySeconds } from './lib/machine-cpu.js';
 import { judgeStep } from './lib/ladder-limit.js';
 
-const SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
+const SAMPLE = MEDIA_SAMPLE;
 const SERVER_CPU = '0';
 const LOAD_CPU = '1';
 

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { busySeconds, coreBusySeconds, parseSchedstat, schedMs, ticksByGroup, type ProcEntry } from './machine-cpu.js';
+import { busySeconds, coreBusySeconds, coreTimes, parseSchedstat, schedMs, ticksByGroup, type ProcEntry } from './machine-cpu.js';
 import { parseProcStat, readProcessTable } from '../../stress/report/server-usage.js';
 
 const STAT = `cpu  1000 10 500 9000 50 20 300 5 0 0
@@ -17,12 +17,17 @@ describe('machine-cpu', () => {
     assert.equal(coreBusySeconds(STAT, 2), 0);
     assert.equal(busySeconds(STAT), (1000 + 10 + 500 + 20 + 300 + 5) / 100);
   });
+
+  it('splits one core\'s time into its fields', () => {
+    assert.deepEqual(coreTimes(STAT, 0), { user: 7, nice: 0.1, system: 3, idle: 40, iowait: 0.2, irq: 0.15, softirq: 2.5, steal: 0.05 });
+    assert.equal(coreTimes(STAT, 2), undefined);
+  });
 });
 
 describe('bench CPU accounting by process tree', () => {
   it('parses a /proc stat line whose command name holds spaces and parentheses', () => {
     const line = '4242 (Chrome (Renderer) x) S 4000 4242 1 0 -1 4194560 100 0 0 0 731 269 0 0 20 0 9 0 500 1000 200 18446744073709551615';
-    assert.deepEqual(parseProcStat(line), { ppid: 4000, comm: 'Chrome (Renderer) x', ticks: 1000, rssPages: 200 });
+    assert.deepEqual(parseProcStat(line), { ppid: 4000, comm: 'Chrome (Renderer) x', ticks: 1000, utime: 731, stime: 269, rssPages: 200 });
     assert.equal(parseProcStat('garbage'), undefined);
   });
 

@@ -5,13 +5,28 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ProcStat } from '../../stress/report/server-usage.js';
 
-/** Busy seconds (user+nice+system+irq+softirq+steal) of the /proc/stat line that starts with `label` ("cpu " or "cpuN "). */
-function busySecondsOf(procStat: string, label: string, clkTck: number): number {
+/** The time fields of one /proc/stat line, in seconds. */
+export interface CpuTimes { user: number; nice: number; system: number; idle: number; iowait: number; irq: number; softirq: number; steal: number }
+
+/** The fields of the /proc/stat line that starts with `label` ("cpu " or "cpuN "), in ticks; undefined when there is none. */
+function ticksOf(procStat: string, label: string): CpuTimes | undefined {
   const line = procStat.split('\n').find((l) => l.startsWith(label));
-  if (!line) return 0;
-  const f = line.trim().split(/\s+/).slice(1).map(Number);
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = f;
-  return (user + nice + system + irq + softirq + steal) / clkTck;
+  if (!line) return undefined;
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line.trim().split(/\s+/).slice(1).map(Number);
+  return { user, nice, system, idle, iowait, irq, softirq, steal };
+}
+
+/** Busy seconds (user+nice+system+irq+softirq+steal) of the /proc/stat line that starts with `label`. */
+function busySecondsOf(procStat: string, label: string, clkTck: number): number {
+  const t = ticksOf(procStat, label);
+  return t ? (t.user + t.nice + t.system + t.irq + t.softirq + t.steal) / clkTck : 0;
+}
+
+/** Every time field of core `core` (the `cpuN` line) in seconds, to tell user, system and softirq time apart; undefined when there is no such core. */
+export function coreTimes(procStat: string, core: number, clkTck = 100): CpuTimes | undefined {
+  const t = ticksOf(procStat, `cpu${core} `);
+  if (!t) return undefined;
+  return { user: t.user / clkTck, nice: t.nice / clkTck, system: t.system / clkTck, idle: t.idle / clkTck, iowait: t.iowait / clkTck, irq: t.irq / clkTck, softirq: t.softirq / clkTck, steal: t.steal / clkTck };
 }
 
 /** Busy seconds summed over all cores, from /proc/stat text. */
@@ -40,6 +55,11 @@ function readProcStat(): string {
 /** coreBusySeconds of this machine's `core` now (0 when /proc/stat cannot be read). */
 export function machineCoreBusySeconds(core: number): number {
   return coreBusySeconds(readProcStat(), core);
+}
+
+/** coreTimes of this machine's `core` now (undefined when /proc/stat cannot be read). */
+export function machineCoreTimes(core: number): CpuTimes | undefined {
+  return coreTimes(readProcStat(), core);
 }
 
 /** busySeconds of this machine now (0 when /proc/stat cannot be read). */

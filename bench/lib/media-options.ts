@@ -4,6 +4,9 @@ import { parseSeconds, OptionsError } from '../../stress/options.js';
 import { PROTOCOLS, type Protocol } from '../../stress/viewers/viewer-state.js';
 import { TARGET_NAMES, type TargetName } from './media-targets.js';
 
+/** bench:media's stream (2.15 Mb/s 720p30, 2 s GOP, 10 s looped); bench:loopback-ceiling writes the same. */
+export const MEDIA_SAMPLE = { videoKbps: 2022, audioKbps: 128, width: 1280, height: 720, fps: 30, gopSeconds: 2, seconds: 10 };
+
 export const BASE_LADDER = [100, 400, 800, 1600, 2400, 3200];
 export const MAX_VIEWERS = 9600;
 

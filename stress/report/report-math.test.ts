@@ -75,7 +75,7 @@ describe('summarizeViewers', () => {
 describe('server usage', () => {
   it('reads ppid, CPU ticks and RSS pages from /proc/PID/stat, even with spaces in the name', () => {
     const line = '4242 (nginx: worker (x)) S 4241 4241 4241 0 -1 4194624 100 0 0 0 150 50 0 0 20 0 1 0 500 123456789 3000 18446744073709551615';
-    assert.deepEqual(parseProcStat(line), { ppid: 4241, comm: 'nginx: worker (x)', ticks: 200, rssPages: 3000 });
+    assert.deepEqual(parseProcStat(line), { ppid: 4241, comm: 'nginx: worker (x)', ticks: 200, utime: 150, stime: 50, rssPages: 3000 });
     assert.equal(parseProcStat('garbage'), undefined);
   });
   it('reads the process metrics from Prometheus text', () => {

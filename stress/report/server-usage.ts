@@ -20,8 +20,8 @@ export interface UsageSource {
 
 const CLK_TCK = 100; // Linux USER_HZ: 100 on every architecture Node runs on
 
-/** One process from /proc/PID/stat: its parent, command name, CPU ticks (utime+stime) and RSS (pages). */
-export interface ProcStat { ppid: number; comm: string; ticks: number; rssPages: number }
+/** One process from /proc/PID/stat: its parent, command name, CPU ticks (utime+stime, and each) and RSS (pages). */
+export interface ProcStat { ppid: number; comm: string; ticks: number; utime: number; stime: number; rssPages: number }
 
 /** Parses the text of /proc/PID/stat (the command name may hold spaces and parentheses). */
 export function parseProcStat(text: string): ProcStat | undefined {
@@ -31,10 +31,12 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const f = text.slice(close + 2).split(' ');
   // After "pid (comm) ": state(0) ppid(1) ... utime(11) stime(12) ... rss(21)
   const ppid = Number(f[1]);
-  const ticks = Number(f[11]) + Number(f[12]);
+  const utime = Number(f[11]);
+  const stime = Number(f[12]);
+  const ticks = utime + stime;
   const rssPages = Number(f[21]);
   if (!Number.isFinite(ppid) || !Number.isFinite(ticks) || !Number.isFinite(rssPages)) return undefined;
-  return { ppid, comm: text.slice(open + 1, close), ticks, rssPages };
+  return { ppid, comm: text.slice(open + 1, close), ticks, utime, stime, rssPages };
 }
 
 /** Every process now, pid -> its /proc/PID/stat (processes that end while /proc is read are left out). */
