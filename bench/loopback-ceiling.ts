@@ -28,6 +28,7 @@ import { freePort, pinSelf, setSelfPriority, startChild, waitForPort, type Child
 import { machineBusySeconds, machineCoreTimes, type CpuTimes } from './lib/machine-cpu.js';
 import { MEDIA_SAMPLE } from './lib/media-options.js';
 import { SATURATED } from './lib/ladder-limit.js';
+import { withDeadline } from './lib/deadline.js';
 import { ceilingStep, encodeTickStream, tickBytes, tickStream, TICK_MS } from './lib/loopback-stream.js';
 
 const WRITER_CPU = '0';
@@ -128,14 +129,6 @@ function snapshot(pid: number): Snapshot {
 function windowGbps(rates: readonly { at: number; mbps: number }[], from: number, to: number): number | undefined {
   const inside = rates.filter((r) => r.at > from + 1000 && r.at <= to + 1);
   return inside.length ? inside.reduce((s, r) => s + r.mbps, 0) / inside.length / 1000 : undefined;
-}
-
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result after ${Math.round(ms / 1000)} s`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));

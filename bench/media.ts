@@ -25,6 +25,7 @@ import { percentile } from '../stress/report/percentile.js';
 import { pinSelf, setSelfPriority } from './lib/child.js';
 import { machineBusySeconds, machineCoreBusySeconds } from './lib/machine-cpu.js';
 import { judgeStep } from './lib/ladder-limit.js';
+import { withDeadline } from './lib/deadline.js';
 
 const SAMPLE = MEDIA_SAMPLE;
 const SERVER_CPU = '0';
@@ -146,15 +147,6 @@ type BenchOptions = ReturnType<typeof parseMediaBenchArgs>;
 /** The longest a step may take: its ramp, settle and window, the probes' tail and a generous margin. */
 function stepBudgetMs(n: number, o: BenchOptions): number {
   return (n / o.rampPerSec) * 1000 + o.settleMs + o.stepMs + 120_000;
-}
-
-/** `p`, or an error once `ms` have passed (a step that hangs must not hang the run). */
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no result after ${Math.round(ms / 1000)} s`)), ms);
-  });
-  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
 /** Refusals as the load saw them: HTTP/WS-FLV 503, RTMP NetStream.Play.Failed. */

@@ -11,31 +11,22 @@
  * when the 10 s sample loops; the stress viewer does not care, a player would.
  */
 import type { FileTag } from '../../stress/flv/flv-file.js';
+import { encodeFlvTag, FLV_HEADER, FLV_TAG_SCRIPT, isSequenceHeader } from '../../media/protocols/flv/flv-tag.js';
 
 export const TICK_MS = 100;
 
-/** The bytes of one FLV tag on the wire: 11-byte header, body, 4-byte PreviousTagSize. */
+/** The bytes of one FLV tag on the wire: 11-byte header, body, 4-byte PreviousTagSize (the engine's encoder). */
 export function tagBytes(tag: FileTag): Buffer {
-  const out = Buffer.alloc(11 + tag.body.length + 4);
-  out[0] = tag.type;
-  out.writeUIntBE(tag.body.length, 1, 3);
-  out.writeUIntBE(tag.timestamp & 0xffffff, 4, 3);
-  out[7] = (tag.timestamp >>> 24) & 0xff;
-  tag.body.copy(out, 11);
-  out.writeUInt32BE(11 + tag.body.length, 11 + tag.body.length);
-  return out;
+  return encodeFlvTag(tag.type, tag.timestamp, tag.body);
 }
 
-/** Tags a player needs before any frame: script data, AVC sequence header (AVCPacketType 0), AAC sequence header (AACPacketType 0). */
+/** Tags a player needs before any frame: script data and the video / audio sequence headers. */
 export function isInitTag(tag: FileTag): boolean {
-  if (tag.type === 18) return true;
-  if (tag.type === 9) return (tag.body[0]! & 0x0f) === 7 && tag.body[1] === 0;
-  if (tag.type === 8) return tag.body[0]! >> 4 === 10 && tag.body[1] === 0;
-  return false;
+  return tag.type === FLV_TAG_SCRIPT || isSequenceHeader(tag.type, tag.body);
 }
 
 /** FLV file header (audio + video) and PreviousTagSize0. */
-export const FLV_FILE_HEADER = Buffer.from([0x46, 0x4c, 0x56, 0x01, 0x05, 0x00, 0x00, 0x00, 0x09, 0x00, 0x00, 0x00, 0x00]);
+export const FLV_FILE_HEADER = FLV_HEADER(true, true);
 
 /** An HTTP-FLV response head with no length (the body runs until the server closes), as a live server sends it. */
 export const HTTP_HEAD = 'HTTP/1.1 200 OK\r\nContent-Type: video/x-flv\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n';
