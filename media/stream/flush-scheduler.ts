@@ -110,6 +110,8 @@ export class FlushScheduler {
   private tickStartupAt = 0;
   /** Ticks written so far (metrics). */
   ticks = 0;
+  /** CPU ms (process user + system) the ticks' writes took so far: the steady audience's fan-out work. */
+  workMs = 0;
   /** Ticks started at a video frame's fan-out rather than by the timer or at once (metrics, tests). */
   alignedTicks = 0;
   private readonly align = new FrameAlign();
@@ -332,7 +334,9 @@ export class FlushScheduler {
     const c0 = this.clock.cpuMs();
     const viewers = this.due.length;
     const done = this.flushDue(SLICE);
-    this.tickWorkMs += this.clock.cpuMs() - c0;
+    const w = this.clock.cpuMs() - c0;
+    this.tickWorkMs += w;
+    this.workMs += w;
     if (!done) {
       this.sliceImmediate = this.clock.setImmediate(this.runSlice);
       return;

@@ -27,6 +27,11 @@
  * - the event loop must be saturated as well: its utilization (the share of time not idle, passed
  *   with each tick, smoothed over about BUSY_WINDOW_MS) at least BUSY_SHARE. A loop that still has idle time
  *   can run every tick it is given, whatever the lag says;
+ * - while viewers join at a ramp's rate, the joins themselves saturate the loop (issue 15's quiet
+ *   trace at 4,800 offered: utilization 1.0 and process CPU 0.96-0.98 during the ramp, refusals from
+ *   3,650 viewers, then 0.46-0.79 of the core with the ramp over). Unless the audience's own writes
+ *   (the ticks' process CPU time) take WORK_SHARE of the core, the smoothed lag may then reach
+ *   RAMP_LIMIT_FACTOR times the limit: a ramp costs the audience a little latency for a few seconds;
  * - both must hold for SUSTAIN_MS on end, not in a smoothed spike.
  * Data waiting longer than the limit plus SUSTAIN_MS right now, or a tick that reports such a lag,
  * is overload as well (a loop too busy to run ticks reports few or none). The guard admits again once the smoothed lag is back under
@@ -44,6 +49,21 @@ export const RECOVER_SHARE = 2 / 3;
 export const BUSY_SHARE = 0.9;
 /** Time constant (ms) of the smoothed utilization: about the last four ticks at the 100 ms ceiling. */
 export const BUSY_WINDOW_MS = 400;
+/**
+ * During a join ramp the loop is saturated by the joins (accepts, requests, hooks, start-up bursts),
+ * not by the audience: it counts as saturated only when the ticks' own writes (the steady audience's
+ * fan-out, process CPU time per wall time, smoothed like the utilization) take at least this share of
+ * the core. Issue 15's quiet trace: 3,650 viewers wrote 0.3-0.48 of the core in their ticks with the
+ * process at 0.46-0.79 (the rest: ingest, GC, timers); 0.6 of writes leaves nothing for the rest.
+ */
+export const WORK_SHARE = 0.6;
+/**
+ * During a join ramp the lag may reach this multiple of the limit before the joins count as the
+ * overload (the loop saturated, the audience's writes under WORK_SHARE): the admitted viewers then
+ * get their data late for the ramp's few seconds (a 15 s window loses ~4 % of its bytes at 600 ms),
+ * and past it the ramp itself starves them (issue 15's trace at 6,400 offered: 1-1.7 s of lag).
+ */
+export const RAMP_LIMIT_FACTOR = 2;
 /** Once overloaded, a loop under this utilization is keeping up again (hysteresis). */
 export const RECOVER_BUSY = 0.75;
 /** The lag and the saturated loop must last this long before anyone is refused (a join ramp's spike does not). */
@@ -65,15 +85,22 @@ export interface TickLoad {
   busy?: number;
   /** Ms the event loop spent, while the tick's data waited, writing new viewers' start-up bursts (taken out of the lag). */
   startupMs?: number;
+  /** Share of the core (process CPU ms per wall ms, since the previous tick) the ticks' writes took; 1 when unknown. */
+  work?: number;
+  /** Viewers are joining at a ramp's rate (JoinRate): the loop's utilization is theirs as much as the audience's. */
+  joining?: boolean;
 }
 
 export class OverloadGuard {
   private smoothed = 0;
   private busy = 0;
+  private work = 0;
   private overloaded = false;
   /** Since when the smoothed lag has been over the limit with a saturated loop (undefined: it is not). */
   private behindSince: number | undefined;
   private lastSampleAt = -Infinity;
+  /** Which evidence last latched the overload (logs): 'tick' (one tick's lag), 'sustained', 'waiting' (live data wait). */
+  latchedBy: 'tick' | 'sustained' | 'waiting' | undefined;
   /** Viewers refused while overloaded, by protocol (metrics). */
   readonly refusals: Record<string, number> = {};
 
@@ -91,18 +118,30 @@ export class OverloadGuard {
     this.smoothed = first ? lag : this.smoothed + SMOOTHING * (lag - this.smoothed);
     // Each utilization sample covers the time since the previous tick: weighed by that time, so the
     // reading follows the loop as fast when ticks are rare (a saturated loop) as when they are not.
-    this.busy = first ? busy : this.busy + (1 - Math.exp(-Math.max(0, nowMs - this.lastSampleAt) / BUSY_WINDOW_MS)) * (busy - this.busy);
+    const w = first ? 1 : 1 - Math.exp(-Math.max(0, nowMs - this.lastSampleAt) / BUSY_WINDOW_MS);
+    this.busy = first ? busy : this.busy + w * (busy - this.busy);
+    const work = load.work !== undefined && load.work >= 0 ? Math.min(1, load.work) : 1;
+    this.work = first ? work : this.work + w * (work - this.work);
     this.lastSampleAt = nowMs;
+    // A ramp's joins saturate the loop while the audience may need half of it: then the saturation
+    // must show in the ticks' own writes.
+    const joining = load.joining === true;
+    const saturated = this.busy >= BUSY_SHARE;
+    const limit = joining && this.work < WORK_SHARE ? RAMP_LIMIT_FACTOR * this.limitMs : this.limitMs;
     // Data that waited longer than the limit plus SUSTAIN_MS is the live reading's evidence (see
     // isOverloaded), read when its tick finally ran: a loop starved for that long reports few ticks.
     if (lag > this.limitMs + SUSTAIN_MS) {
       this.behindSince ??= nowMs;
+      if (!this.overloaded) this.latchedBy = 'tick';
       this.overloaded = true;
       return;
     }
-    if (this.smoothed > this.limitMs && this.busy >= BUSY_SHARE) {
+    if (this.smoothed > limit && saturated) {
       this.behindSince ??= nowMs;
-      if (nowMs - this.behindSince >= SUSTAIN_MS) this.overloaded = true;
+      if (nowMs - this.behindSince >= SUSTAIN_MS) {
+        if (!this.overloaded) this.latchedBy = 'sustained';
+        this.overloaded = true;
+      }
       return;
     }
     this.behindSince = undefined;
@@ -112,6 +151,11 @@ export class OverloadGuard {
   /** The smoothed flush lag (ms), for metrics. */
   get lagMs(): number {
     return this.smoothed;
+  }
+
+  /** The smoothed share of the core the ticks' writes take (0..1), for logs. */
+  get workShare(): number {
+    return this.work;
   }
 
   /** The smoothed event-loop utilization of the ticks (0..1), for logs. */
@@ -128,6 +172,7 @@ export class OverloadGuard {
    */
   isOverloaded(nowMs: number, waitingSinceMs?: number): boolean {
     if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > this.limitMs + SUSTAIN_MS) {
+      if (!this.overloaded) this.latchedBy = 'waiting';
       this.overloaded = true;
       return true;
     }
