@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { FlushScheduler } from './flush-scheduler.js';
-import { MIN_LIMIT_MS, OverloadGuard, RECOVER_SHARE, STARTUP_SHARE_MAX, SUSTAIN_MS, flushLagLimitMs, type TickLoad } from './overload-guard.js';
+import { MIN_LIMIT_MS, OverloadGuard, RAMP_LIMIT_FACTOR, RECOVER_SHARE, STARTUP_SHARE_MAX, SUSTAIN_MS, WORK_SHARE, flushLagLimitMs, type TickLoad } from './overload-guard.js';
 
 /** Feeds `count` ticks of `lagMs`, 100 ms apart, from `t0` (a saturated loop unless `load` says otherwise); returns the time after the last. */
 function ticks(g: OverloadGuard, lagMs: number, count: number, t0 = 0, load?: TickLoad): number {
@@ -139,6 +139,52 @@ describe(OverloadGuard.name, () => {
     assert.equal(g.admit('rtmp', t + 1500), false);
   });
 
+  // Issue 15's quiet trace at 4,800 offered: during the 800-a-second ramp the loop read 1.0 (process CPU
+  // 0.96-0.98) and the smoothed lag 300-500 ms while the ticks' writes took 0.2-0.3 of the core; main
+  // refused from 3,650 viewers, which then needed 0.46-0.79 of the core with the ramp over.
+  it("a join ramp that saturates the loop while the audience's writes take little of the core admits up to RAMP_LIMIT_FACTOR times the limit", () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5, work: 0.1 });
+    t = ticks(g, (300 * (1 + RAMP_LIMIT_FACTOR)) / 2, 50, t, { busy: 1, work: 0.3, joining: true });
+    assert.ok(g.lagMs > 300 && g.lagMs < RAMP_LIMIT_FACTOR * 300, `smoothed lag ${g.lagMs}`);
+    assert.equal(g.admit('http-flv', t), true);
+    assert.deepEqual(g.refusals, {});
+  });
+
+  it('a join ramp that pushes the smoothed lag past RAMP_LIMIT_FACTOR times the limit for SUSTAIN_MS refuses (the ramp starves the audience)', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5, work: 0.1 });
+    t = ticks(g, RAMP_LIMIT_FACTOR * 300 + 150, 30, t, { busy: 1, work: 0.3, joining: true });
+    assert.equal(g.admit('http-flv', t), false);
+    assert.equal(g.latchedBy, 'sustained');
+  });
+
+  it("during a ramp, once the audience's own writes take WORK_SHARE of the core, the plain limit applies", () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5, work: 0.1 });
+    t = ticks(g, (300 * (1 + RAMP_LIMIT_FACTOR)) / 2, 30, t, { busy: 1, work: WORK_SHARE + 0.05, joining: true });
+    assert.equal(g.admit('rtmp', t), false);
+  });
+
+  it('with no ramp, a saturated loop and the lag over the limit refuse whatever the writes take (GC, ingest: the core is gone)', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5, work: 0.1 });
+    t = ticks(g, (300 * (1 + RAMP_LIMIT_FACTOR)) / 2, 30, t, { busy: 1, work: 0.3, joining: false });
+    assert.equal(g.admit('rtmp', t), false);
+  });
+
+  it('says which evidence latched the overload', () => {
+    const g = new OverloadGuard(300);
+    let t = ticks(g, 150, 10, 0, { busy: 0.5 });
+    g.recordLag(300 + SUSTAIN_MS + 100, (t += 100), { busy: 1 });
+    assert.equal(g.isOverloaded(t), true);
+    assert.equal(g.latchedBy, 'tick');
+    const w = new OverloadGuard(300);
+    t = ticks(w, 150, 10, 0, { busy: 0.5 });
+    assert.equal(w.admit('ws-flv', t + 1400, t), false);
+    assert.equal(w.latchedBy, 'waiting');
+  });
+
   it('ignores broken samples', () => {
     const g = new OverloadGuard(200);
     g.recordLag(Number.NaN, 0);
@@ -202,6 +248,21 @@ describe('FlushScheduler flush lag', () => {
     await new Promise((r) => setTimeout(r, 80));
     assert.equal(samples.length, 2);
     assert.equal(samples[1]!.startup, 0);
+    s.close();
+  });
+
+  it("counts the ticks' writes in process CPU time (workMs), not the start-up bursts'", async () => {
+    const s = new FlushScheduler(20);
+    const burnCpuMs = (ms: number) => {
+      const t0 = performance.now();
+      while (performance.now() - t0 < ms);
+    };
+    s.scheduleNow({ flush: () => burnCpuMs(30) }); // a start-up burst: not the audience's writes
+    await new Promise((r) => setTimeout(r, 40));
+    assert.ok(s.workMs < 15, `burst counted: ${s.workMs} ms`);
+    s.schedule({ flush: () => burnCpuMs(30) });
+    await new Promise((r) => setTimeout(r, 80));
+    assert.ok(s.workMs >= 20, `tick work ${s.workMs} ms`);
     s.close();
   });
 

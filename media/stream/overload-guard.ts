@@ -63,7 +63,7 @@ export const WORK_SHARE = 0.6;
  * get their data late for the ramp's few seconds (a 15 s window loses ~4 % of its bytes at 600 ms),
  * and past it the ramp itself starves them (issue 15's trace at 6,400 offered: 1-1.7 s of lag).
  */
-export const RAMP_LIMIT_FACTOR = 2;
+export const RAMP_LIMIT_FACTOR = 1.5;
 /** Once overloaded, a loop under this utilization is keeping up again (hysteresis). */
 export const RECOVER_BUSY = 0.75;
 /** The lag and the saturated loop must last this long before anyone is refused (a join ramp's spike does not). */
