@@ -293,7 +293,11 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     if (d.spellEnded) this.log.info({ shed: d.spellShed, viewers: this.viewers.size }, 'media engine caught up: shedding ended');
   }
 
-  /** TEMP: per-second guard trace (ONAIR_DEBUG_GUARD=file). */
+  /**
+   * ONAIR_DEBUG_GUARD=<file>: one JSON line a second with the admission guard's inputs and state (ticks,
+   * lag avg/max, start-up ms, loop utilization, process CPU share, the ticks' work share, smoothed
+   * values, overloaded and what latched it, viewers, refusals, join ramp). Off by default; cheap when on.
+   */
   private guardDebug(): (lag: number, now: number, startupMs: number, busy: number) => void {
     const file = process.env.ONAIR_DEBUG_GUARD!;
     let t0 = performance.now();
@@ -313,7 +317,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       const line = {
         t: Math.round(now), dt: Math.round(now - t0), ticks: n, lagAvg: Math.round(lagSum / n), lagMax: Math.round(lagMax), stMax: Math.round(stMax),
         busyMin: +busyMin.toFixed(2), elu: +elu.toFixed(2), cpu: +((c.user + c.system) / 1000 / (now - t0)).toFixed(2), usr: +(c.user / 1000 / (now - t0)).toFixed(2),
-        sm: Math.round(this.overload.lagMs), sbusy: +this.overload.busyShare.toFixed(2), swork: +this.overload.workShare.toFixed(2), over: this.overload.isOverloaded(now, w), by: this.overload.latchedBy,
+        sm: Math.round(this.overload.lagMs), sbusy: +this.overload.busyShare.toFixed(2), swork: +this.overload.workShare.toFixed(2), over: this.overload.latched, by: this.overload.latchedBy,
         work: +((this.scheduler.workMs - work0) / (now - t0)).toFixed(2), wait: w === undefined ? 0 : Math.round(now - w), viewers: this.viewers.size, refusedNew: refused - refused0, joins: this.joins.lastRampAt > now - 1000 ? 1 : 0,
       };
       appendFileSync(file, JSON.stringify(line) + '\n');

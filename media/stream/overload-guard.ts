@@ -153,6 +153,11 @@ export class OverloadGuard {
     return this.smoothed;
   }
 
+  /** The overload state as last decided, without a live reading (logs). */
+  get latched(): boolean {
+    return this.overloaded;
+  }
+
   /** The smoothed share of the core the ticks' writes take (0..1), for logs. */
   get workShare(): number {
     return this.work;
