@@ -27,8 +27,8 @@
  * - the event loop must be saturated as well: its utilization (the share of time not idle, passed
  *   with each tick, smoothed over about BUSY_WINDOW_MS) at least BUSY_SHARE. A loop that still has idle time
  *   can run every tick it is given, whatever the lag says;
- * - while viewers join at a ramp's rate, the joins themselves saturate the loop (issue 15's quiet
- *   trace at 4,800 offered: utilization 1.0 and process CPU 0.96-0.98 during the ramp, refusals from
+ * - while viewers join at a ramp's rate, the joins themselves saturate the loop (issue 15's trace,
+ *   load 1.7, at 4,800 offered: utilization 1.0 and process CPU 0.96-0.98 during the ramp, refusals from
  *   3,650 viewers, then 0.46-0.79 of the core with the ramp over). Unless the audience's own writes
  *   (the ticks' process CPU time) take WORK_SHARE of the core, the smoothed lag may then reach
  *   RAMP_LIMIT_FACTOR times the limit: a ramp costs the audience a little latency for a few seconds;
@@ -53,15 +53,16 @@ export const BUSY_WINDOW_MS = 400;
  * During a join ramp the loop is saturated by the joins (accepts, requests, hooks, start-up bursts),
  * not by the audience: it counts as saturated only when the ticks' own writes (the steady audience's
  * fan-out, process CPU time per wall time, smoothed like the utilization) take at least this share of
- * the core. Issue 15's quiet trace: 3,650 viewers wrote 0.3-0.48 of the core in their ticks with the
+ * the core. Issue 15's trace (load 1.7): 3,650 viewers wrote 0.3-0.48 of the core in their ticks with the
  * process at 0.46-0.79 (the rest: ingest, GC, timers); 0.6 of writes leaves nothing for the rest.
  */
 export const WORK_SHARE = 0.6;
 /**
  * During a join ramp the lag may reach this multiple of the limit before the joins count as the
  * overload (the loop saturated, the audience's writes under WORK_SHARE): the admitted viewers then
- * get their data late for the ramp's few seconds (a 15 s window loses ~4 % of its bytes at 600 ms),
- * and past it the ramp itself starves them (issue 15's trace at 6,400 offered: 1-1.7 s of lag).
+ * get their data late for the ramp's few seconds (a 15 s window loses ~3 % of its bytes at 450 ms),
+ * and past it the ramp itself starves them (issue 15's trace at 6,400 offered: 1-1.7 s of lag). 2x let
+ * 6,400 HTTP-FLV offered collapse (67.8 % of the admitted healthy, LOADED); docs/benchmarks.md.
  */
 export const RAMP_LIMIT_FACTOR = 1.5;
 /** Once overloaded, a loop under this utilization is keeping up again (hysteresis). */
