@@ -14,8 +14,8 @@ import { zeroViewers, type Stream } from './stream/stream.js';
 import { ViewerRegistry } from './stream/viewer-registry.js';
 import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
-import { appendFileSync } from 'node:fs';
 import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
+import { GuardTrace } from './stream/guard-trace.js';
 import { INTERVAL_MS as SHED_INTERVAL_MS, JOIN_RATE_WINDOW_MS, JoinRate, ShedPolicy } from './stream/shed-policy.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
@@ -136,7 +136,13 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     let elu = performance.eventLoopUtilization();
     let workMs = 0;
     let workAt = performance.now();
-    const dbg = process.env.ONAIR_DEBUG_GUARD ? this.guardDebug() : undefined;
+    const traceFile = process.env.ONAIR_DEBUG_GUARD;
+    const trace = traceFile ? new GuardTrace(traceFile, this.overload, {
+      workMs: () => this.scheduler.workMs,
+      waitingSince: () => this.scheduler.waitingSince(),
+      viewers: () => this.viewers.size,
+      lastRampAt: () => this.joins.lastRampAt,
+    }) : undefined;
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now, startupMs) => {
       const e = performance.eventLoopUtilization();
       const busy = performance.eventLoopUtilization(e, elu).utilization;
@@ -145,7 +151,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       workMs = this.scheduler.workMs;
       workAt = now;
       this.overload.recordLag(lag, now, { busy, startupMs, work, joining: now - this.joins.lastRampAt < JOIN_RATE_WINDOW_MS });
-      dbg?.(lag, now, startupMs, busy);
+      trace?.tick(lag, now, startupMs, busy);
     });
     // Every join attempt, admitted or refused, is noted: shedding waits until a ramp ends (ShedPolicy).
     const admitViewer = (protocol: PlayProtocol) => {
@@ -291,38 +297,6 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       for (const [protocol, n] of Object.entries(this.viewers.shedNewest(d.shed))) this.shedCounts[protocol] = (this.shedCounts[protocol] ?? 0) + n;
     }
     if (d.spellEnded) this.log.info({ shed: d.spellShed, viewers: this.viewers.size }, 'media engine caught up: shedding ended');
-  }
-
-  /**
-   * ONAIR_DEBUG_GUARD=<file>: one JSON line a second with the admission guard's inputs and state (ticks,
-   * lag avg/max, start-up ms, loop utilization, process CPU share, the ticks' work share, smoothed
-   * values, overloaded and what latched it, viewers, refusals, join ramp). Off by default; cheap when on.
-   */
-  private guardDebug(): (lag: number, now: number, startupMs: number, busy: number) => void {
-    const file = process.env.ONAIR_DEBUG_GUARD!;
-    let t0 = performance.now();
-    let cpu0 = process.cpuUsage();
-    let elu0 = performance.eventLoopUtilization();
-    let n = 0, lagMax = 0, lagSum = 0, stMax = 0, busyMin = 1;
-    let refused0 = 0;
-    let work0 = 0;
-    return (lag, now, startupMs, busy) => {
-      n++; lagSum += lag; lagMax = Math.max(lagMax, lag); stMax = Math.max(stMax, startupMs); busyMin = Math.min(busyMin, busy);
-      if (now - t0 < 1000) return;
-      const c = process.cpuUsage(cpu0);
-      const e = performance.eventLoopUtilization();
-      const elu = performance.eventLoopUtilization(e, elu0).utilization;
-      const refused = Object.values(this.overload.refusals).reduce((a, b) => a + b, 0);
-      const w = this.scheduler.waitingSince();
-      const line = {
-        t: Math.round(now), dt: Math.round(now - t0), ticks: n, lagAvg: Math.round(lagSum / n), lagMax: Math.round(lagMax), stMax: Math.round(stMax),
-        busyMin: +busyMin.toFixed(2), elu: +elu.toFixed(2), cpu: +((c.user + c.system) / 1000 / (now - t0)).toFixed(2), usr: +(c.user / 1000 / (now - t0)).toFixed(2),
-        sm: Math.round(this.overload.lagMs), sbusy: +this.overload.busyShare.toFixed(2), swork: +this.overload.workShare.toFixed(2), over: this.overload.latched, by: this.overload.latchedBy,
-        work: +((this.scheduler.workMs - work0) / (now - t0)).toFixed(2), wait: w === undefined ? 0 : Math.round(now - w), viewers: this.viewers.size, refusedNew: refused - refused0, joins: this.joins.lastRampAt > now - 1000 ? 1 : 0,
-      };
-      appendFileSync(file, JSON.stringify(line) + '\n');
-      refused0 = refused; work0 = this.scheduler.workMs; t0 = now; cpu0 = process.cpuUsage(); elu0 = e; n = 0; lagSum = 0; lagMax = 0; stMax = 0; busyMin = 1;
-    };
   }
 
   private emitStats(): void {
