@@ -31,6 +31,11 @@ import { alignNow, FlushPolicy, FrameAlign, tickStart } from './flush-policy.js'
  * during a tick the scheduler joins such a run once into one buffer, and every viewer with that run
  * writes that single buffer (sharedBatch). Per viewer and interval that is one write instead of a
  * writev of ~8 parts, with far less garbage per viewer (write requests, chunk lists) to collect.
+ *
+ * Groups: the viewers that follow a stream's shared run (SharedRun) are not scheduled one by one per
+ * packet; the run is (scheduleGroup, once per packet), and a tick flushes each of its followers once.
+ * They count as waiting viewers for the policy and FrameAlign; the run reports their bytes and video
+ * frames (frameQueued with their count).
  */
 export interface Flushable {
   flush(): void;

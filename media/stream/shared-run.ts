@@ -4,6 +4,8 @@ import type { MediaPacket } from './media-packet.js';
 /** A viewer taking its packets from a stream's shared run instead of one call per packet. */
 export interface RunFollower extends Flushable {
   readonly id: string;
+  /** Seq of the next packet this follower takes from the run. */
+  readonly runCursor: number;
   /**
    * The run lets the follower go (its stream is closing): it takes its pending packets
    * (pendingFrom) into its own queue and goes back to the per-packet path.
@@ -31,6 +33,8 @@ interface Joined {
 
 /** Joined buffers kept per run (a tick's followers mostly ask for one or two ranges). */
 const JOINS = 4;
+/** Packets appended between two looks at the followers' cursors (to drop what none of them needs). */
+const SCAN_EVERY = 64;
 
 /**
  * One stream's recent packets, held once for the viewers that keep up with it (followers).
@@ -67,6 +71,8 @@ export class SharedRun implements FlushGroup {
   appended = 0;
   /** The stream closed (releaseAll): nobody follows any more. */
   closed = false;
+  /** Length at which the followers' cursors are looked at next (dropHeld). */
+  private scanAt = SCAN_EVERY;
 
   constructor(private readonly host: RunHost) {}
 
@@ -133,6 +139,7 @@ export class SharedRun implements FlushGroup {
     this.ends.push(prev + bytes);
     this.appended++;
     this.trim(p.timestamp);
+    if (this.length >= this.scanAt) this.dropHeld();
     const s = this.scheduler!;
     s.queued(bytes * n);
     s.scheduleGroup(this);
@@ -148,12 +155,35 @@ export class SharedRun implements FlushGroup {
       if (bytes <= this.maxBytes && ms <= this.maxMs) break;
       this.dropped = this.ends[this.head]!;
       this.head++;
+      this.firstSeq++;
     }
-    if (this.head > 1024 && this.head * 2 > end) {
+    this.compact();
+  }
+
+  /** Gives back the arrays' dropped head now and then. */
+  private compact(): void {
+    if (this.head > 1024 && this.head * 2 > this.pk.length) {
       this.pk = this.pk.slice(this.head);
       this.ends = this.ends.slice(this.head);
       this.head = 0;
     }
+  }
+
+  /**
+   * Drops the packets every follower has taken (one pass over the followers every SCAN_EVERY packets:
+   * a fraction of a step per packet). Followers in step took everything at their last tick.
+   */
+  private dropHeld(): void {
+    let min = this.endSeq;
+    for (const f of this.followers) if (f.runCursor < min) min = f.runCursor;
+    const drop = Math.min(this.length, min - this.firstSeq);
+    if (drop > 0) {
+      this.head += drop;
+      this.firstSeq += drop;
+      this.dropped = this.ends[this.head - 1]!;
+      this.compact();
+    }
+    this.scanAt = this.length + SCAN_EVERY;
   }
 
   private clear(): void {
@@ -163,6 +193,7 @@ export class SharedRun implements FlushGroup {
     this.dropped = 0;
     this.joins = [];
     this.firstSeq = this.latestSeq + 1;
+    this.scanAt = SCAN_EVERY;
   }
 
   /** The run no longer holds packet `cursor` (it was dropped from the head): the follower lost it. */

@@ -46,6 +46,8 @@ export const zeroViewers = (): Record<PlayProtocol, number> => ({ rtmp: 0, 'http
  * One live stream: one publisher, many readers. Holds the start-up cache (metadata, sequence
  * headers, the GOP from the latest keyframe) and fans every packet out to its readers
  * synchronously, as one shared object. Reads codec facts from the sequence headers and metadata.
+ * Viewers in step with the stream are not called per packet: they follow its shared run
+ * (SharedRun), to which each packet is appended once, and take its packets at their flush tick.
  */
 export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView {
   readonly name: string;

@@ -165,6 +165,11 @@ export class ViewerSession implements StreamReader, RunFollower {
     this.enqueue(this.encode(p));
   }
 
+  /** Seq of the next packet this viewer takes from its stream's run (while it follows it). */
+  get runCursor(): number {
+    return this.cursor;
+  }
+
   /** Called by the stream when the reader is added: its shared run, followed once the viewer is in step. */
   attachRun(run: SharedRun): void {
     this.leaveRun(true);
