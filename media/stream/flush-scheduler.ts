@@ -264,8 +264,14 @@ export class FlushScheduler {
   /** Starts the next tick now or arms the timer for it, as FlushPolicy says. */
   private readonly decide = (): void => {
     this.deciding = undefined;
+    if (this.timer || this.due.length > 0) return;
     const waiting = this.waitingViewers();
-    if (this.timer || this.due.length > 0 || waiting === 0) return;
+    if (waiting === 0) {
+      // Only groups whose members all left since: nothing waits.
+      this.groups.clear();
+      if (this.dirty.size === 0) this.dirtySince = undefined;
+      return;
+    }
     const now = this.clock.now();
     const work = { dirtyViewers: waiting, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
     const plan = this.policy.plan(work, this.carryMs, this.align.frameIntervalMs(now));
