@@ -24,15 +24,17 @@ export interface RunHost {
 /** Bytes of a packet in the bound checks: its FLV tag (the RTMP chunk form is within ~0.5 % of it). */
 export const runBytesOf = (p: MediaPacket): number => p.body.length + 15;
 
-interface Joined {
+/** A range of the run taken by a follower: its encoded parts while one follower took it, joined once a second did. */
+interface Taken {
   encode: (p: MediaPacket) => Buffer;
   from: number;
   to: number;
-  buf: Buffer;
+  parts: Buffer[] | undefined;
+  joined: Buffer | undefined;
 }
 
-/** Joined buffers kept per run (a tick's followers mostly ask for one or two ranges). */
-const JOINS = 4;
+/** Ranges remembered per run (a tick's followers mostly ask for one or two ranges). */
+const RANGES = 4;
 /** Packets appended between two looks at the followers' cursors (to drop what none of them needs). */
 const SCAN_EVERY = 64;
 
@@ -66,7 +68,7 @@ export class SharedRun implements FlushGroup {
   private scheduler: FlushScheduler | undefined;
   private maxBytes = 0;
   private maxMs = 0;
-  private joins: Joined[] = [];
+  private taken: Taken[] = [];
   /** Packets appended with followers (tests, metrics). */
   appended = 0;
   /** The stream closed (releaseAll): nobody follows any more. */
@@ -191,7 +193,7 @@ export class SharedRun implements FlushGroup {
     this.ends = [];
     this.head = 0;
     this.dropped = 0;
-    this.joins = [];
+    this.taken = [];
     this.firstSeq = this.latestSeq + 1;
     this.scanAt = SCAN_EVERY;
   }
@@ -227,21 +229,29 @@ export class SharedRun implements FlushGroup {
   }
 
   /**
-   * The packets from `cursor` to the end, encoded by `encode` and joined: the same Buffer for every
-   * follower that asks for the same range and encoding (a single packet is its own encoded buffer).
-   * `encode` must be a pure function of the packet.
+   * The packets from `cursor` to the end, encoded by `encode`. The first follower to take a range gets
+   * its encoded parts (one corked writev: nothing copied for a range nobody else has, such as a lone
+   * viewer's); a second one joins them into one buffer, which every later follower of that range and
+   * encoding writes as it is (one write each instead of a writev of the parts). A single packet is its
+   * own encoded buffer. `encode` must be a pure function of the packet.
    */
-  take(encode: (p: MediaPacket) => Buffer, cursor: number): Buffer {
+  take(encode: (p: MediaPacket) => Buffer, cursor: number): Buffer | readonly Buffer[] {
     const from = this.head + cursor - this.firstSeq;
     const to = this.pk.length;
     if (to - from === 1) return encode(this.pk[from]!);
-    const last = this.firstSeq + (to - this.head); // endSeq
-    for (const j of this.joins) if (j.encode === encode && j.from === cursor && j.to === last) return j.buf;
+    const last = this.endSeq;
+    for (const t of this.taken) {
+      if (t.encode !== encode || t.from !== cursor || t.to !== last) continue;
+      if (t.joined === undefined) {
+        t.joined = Buffer.concat(t.parts!);
+        t.parts = undefined;
+      }
+      return t.joined;
+    }
     const parts: Buffer[] = new Array(to - from);
     for (let i = from; i < to; i++) parts[i - from] = encode(this.pk[i]!);
-    const buf = Buffer.concat(parts);
-    if (this.joins.length >= JOINS) this.joins.shift();
-    this.joins.push({ encode, from: cursor, to: last, buf });
-    return buf;
+    if (this.taken.length >= RANGES) this.taken.shift();
+    this.taken.push({ encode, from: cursor, to: last, parts, joined: undefined });
+    return parts;
   }
 }

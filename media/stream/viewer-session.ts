@@ -230,13 +230,28 @@ export class ViewerSession implements StreamReader, RunFollower {
       return;
     }
     if (this.inFlight) return;
-    const buf = run.take(this.encode, this.cursor);
+    const taken = run.take(this.encode, this.cursor);
     this.cursor = end;
-    this.bytesOut += buf.length;
     this.inFlight = true;
     this.flightTick = this.clock.tick;
     this.flightHeadTs = head;
-    this.sink.write(buf, this.batchSent);
+    if (Buffer.isBuffer(taken)) {
+      this.bytesOut += taken.length;
+      this.sink.write(taken, this.batchSent);
+      return;
+    }
+    // The first follower of this range: its parts, corked (the sink may call back synchronously:
+    // the state above is already that of a batch in flight).
+    const sink = this.sink;
+    const n = taken.length;
+    sink.cork();
+    for (let i = 0; i < n - 1; i++) {
+      this.bytesOut += taken[i]!.length;
+      sink.write(taken[i]!);
+    }
+    this.bytesOut += taken[n - 1]!.length;
+    sink.write(taken[n - 1]!, this.batchSent);
+    sink.uncork();
   }
 
   /** Media time between `ts` and the oldest packet not yet handed to the kernel. */
