@@ -205,8 +205,12 @@ for (const { set, bus } of busChoices()) {
       assert.match(letter.lastError, /database outage/);
       assert.equal((await request(adminApp('anchor')).get('/api/v1/admin/callbacks/dead')).status, 403);
       assert.equal((await request(adminApp('operator')).post('/api/v1/admin/callbacks/dead/abc/replay')).status, 400);
-      await s.events.flush();
-      assert.ok((await s.events.recent({ status: 'dead' })).some((r) => r.stream_name === stream));
+      // The dead letter is visible to other connections a moment before the consumer logs 'dead'
+      // (as with 'processed' above): wait for the log line rather than race it.
+      await until(async () => {
+        await s.events.flush();
+        return (await s.events.recent({ status: 'dead' })).some((r) => r.stream_name === stream);
+      }, 5000, 'dead logged');
       faults.broken = false; // the database is back
       const replay = await request(adminApp('operator')).post(`/api/v1/admin/callbacks/dead/${letter.id}/replay`);
       assert.deepEqual(replay.body, { replayed: 1 });
