@@ -16,7 +16,7 @@ import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
 import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
 import { GuardTrace } from './stream/guard-trace.js';
-import { INTERVAL_MS as SHED_INTERVAL_MS, JOIN_RATE_WINDOW_MS, JoinRate, ShedPolicy } from './stream/shed-policy.js';
+import { INTERVAL_MS as SHED_INTERVAL_MS, JoinRate, ShedPolicy } from './stream/shed-policy.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
@@ -141,7 +141,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       workMs: () => this.scheduler.workMs,
       waitingSince: () => this.scheduler.waitingSince(),
       viewers: () => this.viewers.size,
-      lastRampAt: () => this.joins.lastRampAt,
+      ramping: (now) => this.joins.ramping(now),
     }) : undefined;
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now, startupMs) => {
       const e = performance.eventLoopUtilization();
@@ -150,7 +150,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       const work = now > workAt ? (this.scheduler.workMs - workMs) / (now - workAt) : undefined;
       workMs = this.scheduler.workMs;
       workAt = now;
-      this.overload.recordLag(lag, now, { busy, startupMs, work, joining: now - this.joins.lastRampAt < JOIN_RATE_WINDOW_MS });
+      this.overload.recordLag(lag, now, { busy, startupMs, work, joining: this.joins.ramping(now) });
       trace?.tick(lag, now, startupMs, busy);
     });
     // Every join attempt, admitted or refused, is noted: shedding waits until a ramp ends (ShedPolicy).

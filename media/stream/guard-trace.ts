@@ -9,8 +9,8 @@ export interface GuardTraceSources {
   /** When the oldest unwritten data started waiting (FlushScheduler.waitingSince), undefined when none. */
   waitingSince(): number | undefined;
   viewers(): number;
-  /** When viewers last joined at a ramp's rate (JoinRate.lastRampAt). */
-  lastRampAt(): number;
+  /** Whether viewers join at a ramp's rate now (JoinRate.ramping). */
+  ramping(nowMs: number): boolean;
 }
 
 /**
@@ -68,7 +68,7 @@ export class GuardTrace {
       sm: Math.round(this.guard.lagMs), sbusy: Number(this.guard.busyShare.toFixed(2)), swork: Number(this.guard.workShare.toFixed(2)),
       over: this.guard.latched, by: this.guard.latchedBy,
       wait: waiting === undefined ? 0 : Math.round(now - waiting), viewers: this.sources.viewers(),
-      refusedNew: refused - this.refused0, joins: this.sources.lastRampAt() > now - 1000 ? 1 : 0,
+      refusedNew: refused - this.refused0, joins: this.sources.ramping(now) ? 1 : 0,
     };
     appendFileSync(this.file, JSON.stringify(line) + '\n');
     this.t0 = now;

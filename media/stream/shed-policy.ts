@@ -62,6 +62,11 @@ export class JoinRate {
     if (this.rate >= RAMP_JOINS_PER_S) this.lastRampAt = nowMs;
   }
 
+  /** Whether viewers joined at a ramp's rate within the last JOIN_RATE_WINDOW_MS (the overload guard's `joining`). */
+  ramping(nowMs: number): boolean {
+    return nowMs - this.lastRampAt < JOIN_RATE_WINDOW_MS;
+  }
+
   /** The smoothed rate (joins a second) at `nowMs`. */
   perSecond(nowMs: number): number {
     return this.at === -Infinity ? 0 : this.rate * Math.exp(-Math.max(0, nowMs - this.at) / JOIN_RATE_WINDOW_MS);
