@@ -95,6 +95,45 @@ async function feed(s: FlushScheduler, vs: Flushable[], withFrame: number, done:
   }
 }
 
+describe('FlushScheduler with a group (a stream\'s shared run)', () => {
+  it('flushes each member of a dirty group once per tick, with the viewers scheduled on their own (once each, even in both)', async () => {
+    const order: number[] = [];
+    const vs = viewers(5, order);
+    const s = new FlushScheduler(5);
+    const members = new Set(vs.slice(0, 3));
+    const group = { get size() { return members.size; }, members: () => members };
+    try {
+      for (let k = 0; k < 4; k++) s.scheduleGroup(group); // once per packet, whatever the members
+      s.schedule(vs[2]!); // a member also dirty on its own
+      s.schedule(vs[3]!);
+      while (order.length < 4) await new Promise((r) => setTimeout(r, 1));
+      await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual([...order].sort(), [0, 1, 2, 3], 'members and viewers, each once; the rest not');
+    } finally {
+      s.close();
+    }
+  });
+
+  it('counts the members of a group as viewers a frame went to (FrameAlign)', async () => {
+    const vs = costlyViewers(200);
+    const members = new Set(vs);
+    const group = { get size() { return members.size; }, members: () => members };
+    const s = new FlushScheduler(1000);
+    try {
+      for (let i = 0; s.alignedTicks < 2 && s.ticks < 40; i++) {
+        const p = frame(i);
+        s.queued(400 * members.size);
+        s.scheduleGroup(group);
+        s.frameQueued(p, members.size);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(s.alignedTicks >= 2, `${s.alignedTicks} of ${s.ticks} ticks started at a frame`);
+    } finally {
+      s.close();
+    }
+  });
+});
+
 describe('FlushScheduler aligned to video frames', () => {
   it('starts a due tick at the fan-out of a frame that went to the waiting viewers, not by the timer', async () => {
     const vs = costlyViewers(200);

@@ -31,9 +31,25 @@ import { alignNow, FlushPolicy, FrameAlign, tickStart } from './flush-policy.js'
  * during a tick the scheduler joins such a run once into one buffer, and every viewer with that run
  * writes that single buffer (sharedBatch). Per viewer and interval that is one write instead of a
  * writev of ~8 parts, with far less garbage per viewer (write requests, chunk lists) to collect.
+ *
+ * Groups: the viewers that follow a stream's shared run (SharedRun) are not scheduled one by one per
+ * packet; the run is (scheduleGroup, once per packet), and a tick flushes each of its followers once.
+ * They count as waiting viewers for the policy and FrameAlign; the run reports their bytes and video
+ * frames (frameQueued with their count).
  */
 export interface Flushable {
   flush(): void;
+}
+
+/**
+ * Viewers marked dirty together, once per packet rather than once per viewer (a stream's shared run:
+ * SharedRun). A tick flushes each member once, as if each had been scheduled; the policy and
+ * FrameAlign count the members as waiting viewers.
+ */
+export interface FlushGroup {
+  /** Members now (the viewers the group would flush). */
+  readonly size: number;
+  members(): Iterable<Flushable>;
 }
 
 /** The encoded bytes of a run of packets: `parts` while one viewer has it, `joined` once shared. */
@@ -79,6 +95,8 @@ const processClock: SchedulerClock = {
 
 export class FlushScheduler {
   private dirty = new Set<Flushable>();
+  /** Groups marked dirty since the last tick began: their members are flushed as if each were in `dirty`. */
+  private groups = new Set<FlushGroup>();
   private urgent = new Set<Flushable>();
   private timer: unknown;
   private immediate: unknown;
@@ -145,15 +163,49 @@ export class FlushScheduler {
       this.scheduleNow(f); // no coalescing: every flush is urgent
       return;
     }
-    if (this.dirty.size === 0 && this.dirtySince === undefined) {
-      this.dirtySince = this.clock.now();
-      this.startupAtDirty = this.startupWorkMs;
-    }
+    this.markDirty();
     this.dirty.add(f);
     // While a tick is still being written the next one is decided when it ends (runSlice), as it
     // was when a tick was written in one go: deciding earlier would shorten the interval under
     // load and cost more writes per viewer.
     if (!this.timer && !this.deciding && this.due.length === 0) this.deciding = this.clock.setImmediate(this.decide);
+  }
+
+  /**
+   * Flush every member of `g` at the next tick (one call per packet for all of them). The caller
+   * reports their bytes (queued) and video frames (frameQueued with their count) as the viewers would.
+   */
+  scheduleGroup(g: FlushGroup): void {
+    if (this.intervalMs <= 0) {
+      for (const f of g.members()) this.scheduleNow(f);
+      return;
+    }
+    this.markDirty();
+    this.groups.add(g);
+    if (!this.timer && !this.deciding && this.due.length === 0) this.deciding = this.clock.setImmediate(this.decide);
+  }
+
+  private markDirty(): void {
+    if (this.dirty.size === 0 && this.groups.size === 0 && this.dirtySince === undefined) {
+      this.dirtySince = this.clock.now();
+      this.startupAtDirty = this.startupWorkMs;
+    }
+  }
+
+  /** Viewers waiting for the next tick: the dirty ones and the members of dirty groups (a viewer in both counts twice: rare). */
+  private waitingViewers(): number {
+    let n = this.dirty.size;
+    for (const g of this.groups) n += g.size;
+    return n;
+  }
+
+  /** Moves the dirty viewers and the members of dirty groups (each once) to `out`, and forgets them. */
+  private takeDirty(out: Flushable[]): void {
+    const dirty = this.dirty;
+    for (const f of dirty) out.push(f);
+    for (const g of this.groups) for (const f of g.members()) if (!dirty.has(f)) out.push(f);
+    this.dirty = new Set();
+    this.groups = new Set();
   }
 
   /** A viewer queued `bytes` more (the policy weighs how full the writes already are). */
@@ -165,15 +217,15 @@ export class FlushScheduler {
    * A viewer queued the video frame `p` (not a sequence header, nor a new viewer's start-up burst):
    * the viewers of one stream queue it one after the other, in one fan-out.
    */
-  frameQueued(p: MediaPacket): void {
+  frameQueued(p: MediaPacket, viewers = 1): void {
     if (this.intervalMs <= 0) return;
     if (p === this.frame) {
-      this.frameViewers++;
+      this.frameViewers += viewers;
       return;
     }
     this.endFrame();
     this.frame = p;
-    this.frameViewers = 1;
+    this.frameViewers = viewers;
     this.frameEnd ??= this.clock.setImmediate(this.frameFannedOut);
   }
 
@@ -183,7 +235,7 @@ export class FlushScheduler {
     if (p === undefined) return;
     this.frame = undefined;
     const now = this.clock.now();
-    if (!this.align.frame(this.frameViewers, this.dirty.size, p.timestamp, now)) return;
+    if (!this.align.frame(this.frameViewers, this.waitingViewers(), p.timestamp, now)) return;
     // Only a tick armed on the timer moves; one being written decides the next when it ends.
     if (this.timer !== undefined && this.due.length === 0 && alignNow(this.dueAt - now, this.window)) this.alignDue = true;
   }
@@ -212,9 +264,16 @@ export class FlushScheduler {
   /** Starts the next tick now or arms the timer for it, as FlushPolicy says. */
   private readonly decide = (): void => {
     this.deciding = undefined;
-    if (this.timer || this.due.length > 0 || this.dirty.size === 0) return;
+    if (this.timer || this.due.length > 0) return;
+    const waiting = this.waitingViewers();
+    if (waiting === 0) {
+      // Only groups whose members all left since: nothing waits.
+      this.groups.clear();
+      if (this.dirty.size === 0) this.dirtySince = undefined;
+      return;
+    }
     const now = this.clock.now();
-    const work = { dirtyViewers: this.dirty.size, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
+    const work = { dirtyViewers: waiting, queuedBytes: this.queuedBytes, sinceLastTickMs: now - this.lastTickEnd };
     const plan = this.policy.plan(work, this.carryMs, this.align.frameIntervalMs(now));
     this.carryMs = 0;
     if (plan.waitMs <= 0) {
@@ -286,7 +345,7 @@ export class FlushScheduler {
   cancel(f: Flushable): void {
     this.dirty.delete(f);
     this.urgent.delete(f);
-    if (this.dirty.size === 0) this.dirtySince = undefined;
+    if (this.dirty.size === 0 && this.groups.size === 0) this.dirtySince = undefined;
     if (this.urgent.size === 0) this.urgentSince = undefined;
   }
 
@@ -314,8 +373,7 @@ export class FlushScheduler {
 
   private readonly runDirty = (): void => {
     this.timer = undefined;
-    for (const f of this.dirty) this.due.push(f);
-    this.dirty = new Set();
+    this.takeDirty(this.due);
     this.start = tickStart(this.ticks, this.due.length);
     this.tickDirtySince = this.dirtySince ?? this.clock.now();
     this.tickStartupAt = this.dirtySince === undefined ? this.startupWorkMs : this.startupAtDirty;
@@ -346,7 +404,7 @@ export class FlushScheduler {
     this.lastTickEnd = this.clock.now();
     this.onLag?.(this.lastTickEnd - this.tickDirtySince, this.lastTickEnd, this.startupWorkMs - this.tickStartupAt);
     // Decided on the next turn: I/O waiting meanwhile (new viewers, publisher data) goes first.
-    if (this.dirty.size > 0) this.deciding ??= this.clock.setImmediate(this.decide);
+    if (this.dirty.size > 0 || this.groups.size > 0) this.deciding ??= this.clock.setImmediate(this.decide);
   };
 
   /** Flushes up to `max` due viewers; at the end of the tick, forgets it and returns true. */
@@ -391,11 +449,10 @@ export class FlushScheduler {
     // The rest of a tick in progress, in its order, then the viewers waiting for the next one.
     const rest: Flushable[] = [];
     for (let k = this.next; k < this.due.length; k++) rest.push(this.due[(this.start + k) % this.due.length]!);
-    for (const f of this.dirty) rest.push(f);
+    this.takeDirty(rest);
     this.due = rest;
     this.start = 0;
     this.next = 0;
-    this.dirty = new Set();
     this.flushDue(Infinity);
   }
 }

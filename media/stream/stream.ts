@@ -5,6 +5,7 @@ import type { LiveStreamView } from './stream-view.js';
 import type { StreamReader } from './stream-reader.js';
 import { TagType } from './media-packet.js';
 import type { SharedPacket } from './packet.js';
+import { SharedRun, type RunFollower } from './shared-run.js';
 import { parseMetadata } from '../protocols/rtmp/messages.js';
 import { audioInfoFromTag, fpsFromMetadata, videoCodecOf, videoInfoFromSequenceHeader } from '../protocols/codec/codec-info.js';
 
@@ -45,6 +46,8 @@ export const zeroViewers = (): Record<PlayProtocol, number> => ({ rtmp: 0, 'http
  * One live stream: one publisher, many readers. Holds the start-up cache (metadata, sequence
  * headers, the GOP from the latest keyframe) and fans every packet out to its readers
  * synchronously, as one shared object. Reads codec facts from the sequence headers and metadata.
+ * Viewers in step with the stream are not called per packet: they follow its shared run
+ * (SharedRun), to which each packet is appended once, and take its packets at their flush tick.
  */
 export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView {
   readonly name: string;
@@ -68,6 +71,16 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   private bytesOutClosed = 0;
 
   private readonly readers = new Map<string, StreamReader>();
+  /** The readers given each packet (onPacket): all but the viewers following the shared run. */
+  private readonly fanout = new Map<string, StreamReader>();
+  /** The packets since the followers' last ticks, held once for all of them (see SharedRun). */
+  readonly run = new SharedRun({
+    detach: (f: RunFollower) => void this.fanout.delete(f.id),
+    attach: (f: RunFollower) => {
+      const r = this.readers.get(f.id);
+      if (r !== undefined && r === (f as unknown as StreamReader)) this.fanout.set(f.id, r);
+    },
+  });
   private packetSeq = 0;
   private metaPacket?: SharedPacket;
   private videoHeader?: SharedPacket;
@@ -142,7 +155,8 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
       this.safeEmit('media');
     }
     this.cache(packet);
-    for (const reader of this.readers.values()) reader.onPacket(packet);
+    for (const reader of this.fanout.values()) reader.onPacket(packet);
+    this.run.append(packet);
   }
 
   /**
@@ -258,6 +272,8 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     if (this.audioHeader) reader.onPacket(this.audioHeader);
     for (const p of this.gop) reader.onPacket(p);
     this.readers.set(reader.id, reader);
+    this.fanout.set(reader.id, reader);
+    reader.attachRun?.(this.run);
     if (reader.kind !== 'internal') this.viewers[reader.kind]++;
     this.safeEmit('newreader', reader);
   }
@@ -265,6 +281,7 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   removeReader(reader: StreamReader): void {
     if (this.readers.get(reader.id) !== reader) return;
     this.readers.delete(reader.id);
+    this.fanout.delete(reader.id);
     this.bytesOutClosed += reader.bytesOut ?? 0;
     if (reader.kind !== 'internal') this.viewers[reader.kind]--;
     this.safeEmit('readerclose', reader);
@@ -284,6 +301,9 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   close(reason: PublishEndReason): void {
     if (this.closed) return;
     this.closed = true;
+    // Followers of the run take their pending packets into their queues: parked viewers keep them,
+    // ended ones send them before closing, as every viewer does with its queue.
+    this.run.releaseAll(true);
     let readers = [...this.readers.values()];
     if (this.parkViewers && PARKED_ON.has(reason)) {
       const viewers = readers.filter((r) => r.kind !== 'internal');

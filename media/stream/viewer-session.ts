@@ -2,6 +2,7 @@ import type { PlayEnded, PlayProtocol } from '../../core/media/media-contract.js
 import type { MediaPacket } from './media-packet.js';
 import type { StreamReader } from './stream-reader.js';
 import type { FlushScheduler } from './flush-scheduler.js';
+import type { RunFollower, SharedRun } from './shared-run.js';
 
 /** Where a viewer's bytes go: a net.Socket, or an adapter over a WebSocket. */
 export interface ViewerSink {
@@ -58,8 +59,17 @@ export type ViewerEndReason = PlayEnded['reason'];
  *
  * The sink may call a write's callback synchronously (a WebSocket that is closing does): the queue
  * is detached before any write, and a failed write ends the session instead of writing again.
+ *
+ * Following the stream's shared run (SharedRun): a viewer in step (it got its first keyframe, is not
+ * skipping, its sink is a byte stream, and it has written every packet up to the stream's newest)
+ * gets no onPacket call per packet. At each tick it takes the packets from its cursor to the end of
+ * the run as one buffer shared with the viewers at the same cursor; the queue bound (bytes and media
+ * time) is checked then, once per tick, and a viewer over it skips as above, back on the per-packet
+ * path (which resumes it at a keyframe, or evicts it). Its own queue stays empty while it follows:
+ * bytes that are not packets (writeRaw), the end of the stream and a republish take it off the run
+ * first, its pending packets moved into its queue in order.
  */
-export class ViewerSession implements StreamReader {
+export class ViewerSession implements StreamReader, RunFollower {
   bytesOut = 0;
   readonly startedAt = Date.now();
   skips = 0;
@@ -84,6 +94,12 @@ export class ViewerSession implements StreamReader {
   private runLast: MediaPacket | undefined;
   private runBroken = false;
   private readonly joinable: boolean;
+  /** Seq of the last packet queued (the stream's newest when the viewer is in step); -1: none. */
+  private lastSeq = -1;
+  /** The stream's shared run, and whether we take packets from it (at `cursor`) instead of onPacket. */
+  private run: SharedRun | undefined;
+  private following = false;
+  private cursor = 0;
 
   constructor(
     readonly id: string,
@@ -102,12 +118,14 @@ export class ViewerSession implements StreamReader {
   /** Queues bytes that are not packets (FLV header, RTMP status messages) ahead of the media. */
   writeRaw(buf: Buffer): void {
     if (this.ended) return;
+    this.leaveRun(true);
     this.runBroken = true;
     this.enqueue(buf);
   }
 
   onPacket(p: MediaPacket): void {
     if (this.ended) return;
+    if (this.following) this.leaveRun(true); // not sent while following: only if a caller replays to it
     const isVideo = p.type === 9;
     if (p.isSequenceHeader || p.type === 18) {
       this.enqueuePacket(p);
@@ -124,10 +142,7 @@ export class ViewerSession implements StreamReader {
       this.skipping = false;
       this.behindSince = 0;
     } else if (queued > this.limits.queueBytes || (queued > 0 && this.mediaQueued(p.timestamp) > this.limits.queueTimeMs)) {
-      this.skipping = true;
-      this.skips++;
-      this.counters.skips++;
-      this.behindSince = Date.now();
+      this.startSkip();
       return;
     }
     if (isVideo && p.isKeyframe) this.gotFirstKeyframe = true;
@@ -146,7 +161,97 @@ export class ViewerSession implements StreamReader {
       this.runBroken = true;
     }
     this.runLast = p;
+    this.lastSeq = p.seq;
     this.enqueue(this.encode(p));
+  }
+
+  /** Seq of the next packet this viewer takes from its stream's run (while it follows it). */
+  get runCursor(): number {
+    return this.cursor;
+  }
+
+  /** Called by the stream when the reader is added: its shared run, followed once the viewer is in step. */
+  attachRun(run: SharedRun): void {
+    this.leaveRun(true);
+    this.run = run;
+  }
+
+  /** In step with the stream (see the class comment), with nothing queued: take packets from the run from now on. */
+  private maybeFollow(): void {
+    const run = this.run;
+    if (run === undefined || run.closed || this.following || this.ended || !this.joinable || this.skipping || !this.gotFirstKeyframe) return;
+    if (this.queue.length > 0 || this.lastSeq !== run.latestSeq) return;
+    this.cursor = run.follow(this, this.scheduler, this.limits);
+    this.following = true;
+  }
+
+  /**
+   * Back to the per-packet path. `keepPending`: the packets of the run this viewer has not taken yet
+   * go into its queue, in order (else they are dropped: a skip, or the end).
+   */
+  leaveRun(keepPending: boolean): void {
+    if (!this.following) return;
+    this.following = false;
+    const run = this.run!;
+    if (keepPending && !this.ended) {
+      if (run.lost(this.cursor)) this.startSkip();
+      else {
+        for (const p of run.pendingFrom(this.cursor)) {
+          if (this.queueHeadTs < 0 && !p.isSequenceHeader && p.type !== 18) this.queueHeadTs = p.timestamp;
+          this.enqueuePacket(p);
+        }
+      }
+    }
+    run.unfollow(this);
+  }
+
+  private startSkip(): void {
+    this.skipping = true;
+    this.skips++;
+    this.counters.skips++;
+    this.behindSince = Date.now();
+  }
+
+  /**
+   * A follower's flush: the per-viewer checks, then the packets from the cursor to the end of the
+   * run in one write (unless a batch is still in flight: then when it has left).
+   */
+  private flushRun(): void {
+    const run = this.run!;
+    const end = run.endSeq;
+    if (this.cursor >= end) return;
+    const pending = run.bytesFrom(this.cursor);
+    const queued = pending + this.sink.writableLength;
+    const head = this.flightHeadTs >= 0 ? this.flightHeadTs : pending === Infinity ? -1 : run.tsAt(this.cursor);
+    if (queued > this.limits.queueBytes || (head >= 0 && ((run.newestTs - head) | 0) > this.limits.queueTimeMs)) {
+      // Over a bound: drop what is pending and wait for a keyframe on the per-packet path, as a skip there.
+      this.startSkip();
+      this.leaveRun(false);
+      return;
+    }
+    if (this.inFlight) return;
+    const taken = run.take(this.encode, this.cursor);
+    this.cursor = end;
+    this.inFlight = true;
+    this.flightTick = this.clock.tick;
+    this.flightHeadTs = head;
+    if (Buffer.isBuffer(taken)) {
+      this.bytesOut += taken.length;
+      this.sink.write(taken, this.batchSent);
+      return;
+    }
+    // The first follower of this range: its parts, corked (the sink may call back synchronously:
+    // the state above is already that of a batch in flight).
+    const sink = this.sink;
+    const n = taken.length;
+    sink.cork();
+    for (let i = 0; i < n - 1; i++) {
+      this.bytesOut += taken[i]!.length;
+      sink.write(taken[i]!);
+    }
+    this.bytesOut += taken[n - 1]!.length;
+    sink.write(taken[n - 1]!, this.batchSent);
+    sink.uncork();
   }
 
   /** Media time between `ts` and the oldest packet not yet handed to the kernel. */
@@ -192,6 +297,10 @@ export class ViewerSession implements StreamReader {
   /** Called by the scheduler: one corked writev of the queue, unless a batch is still in flight. */
   flush(): void {
     this.scheduled = false;
+    if (this.following) {
+      if (!this.ended) this.flushRun();
+      return;
+    }
     // While a batch is in flight the queue keeps growing (bounded by the skip logic) and goes out
     // as soon as that batch has left (batchSent), not at the next tick.
     if (this.queue.length === 0 || this.ended || this.inFlight) return;
@@ -226,6 +335,7 @@ export class ViewerSession implements StreamReader {
       sink.uncork();
     }
     batch.length = 0;
+    this.maybeFollow();
   }
 
   private readonly batchSent = (err?: Error | null): void => {
@@ -238,7 +348,8 @@ export class ViewerSession implements StreamReader {
       this.end('closed');
       return;
     }
-    if (this.queue.length) this.writeQueue();
+    if (this.following) this.flushRun();
+    else if (this.queue.length) this.writeQueue();
   };
 
   /** Sends the start-up burst at once (time to first frame). */
@@ -252,6 +363,9 @@ export class ViewerSession implements StreamReader {
 
   /** Joins a new publish of its stream (ViewerRegistry.adopt): like a new viewer, it starts at a keyframe. */
   rejoin(): void {
+    this.leaveRun(true);
+    this.run = undefined;
+    this.lastSeq = -1;
     this.gotFirstKeyframe = false;
     this.skipping = false;
     this.behindSince = 0;
@@ -260,6 +374,7 @@ export class ViewerSession implements StreamReader {
   /** Ends the session once; the owner closes the transport in onEnd. At stream end the queue is sent first. */
   end(reason: ViewerEndReason): void {
     if (this.ended) return;
+    this.leaveRun(reason === 'stream-ended');
     this.ended = true;
     this.scheduler.cancel(this);
     if (reason === 'stream-ended' && this.queue.length) this.writeQueue();
