@@ -176,6 +176,42 @@ describe('shared per-stream run', () => {
     viewers[1]!.v.end('closed');
   });
 
+  it('keeps nothing reachable past its bound: a dropped packet is let go at once, a joined range at the next append', async () => {
+    const { stream, viewers } = setup(2, { queueBytes: 2000, queueTimeMs: 10_000 });
+    stream.push(frame(0, true));
+    for (const { v } of viewers) stream.addReader(v);
+    await settle();
+    assert.equal(stream.run.size, 2);
+    const run = stream.run;
+    const runBytes = () => run.bytesFrom(run.endSeq - run.length);
+    // No tick between these pushes (a late tick under load): the run trims to the bound at each append,
+    // and must not keep the packets it dropped reachable (300 x 215 bytes here).
+    for (let i = 1; i <= 300; i++) {
+      stream.push(frame(i * 33, false, 200));
+      assert.ok(run.heldBytes() <= 2000 + 215, `run holds ${run.heldBytes()} bytes after ${i} packets`);
+    }
+    assert.equal(run.heldBytes(), runBytes());
+    await settle(); // both lost their cursor: they skip, off the run
+    assert.equal(run.size, 0);
+    assert.equal(run.heldBytes(), 0, 'no followers: nothing held');
+    for (const { v } of viewers) v.end('closed');
+
+    // Two followers at the same cursor: the second joins the range; the joined buffer goes at the next append.
+    const b = setup(2);
+    b.stream.push(frame(0, true));
+    for (const { v } of b.viewers) b.stream.addReader(v);
+    await settle();
+    assert.equal(b.stream.run.size, 2);
+    for (let i = 1; i <= 3; i++) b.stream.push(frame(i * 33, false, 200));
+    await settle();
+    const r = b.stream.run;
+    const held = () => r.bytesFrom(r.endSeq - r.length);
+    assert.ok(r.heldBytes() > held(), 'the joined range is remembered within the tick');
+    b.stream.push(frame(4 * 33, false, 200));
+    assert.equal(r.heldBytes(), held(), 'the next append lets the joined range go');
+    for (const { v } of b.viewers) v.end('closed');
+  });
+
   it('writeRaw and the stream end take a follower off the run with its pending packets, in order', async () => {
     const { stream, viewers } = setup(1);
     const { v, sink } = viewers[0]!;

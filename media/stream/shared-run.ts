@@ -33,7 +33,11 @@ interface Taken {
   joined: Buffer | undefined;
 }
 
-/** Ranges remembered per run (a tick's followers mostly ask for one or two ranges). */
+/**
+ * Ranges remembered per run (a tick's followers mostly ask for one or two ranges). Only until the next
+ * packet is appended: a follower always takes from its cursor to the end, so a range that ends before
+ * the end is never asked for again.
+ */
 const RANGES = 4;
 /** Packets appended between two looks at the followers' cursors (to drop what none of them needs). */
 const SCAN_EVERY = 64;
@@ -49,12 +53,22 @@ const SCAN_EVERY = 64;
  * one buffer, shared by every follower with the same cursor and encoding (joined). The per-viewer
  * checks (queue bound in bytes and media time, then skip) run then, once per tick: ViewerSession.
  *
- * Bounded: the run keeps at most the viewers' queue bounds (bytes and media time) of packets: a
- * follower whose cursor fell off its head would have been over its bound, and is skipped. With no
- * followers it holds nothing.
+ * Bounded by design (heldBytes counts it):
+ * - per run: the packets from the oldest cursor still within its bound, at most the followers' largest
+ *   queueBytes (in runBytesOf) plus one packet, and their largest queueTimeMs of media time: trimmed at
+ *   every append, whatever the followers' ticks do (a follower whose cursor fell off the head would have
+ *   been over its bound anyway, and skips at its tick). A dropped packet's slot is emptied at once, so
+ *   the run keeps nothing reachable beyond that (each packet also carries its cached encodings, FLV
+ *   tag / RTMP chunks, ~1-2x its body). Plus at most RANGES joined ranges, each no longer than the run,
+ *   only until the next append (then the sockets writing them hold them, counted in their
+ *   writableLength). Every SCAN_EVERY packets it also drops what every follower has taken.
+ * - per follower: a cursor, no packets of its own; its socket holds at most its queueBytes, as the bound
+ *   (pending + writableLength) is checked before each take (ViewerSession.flushRun).
+ * With no followers it holds nothing.
  */
 export class SharedRun implements FlushGroup {
-  private pk: MediaPacket[] = [];
+  /** The packets held: pk[head..]; the slots before head are emptied (undefined) as they are dropped. */
+  private pk: (MediaPacket | undefined)[] = [];
   /** ends[i]: bytes (runBytesOf) of pk[head..i], counted from the run's origin. */
   private ends: number[] = [];
   private head = 0;
@@ -135,6 +149,7 @@ export class SharedRun implements FlushGroup {
       this.clear();
       this.firstSeq = p.seq;
     }
+    if (this.taken.length > 0) this.taken.length = 0; // ranges to the old end: never asked for again
     const bytes = runBytesOf(p);
     const prev = this.ends.length > this.head ? this.ends[this.ends.length - 1]! : this.dropped;
     this.pk.push(p);
@@ -156,6 +171,7 @@ export class SharedRun implements FlushGroup {
       const ms = (newestTs - this.pk[this.head]!.timestamp) | 0;
       if (bytes <= this.maxBytes && ms <= this.maxMs) break;
       this.dropped = this.ends[this.head]!;
+      this.pk[this.head] = undefined; // no longer held: the packet (its body, its encodings) can go
       this.head++;
       this.firstSeq++;
     }
@@ -180,6 +196,7 @@ export class SharedRun implements FlushGroup {
     for (const f of this.followers) if (f.runCursor < min) min = f.runCursor;
     const drop = Math.min(this.length, min - this.firstSeq);
     if (drop > 0) {
+      for (let i = this.head; i < this.head + drop; i++) this.pk[i] = undefined;
       this.head += drop;
       this.firstSeq += drop;
       this.dropped = this.ends[this.head - 1]!;
@@ -196,6 +213,17 @@ export class SharedRun implements FlushGroup {
     this.taken = [];
     this.firstSeq = this.latestSeq + 1;
     this.scanAt = SCAN_EVERY;
+  }
+
+  /**
+   * Bytes the run keeps reachable now: runBytesOf of every packet still referenced (held or in a slot
+   * not emptied) and the joined ranges it remembers. O(packets held): for tests and diagnostics.
+   */
+  heldBytes(): number {
+    let n = 0;
+    for (const p of this.pk) if (p !== undefined) n += runBytesOf(p);
+    for (const t of this.taken) n += t.joined?.length ?? 0;
+    return n;
   }
 
   /** The run no longer holds packet `cursor` (it was dropped from the head): the follower lost it. */
@@ -225,7 +253,7 @@ export class SharedRun implements FlushGroup {
 
   /** The packets from `cursor` to the end (held: not lost). */
   pendingFrom(cursor: number): MediaPacket[] {
-    return this.pk.slice(this.head + Math.max(0, cursor - this.firstSeq));
+    return this.pk.slice(this.head + Math.max(0, cursor - this.firstSeq)) as MediaPacket[];
   }
 
   /**
