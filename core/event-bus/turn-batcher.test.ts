@@ -24,4 +24,44 @@ describe(TurnBatcher.name, () => {
     await nextTurn();
     assert.equal(batches.length, 3, 'no empty batches');
   });
+
+  it('with maxInFlight 1, holds the next batch until the one in flight settles, then writes what came meanwhile as one', async () => {
+    const batches: number[][] = [];
+    const ends: Array<() => void> = [];
+    const b = new TurnBatcher<number>(100, (batch) => {
+      batches.push(batch);
+      return new Promise<void>((resolve) => ends.push(resolve));
+    }, { maxInFlight: 1 });
+    b.push(0);
+    await nextTurn();
+    assert.deepEqual(batches, [[0]]);
+    for (let i = 1; i <= 5; i++) {
+      b.push(i);
+      await nextTurn();
+    }
+    assert.deepEqual(batches, [[0]], 'nothing more while the first is in flight');
+    let settled = false;
+    const all = b.settled().then(() => (settled = true));
+    ends[0]!();
+    await nextTurn();
+    assert.deepEqual(batches, [[0], [1, 2, 3, 4, 5]]);
+    assert.equal(settled, false, 'settled() waits for every item pushed before it');
+    ends[1]!();
+    await all;
+    assert.equal(settled, true);
+    await b.settled(); // nothing pending: at once
+  });
+
+  it('settles a batch whose flush rejects, and goes on', async () => {
+    const batches: number[][] = [];
+    const b = new TurnBatcher<number>(100, async (batch) => {
+      batches.push(batch);
+      if (batch[0] === 0) throw new Error('flush failed');
+    }, { maxInFlight: 1 });
+    b.push(0);
+    await nextTurn();
+    b.push(1);
+    await b.settled();
+    assert.deepEqual(batches, [[0], [1]]);
+  });
 });
