@@ -1,9 +1,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { QueryTypes } from 'sequelize';
 import { testAdapterSets, type TestPorts } from '../../core/testing/test-ports.js';
 import { AudienceStore } from './audience.store.js';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
+/** The SQL of a sequelize.query call: a string, or { query, bind } from the query generator. */
+const sqlOf = (arg: unknown) => (typeof arg === 'object' && arg !== null ? String((arg as { query?: unknown }).query) : String(arg));
 
 for (const set of testAdapterSets()) {
   describe(`AudienceStore on ${set.name}`, () => {
@@ -35,7 +38,7 @@ for (const set of testAdapterSets()) {
       let release!: () => void;
       const gate = new Promise<void>((resolve) => (release = resolve));
       sequelize.query = (...args: unknown[]) => {
-        if (!/^\s*INSERT\s+INTO\s+[`"]?live_audience/i.test(String(args[0]))) return query(...args);
+        if (!/^\s*INSERT\s+INTO\s+[`"]?live_audience/i.test(sqlOf(args[0]))) return query(...args);
         inserts++;
         return gate.then(() => query(...args));
       };
@@ -63,6 +66,35 @@ for (const set of testAdapterSets()) {
         release();
         sequelize.query = query;
       }
+    });
+
+    it('closes the viewings of viewers leaving together with one UPDATE, each with its own exit time to the millisecond', async () => {
+      const t0 = Date.UTC(2026, 10, 21, 23, 0, 0);
+      const session = { sessionId: '117000000000000004', roomId: '10', userId: null };
+      await Promise.all(Array.from({ length: 50 }, (_, i) => store.enter({ ...session, viewerKey: `u${i}`, at: new Date(t0) })));
+      const sequelize = ports.db.sequelize as unknown as { query: (...args: unknown[]) => Promise<unknown> };
+      const query = sequelize.query;
+      let updates = 0;
+      sequelize.query = (...args: unknown[]) => {
+        if (/^\s*UPDATE\s+[`"]?live_audience/i.test(sqlOf(args[0]))) updates++;
+        return query(...args);
+      };
+      try {
+        const watched = await Promise.all(Array.from({ length: 50 }, (_, i) => store.exit(`u${i}`, new Date(t0 + (i + 1) * 1000 + 123))));
+        assert.deepEqual(watched, Array.from({ length: 50 }, (_, i) => i + 1));
+        assert.equal(updates, 1, 'one UPDATE for the batch');
+      } finally {
+        sequelize.query = query;
+      }
+      const rows = await ports.db.sequelize.query<{ viewer_key: string; exit_at: string | Date; watch_s: number }>(
+        `SELECT viewer_key, exit_at, watch_s FROM live_audience WHERE session_id = '${session.sessionId}'`, { type: QueryTypes.SELECT });
+      assert.equal(rows.length, 50);
+      for (const r of rows) {
+        const i = Number(r.viewer_key.slice(1));
+        assert.equal(new Date(r.exit_at).getTime(), t0 + (i + 1) * 1000 + 123, `exit_at of ${r.viewer_key}`);
+        assert.equal(Number(r.watch_s), i + 1);
+      }
+      assert.equal(await store.exit('u0', new Date(t0 + 999_000)), null, 'closed once');
     });
 
     it('closes only the newest open viewing of a viewer who came back', async () => {
