@@ -4,6 +4,7 @@
  * bench/join-cost.ts prints it: process.hrtime and V8's profile clock are the same CLOCK_MONOTONIC).
  * Prints the self time by function, and the share of samples with a frame of each area anywhere on
  * the stack (inclusive: sequelize, control/, media/, node's http, net and streams), idle excluded.
+ * `--under REGEX` keeps only the samples with a frame (url or function name) matching it.
  */
 import { readFileSync } from 'node:fs';
 
@@ -32,11 +33,13 @@ function label(f: CallFrame): string {
 
 function main(): void {
   const file = process.argv[2];
-  if (!file) throw new Error('usage: cpuprofile-split.ts FILE.cpuprofile [--from US --to US] [--top N]');
+  if (!file) throw new Error('usage: cpuprofile-split.ts FILE.cpuprofile [--from US --to US] [--top N] [--under REGEX]');
   const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
   const from = Number(arg('from') ?? -Infinity);
   const to = Number(arg('to') ?? Infinity);
   const top = Number(arg('top') ?? 40);
+  /** Only samples with a frame whose function name or url matches (e.g. --under sequelize). */
+  const under = arg('under') === undefined ? undefined : new RegExp(arg('under')!);
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
   for (const n of p.nodes) {
@@ -55,6 +58,14 @@ function main(): void {
     if (leaf.callFrame.functionName === '(idle)') {
       idle++;
       continue;
+    }
+    if (under) {
+      let hit = false;
+      for (let id: number | undefined = leaf.id; id !== undefined && !hit; id = parent.get(id)) {
+        const f = byId.get(id)!.callFrame;
+        hit = under.test(f.url) || under.test(f.functionName);
+      }
+      if (!hit) continue;
     }
     total++;
     const name = label(leaf.callFrame);
