@@ -12,10 +12,11 @@ export class AudienceStore {
   private readonly table;
   /**
    * Thousands of viewers can join in a second (a popular show starting): their rows go in batches,
-   * one write at a time (a group commit). Each write costs the database driver a fixed ~0.2-0.9 ms of
-   * CPU whatever its rows, so during a join ramp a write per event-loop turn (about one join each)
-   * took most of a join's cost; with one write in flight, the joins that arrive meanwhile share the
-   * next one. Idle, a join is still written on the next turn.
+   * one write at a time (a group commit). Each write costs the database driver a fixed ~0.15-0.9 ms
+   * of CPU whatever its rows, so joins that arrive while a write is in flight share the next one
+   * instead of adding writes (a turn of the event loop may hold a single join). Idle, a join is still
+   * written on the next turn. (In bench:media's ramps a turn already held several joins: see
+   * docs/benchmarks.md, "The cost of a viewer's join".)
    */
   private readonly entries = new TurnBatcher<PendingEntry>(500, (batch) => this.insert(batch), { maxInFlight: 1 });
   private readonly exits = new TurnBatcher<PendingExit>(500, (batch) => this.close(batch), { maxInFlight: 1 });
