@@ -240,17 +240,19 @@ export class ViewerSession implements StreamReader, RunFollower {
       this.sink.write(taken, this.batchSent);
       return;
     }
-    // The first follower of this range: its parts, corked (the sink may call back synchronously:
-    // the state above is already that of a batch in flight).
+    // The first follower of this range: its parts (the sink may call back synchronously: the state
+    // above is already that of a batch in flight).
+    for (let i = 0; i < taken.length; i++) this.bytesOut += taken[i]!.length;
+    this.writeParts(taken);
+  }
+
+  /** A batch of two or more buffers as one corked writev; `batchSent` once the last has left. */
+  private writeParts(parts: readonly Buffer[]): void {
     const sink = this.sink;
-    const n = taken.length;
+    const n = parts.length;
     sink.cork();
-    for (let i = 0; i < n - 1; i++) {
-      this.bytesOut += taken[i]!.length;
-      sink.write(taken[i]!);
-    }
-    this.bytesOut += taken[n - 1]!.length;
-    sink.write(taken[n - 1]!, this.batchSent);
+    for (let i = 0; i < n - 1; i++) sink.write(parts[i]!);
+    sink.write(parts[n - 1]!, this.batchSent);
     sink.uncork();
   }
 
@@ -329,10 +331,7 @@ export class ViewerSession implements StreamReader, RunFollower {
     } else if (n === 1) {
       sink.write(batch[0]!, this.batchSent);
     } else {
-      sink.cork();
-      for (let i = 0; i < n - 1; i++) sink.write(batch[i]!);
-      sink.write(batch[n - 1]!, this.batchSent);
-      sink.uncork();
+      this.writeParts(batch);
     }
     batch.length = 0;
     this.maybeFollow();
