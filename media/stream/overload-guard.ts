@@ -198,18 +198,17 @@ export class OverloadGuard {
    * audience's own writes need a fraction of the core: issue 15's ladder at 7,200 RTMP offered shed 299
    * of the 3,136 it admitted, with the kept ones 100 % healthy and the core at 68 %.
    * Shedding viewers then does not relieve the loop (the load is the joins, already refused); it only
-   * loses them. The audience is behind when:
-   * - its data is late past what a ramp may cost it: the smoothed lag (start-up share out) or the data
-   *   waiting now past the limit plus SUSTAIN_MS, the one-tick evidence's bound (1.3 s at the 100 ms
-   *   ceiling; viewers are closed as slow at 5 s by default, so the spell still comes well before that);
-   * - or its own writes take WORK_SHARE of the core and the smoothed lag is past the ramp allowance
-   *   (RAMP_LIMIT_FACTOR times the limit): the audience is most of the load, shedding relieves it.
+   * loses them. The audience is behind when its data is late past what a ramp may cost it: the smoothed
+   * lag (start-up share out) or the data waiting now past the limit plus SUSTAIN_MS, the one-tick
+   * evidence's bound (1.3 s at the 100 ms ceiling). Under that its viewers get their data, late; the
+   * slow-viewer policy closes them only at 5 s (ONAIR_VIEWER_QUEUE_TIME), so a spell still starts well
+   * before a collapse. The ticks' write share is no evidence here: a healthy audience of 6,000-7,500 RTMP
+   * viewers wrote at 0.47-0.67 of the core in the traces of 2026-11-29 14:55 (docs/benchmarks.md).
    */
   audienceBehind(nowMs: number, waitingSinceMs?: number): boolean {
     const late = this.limitMs + SUSTAIN_MS;
     if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > late) return true;
-    if (this.smoothed > late) return true;
-    return this.work >= WORK_SHARE && this.smoothed > RAMP_LIMIT_FACTOR * this.limitMs;
+    return this.smoothed > late;
   }
 
   /** Whether a new viewer of `protocol` may start now; counts the refusal when not. */

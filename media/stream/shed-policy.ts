@@ -25,11 +25,12 @@
  * (a large audience's churn) is no ramp and holds nothing off. A flood of joins must not hold shedding off forever (an engine
  * behind for real under a stream of refused connects would collapse): past RAMP_MAX_MS of overload the
  * spell starts while joins still come, but only once the audience itself is behind (`audienceBehind`,
- * OverloadGuard.audienceBehind: its data late past what a ramp may cost it, or its own writes most of the
- * core). Refusing is not free: at 800 joins a second, a long ramp's refused joins (RTMP's the dearest: a
- * handshake, connect, createStream and play before the onStatus) kept the guard overloaded past
- * RAMP_MAX_MS, and the spell shed admitted viewers the engine was serving well (the ladder of 2026-11-29
- * 12:36, RTMP at 7,200 offered: 299 shed, the kept 100 % healthy, the core at 68 %). Once a spell runs,
+ * OverloadGuard.audienceBehind: its data late past the limit plus the guard's SUSTAIN_MS, 1.3 s at the
+ * 100 ms ceiling). Refusing is not free: at 800 joins a second, a long ramp's refused joins (RTMP's the
+ * dearest: a handshake, connect, createStream and play before the onStatus) can keep the guard overloaded
+ * past RAMP_MAX_MS while the audience is served well, and a spell then only loses admitted viewers (the
+ * ladder of 2026-11-29 12:36, RTMP at 7,200 offered: 299 shed, the kept 100 % healthy, the core at 68 %).
+ * Once a spell runs,
  * joins do not pause it.
  */
 
