@@ -142,7 +142,6 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
       waitingSince: () => this.scheduler.waitingSince(),
       viewers: () => this.viewers.size,
       ramping: (now) => this.joins.ramping(now),
-      shed: () => Object.values(this.shedCounts).reduce((x, y) => x + y, 0),
     }) : undefined;
     this.scheduler = new FlushScheduler(this.tuning.flushIntervalMs, (lag, now, startupMs) => {
       const e = performance.eventLoopUtilization();
@@ -290,8 +289,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
    */
   private shedTick(): void {
     const now = performance.now();
-    const waiting = this.scheduler.waitingSince();
-    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, waiting), this.viewers.size, this.joins.lastRampAt, this.overload.audienceBehind(now, waiting));
+    const d = this.shedPolicy.decide(now, this.overload.isOverloaded(now, this.scheduler.waitingSince()), this.viewers.size, this.joins.lastRampAt);
     if (d.spellStarted) {
       this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, loopBusy: Math.round(this.overload.busyShare * 100) / 100, viewers: this.viewers.size }, 'media engine still behind while refusing new viewers: shedding the newest viewers');
     }

@@ -11,8 +11,6 @@ export interface GuardTraceSources {
   viewers(): number;
   /** Whether viewers join at a ramp's rate now (JoinRate.ramping). */
   ramping(nowMs: number): boolean;
-  /** Viewers shed so far (ShedPolicy's spells). */
-  shed?(): number;
 }
 
 /**
@@ -23,9 +21,8 @@ export interface GuardTraceSources {
  * Fields: ticks, lag avg/max (ms), the largest start-up share (ms), the lowest per-tick loop
  * utilization, the second's loop utilization (elu) and process CPU share (cpu, usr), the ticks'
  * write share of the core (work), the guard's smoothed lag/utilization/work (sm, sbusy, swork),
- * whether it is overloaded and what latched it (over, by), whether the audience itself is behind
- * (behind: what lets a spell start while joins come), how long data waits now (wait), viewers,
- * refusals and sheds in the second, and whether viewers joined at a ramp's rate (joins).
+ * whether it is overloaded and what latched it (over, by), how long data waits now (wait), viewers,
+ * refusals in the second, and whether viewers joined at a ramp's rate (joins).
  */
 export class GuardTrace {
   private t0 = performance.now();
@@ -33,7 +30,6 @@ export class GuardTrace {
   private elu0 = performance.eventLoopUtilization();
   private work0 = 0;
   private refused0 = 0;
-  private shed0 = 0;
   private ticks = 0;
   private lagSum = 0;
   private lagMax = 0;
@@ -63,7 +59,6 @@ export class GuardTrace {
     const workMs = this.sources.workMs();
     const refused = Object.values(this.guard.refusals).reduce((a, b) => a + b, 0);
     const waiting = this.sources.waitingSince();
-    const shed = this.sources.shed?.() ?? 0;
     const share = (ms: number) => Number((ms / dt).toFixed(2));
     const line = {
       t: Math.round(now), dt: Math.round(dt), ticks: this.ticks,
@@ -71,9 +66,9 @@ export class GuardTrace {
       busyMin: Number(this.busyMin.toFixed(2)), elu: Number(performance.eventLoopUtilization(elu, this.elu0).utilization.toFixed(2)),
       cpu: share((cpu.user + cpu.system) / 1000), usr: share(cpu.user / 1000), work: share(workMs - this.work0),
       sm: Math.round(this.guard.lagMs), sbusy: Number(this.guard.busyShare.toFixed(2)), swork: Number(this.guard.workShare.toFixed(2)),
-      over: this.guard.latched, by: this.guard.latchedBy, behind: this.guard.audienceBehind(now, waiting) ? 1 : 0,
+      over: this.guard.latched, by: this.guard.latchedBy,
       wait: waiting === undefined ? 0 : Math.round(now - waiting), viewers: this.sources.viewers(),
-      refusedNew: refused - this.refused0, shedNew: shed - this.shed0, joins: this.sources.ramping(now) ? 1 : 0,
+      refusedNew: refused - this.refused0, joins: this.sources.ramping(now) ? 1 : 0,
     };
     appendFileSync(this.file, JSON.stringify(line) + '\n');
     this.t0 = now;
@@ -81,7 +76,6 @@ export class GuardTrace {
     this.elu0 = elu;
     this.work0 = workMs;
     this.refused0 = refused;
-    this.shed0 = shed;
     this.ticks = this.lagSum = this.lagMax = this.startupMax = 0;
     this.busyMin = 1;
   }

@@ -173,40 +173,6 @@ describe(OverloadGuard.name, () => {
     assert.equal(g.admit('rtmp', t), false);
   });
 
-  describe('audienceBehind (may a shedding spell start while joins come?)', () => {
-    const limit = 300;
-    const ramp: TickLoad = { busy: 1, work: 0.3, joining: true };
-
-    it("a ramp's joins and refusals saturating the loop, the lag past the limit and the audience's writes a third of the core: not behind", () => {
-      const g = new OverloadGuard(limit);
-      const t = ticks(g, 900, 60, 0, ramp);
-      assert.equal(g.isOverloaded(t), true, 'overloaded: the guard refuses');
-      assert.equal(g.audienceBehind(t), false);
-      assert.equal(g.audienceBehind(t, t - 900), false, 'data waiting 900 ms');
-    });
-
-    it('the smoothed lag past the limit plus SUSTAIN_MS: behind', () => {
-      const g = new OverloadGuard(limit);
-      const t = ticks(g, limit + SUSTAIN_MS + 200, 20, 0, ramp);
-      assert.ok(g.lagMs > limit + SUSTAIN_MS);
-      assert.equal(g.audienceBehind(t), true);
-    });
-
-    it('data waiting past the limit plus SUSTAIN_MS now (a loop too busy to run ticks): behind', () => {
-      const g = new OverloadGuard(limit);
-      const t = ticks(g, 500, 20, 0, ramp);
-      assert.equal(g.audienceBehind(t + limit + SUSTAIN_MS + 100, t), true);
-      assert.equal(g.audienceBehind(t + 500, t), false);
-    });
-
-    it("the audience's own writes at most of the core (a large audience) are not evidence: its lag is", () => {
-      const heavy: TickLoad = { busy: 1, work: 0.9, joining: true };
-      const g = new OverloadGuard(limit);
-      assert.equal(g.audienceBehind(ticks(g, RAMP_LIMIT_FACTOR * limit + 300, 30, 0, heavy)), false);
-      assert.equal(g.audienceBehind(ticks(g, limit + SUSTAIN_MS + 200, 30, 3000, heavy)), true);
-    });
-  });
-
   it('says which evidence latched the overload', () => {
     const g = new OverloadGuard(300);
     let t = ticks(g, 150, 10, 0, { busy: 0.5 });

@@ -190,27 +190,6 @@ export class OverloadGuard {
     return this.overloaded;
   }
 
-  /**
-   * Whether the audience the engine has is behind on its own, not only slowed by joins: what a
-   * shedding spell needs while viewers keep joining at a ramp's rate (ShedPolicy). A ramp's joins and,
-   * once the guard refuses, their refusals (an RTMP one is a handshake, connect, createStream, play and
-   * an onStatus) keep the loop saturated and the lag over the limit for as long as they come, while the
-   * audience's own writes need a fraction of the core: issue 15's ladder at 7,200 RTMP offered shed 299
-   * of the 3,136 it admitted, with the kept ones 100 % healthy and the core at 68 %.
-   * Shedding viewers then does not relieve the loop (the load is the joins, already refused); it only
-   * loses them. The audience is behind when its data is late past what a ramp may cost it: the smoothed
-   * lag (start-up share out) or the data waiting now past the limit plus SUSTAIN_MS, the one-tick
-   * evidence's bound (1.3 s at the 100 ms ceiling). Under that its viewers get their data, late; the
-   * slow-viewer policy closes them only at 5 s (ONAIR_VIEWER_QUEUE_TIME), so a spell still starts well
-   * before a collapse. The ticks' write share is no evidence here: a healthy audience of 6,000-7,500 RTMP
-   * viewers wrote at 0.47-0.67 of the core in the traces of 2026-11-29 14:55 (docs/benchmarks.md).
-   */
-  audienceBehind(nowMs: number, waitingSinceMs?: number): boolean {
-    const late = this.limitMs + SUSTAIN_MS;
-    if (waitingSinceMs !== undefined && nowMs - waitingSinceMs > late) return true;
-    return this.smoothed > late;
-  }
-
   /** Whether a new viewer of `protocol` may start now; counts the refusal when not. */
   admit(protocol: string, nowMs: number, waitingSinceMs?: number): boolean {
     if (!this.isOverloaded(nowMs, waitingSinceMs)) return true;

@@ -77,43 +77,13 @@ describe(ShedPolicy.name, () => {
     assert.deepEqual(p.decide(4500, false, 2000, 3990), { shed: 0, spellStarted: false, spellEnded: false, spellShed: 0 });
   });
 
-  it('joins that never stop hold shedding off for RAMP_MAX_MS of overload at most when the audience is behind (no collapse under a join flood)', () => {
+  it('joins that never stop hold shedding off for RAMP_MAX_MS of overload at most (no collapse under a join flood)', () => {
     const p = new ShedPolicy();
     let t = 0;
-    for (; t < RAMP_MAX_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10, true).shed, 0);
-    const d = p.decide(t, true, 2000, t - 10, true);
+    for (; t < RAMP_MAX_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10).shed, 0);
+    const d = p.decide(t, true, 2000, t - 10);
     assert.equal(d.spellStarted, true);
     assert.ok(d.shed > 0);
-  });
-
-  it('joins that keep coming while the audience is not behind (their refusals are the load) shed nobody, however long they last', () => {
-    // The ladder's RTMP step at 7,200 offered: 800 joins a second for 9 s, most refused, the guard
-    // overloaded by them past RAMP_MAX_MS, the audience's own lag and writes fine.
-    const p = new ShedPolicy();
-    for (let t = 0; t <= 30_000; t += INTERVAL_MS) assert.equal(p.decide(t, true, 3000, t - 10, false).shed, 0, `no shed at ${t} ms`);
-    // The joins stop and the audience is fine: the guard recovers, no spell was logged.
-    assert.equal(p.decide(30_500, false, 3000, 29_990, false).spellEnded, false);
-  });
-
-  it('past RAMP_MAX_MS, joins still coming, the spell starts as soon as the audience is behind', () => {
-    const p = new ShedPolicy();
-    const behindFrom = RAMP_MAX_MS + 4000;
-    let t = 0;
-    for (; t < behindFrom; t += INTERVAL_MS) assert.equal(p.decide(t, true, 3000, t - 10, false).shed, 0, `no shed at ${t} ms`);
-    const d = p.decide(t, true, 3000, t - 10, true);
-    assert.equal(d.spellStarted, true);
-    assert.equal(d.shed, Math.floor(3000 * SHARE));
-    // The spell runs on even if the evidence flickers (a running spell is not paused by joins).
-    assert.ok(p.decide(t + INTERVAL_MS, true, 2940, t + INTERVAL_MS - 10, false).shed > 0);
-  });
-
-  it('once the ramp is over, an engine still overloaded sheds after JOIN_QUIET_MS whatever the audience evidence (the audience is what does not fit)', () => {
-    const p = new ShedPolicy();
-    let t = 0;
-    for (; t <= 4000; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, t - 10, false).shed, 0);
-    const lastJoin = 3990;
-    for (; t < lastJoin + JOIN_QUIET_MS; t += INTERVAL_MS) assert.equal(p.decide(t, true, 2000, lastJoin, false).shed, 0);
-    assert.equal(p.decide(t, true, 2000, lastJoin, false).spellStarted, true);
   });
 
   it('once a spell runs, new join attempts do not pause it', () => {

@@ -24,14 +24,7 @@
  * is over and the engine is still behind, so the audience it has is what does not fit. A trickle of joins
  * (a large audience's churn) is no ramp and holds nothing off. A flood of joins must not hold shedding off forever (an engine
  * behind for real under a stream of refused connects would collapse): past RAMP_MAX_MS of overload the
- * spell starts while joins still come, but only once the audience itself is behind (`audienceBehind`,
- * OverloadGuard.audienceBehind: its data late past the limit plus the guard's SUSTAIN_MS, 1.3 s at the
- * 100 ms ceiling). Refusing is not free: at 800 joins a second, a long ramp's refused joins (RTMP's the
- * dearest: a handshake, connect, createStream and play before the onStatus) can keep the guard overloaded
- * past RAMP_MAX_MS while the audience is served well, and a spell then only loses admitted viewers (the
- * ladder of 2026-11-29 12:36, RTMP at 7,200 offered: 299 shed, the kept 100 % healthy, the core at 68 %).
- * Once a spell runs,
- * joins do not pause it.
+ * spell starts whatever the joins. Once a spell runs, joins do not pause it.
  */
 
 /** Overload must last this long (despite the refusals) before anyone is shed: a GC pause or a burst does not shed. */
@@ -44,7 +37,7 @@ export const SHARE = 0.02;
 export const MAX_PER_TICK = 200;
 /** Joins at a ramp's rate this recent hold a spell off: the overload may be the ramp's, not the audience's. */
 export const JOIN_QUIET_MS = 2000;
-/** Overload lasting this long starts a spell even while joins keep coming, if the audience is behind (no collapse under a join flood). */
+/** Overload lasting this long starts a spell even while joins keep coming (bounds the hold: no collapse under a join flood). */
 export const RAMP_MAX_MS = 8000;
 /** Join attempts a second (admitted or refused, smoothed over about a second) from which they are a ramp. */
 export const RAMP_JOINS_PER_S = 20;
@@ -118,12 +111,10 @@ export class ShedPolicy {
   }
 
   /**
-   * One decision at `nowMs`: whether the engine is overloaded now, how many viewers it has, when
-   * viewers last came at a ramp's rate (JoinRate.lastRampAt; omitted: never), and whether the audience
-   * itself is behind (OverloadGuard.audienceBehind; omitted: assumed), which past RAMP_MAX_MS decides
-   * whether joins still coming hold the spell off.
+   * One decision at `nowMs`: whether the engine is overloaded now, how many viewers it has, and when
+   * viewers last came at a ramp's rate (JoinRate.lastRampAt; omitted: never).
    */
-  decide(nowMs: number, overloaded: boolean, viewers: number, lastRampAtMs = -Infinity, audienceBehind = true): ShedDecision {
+  decide(nowMs: number, overloaded: boolean, viewers: number, lastRampAtMs = -Infinity): ShedDecision {
     if (!overloaded) {
       const ended = this.inSpell;
       const spellShed = this.spellShed;
@@ -135,10 +126,7 @@ export class ShedPolicy {
     this.overSince ??= nowMs;
     const overFor = nowMs - this.overSince;
     const joining = nowMs - lastRampAtMs < this.joinQuietMs;
-    // While joins come, the overload may be theirs: the spell waits for RAMP_MAX_MS and, past it, for
-    // the audience's own evidence (its lag, its writes), so a flood on an engine that is behind still sheds.
-    const held = !this.inSpell && joining && (overFor < this.rampMaxMs || !audienceBehind);
-    if (overFor < this.sustainMs || viewers <= 0 || held) {
+    if (overFor < this.sustainMs || viewers <= 0 || (!this.inSpell && joining && overFor < this.rampMaxMs)) {
       return { shed: 0, spellStarted: false, spellEnded: false, spellShed: this.spellShed };
     }
     const started = !this.inSpell;
