@@ -17,6 +17,7 @@ import { FlushScheduler } from './stream/flush-scheduler.js';
 import { OverloadGuard, flushLagLimitMs } from './stream/overload-guard.js';
 import { GuardTrace } from './stream/guard-trace.js';
 import { INTERVAL_MS as SHED_INTERVAL_MS, JoinRate, ShedPolicy } from './stream/shed-policy.js';
+import { RefusalSpell } from './stream/refusal-spell.js';
 import { RtmpServer } from './servers/rtmp/server.js';
 import { HttpFlvServer } from './servers/http-flv/server.js';
 import { WsFlvServer } from './servers/ws-flv/server.js';
@@ -111,6 +112,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
   private shedTimer: NodeJS.Timeout | undefined;
   /** The rate of join attempts (admitted or refused): a join ramp holds shedding off. */
   private readonly joins = new JoinRate();
+  /** One log line when refusals start and one when they end, not one per refused viewer. */
+  private readonly refusalSpell = new RefusalSpell();
   private readonly admitViewer: (protocol: PlayProtocol) => boolean;
   private closedBytesIn = 0;
   private closedBytesOut = 0;
@@ -157,7 +160,14 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     const admitViewer = (protocol: PlayProtocol) => {
       const now = performance.now();
       this.joins.note(now);
-      return this.overload.admit(protocol, now, this.scheduler.waitingSince());
+      const admitted = this.overload.admit(protocol, now, this.scheduler.waitingSince());
+      const spell = this.refusalSpell.note(admitted, now);
+      if (spell?.kind === 'started') {
+        this.log.warn({ lagMs: Math.round(this.overload.lagMs), limitMs: this.overload.limitMs, loopBusy: Math.round(this.overload.busyShare * 100) / 100, viewers: this.viewers.size }, 'media engine behind (flush lag): refusing new viewers');
+      } else if (spell?.kind === 'ended') {
+        this.log.info({ refused: spell.refused, durationMs: Math.round(spell.durationMs), viewers: this.viewers.size }, 'media engine caught up: admitting new viewers again');
+      }
+      return admitted;
     };
     this.admitViewer = admitViewer;
     this.viewers = new ViewerRegistry(

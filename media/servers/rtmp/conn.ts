@@ -309,7 +309,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         if (!auth.ok) {
           const code = auth.status === 404 ? 'NetStream.Play.StreamNotFound' : 'NetStream.Play.Failed';
           const text = auth.status === 404 ? 'No such stream.' : auth.status === 503 ? 'Server busy, retry later.' : 'Play refused.';
-          if (auth.status === 503) this.log.warn('engine behind (flush lag): refusing a play');
+          // A 503 (the engine behind) is logged once per spell by the engine (RefusalSpell), not per play.
           this.send(M.onStatusMsg(streamId, 'error', code, text));
           this.endGracefully();
           return;
