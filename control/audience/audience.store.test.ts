@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { QueryTypes } from 'sequelize';
 import { testAdapterSets, type TestPorts } from '../../core/testing/test-ports.js';
 import { AudienceStore } from './audience.store.js';
+import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 /** The SQL of a sequelize.query call: a string, or { query, bind } from the query generator. */
@@ -95,6 +96,61 @@ for (const set of testAdapterSets()) {
         assert.equal(Number(r.watch_s), i + 1);
       }
       assert.equal(await store.exit('u0', new Date(t0 + 999_000)), null, 'closed once');
+    });
+
+    it('writes the batch with one raw INSERT, no model instance, rows identical to what the model writes (all columns, ms-exact times)', async () => {
+      const table = liveAudienceTable(ports.db.sequelize);
+      const t0 = Date.UTC(2026, 10, 22, 1, 2, 3, 4);
+      // Ids as strings (mysql2 and the domain) and as numbers, NULL and set user ids, a key past 64
+      // characters, an injection attempt, quotes, backslashes, newlines and non-ASCII, times with 0, 1 and 999 ms.
+      const viewers = [
+        { roomId: '11', userId: null, viewerKey: 'plain', at: new Date(t0) },
+        { roomId: 12, userId: '9007199254740993', viewerKey: "it's a \\ \"key\"\n\u00e9\u{1F600}", at: new Date(t0 + 995) },
+        { roomId: '9007199254740995', userId: 42, viewerKey: 'k'.repeat(80), at: new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 1)) },
+        { roomId: '13', userId: '7', viewerKey: "'); DROP TABLE live_audience; --", at: new Date(Date.UTC(1999, 11, 31, 23, 59, 59, 999)) },
+      ];
+      const model = '117000000000000010';
+      const raw = '117000000000000011';
+      await table.bulkCreate(viewers.map((v) => ({
+        session_id: model, room_id: v.roomId, user_id: v.userId, viewer_key: v.viewerKey.slice(0, 64), enter_at: v.at,
+      })));
+      const build = table.build;
+      let built = 0;
+      (table as { build: unknown }).build = (...args: unknown[]) => {
+        built++;
+        return (build as (...a: unknown[]) => unknown).apply(table, args);
+      };
+      const sequelize = ports.db.sequelize as unknown as { query: (...args: unknown[]) => Promise<unknown> };
+      const query = sequelize.query;
+      let inserts = 0;
+      sequelize.query = (...args: unknown[]) => {
+        if (/^\s*INSERT\s+INTO\s+[`"]?live_audience/i.test(sqlOf(args[0]))) inserts++;
+        return query(...args);
+      };
+      try {
+        await Promise.all(viewers.map((v) => store.enter({ sessionId: raw, ...v } as Parameters<AudienceStore['enter']>[0])));
+      } finally {
+        sequelize.query = query;
+        (table as { build: unknown }).build = build;
+      }
+      assert.equal(inserts, 1, 'one INSERT for the batch');
+      assert.equal(built, 0, 'no model instance built');
+      // Every column as the database stores it: SQLite's storage class and text, MariaDB's values as text.
+      const cols = ['room_id', 'user_id', 'viewer_key', 'enter_at', 'exit_at', 'watch_s'];
+      const select = ports.db.dialect === 'sqlite'
+        ? cols.map((c) => `typeof(${c}) AS ${c}_type, CAST(${c} AS TEXT) AS ${c}`).join(', ')
+        : cols.map((c) => `CAST(${c} AS CHAR) AS ${c}`).join(', ');
+      const rowsOf = (session: string) => ports.db.sequelize.query<Record<string, unknown>>(
+        `SELECT ${select} FROM live_audience WHERE session_id = ? ORDER BY id`, { replacements: [session], type: QueryTypes.SELECT });
+      const byModel = await rowsOf(model);
+      const byRaw = await rowsOf(raw);
+      assert.equal(byRaw.length, viewers.length);
+      assert.deepEqual(byRaw, byModel);
+      if (process.env.SHOW_ROWS) console.log(byRaw);
+      const times = await ports.db.sequelize.query<{ enter_at: string | Date }>(
+        'SELECT enter_at FROM live_audience WHERE session_id = ? ORDER BY id', { replacements: [raw], type: QueryTypes.SELECT });
+      assert.deepEqual(times.map((r) => new Date(r.enter_at).getTime()), viewers.map((v) => v.at.getTime()), 'enter_at to the millisecond');
+      assert.equal(byRaw[2]!.viewer_key, 'k'.repeat(64));
     });
 
     it('closes only the newest open viewing of a viewer who came back', async () => {
