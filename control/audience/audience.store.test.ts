@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { QueryTypes } from 'sequelize';
 import { testAdapterSets, type TestPorts } from '../../core/testing/test-ports.js';
-import { AudienceStore } from './audience.store.js';
+import { AudienceStore, dateSql } from './audience.store.js';
 import { liveAudienceTable } from '../../core/database/models/live-audience.model.js';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
@@ -151,6 +151,33 @@ for (const set of testAdapterSets()) {
         'SELECT enter_at FROM live_audience WHERE session_id = ? ORDER BY id', { replacements: [raw], type: QueryTypes.SELECT });
       assert.deepEqual(times.map((r) => new Date(r.enter_at).getTime()), viewers.map((v) => v.at.getTime()), 'enter_at to the millisecond');
       assert.equal(byRaw[2]!.viewer_key, 'k'.repeat(64));
+    });
+
+    it('writes DATE(3) values as the column type\'s stringify does (escaped), for any date', () => {
+      const table = liveAudienceTable(ports.db.sequelize);
+      const timezone = (ports.db.sequelize as unknown as { options: { timezone?: string } }).options.timezone;
+      const dates = [0, 1, 999, -1, Date.UTC(1999, 11, 31, 23, 59, 59, 999), Date.UTC(2026, 10, 22, 1, 2, 3, 4), Date.UTC(9999, 11, 31, 23, 59, 59, 999),
+        Date.UTC(10000, 0, 1), Date.UTC(-1, 0, 1), Date.UTC(0, 0, 1), Date.UTC(500, 5, 5, 5, 5, 5, 5), Number.NaN];
+      let seed = 7;
+      for (let i = 0; i < 500; i++) dates.push(Date.UTC(1970, 0, 1) + ((seed = (seed * 48271) % 2147483647) / 2147483647) * 5e12);
+      for (const column of ['enter_at', 'exit_at'] as const) {
+        const type = table.getAttributes()[column].type as unknown as { stringify(v: Date, o: { timezone?: string }): string };
+        const write = dateSql(table, column);
+        for (const t of dates) {
+          const at = new Date(Math.trunc(t));
+          assert.equal(write(at), ports.db.sequelize.escape(type.stringify(at, { timezone })), `${column} ${t}`);
+        }
+        // The point of it: an ordinary date is written without the type's (moment-based) stringify.
+        const stringify = type.stringify;
+        let calls = 0;
+        type.stringify = (...args) => (calls++, stringify.apply(type, args));
+        try {
+          write(new Date(Date.UTC(2026, 10, 22, 1, 2, 3, 4)));
+        } finally {
+          type.stringify = stringify;
+        }
+        assert.equal(calls, 0, `${column}: no stringify for a date in 0-9999 with the +00:00 timezone`);
+      }
     });
 
     it('closes only the newest open viewing of a viewer who came back', async () => {

@@ -134,12 +134,38 @@ type LiveAudienceTable = ReturnType<typeof liveAudienceTable>;
  * A DATE(3) column's value as the model writes it on either dialect: its type's stringify with the
  * instance's timezone (openDatabase leaves sequelize's default, +00:00), then escaped. SQLite keeps
  * the text ('2026-01-01 00:00:00.005 +00:00'), MariaDB the DATETIME(3) ('2026-01-01 00:00:00.005').
+ * That stringify goes through moment (and moment-timezone): ~60 % of the raw INSERT's own CPU on a
+ * profile of 20-row batches. With the +00:00 timezone the text is the ISO string's date and time
+ * followed by what the dialect's stringify appends, which a probe date reads off the type itself;
+ * any other timezone, a probe that does not match, or a year outside 0-9999 take the stringify.
  */
-function dateSql(table: LiveAudienceTable, column: 'enter_at' | 'exit_at'): (at: Date) => string {
+export function dateSql(table: LiveAudienceTable, column: 'enter_at' | 'exit_at'): (at: Date) => string {
+  let writers = dateWriters.get(table);
+  if (!writers) dateWriters.set(table, (writers = new Map()));
+  let writer = writers.get(column);
+  if (!writer) writers.set(column, (writer = makeDateSql(table, column)));
+  return writer;
+}
+
+/** One writer per model and column (the probe costs a moment format): models are per Sequelize instance. */
+const dateWriters = new WeakMap<LiveAudienceTable, Map<string, (at: Date) => string>>();
+
+function makeDateSql(table: LiveAudienceTable, column: 'enter_at' | 'exit_at'): (at: Date) => string {
   const sequelize = table.sequelize!;
   const type = table.getAttributes()[column].type as unknown as { stringify(value: Date, options: { timezone?: string }): string };
   const timezone = (sequelize as unknown as { options: { timezone?: string } }).options.timezone;
-  return (at) => sequelize.escape(type.stringify(at, { timezone }));
+  const slow = (at: Date) => sequelize.escape(type.stringify(at, { timezone }));
+  const probe = type.stringify(new Date(Date.UTC(2001, 1, 3, 4, 5, 6, 7)), { timezone });
+  const head = '2001-02-03 04:05:06.007';
+  const tail = probe.slice(head.length);
+  if (timezone !== '+00:00' || !probe.startsWith(head) || !/^[ +:0-9]*$/.test(tail)) return slow;
+  return (at) => {
+    const year = at.getUTCFullYear();
+    if (!(year >= 0 && year <= 9999)) return slow(at);
+    // toISOString: 'YYYY-MM-DDTHH:mm:ss.sssZ'; digits and punctuation only, so quoting is escaping.
+    const iso = at.toISOString();
+    return `'${iso.slice(0, 10)} ${iso.slice(11, 23)}${tail}'`;
+  };
 }
 
 /**
