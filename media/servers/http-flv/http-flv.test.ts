@@ -1,7 +1,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { missingTool } from '../../../core/testing/tools.js';
 import {
   startEngine, ffmpegPublish, waitForEvent, killHard, testConfig, httpGet, readSome, until, sleep, type EngineHarness, ffmpegDecode } from '../../engine-test-kit.js';
@@ -237,6 +237,88 @@ describe('HTTP-FLV write coalescing in a small room', () => {
       }
     } finally {
       viewer.destroy();
+      pub.close();
+    }
+  });
+});
+
+describe('HTTP-FLV head and start-up burst', () => {
+  let h: EngineHarness;
+  before(async () => {
+    h = await startEngine();
+  });
+  after(() => h.close());
+
+  it('hands the 200 head and the start-up burst of a live stream with a cached GOP to the socket in one corked write', async () => {
+    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.publish('X');
+    await pub.nextStatus();
+    pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
+    const key = Buffer.alloc(3000, 0x33);
+    key[0] = 0x17;
+    key[1] = 1;
+    pub.sendMedia(9, 0, key);
+    assert.ok(await until(() => h.engine.streams.get('room1')?.ready === true, 5000), 'the stream is live');
+    // The server side of the viewer's connection: what is written to it, and when its cork is released.
+    const log: Array<{ what: 'head' | 'flv' | 'keyframe' | 'other' | 'released'; corked: number }> = [];
+    h.http.once('connection', (socket: Socket) => {
+      const write = socket.write;
+      const uncork = socket.uncork;
+      socket.write = function (this: Socket, chunk: unknown, ...rest: unknown[]) {
+        const head = Buffer.isBuffer(chunk) ? chunk.subarray(0, 16).toString('latin1') : String(chunk).slice(0, 16);
+        const what = head.startsWith('HTTP/1.1 200') ? 'head' : head.startsWith('FLV') ? 'flv'
+          : Buffer.isBuffer(chunk) && chunk.includes(key.subarray(0, 64)) ? 'keyframe' : 'other';
+        log.push({ what, corked: socket.writableCorked });
+        return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as Socket['write'];
+      socket.uncork = function (this: Socket) {
+        uncork.call(this);
+        if (socket.writableCorked === 0) log.push({ what: 'released', corked: 0 });
+      };
+    });
+    // A raw client: the bytes as TCP delivers them, first read first.
+    const client = connect(h.httpPort, '127.0.0.1');
+    const reads: Buffer[] = [];
+    client.on('data', (d: Buffer) => reads.push(d));
+    client.write('GET /live/room1.flv?token=good HTTP/1.1\r\nHost: x\r\n\r\n');
+    try {
+      assert.ok(await until(() => Buffer.concat(reads).includes(key.subarray(0, 64)), 5000), 'the burst arrives');
+      const head = log.findIndex((e) => e.what === 'head');
+      const released = log.findIndex((e, i) => i > head && e.what === 'released');
+      assert.ok(head >= 0, `the head is written (${JSON.stringify(log)})`);
+      assert.ok(log[head]!.corked > 0, `the head waits in the cork (${JSON.stringify(log)})`);
+      const before = log.slice(head, released < 0 ? undefined : released).map((e) => e.what);
+      // The FLV header and the keyframe go in the same corked batch (the keyframe may share a buffer with the header).
+      assert.ok(before.includes('flv'), `the FLV header joins the head (${JSON.stringify(log)})`);
+      assert.ok(before.includes('keyframe') || before.includes('other'), `the cached GOP joins the head (${JSON.stringify(log)})`);
+      // The client's first read holds the head and the first FLV bytes (they left in one writev).
+      const first = reads[0]!.toString('latin1');
+      assert.match(first, /^HTTP\/1\.1 200 /);
+      assert.ok(first.includes('\r\n\r\nFLV\x01'), 'the first read holds the FLV header after the head');
+      assert.match(first, /Access-Control-Allow-Origin: \*/i);
+      assert.match(first, /Content-Type: video\/x-flv/i);
+    } finally {
+      client.destroy();
+      pub.close();
+    }
+  });
+
+  it('sends the 200 head and the FLV header to a viewer waiting for a first keyframe, without waiting for it', async () => {
+    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await pub.connect('live');
+    pub.publish('X');
+    await pub.nextStatus();
+    // Published, no media yet: nothing to send but the FLV header.
+    const client = connect(h.httpPort, '127.0.0.1');
+    const reads: Buffer[] = [];
+    client.on('data', (d: Buffer) => reads.push(d));
+    client.write('GET /live/room1.flv?token=good HTTP/1.1\r\nHost: x\r\n\r\n');
+    try {
+      assert.ok(await until(() => Buffer.concat(reads).includes('\r\n\r\nFLV\x01'), 5000), 'the head and the FLV header arrive with no media published');
+      assert.match(Buffer.concat(reads).toString('latin1'), /^HTTP\/1\.1 200 /);
+    } finally {
+      client.destroy();
       pub.close();
     }
   });
