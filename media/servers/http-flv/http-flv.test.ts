@@ -11,6 +11,15 @@ import { RtmpClient } from '../rtmp/client.js';
 
 const noFfmpeg = missingTool('ffmpeg');
 
+/** An RTMP publisher of stream key X (room1), publishing, no media sent yet. */
+async function openPublisher(h: EngineHarness): Promise<RtmpClient> {
+  const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+  await pub.connect('live');
+  pub.publish('X');
+  await pub.nextStatus();
+  return pub;
+}
+
 describe('HTTP-FLV with an ffmpeg publisher', { skip: noFfmpeg }, () => {
   let h: EngineHarness;
   let ff: ChildProcess;
@@ -203,10 +212,7 @@ describe('HTTP-FLV write coalescing in a small room', () => {
   after(() => h.close());
 
   it('writes each live frame to a lone viewer as it arrives, not at the flush interval (the ceiling)', async () => {
-    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
-    await pub.connect('live');
-    pub.publish('X');
-    await pub.nextStatus();
+    const pub = await openPublisher(h);
     pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
     const frameBody = (key: boolean, mark: number) => {
       const b = Buffer.alloc(2000, 0x33);
@@ -250,10 +256,7 @@ describe('HTTP-FLV head and start-up burst', () => {
   after(() => h.close());
 
   it('hands the 200 head and the start-up burst of a live stream with a cached GOP to the socket in one corked write', async () => {
-    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
-    await pub.connect('live');
-    pub.publish('X');
-    await pub.nextStatus();
+    const pub = await openPublisher(h);
     pub.sendMedia(9, 0, Buffer.from([0x17, 0, 0, 0, 0, 1, 0x42, 0, 0x1e, 0xff]));
     const key = Buffer.alloc(3000, 0x33);
     key[0] = 0x17;
@@ -305,10 +308,7 @@ describe('HTTP-FLV head and start-up burst', () => {
   });
 
   it('sends the 200 head and the FLV header to a viewer waiting for a first keyframe, without waiting for it', async () => {
-    const pub = await RtmpClient.open('127.0.0.1', h.rtmpPort);
-    await pub.connect('live');
-    pub.publish('X');
-    await pub.nextStatus();
+    const pub = await openPublisher(h);
     // Published, no media yet: nothing to send but the FLV header.
     const client = connect(h.httpPort, '127.0.0.1');
     const reads: Buffer[] = [];
