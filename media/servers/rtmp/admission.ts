@@ -1,3 +1,5 @@
+import { RefusalSpell, type RefusalNote } from '../../stream/refusal-spell.js';
+
 /**
  * Who may hold an RTMP connection. Before a connection publishes or plays, nothing proves it is
  * wanted, so the engine bounds what such connections can take:
@@ -10,7 +12,9 @@
  *   lock out the anchors;
  * - a connection not publishing or playing `startTimeout` after it connected is dropped
  *   ('start_timeout', enforced by the conn).
- * Each refusal is counted by reason (onair_media_rtmp_refusals_total).
+ * Each refusal is counted by reason (onair_media_rtmp_refusals_total). Players refused at their cap
+ * are logged once per spell (RefusalSpell), not once each: a join ramp past the cap refuses hundreds
+ * a second.
  */
 export type RtmpRefusal = 'per_ip' | 'server_full' | 'displaced' | 'players_full' | 'start_timeout';
 
@@ -33,6 +37,8 @@ export class RtmpAdmission<C extends Admitted> {
   private active = 0;
   private players = 0;
   readonly refusals: Record<RtmpRefusal, number> = { per_ip: 0, server_full: 0, displaced: 0, players_full: 0, start_timeout: 0 };
+  /** Plays refused at the players' cap, as spells: what to log when one starts and when a play is admitted again. */
+  private readonly playersSpell = new RefusalSpell();
 
   constructor(private readonly limits: AdmissionLimits) {}
 
@@ -73,6 +79,15 @@ export class RtmpAdmission<C extends Admitted> {
     if (this.pending.delete(conn)) this.active++;
     if (kind === 'play') this.players++;
     return true;
+  }
+
+  /**
+   * activate(conn, 'play'), with what to log about the players' cap: a note when a spell of
+   * refusals starts, one with its count and duration at the next admitted play, else none.
+   */
+  activatePlay(conn: C, nowMs: number): { admitted: boolean; note: RefusalNote } {
+    const admitted = this.activate(conn, 'play');
+    return { admitted, note: this.playersSpell.note(admitted, nowMs) };
   }
 
   left(conn: C, wasPlayer: boolean): void {

@@ -16,6 +16,7 @@ import type { ViewerSession } from '../../stream/viewer-session.js';
 import { createPublishedStream, type Publishing } from './publishing.js';
 import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
 import { connectReplies, playEndReplies, playStartReplies } from './replies.js';
+import type { RefusalNote } from '../../stream/refusal-spell.js';
 
 export interface RtmpConnDeps {
   streams: StreamRegistry;
@@ -35,8 +36,12 @@ export interface RtmpConnDeps {
   admitViewer?: (protocol: PlayProtocol) => boolean;
   /** A connection not publishing or playing this long after it connected is dropped. */
   startTimeoutMs: number;
-  /** The server's connection limits: a player may be refused to keep the publishers' reserve. */
-  admission: { activate(conn: RtmpConn, kind: 'publish' | 'play'): boolean; startTimedOut(): void };
+  /** The server's connection limits: a player may be refused to keep the publishers' reserve (logged once per spell, see RefusalSpell). */
+  admission: {
+    activate(conn: RtmpConn, kind: 'publish' | 'play'): boolean;
+    activatePlay(conn: RtmpConn, nowMs: number): { admitted: boolean; note: RefusalNote };
+    startTimedOut(): void;
+  };
 }
 
 export interface RtmpConnEvents {
@@ -314,8 +319,9 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           this.endGracefully();
           return;
         }
-        if (!this.deps.admission.activate(this, 'play')) {
-          this.log.warn('RTMP players at their cap (the rest is kept for publishers): refusing a play');
+        const { admitted, note } = this.deps.admission.activatePlay(this, performance.now());
+        if (note) this.logPlayersCap(note);
+        if (!admitted) {
           this.send(M.onStatusMsg(streamId, 'error', 'NetStream.Play.Failed', 'Server full.'));
           this.endGracefully();
           return;
@@ -345,6 +351,12 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         void streamId;
       })
       .catch((err) => this.fail(err));
+  }
+
+  /** The players' cap refuses plays: one line when a spell of refusals starts, one with its count when a play is admitted again. */
+  private logPlayersCap(note: NonNullable<RefusalNote>): void {
+    if (note.kind === 'started') this.deps.log.warn('RTMP players at their cap (the rest is kept for publishers): refusing plays');
+    else this.deps.log.info({ refused: note.refused, durationMs: Math.round(note.durationMs) }, 'RTMP players below their cap again: admitting plays');
   }
 
   /** The publish is over (FCUnpublish, deleteStream): publish.ended now, the socket stays open. */
