@@ -15,7 +15,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSession } from '../../stream/viewer-session.js';
 import { createPublishedStream, type Publishing } from './publishing.js';
 import { OUT_CHUNK_SIZE, PLAY_STREAM_ID, rtmpChunksOf, splitAggregate } from './rtmp-media.js';
-import { connectReplies, playEndReplies, playStartReplies } from './replies.js';
+import { connectReplyBytes, playEndReplies, playStartReplies, resultBytes, statusBytes } from './replies.js';
 import type { RefusalNote } from '../../stream/refusal-spell.js';
 
 export interface RtmpConnDeps {
@@ -61,7 +61,8 @@ const STREAM_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
  * and nothing else.
  */
 export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
-  private readonly log: Logger;
+  /** This connection's logger, built at its first line (most connections, refused joins above all, log nothing). */
+  private connLog: Logger | undefined;
   private readonly handshake = new ServerHandshake();
   private readonly reader: ChunkReader;
   private readonly writer = new ChunkWriter();
@@ -87,8 +88,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   constructor(private readonly socket: Socket, private readonly deps: RtmpConnDeps) {
     super();
     this.clientIp = socket.remoteAddress ?? '';
-    this.log = deps.log.child({ conn: `${this.clientIp}:${socket.remotePort}` });
-    this.emitterLog = this.log;
+    this.emitterLog = deps.log;
     this.reader = new ChunkReader((msg) => this.onMessage(msg));
     socket.setNoDelay(true);
     socket.setTimeout(deps.idleTimeoutMs);
@@ -110,6 +110,10 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       this.log.debug('no publish or play in time: closing'); // counted in onair_media_rtmp_refusals_total
       this.close('idle');
     }, deps.startTimeoutMs);
+  }
+
+  private get log(): Logger {
+    return (this.connLog ??= this.deps.log.child({ conn: `${this.clientIp}:${this.socket.remotePort}` }));
   }
 
   /** The admission limits need this slot for a newer connection. */
@@ -152,6 +156,11 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
 
   private send(msg: Parameters<ChunkWriter['serialize']>[0]): void {
     if (!this.closed) this.socket.write(this.writer.serialize(msg));
+  }
+
+  /** Bytes already serialized (replies.ts), as one write. */
+  private sendBytes(bytes: Buffer): void {
+    if (!this.closed) this.socket.write(bytes);
   }
 
   private onMessage(msg: RtmpMessage): void {
@@ -202,19 +211,19 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       case 'connect':
         return this.onConnect(cmd);
       case 'createStream':
-        return this.send(M.commandMsg(0, '_result', cmd.transactionId, null, PLAY_STREAM_ID));
+        return this.sendBytes(resultBytes(this.writer.chunkSize, cmd.transactionId, PLAY_STREAM_ID));
       case 'releaseStream':
       case 'FCPublish':
       case 'getStreamLength':
       case '_checkbw':
-        return this.send(M.commandMsg(0, '_result', cmd.transactionId, null, undefined));
+        return this.sendBytes(resultBytes(this.writer.chunkSize, cmd.transactionId, undefined));
       case 'publish':
         return this.onPublish(cmd, streamId || PLAY_STREAM_ID);
       case 'play':
         return this.onPlay(cmd, streamId || PLAY_STREAM_ID);
       case 'FCUnpublish':
         // FMS answers FCUnpublish; the publish ends here, the connection stays for deleteStream.
-        if (cmd.transactionId) this.send(M.commandMsg(0, '_result', cmd.transactionId, null, undefined));
+        if (cmd.transactionId) this.sendBytes(resultBytes(this.writer.chunkSize, cmd.transactionId, undefined));
         this.endPublish();
         return;
       case 'deleteStream':
@@ -230,12 +239,10 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     const params = M.parseConnect(cmd);
     this.app = params.app;
     this.connectQuery = params.query;
-    const [window, bandwidth, chunkSize, result] = connectReplies(cmd.transactionId, params.objectEncoding, OUT_CHUNK_SIZE);
-    this.send(window!);
-    this.send(bandwidth!);
-    this.send(chunkSize!);
+    // Window, bandwidth, Set Chunk Size and _result in one write (one segment, one syscall): the
+    // bytes and their order are those of four writes.
+    this.sendBytes(connectReplyBytes(cmd.transactionId, params.objectEncoding, OUT_CHUNK_SIZE));
     this.writer.chunkSize = OUT_CHUNK_SIZE; // every message after Set Chunk Size uses it
-    this.send(result!);
   }
 
   private checkReady(cmd: M.RtmpCommand): string {
@@ -304,8 +311,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     this.busy = true;
     const { name: streamName, query } = M.splitQuery(rawName);
     const fullQuery = { ...this.connectQuery, ...query };
+    const conn = this;
     authorizePlay(
-      { hooks: this.deps.hooks, streams: this.deps.streams, hookTimeoutMs: this.deps.hookTimeoutMs, log: this.log, onRefused: this.deps.onRefused, admitViewer: this.deps.admitViewer },
+      {
+        hooks: this.deps.hooks, streams: this.deps.streams, hookTimeoutMs: this.deps.hookTimeoutMs, onRefused: this.deps.onRefused, admitViewer: this.deps.admitViewer,
+        get log() {
+          return conn.log; // only when a line is written or the hook asked: a refusal by admitViewer builds no logger
+        },
+      },
       { protocol: 'rtmp', app: this.app!, streamName, query: fullQuery, clientIp: this.clientIp },
     )
       .then((auth) => {
@@ -315,14 +328,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
           const code = auth.status === 404 ? 'NetStream.Play.StreamNotFound' : 'NetStream.Play.Failed';
           const text = auth.status === 404 ? 'No such stream.' : auth.status === 503 ? 'Server busy, retry later.' : 'Play refused.';
           // A 503 (the engine behind) is logged once per spell by the engine (RefusalSpell), not per play.
-          this.send(M.onStatusMsg(streamId, 'error', code, text));
+          this.sendBytes(statusBytes(this.writer.chunkSize, streamId, 'error', code, text));
           this.endGracefully();
           return;
         }
         const { admitted, note } = this.deps.admission.activatePlay(this, performance.now());
         if (note) this.logPlayersCap(note);
         if (!admitted) {
-          this.send(M.onStatusMsg(streamId, 'error', 'NetStream.Play.Failed', 'Server full.'));
+          this.sendBytes(statusBytes(this.writer.chunkSize, streamId, 'error', 'NetStream.Play.Failed', 'Server full.'));
           this.endGracefully();
           return;
         }
@@ -388,11 +401,16 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     this.closeTimer ??= setTimeout(() => this.close('closed'), CLIENT_CLOSE_GRACE_MS);
   }
 
-  /** Sends what is queued, then closes; a peer that does not close is destroyed after 2 s. */
+  /**
+   * Sends what is queued, then closes; a peer that does not close is destroyed after 2 s. The timer
+   * goes when the connection closes (a refused player's client closes at once): it would hold the
+   * connection for 2 s, thousands of them during a ramp of refusals.
+   */
   private endGracefully(): void {
     if (this.closed) return;
     this.socket.end();
-    setTimeout(() => this.close('closed'), 2000).unref();
+    clearTimeout(this.closeTimer);
+    this.closeTimer = setTimeout(() => this.close('closed'), 2000).unref();
   }
 
   /** Drops the publisher of this connection (kickPublisher). */

@@ -1,4 +1,5 @@
 import * as M from '../../protocols/rtmp/messages.js';
+import { serializeMessage } from '../../protocols/rtmp/chunk-writer.js';
 import { UserControlEvent } from '../../protocols/rtmp/message-types.js';
 import { PLAY_STREAM_ID } from './rtmp-media.js';
 
@@ -20,6 +21,58 @@ export function connectReplies(transactionId: number, objectEncoding: number, ou
       objectEncoding,
     }),
   ];
+}
+
+/** The chunk size of every connection until our Set Chunk Size (RTMP's default). */
+export const INITIAL_CHUNK_SIZE = 128;
+
+/**
+ * Replies that depend on nothing but their arguments, serialized once and shared (never mutated,
+ * as the media chunks are): a join, and above all a refused one (issue 15: up to ~1,000 refused
+ * RTMP joins a second on a ramp past the ceiling), pays no AMF encoding for them. The keys hold
+ * client values (transaction ids, stream ids), so the memo is bounded: past MAX_BUILT entries a
+ * reply is built each time.
+ */
+const built = new Map<string, Buffer>();
+const MAX_BUILT = 64;
+
+/** A number as a key: -0 apart from 0 (AMF encodes their sign). */
+const k = (n: number | undefined): string => (Object.is(n, -0) ? '-0' : String(n));
+
+function memo(key: string, build: () => Buffer): Buffer {
+  let bytes = built.get(key);
+  if (bytes === undefined) {
+    bytes = build();
+    if (built.size < MAX_BUILT) built.set(key, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * connectReplies as the bytes of one socket write: window, bandwidth and Set Chunk Size at the
+ * initial chunk size, then _result at `outChunkSize`, the same bytes in the same order as four
+ * writes (one TCP segment and one syscall instead of four).
+ */
+export function connectReplyBytes(transactionId: number, objectEncoding: number, outChunkSize: number): Buffer {
+  return memo(`connect|${k(transactionId)}|${k(objectEncoding)}|${outChunkSize}`, () => {
+    const [window, bandwidth, chunkSize, result] = connectReplies(transactionId, objectEncoding, outChunkSize);
+    return Buffer.concat([
+      serializeMessage(window!, INITIAL_CHUNK_SIZE),
+      serializeMessage(bandwidth!, INITIAL_CHUNK_SIZE),
+      serializeMessage(chunkSize!, INITIAL_CHUNK_SIZE),
+      serializeMessage(result!, outChunkSize),
+    ]);
+  });
+}
+
+/** A `_result` with a null command object and one value (createStream, releaseStream, FCPublish...), at `chunkSize`. */
+export function resultBytes(chunkSize: number, transactionId: number, value: number | undefined): Buffer {
+  return memo(`result|${chunkSize}|${k(transactionId)}|${k(value)}`, () => serializeMessage(M.commandMsg(0, '_result', transactionId, null, value), chunkSize));
+}
+
+/** An onStatus on `streamId`, at `chunkSize` (the refusals' NetStream.Play.Failed / StreamNotFound). */
+export function statusBytes(chunkSize: number, streamId: number, level: 'status' | 'error', code: string, description: string): Buffer {
+  return memo(`status|${chunkSize}|${k(streamId)}|${level}|${code}|${description}`, () => serializeMessage(M.onStatusMsg(streamId, level, code, description), chunkSize));
 }
 
 /** What a player gets before the media: stream begin, Play.Reset, Play.Start, sample access. */
