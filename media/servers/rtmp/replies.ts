@@ -30,20 +30,22 @@ export const INITIAL_CHUNK_SIZE = 128;
  * Replies that depend on nothing but their arguments, serialized once and shared (never mutated,
  * as the media chunks are): a join, and above all a refused one (issue 15: up to ~1,000 refused
  * RTMP joins a second on a ramp past the ceiling), pays no AMF encoding for them. The keys hold
- * client values (transaction ids, stream ids), so the memo is bounded: past MAX_BUILT entries a
- * reply is built each time.
+ * client numbers (transaction ids, stream ids, object encoding): only the small ones clients send
+ * (0..15; not -0, whose AMF sign differs) are kept, the rest built each time, so a client cannot
+ * fill the memo; MAX_BUILT bounds it anyway.
  */
 const built = new Map<string, Buffer>();
-const MAX_BUILT = 64;
+const MAX_BUILT = 256;
 
-/** A number as a key: -0 apart from 0 (AMF encodes their sign). */
-const k = (n: number | undefined): string => (Object.is(n, -0) ? '-0' : String(n));
+const small = (n: number | undefined): boolean => n === undefined || (Number.isInteger(n) && n >= 0 && n < 16 && !Object.is(n, -0));
 
-function memo(key: string, build: () => Buffer): Buffer {
-  let bytes = built.get(key);
+function memo(keep: boolean, key: () => string, build: () => Buffer): Buffer {
+  if (!keep) return build();
+  const k = key();
+  let bytes = built.get(k);
   if (bytes === undefined) {
     bytes = build();
-    if (built.size < MAX_BUILT) built.set(key, bytes);
+    if (built.size < MAX_BUILT) built.set(k, bytes);
   }
   return bytes;
 }
@@ -54,7 +56,7 @@ function memo(key: string, build: () => Buffer): Buffer {
  * writes (one TCP segment and one syscall instead of four).
  */
 export function connectReplyBytes(transactionId: number, objectEncoding: number, outChunkSize: number): Buffer {
-  return memo(`connect|${k(transactionId)}|${k(objectEncoding)}|${outChunkSize}`, () => {
+  return memo(small(transactionId) && small(objectEncoding), () => `connect|${transactionId}|${objectEncoding}|${outChunkSize}`, () => {
     const [window, bandwidth, chunkSize, result] = connectReplies(transactionId, objectEncoding, outChunkSize);
     return Buffer.concat([
       serializeMessage(window!, INITIAL_CHUNK_SIZE),
@@ -67,12 +69,12 @@ export function connectReplyBytes(transactionId: number, objectEncoding: number,
 
 /** A `_result` with a null command object and one value (createStream, releaseStream, FCPublish...), at `chunkSize`. */
 export function resultBytes(chunkSize: number, transactionId: number, value: number | undefined): Buffer {
-  return memo(`result|${chunkSize}|${k(transactionId)}|${k(value)}`, () => serializeMessage(M.commandMsg(0, '_result', transactionId, null, value), chunkSize));
+  return memo(small(transactionId) && small(value), () => `result|${chunkSize}|${transactionId}|${value}`, () => serializeMessage(M.commandMsg(0, '_result', transactionId, null, value), chunkSize));
 }
 
 /** An onStatus on `streamId`, at `chunkSize` (the refusals' NetStream.Play.Failed / StreamNotFound). */
 export function statusBytes(chunkSize: number, streamId: number, level: 'status' | 'error', code: string, description: string): Buffer {
-  return memo(`status|${chunkSize}|${k(streamId)}|${level}|${code}|${description}`, () => serializeMessage(M.onStatusMsg(streamId, level, code, description), chunkSize));
+  return memo(small(streamId), () => `status|${chunkSize}|${streamId}|${level}|${code}|${description}`, () => serializeMessage(M.onStatusMsg(streamId, level, code, description), chunkSize));
 }
 
 /** What a player gets before the media: stream begin, Play.Reset, Play.Start, sample access. */
