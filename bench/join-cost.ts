@@ -10,8 +10,15 @@
  *   perJoin = (joinCpu - idleRate * T - (steadyRate - idleRate) * T / 2) / joins.
  * So it counts everything a join makes the server do (accept, HTTP or RTMP handshake, the play hook,
  * play.started and control's viewing row, the burst and its writes, the garbage), not the viewers'
- * steady delivery. Prints one JSON line with the figures; the monotonic clock (µs, the clock of a
- * --cpu-prof profile) of the join window's ends is in it, for bench/cpuprofile-split.ts.
+ * steady delivery. Prints one JSON line with the figures (the per-join CPU also split into user and
+ * system time, by the same formula); the monotonic clock (µs, the clock of a --cpu-prof profile) of
+ * the join window's ends is in it, for bench/cpuprofile-split.ts.
+ *
+ * A refused join's cost: a server whose every join after the first is refused, e.g. RTMP players
+ * capped at one (the first viewer's) with `ONAIR_RTMP_MAX_CONNECTIONS=10000
+ * ONAIR_RTMP_PUBLISHER_RESERVE=9999 npx tsx bench/join-cost.ts --protocol rtmp`; the refused joins
+ * show in `errors` (rtmp-NetStream.Play.Failed) and the audience stays one viewer, so perJoinMs is
+ * what a refusal costs from accept to close.
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -85,6 +92,9 @@ async function main(): Promise<void> {
     const idleRate = idle.cpu / (idle.ms / 1000);
     const steadyRate = steady.cpu / (steady.ms / 1000);
     const audience = idleRate * T + ((steadyRate - idleRate) * T) / 2;
+    // The same formula on user and on system time alone.
+    const part = (join: number, idlePart: number, steadyPart: number) =>
+      +(((join - (idlePart / (idle.ms / 1000)) * T - ((steadyPart / (steady.ms / 1000) - idlePart / (idle.ms / 1000)) * T) / 2) / joins) * 1000).toFixed(3);
     const ok = pool.viewers.filter((v) => v.firstFrameAt !== undefined && v.error === undefined).length;
     const errors: Record<string, number> = {};
     for (const v of pool.viewers) if (v.error) errors[v.error] = (errors[v.error] ?? 0) + 1;
@@ -93,6 +103,7 @@ async function main(): Promise<void> {
       idleCpuPercent: +(idleRate * 100).toFixed(1), steadyCpuPercent: +(steadyRate * 100).toFixed(1),
       joinWindowS: +T.toFixed(2), joinWindowCpuS: +joinCpu.toFixed(2), joinWindowUserS: +(c1.user - c0.user).toFixed(2), joinWindowSysS: +(c1.system - c0.system).toFixed(2),
       perJoinMs: +(((joinCpu - audience) / joins) * 1000).toFixed(3),
+      perJoinUserMs: part(c1.user - c0.user, idle.user, steady.user), perJoinSysMs: part(c1.system - c0.system, idle.system, steady.system),
       profileWindowUs: { from: fromUs, to: toUs },
     }));
   } finally {
