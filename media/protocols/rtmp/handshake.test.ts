@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { ServerHandshake, ClientHandshake, buildClientHello, findClientDigest, verifyServerS1, verifyServerS2, HANDSHAKE_SIZE } from './handshake.js';
+import { createHmac, randomBytes } from 'node:crypto';
+import { ServerHandshake, ClientHandshake, buildClientHello, digestOffset, findClientDigest, verifyServerS1, verifyServerS2, HANDSHAKE_SIZE } from './handshake.js';
 import { RtmpProtocolError } from './rtmp-error.js';
 
 describe('RTMP handshake', () => {
@@ -33,6 +33,20 @@ describe('RTMP handshake', () => {
       assert.ok(verifyServerS2(s2, hello.subarray(1), scheme));
     });
   }
+
+  it('answers a C1 with a zero version field plainly, without looking for a digest (as nginx-rtmp does)', () => {
+    // A valid Flash Player digest at scheme 0's place, signed over a version field (bytes 4..7) of
+    // zero: by the spec a plain C1.
+    const hello = buildClientHello(false);
+    const c1 = hello.subarray(1);
+    const off = digestOffset(c1, 0);
+    createHmac('sha256', 'Genuine Adobe Flash Player 001').update(c1.subarray(0, off)).update(c1.subarray(off + 32)).digest().copy(c1, off);
+    assert.equal(findClientDigest(c1), undefined);
+    const server = new ServerHandshake();
+    const reply = server.push(hello).reply!;
+    assert.equal(server.digest, false);
+    assert.deepEqual(reply.subarray(1 + HANDSHAKE_SIZE), c1, 'S2 echoes C1');
+  });
 
   it('accepts C0+C1 in one-byte pieces', () => {
     const hello = buildClientHello(false);

@@ -41,9 +41,17 @@ function digestAt(block: Buffer, offset: number, key: Buffer): Buffer {
   return hmac(key, block.subarray(0, offset), block.subarray(offset + DIGEST_SIZE));
 }
 
-/** Finds a valid client digest in C1 (scheme 0 or 1), or undefined for a plain C1. */
-export function findClientDigest(c1: Buffer): { scheme: 0 | 1; digest: Buffer } | undefined {
+export type ClientDigest = { scheme: 0 | 1; digest: Buffer };
+
+/**
+ * Finds a valid client digest in C1 (scheme 0 or 1), or undefined for a plain C1. A C1 whose version
+ * field (bytes 4..7) is zero is plain by the spec, and a digest client always puts its version there
+ * (Flash Player, ffmpeg), so such a C1 is answered plainly without the two HMACs over it (nginx-rtmp
+ * decides the same way): the stress tool's viewers and other plain-handshake clients send zero there.
+ */
+export function findClientDigest(c1: Buffer): ClientDigest | undefined {
   if (c1.length !== HANDSHAKE_SIZE) return undefined;
+  if (c1.readUInt32BE(4) === 0) return undefined;
   for (const scheme of [0, 1] as const) {
     const off = digestOffset(c1, scheme);
     const expected = digestAt(c1, off, FP_KEY_TEXT);
@@ -60,11 +68,10 @@ export function signBlock(block: Buffer, scheme: 0 | 1, key: Buffer): Buffer {
   return block;
 }
 
-/** Builds S0+S1+S2 for the C1 received. */
-export function buildServerHandshake(c1: Buffer, now = Date.now()): Buffer {
+/** Builds S0+S1+S2 for the C1 received (`client`: its digest, when the caller has looked for it already). */
+export function buildServerHandshake(c1: Buffer, now = Date.now(), client: ClientDigest | undefined = findClientDigest(c1)): Buffer {
   const s1 = randomBytes(HANDSHAKE_SIZE);
   s1.writeUInt32BE((now / 1000) >>> 0, 0);
-  const client = findClientDigest(c1);
   let s2: Buffer;
   if (client) {
     SERVER_VERSION.copy(s1, 4);
@@ -103,8 +110,9 @@ export class ServerHandshake {
       }
       if (this.buf.length < 1 + HANDSHAKE_SIZE) return { done: false };
       const c1 = this.buf.subarray(1, 1 + HANDSHAKE_SIZE);
-      this.digest = findClientDigest(c1) !== undefined;
-      reply = buildServerHandshake(c1);
+      const client = findClientDigest(c1); // once: one HMAC-SHA256 over C1 per scheme tried
+      this.digest = client !== undefined;
+      reply = buildServerHandshake(c1, Date.now(), client);
       this.buf = this.buf.subarray(1 + HANDSHAKE_SIZE);
       this.state = 'c2';
     }
