@@ -69,6 +69,11 @@ export class AuthService {
     return { id: payload.sub, username: payload.username, role: payload.role as Role };
   }
 
+  /** The user's role now (null: no such user); the role claim of a token is only what it was at login. */
+  currentRole(userId: string): Promise<Role | null> {
+    return this.users.roleOf(userId);
+  }
+
   /**
    * Creates the operator, or makes an existing user an operator with this password. Idempotent:
    * running it at every start (ONAIR_ADMIN_USER/ONAIR_ADMIN_PASSWORD) is safe.

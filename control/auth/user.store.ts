@@ -14,11 +14,34 @@ function toUser(m: UserModel): UserWithSecret {
   return { id: idString(row.id), username: row.username, role, createdAt: row.created_at, passwordHash: row.password_hash };
 }
 
+/**
+ * How long a user's role read by roleOf() is reused. Every authenticated request asks for the role
+ * (a token's claim is only what it was at login), so a short memo spares the primary-key read of a
+ * busy client; a change made on this node is seen at once (setRole forgets it), on other nodes
+ * within this long.
+ */
+const ROLE_MEMO_MS = 1_000;
+const ROLE_MEMO_MAX = 10_000;
+
 /** The users table, speaking domain types. */
 export class UserStore {
   private readonly table;
+  private readonly roles = new Map<string, { role: Role | null; until: number }>();
   constructor(db: Database) {
     this.table = usersTable(db.sequelize);
+  }
+
+  /** The user's role now, null when there is no such user (memoised for ROLE_MEMO_MS). */
+  async roleOf(id: string, now = Date.now()): Promise<Role | null> {
+    const memo = this.roles.get(id);
+    if (memo && memo.until > now) return memo.role;
+    if (!/^\d{1,19}$/.test(id)) return null;
+    const m = await this.table.findByPk(id, { attributes: ['id', 'role'] });
+    const raw = m?.get().role;
+    const role = m ? ((ROLES as readonly string[]).includes(raw as string) ? (raw as Role) : 'viewer') : null;
+    if (this.roles.size >= ROLE_MEMO_MAX) this.roles.clear();
+    this.roles.set(id, { role, until: now + ROLE_MEMO_MS });
+    return role;
   }
 
   async create(input: { username: string; passwordHash: string; role: Role }): Promise<User> {
@@ -47,6 +70,7 @@ export class UserStore {
 
   async setRole(id: string, role: Role): Promise<void> {
     await this.table.update({ role }, { where: { id } });
+    this.roles.delete(id);
   }
 
   async setPassword(id: string, passwordHash: string): Promise<void> {

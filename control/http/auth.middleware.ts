@@ -14,11 +14,18 @@ declare global {
 
 export interface TokenVerifier {
   verifyToken(token: string): AuthUser;
+  /**
+   * The user's role now (null: no such user). A token's role claim is what the user was at login and
+   * lives for ONAIR_JWT_TTL; when given, this is the role the request gets, so a demotion holds
+   * against the tokens issued before it.
+   */
+  currentRole?(userId: string): Promise<Role | null>;
 }
 
 /**
  * Reads `Authorization: Bearer <jwt>`. No header: anonymous (req.user unset). A header with a bad
- * or expired token: 401, even on routes that allow anonymous callers, so a client learns its token died.
+ * or expired token, or one of a user who is gone: 401, even on routes that allow anonymous callers, so
+ * a client learns its token died. The role is the user's current one when the verifier can tell it.
  */
 export function authenticate(verifier: TokenVerifier): RequestHandler {
   return (req, _res, next) => {
@@ -26,12 +33,21 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
     if (header === undefined) return next();
     const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
     if (!match) return next(new UnauthorizedError('malformed Authorization header', { code: 'invalid_token' }));
+    let claims: AuthUser;
     try {
-      req.user = verifier.verifyToken(match[1]!);
-      next();
+      claims = verifier.verifyToken(match[1]!);
     } catch (err) {
-      next(err);
+      return next(err);
     }
+    if (!verifier.currentRole) {
+      req.user = claims;
+      return next();
+    }
+    verifier.currentRole(claims.id).then((role) => {
+      if (role === null) return next(new UnauthorizedError('invalid token', { code: 'invalid_token' }));
+      req.user = role === claims.role ? claims : { ...claims, role };
+      next();
+    }, next);
   };
 }
 

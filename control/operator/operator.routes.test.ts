@@ -73,6 +73,23 @@ for (const set of testAdapterSets()) {
       await kit.http.put('/api/v1/admin/users/999999/role').set(op.auth).send({ role: 'anchor' }).expect(404);
     });
 
+    it('a role change holds against the tokens issued before it (a demoted operator is no operator)', async () => {
+      const other = await kit.operator();
+      await kit.http.get('/api/v1/admin/users').set(other.auth).expect(200);
+      await kit.http.put(`/api/v1/admin/users/${other.id}/role`).set(op.auth).send({ role: 'viewer' }).expect(200);
+      // The same token, issued while they were an operator: the role is the one the users table holds now.
+      const refused = await kit.http.get('/api/v1/admin/users').set(other.auth).expect(403);
+      assert.equal(refused.body.error.code, 'wrong_role');
+      await kit.http.put(`/api/v1/admin/users/${op.id}/role`).set(other.auth).send({ role: 'viewer' }).expect(403);
+      assert.equal((await kit.http.get('/api/v1/auth/me').set(other.auth).expect(200)).body.role, 'viewer');
+      // An anchor made a viewer creates no room with their old token; promoted again, the same token works.
+      const anchor = await kit.user('anchor');
+      await kit.http.put(`/api/v1/admin/users/${anchor.id}/role`).set(op.auth).send({ role: 'viewer' }).expect(200);
+      await kit.http.post('/api/v1/rooms').set(anchor.auth).send({ title: 'not any more' }).expect(403);
+      await kit.http.put(`/api/v1/admin/users/${anchor.id}/role`).set(op.auth).send({ role: 'anchor' }).expect(200);
+      await kit.http.post('/api/v1/rooms').set(anchor.auth).send({ title: 'again' }).expect(201);
+    });
+
     it('conventions: operators write them, anyone reads the newest, history kept', async () => {
       assert.deepEqual((await kit.http.get('/api/v1/conventions').expect(200)).body, { body: null, updated_at: null });
       await kit.http.put('/api/v1/admin/conventions').set(op.auth).send({ body: 'v1' }).expect(200);
