@@ -8,7 +8,9 @@ import type { Logger } from '../../core/logging/logger.js';
 import type { MediaControl } from '../../core/media/media-contract.js';
 import type { PubSub } from '../../core/pubsub/pubsub.port.js';
 import type { RateLimits } from '../../core/rate-limit/rate-limit.port.js';
-import { ForbiddenError } from '../../core/errors.js';
+import { ForbiddenError, RateLimitedError } from '../../core/errors.js';
+import { SourceAddress } from '../../core/callbacks/source-address.js';
+import { clientAddress } from '../http/client-address.js';
 import { playTokenKey } from '../../core/tokens/play-token.js';
 import { AudienceStore } from '../audience/audience.store.js';
 import { entryRoutes } from '../audience/entry.routes.js';
@@ -116,13 +118,19 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     checkAccess: (roomId: string, userId: string) => theEntry.checkAccess(roomId, userId),
     anonymousAllowed: (roomId: string) => theEntry.anonymousAllowed(roomId),
   };
+  const sources = new SourceAddress(config.http.trustedProxies);
   const gateway = new WsGateway({
     log,
     routes: [{
       matches: (url) => isChatPath(url.pathname),
       accept: async (req, url) => {
         const target = await authenticateChat(authDeps, req, url);
-        return (ws) => void chat.open(ws, target);
+        if (target.principal.user !== null) return (ws) => void chat.open(ws, target);
+        const address = clientAddress(req, sources);
+        if (config.chat.anonymousPerAddress > 0 && chat.anonymousSocketsFrom(target.roomId, address) >= config.chat.anonymousPerAddress) {
+          throw new RateLimitedError(`at most ${config.chat.anonymousPerAddress} anonymous chat connections per address in a room: log in, or close another`, 1000, { code: 'too_many_connections' });
+        }
+        return (ws) => void chat.open(ws, { ...target, address });
       },
     }],
   });

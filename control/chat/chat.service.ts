@@ -55,6 +55,8 @@ export interface OpenChat {
   principal: ChatPrincipal;
   /** Resume: the last history id the client saw (it gets what it missed); the latest few when absent. */
   after?: string;
+  /** The client's address key (client-address.ts): anonymous sockets are capped per address and room. */
+  address?: string;
 }
 
 /** Sockets pinged at once by a heartbeat round, and the pause between two slices (chatService.heartbeatRound). */
@@ -76,6 +78,9 @@ export class ChatService implements ChatConnHost {
   readonly fanout: RoomFanout;
   readonly announcer: Announcer;
   private readonly conns = new Set<ChatConn>();
+  /** Open anonymous sockets per "room\naddress", and each such socket's key (config.anonymousPerAddress). */
+  private readonly anonymousByAddress = new Map<string, number>();
+  private readonly anonymousKeys = new Map<ChatConn, string>();
   private readonly rate: RateCounter | null;
   private readonly filter: WordFilter;
   private readonly nodeKey = Math.random().toString(36).slice(2, 8);
@@ -151,11 +156,27 @@ export class ChatService implements ChatConnHost {
     return closed;
   }
 
+  /** Anonymous sockets `address` holds in the room on this node. */
+  anonymousSocketsFrom(roomId: string, address: string): number {
+    return this.anonymousByAddress.get(`${roomId}\n${address}`) ?? 0;
+  }
+
   /** Runs on an accepted upgrade. */
   open(ws: WebSocket, ctx: OpenChat): ChatConn {
     const member = ctx.principal.user?.id ?? `anon:${this.nodeKey}:${++anonymousSeq}`;
     const conn = new ChatConn(ws, ctx.roomId, ctx.sessionId, ctx.principal, member, this, this.deps.log);
     this.conns.add(conn);
+    if (ctx.principal.user === null && ctx.address !== undefined && this.deps.config.anonymousPerAddress > 0) {
+      const key = `${ctx.roomId}\n${ctx.address}`;
+      const held = this.anonymousByAddress.get(key) ?? 0;
+      // The upgrade checked it (429); upgrades that raced past the check are closed here.
+      if (held >= this.deps.config.anonymousPerAddress) {
+        conn.close(1008, 'too many anonymous connections from this address');
+        return conn;
+      }
+      this.anonymousByAddress.set(key, held + 1);
+      this.anonymousKeys.set(conn, key);
+    }
     conn.startResume();
     void (async () => {
       await this.fanout.add(ctx.roomId, conn);
@@ -285,6 +306,13 @@ export class ChatService implements ChatConnHost {
 
   closed(conn: ChatConn): void {
     this.conns.delete(conn);
+    const addressKey = this.anonymousKeys.get(conn);
+    if (addressKey !== undefined) {
+      this.anonymousKeys.delete(conn);
+      const held = (this.anonymousByAddress.get(addressKey) ?? 1) - 1;
+      if (held > 0) this.anonymousByAddress.set(addressKey, held);
+      else this.anonymousByAddress.delete(addressKey);
+    }
     this.fanout.remove(conn.roomId, conn);
     // An anonymous socket is its own member and has no exit call: it leaves with the socket. A
     // user's presence outlives the socket by the heartbeat timeout (a reconnect keeps them in).

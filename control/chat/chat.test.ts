@@ -133,6 +133,40 @@ for (const set of testAdapterSets()) {
       c.close();
     });
 
+    it('caps the anonymous sockets of one address in a room: one ticket in a loop does not fill the online count', async () => {
+      const [a] = kit.nodes;
+      const { roomId } = await kit.liveRoom();
+      const ticket = (await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200)).body;
+      const cap = 16; // ONAIR_CHAT_ANONYMOUS_PER_ADDRESS's default
+      const socks = [];
+      for (let i = 0; i < cap; i++) {
+        const s = await ChatClient.connect(`${a!.ws}/ws?token=${ticket.token}`);
+        await s.next((m) => m.type === 'welcome', 'welcome');
+        socks.push(s);
+      }
+      const over = await refused(`${a!.ws}/ws?token=${ticket.token}`);
+      assert.equal(over.status, 429);
+      assert.equal(over.body.error.code, 'too_many_connections');
+      assert.equal((await a!.http.get(`/api/v1/rooms/${roomId}`).expect(200)).body.online, cap);
+      // A logged-in viewer from the same address is not anonymous: not capped.
+      const viewer = await kit.user();
+      const c = await ChatClient.connect(`${a!.ws}/ws?token=${viewer.token}&room_id=${roomId}`);
+      await c.next((m) => m.type === 'welcome', 'welcome of a user');
+      // A closed anonymous socket frees its place.
+      socks.pop()!.close();
+      await waitFor('the place freed', async () => {
+        try {
+          const s = await ChatClient.connect(`${a!.ws}/ws?token=${ticket.token}`);
+          socks.push(s);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      for (const s of socks) s.close();
+      c.close();
+    });
+
     it('lets the anchor turn anonymous readers off for their room', async () => {
       const [a] = kit.nodes;
       const { roomId, anchor } = await kit.liveRoom();

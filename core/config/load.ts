@@ -109,6 +109,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_REPLAY_URL_TTL: 'replays.urlTtl',
   ONAIR_REPLAY_PRUNE_INTERVAL: 'replays.pruneInterval',
   ONAIR_CHAT_ANONYMOUS: 'chat.anonymous',
+  ONAIR_CHAT_ANONYMOUS_PER_ADDRESS: 'chat.anonymousPerAddress',
   ONAIR_CHAT_MAX_LENGTH: 'chat.maxLength',
   ONAIR_CHAT_RATE: 'chat.rate',
   ONAIR_CHAT_RATE_MUTE: 'chat.rateMute',

@@ -170,6 +170,12 @@ export const configSchema = z.object({
       (Array.isArray(v) ? v : v.split(',')).map((w) => w.trim().toLowerCase()).filter((w) => w.length > 0)),
     /** `mask` replaces each listed word with asterisks; `refuse` rejects the message (code `message_refused`). */
     wordAction: z.enum(['mask', 'refuse']).default('mask'),
+    /**
+     * Anonymous chat sockets one client address may hold in one room on one node (0: no cap). Each is
+     * an audience member of its own (the online count, the peak), so without a cap one anonymous
+     * ticket opened in a loop filled a room's count; past it the upgrade is 429 `too_many_connections`.
+     */
+    anonymousPerAddress: z.coerce.number().int().min(0).default(16),
     /** A socket whose unsent bytes exceed this is closed (1013 slow consumer): memory per socket stays bounded. */
     maxBufferedBytes: z.coerce.number().int().min(1024).default(1024 * 1024),
     /** A viewer with no live socket (and no exit call) leaves the room this long after their last heartbeat. */
