@@ -37,6 +37,26 @@ for (const set of testAdapterSets()) {
       assert.equal(res.headers['referrer-policy'], 'no-referrer');
     });
 
+    it('a malformed path or a corrupt compressed body is the client\'s 400, not a 500 logged as an error', async () => {
+      const { captureLogger } = await import('../../core/testing/log-capture.js');
+      const captured = captureLogger();
+      const own = await makeKit(set, {}, { log: captured.log });
+      try {
+        const anchor = await own.anchorWithRoom();
+        const bad = await own.http.get('/api/v1/rooms/%E0%A4%A').expect(400);
+        assert.equal(bad.body.error.code, 'invalid_request');
+        for (const encoding of ['gzip', 'deflate']) {
+          const res = await own.http.post('/api/v1/rooms').set(anchor.auth).set('Content-Type', 'application/json')
+            .set('Content-Encoding', encoding).send('{"title":"not compressed"}').expect(400);
+          assert.equal(res.body.error.code, 'invalid_body');
+          assert.ok(!res.text.includes('header check'), 'no zlib internals in the answer');
+        }
+        assert.deepEqual(captured.lines.filter((l) => (l.level as number) >= 50), [], 'nothing logged as an error');
+      } finally {
+        await own.close();
+      }
+    });
+
     it('answers /healthz 503 when the database is gone', async () => {
       const other = await makeKit(set);
       await other.ports.db.close();

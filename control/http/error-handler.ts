@@ -32,13 +32,32 @@ function bodyParserError(err: unknown): { status: number; code: string; message:
     case 'request.size.invalid':
     case 'stream.encoding.set':
     case 'parameters.too.many': return { status: 400, code: 'invalid_body', message: 'invalid request body' };
-    default: return undefined;
+    default: break;
   }
+  return undefined;
+}
+
+/**
+ * Other errors the client caused and the framework marked as such (http-errors' `expose` with a
+ * 4xx status; express' URIError 400): a path whose percent-encoding does not decode, a body whose
+ * Content-Encoding does not inflate (zlib's Z_DATA_ERROR through body-parser). Their messages
+ * name internals, so the answer says it in its own words.
+ */
+function clientFault(err: unknown): { status: number; code: string; message: string } | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const { status, expose } = err as { status?: unknown; expose?: unknown };
+  // express' router marks its URIError 400 without `expose`.
+  if (err instanceof URIError && status === 400) return { status: 400, code: 'invalid_request', message: 'the path is not valid percent-encoding' };
+  if (expose !== true || typeof status !== 'number' || status < 400 || status > 499) return undefined;
+  if (typeof (err as { errno?: unknown }).errno === 'number' && /^Z_/.test(String((err as { code?: unknown }).code))) {
+    return { status: 400, code: 'invalid_body', message: 'the request body does not match its Content-Encoding' };
+  }
+  return { status, code: status === 400 ? 'invalid_request' : 'refused', message: 'the request was refused' };
 }
 
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
-    const parsed = bodyParserError(err);
+    const parsed = bodyParserError(err) ?? clientFault(err);
     let status: number;
     let code: string;
     let message: string;
