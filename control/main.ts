@@ -317,7 +317,7 @@ export function createControl(deps: ControlDeps): Control {
         }),
         recordingsDir: config.media.recordingsDir ?? join(config.dataDir, 'recordings'),
       }),
-      replaysRoutes({ service: replays, objects, signer: replaySigner }),
+      replaysRoutes({ service: replays, objects, signer: replaySigner, clipLimit: limits.clips }),
       ...pipeline.apiRouters,
       ...money.routers,
       meRoutes(new PersonalCenterStore(db)),

@@ -103,6 +103,17 @@ for (const set of testAdapterSets()) {
       assert.equal(res.body.error.code, 'too_many_play_tokens');
     });
 
+    it('limits clip requests per user (each new clip is an ffmpeg run in control), not per address', async () => {
+      const kit = await make({ clips: '2/1h' });
+      const [a, b] = [await kit.user('viewer'), await kit.user('viewer')];
+      for (let i = 0; i < 2; i++) await kit.http.post('/api/v1/replays/999999/clips').set(a.auth).send({ start: 0, duration: 1 }).expect(404);
+      const res = await kit.http.post('/api/v1/replays/999999/clips').set(a.auth).send({ start: 0, duration: 1 }).expect(429);
+      assert.equal(res.body.error.code, 'too_many_clips');
+      assert.ok(retryAfter(res) > 3500 && retryAfter(res) <= 3600);
+      // Another user on the same address has their own count.
+      await kit.http.post('/api/v1/replays/999999/clips').set(b.auth).send({ start: 0, duration: 1 }).expect(404);
+    });
+
     it('blocks a source whose callbacks keep failing verification, on the fast path and the hooks', async () => {
       const key = 'rate-limit-css-key';
       const kit = await make({ receiverRefusals: '5/1m' }, { callbacks: { key } });

@@ -29,6 +29,8 @@ export interface EdgeRateLimits {
   register: RequestHandler;
   /** Express middleware for GET /rooms/:id/play-token. */
   playToken: RequestHandler;
+  /** Express middleware for POST /replays/:id/clips (after requireUser: per user). */
+  clips: RequestHandler;
   receivers: ReceiverGuard;
 }
 
@@ -39,7 +41,7 @@ export interface LoginThrottle {
   succeeded(username: string): Promise<void>;
 }
 
-type LimitName = 'login_address' | 'login_locked' | 'register' | 'play_token' | 'receiver_refusals';
+type LimitName = 'login_address' | 'login_locked' | 'register' | 'play_token' | 'clips' | 'receiver_refusals';
 
 /** The failures of a username are remembered this long after the last one (consecutive = since the last success). */
 const FAILURE_MEMORY_MS = 24 * 3600_000;
@@ -83,10 +85,22 @@ export function createEdgeRateLimits(deps: {
     };
   };
 
+  const perUser = (limit: LimitName, rate: Rate | null, code: string, what: string): RequestHandler => {
+    const c = counter(limit, rate);
+    if (!c) return (_req, _res, next) => next();
+    return (req, _res, next) => {
+      c.consume(req.user ? `u:${req.user.id}` : addressKey(req.ip)).then((d) => {
+        if (!d.allowed) refuse(limit, code, `too many ${what}; retry later`, d.retryAfterMs);
+        next();
+      }).catch(next);
+    };
+  };
+
   return {
     login: loginThrottle(config, counter('login_address', config.login), config.enabled ? limits : null, refuse),
     register: perAddress('register', config.register, 'too_many_registrations', 'registrations'),
     playToken: perAddress('play_token', config.playToken, 'too_many_play_tokens', 'play tokens'),
+    clips: perUser('clips', config.clips, 'too_many_clips', 'clip requests'),
     receivers: new ReceiverGuard(counter('receiver_refusals', config.receiverRefusals), new SourceAddress(deps.trustedProxies), deps.prefix ?? '/api/v1', () => {
       limited.inc({ limit: 'receiver_refusals' });
     }, log),

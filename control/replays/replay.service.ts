@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { clipArgs } from '../../core/ffmpeg/args.js';
 import { probeMedia } from '../../core/ffmpeg/probe.js';
 import { runFfmpeg } from '../../core/ffmpeg/process.js';
-import { ForbiddenError, NotFoundError, ValidationError } from '../../core/errors.js';
+import { ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { ObjectStore } from '../../core/object-store/object-store.port.js';
 import type { Replay, ReplaySegment } from '../../core/replays/replay.js';
@@ -35,7 +35,15 @@ export const MAX_CLIP_SECONDS = 600;
  * Replays for users: listing, one replay with playback URLs (S3 presigned, or onair-signed on the
  * local folder), deletion by the room's anchor or an operator, clips, and retention.
  */
+/**
+ * Clips cut at once by one control process. Each is a copy of its source (the whole show from the
+ * local folder) in the temporary folder and an ffmpeg run; unbounded, a few users asking for clips
+ * at once filled the disk and the cores of the process that serves the API.
+ */
+export const MAX_CONCURRENT_CLIP_CUTS = 2;
+
 export class ReplayService {
+  private cutting = 0;
   constructor(private readonly d: ReplayServiceDeps) {}
 
   private now(): number {
@@ -156,7 +164,14 @@ export class ReplayService {
     const key = `clips/${replay.id}/${createHash('sha256').update(`${source}\n${within}\n${duration}`).digest('hex').slice(0, 24)}.mp4`;
     const existing = await this.d.objects.stat(key);
     if (!existing) {
-      const dir = await mkdtemp(join(tmpdir(), 'onair-clip-'));
+      if (this.cutting >= MAX_CONCURRENT_CLIP_CUTS) {
+        throw new UnavailableError('other clips are being cut; retry in a few seconds', { code: 'clip_busy' });
+      }
+      this.cutting++;
+      const dir = await mkdtemp(join(tmpdir(), 'onair-clip-')).catch((err: unknown) => {
+        this.cutting--;
+        throw err;
+      });
       try {
         const input = await this.localInput(source, dir);
         const out = join(dir, `clip-${randomBytes(4).toString('hex')}.mp4`);
@@ -164,6 +179,7 @@ export class ReplayService {
         if ((await stat(out)).size === 0) throw new ValidationError('the clip is empty', { code: 'clip_empty' });
         await this.d.objects.put(key, { file: out });
       } finally {
+        this.cutting--;
         await rm(dir, { recursive: true, force: true });
       }
     }

@@ -125,6 +125,36 @@ for (const [i, factory] of stores.entries()) {
       assert.equal((await objects.store.list('clips/')).items.length, 1);
     });
 
+    it('clips cost the control process a copy and an ffmpeg each: at most 2 cut at once (503 clip_busy), ONAIR_RATE_CLIPS per user (429)', async () => {
+      // An ffmpeg that takes its time (and cuts nothing): the third cut asked meanwhile is refused, not queued on the machine.
+      const slowFfmpeg = join(media.dir, 'slow-ffmpeg.sh');
+      writeFileSync(slowFfmpeg, '#!/bin/sh\nsleep 2\nexit 1\n', { mode: 0o755 });
+      const slow = await makeKit(set, { media: { ffmpegPath: slowFfmpeg }, rateLimit: { clips: '3/1h' } }, { objects: objects.store });
+      try {
+        const anchor = await slow.anchorWithRoom();
+        const keys = segmentObjectKeys(anchor.roomId, 'slow', 0);
+        const v = await objects.store.put(keys.video, { file: media.mp4 });
+        const { replay } = await new ReplayStore(slow.ports.db).addSegment({
+          sourceEventId: `ev-slow-${anchor.roomId}`, roomId: anchor.roomId, sessionId: null, publisherId: 'slow', segment: 0, objectKey: keys.video, posterKey: null,
+          durationMs: 6000, size: v.size, md5: v.md5, videoCodec: 'h264', audioCodec: 'aac', width: 320, height: 180, startedAt: Date.now() - 6000, endedAt: Date.now(),
+        }, (id) => `/api/v1/replays/${id}`);
+        const users = [await slow.user('viewer'), await slow.user('viewer'), await slow.user('viewer')];
+        const answers = await Promise.all(users.map((u, i) => slow.http.post(`/api/v1/replays/${replay.id}/clips`).set(u.auth).send({ start: i + 0.25, duration: 1 })));
+        const busy = answers.filter((r) => r.status === 503);
+        assert.equal(busy.length, 1, `statuses ${answers.map((r) => r.status).join(', ')}`);
+        assert.equal(busy[0]!.body.error.code, 'clip_busy');
+        // Per user, whatever the answer: 3 an hour here; the 4th is refused before any work.
+        const u = users[0]!;
+        for (let i = 0; i < 2; i++) await slow.http.post('/api/v1/replays/999999/clips').set(u.auth).send({ start: 0, duration: 1 }).expect(404);
+        const limited = await slow.http.post('/api/v1/replays/999999/clips').set(u.auth).send({ start: 0, duration: 1 }).expect(429);
+        assert.equal(limited.body.error.code, 'too_many_clips');
+        assert.ok(Number(limited.headers['retry-after']) >= 1);
+        await slow.http.post('/api/v1/replays/999999/clips').set(users[1]!.auth).send({ start: 0, duration: 1 }).expect(404);
+      } finally {
+        await slow.close();
+      }
+    });
+
     it('the anchor or an operator deletes a replay and its objects; others may not; retention prunes old ones', async () => {
       const anchor = await kit.anchorWithRoom();
       const other = await kit.anchorWithRoom('Other');

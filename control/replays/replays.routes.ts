@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import type { ObjectStore } from '../../core/object-store/object-store.port.js';
@@ -27,7 +27,11 @@ const mediaQuery = z.object({ key: z.string().min(1).max(1024), exp: z.coerce.nu
  * POST   /replays/{id}/clips {start,duration} a keyframe-aligned clip cut without re-encoding
  * GET    /replay-media?key&exp&sig            the local folder's bytes for a signed URL (Range, HEAD)
  */
-export function replaysRoutes(deps: { service: ReplayService; objects: ObjectStore; signer: ReplayUrlSigner }): Router {
+export function replaysRoutes(deps: {
+  service: ReplayService; objects: ObjectStore; signer: ReplayUrlSigner;
+  /** ONAIR_RATE_CLIPS (control/http/rate-limits.ts), per user. */
+  clipLimit?: RequestHandler;
+}): Router {
   const r = Router();
   const { service } = deps;
 
@@ -49,7 +53,7 @@ export function replaysRoutes(deps: { service: ReplayService; objects: ObjectSto
     res.status(204).end();
   }));
 
-  r.post('/replays/:id/clips', requireUser, asyncRoute(async (req, res) => {
+  r.post('/replays/:id/clips', requireUser, deps.clipLimit ?? ((_req, _res, next) => next()), asyncRoute(async (req, res) => {
     const { id } = parseInput(idParam, req.params, 'params');
     const body = parseInput(clipBody, req.body, 'body');
     res.status(201).set('Cache-Control', 'no-store').json(await service.clip(id, body.start, body.duration));
