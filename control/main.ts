@@ -69,6 +69,7 @@ import { reconcileLiveSessions } from './workers/startup-reconcile.js';
 import type { RateLimits } from '../core/rate-limit/rate-limit.port.js';
 import { MemoryRateLimits } from '../core/rate-limit/rate-limits.js';
 import { createEdgeRateLimits } from './http/rate-limits.js';
+import { LikeBudget } from './discovery/like-budget.js';
 import { InFlight, settleWithin } from '../core/lifecycle/in-flight.js';
 import { createPubSub, type PubSub } from '../core/pubsub/index.js';
 import { createMoney, type Money } from './gifts/money.js';
@@ -240,6 +241,8 @@ export function createControl(deps: ControlDeps): Control {
     config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,
     userExists: async (id) => (await users.findById(id)) !== null,
   });
+  // Likes of one user in one room, over the API and the chat socket together (ONAIR_RATE_LIKES).
+  const likeBudget = new LikeBudget(deps.rateLimits ?? new MemoryRateLimits(), config.rateLimit);
   const social = new SocialService({ db, rooms: roomStore, sessions: sessionStore, pubsub, log: log.child({ mod: 'social' }) });
   const recommend = new RecommendService({ db, cache, rooms, log: log.child({ mod: 'recommend' }) });
   const limits = createEdgeRateLimits({
@@ -261,7 +264,7 @@ export function createControl(deps: ControlDeps): Control {
   const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
   const chat = createChatModule({
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
-    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count),
+    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count), likeBudget,
     emit: (out) => pipeline.intake.accept(out, 'control'),
     platformConventions: async () => (await operator.conventions())?.body ?? null,
     pausedUntil: async (roomId) => {
@@ -296,7 +299,7 @@ export function createControl(deps: ControlDeps): Control {
     routers: [
       authRoutes(auth, limits),
       // Before the rooms router: /rooms/recommended is not /rooms/{id}.
-      discoveryRoutes({ recommend, social, config, rooms: roomStore }),
+      discoveryRoutes({ recommend, social, config, rooms: roomStore, likeBudget }),
       roomsRoutes(rooms),
       playbackRoutes(playback, limits.playToken),
       liveRoutes(live),

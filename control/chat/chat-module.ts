@@ -21,6 +21,7 @@ import type { UserStore } from '../auth/user.store.js';
 import type { LiveSessionStore } from '../live-sessions/live-session.store.js';
 import type { PlaybackService } from '../playback/playback.service.js';
 import type { RoomService } from '../rooms/room.service.js';
+import type { LikeBudget } from '../discovery/like-budget.js';
 import { WsGateway } from '../ws/ws-gateway.js';
 import { authenticateChat, isChatPath } from './chat-auth.js';
 import { chatRoutes } from './chat.routes.js';
@@ -45,6 +46,8 @@ export interface ChatModuleDeps {
   metrics: Registry;
   /** The show's like counter (control/discovery's SocialService.like); socket likes are dropped without it. */
   likes?: (roomId: string, count: number) => Promise<unknown>;
+  /** ONAIR_RATE_LIKES per user and room, shared with POST /rooms/{id}/like. */
+  likeBudget?: Pick<LikeBudget, 'take'>;
   /** Hands audience.entered / audience.exited to the domain-event intake (main.ts: pipeline.intake). */
   emit: RoomEntryDeps['emit'];
   /** When the moderation pause of the room's anchor ends (their active ban; Infinity when permanent), null when none runs (main.ts). */
@@ -84,7 +87,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     sockets: () => service?.socketCount ?? 0, frames: () => service?.fanout.counters.frames ?? 0, deliveries: () => service?.fanout.counters.deliveries ?? 0,
   });
   const chat = new ChatService({
-    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes,
+    pubsub, cache, rateLimits: deps.rateLimits, presence, messages, config: config.chat, log, metrics, likes: deps.likes, likeBudget: deps.likeBudget,
     conventions: (roomId) => conventions.of(roomId),
     onTimedOut: async (roomId, member, enteredAt, online) => entry?.timedOut(roomId, member, enteredAt, online),
     pausedUntil: deps.pausedUntil,

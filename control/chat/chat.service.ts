@@ -7,7 +7,7 @@ import type { Logger } from '../../core/logging/logger.js';
 import type { PubSub } from '../../core/pubsub/pubsub.port.js';
 import { roomChannel } from '../../core/pubsub/wire.js';
 import type { RateCounter, RateLimits } from '../../core/rate-limit/rate-limit.port.js';
-import { ValidationError } from '../../core/errors.js';
+import { RateLimitedError, ValidationError } from '../../core/errors.js';
 import type { Presence } from '../audience/presence.js';
 import { Announcer } from './announcer.js';
 import { ChatConn, type ChatConnHost, type ChatPrincipal } from './chat-conn.js';
@@ -27,6 +27,8 @@ export interface ChatServiceDeps {
   log: Logger;
   /** Likes from sockets, summed per room and second (the show's counters: control/discovery). */
   likes?: (roomId: string, count: number) => Promise<unknown>;
+  /** ONAIR_RATE_LIKES per user and room (control/discovery/like-budget.ts): throws RateLimitedError past it. */
+  likeBudget?: { take(roomId: string, userId: string, count: number): Promise<void> };
   /** Post results and dropped sockets, for /metrics (control/chat/chat-metrics.ts). */
   metrics?: ChatMetrics;
   /** The rules shown after `welcome` (control/chat/conventions.ts); ONAIR_CHAT_CONVENTIONS alone when absent. */
@@ -238,7 +240,14 @@ export class ChatService implements ChatConnHost {
       case 'ping':
         return conn.send({ v: 1, type: 'pong', ...(message.t === undefined ? {} : { t: message.t }) });
       case 'like':
-        if (conn.principal.user) this.announcer.liked(conn.roomId, message.count);
+        if (!conn.principal.user) return;
+        try {
+          await this.deps.likeBudget?.take(conn.roomId, conn.principal.user.id, message.count);
+        } catch (err) {
+          if (!(err instanceof RateLimitedError)) throw err;
+          return conn.send({ v: 1, type: 'error', code: err.code, message: err.message, retry_after_ms: err.retryAfterMs });
+        }
+        this.announcer.liked(conn.roomId, message.count);
         return;
       case 'resume':
         conn.startResume();

@@ -167,6 +167,26 @@ for (const set of testAdapterSets()) {
       c.close();
     });
 
+    it('socket likes share the per-user budget of POST /like (ONAIR_RATE_LIKES)', async () => {
+      const own = await makeChatKit(set, { rateLimit: { likes: '150/1m' } });
+      try {
+        const [a] = own.nodes;
+        const { roomId } = await own.liveRoom();
+        const viewer = await own.user();
+        await a!.http.post(`/api/v1/rooms/${roomId}/like`).set(viewer.auth).send({ count: 100 }).expect(200);
+        const c = await ChatClient.connect(`${a!.ws}/ws?token=${viewer.token}&room_id=${roomId}`);
+        await c.next((m) => m.type === 'welcome', 'welcome');
+        c.send({ v: 1, type: 'like', count: 50 });
+        c.send({ v: 1, type: 'like', count: 1 });
+        const err = await c.next((m) => m.type === 'error', 'the like past the budget refused');
+        assert.equal(err.code, 'too_many_likes');
+        assert.ok((err.retry_after_ms as number) > 0);
+        c.close();
+      } finally {
+        await own.close();
+      }
+    });
+
     it('lets the anchor turn anonymous readers off for their room', async () => {
       const [a] = kit.nodes;
       const { roomId, anchor } = await kit.liveRoom();

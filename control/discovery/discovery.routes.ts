@@ -1,4 +1,5 @@
 import { Router } from 'express';
+import type { LikeBudget } from './like-budget.js';
 import { z } from 'zod';
 import type { OnairConfig } from '../../core/config/schema.js';
 import { NotFoundError } from '../../core/errors.js';
@@ -27,6 +28,8 @@ const pinBody = z.strictObject({ position: z.number().int().min(0).max(1000).def
 export function discoveryRoutes(deps: {
   recommend: RecommendService; social: SocialService; config: OnairConfig;
   rooms: { findById(id: string): Promise<{ id: string } | null> };
+  /** ONAIR_RATE_LIKES per user and room (shared with the chat socket's likes). */
+  likeBudget?: LikeBudget;
 }): Router {
   const { recommend, social, config } = deps;
   const r = Router();
@@ -40,6 +43,7 @@ export function discoveryRoutes(deps: {
   r.post('/rooms/:id/like', requireUser, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const { count } = parseInput(likeBody, req.body, 'body');
+    await deps.likeBudget?.take(id, String(req.user!.id), count);
     const c = await social.like(id, count);
     res.json({ room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares });
   }));

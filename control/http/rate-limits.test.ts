@@ -114,6 +114,20 @@ for (const set of testAdapterSets()) {
       await kit.http.post('/api/v1/replays/999999/clips').set(b.auth).send({ start: 0, duration: 1 }).expect(404);
     });
 
+    it('limits the likes of one user in one room (each like raises the room in discovery\'s hot ranking)', async () => {
+      const kit = await make({ likes: '150/1m' });
+      const roomId = await liveRoom(kit);
+      const [a, b] = [await kit.user('viewer'), await kit.user('viewer')];
+      await kit.http.post(`/api/v1/rooms/${roomId}/like`).set(a.auth).send({ count: 100 }).expect(200);
+      const ok = await kit.http.post(`/api/v1/rooms/${roomId}/like`).set(a.auth).send({ count: 50 }).expect(200);
+      assert.equal(ok.body.likes, 150);
+      const res = await kit.http.post(`/api/v1/rooms/${roomId}/like`).set(a.auth).send({ count: 1 }).expect(429);
+      assert.equal(res.body.error.code, 'too_many_likes');
+      assert.ok(retryAfter(res) >= 1 && retryAfter(res) <= 60);
+      const other = await kit.http.post(`/api/v1/rooms/${roomId}/like`).set(b.auth).send({ count: 5 }).expect(200);
+      assert.equal(other.body.likes, 155, 'the refused like was not counted; another user has their own budget');
+    });
+
     it('blocks a source whose callbacks keep failing verification, on the fast path and the hooks', async () => {
       const key = 'rate-limit-css-key';
       const kit = await make({ receiverRefusals: '5/1m' }, { callbacks: { key } });

@@ -87,6 +87,8 @@ export const configSchema = z.object({
     register: rate('10/1h'),
     /** Play tokens per client address (viewers behind one NAT share it: keep it generous). */
     playToken: rate('600/1m'),
+    /** Likes per user and room (HTTP and chat socket together): each counts in discovery's hot score. */
+    likes: rate('1000/10s'),
     /** Replay clip requests per user (a new clip is a copy of the source and an ffmpeg run in the control process). */
     clips: rate('30/1h'),
     /** Refused callback/hook requests (bad signature or secret, malformed) per source address; then 429 until the window ends. */
