@@ -264,7 +264,7 @@ export function createControl(deps: ControlDeps): Control {
   const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
   const chat = createChatModule({
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
-    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count), likeBudget,
+    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count), likeBudget, enterLimit: limits.playToken,
     emit: (out) => pipeline.intake.accept(out, 'control'),
     platformConventions: async () => (await operator.conventions())?.body ?? null,
     pausedUntil: async (roomId) => {

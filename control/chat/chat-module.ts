@@ -1,4 +1,4 @@
-import type { Router } from 'express';
+import type { RequestHandler, Router } from 'express';
 import type { Registry } from 'prom-client';
 import { chatMetrics } from './chat-metrics.js';
 import type { Cache } from '../../core/cache/cache.port.js';
@@ -46,6 +46,8 @@ export interface ChatModuleDeps {
   metrics: Registry;
   /** The show's like counter (control/discovery's SocialService.like); socket likes are dropped without it. */
   likes?: (roomId: string, count: number) => Promise<unknown>;
+  /** ONAIR_RATE_PLAY_TOKEN (control/http/rate-limits.ts): /enter hands out play tokens as /play-token does. */
+  enterLimit?: RequestHandler;
   /** ONAIR_RATE_LIKES per user and room, shared with POST /rooms/{id}/like. */
   likeBudget?: Pick<LikeBudget, 'take'>;
   /** Hands audience.entered / audience.exited to the domain-event intake (main.ts: pipeline.intake). */
@@ -139,7 +141,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   });
   return {
     gateway, chat, entry, moderation, messages,
-    routers: [entryRoutes(theEntry, audience), chatRoutes({ moderation, store, messages, pubsub })],
+    routers: [entryRoutes(theEntry, audience, deps.enterLimit), chatRoutes({ moderation, store, messages, pubsub })],
     start: () => chat.start(),
     async close(deadline) {
       await gateway.close();

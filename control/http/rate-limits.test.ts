@@ -103,6 +103,18 @@ for (const set of testAdapterSets()) {
       assert.equal(res.body.error.code, 'too_many_play_tokens');
     });
 
+    it('counts the play tokens /enter hands out under the same limit (the room page enters, it does not call /play-token)', async () => {
+      const kit = await make({ playToken: '5/1m' });
+      const roomId = await liveRoom(kit);
+      const viewer = await kit.user('viewer');
+      for (let i = 0; i < 3; i++) await kit.http.get(`/api/v1/rooms/${roomId}/play-token`).expect(200);
+      await kit.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200);
+      await kit.http.post(`/api/v1/rooms/${roomId}/enter`).set(viewer.auth).expect(200);
+      const res = await kit.http.post(`/api/v1/rooms/${roomId}/enter`).expect(429);
+      assert.equal(res.body.error.code, 'too_many_play_tokens');
+      await kit.http.get(`/api/v1/rooms/${roomId}/play-token`).expect(429);
+    });
+
     it('limits clip requests per user (each new clip is an ffmpeg run in control), not per address', async () => {
       const kit = await make({ clips: '2/1h' });
       const [a, b] = [await kit.user('viewer'), await kit.user('viewer')];
