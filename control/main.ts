@@ -240,6 +240,8 @@ export function createControl(deps: ControlDeps): Control {
   const money = createMoney({
     config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,
     userExists: async (id) => (await users.findById(id)) !== null,
+    // Kicked or blacklisted: no gift (its line would be in the room's chat). The chat module is made below; gifts come later.
+    roomAccess: (roomId, userId) => chat.entry.checkAccess(roomId, userId),
   });
   // Likes of one user in one room, over the API and the chat socket together (ONAIR_RATE_LIKES).
   const likeBudget = new LikeBudget(deps.rateLimits ?? new MemoryRateLimits(), config.rateLimit);

@@ -46,5 +46,22 @@ for (const set of testAdapterSets()) {
       assert.equal((await request(b!.control.app).get('/api/v1/wallet').set(sender.auth).expect(200)).body.balance, 350);
       chat.close();
     });
+
+    it('a user the anchor blacklisted or kicked sends no gift into the room (the gift line would reach its chat)', async () => {
+      const [a] = kit.nodes;
+      const op = await kit.operator();
+      const { roomId, anchor } = await kit.liveRoom();
+      const troll = await kit.user();
+      const kicked = await kit.user();
+      const gift = (await request(a!.control.app).post('/api/v1/admin/gifts').set(op.auth).send({ name: 'Rose', price: 1 }).expect(201)).body;
+      for (const u of [troll, kicked]) await request(a!.control.app).post(`/api/v1/admin/wallets/${u.id}/adjust`).set(op.auth).send({ amount: 10, reason: 'test coins' }).expect(200);
+      await request(a!.control.app).post(`/api/v1/rooms/${roomId}/blacklist`).set(anchor.auth).send({ user_id: troll.id }).expect(200);
+      await request(a!.control.app).post(`/api/v1/rooms/${roomId}/kick`).set(anchor.auth).send({ user_id: kicked.id }).expect(200);
+      const refused = await request(a!.control.app).post(`/api/v1/rooms/${roomId}/gifts`).set(troll.auth).send({ gift_id: gift.id, count: 1, client_order_id: `bl-${Date.now()}` }).expect(403);
+      assert.equal(refused.body.error.code, 'blacklisted');
+      const out = await request(a!.control.app).post(`/api/v1/rooms/${roomId}/gifts`).set(kicked.auth).send({ gift_id: gift.id, count: 1, client_order_id: `kk-${Date.now()}` }).expect(403);
+      assert.equal(out.body.error.code, 'kicked');
+      assert.equal((await request(a!.control.app).get('/api/v1/wallet').set(troll.auth).expect(200)).body.balance, 10, 'nothing charged');
+    });
   });
 }

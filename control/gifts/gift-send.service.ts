@@ -24,6 +24,12 @@ export interface GiftSendDeps {
   comboWindowMs: number;
   log: Logger;
   metrics?: MoneyMetrics;
+  /**
+   * Throws ForbiddenError (`kicked`, `blacklisted`) when the user may not be in the room
+   * (control/audience's checkAccess): a gift is a line in the room's chat, so one the anchor
+   * blocked would be back in the chat through it.
+   */
+  roomAccess?: (roomId: string, userId: string) => Promise<void>;
 }
 
 export interface Combo {
@@ -71,6 +77,7 @@ export class GiftSendService {
     const earlier = await findByClientOrderId(this.reader(), senderId, input.clientOrderId);
     if (earlier) return replay(earlier);
 
+    await this.deps.roomAccess?.(roomId, senderId);
     const gift = await this.deps.catalog.find(input.giftId);
     if (!gift) throw new NotFoundError('no such gift', { code: 'gift_not_found' });
     if (!gift.enabled) throw new ConflictError('this gift is not available', { code: 'gift_disabled' });

@@ -44,6 +44,7 @@ export function sandboxSecretOf(config: OnairConfig): string {
 export function createMoney(deps: {
   config: OnairConfig; db: Database; cache: Cache; pubsub: PubSub; log: Logger; metrics?: Registry;
   rooms: GiftSendDeps['rooms']; sessions: GiftSendDeps['sessions']; userExists(id: string): Promise<boolean>;
+  roomAccess?: GiftSendDeps['roomAccess'];
 }): Money {
   const { config, db, cache, pubsub, log } = deps;
   const providers = new Map<string, PaymentProvider>();
@@ -64,7 +65,7 @@ export function createMoney(deps: {
   const reports = new GiftReportsService(db, cache);
   const sender = new GiftSendService({
     db, catalog, rooms: deps.rooms, sessions: deps.sessions, cache, pubsub, platformShareBps: config.gifts.platformShare,
-    comboWindowMs: config.gifts.comboWindow, log: log.child({ mod: 'gifts' }), metrics,
+    comboWindowMs: config.gifts.comboWindow, log: log.child({ mod: 'gifts' }), metrics, roomAccess: deps.roomAccess,
   });
   const housekeeping = new PaymentHousekeeping({
     recharges, cache, orderTtlMs: config.payments.orderTtl, webhookRetentionMs: config.payments.webhookRetention, log: log.child({ mod: 'payments' }),
