@@ -51,6 +51,8 @@ function onClose(this: ConnSocket): void {
  */
 export class ChatConn implements RoomSocket {
   lastSeen = Date.now();
+  /** When this socket last asked for a `resume` frame (0: never); ChatService spaces them. */
+  lastResumeAt = 0;
   readonly openedAt = Date.now();
   readonly socketKey = randomBytes(8).toString('hex');
   private isClosed = false;

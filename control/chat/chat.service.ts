@@ -67,6 +67,8 @@ const PING_SLICE_PAUSE_MS = 10;
 
 /** How often every node looks for moderation pauses that ended (the worst-case delay of their `stream_resumed`). */
 export const PAUSE_SWEEP_MS = 1000;
+/** A socket's `resume` frames are at least this far apart (the first one always passes). */
+const RESUME_INTERVAL_MS = 5000;
 /** Messages a new socket gets from history when it does not resume. */
 const GREETING_HISTORY = 20;
 let anonymousSeq = 0;
@@ -249,9 +251,18 @@ export class ChatService implements ChatConnHost {
         }
         this.announcer.liked(conn.roomId, message.count);
         return;
-      case 'resume':
+      case 'resume': {
+        // One small frame replays up to the whole kept history: spaced, or a client sending 50 a
+        // second made this node encode 50 histories a second for it.
+        const now = Date.now();
+        const wait = conn.lastResumeAt + RESUME_INTERVAL_MS - now;
+        if (conn.lastResumeAt > 0 && wait > 0) {
+          return conn.send({ v: 1, type: 'error', code: 'rate_limited', message: `one resume every ${RESUME_INTERVAL_MS / 1000} s`, retry_after_ms: wait });
+        }
+        conn.lastResumeAt = now;
         conn.startResume();
         return this.catchUp(conn, message.after);
+      }
       case 'chat':
       case 'danmaku':
         return this.post(conn, message);

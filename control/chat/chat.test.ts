@@ -236,6 +236,15 @@ for (const set of testAdapterSets()) {
       assert.equal((await again.next((m) => m.type === 'resumed', 'resumed again', mark)).count, 4);
       await waitFor('the replay', () => again.messages.slice(mark).filter((m) => m.type === 'chat').length === 4);
       assert.deepEqual(again.messages.slice(mark).filter((m) => m.type === 'chat').map((m) => m.text), ['two', 'three', 'four', 'five']);
+      // A resume replays up to the whole kept history (ONAIR_CHAT_HISTORY) for one small frame: another one
+      // right after is refused, or a client sending 50 a second made the node encode 50 histories a second.
+      const flood = again.messages.length;
+      for (let i = 0; i < 5; i++) again.send({ v: 1, type: 'resume', after: '0-0' });
+      const refused = await again.next((m) => m.type === 'error', 'a resume too soon refused', flood);
+      assert.equal(refused.code, 'rate_limited');
+      assert.ok((refused.retry_after_ms as number) > 0);
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(again.messages.slice(flood).filter((m) => m.type === 'resumed').length, 0, 'no history replayed again');
       p.close();
       again.close();
     });
