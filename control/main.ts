@@ -266,7 +266,7 @@ export function createControl(deps: ControlDeps): Control {
   const replayPruner = new ReplayPruner({ service: replays, retentionMs: config.replays.retention, intervalMs: config.replays.pruneInterval, log: log.child({ mod: 'replays' }) });
   const chat = createChatModule({
     config, db, cache, pubsub, rateLimits: deps.rateLimits ?? new MemoryRateLimits(), media, auth, users,
-    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count), likeBudget, enterLimit: limits.playToken,
+    rooms, sessions: sessionStore, playback, metrics, log, likes: (roomId, count) => social.like(roomId, count), likeBudget, enterLimit: limits.playToken, reportLimit: limits.reports,
     emit: (out) => pipeline.intake.accept(out, 'control'),
     platformConventions: async () => (await operator.conventions())?.body ?? null,
     pausedUntil: async (roomId) => {
@@ -301,7 +301,7 @@ export function createControl(deps: ControlDeps): Control {
     routers: [
       authRoutes(auth, limits),
       // Before the rooms router: /rooms/recommended is not /rooms/{id}.
-      discoveryRoutes({ recommend, social, config, rooms: roomStore, likeBudget }),
+      discoveryRoutes({ recommend, social, config, rooms: roomStore, likeBudget, shareLimit: limits.shares }),
       roomsRoutes(rooms),
       playbackRoutes(playback, limits.playToken),
       liveRoutes(live),

@@ -48,6 +48,8 @@ export interface ChatModuleDeps {
   likes?: (roomId: string, count: number) => Promise<unknown>;
   /** ONAIR_RATE_PLAY_TOKEN (control/http/rate-limits.ts): /enter hands out play tokens as /play-token does. */
   enterLimit?: RequestHandler;
+  /** ONAIR_RATE_REPORTS per user (control/http/rate-limits.ts) for POST /rooms/{id}/reports. */
+  reportLimit?: RequestHandler;
   /** ONAIR_RATE_LIKES per user and room, shared with POST /rooms/{id}/like. */
   likeBudget?: Pick<LikeBudget, 'take'>;
   /** Hands audience.entered / audience.exited to the domain-event intake (main.ts: pipeline.intake). */
@@ -141,7 +143,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
   });
   return {
     gateway, chat, entry, moderation, messages,
-    routers: [entryRoutes(theEntry, audience, deps.enterLimit), chatRoutes({ moderation, store, messages, pubsub })],
+    routers: [entryRoutes(theEntry, audience, deps.enterLimit), chatRoutes({ moderation, store, messages, pubsub, reportLimit: deps.reportLimit })],
     start: () => chat.start(),
     async close(deadline) {
       await gateway.close();

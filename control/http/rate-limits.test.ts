@@ -126,6 +126,24 @@ for (const set of testAdapterSets()) {
       await kit.http.post('/api/v1/replays/999999/clips').set(b.auth).send({ start: 0, duration: 1 }).expect(404);
     });
 
+    it('limits reports and shares per user (a report is a row in the operators\' queue, a share counts on the show), not per address', async () => {
+      const kit = await make({ reports: '2/1h', shares: '2/1h' });
+      const roomId = await liveRoom(kit);
+      const [a, b] = [await kit.user('viewer'), await kit.user('viewer')];
+      for (let i = 0; i < 2; i++) await kit.http.post(`/api/v1/rooms/${roomId}/reports`).set(a.auth).send({ reason: `spam ${i}` }).expect(201);
+      const reports = await kit.http.post(`/api/v1/rooms/${roomId}/reports`).set(a.auth).send({ reason: 'spam again' }).expect(429);
+      assert.equal(reports.body.error.code, 'too_many_reports');
+      assert.ok(retryAfter(reports) > 3500 && retryAfter(reports) <= 3600);
+      await kit.http.post(`/api/v1/rooms/${roomId}/reports`).set(b.auth).send({ reason: 'spam' }).expect(201);
+
+      let shares = 0;
+      for (let i = 0; i < 2; i++) shares = (await kit.http.post(`/api/v1/rooms/${roomId}/share`).set(a.auth).expect(200)).body.shares;
+      const refused = await kit.http.post(`/api/v1/rooms/${roomId}/share`).set(a.auth).expect(429);
+      assert.equal(refused.body.error.code, 'too_many_shares');
+      // The refused share did not count; another user's does.
+      assert.equal((await kit.http.post(`/api/v1/rooms/${roomId}/share`).set(b.auth).expect(200)).body.shares, shares + 1);
+    });
+
     it('limits the likes of one user in one room (each like raises the room in discovery\'s hot ranking)', async () => {
       const kit = await make({ likes: '150/1m' });
       const roomId = await liveRoom(kit);

@@ -31,6 +31,10 @@ export interface EdgeRateLimits {
   playToken: RequestHandler;
   /** Express middleware for POST /replays/:id/clips (after requireUser: per user). */
   clips: RequestHandler;
+  /** Express middleware for POST /rooms/:id/reports (after requireUser: per user): each report is a row in the operators' queue. */
+  reports: RequestHandler;
+  /** Express middleware for POST /rooms/:id/share (after requireUser: per user): each share counts on the room's show. */
+  shares: RequestHandler;
   receivers: ReceiverGuard;
 }
 
@@ -41,7 +45,7 @@ export interface LoginThrottle {
   succeeded(username: string): Promise<void>;
 }
 
-type LimitName = 'login_address' | 'login_locked' | 'register' | 'play_token' | 'clips' | 'receiver_refusals';
+type LimitName = 'login_address' | 'login_locked' | 'register' | 'play_token' | 'clips' | 'reports' | 'shares' | 'receiver_refusals';
 
 /** The failures of a username are remembered this long after the last one (consecutive = since the last success). */
 const FAILURE_MEMORY_MS = 24 * 3600_000;
@@ -101,6 +105,8 @@ export function createEdgeRateLimits(deps: {
     register: perAddress('register', config.register, 'too_many_registrations', 'registrations'),
     playToken: perAddress('play_token', config.playToken, 'too_many_play_tokens', 'play tokens'),
     clips: perUser('clips', config.clips, 'too_many_clips', 'clip requests'),
+    reports: perUser('reports', config.reports, 'too_many_reports', 'reports'),
+    shares: perUser('shares', config.shares, 'too_many_shares', 'shares'),
     receivers: new ReceiverGuard(counter('receiver_refusals', config.receiverRefusals), new SourceAddress(deps.trustedProxies), deps.prefix ?? '/api/v1', () => {
       limited.inc({ limit: 'receiver_refusals' });
     }, log),

@@ -91,6 +91,10 @@ export const configSchema = z.object({
     likes: rate('1000/10s'),
     /** Replay clip requests per user (a new clip is a copy of the source and an ffmpeg run in the control process). */
     clips: rate('30/1h'),
+    /** Reports per user (each is a row in the operators' moderation queue). */
+    reports: rate('30/1h'),
+    /** Shares per user (each counts on the show's share total). */
+    shares: rate('60/1h'),
     /** Refused callback/hook requests (bad signature or secret, malformed) per source address; then 429 until the window ends. */
     receiverRefusals: rate('60/1m'),
   }),
