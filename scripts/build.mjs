@@ -96,6 +96,6 @@ await bundleWerift();
 const webOut = join(out, 'web');
 mkdirSync(webOut, { recursive: true });
 for (const f of readdirSync(join(root, 'web'))) {
-  if (/\.(html|css|js)$/.test(f)) cpSync(join(root, 'web', f), join(webOut, f));
+  if (/\.(html|css|js|svg)$/.test(f)) cpSync(join(root, 'web', f), join(webOut, f));
 }
 console.log(`built ${entryPoints.length} files into ${relative(process.cwd(), out) || '.'}/ in ${Math.round(performance.now() - started)} ms`);

@@ -35,6 +35,8 @@ describe(createWebHandler.name, () => {
     ['/rooms.js', 'text/javascript', /live=1/],
     ['/player.js', 'text/javascript', /export async function play/],
     ['/app.css', 'text/css', /video/],
+    ['/favicon.svg', 'image/svg\\+xml', /<svg/],
+    ['/favicon.ico', 'image/svg\\+xml', /<svg/],
     ['/vendor/mpegts.js', 'text/javascript', /mpegts/],
     ['/vendor/hls.js', 'text/javascript', /Hls/],
   ];
@@ -109,7 +111,7 @@ describe('createWebHandler serves only the web assets', () => {
     // dist/web holds the pages and serve.js (the compiled handler): build that layout.
     const root = mkdtempSync(join(tmpdir(), 'onair-web-'));
     const source = new URL('.', import.meta.url).pathname;
-    for (const f of readdirSync(source)) if (/\.(html|js|css)$/.test(f)) copyFileSync(join(source, f), join(root, f));
+    for (const f of readdirSync(source)) if (/\.(html|js|css|svg)$/.test(f)) copyFileSync(join(source, f), join(root, f));
     for (const f of ['serve.js', 'serve.test.js', 'secret.js', 'notes.html', 'config.css']) writeFileSync(join(root, f), '// server code');
     const web = createWebHandler({ root });
     const server = createServer((req, res) => web(req, res, () => res.writeHead(418).end()));

@@ -34,6 +34,7 @@ const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
 };
 /**
  * Everything this handler serves from web/, by name. An allowlist, not a pattern: the folder also
@@ -41,7 +42,7 @@ const TYPES: Record<string, string> = {
  */
 export const WEB_ASSETS = [
   'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'me.html', 'test-player.html',
-  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'room-social.js', 'me.js', 'notifications.js', 'studio-chat.js', 'studio-sessions.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css',
+  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'room-social.js', 'me.js', 'notifications.js', 'studio-chat.js', 'studio-sessions.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css', 'favicon.svg',
 ] as const;
 /** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role), /me (personal center). */
 const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html', '/me': 'me.html' };
@@ -50,7 +51,7 @@ const WATCH = /^\/watch\/[A-Za-z0-9_-]{1,64}\/?$/;
 /**
  * Serves the static web pages: `/` (live rooms), `/watch/{room_id}` (the room page), `/login`,
  * `/studio` (anchor studio), `/admin` (operator console), `/me` (personal center), the files of
- * WEB_ASSETS at `/{name}`, and the two players from node_modules at `/vendor/mpegts.js` and
+ * WEB_ASSETS at `/{name}` (the icon also at `/favicon.ico`), and the two players from node_modules at `/vendor/mpegts.js` and
  * `/vendor/hls.js`, each with the pages' security headers (CSP, no framing, no referrer:
  * core/http/security-headers.ts). Works as a plain Node handler or as express middleware: a path
  * it does not own goes to `next()` (or gets a 404 without one).
@@ -63,6 +64,8 @@ export function createWebHandler(options: WebHandlerOptions = {}): WebHandler {
   };
   const files = new Map<string, string>(WEB_ASSETS.map((name) => [`/${name}`, join(root, name)]));
   files.set('/', join(root, 'index.html'));
+  // Browsers ask for /favicon.ico by themselves (pages without the link, a URL typed by hand): the same icon, not a 404.
+  files.set('/favicon.ico', join(root, 'favicon.svg'));
   for (const [path, name] of Object.entries(PAGES)) {
     files.set(path, join(root, name));
     files.set(`${path}/`, join(root, name));
