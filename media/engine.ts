@@ -11,6 +11,7 @@ import type {
 import type { MediaPlugin, MediaPluginContext } from './plugin.js';
 import { StreamRegistry } from './stream/registry.js';
 import { zeroViewers, type Stream } from './stream/stream.js';
+import { PlayersPerAddress } from './stream/players-per-address.js';
 import { ViewerRegistry } from './stream/viewer-registry.js';
 import type { ViewerSession } from './stream/viewer-session.js';
 import { FlushScheduler } from './stream/flush-scheduler.js';
@@ -179,7 +180,8 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
     this.viewers.on('play.started', (e) => this.safeEmit('play.started', e));
     this.viewers.on('play.ended', (e) => this.safeEmit('play.ended', e));
     const onRefused = (kind: 'publish' | 'play') => void this.refused[kind]++;
-    const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers, admitViewer };
+    const players = new PlayersPerAddress(config.media.playersPerAddress, config.http.trustedProxies, this.viewers);
+    const playDeps = { hooks, streams: this.streams, hookTimeoutMs: config.media.hookTimeout, onRefused, viewers: this.viewers, admitViewer, players };
     this.httpFlv = new HttpFlvServer({ ...playDeps, log: this.log.child({ mod: 'http-flv' }) });
     this.wsFlv = new WsFlvServer({ ...playDeps, log: this.log.child({ mod: 'ws-flv' }) });
     if (config.media.webrtc) {

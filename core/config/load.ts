@@ -76,6 +76,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_STATS_INTERVAL: 'media.statsInterval',
   ONAIR_FLUSH_INTERVAL: 'media.flushInterval',
   ONAIR_MEDIA_MAX_FLUSH_LAG: 'media.maxFlushLag',
+  ONAIR_MEDIA_PLAYERS_PER_ADDRESS: 'media.playersPerAddress',
   ONAIR_WEBRTC: 'media.webrtc',
   ONAIR_WEBRTC_AUDIO: 'media.webrtcAudio',
   ONAIR_WEBRTC_WARM: 'media.webrtcWarm',

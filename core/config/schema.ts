@@ -277,6 +277,13 @@ export const configSchema = z.object({
      * tick takes longer than the interval), at least 50 ms.
      */
     maxFlushLag: duration('0ms'),
+    /**
+     * HTTP-FLV and WS-FLV players of one stream from one client address (IPv6: its /64; behind
+     * ONAIR_TRUSTED_PROXIES the address they name); past it 429. Each player counts as a viewer of
+     * the room, so without it one token opened in a loop inflated a room's viewers and hot ranking.
+     * Loopback is never capped (a local proxy, a load test). 0: no cap.
+     */
+    playersPerAddress: z.coerce.number().int().min(0).max(1_000_000).default(16),
     /** WHEP playback (POST /{app}/{name}/whep): WebRTC viewers, H.264 passed through, AAC -> Opus. */
     webrtc: bool(true),
     /** AAC -> Opus for WebRTC viewers: one ffmpeg per stream, started with its first WebRTC viewer; off = video only. */

@@ -4,6 +4,7 @@ import type { Logger } from '../../../core/logging/logger.js';
 import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
 import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
 import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
+import type { PlayersPerAddress } from '../../stream/players-per-address.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
 
@@ -15,7 +16,11 @@ const flvTagOf = (p: MediaPacket): Buffer => p.flvTag();
 export interface HttpFlvDeps extends PlayAuthDeps {
   viewers: ViewerRegistry;
   log: Logger;
+  /** Players per client address (ONAIR_MEDIA_PLAYERS_PER_ADDRESS); without it the TCP peer is the client and nothing is capped. */
+  players?: PlayersPerAddress;
 }
+
+const TOO_MANY = 'too many players of this stream from your address; close one';
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
@@ -57,7 +62,11 @@ export class HttpFlvServer {
     const query: Record<string, string> = {};
     let n = 0;
     for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
-    const clientIp = req.socket.remoteAddress ?? '';
+    const { players } = this.deps;
+    const clientIp = players ? players.clientOf(req) : req.socket.remoteAddress ?? '';
+    // Before the hook (no work for a refused one), and again after it: players admitted meanwhile
+    // count, and nothing between that check and start() below yields to the event loop.
+    if (players?.full(streamName, clientIp)) return reply(res, 429, TOO_MANY, { 'Retry-After': String(RETRY_AFTER_S) });
     const auth = await authorizePlay(this.deps, { protocol: 'http-flv', app, streamName, query, clientIp });
     if (res.destroyed || req.socket.destroyed) return;
     if (!auth.ok) {
@@ -68,6 +77,7 @@ export class HttpFlvServer {
       reply(res, auth.status, auth.status === 404 ? 'stream not found' : auth.status === 401 ? 'token required' : 'play refused');
       return;
     }
+    if (players?.full(auth.stream.name, clientIp)) return reply(res, 429, TOO_MANY, { 'Retry-After': String(RETRY_AFTER_S) });
     const headers = {
       ...CORS,
       'Content-Type': 'video/x-flv',
@@ -122,7 +132,7 @@ export class HttpFlvServer {
   }
 }
 
-const ERROR_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 500: 'internal', 503: 'unavailable' };
+const ERROR_CODES: Record<number, string> = { 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 429: 'too_many_players', 500: 'internal', 503: 'unavailable' };
 
 function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
   const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });

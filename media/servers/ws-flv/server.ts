@@ -7,6 +7,7 @@ import type { Logger } from '../../../core/logging/logger.js';
 import { FLV_HEADER } from '../../protocols/flv/flv-tag.js';
 import { authorizePlay, type PlayAuthDeps } from '../../stream/play-auth.js';
 import { RETRY_AFTER_S } from '../../stream/overload-guard.js';
+import type { PlayersPerAddress } from '../../stream/players-per-address.js';
 import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { ViewerSink } from '../../stream/viewer-session.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
@@ -20,11 +21,13 @@ import type { MediaPacket } from '../../stream/media-packet.js';
 const requireWs = (): typeof import('ws') => createRequire(import.meta.url)('ws') as typeof import('ws');
 
 const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
-const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 export interface WsFlvDeps extends PlayAuthDeps {
   viewers: ViewerRegistry;
   log: Logger;
+  /** Players per client address (ONAIR_MEDIA_PLAYERS_PER_ADDRESS); without it the TCP peer is the client and nothing is capped. */
+  players?: PlayersPerAddress;
 }
 
 /**
@@ -79,13 +82,18 @@ export class WsFlvServer {
     const query: Record<string, string> = {};
     let n = 0;
     for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
-    const clientIp = req.socket.remoteAddress ?? '';
+    const { players } = this.deps;
+    const clientIp = players ? players.clientOf(req) : req.socket.remoteAddress ?? '';
+    // As HTTP-FLV: before the hook, and again after it (ws completes an upgrade without verifyClient
+    // in the same turn, so nothing is admitted between that check and start()).
+    if (players?.full(streamName, clientIp)) return rejectUpgrade(socket, 429);
     const auth = await authorizePlay(this.deps, { protocol: 'ws-flv', app, streamName, query, clientIp });
     if (socket.destroyed) return;
     if (!auth.ok) {
       rejectUpgrade(socket, auth.status);
       return;
     }
+    if (players?.full(auth.stream.name, clientIp)) return rejectUpgrade(socket, 429);
     this.wss ??= new (requireWs().WebSocketServer)({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = auth.stream;
@@ -123,8 +131,8 @@ export class WsFlvServer {
 function rejectUpgrade(socket: Duplex, status: number): void {
   if (socket.destroyed) return;
   const body = JSON.stringify({ error: { code: String(status), message: STATUS_TEXT[status] ?? 'error' } });
-  // 503: the engine is behind (OverloadGuard); the client may come back after Retry-After.
-  const retry = status === 503 ? `Retry-After: ${RETRY_AFTER_S}\r\n` : '';
+  // 503: the engine is behind (OverloadGuard); 429: the address holds its players of the stream. The client may come back after Retry-After.
+  const retry = status === 503 || status === 429 ? `Retry-After: ${RETRY_AFTER_S}\r\n` : '';
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${retry}Connection: close\r\n\r\n${body}`,
   );
