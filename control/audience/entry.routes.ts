@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { noLimit } from '../http/rate-limits.js';
 import { z } from 'zod';
 import { asyncRoute } from '../http/async-route.js';
 import { requireUser } from '../http/auth.middleware.js';
@@ -19,7 +20,7 @@ const historyQuery = z.strictObject({
   before: z.string().regex(/^\d{1,19}$/, 'must be a numeric id').optional(),
 });
 
-export function entryRoutes(entry: RoomEntryService, audience: AudienceStore, limit: RequestHandler = (_req, _res, next) => next()): Router {
+export function entryRoutes(entry: RoomEntryService, audience: AudienceStore, limit: RequestHandler = noLimit): Router {
   const r = Router();
   r.post('/rooms/:id/enter', limit, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');

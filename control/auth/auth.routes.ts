@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { UnauthorizedError } from '../../core/errors.js';
-import type { LoginThrottle } from '../http/rate-limits.js';
+import { noLimit, type LoginThrottle } from '../http/rate-limits.js';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
 import { requireUser } from '../http/auth.middleware.js';
@@ -15,7 +15,7 @@ export interface AuthRouteLimits {
 
 const unlimited: AuthRouteLimits = {
   login: { admit: async () => {}, failed: async () => {}, succeeded: async () => {} },
-  register: (_req, _res, next) => next(),
+  register: noLimit,
 };
 
 export function authRoutes(auth: AuthService, limits: AuthRouteLimits = unlimited): Router {

@@ -53,6 +53,8 @@ export class ChatConn implements RoomSocket {
   lastSeen = Date.now();
   /** When this socket last asked for a `resume` frame (0: never); ChatService spaces them. */
   lastResumeAt = 0;
+  /** An anonymous socket's place in ChatService's count per room and address, until it closes. */
+  addressKey: string | undefined;
   readonly openedAt = Date.now();
   readonly socketKey = randomBytes(8).toString('hex');
   private isClosed = false;

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { noLimit } from '../http/rate-limits.js';
 import { z } from 'zod';
 import { parseDuration } from '../../core/config/duration.js';
 import type { PubSub } from '../../core/pubsub/pubsub.port.js';
@@ -55,8 +56,6 @@ const logQuery = z.strictObject({ room_id: roomId.optional(), limit: z.coerce.nu
  * Operators: GET /admin/chat/reports?status=, POST /admin/chat/reports/{id}/close,
  *   GET /admin/chat/moderation-log?room_id=, GET /admin/rooms/{id}/messages
  */
-const pass: RequestHandler = (_req, _res, next) => next();
-
 export function chatRoutes(deps: {
   moderation: RoomModerationService; store: RoomModerationStore; messages: MessageStore; pubsub: PubSub;
   /** ONAIR_RATE_REPORTS per user (EdgeRateLimits.reports). */
@@ -133,7 +132,7 @@ export function chatRoutes(deps: {
     await moderation.deleteMessage(req.user!, id, mid);
     res.status(204).end();
   }));
-  r.post('/rooms/:id/reports', requireUser, deps.reportLimit ?? pass, asyncRoute(async (req, res) => {
+  r.post('/rooms/:id/reports', requireUser, deps.reportLimit ?? noLimit, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomOnly, req.params, 'params');
     const b = parseInput(reportBody, req.body, 'body');
     res.status(201).json(await moderation.report(req.user!, id, { messageId: b.message_id, reason: b.reason }));

@@ -82,9 +82,8 @@ export class ChatService implements ChatConnHost {
   readonly fanout: RoomFanout;
   readonly announcer: Announcer;
   private readonly conns = new Set<ChatConn>();
-  /** Open anonymous sockets per "room\naddress", and each such socket's key (config.anonymousPerAddress). */
+  /** Open anonymous sockets per "room\naddress" (config.anonymousPerAddress); each socket keeps its key (ChatConn.addressKey). */
   private readonly anonymousByAddress = new Map<string, number>();
-  private readonly anonymousKeys = new Map<ChatConn, string>();
   private readonly rate: RateCounter | null;
   private readonly filter: WordFilter;
   private readonly nodeKey = Math.random().toString(36).slice(2, 8);
@@ -179,7 +178,7 @@ export class ChatService implements ChatConnHost {
         return conn;
       }
       this.anonymousByAddress.set(key, held + 1);
-      this.anonymousKeys.set(conn, key);
+      conn.addressKey = key;
     }
     conn.startResume();
     void (async () => {
@@ -326,9 +325,9 @@ export class ChatService implements ChatConnHost {
 
   closed(conn: ChatConn): void {
     this.conns.delete(conn);
-    const addressKey = this.anonymousKeys.get(conn);
+    const { addressKey } = conn;
     if (addressKey !== undefined) {
-      this.anonymousKeys.delete(conn);
+      conn.addressKey = undefined;
       const held = (this.anonymousByAddress.get(addressKey) ?? 1) - 1;
       if (held > 0) this.anonymousByAddress.set(addressKey, held);
       else this.anonymousByAddress.delete(addressKey);

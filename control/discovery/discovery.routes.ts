@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { noLimit } from '../http/rate-limits.js';
 import type { LikeBudget } from './like-budget.js';
 import { z } from 'zod';
 import type { OnairConfig } from '../../core/config/schema.js';
@@ -25,8 +26,6 @@ const pinBody = z.strictObject({ position: z.number().int().min(0).max(1000).def
  * POST   /admin/rooms/{id}/pin {position}, DELETE /admin/rooms/{id}/pin   operators
  * Mounted before the rooms router: /rooms/recommended must not reach /rooms/{id}.
  */
-const pass: RequestHandler = (_req, _res, next) => next();
-
 export function discoveryRoutes(deps: {
   recommend: RecommendService; social: SocialService; config: OnairConfig;
   rooms: { findById(id: string): Promise<{ id: string } | null> };
@@ -51,7 +50,7 @@ export function discoveryRoutes(deps: {
     const c = await social.like(id, count);
     res.json({ room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares });
   }));
-  r.post('/rooms/:id/share', requireUser, deps.shareLimit ?? pass, asyncRoute(async (req, res) => {
+  r.post('/rooms/:id/share', requireUser, deps.shareLimit ?? noLimit, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const c = await social.share(id);
     res.json({

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Rate } from '../../core/config/rate.js';
@@ -45,6 +45,9 @@ export interface LoginThrottle {
   succeeded(username: string): Promise<void>;
 }
 
+/** A limit that lets every request through: rate limits off, or a route built without its limit (tests). */
+export const noLimit: RequestHandler = (_req, _res, next) => next();
+
 type LimitName = 'login_address' | 'login_locked' | 'register' | 'play_token' | 'clips' | 'reports' | 'shares' | 'receiver_refusals';
 
 /** The failures of a username are remembered this long after the last one (consecutive = since the last success). */
@@ -78,27 +81,22 @@ export function createEdgeRateLimits(deps: {
     throw new RateLimitedError(message, retryAfterMs, { code });
   };
 
-  const perAddress = (limit: LimitName, rate: Rate | null, code: string, what: string): RequestHandler => {
+  /** Middleware counting each request under keyOf(req); past the rate, 429 with `message`. */
+  const limiter = (limit: LimitName, rate: Rate | null, code: string, message: string, keyOf: (req: Request) => string): RequestHandler => {
     const c = counter(limit, rate);
-    if (!c) return (_req, _res, next) => next();
+    if (!c) return noLimit;
     return (req, _res, next) => {
-      c.consume(addressKey(req.ip)).then((d) => {
-        if (!d.allowed) refuse(limit, code, `too many ${what} from this address; retry later`, d.retryAfterMs);
+      c.consume(keyOf(req)).then((d) => {
+        if (!d.allowed) refuse(limit, code, message, d.retryAfterMs);
         next();
       }).catch(next);
     };
   };
-
-  const perUser = (limit: LimitName, rate: Rate | null, code: string, what: string): RequestHandler => {
-    const c = counter(limit, rate);
-    if (!c) return (_req, _res, next) => next();
-    return (req, _res, next) => {
-      c.consume(req.user ? `u:${req.user.id}` : addressKey(req.ip)).then((d) => {
-        if (!d.allowed) refuse(limit, code, `too many ${what}; retry later`, d.retryAfterMs);
-        next();
-      }).catch(next);
-    };
-  };
+  const perAddress = (limit: LimitName, rate: Rate | null, code: string, what: string) =>
+    limiter(limit, rate, code, `too many ${what} from this address; retry later`, (req) => addressKey(req.ip));
+  /** Per user (routes behind requireUser); an anonymous caller by address. */
+  const perUser = (limit: LimitName, rate: Rate | null, code: string, what: string) =>
+    limiter(limit, rate, code, `too many ${what}; retry later`, (req) => (req.user ? `u:${req.user.id}` : addressKey(req.ip)));
 
   return {
     login: loginThrottle(config, counter('login_address', config.login), config.enabled ? limits : null, refuse),

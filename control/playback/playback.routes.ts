@@ -1,11 +1,12 @@
 import { Router, type RequestHandler } from 'express';
+import { noLimit } from '../http/rate-limits.js';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
 import { roomParams } from '../rooms/room.schema.js';
 import { playGrant, type PlaybackService } from './playback.service.js';
 
 /** `limit`: the per-address rate limit of token issue (control/http/rate-limits.ts). */
-export function playbackRoutes(playback: PlaybackService, limit: RequestHandler = (_req, _res, next) => next()): Router {
+export function playbackRoutes(playback: PlaybackService, limit: RequestHandler = noLimit): Router {
   const r = Router();
   // Anonymous callers get an anonymous token; a bearer token binds it to the viewer.
   r.get('/rooms/:id/play-token', limit, asyncRoute(async (req, res) => {

@@ -1,4 +1,5 @@
 import { Router, type RequestHandler } from 'express';
+import { noLimit } from '../http/rate-limits.js';
 import { z } from 'zod';
 import { NotFoundError } from '../../core/errors.js';
 import type { ObjectStore } from '../../core/object-store/object-store.port.js';
@@ -53,7 +54,7 @@ export function replaysRoutes(deps: {
     res.status(204).end();
   }));
 
-  r.post('/replays/:id/clips', requireUser, deps.clipLimit ?? ((_req, _res, next) => next()), asyncRoute(async (req, res) => {
+  r.post('/replays/:id/clips', requireUser, deps.clipLimit ?? noLimit, asyncRoute(async (req, res) => {
     const { id } = parseInput(idParam, req.params, 'params');
     const body = parseInput(clipBody, req.body, 'body');
     res.status(201).set('Cache-Control', 'no-store').json(await service.clip(id, body.start, body.duration));

@@ -45,13 +45,19 @@ export class PlayersPerAddress {
 
   /** True when `clientIp` already holds `cap` players of the stream. */
   full(streamName: string, clientIp: string): boolean {
-    if (this.cap <= 0 || LOOPBACK.matches(clientIp)) return false;
-    return (this.counts.get(`${streamName}\n${addressKey(clientIp)}`) ?? 0) >= this.cap;
+    const key = this.keyOf(streamName, clientIp);
+    return key !== undefined && (this.counts.get(key) ?? 0) >= this.cap;
+  }
+
+  /** Where a player of `streamName` from `clientIp` is counted; undefined when it is not (no cap, loopback). */
+  private keyOf(streamName: string, clientIp: string): string | undefined {
+    if (this.cap <= 0 || LOOPBACK.matches(clientIp)) return undefined;
+    return `${streamName}\n${addressKey(clientIp)}`;
   }
 
   private add(streamName: string, clientIp: string, delta: 1 | -1): void {
-    if (this.cap <= 0 || LOOPBACK.matches(clientIp)) return;
-    const key = `${streamName}\n${addressKey(clientIp)}`;
+    const key = this.keyOf(streamName, clientIp);
+    if (key === undefined) return;
     const n = (this.counts.get(key) ?? 0) + delta;
     if (n > 0) this.counts.set(key, n);
     else this.counts.delete(key);
