@@ -25,6 +25,7 @@ import type { LikeBudget } from '../discovery/like-budget.js';
 import { WsGateway } from '../ws/ws-gateway.js';
 import { authenticateChat, isChatPath } from './chat-auth.js';
 import { chatRoutes } from './chat.routes.js';
+import { ChatConnectBudget } from './chat-connect-budget.js';
 import { ConventionsSource } from './conventions.js';
 import { ChatService } from './chat.service.js';
 import { MessageStore } from './message.store.js';
@@ -126,17 +127,22 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     anonymousAllowed: (roomId: string) => theEntry.anonymousAllowed(roomId),
   };
   const sources = new SourceAddress(config.http.trustedProxies);
+  const connects = new ChatConnectBudget(deps.rateLimits, config.rateLimit);
   const gateway = new WsGateway({
     log,
     routes: [{
       matches: (url) => isChatPath(url.pathname),
       accept: async (req, url) => {
         const target = await authenticateChat(authDeps, req, url);
-        if (target.principal.user !== null) return (ws) => void chat.open(ws, target);
+        if (target.principal.user !== null) {
+          await connects.take(target.roomId, `u:${target.principal.user.id}`);
+          return (ws) => void chat.open(ws, target);
+        }
         const address = clientAddress(req, sources);
         if (config.chat.anonymousPerAddress > 0 && chat.anonymousSocketsFrom(target.roomId, address) >= config.chat.anonymousPerAddress) {
           throw new RateLimitedError(`at most ${config.chat.anonymousPerAddress} anonymous chat connections per address in a room: log in, or close another`, 1000, { code: 'too_many_connections' });
         }
+        await connects.take(target.roomId, `a:${address}`);
         return (ws) => void chat.open(ws, { ...target, address });
       },
     }],

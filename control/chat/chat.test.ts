@@ -187,6 +187,42 @@ for (const set of testAdapterSets()) {
       }
     });
 
+    it('limits the chat sockets one viewer opens in a room, over the nodes sharing Redis (ONAIR_RATE_CHAT_CONNECTS): a reconnect loop no longer replays the history on each connect', async () => {
+      const own = await makeChatKit(set, { rateLimit: { chatConnects: '4/1m' } }, 2);
+      try {
+        const [a, b] = own.nodes;
+        const { roomId, sessionId } = await own.liveRoom();
+        const viewer = await own.user();
+        const open = async (node: typeof a, token: string, path = `/ws/live/${sessionId}`) => {
+          const c = await ChatClient.connect(`${node!.ws}${path}?token=${token}&after=0-0`);
+          await c.next((m) => m.type === 'resumed', 'the catch-up');
+          c.close();
+        };
+        // The embedded adapters count in each process; two nodes share the count through Redis.
+        const shared = set.name !== 'embedded';
+        for (const node of shared ? [a, b, a, b] : [a, a, a, a]) await open(node, viewer.token);
+        let e = await refused(`${a!.ws}/ws/live/${sessionId}?token=${viewer.token}&after=0-0`);
+        assert.equal(e.status, 429);
+        assert.equal(e.body.error.code, 'too_many_connects');
+        if (shared) {
+          e = await refused(`${b!.ws}/ws/live/${sessionId}?token=${viewer.token}&after=0-0`);
+          assert.equal(e.status, 429, 'the count is shared by the nodes');
+        }
+        // Another viewer, and the same viewer in another room, are not affected.
+        await open(b, (await own.user()).token);
+        const other = await own.liveRoom();
+        await open(a, viewer.token, `/ws/live/${other.sessionId}`);
+        // Anonymous tickets count by client address.
+        const ticket = (await a!.http.post(`/api/v1/rooms/${roomId}/enter`).expect(200)).body;
+        for (let i = 0; i < 4; i++) await open(a, ticket.token, '/ws');
+        e = await refused(`${a!.ws}/ws?token=${ticket.token}`);
+        assert.equal(e.status, 429);
+        assert.equal(e.body.error.code, 'too_many_connects');
+      } finally {
+        await own.close();
+      }
+    });
+
     it('lets the anchor turn anonymous readers off for their room', async () => {
       const [a] = kit.nodes;
       const { roomId, anchor } = await kit.liveRoom();

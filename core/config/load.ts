@@ -27,6 +27,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_RATE_LIKES: 'rateLimit.likes',
   ONAIR_RATE_REPORTS: 'rateLimit.reports',
   ONAIR_RATE_SHARES: 'rateLimit.shares',
+  ONAIR_RATE_CHAT_CONNECTS: 'rateLimit.chatConnects',
   ONAIR_RATE_RECEIVER_REFUSALS: 'rateLimit.receiverRefusals',
   ONAIR_PASSWORD_MIN_LENGTH: 'auth.passwordMinLength',
   ONAIR_REDIS_TIMEOUT: 'redis.commandTimeout',

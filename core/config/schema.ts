@@ -95,6 +95,8 @@ export const configSchema = z.object({
     reports: rate('30/1h'),
     /** Shares per user (each counts on the show's share total). */
     shares: rate('60/1h'),
+    /** Chat sockets one user (or anonymous client address) may open in one room: each replays the room's kept history. */
+    chatConnects: rate('30/1m'),
     /** Refused callback/hook requests (bad signature or secret, malformed) per source address; then 429 until the window ends. */
     receiverRefusals: rate('60/1m'),
   }),
