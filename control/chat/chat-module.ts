@@ -10,7 +10,7 @@ import type { PubSub } from '../../core/pubsub/pubsub.port.js';
 import type { RateLimits } from '../../core/rate-limit/rate-limit.port.js';
 import { ForbiddenError, RateLimitedError } from '../../core/errors.js';
 import { SourceAddress } from '../../core/callbacks/source-address.js';
-import { clientAddress } from '../http/client-address.js';
+import { clientAddress } from '../../core/http/client-address.js';
 import { playTokenKey } from '../../core/tokens/play-token.js';
 import { AudienceStore } from '../audience/audience.store.js';
 import { entryRoutes } from '../audience/entry.routes.js';

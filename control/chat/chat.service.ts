@@ -57,7 +57,7 @@ export interface OpenChat {
   principal: ChatPrincipal;
   /** Resume: the last history id the client saw (it gets what it missed); the latest few when absent. */
   after?: string;
-  /** The client's address key (client-address.ts): anonymous sockets are capped per address and room. */
+  /** The client's address key (core/http/client-address.ts): anonymous sockets are capped per address and room. */
   address?: string;
 }
 

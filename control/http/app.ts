@@ -6,7 +6,7 @@ import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.
 import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 import { verifyJsonBody } from '../../core/http/json-depth.js';
-import { trustProxyFn } from './client-address.js';
+import { trustProxyFn } from './trust-proxy.js';
 import { handleMetricsOnMainPort, type MetricsAccess } from '../../core/http/metrics-endpoint.js';
 import { apiSecurityHeaders } from '../../core/http/security-headers.js';
 

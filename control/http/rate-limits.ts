@@ -7,7 +7,7 @@ import { RateLimitedError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { RateCounter, RateLimits } from '../../core/rate-limit/rate-limit.port.js';
 import { SourceAddress } from '../../core/callbacks/source-address.js';
-import { addressKey, clientAddress } from './client-address.js';
+import { addressKey, clientAddress } from '../../core/http/client-address.js';
 
 /**
  * What the HTTP edge rate-limits, and by which key (README "Rate limits"). The counters live in

@@ -10,6 +10,3 @@ export function trustProxyFn(trustedProxies: readonly string[]): (address: strin
   const matcher = new AddressMatcher(trustedProxies);
   return (address) => matcher.matches(address);
 }
-
-// The client's address and the key it is counted under are core's: media caps players per address too.
-export { addressKey, clientAddress } from '../../core/http/client-address.js';
