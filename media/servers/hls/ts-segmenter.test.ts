@@ -9,7 +9,7 @@ import { missingTool } from '../../../core/testing/tools.js';
 import { createMediaPacket } from '../../stream/packet.js';
 import type { MediaPacket } from '../../stream/media-packet.js';
 import { readFlvPackets } from '../../../tests/e2e/media-fixtures.js';
-import { TsSegmenter } from './ts-segmenter.js';
+import { MAX_SEGMENT_BYTES, TsSegmenter } from './ts-segmenter.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
 
@@ -119,5 +119,39 @@ describe('TsSegmenter (in-process HLS)', { skip }, () => {
     const p = probe(join(out, 'seg-0.ts'));
     assert.deepEqual(p.streams.map((s) => s.codec_name), ['aac']);
     assert.equal(playAll(join(out, 'index.m3u8')), '');
+  });
+
+  it('does not hold a segment in memory without end when the keyframes stop: drops it past the cap, resumes at the next keyframe', async () => {
+    // A publisher (broken encoder, or on purpose) sends one keyframe and then only P-frames: a
+    // segment is cut at a keyframe, so before the cap it grew in memory for as long as that lasted.
+    const header = avc.find((p) => p.type === 9 && p.isSequenceHeader)!;
+    const key = avc.find((p) => p.type === 9 && p.isKeyframe && !p.isSequenceHeader)!;
+    const pFrame = (ts: number) => {
+      const nal = Buffer.alloc(1024 * 1024, 0x5a);
+      nal[0] = 0x41; // non-IDR slice
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(nal.length);
+      return createMediaPacket(9, ts, Buffer.concat([Buffer.from([0x27, 0x01, 0, 0, 0]), len, nal]));
+    };
+    const out = join(dir, 'nokey');
+    mkdirSync(out);
+    const segmenter = new TsSegmenter({ id: 'nokey', dir: out, segmentMs: 2000, listSize: 5, log: silentLogger(), maxPendingWrites: 100 });
+    segmenter.onPacket(header);
+    segmenter.onPacket(createMediaPacket(9, 0, key.body));
+    let peak = 0;
+    for (let i = 1; i <= 100; i++) {
+      segmenter.onPacket(pFrame(i * 33));
+      peak = Math.max(peak, segmenter.bufferedBytes);
+    }
+    assert.ok(peak <= MAX_SEGMENT_BYTES, `100 MB without a keyframe held ${peak} bytes in one segment`);
+    // The encoder sends keyframes again: HLS goes on, after a discontinuity.
+    for (let i = 0; i < 3; i++) {
+      segmenter.onPacket(createMediaPacket(9, 4000 + i * 2500, key.body));
+      segmenter.onPacket(pFrame(4000 + i * 2500 + 33));
+    }
+    await segmenter.close();
+    const entries = playlistEntries(readFileSync(join(out, 'index.m3u8'), 'utf8'));
+    assert.ok(entries.length >= 2, 'segments again once keyframes come back');
+    assert.equal(entries[0]!.discontinuity, true);
   });
 });

@@ -25,6 +25,12 @@ export interface TsSegmenterOptions {
 const TIMELINE_JUMP_MS = 10_000;
 /** First capacity of a segment buffer (about 2 s of a 2 Mb/s stream); it grows and is reused. */
 const SEGMENT_BUFFER_BYTES = 768 * 1024;
+/**
+ * A segment is cut only at a keyframe, so one held this large has gone without one for far longer
+ * than any encoder's keyframe interval (25 MiB is 4 s at 50 Mb/s): it is dropped, and HLS resumes at
+ * the next keyframe, rather than growing in memory for as long as the publisher sends none.
+ */
+export const MAX_SEGMENT_BYTES = 32 * 1024 * 1024;
 
 /**
  * In-process HLS for one live stream (the default segmenter, ONAIR_HLS_SEGMENTER=inprocess): a
@@ -57,11 +63,17 @@ export class TsSegmenter implements StreamReader {
   private io: Promise<void> = Promise.resolve();
   private closed = false;
   private warned = false;
+  private warnedOversized = false;
   private latestPlaylist: string | undefined;
 
   constructor(private readonly o: TsSegmenterOptions) {
     this.id = o.id;
     this.playlist = new LivePlaylist(o.listSize, o.segmentMs / 1000);
+  }
+
+  /** Bytes of the segment being built (held in memory until its cut). */
+  get bufferedBytes(): number {
+    return this.current?.length ?? 0;
   }
 
   /** The playlist as last written to disk (undefined before the first segment). */
@@ -116,6 +128,7 @@ export class TsSegmenter implements StreamReader {
       }
     }
     if (!this.current) return; // waiting for the first keyframe
+    if (this.current.length + p.body.length > MAX_SEGMENT_BYTES) return this.dropOversized();
     this.muxer.writeVideo(this.current, p.body, ts, p.isKeyframe);
     this.lastMs = ts;
   }
@@ -138,7 +151,19 @@ export class TsSegmenter implements StreamReader {
       this.lastMs = ts;
     }
     if (!this.current) return; // video stream: audio before the first keyframe is dropped
+    if (this.current.length + p.body.length > MAX_SEGMENT_BYTES) return this.dropOversized(); // video stopped, audio goes on
     this.muxer.writeAudio(this.current, p.body, ts);
+  }
+
+  /** No keyframe for MAX_SEGMENT_BYTES: the segment is dropped (its buffer too) and HLS resumes at the next keyframe. */
+  private dropOversized(): void {
+    this.current = undefined; // not pooled: a buffer this large is not kept for the stream's life
+    this.segmentsDropped++;
+    this.nextDiscontinuity = true;
+    if (!this.warnedOversized) {
+      this.warnedOversized = true;
+      this.o.log.warn({ maxBytes: MAX_SEGMENT_BYTES }, 'HLS segment dropped: no keyframe for too long; HLS resumes at the next keyframe');
+    }
   }
 
   /** A jump in the timeline (publisher-side reset, wrap) ends the segment at the next cut with a discontinuity. */
