@@ -52,6 +52,16 @@ export interface RtmpConnEvents {
 /** How long a client that ended its publish or play may keep the connection before we close it. */
 const CLIENT_CLOSE_GRACE_MS = 5000;
 
+/**
+ * Bytes this connection may have waiting to be sent before it stops reading from its peer until
+ * they drain. Every command and ping is answered, so a client that sends them and never reads made
+ * the engine queue an answer per request without end (a non-reading RTMP player's ping flood grew
+ * the server by 330 MB in 8 s; a client before publishing, 230 MB); with the socket paused the
+ * kernel's buffers fill and the client's writes stall instead. A player's media batch (its viewer
+ * session writes one at a time) pauses it too, harmlessly: it only sends acks and pings.
+ */
+export const MAX_UNREAD_REPLY_BYTES = 64 * 1024;
+
 /** Public stream names end up in URLs and file paths (HLS, recordings): a strict set, never '.' or '..'. */
 const STREAM_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$/;
 
@@ -83,6 +93,8 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   /** The player sent deleteStream: its viewer ended, the client closes the socket. */
   private stopped = false;
   private closeTimer: NodeJS.Timeout | undefined;
+  /** Reading is paused until what we wrote drains (MAX_UNREAD_REPLY_BYTES). */
+  private repliesBacklogged = false;
   readonly clientIp: string;
 
   constructor(private readonly socket: Socket, private readonly deps: RtmpConnDeps) {
@@ -116,6 +128,11 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
     return (this.connLog ??= this.deps.log.child({ conn: `${this.clientIp}:${this.socket.remotePort}` }));
   }
 
+  /** Reads again unless a publish decision or a backlog of our writes holds the socket. */
+  private resumeReading(): void {
+    if (!this.closed && !this.repliesBacklogged && !this.reader.isPaused) this.socket.resume();
+  }
+
   /** The admission limits need this slot for a newer connection. */
   displace(): void {
     this.log.debug('displaced by a newer connection at the connection cap'); // counted; floods must not flood the log
@@ -136,6 +153,14 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         this.reader.push(data);
       }
       this.maybeAck();
+      if (this.socket.writableLength > MAX_UNREAD_REPLY_BYTES && !this.repliesBacklogged) {
+        this.repliesBacklogged = true;
+        this.socket.pause();
+        this.socket.once('drain', () => {
+          this.repliesBacklogged = false;
+          this.resumeReading();
+        });
+      }
     } catch (err) {
       this.fail(err);
     }
@@ -164,6 +189,7 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
   }
 
   private onMessage(msg: RtmpMessage): void {
+    if (this.closed) return; // the rest of a read that ended the connection
     switch (msg.typeId) {
       case MsgType.Audio:
       case MsgType.Video:
@@ -299,8 +325,8 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
         this.log.info({ stream: stream.name, publisher: stream.publisherId }, 'publish started');
         this.send(M.userControlMsg(UserControlEvent.StreamBegin, streamId));
         this.send(M.onStatusMsg(streamId, 'status', 'NetStream.Publish.Start', `${stream.name} is now published.`));
-        this.socket.resume();
         this.reader.resume();
+        this.resumeReading();
         this.maybeAck();
       })
       .catch((err) => this.fail(err));
