@@ -250,7 +250,11 @@ export class RtmpConn extends TypedEmitter<RtmpConnEvents> {
       case 'FCUnpublish':
         // FMS answers FCUnpublish; the publish ends here, the connection stays for deleteStream.
         if (cmd.transactionId) this.sendBytes(resultBytes(this.writer.chunkSize, cmd.transactionId, undefined));
+        if (!this.publishing) return;
         this.endPublish();
+        // Nothing more can happen on this connection (a second publish is refused): without this
+        // a client pinging now and then held a slot the admission can never displace, for ever.
+        this.closeTimer ??= setTimeout(() => this.close('closed'), CLIENT_CLOSE_GRACE_MS);
         return;
       case 'deleteStream':
       case 'closeStream':

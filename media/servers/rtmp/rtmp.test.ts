@@ -295,6 +295,30 @@ describe('RTMP robustness', () => {
     c.close();
   });
 
+  it('closes a connection that ended its publish with FCUnpublish and then only pings: it holds no slot for ever', async () => {
+    // Before, publish + FCUnpublish + a ping now and then kept an active (never displaced) RTMP slot
+    // for as long as the client liked: one anchor's key repeated filled the server's connection cap.
+    const c = await RtmpClient.open('127.0.0.1', h.rtmpPort);
+    await c.connect('live');
+    c.publish('X');
+    await c.nextStatus();
+    c.sendMedia(9, 0, avcHeader);
+    c.sendMedia(9, 0, videoFrame(true));
+    c.send(commandMsg(0, 'FCUnpublish', 5, null, 'X'));
+    await waitForEvent(h, 'publish.ended', () => true, 1000);
+    const t0 = Date.now();
+    let closed = false;
+    c.socket.once('close', () => (closed = true));
+    const ping = { csid: 2, typeId: 4, streamId: 0, timestamp: 0, payload: Buffer.from([0, 6, 0, 0, 0, 1]) };
+    while (!closed && Date.now() - t0 < 9000) {
+      if (!c.socket.destroyed) c.send(ping);
+      await sleep(500);
+    }
+    c.close();
+    assert.ok(closed, 'still open 9 s after FCUnpublish');
+    assert.ok(Date.now() - t0 < 7000, `closed ${Date.now() - t0} ms after FCUnpublish (grace 5 s)`);
+  });
+
   it('answers a digest (Flash) handshake with valid S1 and S2 digests', async () => {
     const s = connect(h.rtmpPort, '127.0.0.1');
     const hello = buildClientHello(true, 1);
