@@ -1,9 +1,11 @@
+import { addressKey } from '../../../core/http/client-address.js';
 import { RefusalSpell, type RefusalNote } from '../../stream/refusal-spell.js';
 
 /**
  * Who may hold an RTMP connection. Before a connection publishes or plays, nothing proves it is
  * wanted, so the engine bounds what such connections can take:
- * - at most `maxPerIp` connections from one address (refused at accept: 'per_ip');
+ * - at most `maxPerIp` connections from one address (refused at accept: 'per_ip'); an IPv6 client
+ *   counts by its /64 (addressKey), as media's players per address do: a host has a whole /64;
  * - at most `max` connections in all; at the cap, a new connection displaces the oldest one that
  *   is still not publishing or playing ('displaced'), so an encoder that connects and publishes in
  *   a few hundred milliseconds gets in while others hold every slot idle; only when every slot
@@ -48,7 +50,7 @@ export class RtmpAdmission<C extends Admitted> {
 
   /** Before a connection is built: may this address connect now? Displaces the oldest pending one at the cap. */
   admit(clientIp: string): boolean {
-    if ((this.perIp.get(clientIp) ?? 0) >= this.limits.maxPerIp) {
+    if ((this.perIp.get(addressKey(clientIp)) ?? 0) >= this.limits.maxPerIp) {
       this.refusals.per_ip++;
       return false;
     }
@@ -66,7 +68,8 @@ export class RtmpAdmission<C extends Admitted> {
 
   /** The admitted connection exists: it counts, as pending. */
   joined(conn: C): void {
-    this.perIp.set(conn.clientIp, (this.perIp.get(conn.clientIp) ?? 0) + 1);
+    const key = addressKey(conn.clientIp);
+    this.perIp.set(key, (this.perIp.get(key) ?? 0) + 1);
     this.pending.add(conn);
   }
 
@@ -91,9 +94,10 @@ export class RtmpAdmission<C extends Admitted> {
   }
 
   left(conn: C, wasPlayer: boolean): void {
-    const n = (this.perIp.get(conn.clientIp) ?? 1) - 1;
-    if (n > 0) this.perIp.set(conn.clientIp, n);
-    else this.perIp.delete(conn.clientIp);
+    const key = addressKey(conn.clientIp);
+    const n = (this.perIp.get(key) ?? 1) - 1;
+    if (n > 0) this.perIp.set(key, n);
+    else this.perIp.delete(key);
     if (!this.pending.delete(conn)) this.active = Math.max(0, this.active - 1);
     if (wasPlayer) this.players = Math.max(0, this.players - 1);
   }
