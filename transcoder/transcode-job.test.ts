@@ -187,3 +187,60 @@ describe('transcodeRecording: upload while remuxing', { skip: missingTool('ffmpe
     });
   }
 });
+
+/** The FLV with each AAC sequence header's AudioSpecificConfig replaced by garbage (sampling rate index 15). */
+function spoilAacConfig(flv: Buffer): Buffer {
+  const out = Buffer.from(flv);
+  for (let p = 13; p + 11 <= out.length;) {
+    const size = out.readUIntBE(p + 1, 3);
+    if (out[p] === 8 && out[p + 11] === 0xaf && out[p + 12] === 0 && size >= 4) out.fill(0xff, p + 13, p + 11 + size);
+    p += 11 + size + 4;
+  }
+  return out;
+}
+
+describe('transcodeRecording: a track ffmpeg cannot set up', { skip: missingTool('ffmpeg') || missingTool('ffprobe') }, () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'onair-transcode-tracks-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a publisher\'s garbage AAC configuration leaves the audio out of the replay instead of losing the whole replay', async () => {
+    // Before, remux or probe failed the same way on every attempt: dead-lettered, no replay, although the video was fine.
+    const good = join(dir, 'good.flv');
+    await makeTestMedia(good, { seconds: 3 });
+    const flv = join(dir, 'bad-aac.flv');
+    const { readFileSync } = await import('node:fs');
+    writeFileSync(flv, spoilAacConfig(readFileSync(good)));
+    const { store, close } = await factories[0]!.make();
+    const work = mkdtempSync(join(dir, 'work-'));
+    try {
+      const result = await transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/b/0000.mp4', posterKey: 'replays/b/0000.jpg', durationHintMs: 3000 }, { store, ffmpegTimeoutMs: 60_000 });
+      assert.equal(result.tracks, 'video');
+      assert.equal(result.probe.video?.codec, 'h264');
+      assert.ok(!result.probe.audio, 'no audio track');
+      assert.ok(Math.abs(result.probe.durationMs - 3000) < 500, `${result.probe.durationMs} ms`);
+      assert.ok(result.poster, 'a poster from the video');
+      const local = join(work, 'replay.mp4');
+      assert.equal(result.video.md5, await md5File(local));
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      await close();
+    }
+  });
+
+  it('a recording whose every track is unusable still fails (and goes to the dead letters as before)', async () => {
+    const flv = join(dir, 'junk.flv');
+    writeFileSync(flv, Buffer.concat([Buffer.from('FLV\x01\x05\x00\x00\x00\x09\x00\x00\x00\x00', 'latin1'), Buffer.alloc(4096, 0xff)]));
+    const { store, close } = await factories[0]!.make();
+    const work = mkdtempSync(join(dir, 'work-'));
+    try {
+      await assert.rejects(transcodeRecording({ source: flv, workDir: work, videoKey: 'replays/j/0000.mp4', posterKey: 'replays/j/0000.jpg' }, { store, ffmpegTimeoutMs: 60_000 }));
+      assert.equal((await store.list('replays/j/')).items.length, 0, 'nothing stored');
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+      await close();
+    }
+  });
+});

@@ -2,7 +2,7 @@ import { createWriteStream } from 'node:fs';
 import { open, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { concatArgs, concatListFile, posterArgs, remuxArgs } from '../core/ffmpeg/args.js';
+import { concatArgs, concatListFile, posterArgs, remuxArgs, type RemuxTracks } from '../core/ffmpeg/args.js';
 import { probeMedia, type MediaProbe } from '../core/ffmpeg/probe.js';
 import { FfmpegError, runFfmpeg } from '../core/ffmpeg/process.js';
 import type { FfmpegProgress } from '../core/ffmpeg/progress.js';
@@ -50,6 +50,12 @@ export interface TranscodeResult {
    * `faststart-after-overrun` the classic way after the index outgrew its reservation.
    */
   remux: 'reserved' | 'faststart' | 'faststart-after-overrun';
+  /**
+   * The tracks the replay kept: `all`, or `video` / `audio` when ffmpeg could not set up the other
+   * one (an encoder's garbage AudioSpecificConfig or AVC configuration): that track is left out
+   * rather than the whole replay lost.
+   */
+  tracks: RemuxTracks;
 }
 
 /** A recording that can never become a replay (no video and no audio, unreadable): retrying will not help. */
@@ -60,7 +66,37 @@ export class UnusableRecordingError extends OnairError {
   }
 }
 
+/**
+ * A track ffmpeg cannot set up (garbage decoder configuration from the publisher) fails the remux
+ * ("Error initializing output stream") or the probe of its MP4, for every attempt alike: before,
+ * such a recording went to the dead letters and the show had no replay although its other track
+ * was fine. Then the replay is made of the other track alone (video first). Only for ffmpeg's own
+ * failures that blame a codec or a stream: an abort, a kill, a timeout, a crash or a missing binary is not the recording's fault.
+ */
+/** ffmpeg's complaint names a codec or an output stream ("Error initializing output stream 0:1"). */
+const BLAMES_A_STREAM = /\[[\w-]+ @ 0x[0-9a-f]+\]|Error initializing output stream/;
+/** ffprobe refusing an MP4 ffmpeg just wrote without complaint (it exits 1 and says nothing for a garbage AAC config). */
+const probeFailures = new WeakSet<object>();
+
 export async function transcodeRecording(input: TranscodeInput, tools: TranscodeTools): Promise<TranscodeResult> {
+  try {
+    return await transcodeTracks(input, tools, 'all');
+  } catch (err) {
+    const trackTrouble = err instanceof FfmpegError && err.code === 'ffmpeg_failed' && Boolean(err.exitCode)
+      && (BLAMES_A_STREAM.test(err.stderr) || probeFailures.has(err));
+    if (!trackTrouble || tools.signal?.aborted) throw err;
+    for (const tracks of ['video', 'audio'] as const) {
+      try {
+        return await transcodeTracks(input, tools, tracks);
+      } catch {
+        // the next one, or the first error
+      }
+    }
+    throw err;
+  }
+}
+
+async function transcodeTracks(input: TranscodeInput, tools: TranscodeTools, tracks: RemuxTracks): Promise<TranscodeResult> {
   const timed = async <T>(stage: 'remux' | 'probe' | 'poster' | 'upload', fn: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const value = await fn();
@@ -94,7 +130,7 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   const reserve = input.uploadDuringRemux ? moovReservation(input.durationHintMs, (await stat(input.source)).size) : 0;
   if (reserve > 0) {
     const remux = timed('remux', async () => {
-      await runFfmpeg(remuxArgs(input.source, mp4, { reserveMoovBytes: reserve }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
+      await runFfmpeg(remuxArgs(input.source, mp4, { reserveMoovBytes: reserve, tracks }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
       // ffmpeg 5.1 exits 0 when the index outgrew its reservation, having written it over the
       // start of the media data: the layout is checked before the upload may complete.
       await assertReservedLayout(mp4, reserve);
@@ -112,7 +148,7 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
     }
   }
   if (!videoUpload) {
-    await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+    await timed('remux', () => runFfmpeg(remuxArgs(input.source, mp4, { tracks }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
     videoUpload = timed('upload', () => uploadVerified(tools.store, input.videoKey, mp4));
     videoUpload.catch(() => undefined);
   }
@@ -131,7 +167,10 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
   uploads.catch(() => undefined);
   let probe: MediaProbe;
   try {
-    probe = await probeRun;
+    probe = await probeRun.catch((err: unknown) => {
+      if (err instanceof FfmpegError) probeFailures.add(err);
+      throw err;
+    });
     if (!probe.video && !probe.audio) throw new UnusableRecordingError('the recording has neither video nor audio');
   } catch (err) {
     await uploads.then(async () => {
@@ -145,7 +184,7 @@ export async function transcodeRecording(input: TranscodeInput, tools: Transcode
     await tools.store.delete(input.posterKey);
     poster = null;
   }
-  return { probe, video, poster, remux: mode };
+  return { probe, video, poster, remux: mode, tracks };
 }
 
 export interface JoinInput {

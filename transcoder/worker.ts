@@ -152,7 +152,7 @@ export class TranscoderWorker {
       this.o.metrics?.mediaSeconds.inc(probe.durationMs / 1000);
       log.info({
         replay: replay.id, key: video.key, durationMs: probe.durationMs, size: video.size, poster: poster?.key ?? null,
-        video: probe.video?.codec, audio: probe.audio?.codec, remux: result.remux, tookMs: Date.now() - t0,
+        video: probe.video?.codec, audio: probe.audio?.codec, remux: result.remux, tracks: result.tracks, tookMs: Date.now() - t0,
         xRealtime: Math.round(probe.durationMs / Math.max(1, Date.now() - t0)),
       }, 'replay segment ready');
       await this.announce(rec, replay.id, segment);

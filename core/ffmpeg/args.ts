@@ -22,14 +22,18 @@ const common = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', '
  * streams (onMetaData) are dropped. `-fflags +genpts` gives packets without a pts one, which
  * recordings that begin mid-GOP sometimes have.
  */
-export function remuxArgs(input: string, output: string, options: { reserveMoovBytes?: number } = {}): string[] {
-  const { reserveMoovBytes } = options;
+/** Which tracks of a recording a remux keeps: both (the first of each), or one when the other cannot be set up. */
+export type RemuxTracks = 'all' | 'video' | 'audio';
+
+export function remuxArgs(input: string, output: string, options: { reserveMoovBytes?: number; tracks?: RemuxTracks } = {}): string[] {
+  const { reserveMoovBytes, tracks = 'all' } = options;
   if (reserveMoovBytes !== undefined && (!Number.isSafeInteger(reserveMoovBytes) || reserveMoovBytes < 1024)) {
     throw new TypeError(`not a moov reservation in bytes: ${reserveMoovBytes}`);
   }
   return [
     ...common, '-fflags', '+genpts', '-i', input,
-    '-map', '0:v:0?', '-map', '0:a:0?', '-c', 'copy', '-dn', '-sn',
+    ...(tracks === 'video' ? ['-map', '0:v:0', '-an'] : tracks === 'audio' ? ['-map', '0:a:0', '-vn'] : ['-map', '0:v:0?', '-map', '0:a:0?']),
+    '-c', 'copy', '-dn', '-sn',
     ...(reserveMoovBytes ? ['-moov_size', String(reserveMoovBytes)] : ['-movflags', '+faststart']), '-f', 'mp4', output,
   ];
 }
