@@ -43,6 +43,16 @@ export class PlayersPerAddress {
     return this.sources.of(req.socket.remoteAddress, req.headers['x-forwarded-for']);
   }
 
+  /** The cap (0: none). */
+  get limit(): number {
+    return this.cap;
+  }
+
+  /** The key `clientIp` is counted under for caps of its own (WHEP offers connecting), or undefined when not capped (no cap, loopback). */
+  addressOf(clientIp: string): string | undefined {
+    return this.cap <= 0 || LOOPBACK.matches(clientIp) ? undefined : addressKey(clientIp);
+  }
+
   /** True when `clientIp` already holds `cap` players of the stream. */
   full(streamName: string, clientIp: string): boolean {
     const key = this.keyOf(streamName, clientIp);

@@ -65,7 +65,7 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer | un
 }
 
 const ERROR_CODES: Record<number, string> = {
-  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large',
+  400: 'bad_request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large', 429: 'too_many_players',
   415: 'unsupported_media_type', 500: 'internal', 503: 'unavailable',
 };
 

@@ -5,6 +5,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
+import type { PlayersPerAddress } from '../../stream/players-per-address.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
@@ -18,6 +19,7 @@ const loadConn = lazyModule(() => import('./conn.js'));
 const WHEP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whep(?:\/([A-Za-z0-9_-]{1,64}))?$/;
 /** Peers answered but not yet connected, at most (each holds UDP sockets). */
 const MAX_CONNECTING = 256;
+const TOO_MANY_CONNECTING = 'too many WebRTC offers connecting from your address; wait for them to connect or end';
 
 export interface WhepDeps extends PlayAuthDeps {
   viewers: ViewerRegistry;
@@ -30,6 +32,8 @@ export interface WhepDeps extends PlayAuthDeps {
   silenceTimeoutMs?: number;
   /** config.media.webrtcWarm: load and warm up werift at the first publish (WhepServer.warm). */
   warmOnPublish?: boolean;
+  /** Players per client address: the client's address, and the cap of offers one address may have connecting. */
+  players?: PlayersPerAddress;
 }
 
 /**
@@ -42,6 +46,12 @@ export class WhepServer {
   private readonly conns = new Map<string, WhepConn>();
   private readonly opus: OpusFeeds | undefined;
   private connecting = 0;
+  /**
+   * Offers connecting per client address (PlayersPerAddress.addressOf), at most ONAIR_MEDIA_PLAYERS_PER_ADDRESS:
+   * before, one client with one play token posted 256 offers that never connect in ~4 s and every
+   * other WebRTC viewer got 503 for the 15 s connect timeout, again and again.
+   */
+  private readonly connectingBy = new Map<string, number>();
   private warming: Promise<void> | undefined;
   private warm_ = false;
 
@@ -129,7 +139,11 @@ export class WhepServer {
     for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
     const bearer = /^Bearer\s+(\S{1,2048})$/i.exec(req.headers.authorization ?? '')?.[1];
     if (bearer) query.token = bearer;
-    const clientIp = req.socket.remoteAddress ?? '';
+    const { players } = this.deps;
+    const clientIp = players ? players.clientOf(req) : req.socket.remoteAddress ?? '';
+    const address = players?.addressOf(clientIp);
+    const tooMany = () => address !== undefined && (this.connectingBy.get(address) ?? 0) >= players!.limit;
+    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' });
     const auth = await authorizePlay(this.deps, { protocol: 'webrtc', app, streamName, query, clientIp });
     if (res.destroyed) return;
     if (!auth.ok) {
@@ -157,15 +171,22 @@ export class WhepServer {
     }
     const { WhepConn } = await conns;
     if (res.destroyed) return;
+    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' });
     if (this.connecting >= MAX_CONNECTING) {
       reply(res, 503, 'too many WebRTC viewers connecting', { 'Retry-After': '2' });
       return;
     }
     this.connecting++;
+    if (address !== undefined) this.connectingBy.set(address, (this.connectingBy.get(address) ?? 0) + 1);
     let counted = true;
     const settle = () => {
-      if (counted) this.connecting--;
+      if (!counted) return;
       counted = false;
+      this.connecting--;
+      if (address === undefined) return;
+      const n = (this.connectingBy.get(address) ?? 1) - 1;
+      if (n > 0) this.connectingBy.set(address, n);
+      else this.connectingBy.delete(address);
     };
     const conn = new WhepConn(stream, clientIp, auth.viewerId, {
       viewers: this.deps.viewers,
