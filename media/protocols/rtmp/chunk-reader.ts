@@ -26,6 +26,14 @@ export const DEFAULT_CHUNK_READER_LIMITS: ChunkReaderLimits = {
   maxPendingBytes: 16 * 1024 * 1024,
 };
 
+/**
+ * Parts of a message kept as they came before the most recent ones are copied into one buffer. A
+ * part is a view of the read it came in (no copy) and costs ~100 bytes of bookkeeping, so a message
+ * in tiny chunks (Set Chunk Size 1: two wire bytes per payload byte) held one object per byte: 4 MiB
+ * of payload took ~370 MB. Real encoders' messages have a few parts and never get here.
+ */
+const MERGE_PARTS = 256;
+
 interface ChunkStreamState {
   typeId: number;
   streamId: number;
@@ -35,6 +43,8 @@ interface ChunkStreamState {
   tsField: number;
   extended: boolean;
   parts: Buffer[];
+  /** Parts at the end of `parts` not yet merged (MERGE_PARTS). */
+  loose: number;
   received: number;
 }
 
@@ -116,7 +126,7 @@ export class ChunkReader {
     if (!st) {
       if (fmt !== 0) throw new RtmpProtocolError(`chunk stream ${csid} starts with a type-${fmt} header`);
       if (this.streams.size >= this.limits.maxChunkStreams) throw new RtmpProtocolError('too many chunk streams');
-      st = { typeId: 0, streamId: 0, length: 0, timestamp: 0, tsField: 0, extended: false, parts: [], received: 0 };
+      st = { typeId: 0, streamId: 0, length: 0, timestamp: 0, tsField: 0, extended: false, parts: [], loose: 0, received: 0 };
       this.streams.set(csid, st);
     }
     const continuing = st.received > 0;
@@ -156,7 +166,10 @@ export class ChunkReader {
       st.typeId = typeId;
       st.streamId = streamId;
     }
-    if (want > 0) st.parts.push(buf.subarray(pos, pos + want));
+    if (want > 0 && st.parts.push(buf.subarray(pos, pos + want)) > 1 && ++st.loose >= MERGE_PARTS) {
+      st.parts.push(Buffer.concat(st.parts.splice(st.parts.length - st.loose)));
+      st.loose = 0;
+    }
     st.received += want;
     this.pendingBytes += want;
     if (this.pendingBytes > this.limits.maxPendingBytes) throw new RtmpProtocolError('too many unfinished message bytes');
@@ -165,6 +178,7 @@ export class ChunkReader {
     if (st.received >= st.length) {
       const payload = st.parts.length === 1 ? Buffer.from(st.parts[0]!) : Buffer.concat(st.parts, st.length);
       st.parts = [];
+      st.loose = 0;
       this.pendingBytes -= st.received;
       st.received = 0;
       const msg: RtmpMessage = { csid, typeId: st.typeId, streamId: st.streamId, timestamp: st.timestamp, payload };
@@ -186,6 +200,7 @@ export class ChunkReader {
       const st = this.streams.get(msg.payload.readUInt32BE(0));
       if (st) {
         st.parts = [];
+        st.loose = 0;
         this.pendingBytes -= st.received;
         st.received = 0;
       }
