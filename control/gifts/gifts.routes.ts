@@ -17,13 +17,16 @@ const giftJson = (g: Gift) => ({
 });
 
 const DAY_MS = 86_400_000;
+/** A real calendar day (2026-02-31 or 2026-13-45 is a 400, not a NaN in the SQL). */
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be YYYY-MM-DD')
+  .refine((d) => { const t = Date.parse(`${d}T00:00:00Z`); return Number.isFinite(t) && new Date(t).toISOString().startsWith(d); }, 'must be a real day (YYYY-MM-DD)');
 const incomeQuery = z.strictObject({
   group: z.enum(['session', 'day']).default('session'),
   limit: z.coerce.number().int().min(1).max(100).default(20),
   offset: z.coerce.number().int().min(0).max(100_000).default(0),
   /** group=day: YYYY-MM-DD (UTC), both inclusive; the last 30 days by default. */
-  from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-  to: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
+  from: day.optional(),
+  to: day.optional(),
 });
 const refundBody = z.strictObject({ reason: z.string().trim().min(3).max(255) });
 const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must be a numeric id') });

@@ -86,6 +86,17 @@ for (const set of testAdapterSets()) {
       assert.equal((await get(`/admin/anchors/${anchor.id}/income`, op.auth)).body.sessions.length, 2);
     });
 
+    it('income per day: a day that does not exist is a 400 that says so, not a 500', async () => {
+      for (const q of ['from=2026-13-45', 'to=2026-00-10', 'from=2026-02-31', 'from=2026-1-1']) {
+        const res = await get(`/me/income?group=day&${q}`, anchor.auth);
+        assert.equal(res.status, 400, `${q}: ${JSON.stringify(res.body)}`);
+        assert.equal(res.body.error.code, 'invalid_request');
+        assert.match(res.body.error.message, /YYYY-MM-DD/);
+      }
+      const days = (await get('/me/income?group=day&from=2020-02-29&to=2100-12-31', anchor.auth)).body.days;
+      assert.ok(days.length >= 1);
+    });
+
     it('fans, following and my rooms: paged by offset, the caller\'s own', async () => {
       const fans = (await get('/me/fans?limit=1', anchor.auth)).body;
       assert.deepEqual([fans.total, fans.fans.length, fans.next_offset], [2, 1, 1]);
