@@ -118,6 +118,37 @@ for (const set of testAdapterSets()) {
       assert.equal(await consistent(user.id), true);
     });
 
+    it('credits a payment the provider reports succeeded after it reported it failed (a declined try, or events out of order)', async () => {
+      const user = await kit.user('viewer');
+      const order = (await kit.http.post('/api/v1/wallet/recharges').set(user.auth).send({ coins: 40 }).expect(201)).body;
+      // The provider's payment.failed arrives first (a declined card; or delivered after the success, out of order).
+      const failed = JSON.stringify({
+        id: `evt_${randomBytes(6).toString('hex')}`, type: 'payment.failed', created: Math.floor(Date.now() / 1000), delivery: `dlv_${randomBytes(8).toString('hex')}`,
+        data: { ref: order.provider_ref, merchant_order_id: order.id, amount: order.amount, currency: order.currency },
+      });
+      const told = await fetch(`${base}/api/v1/payments/webhook/sandbox`, {
+        method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(SECRET, failed, Math.floor(Date.now() / 1000)) }, body: failed,
+      }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+      assert.equal(told.status, 200, JSON.stringify(told.body));
+      assert.equal(told.body.order.status, 'failed');
+      // The user tries again at the checkout and pays: the provider took the money, the user must get the coins.
+      const paid = (await kit.http.post(`/api/v1/payments/sandbox/${order.provider_ref}/pay`).expect(200)).body;
+      assert.equal(paid.webhook.response_status, 200, JSON.stringify(paid.webhook));
+      assert.equal(paid.webhook.response.outcome, 'paid_late');
+      assert.equal((await kit.http.get(`/api/v1/wallet/recharges/${order.id}`).set(user.auth).expect(200)).body.status, 'paid');
+      assert.equal(await balance(user.auth), 40);
+      // The provider's retry changes nothing; a failure told after the success neither.
+      const retried = (await kit.http.post(`/api/v1/payments/sandbox/${order.provider_ref}/redeliver`).expect(200)).body;
+      assert.equal(retried.webhook.response.outcome, 'duplicate');
+      const lateFailure = failed.replace(/"delivery":"[^"]+"/, `"delivery":"dlv_${randomBytes(8).toString('hex')}"`);
+      const after = await fetch(`${base}/api/v1/payments/webhook/sandbox`, {
+        method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signWebhook(SECRET, lateFailure, Math.floor(Date.now() / 1000)) }, body: lateFailure,
+      }).then(async (r) => ({ status: r.status, body: await r.json() as any }));
+      assert.equal(after.body.outcome, 'duplicate');
+      assert.equal(await balance(user.auth), 40);
+      assert.equal(await consistent(user.id), true);
+    });
+
     it('prunes payment_webhooks past the retention, and refuses a retention inside the signature window', async () => {
       const now = Date.now();
       const day = 86_400_000;

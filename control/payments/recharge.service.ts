@@ -8,8 +8,9 @@ import { credit, debit } from '../wallet/wallet-ledger.js';
 
 /**
  * created -> paid (webhook) -> refunding -> refunded (operator refund through the provider);
- * created -> failed (webhook); created -> expired (unpaid past ONAIR_PAYMENT_ORDER_TTL) -> paid
- * only if the provider still reports the payment succeeded (a late webhook: the money was taken).
+ * created -> failed (webhook) -> paid, and created -> expired (unpaid past ONAIR_PAYMENT_ORDER_TTL)
+ * -> paid, when the provider then reports the payment succeeded (a late or reordered webhook: the
+ * money was taken).
  */
 export type RechargeStatus = 'created' | 'paid' | 'failed' | 'expired' | 'refunding' | 'refunded';
 
@@ -30,7 +31,7 @@ export interface RechargeOrder {
 
 /**
  * What a webhook did: `paid` credited the coins now; `paid_late` credited them for an order that had
- * expired unpaid (the provider took the money after all, so the user gets the coins; logged);
+ * expired unpaid or been told failed (the provider took the money after all, so the user gets the coins; logged);
  * `duplicate` found the order already settled (a provider's retry); `failed` marked it failed.
  */
 export type WebhookOutcome = 'paid' | 'paid_late' | 'duplicate' | 'failed';
@@ -137,8 +138,9 @@ export class RechargeService {
           let changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status = 'created'", [now, order.id]);
           outcome = changed === 1 ? 'paid' : 'duplicate';
           if (changed === 0) {
-            // Expired unpaid, yet the provider took the money: the user paid, so the coins are theirs.
-            changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status = 'expired'", [now, order.id]);
+            // Expired unpaid, or told failed before (a declined attempt, or the events arrived out of
+            // order), yet the provider took the money: the user paid, so the coins are theirs.
+            changed = await tx.update("UPDATE recharge_orders SET status = 'paid', paid_at = ? WHERE id = ? AND status IN ('expired', 'failed')", [now, order.id]);
             if (changed === 1) outcome = 'paid_late';
           }
           if (changed === 1) await credit(tx, order.userId, order.coins, 'recharge', { rechargeId: order.id }, now);
@@ -160,7 +162,7 @@ export class RechargeService {
       this.log.warn({ provider: provider.name, eventId: event.eventId, orderId: order.id }, 'webhook delivery replayed: refused');
       throw new ConflictError('this webhook delivery was already received (a replay); nothing changed', { code: 'webhook_replayed' });
     }
-    if (result.outcome === 'paid_late') this.log.warn({ provider: provider.name, eventId: event.eventId, orderId: order.id }, 'payment succeeded for an expired recharge order: coins credited');
+    if (result.outcome === 'paid_late') this.log.warn({ provider: provider.name, eventId: event.eventId, orderId: order.id, was: order.status }, 'payment succeeded for an expired or failed recharge order: coins credited');
     else this.log.info({ provider: provider.name, eventId: event.eventId, orderId: order.id, outcome: result.outcome }, 'payment webhook handled');
     return { outcome: result.outcome, order: (await this.find(order.id))! };
   }
