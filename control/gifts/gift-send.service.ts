@@ -88,11 +88,19 @@ export class GiftSendService {
     const split = splitAmount(amount, this.deps.platformShareBps);
     const now = Date.now();
     await ensureWallets(db, [senderId, room.ownerId]);
-    let outcome: { kind: 'sent'; order: GiftOrder; balance: number } | { kind: 'existing'; order: GiftOrder } | { kind: 'insufficient' };
+    let outcome: { kind: 'sent'; order: GiftOrder; balance: number } | { kind: 'existing'; order: GiftOrder } | { kind: 'insufficient' } | { kind: 'ended' };
     try {
       outcome = await moneyTransaction(db, async (tx) => {
         const existing = await findByClientOrderId(tx, senderId, input.clientOrderId);
         if (existing) return { kind: 'existing' as const, order: existing };
+        // The show may have ended since it was read above (sends racing its close): read it again,
+        // under a shared lock on MariaDB, so that an end either waits for this send to commit (and
+        // the settlement, which runs after the end, counts it) or is seen here (refused, nothing
+        // charged). SQLite's transaction is the only writer.
+        const [current] = await tx.select<{ status: string }>(
+          `SELECT status FROM live_streams WHERE id = ?${tx.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : ''}`, [session.id],
+        );
+        if (current?.status !== 'live') return { kind: 'ended' as const };
         await lockWallets(tx, [senderId, room.ownerId]);
         // The debit is the first write: when it is refused, the transaction has written nothing.
         const debited = await debit(tx, senderId, amount, 'gift_sent', {}, now);
@@ -119,6 +127,7 @@ export class GiftSendService {
       throw new ConflictError(`not enough coins: this send costs ${amount}`, { code: 'insufficient_balance' });
     }
     if (outcome.kind === 'existing') return replay(outcome.order);
+    if (outcome.kind === 'ended') throw new ConflictError('the room is not live', { code: 'room_not_live' });
 
     const { order } = outcome;
     log.info({ orderId: order.id, senderId, roomId, giftId: gift.id, count: order.count, amount }, 'gift sent');
