@@ -12,9 +12,17 @@ import { toOrder, type GiftOrder, type OrderRow } from './gift-orders.js';
  * the sender gets the whole amount back (the platform's share included), both as `refund` ledger
  * rows, and the order becomes `refunded`, once. If the anchor has already spent the income the
  * refund is refused (409 refund_uncovered): no balance goes below zero; an operator can adjust first.
+ * The order leaves the show's ranking and, when the show was settled already, its settlement.
  */
 export class GiftRefundService {
-  constructor(private readonly deps: { db: Database; cache: Cache; log: Logger }) {}
+  constructor(private readonly deps: {
+    db: Database; cache: Cache; log: Logger;
+    /**
+     * Settles the order's show again (SettlementService.settle: a no-op while it is live): a refund
+     * after the show was settled takes the order out of the summary the anchor reads too.
+     */
+    resettle?: (sessionId: string) => Promise<unknown>;
+  }) {}
 
   async refund(operatorId: string, orderId: string, reason: string): Promise<GiftOrder> {
     if (!/^\d{1,19}$/.test(orderId)) throw new NotFoundError('no such gift order', { code: 'order_not_found' });
@@ -39,6 +47,10 @@ export class GiftRefundService {
     if (outcome.sessionId) {
       await this.deps.cache.zIncrBy(giftKeys.sessionRanking(outcome.sessionId), -outcome.amount, outcome.userId)
         .catch((err: unknown) => this.deps.log.warn({ err, orderId }, 'refund not taken off the cached ranking'));
+    }
+    if (outcome.sessionId && this.deps.resettle) {
+      await this.deps.resettle(outcome.sessionId)
+        .catch((err: unknown) => this.deps.log.error({ err, orderId, sessionId: outcome.sessionId }, "refund not taken out of the show's settlement"));
     }
     this.deps.log.info({ operatorId, orderId, amount: outcome.amount, reason }, 'gift order refunded');
     return outcome;

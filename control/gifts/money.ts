@@ -19,6 +19,7 @@ import { GiftReportsService } from './gift-reports.service.js';
 import { GiftSendService, type GiftSendDeps } from './gift-send.service.js';
 import { giftsRoutes } from './gifts.routes.js';
 import { GiftRefundService } from './gift-refund.service.js';
+import { SettlementService } from '../settlement/settlement.service.js';
 
 export interface Money {
   wallets: WalletService;
@@ -45,6 +46,8 @@ export function createMoney(deps: {
   config: OnairConfig; db: Database; cache: Cache; pubsub: PubSub; log: Logger; metrics?: Registry;
   rooms: GiftSendDeps['rooms']; sessions: GiftSendDeps['sessions']; userExists(id: string): Promise<boolean>;
   roomAccess?: GiftSendDeps['roomAccess'];
+  /** The settlement (control/settlement); one of its own when not given. */
+  settlement?: Pick<SettlementService, 'settle'>;
 }): Money {
   const { config, db, cache, pubsub, log } = deps;
   const providers = new Map<string, PaymentProvider>();
@@ -59,6 +62,8 @@ export function createMoney(deps: {
     providers.set(sandbox.name, sandbox);
   }
   const metrics = moneyMetrics(deps.metrics);
+  // A refund after a show was settled settles it again (settling is an upsert by session id).
+  const settlement = deps.settlement ?? new SettlementService(db, log.child({ mod: 'settlement' }));
   const wallets = new WalletService(db, deps.userExists, log.child({ mod: 'wallet' }));
   const recharges = new RechargeService(db, providers, { coinPrice: config.payments.coinPrice, currency: config.payments.currency }, log.child({ mod: 'payments' }));
   const catalog = new GiftCatalogStore(db);
@@ -72,7 +77,7 @@ export function createMoney(deps: {
   });
   return {
     wallets, recharges, sender, reports, sandbox, housekeeping,
-    routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports, refunds: new GiftRefundService({ db, cache, log: log.child({ mod: 'gifts' }) }) }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
+    routers: [walletRoutes(wallets, recharges), giftsRoutes({ catalog, sender, reports, refunds: new GiftRefundService({ db, cache, log: log.child({ mod: 'gifts' }), resettle: (sessionId) => settlement.settle(sessionId) }) }), ...(sandbox ? [sandboxRoutes(sandbox)] : [])],
     rawRouters: [paymentWebhookRoutes(recharges, config.http.bodyLimit, metrics)],
   };
 }
