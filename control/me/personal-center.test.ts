@@ -134,5 +134,24 @@ for (const set of testAdapterSets()) {
       assert.deepEqual((await get('/me/gift-orders', other.auth)).body.orders, []);
       assert.equal((await get(`/me/gift-orders?user_id=${viewer.id}`, other.auth)).status, 400);
     });
+
+    it('keeps at most 5 unpaid recharge orders per user, however many requests race (each is a payment opened at the provider)', async () => {
+      const user = await kit.user('viewer');
+      const answers = await Promise.all(Array.from({ length: 20 }, () => kit.http.post('/api/v1/wallet/recharges').set(user.auth).send({ coins: 10 }).then((r) => r)));
+      const created = answers.filter((a) => a.status === 201);
+      assert.equal(created.length, 5, JSON.stringify(answers.map((a) => a.status)));
+      for (const a of answers.filter((x) => x.status !== 201)) {
+        assert.equal(a.status, 409);
+        assert.equal(a.body.error.code, 'too_many_open_recharges');
+      }
+      assert.equal((await kit.http.get('/api/v1/wallet/recharges?limit=100').set(user.auth).expect(200)).body.orders.length, 5);
+      // Paying one frees a place; another user is not concerned.
+      await kit.http.post(`/api/v1/payments/sandbox/${created[0]!.body.provider_ref}/pay`).expect(200);
+      await kit.http.post('/api/v1/wallet/recharges').set(user.auth).send({ coins: 10 }).expect(201);
+      assert.equal((await kit.http.post('/api/v1/wallet/recharges').set(user.auth).send({ coins: 10 })).status, 409);
+      const other = await kit.user('viewer');
+      await kit.http.post('/api/v1/wallet/recharges').set(other.auth).send({ coins: 10 }).expect(201);
+      assert.equal((await kit.http.get('/api/v1/wallet').set(user.auth).expect(200)).body.balance, 10);
+    });
   });
 }

@@ -4,7 +4,7 @@ import { ConflictError, DuplicateKeyError, ForbiddenError, NotFoundError, Unavai
 import type { Logger } from '../../core/logging/logger.js';
 import type { PaymentProvider, WebhookRequest } from '../../core/payments/payment-provider.port.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
-import { credit, debit } from '../wallet/wallet-ledger.js';
+import { credit, debit, ensureWallets, lockWallets } from '../wallet/wallet-ledger.js';
 
 /**
  * created -> paid (webhook) -> refunding -> refunded (operator refund through the provider);
@@ -48,6 +48,12 @@ const toOrder = (r: Row): RechargeOrder => ({
 });
 
 export const MAX_RECHARGE_COINS = 1_000_000;
+/**
+ * Unpaid (`created`) recharge orders one user may hold at once. Each order is a row and a payment
+ * opened at the provider (an API call to it, and a cancel when it expires): without a bound one
+ * script opened thousands a minute.
+ */
+export const MAX_OPEN_RECHARGES = 5;
 
 /**
  * Buying coins: a recharge order is created here and a payment opened at the provider; the
@@ -78,11 +84,22 @@ export class RechargeService {
     const provider = this.provider();
     const amount = coins * this.pricing.coinPrice;
     const now = Date.now();
-    const [id] = await this.db.sequelize.query(
-      'INSERT INTO recharge_orders (user_id, coins, amount, currency, provider, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      { replacements: [userId, coins, amount, this.pricing.currency, provider.name, 'created', now], type: QueryTypes.INSERT },
-    );
-    const orderId = String(id);
+    await ensureWallets(this.db, [userId]);
+    const created = await moneyTransaction(this.db, async (tx) => {
+      // One user's creates queue on their wallet row (MariaDB; SQLite runs one writer), so the count
+      // and the insert are one step: fifty requests at once still open at most MAX_OPEN_RECHARGES.
+      await lockWallets(tx, [userId]);
+      const [open] = await tx.select<{ n: number | string }>("SELECT COUNT(*) AS n FROM recharge_orders WHERE user_id = ? AND status = 'created'", [userId]);
+      if (Number(open?.n ?? 0) >= MAX_OPEN_RECHARGES) return null;
+      return tx.insert(
+        'INSERT INTO recharge_orders (user_id, coins, amount, currency, provider, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        [userId, coins, amount, this.pricing.currency, provider.name, 'created', now],
+      );
+    });
+    if (created === null) {
+      throw new ConflictError(`you have ${MAX_OPEN_RECHARGES} unpaid recharge orders already: pay one, or wait until they expire`, { code: 'too_many_open_recharges' });
+    }
+    const orderId = String(created);
     const payment = await provider.createPayment({ merchantOrderId: orderId, amount, currency: this.pricing.currency, description: `${coins} coins` });
     await this.db.sequelize.query('UPDATE recharge_orders SET provider_ref = ? WHERE id = ?', { replacements: [payment.providerRef, orderId] });
     this.log.info({ orderId, userId, coins, amount, provider: provider.name }, 'recharge order created');
