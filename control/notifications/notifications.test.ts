@@ -14,6 +14,9 @@ import { testAdapterSets } from '../../core/testing/test-ports.js';
 import { waitFor } from '../../core/testing/wait-for.js';
 import { ChatClient, makeChatKit, refusedUpgrade as refused, type ChatKit } from '../testing/chat-kit.js';
 import { notificationChannel } from './notification-push.js';
+import { LIVE_NOTICE_WINDOW_MS } from './session-live.handler.js';
+
+import { CloseMethod } from '../live-sessions/live-session.js';
 
 for (const set of testAdapterSets()) {
   describe(`notifications over WebSocket on ${set.name}`, () => {
@@ -121,6 +124,37 @@ for (const set of testAdapterSets()) {
       await waitFor('unsubscribed', async () => ((await kit.cluster.numSub(notificationChannel(fan.id))) === 0) || undefined, 5000, 20);
       assert.equal(b!.control.notifications.hub.userCount, 0);
       onA.close();
+    });
+
+    it('an anchor going live again and again tells the followers once (no flood of live_started), again after the window', async () => {
+      const control = kit.nodes[0]!.control;
+      const { anchor, roomId, streamKey } = await anchorRoom();
+      const fan = await kit.user();
+      await request(control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
+      const liveNotices = async () => (await request(control.app).get('/api/v1/notifications?limit=100').set(fan.auth).expect(200)).body.notifications
+        .filter((n: { kind: string }) => n.kind === 'live_started');
+      const sessions: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const sessionId = await goLive(anchor, roomId, streamKey);
+        sessions.push(sessionId);
+        if (i === 0) await waitFor('the first go-live announced', async () => ((await liveNotices()).length === 1) || undefined, 10_000, 50);
+        await control.liveSessions.endSession(sessionId, CloseMethod.anchor, 'restart');
+      }
+      // Every one of the four session.live events handled (their processed markers), then the fan-out worker's turn.
+      await waitFor('the four go-lives handled', async () => {
+        const [row] = await kit.ports.db.sequelize.query<{ n: number }>(`SELECT COUNT(*) AS n FROM event_processed WHERE event_id IN (${sessions.map(() => '?').join(', ')})`,
+          { replacements: sessions.map((id) => eventIds.sessionLive(id)), type: 'SELECT' as never });
+        return Number(row!.n) === 4 || undefined;
+      }, 10_000, 50);
+      await new Promise((r) => setTimeout(r, 500));
+      const told = await liveNotices();
+      assert.equal(told.length, 1, 'four shows started within a minute: one live_started');
+      assert.equal(told[0].payload.session_id, sessions[0]);
+      // Long after (the earlier shows started more than the window ago), going live is news again.
+      await kit.ports.db.sequelize.query('UPDATE live_streams SET start_at = ? WHERE anchor_id = ?', { replacements: [new Date(Date.now() - LIVE_NOTICE_WINDOW_MS - 60_000), anchor.id] });
+      const later = await goLive(anchor, roomId, streamKey);
+      await waitFor('the later go-live announced', async () => ((await liveNotices()).length === 2) || undefined, 10_000, 50);
+      assert.equal((await liveNotices())[0].payload.session_id, later);
     });
 
     it('marks read one by one or all, filters unread, refuses another user\'s notification, and tells the sockets', async () => {
