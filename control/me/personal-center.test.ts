@@ -153,5 +153,18 @@ for (const set of testAdapterSets()) {
       await kit.http.post('/api/v1/wallet/recharges').set(other.auth).send({ coins: 10 }).expect(201);
       assert.equal((await kit.http.get('/api/v1/wallet').set(user.auth).expect(200)).body.balance, 10);
     });
+
+    it('an operator cannot mint coins into their own wallet (another operator can); an unknown user\'s wallet is a 404', async () => {
+      const self = await kit.http.post(`/api/v1/admin/wallets/${op.id}/adjust`).set(op.auth).send({ amount: 1_000_000, reason: 'bonus for me' });
+      assert.equal(self.status, 403);
+      assert.equal(self.body.error.code, 'self_adjustment');
+      assert.equal((await get('/wallet', op.auth)).body.balance, 0);
+      const second = await kit.operator();
+      assert.equal((await kit.http.post(`/api/v1/admin/wallets/${op.id}/adjust`).set(second.auth).send({ amount: 5, reason: 'goodwill' }).expect(200)).body.balance, 5);
+      const unknown = await get('/admin/wallets/9999999999999', op.auth);
+      assert.equal(unknown.status, 404);
+      assert.equal(unknown.body.error.code, 'user_not_found');
+      assert.equal((await get(`/admin/wallets/${viewer.id}`, op.auth)).body.consistent, true);
+    });
   });
 }

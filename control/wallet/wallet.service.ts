@@ -1,6 +1,6 @@
 import { QueryTypes } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
-import { ConflictError, NotFoundError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { credit, debit, type LedgerKind } from './wallet-ledger.js';
 import { moneyTransaction } from './money-transaction.js';
@@ -61,8 +61,9 @@ export class WalletService {
     }));
   }
 
-  /** The balance checked against the ledger: they must always agree. */
+  /** The balance checked against the ledger: they must always agree. 404 user_not_found for an unknown user. */
   async reconcile(userId: string): Promise<Reconciliation> {
+    if (!(await this.userExists(userId))) throw new NotFoundError('no such user', { code: 'user_not_found' });
     const [sum] = await this.select<{ total: string | number | null; n: string | number }>(
       'SELECT SUM(amount) AS total, COUNT(*) AS n FROM wallet_ledger WHERE user_id = ?', [userId],
     );
@@ -93,9 +94,12 @@ export class WalletService {
   /**
    * An operator's correction (a goodwill credit, taking back coins credited by mistake): a ledger
    * row of kind 'adjustment' with the operator and the reason. A negative adjustment past the
-   * balance is refused (409 insufficient_balance): a balance never goes below zero.
+   * balance is refused (409 insufficient_balance): a balance never goes below zero. An operator's
+   * own wallet is refused (403 self_adjustment): coins from nothing need a second operator.
    */
   async adjust(operatorId: string, userId: string, amount: number, reason: string): Promise<{ balance: number }> {
+    // Coins from nothing into one's own wallet: another operator has to make that correction.
+    if (String(operatorId) === String(userId)) throw new ForbiddenError('operators cannot adjust their own wallet', { code: 'self_adjustment' });
     if (!(await this.userExists(userId))) throw new NotFoundError('no such user', { code: 'user_not_found' });
     const now = Date.now();
     const ref = { actorId: operatorId, reason };
