@@ -65,7 +65,7 @@ export function createMoney(deps: {
   // A refund after a show was settled settles it again (settling is an upsert by session id).
   const settlement = deps.settlement ?? new SettlementService(db, log.child({ mod: 'settlement' }));
   const wallets = new WalletService(db, deps.userExists, log.child({ mod: 'wallet' }));
-  const recharges = new RechargeService(db, providers, { coinPrice: config.payments.coinPrice, currency: config.payments.currency }, log.child({ mod: 'payments' }));
+  const recharges = new RechargeService(db, providers, { coinPrice: config.payments.coinPrice, currency: config.payments.currency }, log.child({ mod: 'payments' }), cache);
   const catalog = new GiftCatalogStore(db);
   const reports = new GiftReportsService(db, cache);
   const sender = new GiftSendService({

@@ -62,6 +62,20 @@ for (const set of testAdapterSets()) {
       assert.equal((await kit.http.post('/api/v1/admin/recharges/99999999/refund').set(op.auth).send({ reason: 'nothing' })).status, 404);
     });
 
+    it('refunds an order once when operators click at once: one 200, the others 409, no 500, coins and money back once', async () => {
+      const user = await kit.user('viewer');
+      const order = await paidRecharge(user.auth, 70);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => kit.http.post(`/api/v1/admin/recharges/${order.id}/refund`).set(op.auth).send({ reason: 'double click' }).then((r) => r)));
+      const statuses = answers.map((a) => `${a.status}:${a.body.error?.code ?? a.body.status}`);
+      assert.equal(statuses.filter((x) => x === '200:refunded').length, 1, statuses.join(' '));
+      for (const x of statuses.filter((y) => y !== '200:refunded')) assert.match(x, /^409:(refund_in_progress|recharge_not_refundable)$/);
+      assert.equal(await balance(user.auth), 0);
+      assert.equal(await sandboxStatus(order.provider_ref), 'refunded');
+      const ledger = (await kit.http.get('/api/v1/wallet/ledger').set(user.auth).expect(200)).body.entries;
+      assert.deepEqual(ledger.map((e: any) => [e.kind, e.amount]), [['refund', -70], ['recharge', 70]]);
+      assert.equal(await consistent(user.id), true);
+    });
+
     it('refuses a refund whose coins were already spent (never below zero), and returns the coins when the provider refuses', async () => {
       const user = await kit.user('viewer');
       const order = await paidRecharge(user.auth, 100);

@@ -1,4 +1,5 @@
 import { QueryTypes } from 'sequelize';
+import type { Cache } from '../../core/cache/cache.port.js';
 import type { Database } from '../../core/database/database.js';
 import { ConflictError, DuplicateKeyError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -48,6 +49,8 @@ const toOrder = (r: Row): RechargeOrder => ({
 });
 
 export const MAX_RECHARGE_COINS = 1_000_000;
+/** How long a refund holds its order's lock at most (the provider's answer included); a crashed one frees it then. */
+const REFUND_LOCK_MS = 60_000;
 /**
  * Unpaid (`created`) recharge orders one user may hold at once. Each order is a row and a payment
  * opened at the provider (an API call to it, and a cancel when it expires): without a bound one
@@ -68,6 +71,8 @@ export class RechargeService {
     private readonly providers: Map<string, PaymentProvider>,
     private readonly pricing: { coinPrice: number; currency: string },
     private readonly log: Logger,
+    /** Where a refund in progress holds its lock (every control node shares it with ONAIR_REDIS_URL). */
+    private readonly cache?: Pick<Cache, 'setIfAbsent' | 'del'>,
   ) {}
 
   private select<T extends object>(sql: string, replacements: unknown[]): Promise<T[]> {
@@ -198,6 +203,22 @@ export class RechargeService {
     if (!order) throw new NotFoundError('no such recharge order', { code: 'recharge_not_found' });
     const provider = this.providers.get(order.provider);
     if (!provider) throw new UnavailableError(`the order's payment provider (${order.provider}) is not enabled`, { code: 'payments_disabled' });
+    // One refund of an order at a time, on every node: two at once both reached the provider, and
+    // one that failed there while the other succeeded gave the coins back after the money went
+    // back (coins and money both); on MariaDB they also deadlocked into 500s. A crash leaves the
+    // lock to expire: the refund can then be finished by calling it again.
+    const lock = `lock:recharge-refund:${order.id}`;
+    if (this.cache && !(await this.cache.setIfAbsent(lock, operatorId, REFUND_LOCK_MS))) {
+      throw new ConflictError('this recharge order is being refunded right now', { code: 'refund_in_progress' });
+    }
+    try {
+      return await this.refundLocked(operatorId, order, provider, reason);
+    } finally {
+      await this.cache?.del(lock).catch((err: unknown) => this.log.warn({ err, orderId: order.id }, 'releasing the refund lock failed (it expires)'));
+    }
+  }
+
+  private async refundLocked(operatorId: string, order: RechargeOrder, provider: PaymentProvider, reason: string): Promise<RechargeOrder> {
     const now = Date.now();
     const ref = { rechargeId: order.id, actorId: operatorId, reason: reason.slice(0, 255) };
     const step = await moneyTransaction(this.db, async (tx) => {
@@ -225,7 +246,7 @@ export class RechargeService {
       this.log.error({ err, orderId: order.id, provider: provider.name }, 'the payment provider refused a refund: coins returned, order paid again');
       throw new UnavailableError('the payment provider did not refund; the coins were returned and the order is paid again', { cause: err, code: 'refund_failed' });
     }
-    await this.db.sequelize.query("UPDATE recharge_orders SET status = 'refunded', refunded_at = ? WHERE id = ? AND status = 'refunding'", { replacements: [Date.now(), order.id] });
+    await moneyTransaction(this.db, (tx) => tx.update("UPDATE recharge_orders SET status = 'refunded', refunded_at = ? WHERE id = ? AND status = 'refunding'", [Date.now(), order.id]));
     this.log.info({ operatorId, orderId: order.id, coins: order.coins, amount: order.amount, reason: ref.reason }, 'recharge refunded');
     return (await this.find(order.id))!;
   }
