@@ -68,6 +68,26 @@ for (const { set, bus } of busChoices()) {
       assert.equal(await s.count('live_events', "identity = ? AND status = 'dead'", [eventId]), 1, 'live_events says it died');
     });
 
+    it('replay.ready of many short shows in a row (a restart loop with recording on) is one notice, not one per show', async () => {
+      const a = await s.anchorWithRoom();
+      const anchor = { id: a.userId, username: 'a', role: 'anchor' as const };
+      const fan = await s.users.create({ username: `loopfan${Date.now()}`, passwordHash: 'x', role: 'viewer' });
+      await s.ports.db.sequelize.query('INSERT INTO follows (user_id, anchor_id, created_at) VALUES (?, ?, ?)', { replacements: [fan.id, a.userId, Date.now()] });
+      const base = Date.now();
+      for (let i = 0; i < 4; i++) {
+        // A short show: live, ended, recorded; its replay is announced.
+        const { session } = await s.sessions.start(anchor, a.roomId);
+        await s.sessions.markLive({ streamName: a.roomId, app: 'live', publisherId: `p${i}`, sessionId: session.id, clientIp: '127.0.0.1', at: Date.now() });
+        await s.sessions.endSession(session.id, 1, 'restart');
+        await s.bus.publish('replay.ready', {
+          eventId: `replay.ready:loop:${base}:${i}`, at: Date.now(), replayId: `${base}${i}`, roomId: a.roomId, sessionId: session.id,
+          objectKey: `replays/${a.roomId}/loop/${i}.mp4`, posterKey: null, durationMs: 2_000, size: 1000,
+        }, { key: a.roomId });
+      }
+      await until(async () => (await s.count('event_processed', 'event_id LIKE ?', [`replay.ready:loop:${base}:%`])) === 4, 10_000, 'all four processed');
+      assert.equal(await s.count('notifications', "user_id = ? AND kind = 'replay_ready'", [fan.id]), 1, 'four short shows within a minute: one replay notice');
+    });
+
     it('replay.ready tells the anchor\'s followers once per replay (two segments, one notice)', async () => {
       const a = await s.anchorWithRoom();
       const fan = await s.users.create({ username: `replayfan${Date.now()}`, passwordHash: 'x', role: 'viewer' });

@@ -1,3 +1,4 @@
+import type { Tx } from '../../core/database/tx.js';
 import type { EventRoute } from '../../core/events/event-route.js';
 import { enqueueFollowerFanout } from './notification-fanout.js';
 
@@ -18,6 +19,24 @@ const epochMs = (v: Date | string | number | null): number => {
 };
 
 /**
+ * True when another show of the anchor went live in the LIVE_NOTICE_WINDOW_MS before `startedAt`
+ * (the show `sessionId`'s start): that show's followers were told already, this one tells nothing.
+ */
+export async function followsAnnouncedShow(tx: Tx, anchorId: string, sessionId: string, startedAt: number): Promise<boolean> {
+  const recent = await tx.select<{ start_at: Date | string | number | null }>(
+    'SELECT start_at FROM live_streams WHERE anchor_id = ? AND id <> ? AND start_at IS NOT NULL ORDER BY id DESC LIMIT 20', [anchorId, sessionId],
+  );
+  return recent.some((r) => { const t = epochMs(r.start_at); return t >= startedAt - LIVE_NOTICE_WINDOW_MS && t < startedAt; });
+}
+
+/** The start of show `sessionId` and its anchor (null: unknown, or it never went live). */
+export async function showStart(tx: Tx, sessionId: string): Promise<{ anchorId: string; startedAt: number } | null> {
+  const [row] = await tx.select<{ anchor_id: string | number; start_at: Date | string | number | null }>('SELECT anchor_id, start_at FROM live_streams WHERE id = ?', [sessionId]);
+  const startedAt = row ? epochMs(row.start_at) : Number.NaN;
+  return row && Number.isFinite(startedAt) ? { anchorId: String(row.anchor_id), startedAt } : null;
+}
+
+/**
  * session.live: a `live_started` notification for every follower of the anchor, unless another
  * show of the anchor went live in the LIVE_NOTICE_WINDOW_MS before this one (it announced already;
  * decided from the shows' start times, so a retry or a late delivery decides the same). The
@@ -32,10 +51,7 @@ export function sessionLiveHandler(deps: { fanout?: { kick(): void } } = {}): Ev
   return async (ctx) => {
     const { event } = ctx;
     await ctx.commit(async (tx) => {
-      const recent = await tx.select<{ start_at: Date | string | number | null }>(
-        'SELECT start_at FROM live_streams WHERE anchor_id = ? AND id <> ? AND start_at IS NOT NULL ORDER BY id DESC LIMIT 20', [event.anchorId, event.sessionId],
-      );
-      if (recent.some((r) => { const t = epochMs(r.start_at); return t >= event.at - LIVE_NOTICE_WINDOW_MS && t < event.at; })) return;
+      if (await followsAnnouncedShow(tx, event.anchorId, event.sessionId, event.at)) return;
       await enqueueFollowerFanout(tx, event.anchorId, 'live_started', `live:${event.sessionId}`, {
         room_id: event.roomId, session_id: event.sessionId, anchor_id: event.anchorId, at: event.at,
       });
