@@ -41,9 +41,19 @@ export class PendingBanService {
   /** Applies the ban: permanent, and the room's key revoked (as a verified severe verdict does). */
   async confirm(id: string, operatorId: string): Promise<{ pending: PendingBan; ban: PublishBan }> {
     const pending = await this.pendingOrThrow(id);
-    const ban = await this.deps.moderation.banPublishing(pending.userId, null, `confirmed: ${pending.reason}`.slice(0, 512), operatorId);
-    if (pending.roomId) await this.deps.rooms.revokeStreamKey(pending.roomId);
-    await this.deps.store.decide(id, 'confirmed', operatorId, new Date(this.now()));
+    // Decided first (a conditional update): a dismissal by another operator at the same moment wins
+    // or loses whole. Banning first let a confirm that lost the race still ban the anchor for good
+    // (and revoke the key) while the record said dismissed and the pause was lifted.
+    if (!(await this.deps.store.decide(id, 'confirmed', operatorId, new Date(this.now())))) throw alreadyDecided();
+    let ban: PublishBan;
+    try {
+      ban = await this.deps.moderation.banPublishing(pending.userId, null, `confirmed: ${pending.reason}`.slice(0, 512), operatorId);
+      if (pending.roomId) await this.deps.rooms.revokeStreamKey(pending.roomId);
+    } catch (err) {
+      // Not applied: the ban waits for a decision again.
+      await this.deps.store.reopen(id, 'confirmed').catch(() => undefined);
+      throw err;
+    }
     this.deps.log?.warn({ pendingBanId: id, userId: pending.userId, operatorId }, 'pending ban confirmed');
     return { pending: (await this.deps.store.findById(id))!, ban };
   }

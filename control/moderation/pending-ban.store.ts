@@ -82,6 +82,12 @@ export class PendingBanStore {
     return rows.map(toPendingBan);
   }
 
+  /** confirmed/dismissed -> pending again (a decision whose effect could not be applied). */
+  async reopen(id: string, from: Exclude<PendingBanStatus, 'pending'>): Promise<boolean> {
+    const [n] = await this.table.update({ status: 'pending', decided_by: null, decided_at: null }, { where: { id, status: from } });
+    return n > 0;
+  }
+
   /** pending -> confirmed/dismissed. False when it was no longer pending (decided by someone else). */
   async decide(id: string, status: Exclude<PendingBanStatus, 'pending'>, by: string, at: Date): Promise<boolean> {
     const [n] = await this.table.update({ status, decided_by: by, decided_at: at.getTime() }, { where: { id, status: 'pending' } });
