@@ -151,6 +151,20 @@ for (const set of testAdapterSets()) {
       assert.equal((await kit.http.post('/api/v1/wallet/recharges').set(user.auth).send({ coins: 10 })).status, 409);
       const other = await kit.user('viewer');
       await kit.http.post('/api/v1/wallet/recharges').set(other.auth).send({ coins: 10 }).expect(201);
+      // A provider that opens no payment (down): 503, and the failed attempts hold no place.
+      const sandbox = kit.control.money.sandbox!;
+      const createPayment = sandbox.createPayment.bind(sandbox);
+      sandbox.createPayment = async () => { throw new Error('provider down'); };
+      try {
+        for (let i = 0; i < 6; i++) {
+          const down = await kit.http.post('/api/v1/wallet/recharges').set(other.auth).send({ coins: 10 });
+          assert.equal(down.status, 503, JSON.stringify(down.body));
+          assert.equal(down.body.error.code, 'payment_provider_unavailable');
+        }
+      } finally {
+        sandbox.createPayment = createPayment;
+      }
+      await kit.http.post('/api/v1/wallet/recharges').set(other.auth).send({ coins: 10 }).expect(201);
       assert.equal((await kit.http.get('/api/v1/wallet').set(user.auth).expect(200)).body.balance, 10);
     });
 

@@ -105,7 +105,16 @@ export class RechargeService {
       throw new ConflictError(`you have ${MAX_OPEN_RECHARGES} unpaid recharge orders already: pay one, or wait until they expire`, { code: 'too_many_open_recharges' });
     }
     const orderId = String(created);
-    const payment = await provider.createPayment({ merchantOrderId: orderId, amount, currency: this.pricing.currency, description: `${coins} coins` });
+    let payment: Awaited<ReturnType<PaymentProvider['createPayment']>>;
+    try {
+      payment = await provider.createPayment({ merchantOrderId: orderId, amount, currency: this.pricing.currency, description: `${coins} coins` });
+    } catch (err) {
+      // No payment was opened: the order is failed at once, so it holds no place among the user's unpaid ones.
+      await this.db.sequelize.query("UPDATE recharge_orders SET status = 'failed' WHERE id = ? AND status = 'created'", { replacements: [orderId] })
+        .catch((e: unknown) => this.log.warn({ err: e, orderId }, 'could not mark a recharge order failed'));
+      this.log.error({ err, orderId, provider: provider.name }, 'the payment provider did not open a payment');
+      throw new UnavailableError('the payment provider is not available; try again later', { cause: err, code: 'payment_provider_unavailable' });
+    }
     await this.db.sequelize.query('UPDATE recharge_orders SET provider_ref = ? WHERE id = ?', { replacements: [payment.providerRef, orderId] });
     this.log.info({ orderId, userId, coins, amount, provider: provider.name }, 'recharge order created');
     return { order: (await this.find(orderId))!, payUrl: payment.payUrl };
