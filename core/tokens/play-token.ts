@@ -39,7 +39,11 @@ export function verifyPlayToken(secret: string, token: string, expect: { room: s
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH || !/^[A-Za-z0-9_-]+$/.test(token)) {
     return { ok: false, reason: 'malformed' };
   }
-  const parts = Buffer.from(token, 'base64url').toString('utf8').split('|');
+  const bytes = Buffer.from(token, 'base64url');
+  // The decoder ignores a stray last character and the unused bits of the last one: only the
+  // canonical spelling is the token, so one token cannot pass as many (viewer counts, logs).
+  if (bytes.toString('base64url') !== token) return { ok: false, reason: 'malformed' };
+  const parts = bytes.toString('utf8').split('|');
   if (parts.length !== 4) return { ok: false, reason: 'malformed' };
   const [room, viewer, expText, sig] = parts as [string, string, string, string];
   if (!room || !FIELD.test(room) || !FIELD.test(viewer) || !/^\d{1,12}$/.test(expText)) return { ok: false, reason: 'malformed' };

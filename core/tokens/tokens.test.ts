@@ -54,6 +54,21 @@ describe('play tokens', () => {
     });
   }
 
+  it('refuses another spelling of a valid token: one token is one string (base64url decoding ignores stray trailing bits)', () => {
+    const token = signPlayToken(secret, { room: '42', viewer: '7', exp: now + 60 });
+    const bytes = Buffer.from(token, 'base64url');
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const variants = new Set<string>();
+    for (const c of alphabet) {
+      variants.add(token + c);
+      variants.add(token.slice(0, -1) + c);
+    }
+    variants.delete(token);
+    const sameBytes = [...variants].filter((v) => Buffer.from(v, 'base64url').equals(bytes));
+    assert.ok(sameBytes.length > 0, 'the decoder accepts other spellings of the same bytes');
+    for (const v of sameBytes) assert.deepEqual(verifyPlayToken(secret, v, { room: '42', nowSec: now }), { ok: false, reason: 'malformed' }, v);
+  });
+
   it('a push txSecret for the same room is not a play token', () => {
     const tx = signTxSecret(pushSigningKey(secret), 'sk_x', txTimeHex(now + 60));
     assert.equal(verifyPlayToken(secret, tx, { room: '42', nowSec: now }).ok, false);
