@@ -301,7 +301,11 @@ export function createControl(deps: ControlDeps): Control {
     routers: [
       authRoutes(auth, limits),
       // Before the rooms router: /rooms/recommended is not /rooms/{id}.
-      discoveryRoutes({ recommend, social, config, rooms: roomStore, likeBudget, shareLimit: limits.shares }),
+      discoveryRoutes({
+        recommend, social, config, rooms: roomStore, likeBudget, shareLimit: limits.shares,
+        // Kicked or blacklisted: no like or share (they count on the show and in the hot ranking).
+        roomAccess: (roomId, userId) => chat.entry.checkAccess(roomId, userId),
+      }),
       roomsRoutes(rooms),
       playbackRoutes(playback, limits.playToken),
       liveRoutes(live),

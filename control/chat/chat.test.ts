@@ -223,6 +223,21 @@ for (const set of testAdapterSets()) {
       }
     });
 
+    it('a user the anchor kicked or blacklisted neither likes nor shares the room (both count on the show and in the hot ranking)', async () => {
+      const [a] = kit.nodes;
+      const { roomId, anchor } = await kit.liveRoom();
+      const [troll, kicked, fan] = [await kit.user(), await kit.user(), await kit.user()];
+      await a!.http.post(`/api/v1/rooms/${roomId}/blacklist`).set(anchor.auth).send({ user_id: troll.id }).expect(200);
+      await a!.http.post(`/api/v1/rooms/${roomId}/kick`).set(anchor.auth).send({ user_id: kicked.id }).expect(200);
+      for (const [u, code] of [[troll, 'blacklisted'], [kicked, 'kicked']] as const) {
+        assert.equal((await a!.http.post(`/api/v1/rooms/${roomId}/like`).set(u.auth).send({ count: 100 }).expect(403)).body.error.code, code);
+        assert.equal((await a!.http.post(`/api/v1/rooms/${roomId}/share`).set(u.auth).expect(403)).body.error.code, code);
+      }
+      const liked = (await a!.http.post(`/api/v1/rooms/${roomId}/like`).set(fan.auth).send({ count: 3 }).expect(200)).body;
+      assert.equal(liked.likes, 3, 'only the fan\'s likes counted');
+      assert.equal((await a!.http.post(`/api/v1/rooms/${roomId}/share`).set(fan.auth).expect(200)).body.shares, 1);
+    });
+
     it('lets the anchor turn anonymous readers off for their room', async () => {
       const [a] = kit.nodes;
       const { roomId, anchor } = await kit.liveRoom();

@@ -33,6 +33,11 @@ export function discoveryRoutes(deps: {
   likeBudget?: LikeBudget;
   /** ONAIR_RATE_SHARES per user (EdgeRateLimits.shares). */
   shareLimit?: RequestHandler;
+  /**
+   * Throws ForbiddenError (`kicked`, `blacklisted`) when the user may not be in the room
+   * (control/audience's checkAccess): likes and shares count on the show and in the hot ranking.
+   */
+  roomAccess?: (roomId: string, userId: string) => Promise<void>;
 }): Router {
   const { recommend, social, config } = deps;
   const r = Router();
@@ -46,12 +51,14 @@ export function discoveryRoutes(deps: {
   r.post('/rooms/:id/like', requireUser, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const { count } = parseInput(likeBody, req.body, 'body');
+    await deps.roomAccess?.(id, String(req.user!.id));
     await deps.likeBudget?.take(id, String(req.user!.id), count);
     const c = await social.like(id, count);
     res.json({ room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares });
   }));
   r.post('/rooms/:id/share', requireUser, deps.shareLimit ?? noLimit, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
+    await deps.roomAccess?.(id, String(req.user!.id));
     const c = await social.share(id);
     res.json({
       room_id: id, session_id: c.sessionId, likes: c.likes, shares: c.shares,
