@@ -58,7 +58,14 @@ export async function api(path, { method = 'GET', body } = {}) {
   const token = localStorage.getItem(TOKEN_KEY);
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  let res;
+  try {
+    res = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
+    // No answer at all (the server restarts, the network is down): say so in the page's language,
+    // not the browser's "Failed to fetch".
+    throw new ApiError(0, 'network', t('common.offline'));
+  }
   let json = null;
   try {
     json = await res.json();
@@ -95,7 +102,7 @@ export function renderHeader() {
     user?.role === 'operator' ? h('a', { href: '/admin' }, t('nav.admin')) : null,
     user
       ? h('a', { href: '#', id: 'logout', onclick: (e) => { e.preventDefault(); signOut(); location.href = '/'; } }, `${t('nav.logout')} (${user.username})`)
-      : h('a', { href: `/login?next=${encodeURIComponent(location.pathname)}`, id: 'login-link' }, t('nav.login')),
+      : h('a', { href: `/login?next=${encodeURIComponent(location.pathname + location.hash)}`, id: 'login-link' }, t('nav.login')),
     h('button', { type: 'button', id: 'lang', class: 'link', onclick: () => {
       localStorage.setItem(LANG_KEY, lang() === 'zh' ? 'en' : 'zh');
       location.reload();

@@ -79,7 +79,10 @@ export const MESSAGES = {
     'admin.act.done': '{action} recorded for room #{room}.', 'admin.actions': 'Operator actions', 'admin.noActions': 'No operator actions yet.', 'admin.act.handled': 'handled: {action}', 'admin.room.warnText': 'Warning to send to the anchor (shown in the room chat)',
     'admin.reports': 'Viewer reports', 'admin.noReports': 'No open reports.', 'admin.modLog': 'Anchors\' moderation actions', 'admin.noModLog': 'No moderation actions.',
     'admin.adjust': 'Adjust coins', 'admin.adjustAmount': 'Coins to add to {name}\'s wallet (negative to take away):', 'admin.adjusted': '{name}\'s balance is now {balance}.',
-    'common.error': 'Error: {error}',
+    'report.button': 'Report', 'report.titleRoom': 'Report this room', 'report.titleMessage': 'Report this message', 'report.reason': 'What is wrong?',
+    'report.send': 'Send report', 'report.cancel': 'Cancel', 'report.sent': 'Thank you: the moderators will look at your report.', 'report.login': 'Log in to report.',
+    'report.tooMany': 'You have sent many reports lately; try again later.', 'report.message': 'Report this message',
+    'common.error': 'Error: {error}', 'common.offline': 'the server cannot be reached',
   },
   zh: {
     'nav.home': '直播', 'nav.studio': '主播中心', 'nav.admin': '运营后台', 'nav.login': '登录', 'nav.logout': '退出', 'nav.unread': '未读通知',
@@ -159,6 +162,9 @@ export const MESSAGES = {
     'admin.act.done': '已对直播间 #{room} 执行：{action}。', 'admin.actions': '运营处理记录', 'admin.noActions': '暂无处理记录。', 'admin.act.handled': '已处理：{action}', 'admin.room.warnText': '发给主播的警告内容（会显示在直播间聊天中）',
     'admin.reports': '观众举报', 'admin.noReports': '没有待处理的举报。', 'admin.modLog': '主播的管理操作', 'admin.noModLog': '没有管理操作。',
     'admin.adjust': '调整金币', 'admin.adjustAmount': '给 {name} 的钱包增加的金币（负数为扣除）：', 'admin.adjusted': '{name} 的余额现为 {balance}。',
-    'common.error': '出错了：{error}',
+    'report.button': '举报', 'report.titleRoom': '举报直播间', 'report.titleMessage': '举报这条消息', 'report.reason': '举报原因',
+    'report.send': '提交举报', 'report.cancel': '取消', 'report.sent': '感谢举报，管理员会尽快处理。', 'report.login': '登录后才能举报。',
+    'report.tooMany': '你最近举报次数过多，请稍后再试。', 'report.message': '举报这条消息',
+    'common.error': '出错了：{error}', 'common.offline': '无法连接服务器',
   },
 };

@@ -5,7 +5,8 @@ import { api, signIn, startPage, t } from '/app.js';
 startPage();
 const next = new URLSearchParams(location.search).get('next');
 /** Only a path of this site: never send a new login to another origin. */
-const safeNext = next && /^\/[A-Za-z0-9/_-]*$/.test(next) && !next.startsWith('//') ? next : null;
+// A tab of the page may follow (/me#wallet: the personal center's login link keeps it).
+const safeNext = next && /^\/[A-Za-z0-9/_-]*(#[A-Za-z0-9_=-]*)?$/.test(next) && !next.startsWith('//') ? next : null;
 
 async function logIn(username, password) {
   const answer = await api('/auth/login', { method: 'POST', body: { username, password } });
@@ -14,7 +15,7 @@ async function logIn(username, password) {
 }
 
 function go(user) {
-  if (safeNext && safeNext !== '/login') location.href = safeNext;
+  if (safeNext && !safeNext.startsWith('/login')) location.href = safeNext;
   else location.href = user.role === 'operator' ? '/admin' : user.role === 'anchor' ? '/studio' : '/';
 }
 

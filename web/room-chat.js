@@ -4,6 +4,7 @@
 // remembered). Gifts arrive as `gift` messages on the same socket (combos grow one line). A dropped
 // socket comes back with `after=` the last id seen, so nothing is shown twice or lost (a gap is said).
 import { currentUser, t } from '/app.js';
+import { openReport } from '/room-report.js';
 
 const $ = (id) => document.getElementById(id);
 const MAX_LINES = 200;
@@ -94,10 +95,23 @@ function handle(m) {
       $('chat-online').textContent = t('chat.online', { n: m.online ?? 0 });
       break;
     case 'chat':
-    case 'danmaku':
-      line('msg', m.id, m.user?.name, m.text);
+    case 'danmaku': {
+      const li = line('msg', m.id, m.user?.name, m.text);
+      const me = currentUser();
+      // Others' lines carry a report button (举报): the reason goes to the operators with the line's id.
+      if (me && m.id && m.user?.id !== undefined && String(m.user.id) !== String(me.id)) {
+        const flag = document.createElement('button');
+        flag.type = 'button';
+        flag.className = 'link report-msg';
+        flag.textContent = '⚑';
+        flag.title = t('report.message');
+        flag.setAttribute('aria-label', t('report.message'));
+        flag.addEventListener('click', () => openReport(m.id, `${m.user?.name ?? ''}: ${m.text ?? ''}`));
+        li.append(' ', flag);
+      }
       fly(m.text, m.color, undefined, m.position);
       break;
+    }
     case 'gift':
       gift(m);
       break;
@@ -133,10 +147,13 @@ function handle(m) {
       break;
     }
     case 'notice':
+      // A new socket replays the room's last kept messages, which may hold the end (or the pause, or
+      // the pause's end) of an earlier show: old news in this show, not to be said again.
+      if ((m.code === 'live_ended' || m.code === 'stream_paused') && m.session_id && session && String(m.session_id) !== String(session)) break;
+      if (m.code === 'stream_resumed') break; // the chat runs during a show only: a pause ended before it began
       if (m.code === 'live_ended') line('sys', null, null, t('chat.ended'));
       else if (m.code === 'slow_mode') line('sys', null, null, t('chat.slowMode', { n: m.seconds ?? 0 }));
       else if (m.code === 'stream_paused') line('sys', null, null, t('chat.paused', { time: m.until ? new Date(m.until).toLocaleString() : '' }));
-      else if (m.code === 'stream_resumed') line('sys', null, null, t('chat.resumed'));
       else if (m.code === 'moderation_warning') line('sys', null, null, t('chat.warning', { reason: m.reason ?? '' }));
       else if (m.text) line('sys', null, null, m.text);
       break;

@@ -42,7 +42,7 @@ const TYPES: Record<string, string> = {
  */
 export const WEB_ASSETS = [
   'index.html', 'watch.html', 'login.html', 'studio.html', 'admin.html', 'me.html', 'test-player.html',
-  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'room-social.js', 'me.js', 'notifications.js', 'studio-chat.js', 'studio-sessions.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css', 'favicon.svg',
+  'app.js', 'i18n.js', 'player.js', 'whep-player.js', 'latency.js', 'rooms.js', 'watch.js', 'room-chat.js', 'room-gifts.js', 'room-social.js', 'room-report.js', 'me.js', 'notifications.js', 'studio-chat.js', 'studio-sessions.js', 'login.js', 'studio.js', 'admin.js', 'test-player.js', 'app.css', 'favicon.svg',
 ] as const;
 /** Pages at a path of their own: /login, /studio (anchors), /admin (operators; its API checks the role), /me (personal center). */
 const PAGES: Record<string, string> = { '/login': 'login.html', '/studio': 'studio.html', '/admin': 'admin.html', '/me': 'me.html' };

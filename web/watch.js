@@ -9,6 +9,7 @@ import { showLatency } from '/latency.js';
 import { initChatUi, startChat, stopChat } from '/room-chat.js';
 import { initGifts, sameOrigin as ownOrigin, setLive } from '/room-gifts.js';
 import { initSocial, markEntered, setRankingLive, setRoom } from '/room-social.js';
+import { initReport } from '/room-report.js';
 
 startPage();
 const POLL_MS = 3000;
@@ -269,6 +270,7 @@ if (!/^[A-Za-z0-9_-]{1,64}$/.test(roomId)) {
   initChatUi();
   initGifts(roomId);
   initSocial(roomId);
+  initReport(roomId);
   // Back from the back/forward cache: /exit ran on pagehide, so enter again (the next poll starts a fresh player).
   addEventListener('pageshow', (e) => {
     if (!e.persisted) return;
