@@ -66,28 +66,64 @@ function makeCard(room) {
     keyField.dataset.revealed = String(!shown);
     reveal.textContent = t(shown ? 'studio.reveal' : 'studio.hide');
   } }, t('studio.reveal'));
+  // What an action on this room answered (the page's error line is redrawn by every poll).
+  const msg = h('p', { class: 'status card-msg', role: 'status' });
+  const say = (text, isError = false) => {
+    msg.textContent = text;
+    msg.className = `${isError ? 'error' : 'status'} card-msg`;
+  };
   const rotate = h('button', { type: 'button', class: 'rotate', onclick: async () => {
     if (!confirm(t('studio.rotateConfirm'))) return;
     try {
       key = (await api(`/rooms/${room.id}/stream-key/rotate`, { method: 'POST' })).stream_key;
       if (keyField.dataset.revealed === 'true') keyField.textContent = key;
     } catch (err) {
-      errorBox.textContent = t('common.error', { error: err.message });
+      say(t('common.error', { error: err.message }), true);
     }
   } }, t('studio.rotate'));
+  // Recording (PATCH /rooms/{id} {record}): what makes a show a replay once it ends.
+  const record = h('input', { type: 'checkbox', class: 'record', id: `record-${room.id}`, checked: Boolean(room.record), onchange: async () => {
+    const want = record.checked;
+    record.disabled = true;
+    try {
+      await api(`/rooms/${room.id}`, { method: 'PATCH', body: { record: want } });
+      say(t(want ? 'studio.recordOn' : 'studio.recordOff'));
+    } catch (err) {
+      record.checked = !want;
+      say(t('common.error', { error: err.message }), true);
+    } finally {
+      record.disabled = false;
+    }
+  } });
+  // The anchor ends the show here (POST /live/close, 主播主动关播), not only by stopping the encoder
+  // and waiting out the reconnect grace.
+  const end = h('button', { type: 'button', class: 'danger end-show', hidden: true, onclick: async () => {
+    if (!confirm(t('studio.endConfirm'))) return;
+    end.disabled = true;
+    try {
+      await api('/live/close', { method: 'POST', body: { room_id: room.id } });
+      say(t('studio.ended'));
+      await refresh();
+    } catch (err) {
+      say(t('common.error', { error: err.message }), true);
+    } finally {
+      end.disabled = false;
+    }
+  } }, t('studio.end'));
   const state = h('span', { class: 'offline state' }, t('studio.idle'));
   const ingest = h('div', { class: 'ingest status' });
   const warn = h('p', { class: 'warn kf-warn', hidden: true });
   const revoked = h('p', { class: 'warn', hidden: true }, t('studio.revoked'));
   const title = h('strong', {}, room.title);
   const el = h('article', { class: 'card room', dataset: { roomId: room.id } },
-    h('div', { class: 'row' }, title, state, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
+    h('div', { class: 'row' }, title, state, end, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
     h('div', { class: 'row' }, h('span', {}, t('studio.server')), server, copyButton(`copy-server-${room.id}`, async () => server.textContent)),
     h('div', { class: 'row' }, h('span', {}, t('studio.key')), keyField, reveal, copyButton(`copy-key-${room.id}`, keyOf), rotate),
-    revoked, ingest, warn, chatPanel(room.id).el,
+    h('div', { class: 'row' }, h('label', { class: 'inline', for: `record-${room.id}` }, record, ' ', t('studio.record'))),
+    msg, revoked, ingest, warn, chatPanel(room.id).el,
   );
   api(`/rooms/${room.id}/stream-key`).then((k) => (server.textContent = k.server_url)).catch(() => undefined);
-  return { el, title, state, ingest, warn, revoked, rotate, wasLive: false };
+  return { el, title, state, ingest, warn, revoked, rotate, record, end, wasLive: false };
 }
 
 async function refresh() {
@@ -110,6 +146,8 @@ async function refresh() {
     card.title.textContent = room.title;
     card.state.textContent = room.is_live ? t('studio.live') : t('studio.idle');
     card.state.className = `state ${room.is_live ? 'live' : 'offline'}`;
+    card.end.hidden = !room.is_live;
+    if (!card.record.disabled) card.record.checked = Boolean(room.record);
     if (room.is_live && !card.sessionKnown) {
       // The show's session id, for its summary once it ends.
       api(`/rooms/${room.id}`).then((r) => {
@@ -124,6 +162,8 @@ async function refresh() {
         showSummaries(document.getElementById('summaries-box'));
         sessions?.reload();
       }, 1500);
+      // The replay is written a moment after the end: look again so its link shows without a reload.
+      setTimeout(() => sessions?.reload(), 6000);
       income();
     }
     card.wasLive = room.is_live;
