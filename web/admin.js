@@ -77,10 +77,21 @@ function actionsBox(actions) {
 async function reportsBox() {
   const box = document.getElementById('reports-box');
   const { reports } = await api('/admin/chat/reports?status=open&limit=100');
+  // A report names the chat line by id only: its text (hidden ones too) from the room's messages.
+  const texts = new Map();
+  await Promise.all([...new Set(reports.filter((r) => r.message_id).map((r) => r.room_id))].map(async (room) => {
+    const { messages } = await api(`/admin/rooms/${encodeURIComponent(room)}/messages`).catch(() => ({ messages: [] }));
+    for (const m of messages ?? []) texts.set(`${room}:${m.id}`, m);
+  }));
+  const quoted = (r) => {
+    if (!r.message_id) return '';
+    const m = texts.get(`${r.room_id}:${r.message_id}`);
+    return m ? h('q', { class: 'reported-text', title: r.message_id }, `#${m.user_id}: ${m.text}`) : r.message_id;
+  };
   box.replaceChildren(reports.length === 0 ? h('p', {}, t('admin.noReports')) : h('table', { class: 'list', id: 'reports-table' }, h('tbody', {}, reports.map((r) => h('tr', { dataset: { reportId: r.id } },
     h('td', {}, r.at.replace('T', ' ').slice(0, 19)),
     h('td', {}, h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, `#${r.room_id}`)),
-    h('td', {}, `#${r.reporter_id}`), h('td', {}, r.reason), h('td', {}, r.message_id ?? ''),
+    h('td', {}, `#${r.reporter_id}`), h('td', {}, r.reason), h('td', { class: 'reported' }, quoted(r)),
     h('td', { class: 'actions' }, actionButtons('report', r.id)))))));
 }
 
@@ -272,6 +283,37 @@ const panels = {
     );
     actionsBox(actions);
     await Promise.all([reportsBox(), modLogBox()]);
+  },
+
+  /** The gift catalog (GET/POST/PATCH /admin/gifts): the room page's gift bar shows the enabled ones. */
+  async gifts() {
+    const { gifts } = await api('/admin/gifts');
+    const msg = h('p', { class: 'status', id: 'gifts-msg', role: 'status' });
+    const name = h('input', { id: 'gift-name', required: true, maxlength: 64 });
+    const price = h('input', { id: 'gift-price', type: 'number', min: 1, max: 1000000, value: 10, required: true });
+    const icon = h('input', { id: 'gift-icon', placeholder: '/icons/rose.png' });
+    panel.replaceChildren(
+      h('form', { class: 'row card', id: 'gift-form', onsubmit: action(async (e) => {
+        e.preventDefault();
+        const body = { name: name.value.trim(), price: Number(price.value) };
+        if (icon.value.trim()) body.icon_url = icon.value.trim();
+        const gift = await api('/admin/gifts', { method: 'POST', body });
+        await panels.gifts();
+        document.getElementById('gifts-msg').textContent = t('admin.gifts.added', { name: gift.name });
+      }) },
+      h('label', {}, t('admin.gifts.name'), name), h('label', {}, t('admin.gifts.price'), price), h('label', {}, t('admin.gifts.icon'), icon),
+      h('button', { type: 'submit', id: 'gift-add' }, t('admin.gifts.add'))),
+      msg,
+      gifts.length === 0 ? h('p', {}, t('admin.gifts.none')) : h('table', { class: 'list', id: 'gifts-table' },
+        h('thead', {}, h('tr', {}, ...['id', 'name', 'price', 'state', ''].map((k) => h('th', {}, k ? t(`admin.gifts.col.${k}`) : '')))),
+        h('tbody', {}, gifts.map((g) => h('tr', { dataset: { giftId: g.id, enabled: String(g.enabled) } },
+          h('td', {}, `#${g.id}`), h('td', { class: 'gift-name' }, g.name), h('td', {}, t('gifts.price', { price: g.price })),
+          h('td', {}, g.enabled ? t('admin.gifts.on') : h('span', { class: 'offline' }, t('admin.gifts.off'))),
+          h('td', { class: 'actions' }, h('button', { type: 'button', class: g.enabled ? 'gift-toggle danger' : 'gift-toggle', onclick: action(async () => {
+            await api(`/admin/gifts/${g.id}`, { method: 'PATCH', body: { enabled: !g.enabled } });
+            await panels.gifts();
+          }) }, g.enabled ? t('admin.gifts.disable') : t('admin.gifts.enable'))))))),
+    );
   },
 
   async pending() {
