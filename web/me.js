@@ -42,6 +42,7 @@ const panels = {
 
   async history() {
     const { items } = await api('/me/watch-history');
+    if (current !== 'history') return; // another tab was chosen while this one loaded
     panel.replaceChildren(items.length === 0 ? empty('me.noHistory') : h('table', { class: 'list', id: 'history-table' }, h('tbody', {}, ...items.map((x) =>
       h('tr', { 'data-room-id': x.room_id },
         h('td', {}, roomLink(x.room_id)),
@@ -51,6 +52,7 @@ const panels = {
 
   async following() {
     const res = await api('/me/following?limit=100');
+    if (current !== 'following') return;
     panel.replaceChildren(h('p', { class: 'status' }, t('me.total', { n: res.total })),
       res.following.length === 0 ? empty('me.noFollowing') : h('ul', { class: 'people', id: 'following-list' }, ...res.following.map((f) =>
         h('li', { 'data-user-id': f.user_id },
@@ -65,6 +67,7 @@ const panels = {
 
   async fans() {
     const res = await api('/me/fans?limit=100');
+    if (current !== 'fans') return;
     panel.replaceChildren(h('p', { class: 'status' }, t('me.total', { n: res.total })),
       res.fans.length === 0 ? empty('me.noFans') : h('ul', { class: 'people', id: 'fans-list' }, ...res.fans.map((f) =>
         h('li', { 'data-user-id': f.user_id }, h('strong', {}, f.username ?? f.user_id), ' ', h('span', { class: 'status' }, t('me.since', { date: when(f.followed_at) }))))));
@@ -75,10 +78,15 @@ const panels = {
     const [wallet, recharges, gifts, ledger] = await Promise.all([
       api('/wallet'), api('/wallet/recharges?limit=20'), api('/me/gift-orders?limit=20').catch(() => ({ orders: [] })), api('/wallet/ledger?limit=20'),
     ]);
+    if (current !== 'wallet') return;
     const msg = h('p', { class: 'status', id: 'recharge-msg', role: 'status' });
     const coins = h('input', { id: 'recharge-coins', type: 'number', min: 1, max: 100000, value: 100, required: true });
     const form = site.recharge_enabled ? h('form', { class: 'row', id: 'recharge-form', onsubmit: async (e) => {
       e.preventDefault();
+      // One order per click: a second click (or Enter) while the first is under way does nothing.
+      const submit = $('recharge-submit');
+      if (submit.disabled) return;
+      submit.disabled = true;
       msg.className = 'status';
       msg.textContent = '';
       try {
@@ -89,6 +97,8 @@ const panels = {
       } catch (err) {
         msg.className = 'error';
         msg.textContent = t('common.error', { error: err.message });
+      } finally {
+        submit.disabled = false;
       }
     } }, h('label', { class: 'inline' }, t('me.coins'), coins), h('button', { id: 'recharge-submit' }, t('me.recharge')))
       : h('p', { class: 'status' }, t('me.rechargeOff'));
