@@ -16,9 +16,27 @@ let feed = null;
 let feedState = { items: [], unread: 0, mode: 'polling' };
 let site = null;
 
+/** Rooms named by notifications: a go-live notification carries ids only, so the anchor's name comes from GET /rooms/{id}. */
+const rooms = new Map();
+function roomOf(id) {
+  if (!id) return null;
+  if (!rooms.has(id)) {
+    rooms.set(id, null);
+    api(`/rooms/${encodeURIComponent(id)}`).then((r) => {
+      rooms.set(id, { anchor: r.owner?.username ?? null, title: r.title ?? null });
+      if (current === 'notifications') panels.notifications();
+    }).catch(() => undefined);
+  }
+  return rooms.get(id);
+}
+
 function notificationText(n) {
   const p = n.payload ?? {};
-  if (n.kind === 'live_started') return t('me.n.live', { name: p.anchor_username ?? p.anchor_name ?? `#${p.anchor_id ?? '?'}` });
+  if (n.kind === 'live_started') {
+    const room = roomOf(p.room_id ? String(p.room_id) : null);
+    const name = p.anchor_username ?? p.anchor_name ?? room?.anchor ?? `#${p.anchor_id ?? '?'}`;
+    return room?.title ? t('me.n.liveTitle', { name, title: room.title }) : t('me.n.live', { name });
+  }
   if (n.kind === 'audit_warning') return t('me.n.audit', { label: p.label ?? '—' });
   if (n.kind === 'moderation_warning') return t('me.n.modWarning', { reason: p.reason ?? '—' });
   return t('me.n.other', { kind: n.kind });

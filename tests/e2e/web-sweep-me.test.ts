@@ -5,16 +5,20 @@
  *   - a viewer opened the wallet and, while it loaded, the History tab: the wallet drew itself over
  *     the History tab when its answers came; now a panel that is no longer chosen draws nothing;
  *   - a double click on *Recharge* made two orders (the sandbox paid both: 200 coins for a
- *     100-coin recharge); now one click, one order.
+ *     100-coin recharge); now one click, one order;
+ *   - a followed anchor going live was announced as "#3 is live now" (the notification carries ids
+ *     only): now with the anchor's name and the room's title.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, BrowserContext } from 'playwright-core';
+import type { ChildProcess } from 'node:child_process';
+import { missingTool } from '../../core/testing/tools.js';
 import { missingChromium, launchChromium, textOf as text, watchCsp } from '../../core/testing/chromium.js';
 import { stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
-import { moneyEnv } from './gifts-kit.js';
+import { moneyEnv, publishLight } from './gifts-kit.js';
 
-const skip = missingChromium();
+const skip = missingTool('ffmpeg') || missingChromium();
 const PASSWORD = 'correct-horse-battery';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,6 +28,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     let cleanup: () => Promise<void>;
     let browser: Browser;
     let context: BrowserContext;
+    let pusher: ChildProcess | undefined;
     const violations: string[] = [];
 
     before(async () => {
@@ -35,6 +40,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     });
 
     after(async () => {
+      pusher?.kill('SIGKILL');
       await context?.close().catch(() => undefined);
       await browser?.close();
       await stack?.close();
@@ -78,6 +84,31 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.equal(orders.body.orders.length, 1, `one order: ${JSON.stringify(orders.body.orders)}`);
       assert.equal((await stack.call('GET', '/wallet', undefined, login.body.token)).body.balance, 100);
       assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
+    });
+
+    it('a followed anchor going live is announced by name, with the room\'s title', async () => {
+      await context.unrouteAll();
+      const anchorName = `sweep_anchor_${process.pid}`;
+      const anchor = await stack.user('anchor', anchorName);
+      const room = await stack.call('POST', '/rooms', { title: 'Evening show' }, anchor.token);
+      const fanName = `sweep_fan_${process.pid}`;
+      const fan = await stack.user('viewer', fanName);
+      assert.equal((await stack.call('POST', `/rooms/${room.body.id}/follow`, undefined, fan.token)).status, 200);
+      const start = await stack.call('POST', '/live/start', { room_id: room.body.id }, anchor.token);
+      pusher = publishLight(stack.fixPort(start.body.push_url));
+      await until('the notification exists', async () => (await stack.call('GET', '/notifications', undefined, fan.token)).body.notifications?.length === 1, 30_000, 200);
+
+      const fanContext = await browser.newContext({ locale: 'en-US', viewport: { width: 375, height: 667 } });
+      const me = await fanContext.newPage();
+      await me.goto(`http://127.0.0.1:${stack.httpPort}/login?next=/me`);
+      await me.fill('#login-username', fanName);
+      await me.fill('#login-password', PASSWORD);
+      await me.click('#login-submit');
+      await me.waitForURL((u) => u.pathname === '/me');
+      const item = me.locator('#notification-list li[data-kind="live_started"] > span').first();
+      await until('the notification names the anchor', async () => (await item.count()) === 1 && (await item.textContent()) === `${anchorName} is live now: Evening show`, 10_000, 200)
+        .catch(async (err: Error) => { throw new Error(`${err.message}: ${await text(me, '#panel')}`); });
+      await fanContext.close();
     });
   });
 }
