@@ -162,6 +162,7 @@ const panels = {
     if (state.q) params.set('q', state.q);
     if (state.anchor) params.set('anchor_id', state.anchor);
     const list = await api(`/admin/rooms?${params}`);
+    if (panel.dataset.tab !== 'rooms') return; // another tab was chosen while this one loaded
     const pages = Math.max(1, Math.ceil(list.total / list.page_size));
     const again = (patch) => action(() => panels.rooms({ ...state, ...patch }));
     const filter = h('select', { id: 'rooms-filter', onchange: (e) => again({ filter: e.target.value, page: 1 })() },
@@ -203,6 +204,7 @@ const panels = {
     const params = new URLSearchParams({ page: String(state.page), page_size: '20' });
     if (state.q) params.set('q', state.q);
     const list = await api(`/admin/users?${params}`);
+    if (panel.dataset.tab !== 'users') return;
     const q = h('input', { type: 'search', id: 'users-q', value: state.q, placeholder: t('admin.search') });
     panel.replaceChildren(
       h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); action(() => panels.users({ q: q.value.trim(), page: 1 }))(); } },
@@ -243,6 +245,7 @@ const panels = {
 
   async conventions() {
     const current = await api('/conventions');
+    if (panel.dataset.tab !== 'conventions') return;
     const area = h('textarea', { id: 'conventions-text', rows: 12 });
     area.value = current.body ?? '';
     const saved = h('span', { class: 'status', id: 'conventions-saved' });
@@ -258,6 +261,7 @@ const panels = {
     const params = new URLSearchParams({ page: String(state.page), page_size: '50' });
     if (state.severity) params.set('severity', state.severity);
     const [list, actions] = await Promise.all([api(`/admin/audits?${params}`), loadActions()]);
+    if (panel.dataset.tab !== 'audits') return;
     const pages = Math.max(1, Math.ceil(list.total / list.page_size));
     const again = (patch) => action(() => panels.audits({ ...state, ...patch }));
     const severity = h('select', { id: 'audits-severity', onchange: (e) => again({ severity: e.target.value, page: 1 })() },
@@ -288,6 +292,7 @@ const panels = {
   /** The gift catalog (GET/POST/PATCH /admin/gifts): the room page's gift bar shows the enabled ones. */
   async gifts() {
     const { gifts } = await api('/admin/gifts');
+    if (panel.dataset.tab !== 'gifts') return;
     const msg = h('p', { class: 'status', id: 'gifts-msg', role: 'status' });
     const name = h('input', { id: 'gift-name', required: true, maxlength: 64 });
     const price = h('input', { id: 'gift-price', type: 'number', min: 1, max: 1000000, value: 10, required: true });
@@ -318,6 +323,7 @@ const panels = {
 
   async pending() {
     const { pending_bans: list } = await api('/admin/moderation/pending-bans');
+    if (panel.dataset.tab !== 'pending') return;
     if (!list.length) return void panel.replaceChildren(h('p', {}, t('admin.noPending')));
     panel.replaceChildren(h('table', { class: 'list' }, h('tbody', {}, list.map((p) => h('tr', {},
       h('td', {}, `#${p.id}`), h('td', {}, `user ${p.user_id}`), h('td', {}, p.room_id ? `room ${p.room_id}` : ''), h('td', {}, p.reason),

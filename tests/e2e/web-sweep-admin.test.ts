@@ -5,7 +5,8 @@
  *     operator called POST /admin/gifts by hand; the Gifts tab adds one (the room page shows it)
  *     and disables it (the room page no longer does);
  *   - reports: a report of a chat line showed the line's id ("1795984641155-0"), not what was said;
- *     the reports table now quotes the line.
+ *     the reports table now quotes the line;
+ *   - on a slow network a tab still loading drew itself over the tab chosen after it (Users over Rooms).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +80,23 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       await ops.locator('#gifts-table tr[data-enabled="true"] .gift-toggle').click();
       await until('the gift is disabled', async () => (await ops.locator('#gifts-table tr[data-enabled="false"]').count()) === 1, 10_000, 200);
       assert.deepEqual((await stack.call('GET', '/gifts')).body.gifts, [], 'no gift on sale');
+    });
+
+    it('a slow tab does not draw over the tab chosen after it', async () => {
+      const ops = await operator('overview');
+      await ops.context().route('**/api/v1/admin/users**', async (route) => {
+        await new Promise((r) => setTimeout(r, 2000));
+        await route.continue().catch(() => undefined);
+      });
+      await ops.evaluate('location.hash = "users"');
+      await new Promise((r) => setTimeout(r, 300));
+      await ops.evaluate('location.hash = "rooms"');
+      await ops.locator('#rooms-table').waitFor({ state: 'attached', timeout: 10_000 });
+      await new Promise((r) => setTimeout(r, 3500)); // the users' answer has come by now
+      assert.equal(await ops.locator('#users-table').count(), 0, 'the Users panel did not draw over Rooms');
+      assert.equal(await ops.locator('#rooms-table').count(), 1);
+      assert.equal(await ops.locator('#tabs a.active').getAttribute('href'), '#rooms');
+      await ops.context().unrouteAll();
     });
 
     it('a reported chat line is quoted in the reports table', async () => {
