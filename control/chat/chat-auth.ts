@@ -24,6 +24,8 @@ export interface ChatTarget {
   sessionId: string | null;
   principal: ChatPrincipal;
   after?: string;
+  /** When the room's live show began (ms), when one is live: where a new socket's greeting history starts. */
+  showSince?: number;
 }
 
 const SESSION_PATH = /^\/ws\/live\/([0-9]{1,20})\/?$/;
@@ -92,7 +94,7 @@ export async function authenticateChat(deps: ChatAuthDeps, req: IncomingMessage,
   }
   if (principal.user) await deps.checkAccess(roomId, principal.user.id);
   if (!session) session = await deps.sessions.findActiveByRoom(roomId);
-  return { roomId, sessionId: session?.id ?? null, principal, after: afterParam };
+  return { roomId, sessionId: session?.id ?? null, principal, after: afterParam, showSince: session?.createdAt.getTime() };
 }
 
 /** The room a play token names (before its signature is checked). */

@@ -5,7 +5,7 @@ import { chatCloseCodes, type ClientMessage, type ServerMessage } from '../../co
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PubSub } from '../../core/pubsub/pubsub.port.js';
-import { roomChannel } from '../../core/pubsub/wire.js';
+import { parseKeptId, roomChannel } from '../../core/pubsub/wire.js';
 import type { RateCounter, RateLimits } from '../../core/rate-limit/rate-limit.port.js';
 import { RateLimitedError, ValidationError } from '../../core/errors.js';
 import type { Presence } from '../audience/presence.js';
@@ -59,6 +59,12 @@ export interface OpenChat {
   after?: string;
   /** The client's address key (core/http/client-address.ts): anonymous sockets are capped per address and room. */
   address?: string;
+  /**
+   * When the room's live show began (ms). A new socket's greeting (no `after`) replays only what was
+   * said since: the room's history spans its shows, and a second show's chat opened with the first
+   * show's last lines and its "the show has ended" notice. A resume (`after`) is not cut.
+   */
+  showSince?: number;
 }
 
 /** Sockets pinged at once by a heartbeat round, and the pause between two slices (chatService.heartbeatRound). */
@@ -208,7 +214,7 @@ export class ChatService implements ChatConnHost {
         const text = [rules.platform, rules.room].filter((t) => t !== null).join('\n\n');
         conn.send({ v: 1, type: 'notice', code: 'conventions', text, platform: rules.platform, room: rules.room });
       }
-      await this.catchUp(conn, ctx.after);
+      await this.catchUp(conn, ctx.after, ctx.showSince);
       if (joined.changed) {
         this.announcer.joined(ctx.roomId, ctx.principal.user, joined.online);
         if (ctx.principal.user) this.deps.onJoined?.(ctx.roomId, ctx.sessionId, ctx.principal.user.id, joined.online);
@@ -221,7 +227,7 @@ export class ChatService implements ChatConnHost {
   }
 
   /** Sends what the socket missed since `after` (or the latest few), then lets live messages through. */
-  private async catchUp(conn: ChatConn, after: string | undefined): Promise<void> {
+  private async catchUp(conn: ChatConn, after: string | undefined, showSince?: number): Promise<void> {
     let page;
     try {
       page = await this.deps.pubsub.recent(roomChannel(conn.roomId), after ? { after } : { limit: GREETING_HISTORY });
@@ -230,7 +236,9 @@ export class ChatService implements ChatConnHost {
       conn.send({ v: 1, type: 'error', code: 'invalid_resume_id', message: 'not a message id' });
       page = { entries: [], gap: true };
     }
-    const missed = page.entries.flatMap((e) => (typeof e.message === 'object' && e.message !== null && !Array.isArray(e.message)
+    // Kept ids begin with the millisecond they were kept at (Redis stream ids; the memory ring alike).
+    const entries = after === undefined && showSince !== undefined ? page.entries.filter((e) => Number(parseKeptId(e.id)[0]) >= showSince) : page.entries;
+    const missed = entries.flatMap((e) => (typeof e.message === 'object' && e.message !== null && !Array.isArray(e.message)
       ? [{ ...(e.message as Record<string, unknown>), id: e.id } as Envelope] : []));
     if (after) conn.send({ v: 1, type: 'resumed', after, count: missed.length, gap: page.gap });
     conn.finishResume(missed);

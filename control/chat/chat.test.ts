@@ -316,6 +316,46 @@ for (const set of testAdapterSets()) {
       assert.equal(e.body.error.code, 'session_ended');
     });
 
+    it('a new show\'s chat opens with what was said in this show, not the last show\'s lines and its end notice; a resume still gets what it missed', async () => {
+      const [a] = kit.nodes;
+      const anchor = await kit.user('anchor');
+      const control = a!.control;
+      const room = (await a!.http.post('/api/v1/rooms').set(anchor.auth).send({ title: 'Two shows' }).expect(201)).body;
+      const roomId = String(room.id);
+      const goLive = async () => {
+        const d = await control.hooks.authorizePublish({ app: 'live', streamKey: room.stream_key as string, query: {}, clientIp: '127.0.0.1' });
+        assert.ok(d.allow);
+        await control.liveSessions.markLive({ streamName: roomId, app: 'live', publisherId: 'p', sessionId: d.sessionId, clientIp: '127.0.0.1', at: Date.now() });
+        await control.rooms.invalidate(roomId);
+        return d.sessionId!;
+      };
+      const viewer = await kit.user();
+      const first = await goLive();
+      const c1 = await ChatClient.connect(`${a!.ws}/ws/live/${first}?token=${viewer.token}`);
+      await c1.next((m) => m.type === 'welcome', 'welcome');
+      c1.send({ v: 1, type: 'chat', text: 'said in the first show', client_id: 'one' });
+      const said = await c1.next((m) => m.type === 'chat' && m.text === 'said in the first show', 'the first show\'s line');
+      await a!.http.post('/api/v1/live/close').set(anchor.auth).send({ room_id: roomId }).expect(200);
+      await c1.next((m) => m.type === 'notice' && m.code === 'live_ended', 'live_ended');
+      await new Promise((r) => setTimeout(r, 5));
+      const second = await goLive();
+      const c2 = await ChatClient.connect(`${a!.ws}/ws/live/${second}?token=${viewer.token}`);
+      await c2.next((m) => m.type === 'welcome', 'welcome to the second show');
+      c2.send({ v: 1, type: 'chat', text: 'said in the second show', client_id: 'two' });
+      await c2.next((m) => m.type === 'chat' && m.text === 'said in the second show', 'the second show\'s line');
+      c2.close();
+      const fresh = await ChatClient.connect(`${a!.ws}/ws/live/${second}?token=${(await kit.user()).token}`);
+      await fresh.next((m) => m.type === 'chat' && m.text === 'said in the second show', 'this show\'s line in the greeting');
+      assert.ok(!fresh.messages.some((m) => m.text === 'said in the first show'), 'no line of the last show');
+      assert.ok(!fresh.messages.some((m) => m.type === 'notice' && m.code === 'live_ended'), 'no end notice of the last show');
+      fresh.close();
+      // A client resuming from the first show's line gets everything since, the end notice included.
+      const resumed = await ChatClient.connect(`${a!.ws}/ws/live/${second}?token=${viewer.token}&after=${said.id as string}`);
+      await resumed.next((m) => m.type === 'chat' && m.text === 'said in the second show', 'the resume');
+      assert.ok(resumed.messages.some((m) => m.type === 'notice' && m.code === 'live_ended'), 'the resume is not cut');
+      resumed.close();
+    });
+
     it('keeps one socket per viewer per room: a newer socket of the same user replaces the older one on any node (4005)', async () => {
       const [a, b] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();
