@@ -28,6 +28,10 @@ export interface RechargeOrder {
   paidAt: number | null;
   refundedAt: number | null;
   refundReason: string | null;
+  /** The client's idempotency key (POST /wallet/recharges {client_order_id}), when it sent one. */
+  clientOrderId: string | null;
+  /** Where the order is paid (null until the provider opened the payment, or when it did not). */
+  payUrl: string | null;
 }
 
 /**
@@ -40,12 +44,13 @@ export type WebhookOutcome = 'paid' | 'paid_late' | 'duplicate' | 'failed';
 interface Row {
   id: string | number; user_id: string | number; coins: string | number; amount: string | number; currency: string;
   provider: string; provider_ref: string | null; status: RechargeStatus; created_at: string | number; paid_at: string | number | null;
-  refunded_at?: string | number | null; refund_reason?: string | null;
+  refunded_at?: string | number | null; refund_reason?: string | null; client_order_id?: string | null; pay_url?: string | null;
 }
 const toOrder = (r: Row): RechargeOrder => ({
   id: String(r.id), userId: String(r.user_id), coins: Number(r.coins), amount: Number(r.amount), currency: r.currency,
   provider: r.provider, providerRef: r.provider_ref, status: r.status, createdAt: Number(r.created_at), paidAt: r.paid_at === null ? null : Number(r.paid_at),
   refundedAt: r.refunded_at === null || r.refunded_at === undefined ? null : Number(r.refunded_at), refundReason: r.refund_reason ?? null,
+  clientOrderId: r.client_order_id ?? null, payUrl: r.pay_url ?? null,
 });
 
 export const MAX_RECHARGE_COINS = 1_000_000;
@@ -85,25 +90,58 @@ export class RechargeService {
     return p;
   }
 
-  async create(userId: string, coins: number): Promise<{ order: RechargeOrder; payUrl: string }> {
+  /**
+   * A new order, or, when `clientOrderId` was used by this user before, that order again
+   * (`replayed`: nothing created, the provider not called): a double click or a client's retry after
+   * a timeout makes one order. The same key with other coins: 409 client_order_id_reused; the same
+   * key while its first request is still opening the payment: 409 recharge_in_progress.
+   */
+  async create(userId: string, coins: number, clientOrderId?: string): Promise<{ order: RechargeOrder; payUrl: string | null; replayed: boolean }> {
     const provider = this.provider();
+    const replay = (existing: RechargeOrder) => {
+      if (existing.coins !== coins) {
+        throw new ConflictError('client_order_id was already used for a different recharge', { code: 'client_order_id_reused' });
+      }
+      if (existing.status === 'created' && existing.payUrl === null) {
+        throw new ConflictError('this recharge is still being opened at the payment provider; try again in a moment', { code: 'recharge_in_progress' });
+      }
+      return { order: existing, payUrl: existing.payUrl, replayed: true };
+    };
+    if (clientOrderId !== undefined) {
+      const earlier = await this.findByClientOrderId(userId, clientOrderId);
+      if (earlier) return replay(earlier);
+    }
     const amount = coins * this.pricing.coinPrice;
     const now = Date.now();
     await ensureWallets(this.db, [userId]);
-    const created = await moneyTransaction(this.db, async (tx) => {
-      // One user's creates queue on their wallet row (MariaDB; SQLite runs one writer), so the count
-      // and the insert are one step: fifty requests at once still open at most MAX_OPEN_RECHARGES.
-      await lockWallets(tx, [userId]);
-      const [open] = await tx.select<{ n: number | string }>("SELECT COUNT(*) AS n FROM recharge_orders WHERE user_id = ? AND status = 'created'", [userId]);
-      if (Number(open?.n ?? 0) >= MAX_OPEN_RECHARGES) return null;
-      return tx.insert(
-        'INSERT INTO recharge_orders (user_id, coins, amount, currency, provider, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
-        [userId, coins, amount, this.pricing.currency, provider.name, 'created', now],
-      );
-    });
+    let created: string | { existing: string } | null;
+    try {
+      created = await moneyTransaction(this.db, async (tx) => {
+        // One user's creates queue on their wallet row (MariaDB; SQLite runs one writer), so the count
+        // and the insert are one step: fifty requests at once still open at most MAX_OPEN_RECHARGES.
+        await lockWallets(tx, [userId]);
+        if (clientOrderId !== undefined) {
+          const [same] = await tx.select<{ id: string | number }>('SELECT id FROM recharge_orders WHERE user_id = ? AND client_order_id = ?', [userId, clientOrderId]);
+          if (same) return { existing: String(same.id) };
+        }
+        const [open] = await tx.select<{ n: number | string }>("SELECT COUNT(*) AS n FROM recharge_orders WHERE user_id = ? AND status = 'created'", [userId]);
+        if (Number(open?.n ?? 0) >= MAX_OPEN_RECHARGES) return null;
+        return tx.insert(
+          'INSERT INTO recharge_orders (user_id, coins, amount, currency, provider, status, created_at, client_order_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+          [userId, coins, amount, this.pricing.currency, provider.name, 'created', now, clientOrderId ?? null],
+        );
+      });
+    } catch (err) {
+      // Two requests with one key racing past the lock: the unique index refused the second insert.
+      if (!(err instanceof DuplicateKeyError) || clientOrderId === undefined) throw err;
+      const existing = await this.findByClientOrderId(userId, clientOrderId);
+      if (!existing) throw err;
+      created = { existing: existing.id };
+    }
     if (created === null) {
       throw new ConflictError(`you have ${MAX_OPEN_RECHARGES} unpaid recharge orders already: pay one, or wait until they expire`, { code: 'too_many_open_recharges' });
     }
+    if (typeof created === 'object') return replay((await this.find(created.existing))!);
     const orderId = String(created);
     let payment: Awaited<ReturnType<PaymentProvider['createPayment']>>;
     try {
@@ -115,9 +153,14 @@ export class RechargeService {
       this.log.error({ err, orderId, provider: provider.name }, 'the payment provider did not open a payment');
       throw new UnavailableError('the payment provider is not available; try again later', { cause: err, code: 'payment_provider_unavailable' });
     }
-    await this.db.sequelize.query('UPDATE recharge_orders SET provider_ref = ? WHERE id = ?', { replacements: [payment.providerRef, orderId] });
+    await this.db.sequelize.query('UPDATE recharge_orders SET provider_ref = ?, pay_url = ? WHERE id = ?', { replacements: [payment.providerRef, payment.payUrl, orderId] });
     this.log.info({ orderId, userId, coins, amount, provider: provider.name }, 'recharge order created');
-    return { order: (await this.find(orderId))!, payUrl: payment.payUrl };
+    return { order: (await this.find(orderId))!, payUrl: payment.payUrl, replayed: false };
+  }
+
+  private async findByClientOrderId(userId: string, clientOrderId: string): Promise<RechargeOrder | null> {
+    const [row] = await this.select<Row>('SELECT * FROM recharge_orders WHERE user_id = ? AND client_order_id = ?', [userId, clientOrderId]);
+    return row ? toOrder(row) : null;
   }
 
   async find(id: string): Promise<RechargeOrder | null> {

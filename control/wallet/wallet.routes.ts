@@ -11,6 +11,7 @@ export const rechargeJson = (o: RechargeOrder) => ({
   provider_ref: o.providerRef, status: o.status, created_at: new Date(o.createdAt).toISOString(),
   paid_at: o.paidAt === null ? null : new Date(o.paidAt).toISOString(),
   refunded_at: o.refundedAt === null ? null : new Date(o.refundedAt).toISOString(), refund_reason: o.refundReason,
+  client_order_id: o.clientOrderId,
 });
 
 const ledgerJson = (e: LedgerEntry) => ({
@@ -21,7 +22,8 @@ const ledgerJson = (e: LedgerEntry) => ({
 /**
  * GET  /wallet                  my balance
  * GET  /wallet/ledger           my ledger, newest first (?before=&limit=)
- * POST /wallet/recharges        {coins} -> a recharge order and where to pay it
+ * POST /wallet/recharges        {coins, client_order_id?} -> 201 a recharge order and where to pay it; the same
+ *                               client_order_id again: 200 that order with replayed:true (409 client_order_id_reused for other coins)
  * GET  /wallet/recharges        my recharge orders; GET /wallet/recharges/{id} one of them
  * GET  /admin/wallets/audit     every wallet checked against its ledger: {checked, consistent, mismatches}
  * GET  /admin/wallets/{user_id} an operator's view: balance, ledger sum, consistent
@@ -40,9 +42,9 @@ export function walletRoutes(wallets: WalletService, recharges: RechargeService)
     res.set('Cache-Control', 'no-store').json({ entries: entries.map(ledgerJson), next_before: entries.length === page.limit ? entries.at(-1)!.id : null });
   }));
   r.post('/wallet/recharges', requireUser, asyncRoute(async (req, res) => {
-    const { coins } = parseInput(rechargeBody, req.body, 'body');
-    const { order, payUrl } = await recharges.create(String(req.user!.id), coins);
-    res.status(201).set('Cache-Control', 'no-store').json({ ...rechargeJson(order), pay_url: payUrl });
+    const { coins, client_order_id } = parseInput(rechargeBody, req.body, 'body');
+    const { order, payUrl, replayed } = await recharges.create(String(req.user!.id), coins, client_order_id);
+    res.status(replayed ? 200 : 201).set('Cache-Control', 'no-store').json({ ...rechargeJson(order), pay_url: payUrl, replayed });
   }));
   r.get('/wallet/recharges', requireUser, asyncRoute(async (req, res) => {
     const page = parseInput(pageQuery, req.query, 'query');

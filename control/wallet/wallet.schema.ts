@@ -13,6 +13,8 @@ export const pageQuery = z.strictObject({
 
 export const rechargeBody = z.strictObject({
   coins: z.number().int().min(1).max(MAX_RECHARGE_COINS),
+  /** Optional idempotency key (as gifts' client_order_id): the same key again answers the first order; nothing new is created. */
+  client_order_id: z.string().min(8).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only').optional(),
 });
 
 export const adjustBody = z.strictObject({
