@@ -33,7 +33,8 @@ const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must b
 
 /**
  * GET   /gifts                      the enabled catalog (public)
- * GET   /admin/gifts                every gift; POST /admin/gifts; PATCH /admin/gifts/{id} (enable/disable: {enabled})
+ * GET   /admin/gifts                every gift; POST /admin/gifts; PATCH /admin/gifts/{id} (enable/disable: {enabled});
+ *                                   409 gift_name_taken: another gift has the name (trimmed, any case, disabled ones too)
  * POST  /rooms/{id}/gifts           {gift_id, count, client_order_id} -> 201 {order, balance, combo}; 200 with replayed:true for a repeat
  * GET   /rooms/{id}/gift-ranking    ?session_id=&limit= (public)
  * GET   /me/income                  ?group=session|day (anchors: their own); /admin/anchors/{id}/income (operators)
