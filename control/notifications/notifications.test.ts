@@ -92,7 +92,10 @@ for (const set of testAdapterSets()) {
       const pushed = await onB.next((m) => m.type === 'notification', 'the live notification');
       assert.equal(pushed.v, 1);
       assert.equal(pushed.notification.kind, 'live_started');
-      assert.deepEqual(pushed.notification.payload, { room_id: roomId, session_id: sessionId, anchor_id: anchor.id, at: pushed.notification.payload.at });
+      // Named: the anchor's username and the room's title (a client says "{anchor} is live now: {title}" without a lookup), next to the ids.
+      assert.deepEqual(pushed.notification.payload, {
+        room_id: roomId, session_id: sessionId, anchor_id: anchor.id, at: pushed.notification.payload.at, anchor_name: anchor.username, room_title: 'Notify show',
+      });
       await onB.next((m) => m.type === 'unread' && m.count === 1, 'unread 1');
       await onA.next((m) => m.type === 'notification' && m.notification.payload.room_id === roomId);
       const listed = (await request(b!.control.app).get('/api/v1/notifications').set(fan.auth).expect(200)).body;
@@ -124,6 +127,23 @@ for (const set of testAdapterSets()) {
       await waitFor('unsubscribed', async () => ((await kit.cluster.numSub(notificationChannel(fan.id))) === 0) || undefined, 5000, 20);
       assert.equal(b!.control.notifications.hub.userCount, 0);
       onA.close();
+    });
+
+    it('a replay_ready notice names the anchor and the room\'s title', async () => {
+      const control = kit.nodes[0]!.control;
+      const { anchor, roomId } = await anchorRoom();
+      const fan = await kit.user();
+      await request(control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
+      const replayId = `${Date.now()}`;
+      await control.pipeline.intake.accept({ kind: 'durable', name: 'replay.ready', event: {
+        eventId: `replay.ready:named:${replayId}`, at: Date.now(), replayId, roomId,
+        objectKey: `replays/${roomId}/n/0.mp4`, posterKey: null, durationMs: 60_000, size: 1000,
+      } }, 'control');
+      const notice = await waitFor('the replay notice', async () => (await request(control.app).get('/api/v1/notifications').set(fan.auth).expect(200)).body
+        .notifications.find((n: { kind: string }) => n.kind === 'replay_ready'), 10_000, 50);
+      assert.deepEqual(notice.payload, {
+        room_id: roomId, replay_id: replayId, session_id: null, duration_ms: 60_000, at: notice.payload.at, anchor_name: anchor.username, room_title: 'Notify show',
+      });
     });
 
     it('an anchor going live again and again tells the followers once (no flood of live_started), again after the window', async () => {

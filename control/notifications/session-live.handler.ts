@@ -37,6 +37,18 @@ export async function showStart(tx: Tx, sessionId: string): Promise<{ anchorId: 
 }
 
 /**
+ * The anchor's username and the room's title as they are now, for a notice a client shows as
+ * "{anchor} is live now: {title}" without looking either up (null: the user or the room is gone).
+ */
+export async function noticeNames(tx: Tx, anchorId: string | null, roomId: string): Promise<{ anchor_name: string | null; room_title: string | null }> {
+  const [row] = await tx.select<{ anchor_name: string | null; room_title: string | null }>(
+    'SELECT (SELECT username FROM users WHERE id = ?) AS anchor_name, (SELECT title FROM rooms WHERE id = ?) AS room_title',
+    [anchorId ?? '0', roomId],
+  );
+  return { anchor_name: row?.anchor_name ?? null, room_title: row?.room_title ?? null };
+}
+
+/**
  * session.live: a `live_started` notification for every follower of the anchor, unless another
  * show of the anchor went live in the LIVE_NOTICE_WINDOW_MS before this one (it announced already;
  * decided from the shows' start times, so a retry or a late delivery decides the same). The
@@ -45,7 +57,8 @@ export async function showStart(tx: Tx, sessionId: string): Promise<{ anchorId: 
  * announcing twice) and kicks the worker (notification-fanout.ts), which writes the followers'
  * rows in chunks: an anchor with 100,000 followers does not hold the event consumer. It listens to
  * the session going live, not to any media edge, so followers are told the same way whatever edge
- * the stream came through.
+ * the stream came through. The payload names the anchor (`anchor_name`, the username) and the room's
+ * title when the show went live (`room_title`), next to the ids.
  */
 export function sessionLiveHandler(deps: { fanout?: { kick(): void } } = {}): EventRoute<'session.live'> {
   return async (ctx) => {
@@ -54,6 +67,7 @@ export function sessionLiveHandler(deps: { fanout?: { kick(): void } } = {}): Ev
       if (await followsAnnouncedShow(tx, event.anchorId, event.sessionId, event.at)) return;
       await enqueueFollowerFanout(tx, event.anchorId, 'live_started', `live:${event.sessionId}`, {
         room_id: event.roomId, session_id: event.sessionId, anchor_id: event.anchorId, at: event.at,
+        ...(await noticeNames(tx, event.anchorId, event.roomId)),
       });
     });
     deps.fanout?.kick();
