@@ -28,6 +28,12 @@ export interface RoomView {
   play: (PlayUrls & { token_url: string }) | null;
 }
 
+/** GET /rooms/{id}: the view and the live show's like and share totals (null when not live). */
+export interface RoomDetail extends RoomView {
+  likes: number | null;
+  shares: number | null;
+}
+
 export interface RoomServiceDeps {
   rooms: RoomStore;
   users: UserStore;
@@ -80,6 +86,16 @@ export class RoomService {
       viewers: view.is_live && online !== null ? Math.max(0, Number(online)) : view.viewers,
       online: view.is_live ? Math.max(0, Number(audience ?? 0)) : 0,
     };
+  }
+
+  /**
+   * GET /rooms/{id}: the view plus the live show's `likes` and `shares` (read each time, never from
+   * the cached view; null when the room is not live). Lists keep the plain view: no read per room.
+   */
+  async detail(id: string): Promise<RoomDetail> {
+    const view = await this.view(id);
+    const counters = view.is_live && view.session_id ? await this.deps.rooms.sessionCounters(view.session_id) : null;
+    return { ...view, likes: counters?.likes ?? null, shares: counters?.shares ?? null };
   }
 
   private async buildView(room: Room): Promise<RoomView> {

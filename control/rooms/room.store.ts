@@ -1,3 +1,4 @@
+import { QueryTypes } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { roomsTable, type RoomModel } from '../../core/database/models/room.model.js';
 import { idString } from '../../core/database/models/define.js';
@@ -27,8 +28,19 @@ const isId = (id: string) => /^\d{1,19}$/.test(id);
 /** The rooms table, speaking domain types. */
 export class RoomStore {
   private readonly table;
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.table = roomsTable(db.sequelize);
+  }
+
+  /**
+   * A show's like and share totals (live_session_counters, written by discovery's SocialService);
+   * 0 and 0 before the first like or share. One indexed read: for the single-room view only.
+   */
+  async sessionCounters(sessionId: string): Promise<{ likes: number; shares: number }> {
+    const [row] = await this.db.sequelize.query<{ likes: string | number; shares: string | number }>(
+      'SELECT likes, shares FROM live_session_counters WHERE session_id = ?', { replacements: [sessionId], type: QueryTypes.SELECT },
+    );
+    return { likes: Number(row?.likes ?? 0), shares: Number(row?.shares ?? 0) };
   }
 
   async create(input: { ownerId: string; title: string; coverUrl: string | null; streamKey: string; recordEnabled: boolean }): Promise<Room> {

@@ -79,6 +79,30 @@ for (const set of testAdapterSets()) {
       await kit.http.post(`/api/v1/rooms/${a.roomId}/stream-key/rotate`).set(other.auth).expect(403);
     });
 
+    it('GET /rooms/{id} tells the live show\'s likes and shares (a new viewer sees the total before anyone likes again); null when not live', async () => {
+      const a = await kit.anchorWithRoom('Liked');
+      let view = (await kit.http.get(`/api/v1/rooms/${a.roomId}`).expect(200)).body;
+      assert.equal(view.likes, null);
+      assert.equal(view.shares, null);
+      const decision = await kit.control.hooks.authorizePublish(publish(a.streamKey));
+      assert.ok(decision.allow);
+      await kit.control.liveSessions.markLive({ streamName: a.roomId, app: 'live', publisherId: 'pl', sessionId: decision.sessionId, clientIp: '127.0.0.1', at: Date.now() });
+      view = (await kit.http.get(`/api/v1/rooms/${a.roomId}`).expect(200)).body;
+      assert.equal(view.is_live, true);
+      assert.equal(view.likes, 0);
+      assert.equal(view.shares, 0);
+      const fan = await kit.user('viewer');
+      await kit.http.post(`/api/v1/rooms/${a.roomId}/like`).set(fan.auth).send({ count: 7 }).expect(200);
+      await kit.http.post(`/api/v1/rooms/${a.roomId}/share`).set(fan.auth).send({}).expect(200);
+      // Read live, not from the cached view.
+      view = (await kit.http.get(`/api/v1/rooms/${a.roomId}`).expect(200)).body;
+      assert.equal(view.likes, 7);
+      assert.equal(view.shares, 1);
+      // The list is not given a read per room.
+      const listed = (await kit.http.get('/api/v1/rooms').expect(200)).body.rooms.find((r: { id: string }) => r.id === a.roomId);
+      assert.ok(listed && !('likes' in listed));
+    });
+
     it('lists live rooms from set:live:online checked against the database', async () => {
       const a = await kit.anchorWithRoom('Live one');
       const b = await kit.anchorWithRoom('Idle one');

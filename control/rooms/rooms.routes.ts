@@ -26,7 +26,7 @@ export function roomsRoutes(rooms: RoomService): Router {
 
   r.get('/rooms/:id', asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
-    res.json(await rooms.view(id));
+    res.json(await rooms.detail(id));
   }));
 
   r.patch('/rooms/:id', requireUser, asyncRoute(async (req, res) => {
