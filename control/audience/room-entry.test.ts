@@ -217,10 +217,19 @@ for (const set of testAdapterSets()) {
       await a!.http.get('/api/v1/admin/chat/reports').set(viewer.auth).expect(403);
       const reports = (await a!.http.get('/api/v1/admin/chat/reports').set(op.auth).expect(200)).body.reports;
       assert.ok(reports.some((r: { message_id: string; reason: string }) => r.message_id === ack.id && r.reason === 'rude'));
+      // The report quotes the line (text, author, deleted since) so the console need not scan the room's messages.
+      const reported = reports.find((r: { message_id: string }) => r.message_id === ack.id);
+      assert.deepEqual({ ...reported.message, at: undefined }, { text: 'something rude', user_id: viewer.id, username: viewer.username, hidden: true, at: undefined });
+      assert.ok(Number.isFinite(Date.parse(reported.message.at)), reported.message.at);
+      // A report of the room itself (no message) says so with message null.
+      await a!.http.post(`/api/v1/rooms/${roomId}/reports`).set(viewer.auth).send({ reason: 'whole room' }).expect(201);
+      const roomReport = (await a!.http.get('/api/v1/admin/chat/reports').set(op.auth).expect(200)).body.reports.find((r: { reason: string; room_id: string }) => r.reason === 'whole room' && r.room_id === roomId);
+      assert.equal(roomReport.message_id, null);
+      assert.equal(roomReport.message, null);
       const messages = (await a!.http.get(`/api/v1/admin/rooms/${roomId}/messages`).set(op.auth).expect(200)).body.messages;
       assert.equal(messages.find((m: { id: string }) => m.id === ack.id)?.hidden, true);
       const log = (await a!.http.get(`/api/v1/admin/chat/moderation-log?room_id=${roomId}`).set(op.auth).expect(200)).body.entries;
-      assert.deepEqual(log.map((e: { action: string }) => e.action).sort(), ['delete_message', 'report']);
+      assert.deepEqual(log.map((e: { action: string }) => e.action).sort(), ['delete_message', 'report', 'report']);
       // The history a resume reads carries the deletion too.
       const history = (await a!.http.get(`/api/v1/rooms/${roomId}/chat`).expect(200)).body.messages;
       assert.ok(history.some((m: { type: string; message_id: string }) => m.type === 'message_deleted' && m.message_id === ack.id));

@@ -53,7 +53,8 @@ const logQuery = z.strictObject({ room_id: roomId.optional(), limit: z.coerce.nu
  *          (anonymous null: follow ONAIR_CHAT_ANONYMOUS; rules: shown on entering, after the platform's conventions)
  *   DELETE /rooms/{id}/messages/{message_id}
  *   POST   /rooms/{id}/reports {message_id?, reason}
- * Operators: GET /admin/chat/reports?status=, POST /admin/chat/reports/{id}/close,
+ * Operators: GET /admin/chat/reports?status= (each report with `message`: the reported line's text,
+ *   author user_id/username, hidden, at; null for a room report or a line not recorded), POST /admin/chat/reports/{id}/close,
  *   GET /admin/chat/moderation-log?room_id=, GET /admin/rooms/{id}/messages
  */
 export function chatRoutes(deps: {
@@ -139,7 +140,10 @@ export function chatRoutes(deps: {
   }));
   r.get('/admin/chat/reports', requireRole('operator'), asyncRoute(async (req, res) => {
     const q = parseInput(listQuery, req.query, 'query');
-    res.json({ reports: await deps.store.listReports(q.status, q.limit) });
+    const reports = await deps.store.listReports(q.status, q.limit);
+    // The reported lines quoted in one read (not one per report): text, author, hidden.
+    const quoted = await deps.messages.quote(reports.flatMap((r) => (r.message_id ? [{ roomId: r.room_id, keptId: r.message_id }] : [])));
+    res.json({ reports: reports.map((r) => ({ ...r, message: r.message_id ? quoted.get(`${r.room_id}:${r.message_id}`) ?? null : null })) });
   }));
   r.post('/admin/chat/reports/:id/close', requireRole('operator'), asyncRoute(async (req, res) => {
     const { id } = parseInput(z.strictObject({ id: userId }), req.params, 'params');

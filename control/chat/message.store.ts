@@ -1,6 +1,18 @@
+import { QueryTypes } from 'sequelize';
 import type { Database } from '../../core/database/database.js';
 import { messagesTable } from '../../core/database/models/chat.models.js';
 import type { Logger } from '../../core/logging/logger.js';
+
+/** A reported chat line as the operators' report queue quotes it. */
+export interface ReportedMessage {
+  text: string;
+  /** The author (null: an anonymous or system line). */
+  user_id: string | null;
+  username: string | null;
+  /** Deleted by a moderator since. */
+  hidden: boolean;
+  at: string;
+}
 
 export interface StoredMessage {
   roomId: string;
@@ -29,7 +41,7 @@ export class MessageStore {
   /** Rows inserted and INSERT statements run, for tests and the benchmark. */
   readonly counters = { rows: 0, batches: 0, dropped: 0 };
 
-  constructor(db: Database, private readonly options: { flushMs?: number; maxBatch?: number; log?: Logger } = {}) {
+  constructor(private readonly db: Database, private readonly options: { flushMs?: number; maxBatch?: number; log?: Logger } = {}) {
     this.table = messagesTable(db.sequelize);
   }
 
@@ -82,6 +94,32 @@ export class MessageStore {
     if (!row) return null;
     const r = row.get();
     return { userId: r.user_id === null ? null : String(r.user_id), content: r.content };
+  }
+
+  /**
+   * The recorded messages these (room, history id) pairs name, with their author's username, in one
+   * read (the operators' report queue quotes the reported lines); keyed `{room_id}:{history id}`.
+   * A pair with no recorded message (never written, or a message id of another room) is absent.
+   */
+  async quote(refs: Array<{ roomId: string; keptId: string }>): Promise<Map<string, ReportedMessage>> {
+    const out = new Map<string, ReportedMessage>();
+    const keptIds = [...new Set(refs.map((r) => r.keptId))];
+    if (keptIds.length === 0) return out;
+    await this.flush();
+    const rows = await this.db.sequelize.query<{ room_id: string | number; kept_id: string; user_id: string | number | null; username: string | null; content: string; hidden: unknown; created_at: Date | string }>(
+      `SELECT m.room_id, m.kept_id, m.user_id, u.username, m.content, m.hidden, m.created_at FROM messages m LEFT JOIN users u ON u.id = m.user_id
+        WHERE m.kept_id IN (${keptIds.map(() => '?').join(', ')}) ORDER BY m.id`,
+      { replacements: keptIds, type: QueryTypes.SELECT },
+    );
+    for (const r of rows) {
+      const key = `${r.room_id}:${r.kept_id}`;
+      if (out.has(key)) continue;
+      out.set(key, {
+        text: r.content, user_id: r.user_id === null ? null : String(r.user_id), username: r.username ?? null,
+        hidden: Boolean(Number(r.hidden)), at: new Date(r.created_at instanceof Date ? r.created_at : /(?:[zZ]|[+-]\d\d:?\d\d)$/.test(r.created_at) ? r.created_at : `${r.created_at}Z`).toISOString(),
+      });
+    }
+    return out;
   }
 
   /** The room's recorded messages, newest first (operators' console). */
