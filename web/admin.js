@@ -77,16 +77,11 @@ function actionsBox(actions) {
 async function reportsBox() {
   const box = document.getElementById('reports-box');
   const { reports } = await api('/admin/chat/reports?status=open&limit=100');
-  // A report names the chat line by id only: its text (hidden ones too) from the room's messages.
-  const texts = new Map();
-  await Promise.all([...new Set(reports.filter((r) => r.message_id).map((r) => r.room_id))].map(async (room) => {
-    const { messages } = await api(`/admin/rooms/${encodeURIComponent(room)}/messages`).catch(() => ({ messages: [] }));
-    for (const m of messages ?? []) texts.set(`${room}:${m.id}`, m);
-  }));
+  // A report of a chat line quotes it (`message`: text, author, hidden once deleted).
   const quoted = (r) => {
     if (!r.message_id) return '';
-    const m = texts.get(`${r.room_id}:${r.message_id}`);
-    return m ? h('q', { class: 'reported-text', title: r.message_id }, `#${m.user_id}: ${m.text}`) : r.message_id;
+    const m = r.message;
+    return m ? h('q', { class: 'reported-text', title: r.message_id }, `${m.username ?? `#${m.user_id}`}: ${m.text}`) : r.message_id;
   };
   box.replaceChildren(reports.length === 0 ? h('p', {}, t('admin.noReports')) : h('table', { class: 'list', id: 'reports-table' }, h('tbody', {}, reports.map((r) => h('tr', { dataset: { reportId: r.id } },
     h('td', {}, r.at.replace('T', ' ').slice(0, 19)),

@@ -16,7 +16,10 @@ let feed = null;
 let feedState = { items: [], unread: 0, mode: 'polling' };
 let site = null;
 
-/** Rooms named by notifications: a go-live notification carries ids only, so the anchor's name comes from GET /rooms/{id}. */
+/**
+ * Rooms named by notifications: a go-live notification carries the anchor's name and the show's
+ * title (anchor_name, room_title); older ones carry ids only, so those come from GET /rooms/{id}.
+ */
 const rooms = new Map();
 function roomOf(id) {
   if (!id) return null;
@@ -33,9 +36,11 @@ function roomOf(id) {
 function notificationText(n) {
   const p = n.payload ?? {};
   if (n.kind === 'live_started') {
-    const room = roomOf(p.room_id ? String(p.room_id) : null);
-    const name = p.anchor_username ?? p.anchor_name ?? room?.anchor ?? `#${p.anchor_id ?? '?'}`;
-    return room?.title ? t('me.n.liveTitle', { name, title: room.title }) : t('me.n.live', { name });
+    const named = p.anchor_name != null && p.room_title != null;
+    const room = named ? null : roomOf(p.room_id ? String(p.room_id) : null);
+    const name = p.anchor_name ?? room?.anchor ?? `#${p.anchor_id ?? '?'}`;
+    const title = p.room_title ?? room?.title;
+    return title ? t('me.n.liveTitle', { name, title }) : t('me.n.live', { name });
   }
   if (n.kind === 'audit_warning') return t('me.n.audit', { label: p.label ?? '—' });
   if (n.kind === 'moderation_warning') return t('me.n.modWarning', { reason: p.reason ?? '—' });
