@@ -21,6 +21,8 @@ export type EventRouteDeps = StreamEventDeps & ScreenshotDeps & AuditDeps & {
   audience: Pick<AudienceService, 'viewerJoined' | 'viewerLeft'>;
   /** The go-live fan-out worker (control/notifications), kicked after a session.live enqueued its job. */
   notifyFanout?: { kick(): void };
+  /** ONAIR_NOTIFY_LIVE_QUIET: a show this soon after another of the anchor announces nothing (LIVE_NOTICE_WINDOW_MS when absent). */
+  liveQuietMs?: number;
   settlement: Pick<SettlementService, 'settle'>;
 };
 
@@ -41,12 +43,12 @@ export function eventRoutes(deps: EventRouteDeps): EventRoutes {
   return {
     'stream.published': streamPublishedHandler(deps),
     'stream.unpublished': streamUnpublishedHandler(deps),
-    'session.live': sessionLiveHandler({ fanout: deps.notifyFanout }),
+    'session.live': sessionLiveHandler({ fanout: deps.notifyFanout, liveQuietMs: deps.liveQuietMs }),
     'recording.finished': recordingFinishedHandler(),
     'screenshot.taken': screenshotTakenHandler(deps),
     'audit.flagged': auditFlaggedHandler(deps),
     'session.ended': sessionEndedHandler(deps),
-    'replay.ready': replayReadyHandler(),
+    'replay.ready': replayReadyHandler({ liveQuietMs: deps.liveQuietMs }),
   };
 }
 

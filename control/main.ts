@@ -212,6 +212,7 @@ export function createControl(deps: ControlDeps): Control {
     db, rooms: roomStore, roomService: rooms, sessions: live, sessionStore, moderation, pendingBans, media, audience, settlement,
     auditPauseMs: config.live.auditPause, log: log.child({ mod: 'events' }),
     notifyFanout: { kick: () => notifications?.fanout.kick() },
+    liveQuietMs: config.notifications.liveQuiet,
     notifyPush: { pushLater: (dedupeKey: string, userIds: string[]) => notifications?.push.pushLater(dedupeKey, userIds) },
   };
   const pipeline = createCallbackPipeline({

@@ -12,12 +12,12 @@ const insertIgnore = (dialect: string) => (dialect === 'sqlite' ? 'INSERT OR IGN
  * announced either: one short show after another made one more notice in every follower's list each.
  * The payload names the anchor (`anchor_name`) and the room's title (`room_title`) next to the ids.
  */
-export function replayReadyHandler(): EventRoute<'replay.ready'> {
+export function replayReadyHandler(deps: { liveQuietMs?: number } = {}): EventRoute<'replay.ready'> {
   return async (ctx) => {
     const { event } = ctx;
     await ctx.commit(async (tx) => {
       const show = event.sessionId ? await showStart(tx, event.sessionId) : null;
-      if (show && (await followsAnnouncedShow(tx, show.anchorId, event.sessionId!, show.startedAt))) return;
+      if (show && (await followsAnnouncedShow(tx, show.anchorId, event.sessionId!, show.startedAt, deps.liveQuietMs))) return;
       const [owner] = show ? [] : await tx.select<{ owner_id: string | number }>('SELECT owner_id FROM rooms WHERE id = ?', [event.roomId]);
       const names = await noticeNames(tx, show?.anchorId ?? (owner ? String(owner.owner_id) : null), event.roomId);
       await tx.run(

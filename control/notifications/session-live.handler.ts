@@ -7,6 +7,7 @@ import { enqueueFollowerFanout } from './notification-fanout.js';
  * within this long after another show of the same anchor went live announces nothing. Without it
  * an anchor who stopped and started again (a flapping encoder, or a script doing it on purpose) put
  * one more `live_started` into every follower's list each time, as fast as shows could start.
+ * The default of ONAIR_NOTIFY_LIVE_QUIET (0 turns it off).
  */
 export const LIVE_NOTICE_WINDOW_MS = 10 * 60_000;
 
@@ -22,11 +23,12 @@ const epochMs = (v: Date | string | number | null): number => {
  * True when another show of the anchor went live in the LIVE_NOTICE_WINDOW_MS before `startedAt`
  * (the show `sessionId`'s start): that show's followers were told already, this one tells nothing.
  */
-export async function followsAnnouncedShow(tx: Tx, anchorId: string, sessionId: string, startedAt: number): Promise<boolean> {
+export async function followsAnnouncedShow(tx: Tx, anchorId: string, sessionId: string, startedAt: number, windowMs = LIVE_NOTICE_WINDOW_MS): Promise<boolean> {
+  if (windowMs <= 0) return false;
   const recent = await tx.select<{ start_at: Date | string | number | null }>(
     'SELECT start_at FROM live_streams WHERE anchor_id = ? AND id <> ? AND start_at IS NOT NULL ORDER BY id DESC LIMIT 20', [anchorId, sessionId],
   );
-  return recent.some((r) => { const t = epochMs(r.start_at); return t >= startedAt - LIVE_NOTICE_WINDOW_MS && t < startedAt; });
+  return recent.some((r) => { const t = epochMs(r.start_at); return t >= startedAt - windowMs && t < startedAt; });
 }
 
 /** The start of show `sessionId` and its anchor (null: unknown, or it never went live). */
@@ -60,11 +62,11 @@ export async function noticeNames(tx: Tx, anchorId: string | null, roomId: strin
  * the stream came through. The payload names the anchor (`anchor_name`, the username) and the room's
  * title when the show went live (`room_title`), next to the ids.
  */
-export function sessionLiveHandler(deps: { fanout?: { kick(): void } } = {}): EventRoute<'session.live'> {
+export function sessionLiveHandler(deps: { fanout?: { kick(): void }; liveQuietMs?: number } = {}): EventRoute<'session.live'> {
   return async (ctx) => {
     const { event } = ctx;
     await ctx.commit(async (tx) => {
-      if (await followsAnnouncedShow(tx, event.anchorId, event.sessionId, event.at)) return;
+      if (await followsAnnouncedShow(tx, event.anchorId, event.sessionId, event.at, deps.liveQuietMs)) return;
       await enqueueFollowerFanout(tx, event.anchorId, 'live_started', `live:${event.sessionId}`, {
         room_id: event.roomId, session_id: event.sessionId, anchor_id: event.anchorId, at: event.at,
         ...(await noticeNames(tx, event.anchorId, event.roomId)),

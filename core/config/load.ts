@@ -99,6 +99,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_NOTIFY_FANOUT_BATCH: 'notifications.fanoutBatch',
   ONAIR_NOTIFY_FANOUT_LEASE: 'notifications.fanoutLease',
   ONAIR_NOTIFY_PING_INTERVAL: 'notifications.pingInterval',
+  ONAIR_NOTIFY_LIVE_QUIET: 'notifications.liveQuiet',
   ONAIR_EDGE_URL: 'edge.url',
   ONAIR_EDGE_SECRET: 'edge.secret',
   ONAIR_TRANSCODER: 'transcoder.enabled',

@@ -365,6 +365,8 @@ export const configSchema = z.object({
     fanoutLease: duration('1m'),
     /** Server pings every notification socket this often; a socket that answered none by the next ping is closed. */
     pingInterval: duration('30s'),
+    /** A show going live within this long after another show of the same anchor went live tells the followers nothing (0: every show does). */
+    liveQuiet: duration('10m'),
   }).prefault({}),
   /** The transcoder role: recordings -> MP4 replays in object storage (transcoder/). */
   transcoder: z.object({

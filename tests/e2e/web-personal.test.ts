@@ -39,7 +39,9 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
     before(async () => {
       const env = await adapters.env();
       cleanup = env.cleanup;
-      stack = await startStack({ ...env.env, ...moneyEnv });
+      // The anchor goes live again a minute after the first show: every show announces here (the
+      // default tells followers once per 10 minutes of an anchor's shows; web-sweep-me covers it).
+      stack = await startStack({ ...env.env, ...moneyEnv, ONAIR_NOTIFY_LIVE_QUIET: '0' });
       browser = await launchChromium();
       if (shots) mkdirSync(shots, { recursive: true });
     });
