@@ -1,4 +1,5 @@
 import { QueryTypes } from 'sequelize';
+import { dbTimeMs } from '../../core/database/db-time.js';
 import type { Database } from '../../core/database/database.js';
 import { messagesTable } from '../../core/database/models/chat.models.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -116,7 +117,7 @@ export class MessageStore {
       if (out.has(key)) continue;
       out.set(key, {
         text: r.content, user_id: r.user_id === null ? null : String(r.user_id), username: r.username ?? null,
-        hidden: Boolean(Number(r.hidden)), at: new Date(r.created_at instanceof Date ? r.created_at : /(?:[zZ]|[+-]\d\d:?\d\d)$/.test(r.created_at) ? r.created_at : `${r.created_at}Z`).toISOString(),
+        hidden: Boolean(Number(r.hidden)), at: new Date(dbTimeMs(r.created_at)).toISOString(),
       });
     }
     return out;

@@ -1,3 +1,4 @@
+import { dbTimeMs } from '../../core/database/db-time.js';
 import type { Tx } from '../../core/database/tx.js';
 import type { EventRoute } from '../../core/events/event-route.js';
 import { enqueueFollowerFanout } from './notification-fanout.js';
@@ -11,14 +12,6 @@ import { enqueueFollowerFanout } from './notification-fanout.js';
  */
 export const LIVE_NOTICE_WINDOW_MS = 10 * 60_000;
 
-/** A DATETIME as the drivers hand it back (a Date, or SQLite's 'YYYY-MM-DD HH:MM:SS.sss +00:00'), in epoch ms. */
-const epochMs = (v: Date | string | number | null): number => {
-  if (v === null) return Number.NaN;
-  if (v instanceof Date) return v.getTime();
-  if (typeof v === 'number') return v;
-  return Date.parse(/(?:[zZ]|[+-]\d\d:?\d\d)$/.test(v) ? v : `${v}Z`);
-};
-
 /**
  * True when another show of the anchor went live in the LIVE_NOTICE_WINDOW_MS before `startedAt`
  * (the show `sessionId`'s start): that show's followers were told already, this one tells nothing.
@@ -28,13 +21,13 @@ export async function followsAnnouncedShow(tx: Tx, anchorId: string, sessionId: 
   const recent = await tx.select<{ start_at: Date | string | number | null }>(
     'SELECT start_at FROM live_streams WHERE anchor_id = ? AND id <> ? AND start_at IS NOT NULL ORDER BY id DESC LIMIT 20', [anchorId, sessionId],
   );
-  return recent.some((r) => { const t = epochMs(r.start_at); return t >= startedAt - windowMs && t < startedAt; });
+  return recent.some((r) => { const t = dbTimeMs(r.start_at); return t >= startedAt - windowMs && t < startedAt; });
 }
 
 /** The start of show `sessionId` and its anchor (null: unknown, or it never went live). */
 export async function showStart(tx: Tx, sessionId: string): Promise<{ anchorId: string; startedAt: number } | null> {
   const [row] = await tx.select<{ anchor_id: string | number; start_at: Date | string | number | null }>('SELECT anchor_id, start_at FROM live_streams WHERE id = ?', [sessionId]);
-  const startedAt = row ? epochMs(row.start_at) : Number.NaN;
+  const startedAt = row ? dbTimeMs(row.start_at) : Number.NaN;
   return row && Number.isFinite(startedAt) ? { anchorId: String(row.anchor_id), startedAt } : null;
 }
 
