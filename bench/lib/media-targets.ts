@@ -21,6 +21,12 @@ export type TargetName = 'onair' | 'onair-media' | 'nms' | 'nginx';
 export const TARGET_NAMES: readonly TargetName[] = ['onair', 'onair-media', 'nms', 'nginx'];
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/**
+ * BENCH_ONAIR_ROOT: run the onair target from another checkout, built beforehand (its dist/ is used
+ * as is), so an older engine is measured by this bench in the same run (e.g. the engine as it was
+ * when an issue was filed). Unset: this checkout, built first.
+ */
+const ONAIR_ROOT = process.env.BENCH_ONAIR_ROOT || ROOT;
 
 export interface RunningTarget {
   name: TargetName;
@@ -74,7 +80,7 @@ export function targetUnavailable(name: TargetName): string | undefined {
 /** Compiles onair to dist/ once per run, as `npm start` does (scripts/build.mjs). */
 let built = false;
 function buildOnair(): void {
-  if (built) return;
+  if (built || ONAIR_ROOT !== ROOT) return;
   const r = spawnSync(process.execPath, [join(ROOT, 'scripts/build.mjs')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   if (r.status !== 0) throw new Error('scripts/build.mjs failed');
   built = true;
@@ -151,7 +157,7 @@ function onairEnv(dir: string, httpPort: number, rtmpPort: number): NodeJS.Proce
 async function startOnair(dir: string, rtmpPort: number, httpPort: number, cpus: string, logFile: string): Promise<RunningTarget> {
   // The same command as `npm start` (package.json).
   const run = scriptRun('start');
-  const child = startChild([process.execPath, ...run.flags, join(ROOT, 'dist/onair.js')], { cpus, env: { ...onairEnv(dir, httpPort, rtmpPort), ...run.env }, logFile, cwd: ROOT });
+  const child = startChild([process.execPath, ...run.flags, join(ONAIR_ROOT, 'dist/onair.js')], { cpus, env: { ...onairEnv(dir, httpPort, rtmpPort), ...run.env }, logFile, cwd: ONAIR_ROOT });
   await waitReady(child, [rtmpPort, httpPort], logFile);
   const target = await onairRoom('onair', 'onair', child.pid, httpPort, async () => child.stop());
   return { ...target, admission: () => onairAdmission(httpPort) };
