@@ -20,6 +20,14 @@ import type { MediaPacket } from '../../stream/media-packet.js';
  */
 const requireWs = (): typeof import('ws') => createRequire(import.meta.url)('ws') as typeof import('ws');
 
+/**
+ * Pings one WS-FLV client may send in one second; past it the client is closed with 1008 (policy
+ * violation) and a reason. Browsers send none (a page cannot), proxies and keep-alive libraries one
+ * every few seconds; a burst of a hundred at once is answered. Each ping costs a frame's parsing,
+ * never a write of its own (PongCoalescer), so the bound is about CPU, far above any real client.
+ */
+export const MAX_PINGS_PER_SECOND = 1000;
+
 const FLV_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\.flv$/;
 const STATUS_TEXT: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
@@ -59,6 +67,35 @@ class WsSink implements ViewerSink {
 }
 
 /**
+ * Answers a client's pings with at most one pong in flight: a ping that arrives while a pong is still
+ * being written is answered by the next pong, with the newest ping's payload (RFC 6455 5.5.3 allows
+ * answering only the most recently processed ping). ws's own answer (autoPong) writes a pong per ping
+ * and terminates the connection, without a Close frame (the client sees 1006), once 60 of them wait
+ * for their write: 61 pings in one TCP segment did it, at any rate, while media was flowing.
+ */
+class PongCoalescer {
+  private inFlight = false;
+  private next: Buffer | undefined;
+  constructor(private readonly ws: WebSocket) {}
+
+  ping(data: Buffer): void {
+    if (this.inFlight) this.next = data;
+    else this.send(data);
+  }
+
+  private send(data: Buffer): void {
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.inFlight = true;
+    this.ws.pong(data, false, () => {
+      this.inFlight = false;
+      const next = this.next;
+      this.next = undefined;
+      if (next) this.send(next);
+    });
+  }
+}
+
+/**
  * WS-FLV: an upgrade on /{app}/{name}.flv?token=. The play hook answers before the upgrade is
  * accepted: a refusal is a plain HTTP 401/403/404 on the socket, so no frame is ever sent.
  */
@@ -94,7 +131,7 @@ export class WsFlvServer {
       return;
     }
     if (players?.full(auth.stream.name, clientIp)) return rejectUpgrade(socket, 429);
-    this.wss ??= new (requireWs().WebSocketServer)({ noServer: true, perMessageDeflate: false, maxPayload: 4096 });
+    this.wss ??= new (requireWs().WebSocketServer)({ noServer: true, perMessageDeflate: false, maxPayload: 4096, autoPong: false });
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const stream = auth.stream;
       if (stream.isClosed) {
@@ -102,6 +139,8 @@ export class WsFlvServer {
         return;
       }
       const sink = new WsSink(ws);
+      /** Set when the client is closed for a ping flood: the 1008 Close frame is on its way, so the socket is not cut under it. */
+      let policyClose = false;
       const session = this.deps.viewers.start({
         stream,
         protocol: 'ws-flv',
@@ -113,11 +152,29 @@ export class WsFlvServer {
         preamble: [FLV_HEADER(true, true)],
         closeTransport: (reason) => {
           if (reason === 'stream-ended') ws.close(1000, 'stream ended');
-          else ws.terminate();
+          else if (!policyClose) ws.terminate();
         },
       });
       ws.on('close', () => session.end('closed'));
       ws.on('error', () => session.end('closed'));
+      const pongs = new PongCoalescer(ws);
+      let windowStart = 0;
+      let pings = 0;
+      ws.on('ping', (data: Buffer) => {
+        if (policyClose) return;
+        const now = performance.now();
+        if (now - windowStart >= 1000) {
+          windowStart = now;
+          pings = 0;
+        }
+        if (++pings <= MAX_PINGS_PER_SECOND) return pongs.ping(data);
+        policyClose = true;
+        this.deps.log.warn({ stream: stream.name, ip: clientIp }, 'ws-flv viewer closed: ping flood');
+        ws.close(1008, 'too many pings');
+        // The Close frame is written at once; a client still flooding instead of answering it is cut after a second.
+        setTimeout(() => ws.terminate(), 1000).unref();
+        session.end('closed');
+      });
     });
   }
 

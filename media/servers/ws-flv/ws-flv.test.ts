@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { RtmpClient } from '../rtmp/client.js';
 import { startEngine, waitForEvent, type EngineHarness } from '../../engine-test-kit.js';
 import { FlvParser } from '../../protocols/flv/flv-parser.js';
+import { MAX_PINGS_PER_SECOND } from './server.js';
 
 /** Opens a WS-FLV connection; resolves with the HTTP status of a refused upgrade, or the socket. */
 function open(port: number, path: string): Promise<{ status: number; ws?: WebSocket }> {
@@ -19,6 +20,59 @@ function open(port: number, path: string): Promise<{ status: number; ws?: WebSoc
     });
     ws.on('error', () => resolve({ status: 0 }));
   });
+}
+
+/** A raw WS-FLV client: the upgrade by hand, then the server's frames counted by opcode (binary, pong, close). */
+async function rawViewer(port: number): Promise<{ send(b: Buffer): void; frames: { binary: number; pongs: Buffer[]; close?: { code: number; reason: string } }; closed: Promise<void>; destroy(): void }> {
+  const s = connect({ port, host: '127.0.0.1' });
+  s.on('error', () => {});
+  s.write([
+    'GET /live/room1.flv?token=good HTTP/1.1', 'Host: x', 'Upgrade: websocket', 'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}`, 'Sec-WebSocket-Version: 13', '', '',
+  ].join('\r\n'));
+  const frames: { binary: number; pongs: Buffer[]; close?: { code: number; reason: string } } = { binary: 0, pongs: [] };
+  let buf = Buffer.alloc(0);
+  let upgraded = false;
+  const ready = new Promise<void>((resolve) => {
+    s.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (!upgraded) {
+        const i = buf.indexOf('\r\n\r\n');
+        if (i < 0) return;
+        assert.match(buf.subarray(0, i).toString(), /^HTTP\/1\.1 101/);
+        buf = buf.subarray(i + 4);
+        upgraded = true;
+      }
+      for (;;) {
+        if (buf.length < 2) break;
+        let len = buf[1]! & 0x7f;
+        let off = 2;
+        if (len === 126) [len, off] = buf.length < 4 ? [-1, 0] : [buf.readUInt16BE(2), 4];
+        else if (len === 127) [len, off] = buf.length < 10 ? [-1, 0] : [Number(buf.readBigUInt64BE(2)), 10];
+        if (len < 0 || buf.length < off + len) break;
+        const op = buf[0]! & 0x0f;
+        const body = buf.subarray(off, off + len);
+        if (op === 0x2) frames.binary++;
+        else if (op === 0xa) frames.pongs.push(Buffer.from(body));
+        else if (op === 0x8) frames.close = { code: body.readUInt16BE(0), reason: body.subarray(2).toString() };
+        buf = buf.subarray(off + len);
+      }
+      if (frames.binary >= 10) resolve();
+    });
+  });
+  const closed = new Promise<void>((r) => s.on('close', () => r()));
+  await ready;
+  return { send: (b) => s.write(b), frames, closed, destroy: () => s.destroy() };
+}
+
+/** `n` masked Ping frames with payloads "p0", "p1", ... in one buffer (one TCP write). */
+function pings(n: number): Buffer {
+  return Buffer.concat(Array.from({ length: n }, (_, i) => {
+    const mask = randomBytes(4);
+    const body = Buffer.from(`p${i}`);
+    for (let j = 0; j < body.length; j++) body[j]! ^= mask[j % 4]!;
+    return Buffer.concat([Buffer.from([0x89, 0x80 | body.length]), mask, body]);
+  }));
 }
 
 describe('WS-FLV', () => {
@@ -101,5 +155,38 @@ describe('WS-FLV', () => {
     assert.equal(status, 101);
     await new Promise((r) => ws!.once('message', r));
     ws!.terminate();
+  });
+
+  it('answers a burst of 100 pings in one segment and keeps streaming (ws closed it with 1006 past 60 pending pongs)', async () => {
+    const v = await rawViewer(h.httpPort);
+    try {
+      v.send(pings(100));
+      await new Promise((r) => setTimeout(r, 500));
+      const before = v.frames.binary;
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(v.frames.close, undefined, 'not closed');
+      assert.ok(v.frames.binary > before, 'media still flows after the burst');
+      assert.ok(v.frames.pongs.length >= 1 && v.frames.pongs.length <= 100, `pongs answered (${v.frames.pongs.length})`);
+      assert.equal(v.frames.pongs.at(-1)!.toString(), 'p99', 'the last pong answers the newest ping');
+    } finally {
+      v.destroy();
+    }
+  });
+
+  it('closes a ping flood with 1008 and a reason, and another viewer keeps streaming', async () => {
+    const other = await rawViewer(h.httpPort);
+    const v = await rawViewer(h.httpPort);
+    try {
+      v.send(pings(MAX_PINGS_PER_SECOND + 500));
+      await v.closed;
+      assert.deepEqual(v.frames.close, { code: 1008, reason: 'too many pings' });
+      const before = other.frames.binary;
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(other.frames.close, undefined);
+      assert.ok(other.frames.binary > before, 'the other viewer still gets media');
+    } finally {
+      v.destroy();
+      other.destroy();
+    }
   });
 });
