@@ -204,6 +204,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         newPublisherId: newSessionId,
         idleTimeoutMs: config.media.idleTimeout,
         firstMediaTimeoutMs: config.media.firstMediaTimeout,
+        addresses: players,
       });
     }
     this.rtmp = new RtmpServer({

@@ -7,7 +7,7 @@ import { TypedEmitter } from '../../core/events/typed-emitter.js';
 import type { PlayEnded, PlayProtocol, PlayStarted } from '../../core/media/media-contract.js';
 import { startEngine, testConfig, until, type EngineHarness } from '../engine-test-kit.js';
 import { RtmpClient } from '../servers/rtmp/client.js';
-import { PlayersPerAddress } from './players-per-address.js';
+import { AddressSlots, ClientAddresses, PlayersPerAddress } from './players-per-address.js';
 import type { ViewerRegistryEvents } from './viewer-registry.js';
 
 /**
@@ -48,6 +48,22 @@ describe('PlayersPerAddress', () => {
     const off = new PlayersPerAddress(0, [], ev);
     ev.emit('play.started', started('192.0.2.1'));
     assert.equal(off.full('room1', '192.0.2.1'), false);
+  });
+
+  it('AddressSlots (WHEP/WHIP offers connecting, HLS sessions): full at the cap per scope and address, a release gives back once', () => {
+    const slots = new AddressSlots(new ClientAddresses(2, []));
+    const a = slots.take('203.0.113.7', 'room1');
+    slots.take('203.0.113.7', 'room1');
+    assert.equal(slots.full('203.0.113.7', 'room1'), true);
+    assert.equal(slots.full('203.0.113.7', 'room2'), false, 'another scope');
+    assert.equal(slots.full('203.0.113.8', 'room1'), false, 'another address');
+    a();
+    a();
+    assert.equal(slots.size, 1, 'released once');
+    assert.equal(slots.full('203.0.113.7', 'room1'), false);
+    for (let i = 0; i < 5; i++) slots.take('::1');
+    assert.equal(slots.full('::1'), false, 'loopback is never capped');
+    assert.equal(slots.size, 1);
   });
 
   it('takes the client from X-Forwarded-For only behind a trusted proxy', () => {

@@ -69,9 +69,10 @@ const ERROR_CODES: Record<number, string> = {
   415: 'unsupported_media_type', 500: 'internal', 503: 'unavailable',
 };
 
-export function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}): void {
+/** An error answer `{error: {code, message}}`; `code` defaults to the status's (ERROR_CODES). */
+export function reply(res: ServerResponse, status: number, message: string, extra: Record<string, string> = {}, code?: string): void {
   if (res.headersSent) return;
-  const body = JSON.stringify({ error: { code: ERROR_CODES[status] ?? 'error', message } });
+  const body = JSON.stringify({ error: { code: code ?? ERROR_CODES[status] ?? 'error', message } });
   res.writeHead(status, { ...CORS, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), ...extra });
   res.end(body);
 }

@@ -5,7 +5,7 @@ import type { ViewerRegistry } from '../../stream/viewer-registry.js';
 import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
-import type { PlayersPerAddress } from '../../stream/players-per-address.js';
+import { AddressSlots, type PlayersPerAddress } from '../../stream/players-per-address.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
 
 /**
@@ -51,12 +51,13 @@ export class WhepServer {
    * before, one client with one play token posted 256 offers that never connect in ~4 s and every
    * other WebRTC viewer got 503 for the 15 s connect timeout, again and again.
    */
-  private readonly connectingBy = new Map<string, number>();
+  private readonly connectingBy: AddressSlots | undefined;
   private warming: Promise<void> | undefined;
   private warm_ = false;
 
   constructor(private readonly deps: WhepDeps) {
     this.opus = deps.ffmpegPath ? new OpusFeeds(deps.ffmpegPath, deps.log.child({ mod: 'opus' })) : undefined;
+    this.connectingBy = deps.players ? new AddressSlots(deps.players) : undefined;
     deps.streams.on('publish', (s) => {
       if (deps.warmOnPublish) this.warm();
       // A republish takes its parked viewers over (ViewerRegistry.adopt); their audio follows.
@@ -141,8 +142,7 @@ export class WhepServer {
     if (bearer) query.token = bearer;
     const { players } = this.deps;
     const clientIp = players ? players.clientOf(req) : req.socket.remoteAddress ?? '';
-    const address = players?.addressOf(clientIp);
-    const tooMany = () => address !== undefined && (this.connectingBy.get(address) ?? 0) >= players!.limit;
+    const tooMany = () => this.connectingBy?.full(clientIp) === true;
     if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' });
     const auth = await authorizePlay(this.deps, { protocol: 'webrtc', app, streamName, query, clientIp });
     if (res.destroyed) return;
@@ -177,16 +177,13 @@ export class WhepServer {
       return;
     }
     this.connecting++;
-    if (address !== undefined) this.connectingBy.set(address, (this.connectingBy.get(address) ?? 0) + 1);
+    const release = this.connectingBy?.take(clientIp);
     let counted = true;
     const settle = () => {
       if (!counted) return;
       counted = false;
       this.connecting--;
-      if (address === undefined) return;
-      const n = (this.connectingBy.get(address) ?? 1) - 1;
-      if (n > 0) this.connectingBy.set(address, n);
-      else this.connectingBy.delete(address);
+      release?.();
     };
     const conn = new WhepConn(stream, clientIp, auth.viewerId, {
       viewers: this.deps.viewers,

@@ -3,6 +3,7 @@ import type { Logger } from '../../../core/logging/logger.js';
 import type { StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
+import { AddressSlots, type ClientAddresses } from '../../stream/players-per-address.js';
 import { createPublishedStream } from '../rtmp/publishing.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
 import type { WhipConn } from './conn.js';
@@ -14,6 +15,7 @@ const loadConn = lazyModule(() => import('./conn.js'));
 const WHIP_PATH = /^\/([A-Za-z0-9_-]{1,64})\/([A-Za-z0-9_.-]{1,128})\/whip(?:\/([A-Za-z0-9_-]{1,64}))?$/;
 /** Publishers answered but not yet connected, at most. */
 const MAX_CONNECTING = 64;
+const TOO_MANY_CONNECTING = 'too many WebRTC publishers connecting from your address; wait for them to connect or end';
 /** An offer names H.264 video (a=rtpmap:<pt> H264/90000) or we cannot take it. */
 const OFFERS_H264 = /^a=rtpmap:\d+ H264\/90000/im;
 
@@ -31,6 +33,12 @@ export interface WhipDeps {
   idleTimeoutMs: number;
   firstMediaTimeoutMs: number;
   connectTimeoutMs?: number;
+  /**
+   * The client's address (behind ONAIR_TRUSTED_PROXIES the one X-Forwarded-For names; the publish
+   * hook's clientIp too) and the cap of publishers one address may have connecting
+   * (ONAIR_MEDIA_PLAYERS_PER_ADDRESS); without it the TCP peer is the client and nothing is capped.
+   */
+  addresses?: ClientAddresses;
 }
 
 /**
@@ -44,8 +52,16 @@ export interface WhipDeps {
 export class WhipServer {
   private readonly conns = new Map<string, WhipConn>();
   private connecting = 0;
+  /**
+   * Publishers connecting per client address, at most ONAIR_MEDIA_PLAYERS_PER_ADDRESS, so one client
+   * cannot take the 64 (an anchor with many rooms posting offers that never connect locked every
+   * other anchor out of WebRTC ingest: 503, and the hook starved by the answers' work).
+   */
+  private readonly connectingBy: AddressSlots | undefined;
 
-  constructor(private readonly deps: WhipDeps) {}
+  constructor(private readonly deps: WhipDeps) {
+    this.connectingBy = deps.addresses ? new AddressSlots(deps.addresses) : undefined;
+  }
 
   get size(): number {
     return this.conns.size;
@@ -99,7 +115,12 @@ export class WhipServer {
     const query: Record<string, string> = {};
     let n = 0;
     for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
-    const clientIp = req.socket.remoteAddress ?? '';
+    const { addresses } = this.deps;
+    const clientIp = addresses ? addresses.clientOf(req) : req.socket.remoteAddress ?? '';
+    // Before the hook (nothing asked, nothing claimed for an address already at its cap) and again
+    // after it; a place is taken only once the publish is allowed.
+    const tooMany = () => this.connectingBy?.full(clientIp) === true;
+    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' }, 'too_many_publishers');
     const decision = await askHook(() => this.deps.hooks.authorizePublish({ app, streamKey, query, clientIp }), this.deps.hookTimeoutMs, this.deps.log, 'authorizePublish');
     if (res.destroyed) return;
     if (!decision.allow || decision.streamName !== room) {
@@ -113,15 +134,19 @@ export class WhipServer {
     }
     const { WhipConn } = await conns;
     if (res.destroyed) return;
+    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' }, 'too_many_publishers');
     if (this.connecting >= MAX_CONNECTING) {
       reply(res, 503, 'too many WebRTC publishers connecting', { 'Retry-After': '2' });
       return;
     }
     this.connecting++;
+    const release = this.connectingBy?.take(clientIp);
     let counted = true;
     const settle = () => {
-      if (counted) this.connecting--;
+      if (!counted) return;
       counted = false;
+      this.connecting--;
+      release?.();
     };
     const conn = new WhipConn({
       peer: this.deps.peer,
