@@ -28,6 +28,8 @@ export interface HlsHttpDeps {
   playlistText?(streamName: string): string | undefined;
   /** Admission control (the engine's OverloadGuard): false refuses a NEW viewer's playlist request with 503. */
   admitViewer?(): boolean;
+  /** The client of a request (ClientAddresses: behind a trusted proxy the one X-Forwarded-For names); else the TCP peer. */
+  clientOf?(req: IncomingMessage): string;
   log: Logger;
 }
 
@@ -63,7 +65,12 @@ async function serve(
   const token = url.searchParams.get('token');
   if (!token) return sendError(res, 401, 'unauthorized', 'play token required');
   if (token.length > MAX_TOKEN_LENGTH) return sendError(res, 403, 'forbidden', 'play refused');
-  const clientIp = req.socket.remoteAddress ?? '';
+  const clientIp = deps.clientOf ? deps.clientOf(req) : req.socket.remoteAddress ?? '';
+  // A request that would start a viewer (a new token, or one that timed out) while its address has
+  // ONAIR_MEDIA_PLAYERS_PER_ADDRESS of this stream: refused before the hook, and again just before
+  // it is counted (the same turn as touch()); a viewer already watching is never refused.
+  const overCap = () => !deps.viewers.has(name, token, clientIp) && deps.viewers.full(name, clientIp);
+  if (overCap()) return tooManyPlayers(res);
   // A viewer already watching (same stream, token and address) keeps getting its playlist and
   // segments while the engine is behind; a new one is refused before the hook is asked, as for FLV.
   if (isPlaylist && deps.admitViewer && !deps.viewers.has(name, token, clientIp) && !deps.admitViewer()) {
@@ -90,6 +97,7 @@ async function serve(
         return sendError(res, 404, 'not_found', 'playlist not ready');
       }
     }
+    if (overCap()) return tooManyPlayers(res);
     const body = Buffer.from(withTokenOnSegments(text, token));
     res.writeHead(200, { 'Content-Type': 'application/vnd.apple.mpegurl', 'Content-Length': body.length, 'Cache-Control': 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
@@ -102,6 +110,7 @@ async function serve(
   } catch {
     return sendError(res, 404, 'not_found', 'segment gone');
   }
+  if (overCap()) return tooManyPlayers(res);
   res.writeHead(200, { 'Content-Type': 'video/mp2t', 'Content-Length': size, 'Cache-Control': 'max-age=60' });
   deps.viewers.touch(name, token, clientIp, decision.viewerId, req.method === 'HEAD' ? 0 : size);
   if (req.method === 'HEAD') return void res.end();
@@ -133,6 +142,11 @@ function boundedQuery(url: URL): Record<string, string> {
     query[k.slice(0, 64)] = v.slice(0, MAX_TOKEN_LENGTH);
   }
   return query;
+}
+
+function tooManyPlayers(res: ServerResponse): void {
+  res.setHeader('Retry-After', String(RETRY_AFTER_S));
+  sendError(res, 429, 'too_many_players', 'too many HLS players of this stream from your address; close one, or retry once an idle one has timed out');
 }
 
 function sendError(res: ServerResponse, status: number, code: string, message: string): void {

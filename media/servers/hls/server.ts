@@ -7,6 +7,7 @@ import { handleHlsRequest, HLS_STREAM_NAME } from './http.js';
 import { HlsSession } from './session.js';
 import { InProcessHlsSession } from './inprocess-session.js';
 import { HlsViewerTracker } from './viewers.js';
+import { AddressSlots, ClientAddresses } from '../../stream/players-per-address.js';
 
 /** A stream's HLS output: an ffmpeg child (HlsSession) or the in-process segmenter. */
 type AnySession = HlsSession | InProcessHlsSession;
@@ -37,6 +38,8 @@ export class HlsServer implements MediaPlugin {
   private ctx: MediaPluginContext | undefined;
   private log: Logger | undefined;
   private viewers: HlsViewerTracker | undefined;
+  /** The client of a request (behind ONAIR_TRUSTED_PROXIES the one X-Forwarded-For names) and ONAIR_MEDIA_PLAYERS_PER_ADDRESS. */
+  private addresses: ClientAddresses | undefined;
   private readonly sessions = new Map<string, AnySession>();
   /** Sessions still stopping, by stream name: a republish waits for its folder to be cleaned. */
   private readonly closing = new Map<string, Promise<void>>();
@@ -52,11 +55,13 @@ export class HlsServer implements MediaPlugin {
     // Folders left by a process that died without cleaning up; every live folder is ours to make.
     rmSync(this.root, { recursive: true, force: true });
     const segmentMs = ctx.config.media.hlsSegment;
+    this.addresses = new ClientAddresses(ctx.config.media.playersPerAddress, ctx.config.http.trustedProxies);
     this.viewers = new HlsViewerTracker(
       (name, payload) => ctx.emit(name, payload),
       this.options.viewerIdleMs ?? Math.max(10_000, 4 * segmentMs),
       20_000,
       (name, count) => this.publishViewerCount(name, count),
+      new AddressSlots(this.addresses),
     );
     ctx.streams.on('publish', (view) => this.onPublish(view));
     ctx.streams.on('unpublish', (view) => this.onUnpublish(view));
@@ -77,6 +82,7 @@ export class HlsServer implements MediaPlugin {
       },
       admitViewer: ctx.admitViewer ? () => ctx.admitViewer!('hls') : undefined,
       viewers: this.viewers,
+      clientOf: (r) => this.addresses!.clientOf(r),
       log: this.log,
     });
   }
