@@ -106,7 +106,9 @@ export class PlayersPerAddress extends ClientAddresses {
     // play.started is emitted inside ViewerRegistry.start(), so a check made just before start()
     // in the same turn sees every player admitted before it.
     events.on('play.started', (e) => {
-      if (CAPPED.has(e.protocol)) this.held.set(e.viewerId, this.players.take(e.clientIp, e.streamName));
+      if (!CAPPED.has(e.protocol)) return;
+      this.held.get(e.viewerId)?.(); // ids are unique among live viewers; never leak a place if one came back
+      this.held.set(e.viewerId, this.players.take(e.clientIp, e.streamName));
     });
     events.on('play.ended', (e) => {
       if (!CAPPED.has(e.protocol)) return;
