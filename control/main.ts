@@ -236,7 +236,7 @@ export function createControl(deps: ControlDeps): Control {
   });
   const ownPubSub = deps.pubsub ? undefined : createPubSub({ historySize: config.chat.historySize, log: log.child({ mod: 'pubsub' }) });
   const pubsub = deps.pubsub ?? ownPubSub!;
-  notifications = createNotificationModule({ config, db, pubsub, auth, users, log });
+  notifications = createNotificationModule({ config, db, cache, pubsub, auth, users, log });
   const notify = notifications;
   const money = createMoney({
     config, db, cache, pubsub, log, metrics, rooms: roomStore, sessions: sessionStore,

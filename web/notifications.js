@@ -1,5 +1,6 @@
-// The signed-in user's notifications: live over /ws/notification?token=JWT when the server has
-// that socket (frames {"v":1,"type":"notification","notification":{...}} and
+// The signed-in user's notifications: live over /ws/notification?ticket=T when the server has
+// that socket (T from POST /notifications/ws-ticket, single use and short-lived, fetched afresh for
+// every connect and reconnect: the JWT never goes into a URL) (frames {"v":1,"type":"notification","notification":{...}} and
 // {"v":1,"type":"unread","count":N}), else GET /notifications every POLL_MS. A refused or dropped
 // socket falls back to polling at once and tries the socket again now and then.
 import { api } from '/app.js';
@@ -68,10 +69,26 @@ function createFeed() {
     emit();
   }
 
-  function connect() {
+  function retryLater(ms) {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, ms);
+  }
+
+  async function connect() {
     const token = localStorage.getItem('onair.token');
     if (stopped || !token || typeof WebSocket === 'undefined') return;
-    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/notification?token=${encodeURIComponent(token)}`;
+    let ticket;
+    try {
+      ticket = (await api('/notifications/ws-ticket', { method: 'POST' }))?.ticket;
+    } catch {
+      ticket = undefined;
+    }
+    if (stopped) return;
+    if (!ticket) {
+      startPolling();
+      return retryLater(SOCKET_RETRY_MS);
+    }
+    const url = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws/notification?ticket=${encodeURIComponent(ticket)}`;
     let opened = false;
     try {
       ws = new WebSocket(url);
@@ -106,9 +123,8 @@ function createFeed() {
       ws = null;
       if (stopped) return;
       startPolling();
-      // Refused (no such endpoint yet) or dropped: poll, and try the socket again later.
-      clearTimeout(retryTimer);
-      retryTimer = setTimeout(connect, opened ? 2_000 : SOCKET_RETRY_MS);
+      // Refused (no such endpoint yet) or dropped: poll, and try the socket again later (with a new ticket).
+      retryLater(opened ? 2_000 : SOCKET_RETRY_MS);
     };
   }
 

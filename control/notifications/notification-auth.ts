@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../../core/errors.js';
+import type { NotificationTickets } from './notification-ticket.js';
 
 const PATH = /^\/ws\/notification(?:\/([^/]*))?\/?$/;
 const USER_ID = /^[0-9]{1,20}$/;
@@ -12,12 +13,15 @@ export function isNotificationPath(pathname: string): boolean {
 export interface NotificationAuthDeps {
   verifyJwt(token: string): { id: string };
   users: { findById(id: string): Promise<{ id: string } | null> };
+  tickets: Pick<NotificationTickets, 'take'>;
 }
 
 /**
- * Authenticates a notification socket at upgrade (before the handshake): a JWT from /auth/login as
- * `?token=` or `Authorization: Bearer`; on `/ws/notification/{uid}` the uid must be the token's
- * user (403 wrong_user). Returns the user id.
+ * Authenticates a notification socket at upgrade (before the handshake): a ticket from
+ * `POST /notifications/ws-ticket` as `?ticket=` (browsers: single use, short-lived), or a JWT from
+ * /auth/login as `Authorization: Bearer` (other clients). A credential in `?token=` is refused
+ * (401 `token_in_url`): a long-lived JWT in a URL ends up in proxy logs and consoles. On
+ * `/ws/notification/{uid}` the uid must be the credential's user (403 wrong_user). Returns the user id.
  */
 export async function authenticateNotification(deps: NotificationAuthDeps, req: IncomingMessage, url: URL): Promise<string> {
   const match = PATH.exec(url.pathname);
@@ -25,10 +29,21 @@ export async function authenticateNotification(deps: NotificationAuthDeps, req: 
   const header = req.headers.authorization;
   const bearer = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header)?.[1] : undefined;
   if (header && !bearer) throw new UnauthorizedError('malformed Authorization header', { code: 'invalid_token' });
-  const token = bearer ?? url.searchParams.get('token') ?? undefined;
-  if (!token) throw new UnauthorizedError('a token is required: ?token=JWT', { code: 'token_required' });
-  const claimed = deps.verifyJwt(token);
-  const user = await deps.users.findById(String(claimed.id));
+  if (url.searchParams.has('token')) {
+    throw new UnauthorizedError('no credential in ?token=: connect with ?ticket= from POST /api/v1/notifications/ws-ticket, or Authorization: Bearer', { code: 'token_in_url' });
+  }
+  const ticket = url.searchParams.get('ticket');
+  let userId: string;
+  if (bearer) {
+    userId = String(deps.verifyJwt(bearer).id);
+  } else if (ticket !== null) {
+    const check = await deps.tickets.take(ticket);
+    if (!check.ok) throw new UnauthorizedError(check.reason === 'ticket_expired' ? 'ticket expired' : 'invalid or used ticket', { code: check.reason });
+    userId = check.userId;
+  } else {
+    throw new UnauthorizedError('a ticket is required: ?ticket= from POST /api/v1/notifications/ws-ticket (or Authorization: Bearer)', { code: 'token_required' });
+  }
+  const user = await deps.users.findById(userId);
   if (!user) throw new UnauthorizedError('invalid token', { code: 'invalid_token' });
   const uid = match[1];
   if (uid !== undefined && uid !== '' && (!USER_ID.test(uid) || uid !== String(user.id))) {

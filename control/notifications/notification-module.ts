@@ -1,4 +1,5 @@
 import type { Router } from 'express';
+import type { Cache } from '../../core/cache/cache.port.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import type { Database } from '../../core/database/database.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -10,6 +11,7 @@ import { NotificationFanout, type FanoutResult } from './notification-fanout.js'
 import { NotificationHub } from './notification-hub.js';
 import { NotificationPush } from './notification-push.js';
 import { NotificationStore } from './notification.store.js';
+import { NotificationTickets } from './notification-ticket.js';
 import { notificationsRoutes } from './notifications.routes.js';
 
 export interface NotificationModule {
@@ -29,6 +31,8 @@ export interface NotificationModule {
 export function createNotificationModule(deps: {
   config: OnairConfig;
   db: Database;
+  /** Holds the socket tickets (single use, every node). */
+  cache: Cache;
   pubsub: PubSub;
   auth: { verifyToken(token: string): { id: string } };
   users: { findById(id: string): Promise<{ id: string } | null> };
@@ -41,7 +45,8 @@ export function createNotificationModule(deps: {
   const push = new NotificationPush({ pubsub: deps.pubsub, store, log });
   const hub = new NotificationHub({ pubsub: deps.pubsub, unreadCount: (userId) => store.unreadCount(userId), pingIntervalMs: settings.pingInterval, log });
   const fanout = new NotificationFanout({ db: deps.db, push, batch: settings.fanoutBatch, leaseMs: settings.fanoutLease, log, onDone: deps.onFanoutDone });
-  const authDeps = { verifyJwt: (token: string) => deps.auth.verifyToken(token), users: deps.users };
+  const tickets = new NotificationTickets({ cache: deps.cache, ttlMs: settings.ticketTtl });
+  const authDeps = { verifyJwt: (token: string) => deps.auth.verifyToken(token), users: deps.users, tickets };
   const gateway = new WsGateway({
     log,
     maxPayload: 1024,
@@ -55,7 +60,7 @@ export function createNotificationModule(deps: {
   });
   return {
     store, push, hub, fanout, gateway,
-    routers: [notificationsRoutes({ store, push, guard: [requireUser] })],
+    routers: [notificationsRoutes({ store, push, tickets, guard: [requireUser] })],
     start() {
       hub.start();
       fanout.start();

@@ -1,10 +1,11 @@
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
-import { ForbiddenError, NotFoundError } from '../../core/errors.js';
+import { NotFoundError } from '../../core/errors.js';
 import { asyncRoute } from '../http/async-route.js';
 import { parseInput } from '../http/validate.js';
 import type { NotificationPush } from './notification-push.js';
 import type { NotificationStore } from './notification.store.js';
+import type { NotificationTickets } from './notification-ticket.js';
 
 const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20),
@@ -19,12 +20,14 @@ const idParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must be a 
  * GET  /notifications?limit=&before=&unread=  the logged-in user's notifications, newest first
  *      (live_started from followed anchors, audit_warning for anchors):
  *      `{ notifications, unread_count, next_before }`
- * POST /notifications/{id}/read   marks one read: `{ notification, unread_count }`; another user's is 403 not_your_notification
+ * POST /notifications/{id}/read   marks one read: `{ notification, unread_count }`; another user's is 404 notification_not_found, as a missing one
  * POST /notifications/read-all    marks every unread one read: `{ marked, unread_count }`
+ * POST /notifications/ws-ticket   a ticket for the socket's URL (`?ticket=`): one socket of this user, once, within
+ *      ONAIR_NOTIFY_TICKET_TTL: `201 { ticket, expires_in (s), url }`; the browser's JWT stays out of URLs
  * Read changes reach the user's notification sockets as a new `unread` count.
  * Mount at /api/v1 after authenticate(); `guard` is requireUser.
  */
-export function notificationsRoutes(deps: { store: NotificationStore; push?: Pick<NotificationPush, 'unreadChanged'>; guard: RequestHandler[] }): Router {
+export function notificationsRoutes(deps: { store: NotificationStore; tickets?: Pick<NotificationTickets, 'issue' | 'ttlMs'>; push?: Pick<NotificationPush, 'unreadChanged'>; guard: RequestHandler[] }): Router {
   const r = Router();
   const { store } = deps;
   const announce = (userId: string) => {
@@ -45,12 +48,20 @@ export function notificationsRoutes(deps: { store: NotificationStore; push?: Pic
     if (marked > 0) announce(userId);
     res.json({ marked, unread_count: await store.unreadCount(userId) });
   }));
+  r.post('/notifications/ws-ticket', ...deps.guard, asyncRoute(async (req, res) => {
+    if (!deps.tickets) throw new NotFoundError('no notification socket here', { code: 'not_found' });
+    const { ticket } = await deps.tickets.issue(String(req.user!.id));
+    res.status(201).set('Cache-Control', 'no-store').json({
+      ticket, expires_in: Math.round(deps.tickets.ttlMs / 1000), url: `/ws/notification?ticket=${ticket}`,
+    });
+  }));
   r.post('/notifications/:id/read', ...deps.guard, asyncRoute(async (req, res) => {
     const { id } = parseInput(idParams, req.params, 'params');
     const userId = req.user!.id;
     const owner = await store.ownerOf(id);
-    if (owner === null) throw new NotFoundError('no such notification', { code: 'notification_not_found' });
-    if (owner !== String(userId)) throw new ForbiddenError('this notification is not yours', { code: 'not_your_notification' });
+    // Another user's notification answers exactly as a missing one: ids are sequential, and a
+    // different answer would tell a prober which ids exist.
+    if (owner === null || owner !== String(userId)) throw new NotFoundError('no such notification', { code: 'notification_not_found' });
     if (await store.markRead(userId, id, Date.now())) announce(userId);
     const { userId: _owner, ...notification } = (await store.get(id))!;
     res.json({ notification, unread_count: await store.unreadCount(userId) });

@@ -8,6 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { eventIds } from '../../core/events/event-route.js';
 import { testAdapterSets } from '../../core/testing/test-ports.js';
@@ -46,23 +47,37 @@ for (const set of testAdapterSets()) {
       return { anchor, roomId: String(room.body.id), streamKey: room.body.stream_key as string };
     };
 
-    it('refuses an upgrade without a valid JWT, and a uid that is not the token user (403 wrong_user)', async () => {
+    /** A socket ticket of `user` from node `n`'s API (POST /notifications/ws-ticket), what the web client puts in the URL. */
+    const ticket = async (user: { auth: { Authorization: string } }, n = 0): Promise<string> => {
+      const res = await request(kit.nodes[n]!.control.app).post('/api/v1/notifications/ws-ticket').set(user.auth).expect(201);
+      assert.equal(res.body.expires_in, 60);
+      assert.equal(res.body.url, `/ws/notification?ticket=${res.body.ticket}`);
+      return res.body.ticket as string;
+    };
+
+    it('refuses an upgrade without a credential, a JWT in the URL (token_in_url), and a uid that is not the user (403 wrong_user)', async () => {
       const [a] = kit.nodes;
       const viewer = await kit.user();
       let e = await refused(`${a!.ws}/ws/notification`);
       assert.equal(e.status, 401);
       assert.equal(e.body.error.code, 'token_required');
-      e = await refused(`${a!.ws}/ws/notification?token=a.b.c`);
+      // The long-lived JWT in the query is refused, valid or not, on both paths: URLs reach proxy logs and consoles.
+      for (const url of [`/ws/notification?token=${viewer.token}`, `/ws/notification/${viewer.id}?token=${viewer.token}`, '/ws/notification?token=a.b.c']) {
+        e = await refused(`${a!.ws}${url}`);
+        assert.equal(e.status, 401, url);
+        assert.equal(e.body.error.code, 'token_in_url', url);
+      }
+      e = await refused(`${a!.ws}/ws/notification`, { Authorization: 'Bearer a.b.c' });
       assert.equal(e.status, 401);
       assert.equal(e.body.error.code, 'invalid_token');
       const other = await kit.user();
-      e = await refused(`${a!.ws}/ws/notification/${other.id}?token=${viewer.token}`);
+      e = await refused(`${a!.ws}/ws/notification/${other.id}?ticket=${await ticket(viewer)}`);
       assert.equal(e.status, 403);
       assert.equal(e.body.error.code, 'wrong_user');
-      e = await refused(`${a!.ws}/ws/notification/abc?token=${viewer.token}`);
+      e = await refused(`${a!.ws}/ws/notification/abc?ticket=${await ticket(viewer)}`);
       assert.equal(e.status, 403);
-      // The token's own uid, and the header form, are accepted.
-      const ok = await ChatClient.connect(`${a!.ws}/ws/notification/${viewer.id}?token=${viewer.token}`);
+      // A ticket on the user's own uid, and the header form (non-browser clients), are accepted.
+      const ok = await ChatClient.connect(`${a!.ws}/ws/notification/${viewer.id}?ticket=${await ticket(viewer)}`);
       assert.deepEqual(await ok.next((m) => m.type === 'unread'), { v: 1, type: 'unread', count: 0 });
       ok.send({ v: 1, type: 'ping', t: 7 });
       assert.deepEqual(await ok.next((m) => m.type === 'pong'), { v: 1, type: 'pong', t: 7 });
@@ -72,6 +87,50 @@ for (const set of testAdapterSets()) {
       byHeader.close();
     });
 
+    it('a socket ticket opens one socket of its user, once, on any node; a used, forged, expired or other-purpose ticket is refused', async () => {
+      const [a, b] = kit.nodes;
+      const viewer = await kit.user();
+      const other = await kit.user();
+      assert.equal((await request(a!.control.app).post('/api/v1/notifications/ws-ticket')).status, 401, 'a ticket needs a login');
+      const t = await ticket(viewer, 0);
+      // Issued on node a, taken on node b (the cache every node shares), for the ticket's user.
+      const sock = await ChatClient.connect(`${b!.ws}/ws/notification?ticket=${t}`);
+      await sock.next((m) => m.type === 'unread');
+      sock.close();
+      // Single use: the same ticket again, on either node, is refused.
+      for (const node of [a, b]) {
+        const e = await refused(`${node!.ws}/ws/notification?ticket=${t}`);
+        assert.equal(e.status, 401);
+        assert.equal(e.body.error.code, 'invalid_ticket');
+      }
+      // Bound to its user: viewer's ticket on the other user's path is refused.
+      let e = await refused(`${a!.ws}/ws/notification/${other.id}?ticket=${await ticket(viewer)}`);
+      assert.equal(e.status, 403);
+      assert.equal(e.body.error.code, 'wrong_user');
+      // Forged, or a credential of another purpose (the room's play/entry token, the JWT as a ticket): refused.
+      const room = await request(a!.control.app).post('/api/v1/rooms').set(other.auth).send({ title: 'Ticket room' });
+      const roomId = room.status === 201 ? String(room.body.id) : undefined;
+      const play = roomId ? (await request(a!.control.app).get(`/api/v1/rooms/${roomId}/play-token`).set(viewer.auth)).body.token as string | undefined : undefined;
+      for (const bad of [`nt_${'A'.repeat(32)}`, viewer.token, ...(play ? [play] : [])]) {
+        e = await refused(`${a!.ws}/ws/notification?ticket=${encodeURIComponent(bad)}`);
+        assert.equal(e.status, 401);
+        assert.equal(e.body.error.code, 'invalid_ticket');
+      }
+      // A ticket is no chat credential either.
+      if (roomId) {
+        e = await refused(`${a!.ws}/ws?room_id=${roomId}&token=${await ticket(viewer)}`);
+        assert.equal(e.status, 401);
+      }
+      // Expired: a ticket past ONAIR_NOTIFY_TICKET_TTL (60 s; its expiry moved back here) is refused.
+      const late = await ticket(viewer);
+      const key = `ticket:notify:${createHash('sha256').update(late).digest('hex')}`;
+      const stored = (await kit.ports.cache.get(key))!;
+      await kit.ports.cache.set(key, `${stored.split('|')[0]}|${Date.now() - 1}`, 60_000);
+      e = await refused(`${a!.ws}/ws/notification?ticket=${late}`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'ticket_expired');
+    });
+
     it('pushes a go-live notification to every follower on any node, the same object GET /notifications lists, with the unread count', async () => {
       const [a, b] = kit.nodes;
       const { anchor, roomId, streamKey } = await anchorRoom();
@@ -79,8 +138,8 @@ for (const set of testAdapterSets()) {
       for (const fan of fans) await request(a!.control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
       const fan = fans[0]!;
       // The fan has a socket on node b only (seed 000's path), another fan one on node a (the short path).
-      const onB = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?token=${fan.token}`);
-      const onA = await ChatClient.connect(`${a!.ws}/ws/notification?token=${fans[6]!.token}`);
+      const onB = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?ticket=${await ticket(fan)}`);
+      const onA = await ChatClient.connect(`${a!.ws}/ws/notification?ticket=${await ticket(fans[6]!)}`);
       await onB.next((m) => m.type === 'unread' && m.count === 0);
       await onA.next((m) => m.type === 'unread' && m.count === 0);
       // Subscribed only where the user has a socket: node b for fan 0, node a for fan 6, nobody for fan 1.
@@ -177,13 +236,13 @@ for (const set of testAdapterSets()) {
       assert.equal((await liveNotices())[0].payload.session_id, later);
     });
 
-    it('marks read one by one or all, filters unread, refuses another user\'s notification, and tells the sockets', async () => {
+    it('marks read one by one or all, filters unread, answers another user\'s notification as a missing one, and tells the sockets', async () => {
       const [a, b] = kit.nodes;
       const { anchor, roomId, streamKey } = await anchorRoom();
       const fan = await kit.user();
       const stranger = await kit.user();
       await request(a!.control.app).post(`/api/v1/rooms/${roomId}/follow`).set(fan.auth).expect(200);
-      const sock = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?token=${fan.token}`);
+      const sock = await ChatClient.connect(`${b!.ws}/ws/notification/${fan.id}?ticket=${await ticket(fan)}`);
       await sock.next((m) => m.type === 'unread' && m.count === 0);
       await goLive(anchor, roomId, streamKey);
       // A second notification of the fan: an audit warning style row written directly, pushed by the audit path in production.
@@ -201,10 +260,12 @@ for (const set of testAdapterSets()) {
       assert.equal(older.notifications[0].kind, 'live_started');
       const id = older.notifications[0].id as string;
 
+      // Another user's notification answers exactly as a missing one (no probing of sequential ids).
       const foreign = await http.post(`/api/v1/notifications/${id}/read`).set(stranger.auth);
-      assert.equal(foreign.status, 403);
-      assert.equal(foreign.body.error.code, 'not_your_notification');
-      assert.equal((await http.post('/api/v1/notifications/99999999999/read').set(fan.auth)).status, 404);
+      const missing = await http.post('/api/v1/notifications/99999999999/read').set(stranger.auth);
+      assert.equal(foreign.status, 404);
+      assert.deepEqual(foreign.body, missing.body);
+      assert.equal(missing.body.error.code, 'notification_not_found');
       assert.equal((await http.post('/api/v1/notifications/abc/read').set(fan.auth)).status, 400);
       assert.equal((await http.post(`/api/v1/notifications/${id}/read`)).status, 401);
       assert.equal((await http.get('/api/v1/notifications?unread=maybe').set(fan.auth)).status, 400);

@@ -100,6 +100,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_NOTIFY_FANOUT_LEASE: 'notifications.fanoutLease',
   ONAIR_NOTIFY_PING_INTERVAL: 'notifications.pingInterval',
   ONAIR_NOTIFY_LIVE_QUIET: 'notifications.liveQuiet',
+  ONAIR_NOTIFY_TICKET_TTL: 'notifications.ticketTtl',
   ONAIR_EDGE_URL: 'edge.url',
   ONAIR_EDGE_SECRET: 'edge.secret',
   ONAIR_TRANSCODER: 'transcoder.enabled',

@@ -367,6 +367,8 @@ export const configSchema = z.object({
     pingInterval: duration('30s'),
     /** A show going live within this long after another show of the same anchor went live tells the followers nothing (0: every show does). */
     liveQuiet: duration('10m'),
+    /** A ticket from POST /notifications/ws-ticket opens one notification socket within this long. */
+    ticketTtl: duration('60s'),
   }).prefault({}),
   /** The transcoder role: recordings -> MP4 replays in object storage (transcoder/). */
   transcoder: z.object({

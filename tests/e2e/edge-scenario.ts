@@ -46,9 +46,10 @@ export async function runShowScenario(edge: EdgeUnderTest): Promise<void> {
     assert.equal((await liveNotices()).length, 0, 'nobody is told about a show that never started');
   }
 
-  // The fan's notification socket (seed 000's /ws/notification/{uid}), open before the show starts.
+  // The fan's notification socket (seed 000's /ws/notification/{uid}, with a socket ticket as the web client does), open before the show starts.
   const frames: Array<Record<string, any>> = [];
-  const socket = edge.wsBase ? new WebSocket(`${edge.wsBase}/ws/notification/${fan.id}?token=${encodeURIComponent(fan.token)}`) : undefined;
+  const wsTicket = edge.wsBase ? (await edge.call('POST', '/notifications/ws-ticket', undefined, fan.token)).body.ticket as string : '';
+  const socket = edge.wsBase ? new WebSocket(`${edge.wsBase}/ws/notification/${fan.id}?ticket=${encodeURIComponent(wsTicket)}`) : undefined;
   if (socket) {
     socket.on('message', (data) => frames.push(JSON.parse(data.toString()) as Record<string, any>));
     await new Promise<void>((resolve, reject) => { socket.once('open', () => resolve()); socket.once('error', reject); });
