@@ -19,6 +19,19 @@ export class GiftReportsService {
     return this.db.sequelize.query<T>(sql, { replacements, type: QueryTypes.SELECT });
   }
 
+  /** Throws 404 `room_not_found` for a room id nobody has (a ranking of nothing is not an empty ranking). */
+  async requireRoom(roomId: string): Promise<void> {
+    const rows = await this.select<{ id: string }>('SELECT id FROM rooms WHERE id = ?', [roomId]);
+    if (!rows[0]) throw new NotFoundError('no such room', { code: 'room_not_found' });
+  }
+
+  /** Throws 404 `anchor_not_found` unless the id is an anchor's: a user with the anchor role or a room of their own. */
+  async requireAnchor(anchorId: string): Promise<void> {
+    const rows = await this.select<{ id: string }>(
+      "SELECT u.id FROM users u WHERE u.id = ? AND (u.role = 'anchor' OR EXISTS (SELECT 1 FROM rooms r WHERE r.owner_id = u.id))", [anchorId]);
+    if (!rows[0]) throw new NotFoundError('no such anchor', { code: 'anchor_not_found' });
+  }
+
   /** The show of a room a ranking is about: the given one (checked to belong to the room), else the room's newest. */
   async sessionOf(roomId: string, sessionId?: string): Promise<string | null> {
     const rows = sessionId

@@ -36,8 +36,9 @@ const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must b
  * GET   /admin/gifts                every gift; POST /admin/gifts; PATCH /admin/gifts/{id} (enable/disable: {enabled});
  *                                   409 gift_name_taken: another gift has the name (trimmed, any case, disabled ones too)
  * POST  /rooms/{id}/gifts           {gift_id, count, client_order_id} -> 201 {order, balance, combo}; 200 with replayed:true for a repeat
- * GET   /rooms/{id}/gift-ranking    ?session_id=&limit= (public)
- * GET   /me/income                  ?group=session|day (anchors: their own); /admin/anchors/{id}/income (operators)
+ * GET   /rooms/{id}/gift-ranking    ?session_id=&limit= (public); 404 room_not_found for an unknown room
+ * GET   /me/income                  ?group=session|day (anchors: their own); /admin/anchors/{id}/income (operators; 404 anchor_not_found
+ *                                   unless the id is a user with the anchor role or a room)
  * GET   /me/gift-orders             gifts I sent (?before=&limit=)
  * POST  /admin/gift-orders/{id}/refund {reason}   operators: the sender gets the amount back, the anchor gives back the income
  */
@@ -77,6 +78,7 @@ export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendS
   r.get('/rooms/:id/gift-ranking', asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const q = parseInput(rankingQuery, req.query, 'query');
+    await reports.requireRoom(id);
     const sessionId = await reports.sessionOf(id, q.session_id);
     const ranking = sessionId ? await reports.ranking(sessionId, q.limit) : { entries: [], source: 'database' as const };
     res.json({
@@ -107,6 +109,7 @@ export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendS
   }));
   r.get('/admin/anchors/:id/income', requireRole('operator'), asyncRoute(async (req, res) => {
     const { id } = parseInput(anchorParams, req.params, 'params');
+    await reports.requireAnchor(id);
     res.json(await income(id, req.query));
   }));
   r.post('/admin/gift-orders/:id/refund', requireRole('operator'), asyncRoute(async (req, res) => {

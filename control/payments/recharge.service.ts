@@ -1,7 +1,7 @@
 import { QueryTypes } from 'sequelize';
 import type { Cache } from '../../core/cache/cache.port.js';
 import type { Database } from '../../core/database/database.js';
-import { ConflictError, DuplicateKeyError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
+import { ConflictError, DuplicateKeyError, NotFoundError, UnavailableError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import type { PaymentProvider, WebhookRequest } from '../../core/payments/payment-provider.port.js';
 import { moneyTransaction } from '../wallet/money-transaction.js';
@@ -169,11 +169,15 @@ export class RechargeService {
     return row ? toOrder(row) : null;
   }
 
-  /** The order, if `userId` owns it (operators see any). */
+  /**
+   * The order, if `userId` owns it (operators see any). Another user's order answers exactly as a
+   * missing one (404 recharge_not_found): ids are sequential, a 403 would tell a prober which exist.
+   */
   async get(user: { id: string; role: string }, id: string): Promise<RechargeOrder> {
     const order = await this.find(id);
-    if (!order) throw new NotFoundError('no such recharge order', { code: 'recharge_not_found' });
-    if (user.role !== 'operator' && order.userId !== String(user.id)) throw new ForbiddenError('not your recharge order');
+    if (!order || (user.role !== 'operator' && order.userId !== String(user.id))) {
+      throw new NotFoundError('no such recharge order', { code: 'recharge_not_found' });
+    }
     return order;
   }
 

@@ -77,7 +77,12 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.equal(await wallet(viewer.token), 500);
     const after1 = await stack.call('GET', `/wallet/recharges/${order.id}`, undefined, viewer.token);
     assert.equal(after1.body.status, 'paid');
-    assert.equal((await stack.call('GET', `/wallet/recharges/${order.id}`, undefined, anchor.token)).status, 403, "another user's order");
+    // Another user's order answers exactly as a missing one: ids are sequential, probing must tell nothing.
+    const foreign = await stack.call('GET', `/wallet/recharges/${order.id}`, undefined, anchor.token);
+    const missing = await stack.call('GET', '/wallet/recharges/999999999999', undefined, anchor.token);
+    assert.equal(foreign.status, 404, "another user's order");
+    assert.deepEqual(foreign.body, missing.body);
+    assert.equal(missing.body.error.code, 'recharge_not_found');
 
     // The provider's retry: the same event signed anew is acknowledged, and credits nothing.
     const ref = order.provider_ref as string;
@@ -253,6 +258,15 @@ for (const set of stackAdapterSets()) describe(`gifts and money on ${set.name}`,
     assert.deepEqual(perDay.days.map((d: any) => [d.day, d.income]), [[new Date().toISOString().slice(0, 10), 161]]);
     assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, op)).body.sessions[0].income, 161);
     assert.equal((await stack.call('GET', `/admin/anchors/${anchor.id}/income`, undefined, anchor.token)).status, 403);
+    // Unknown ids are 404, not an empty 200: a typo in the console or a ranking link says so.
+    const noAnchor = await stack.call('GET', '/admin/anchors/999999999999/income', undefined, op);
+    assert.equal(noAnchor.status, 404);
+    assert.equal(noAnchor.body.error.code, 'anchor_not_found');
+    const notAnchor = await stack.call('GET', `/admin/anchors/${viewer.id}/income`, undefined, op);
+    assert.equal(notAnchor.status, 404, 'a viewer is no anchor');
+    const noRoom = await stack.call('GET', '/rooms/999999999999/gift-ranking');
+    assert.equal(noRoom.status, 404);
+    assert.equal(noRoom.body.error.code, 'room_not_found');
     assert.equal((await stack.call('GET', '/me/income', undefined, viewer.token)).body.sessions.length, 0);
   });
 
