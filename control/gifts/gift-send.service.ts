@@ -32,6 +32,14 @@ export interface GiftSendDeps {
   roomAccess?: (roomId: string, userId: string) => Promise<void>;
 }
 
+/** 409 `price_changed`: the price the sender saw is not the gift's price any more; nothing was charged. */
+export class PriceChangedError extends ConflictError {
+  constructor(readonly giftId: string, readonly price: number) {
+    super(`the gift's price is now ${price} coins`, { code: 'price_changed' });
+    this.name = 'PriceChangedError';
+  }
+}
+
 export interface Combo {
   /** The id of the combo's first order: the same for every send the combo grows by. */
   id: string;
@@ -60,7 +68,13 @@ export interface SendResult {
 export class GiftSendService {
   constructor(private readonly deps: GiftSendDeps) {}
 
-  async send(sender: AuthUser, roomId: string, input: { giftId: string; count: number; clientOrderId: string }): Promise<SendResult> {
+  /**
+   * `input.price`, when given, is the unit price the sender was shown: a different current price is
+   * 409 price_changed (PriceChangedError, with the current price) and nothing is charged. The charge
+   * uses the price read inside the money transaction (shared lock on MariaDB), so an operator's price
+   * change either waits for the send to commit or is what the send charges (and compares).
+   */
+  async send(sender: AuthUser, roomId: string, input: { giftId: string; count: number; clientOrderId: string; price?: number }): Promise<SendResult> {
     const { db, log } = this.deps;
     const senderId = String(sender.id);
     const room = await this.deps.rooms.findById(roomId);
@@ -81,14 +95,14 @@ export class GiftSendService {
     const gift = await this.deps.catalog.find(input.giftId);
     if (!gift) throw new NotFoundError('no such gift', { code: 'gift_not_found' });
     if (!gift.enabled) throw new ConflictError('this gift is not available', { code: 'gift_disabled' });
+    if (input.price !== undefined && input.price !== gift.price) throw new PriceChangedError(gift.id, gift.price);
     const session = await this.deps.sessions.findActiveByRoom(roomId);
     if (!session || session.status !== 'live') throw new ConflictError('the room is not live', { code: 'room_not_live' });
 
-    const amount = gift.price * input.count;
-    const split = splitAmount(amount, this.deps.platformShareBps);
     const now = Date.now();
     await ensureWallets(db, [senderId, room.ownerId]);
-    let outcome: { kind: 'sent'; order: GiftOrder; balance: number } | { kind: 'existing'; order: GiftOrder } | { kind: 'insufficient' } | { kind: 'ended' };
+    let outcome: { kind: 'sent'; order: GiftOrder; balance: number } | { kind: 'existing'; order: GiftOrder } | { kind: 'insufficient'; amount: number } | { kind: 'ended' }
+      | { kind: 'price_changed'; price: number } | { kind: 'gone'; disabled: boolean };
     try {
       outcome = await moneyTransaction(db, async (tx) => {
         const existing = await findByClientOrderId(tx, senderId, input.clientOrderId);
@@ -101,12 +115,22 @@ export class GiftSendService {
           `SELECT status FROM live_streams WHERE id = ?${tx.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : ''}`, [session.id],
         );
         if (current?.status !== 'live') return { kind: 'ended' as const };
+        // The price charged is the one read here, under the same kind of lock: an operator's price
+        // change racing this send either waits for its commit or is read (and compared) here.
+        const [priced] = await tx.select<{ price: string | number; enabled: unknown }>(
+          `SELECT price, enabled FROM gifts WHERE id = ?${tx.dialect === 'mysql' ? ' LOCK IN SHARE MODE' : ''}`, [gift.id],
+        );
+        if (!priced || !Number(priced.enabled)) return { kind: 'gone' as const, disabled: Boolean(priced) };
+        const unitPrice = Number(priced.price);
+        if (input.price !== undefined && input.price !== unitPrice) return { kind: 'price_changed' as const, price: unitPrice };
+        const amount = unitPrice * input.count;
+        const split = splitAmount(amount, this.deps.platformShareBps);
         await lockWallets(tx, [senderId, room.ownerId]);
         // The debit is the first write: when it is refused, the transaction has written nothing.
         const debited = await debit(tx, senderId, amount, 'gift_sent', {}, now);
-        if (!debited) return { kind: 'insufficient' as const };
+        if (!debited) return { kind: 'insufficient' as const, amount };
         const order: Omit<GiftOrder, 'id'> = {
-          userId: senderId, roomId, giftId: gift.id, count: input.count, unitPrice: gift.price, amount, anchorId: room.ownerId,
+          userId: senderId, roomId, giftId: gift.id, count: input.count, unitPrice, amount, anchorId: room.ownerId,
           sessionId: session.id, anchorIncome: split.anchorIncome, platformAmount: split.platformAmount,
           clientOrderId: input.clientOrderId, status: 'paid', createdAt: now,
         };
@@ -124,12 +148,18 @@ export class GiftSendService {
     }
     if (outcome.kind === 'insufficient') {
       this.deps.metrics?.giftSends.inc({ result: 'insufficient' });
-      throw new ConflictError(`not enough coins: this send costs ${amount}`, { code: 'insufficient_balance' });
+      throw new ConflictError(`not enough coins: this send costs ${outcome.amount}`, { code: 'insufficient_balance' });
     }
     if (outcome.kind === 'existing') return replay(outcome.order);
     if (outcome.kind === 'ended') throw new ConflictError('the room is not live', { code: 'room_not_live' });
+    if (outcome.kind === 'price_changed') throw new PriceChangedError(gift.id, outcome.price);
+    if (outcome.kind === 'gone') {
+      if (outcome.disabled) throw new ConflictError('this gift is not available', { code: 'gift_disabled' });
+      throw new NotFoundError('no such gift', { code: 'gift_not_found' });
+    }
 
     const { order } = outcome;
+    const { amount } = order;
     log.info({ orderId: order.id, senderId, roomId, giftId: gift.id, count: order.count, amount }, 'gift sent');
     this.deps.metrics?.giftSends.inc({ result: 'sent' });
     this.deps.metrics?.giftCoins.inc(amount);
@@ -141,7 +171,7 @@ export class GiftSendService {
       await this.deps.pubsub.publishKept(roomChannel(roomId), {
         v: 1, type: 'gift', room_id: roomId, session_id: order.sessionId, order_id: order.id,
         sender: { id: senderId, username: sender.username },
-        gift: { id: gift.id, name: gift.name, icon_url: gift.iconUrl, animation_tier: gift.animationTier, price: gift.price },
+        gift: { id: gift.id, name: gift.name, icon_url: gift.iconUrl, animation_tier: gift.animationTier, price: order.unitPrice },
         count: order.count, amount, combo: { id: combo.id, count: combo.count }, at: new Date(now).toISOString(),
       });
     } catch (err) {

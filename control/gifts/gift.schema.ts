@@ -30,6 +30,8 @@ export const sendGiftBody = z.strictObject({
   count: z.number().int().min(1).max(MAX_GIFT_COUNT).default(1),
   /** The client's idempotency key: the same key again returns the first send's order and charges nothing. */
   client_order_id: z.string().min(8).max(64).regex(/^[A-Za-z0-9_.:-]+$/, 'letters, digits and _ . : - only'),
+  /** The unit price the sender was shown: when the gift's price is not this any more, 409 price_changed and nothing is charged. */
+  price: z.number().int().min(1).max(1_000_000).optional(),
 });
 
 export const rankingQuery = z.strictObject({

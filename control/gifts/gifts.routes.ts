@@ -7,7 +7,7 @@ import { roomParams } from '../rooms/room.schema.js';
 import type { Gift, GiftCatalogStore } from './gift-catalog.store.js';
 import { orderJson } from './gift-orders.js';
 import type { GiftReportsService } from './gift-reports.service.js';
-import type { GiftSendService } from './gift-send.service.js';
+import { PriceChangedError, type GiftSendService } from './gift-send.service.js';
 import type { GiftRefundService } from './gift-refund.service.js';
 import { createGiftBody, giftParams, patchGiftBody, rankingQuery, sendGiftBody } from './gift.schema.js';
 import { pageQuery } from '../wallet/wallet.schema.js';
@@ -35,7 +35,8 @@ const anchorParams = z.strictObject({ id: z.string().regex(/^\d{1,19}$/, 'must b
  * GET   /gifts                      the enabled catalog (public)
  * GET   /admin/gifts                every gift; POST /admin/gifts; PATCH /admin/gifts/{id} (enable/disable: {enabled});
  *                                   409 gift_name_taken: another gift has the name (trimmed, any case, disabled ones too)
- * POST  /rooms/{id}/gifts           {gift_id, count, client_order_id} -> 201 {order, balance, combo}; 200 with replayed:true for a repeat
+ * POST  /rooms/{id}/gifts           {gift_id, count, client_order_id, price?} -> 201 {order, balance, combo}; 200 with replayed:true for a repeat;
+ *                                   price (the unit price shown) differing from the current one: 409 price_changed {error, gift_id, price}, nothing charged
  * GET   /rooms/{id}/gift-ranking    ?session_id=&limit= (public); 404 room_not_found for an unknown room
  * GET   /me/income                  ?group=session|day (anchors: their own); /admin/anchors/{id}/income (operators; 404 anchor_not_found
  *                                   unless the id is a user with the anchor role or a room)
@@ -70,7 +71,15 @@ export function giftsRoutes(deps: { catalog: GiftCatalogStore; sender: GiftSendS
   r.post('/rooms/:id/gifts', requireUser, asyncRoute(async (req, res) => {
     const { id } = parseInput(roomParams, req.params, 'params');
     const b = parseInput(sendGiftBody, req.body, 'body');
-    const result = await sender.send(req.user!, id, { giftId: b.gift_id, count: b.count, clientOrderId: b.client_order_id });
+    let result;
+    try {
+      result = await sender.send(req.user!, id, { giftId: b.gift_id, count: b.count, clientOrderId: b.client_order_id, price: b.price });
+    } catch (err) {
+      // The current price goes with the refusal, so the client can show it without another request.
+      if (!(err instanceof PriceChangedError)) throw err;
+      res.status(409).set('Cache-Control', 'no-store').json({ error: { code: err.code, message: err.message }, gift_id: err.giftId, price: err.price });
+      return;
+    }
     res.status(result.replayed ? 200 : 201).set('Cache-Control', 'no-store').json({
       order: orderJson(result.order), replayed: result.replayed, balance: result.balance, combo: result.combo,
     });

@@ -110,4 +110,50 @@ for (const set of stackAdapterSets()) describe(`concurrent gift sends on ${set.n
       assert.deepEqual([check.balance, check.consistent], [1000 - EACH * 10 + EACH * 7, true]);
     }
   });
+
+  it("charges the price read inside the send: a price change racing sends, and a send with the price shown that changed is 409 price_changed, nothing charged", async () => {
+    const [a] = nodes;
+    const b = nodes[1] ?? a!;
+    const op = await operatorToken(a!);
+    const anchor = await a!.user('anchor');
+    const viewer = await a!.user('viewer');
+    const room = await liveRoom(a!, anchor);
+    pushers.push(room.pusher);
+    const gift = (await a!.call('POST', '/admin/gifts', { name: 'Comet', price: 20 }, op)).body;
+    await a!.call('POST', `/admin/wallets/${viewer.id}/adjust`, { amount: 10_000, reason: 'test coins' }, op);
+    const send = (node: Stack, body: Record<string, unknown>) =>
+      node.call('POST', `/rooms/${room.roomId}/gifts`, { gift_id: gift.id, count: 1, ...body }, viewer.token);
+
+    // The price shown (20) is the current one: charged 20.
+    const first = await send(a!, { client_order_id: 'price-shown-0001', price: 20 });
+    assert.equal(first.status, 201, JSON.stringify(first.body));
+    assert.deepEqual([first.body.order.unit_price, first.body.order.amount], [20, 20]);
+    // The operator raises it; a send still showing 20 is refused with the current price, nothing charged.
+    assert.equal((await a!.call('PATCH', `/admin/gifts/${gift.id}`, { price: 25 }, op)).status, 200);
+    const stale = await send(b, { client_order_id: 'price-shown-0002', price: 20 });
+    assert.equal(stale.status, 409, JSON.stringify(stale.body));
+    assert.deepEqual([stale.body.error.code, stale.body.price, stale.body.gift_id], ['price_changed', 25, gift.id]);
+    assert.equal((await a!.call('GET', '/wallet', undefined, viewer.token)).body.balance, 10_000 - 20);
+    // Unknown keys are still refused; without a price the current one is charged (older clients).
+    assert.equal((await send(a!, { client_order_id: 'price-shown-0003', price: 25, extra: 1 })).status, 400);
+    assert.equal((await send(a!, { client_order_id: 'price-shown-0004' })).body.order.unit_price, 25);
+
+    // Sends showing 25 racing changes 25 -> 30 -> 25 ...: each is charged 25 (and records it), or refused
+    // with the price it met; never charged a price the sender was not shown, and the ledger agrees.
+    const answers = await Promise.all([
+      ...Array.from({ length: 40 }, (_, i) => send(i % 2 ? b : a!, { client_order_id: `price-race-${String(i).padStart(4, '0')}`, price: 25 })),
+      ...Array.from({ length: 6 }, (_, i) => a!.call('PATCH', `/admin/gifts/${gift.id}`, { price: i % 2 ? 25 : 30 }, op)),
+    ]);
+    const sends = answers.slice(0, 40);
+    assert.deepEqual(answers.slice(40).map((r) => r.status), [200, 200, 200, 200, 200, 200]);
+    for (const r of sends) {
+      if (r.status === 201) assert.deepEqual([r.body.order.unit_price, r.body.order.amount], [25, 25]);
+      else assert.deepEqual([r.status, r.body.error.code, r.body.price], [409, 'price_changed', 30], JSON.stringify(r.body));
+    }
+    const charged = sends.filter((r) => r.status === 201).length;
+    const check = (await b.call('GET', `/admin/wallets/${viewer.id}`, undefined, op)).body;
+    assert.deepEqual([check.balance, check.consistent], [10_000 - 20 - 25 - charged * 25, true]);
+    const orders = (await a!.call('GET', '/me/gift-orders?limit=100', undefined, viewer.token)).body.orders;
+    assert.equal(orders.length, 2 + charged);
+  });
 });

@@ -118,6 +118,15 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
         (await text(room, '#ranking-list li:first-child')).startsWith(`#1 ${viewerName}`), 20_000, 500);
       assert.match(await text(room, '#ranking-list li:first-child'), /10 coins$/);
       await shot(room, 'room-social');
+      // The operator changes the price while the bar still shows 10: the click charges nothing, says
+      // so with the new price, and the bar is drawn again with it.
+      assert.equal((await stack.call('PATCH', `/admin/gifts/${gift.body.id}`, { price: 12 }, op)).status, 200);
+      await room.click(button);
+      await until('the price change is told', async () =>
+        (await text(room, '#gift-msg')) === 'The price of Rose just changed to 12 coins; nothing was charged. Send again at the new price?', 10_000, 200);
+      assert.equal(await room.getAttribute('#gift-msg', 'data-code'), 'price_changed');
+      await until('the bar shows the new price', async () => (await text(room, button)) === 'Rose · 12', 10_000, 200);
+      assert.equal((await stack.call('GET', '/wallet', undefined, viewer.token)).body.balance, 90, 'nothing charged');
 
       // The anchor's studio: the chat with moderation.
       const studio = await loggedIn(anchorName, '/studio');
