@@ -28,6 +28,13 @@ export interface LiveSessionEvents {
   ended: [LiveSession];
 }
 
+/**
+ * Set by POST /live/close for config.live.closeHold: the room's publishes are refused
+ * (`show_ended_by_anchor`) so OBS's automatic reconnect does not start a new show; POST /live/start
+ * deletes it. In the cache, so every control node refuses alike.
+ */
+export const closeHoldKey = (roomId: string | number) => `live:closed:${roomId}`;
+
 export interface LiveSessionDeps {
   sessions: LiveSessionStore;
   rooms: RoomStore;
@@ -76,6 +83,8 @@ export class LiveSessionService {
     if (room.streamKeyRevoked) throw new ConflictError('the stream key was revoked by an operator', { code: 'stream_key_revoked' });
     const expiresAt = new Date(this.now() + this.deps.config.live.pushUrlTtl);
     const session = await this.locks.run(room.id, async () => {
+      // The anchor starts again: the hold after their last close no longer applies.
+      await this.deps.cache.del(closeHoldKey(room.id));
       const active = await this.deps.sessions.findActiveByRoom(room.id);
       if (!active) return this.createSession(room.id, room.ownerId);
       // A new push URL: a preparing session lives as long as its newest URL (the reaper expires it after).
@@ -118,6 +127,10 @@ export class LiveSessionService {
     if (!room) return refuse('unknown_key');
     if (room.streamKeyRevoked) return refuse('key_revoked', { roomId: room.id });
     if (await this.deps.moderation.isPublishBanned(room.ownerId)) return refuse('publish_banned', { roomId: room.id });
+    // The anchor ended the show from the studio: the encoder reconnecting is not a new show.
+    if (this.deps.config.live.closeHold > 0 && (await this.deps.cache.exists(closeHoldKey(room.id)))) {
+      return refuse('show_ended_by_anchor', { roomId: room.id });
+    }
     const query = req.query ?? {};
     if (query.txSecret !== undefined || query.txTime !== undefined) {
       const check = verifyTxSecret(this.pushKey, req.streamKey, query, Math.floor(this.now() / 1000));
@@ -225,11 +238,18 @@ export class LiveSessionService {
     if (viewers > session.peakViewers) await this.deps.sessions.raisePeakViewers(session.id, viewers);
   }
 
-  /** POST /live/close by the anchor (close_method 1). */
+  /**
+   * POST /live/close by the anchor (close_method 1). The room is then held for config.live.closeHold:
+   * the publisher is kicked, and the encoder's automatic reconnects are refused (`show_ended_by_anchor`)
+   * instead of starting a new show, until the hold ends or the anchor calls POST /live/start.
+   */
   async close(user: AuthUser, roomId: string): Promise<LiveSession> {
     const room = await this.deps.roomService.getOwned(user, roomId);
     const session = await this.deps.sessions.findActiveByRoom(room.id);
     if (!session) throw new ConflictError('the room is not live', { code: 'not_live' });
+    const hold = this.deps.config.live.closeHold;
+    // Held before the end (and its kick): a reconnect racing the close is refused too.
+    if (hold > 0) await this.deps.cache.set(closeHoldKey(room.id), String(this.now()), hold);
     return this.endSession(session.id, CloseMethod.anchor, 'anchor closed');
   }
 

@@ -46,6 +46,7 @@ export const ENV_KEYS: Record<string, string> = {
   ONAIR_ADMIN_USER: 'auth.adminUser',
   ONAIR_ADMIN_PASSWORD: 'auth.adminPassword',
   ONAIR_RECONNECT_GRACE: 'live.reconnectGrace',
+  ONAIR_LIVE_CLOSE_HOLD: 'live.closeHold',
   ONAIR_PLAY_TOKEN_TTL: 'live.playTokenTtl',
   ONAIR_PLAY_TOKEN_KEY: 'live.playTokenKey',
   ONAIR_PUSH_URL_TTL: 'live.pushUrlTtl',

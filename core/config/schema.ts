@@ -148,6 +148,11 @@ export const configSchema = z.object({
   live: z.object({
     /** How long a session survives its publisher dropping before it ends with close_method 3. */
     reconnectGrace: duration('10s'),
+    /**
+     * After the anchor ends the show (POST /live/close) the encoder's automatic reconnects are
+     * refused (show_ended_by_anchor) this long, unless the anchor starts again (POST /live/start). 0: no hold.
+     */
+    closeHold: duration('2m'),
     playTokenTtl: duration('10m'),
     /**
      * Key of play tokens when it must differ from the secret: control and a separate media service
