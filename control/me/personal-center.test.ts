@@ -2,7 +2,7 @@
  * Every list of the personal center (seed 000 个人中心, issue 12 point 8) pages, and shows only the
  * caller's own data: watch history, income (anchors), fans, following, my rooms, wallet ledger,
  * recharge orders, gift orders. Lists take no user id (a strict query refuses one), another user's
- * single items are refused, operators' views of others are operator-only. Both adapter sets.
+ * single items answer as missing ones (404), operators' views of others are operator-only. Both adapter sets.
  */
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -124,8 +124,11 @@ for (const set of testAdapterSets()) {
       const recharges = (await get('/wallet/recharges?limit=1', viewer.auth)).body;
       assert.deepEqual(recharges.orders.map((o: any) => o.coins), [6]);
       assert.deepEqual((await get(`/wallet/recharges?limit=1&before=${recharges.next_before}`, viewer.auth)).body.orders.map((o: any) => o.coins), [5]);
+      // Another user's order answers exactly as a missing one (sequential ids: probing tells nothing).
       const theirs = await get(`/wallet/recharges/${recharges.orders[0].id}`, other.auth);
-      assert.equal(theirs.status, 403);
+      const missing = await get('/wallet/recharges/999999999999', other.auth);
+      assert.equal(theirs.status, 404);
+      assert.deepEqual(theirs.body, missing.body);
       assert.deepEqual((await get('/wallet/recharges', other.auth)).body.orders, []);
 
       const gifts = (await get('/me/gift-orders?limit=1', viewer.auth)).body;
