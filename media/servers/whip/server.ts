@@ -1,12 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logging/logger.js';
-import type { StreamHooks } from '../../../core/media/media-contract.js';
+import type { PublishDecision, StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import { AddressSlots, type ClientAddresses } from '../../stream/players-per-address.js';
 import { createPublishedStream } from '../rtmp/publishing.js';
 import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
 import type { WhipConn } from './conn.js';
+
+type PublishAllowed = Extract<PublishDecision, { allow: true }>;
 
 /** conn.ts, and with it werift, loads with the first offer (lazyModule in whep/http.ts says why). */
 const loadConn = lazyModule(() => import('./conn.js'));
@@ -45,12 +47,15 @@ export interface WhipDeps {
  * WHIP ingest (RFC 9725): an anchor POSTs an SDP offer with the room's stream key as the bearer
  * token to /{app}/{room}/whip. The publish hook decides before any peer exists (401 without a key,
  * 403 refused or the key of another room, 503 when the hook does not answer); the answer is 201
- * with every ICE candidate (no trickle) and a Location to DELETE at the end. The stream is then
- * published like an RTMP one: the same registry Stream (publish.started/ended, recording, HLS,
- * every play protocol, kickPublisher) fed by a Publishing with the same deadlines.
+ * with every ICE candidate (no trickle) and a Location to DELETE at the end. Once the peer's ICE
+ * and DTLS are connected the stream is published like an RTMP one: the same registry Stream
+ * (publish.started/ended, recording, HLS, every play protocol, kickPublisher) fed by a Publishing
+ * with the same deadlines. A peer that is not connected media.firstMediaTimeout after its answer is
+ * dropped, and was never a publish (control's claim on the room lapses with its TTL).
  */
 export class WhipServer {
-  private readonly conns = new Map<string, WhipConn>();
+  /** Every peer, connected or not, with the room its Location names. */
+  private readonly conns = new Map<string, { conn: WhipConn; room: string }>();
   private connecting = 0;
   /**
    * Publishers connecting per client address, at most ONAIR_MEDIA_PLAYERS_PER_ADDRESS, so one client
@@ -74,9 +79,9 @@ export class WhipServer {
     routeSession(req, res, id, {
       post: () => this.post(req, res, url, app, name),
       remove: (sid) => {
-        const conn = this.conns.get(sid);
-        if (!conn || conn.streamName !== name) return false;
-        conn.close('unpublished');
+        const entry = this.conns.get(sid);
+        if (!entry || entry.room !== name) return false;
+        entry.conn.close('unpublished');
         return true;
       },
       failed: (err) => replyFailure(res, err, this.deps.log, 'whip publish failed'),
@@ -117,28 +122,12 @@ export class WhipServer {
     for (const [k, v] of url.searchParams) if (++n <= 32 && !(k in query)) query[k] = v;
     const { addresses } = this.deps;
     const clientIp = addresses ? addresses.clientOf(req) : req.socket.remoteAddress ?? '';
-    // Before the hook (nothing asked, nothing claimed for an address already at its cap) and again
-    // after it; a place is taken only once the publish is allowed.
-    const tooMany = () => this.connectingBy?.full(clientIp) === true;
-    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' }, 'too_many_publishers');
-    const decision = await askHook(() => this.deps.hooks.authorizePublish({ app, streamKey, query, clientIp }), this.deps.hookTimeoutMs, this.deps.log, 'authorizePublish');
-    if (res.destroyed) return;
-    if (!decision.allow || decision.streamName !== room) {
-      const reason = decision.allow ? 'the stream key is not this room\'s' : decision.reason;
-      this.deps.onRefused('publish');
-      this.deps.log.warn({ reason, room }, 'whip publish refused');
-      await refusalDelay();
-      if (reason === 'hook timeout' || reason === 'hook error') reply(res, 503, 'publish authorization unavailable; retry later', { 'Retry-After': '2' });
-      else reply(res, 403, `publish refused: ${reason}`);
-      return;
-    }
-    const { WhipConn } = await conns;
-    if (res.destroyed) return;
-    if (tooMany()) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' }, 'too_many_publishers');
-    if (this.connecting >= MAX_CONNECTING) {
-      reply(res, 503, 'too many WebRTC publishers connecting', { 'Retry-After': '2' });
-      return;
-    }
+    // A place (the address's and one of the MAX_CONNECTING) is taken before the hook is asked and
+    // held until the peer connects or ends: the offers of a burst are counted while their hooks
+    // run, so the excess is refused at once, before any work (before, every offer of a burst asked
+    // the hook at the same moment, and the places were counted only after). A refusal gives it back.
+    if (this.connectingBy?.full(clientIp) === true) return reply(res, 429, TOO_MANY_CONNECTING, { 'Retry-After': '2' }, 'too_many_publishers');
+    if (this.connecting >= MAX_CONNECTING) return reply(res, 503, 'too many WebRTC publishers connecting; retry later', { 'Retry-After': '2' });
     this.connecting++;
     const release = this.connectingBy?.take(clientIp);
     let counted = true;
@@ -148,29 +137,83 @@ export class WhipServer {
       this.connecting--;
       release?.();
     };
-    const conn = new WhipConn({
+    let conn: WhipConn | undefined;
+    try {
+      conn = await this.answer(res, { app, room, sdp, streamKey, query, clientIp, settle, conns });
+    } finally {
+      if (!conn) settle(); // refused or failed before a peer existed: the peer's end settles otherwise
+    }
+  }
+
+  /** The hook, then the peer and its answer; the publish itself begins when the peer connects (publish()). */
+  private async answer(
+    res: ServerResponse,
+    o: { app: string; room: string; sdp: string; streamKey: string; query: Record<string, string>; clientIp: string; settle: () => void; conns: ReturnType<typeof loadConn> },
+  ): Promise<WhipConn | undefined> {
+    const { app, room, clientIp, settle } = o;
+    const decision = await askHook(() => this.deps.hooks.authorizePublish({ app, streamKey: o.streamKey, query: o.query, clientIp }), this.deps.hookTimeoutMs, this.deps.log, 'authorizePublish');
+    if (res.destroyed) return undefined;
+    if (!decision.allow || decision.streamName !== room) {
+      const reason = decision.allow ? 'the stream key is not this room\'s' : decision.reason;
+      this.deps.onRefused('publish');
+      this.deps.log.warn({ reason, room }, 'whip publish refused');
+      await refusalDelay();
+      if (reason === 'hook timeout' || reason === 'hook error') reply(res, 503, 'publish authorization unavailable; retry later', { 'Retry-After': '2' });
+      else reply(res, 403, `publish refused: ${reason}`);
+      return undefined;
+    }
+    const { WhipConn } = await o.conns;
+    if (res.destroyed) return undefined;
+    let published = false;
+    const conn: WhipConn = new WhipConn({
       peer: this.deps.peer,
       log: this.deps.log,
       ffmpegPath: this.deps.ffmpegPath,
-      connectTimeoutMs: this.deps.connectTimeoutMs ?? 15_000,
+      // A peer that does not connect is dropped when a publish without media would have been.
+      connectTimeoutMs: Math.min(this.deps.connectTimeoutMs ?? 15_000, this.deps.firstMediaTimeoutMs),
       onClosed: (c) => {
         settle();
         this.conns.delete(c.id);
       },
-      onConnected: settle,
+      onConnected: () => {
+        settle();
+        if (published) return;
+        published = true;
+        this.publish(conn, decision, app, clientIp);
+      },
     });
-    this.conns.set(conn.id, conn);
+    this.conns.set(conn.id, { conn, room });
     let answer: string;
     try {
-      answer = await conn.answer(sdp);
+      answer = await conn.answer(o.sdp);
     } catch (err) {
       conn.close();
       throw err;
     }
     if (res.destroyed || conn.isClosed) {
       conn.close();
-      return;
+      return conn;
     }
+    res.writeHead(201, {
+      ...CORS,
+      'Content-Type': 'application/sdp',
+      'Content-Length': Buffer.byteLength(answer),
+      Location: `/${app}/${room}/whip/${conn.id}`,
+      'Cache-Control': 'no-store',
+      ...iceLinkHeader(this.deps.peer),
+    });
+    res.end(answer);
+    return conn;
+  }
+
+  /**
+   * The publish, once the peer's ICE and DTLS are up: the registry's stream (the engine's and the
+   * plugins' work: HLS, recording, the frame grabber's ffmpeg; publish.ended at its end) and the
+   * deadlines of an RTMP publish. An offer whose peer never connects never becomes a publish: a
+   * burst of such offers cost a stream and an ffmpeg each, and starved the hook of every anchor.
+   */
+  private publish(conn: WhipConn, decision: PublishAllowed, app: string, clientIp: string): void {
+    if (conn.isClosed) return;
     const publishing = createPublishedStream({
       streams: this.deps.streams,
       decision,
@@ -186,18 +229,9 @@ export class WhipServer {
     const stream = publishing.stream;
     conn.attach(stream, publishing);
     this.deps.log.info({ stream: stream.name, publisher: stream.publisherId }, 'whip publish started');
-    res.writeHead(201, {
-      ...CORS,
-      'Content-Type': 'application/sdp',
-      'Content-Length': Buffer.byteLength(answer),
-      Location: `/${app}/${room}/whip/${conn.id}`,
-      'Cache-Control': 'no-store',
-      ...iceLinkHeader(this.deps.peer),
-    });
-    res.end(answer);
   }
 
   close(): void {
-    for (const c of [...this.conns.values()]) c.close('closed');
+    for (const { conn } of [...this.conns.values()]) conn.close('closed');
   }
 }

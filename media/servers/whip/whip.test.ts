@@ -58,15 +58,21 @@ describe('WHIP signalling', () => {
     }
   });
 
-  it('answers 201 with a Location and the ICE servers as Link headers; the stream exists; DELETE ends it', async () => {
+  it('answers 201 with a Location and the ICE servers as Link headers; the stream exists once the peer connects; DELETE ends it', async () => {
     const { pc, sdp } = await h264Offer();
     try {
       const res = await post(sdp, { Authorization: `Bearer ${TEST_KEY}` });
       assert.equal(res.status, 201, await res.clone().text());
       assert.match(res.headers.get('location') ?? '', /^\/live\/room1\/whip\/[A-Za-z0-9_-]+$/);
       assert.equal(res.headers.get('link'), '<stun:127.0.0.1:9>; rel="ice-server", <turn:127.0.0.1:9>; rel="ice-server"; username="u"; credential="p"; credential-type="password"');
-      assert.match(await res.text(), /^v=0/);
-      assert.ok(h.engine.streams.get(TEST_STREAM));
+      const answer = await res.text();
+      assert.match(answer, /^v=0/);
+      // Answered, not yet a publish: the stream begins when ICE and DTLS are up (whip-burst.test.ts).
+      assert.equal(h.engine.streams.get(TEST_STREAM), undefined);
+      await pc.setRemoteDescription({ type: 'answer', sdp: answer });
+      const deadline = Date.now() + 10_000;
+      while (!h.engine.streams.get(TEST_STREAM) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(h.engine.streams.get(TEST_STREAM), 'published once the peer connected');
       assert.equal(h.engine.whip!.size, 1);
       const del = await fetch(`http://127.0.0.1:${h.httpPort}${res.headers.get('location')}`, { method: 'DELETE' });
       assert.equal(del.status, 200);
