@@ -205,6 +205,7 @@ export class MediaEngine extends TypedEmitter<MediaEngineEvents> implements Medi
         idleTimeoutMs: config.media.idleTimeout,
         firstMediaTimeoutMs: config.media.firstMediaTimeout,
         addresses: players,
+        onEndedUnconnected: (e) => this.emitEvent('publish.ended', e),
       });
     }
     this.rtmp = new RtmpServer({

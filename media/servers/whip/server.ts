@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../../core/logging/logger.js';
-import type { PublishDecision, StreamHooks } from '../../../core/media/media-contract.js';
+import type { PublishDecision, PublishEndReason, PublishEnded, StreamHooks } from '../../../core/media/media-contract.js';
 import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import { AddressSlots, type ClientAddresses } from '../../stream/players-per-address.js';
@@ -41,6 +41,11 @@ export interface WhipDeps {
    * (ONAIR_MEDIA_PLAYERS_PER_ADDRESS); without it the TCP peer is the client and nothing is capped.
    */
   addresses?: ClientAddresses;
+  /**
+   * publish.ended for an allowed publish whose peer ended before it connected (no stream was ever
+   * made): control releases its claim on the room with it, as after an RTMP publish without media.
+   */
+  onEndedUnconnected?(e: PublishEnded): void;
 }
 
 /**
@@ -55,8 +60,9 @@ export interface WhipDeps {
  */
 export class WhipServer {
   /** Every peer, connected or not, with the room its Location names. */
-  private readonly conns = new Map<string, { conn: WhipConn; room: string }>();
+  private readonly conns = new Map<string, { conn: WhipConn; room: string; deleted?: boolean }>();
   private connecting = 0;
+  private closing = false;
   /**
    * Publishers connecting per client address, at most ONAIR_MEDIA_PLAYERS_PER_ADDRESS, so one client
    * cannot take the 64 (an anchor with many rooms posting offers that never connect locked every
@@ -81,6 +87,7 @@ export class WhipServer {
       remove: (sid) => {
         const entry = this.conns.get(sid);
         if (!entry || entry.room !== name) return false;
+        entry.deleted = true;
         entry.conn.close('unpublished');
         return true;
       },
@@ -165,6 +172,7 @@ export class WhipServer {
     const { WhipConn } = await o.conns;
     if (res.destroyed) return undefined;
     let published = false;
+    const answeredAt = Date.now();
     const conn: WhipConn = new WhipConn({
       peer: this.deps.peer,
       log: this.deps.log,
@@ -173,7 +181,15 @@ export class WhipServer {
       connectTimeoutMs: Math.min(this.deps.connectTimeoutMs ?? 15_000, this.deps.firstMediaTimeoutMs),
       onClosed: (c) => {
         settle();
+        const entry = this.conns.get(c.id);
         this.conns.delete(c.id);
+        if (published) return; // the stream's close reported it
+        // DELETE; not connected in time (as RTMP's publish without media: idle); the server closing.
+        const reason: PublishEndReason = entry?.deleted ? 'unpublished' : this.closing ? 'closed' : 'idle';
+        this.deps.onEndedUnconnected?.({
+          streamName: decision.streamName, app, publisherId: this.deps.newPublisherId(), sessionId: decision.sessionId,
+          at: Date.now(), reason, bytesIn: 0, durationMs: Date.now() - answeredAt,
+        });
       },
       onConnected: () => {
         settle();
@@ -232,6 +248,7 @@ export class WhipServer {
   }
 
   close(): void {
+    this.closing = true;
     for (const { conn } of [...this.conns.values()]) conn.close('closed');
   }
 }

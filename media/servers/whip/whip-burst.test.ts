@@ -10,7 +10,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEngine, testConfig, type EngineHarness } from '../../engine-test-kit.js';
-import type { PublishRequest, StreamHooks } from '../../../core/media/media-contract.js';
+import type { PublishEnded, PublishRequest, StreamHooks } from '../../../core/media/media-contract.js';
 import type { MediaPlugin } from '../../plugin.js';
 
 const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 7) % 256).toString(16).padStart(2, '0').toUpperCase()).join(':');
@@ -26,11 +26,16 @@ describe('a burst of WHIP offers that never connect', () => {
   const asked: PublishRequest[] = [];
   /** Streams the plugins were given (each one an ffmpeg for the frame grabber, an HLS muxer...). */
   const pluginPublishes: string[] = [];
+  /** Rooms claimed by an allowed publish, as control does: released by publish.started or publish.ended. */
+  const claimed = new Set<string>();
   const hooks: StreamHooks = {
     async authorizePublish(req) {
       asked.push(req);
       const room = /^key-([a-z0-9]+)$/.exec(req.streamKey)?.[1];
-      return room ? { allow: true, streamName: room, record: false, sessionId: `s-${room}` } : { allow: false, reason: 'bad key' };
+      if (!room) return { allow: false, reason: 'bad key' };
+      if (claimed.has(room)) return { allow: false, reason: 'already_publishing' };
+      claimed.add(room);
+      return { allow: true, streamName: room, record: false, sessionId: `s-${room}` };
     },
     async authorizePlay() {
       return { allow: false, reason: 'no play here' };
@@ -45,6 +50,8 @@ describe('a burst of WHIP offers that never connect', () => {
     const config = testConfig({ playersPerAddress: 4, firstMediaTimeout: 1500 });
     config.http.trustedProxies = ['127.0.0.1']; // the test is the edge: its X-Forwarded-For names the client
     h = await startEngine({ config, hooks, plugins: [plugin] });
+    h.engine.on('publish.started', (e) => claimed.delete(e.streamName));
+    h.engine.on('publish.ended', (e) => claimed.delete(e.streamName));
   });
   after(async () => {
     await h.close();
@@ -57,7 +64,7 @@ describe('a burst of WHIP offers that never connect', () => {
     });
     const text = await res.text();
     const ms = performance.now() - t0;
-    return { status: res.status, retryAfter: res.headers.get('retry-after'), message: res.status === 201 ? '' : text, ms };
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), message: res.status === 201 ? '' : text, ms, location: res.headers.get('location') };
   };
   const settled = async () => {
     const deadline = Date.now() + 10_000;
@@ -80,8 +87,23 @@ describe('a burst of WHIP offers that never connect', () => {
     assert.deepEqual(pluginPublishes, []);
     assert.equal(h.engine.whip!.size, 41);
     await settled();
-    assert.equal(h.events.filter((e) => e.name === 'publish.ended').length, 0, 'no publish ever began');
+    // Each allowed publish ends (control releases its claim on the room), none ever started.
+    const ended = h.events.filter((e) => e.name === 'publish.ended').map((e) => e.payload as PublishEnded);
+    assert.equal(ended.length, 41);
+    assert.ok(ended.every((e) => e.reason === 'idle' && e.bytesIn === 0), JSON.stringify(ended[0]));
+    assert.equal(h.events.filter((e) => e.name === 'publish.started').length, 0);
     assert.deepEqual(pluginPublishes, []);
+  });
+
+  it('an offer DELETEd before its peer connected ends its publish at once: the anchor\'s next offer is not refused as already publishing', async () => {
+    const first = await offer('again', '198.51.100.8');
+    assert.equal(first.status, 201, first.message);
+    assert.equal((await fetch(`http://127.0.0.1:${h.httpPort}${first.location}`, { method: 'DELETE' })).status, 200);
+    const ended = h.events.filter((e) => e.name === 'publish.ended').map((e) => e.payload as PublishEnded).filter((e) => e.streamName === 'again');
+    assert.deepEqual(ended.map((e) => e.reason), ['unpublished']);
+    const retry = await offer('again', '198.51.100.8');
+    assert.equal(retry.status, 201, retry.message);
+    await settled();
   });
 
   it('one address posting 12 offers at once: 4 reach the hook, 8 get 429 with Retry-After before it', async () => {
