@@ -60,7 +60,7 @@ export interface WhipDeps {
  */
 export class WhipServer {
   /** Every peer, connected or not, with the room its Location names. */
-  private readonly conns = new Map<string, { conn: WhipConn; room: string; deleted?: boolean }>();
+  private readonly conns = new Map<string, { conn: WhipConn; room: string; deleted?: boolean; answered?: boolean }>();
   private connecting = 0;
   private closing = false;
   /**
@@ -184,8 +184,8 @@ export class WhipServer {
         const entry = this.conns.get(c.id);
         this.conns.delete(c.id);
         if (published) return; // the stream's close reported it
-        // DELETE; not connected in time (as RTMP's publish without media: idle); the server closing.
-        const reason: PublishEndReason = entry?.deleted ? 'unpublished' : this.closing ? 'closed' : 'idle';
+        // DELETE; the server closing; not connected in time (as RTMP's publish without media: idle); no answer (an unusable offer).
+        const reason: PublishEndReason = entry?.deleted ? 'unpublished' : this.closing ? 'closed' : entry?.answered ? 'idle' : 'error';
         this.deps.onEndedUnconnected?.({
           streamName: decision.streamName, app, publisherId: this.deps.newPublisherId(), sessionId: decision.sessionId,
           at: Date.now(), reason, bytesIn: 0, durationMs: Date.now() - answeredAt,
@@ -198,7 +198,8 @@ export class WhipServer {
         this.publish(conn, decision, app, clientIp);
       },
     });
-    this.conns.set(conn.id, { conn, room });
+    const entry: { conn: WhipConn; room: string; deleted?: boolean; answered?: boolean } = { conn, room };
+    this.conns.set(conn.id, entry);
     let answer: string;
     try {
       answer = await conn.answer(o.sdp);
@@ -210,6 +211,7 @@ export class WhipServer {
       conn.close();
       return conn;
     }
+    entry.answered = true;
     res.writeHead(201, {
       ...CORS,
       'Content-Type': 'application/sdp',

@@ -57,10 +57,10 @@ describe('a burst of WHIP offers that never connect', () => {
     await h.close();
   });
 
-  const offer = async (room: string, client: string) => {
+  const offer = async (room: string, client: string, body = OFFER) => {
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${h.httpPort}/live/${room}/whip`, {
-      method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer key-${room}`, 'X-Forwarded-For': client }, body: OFFER,
+      method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer key-${room}`, 'X-Forwarded-For': client }, body,
     });
     const text = await res.text();
     const ms = performance.now() - t0;
@@ -103,6 +103,12 @@ describe('a burst of WHIP offers that never connect', () => {
     assert.deepEqual(ended.map((e) => e.reason), ['unpublished']);
     const retry = await offer('again', '198.51.100.8');
     assert.equal(retry.status, 201, retry.message);
+    // An allowed offer the answer cannot take (H.264 without packetization-mode 1): 415, and its end releases the room too.
+    const unusable = await offer('mode0', '198.51.100.8', OFFER.replace('packetization-mode=1', 'packetization-mode=0'));
+    assert.equal(unusable.status, 415, unusable.message);
+    const mode0 = h.events.filter((e) => e.name === 'publish.ended').map((e) => e.payload as PublishEnded).filter((e) => e.streamName === 'mode0');
+    assert.deepEqual(mode0.map((e) => e.reason), ['error']);
+    assert.equal((await offer('mode0', '198.51.100.8')).status, 201);
     await settled();
   });
 
