@@ -7,99 +7,77 @@
  * end it but stopping the encoder and waiting out the reconnect grace), and without reloading sees
  * the show under "My sessions" with its replay link, which plays.
  */
-import { after, before, describe, it } from 'node:test';
+import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, BrowserContext } from 'playwright-core';
-import { missingTool } from '../../core/testing/tools.js';
-import { launchChromium, missingChromium, textOf as text, watchCsp } from '../../core/testing/chromium.js';
-import { publish, stackAdapterSets, startStack, until, type Stack } from './onair-stack.js';
+import type { BrowserContext } from 'playwright-core';
+import { textOf as text } from '../../core/testing/chromium.js';
+import { publish, until } from './onair-stack.js';
+import { describeWeb } from './web-kit.js';
 
-const skip = missingTool('ffmpeg') || missingChromium();
+describeWeb('web sweep: the studio, from a push to the replay', { ONAIR_RATE_LIMITS: 'false' }, (web) => {
+  let context: BrowserContext;
 
-for (const adapters of skip ? [] : stackAdapterSets()) {
-  describe(`web sweep: the studio, from a push to the replay (${adapters.name})`, () => {
-    let stack: Stack;
-    let cleanup: () => Promise<void>;
-    let browser: Browser;
-    let context: BrowserContext;
-    let pusher: ReturnType<typeof publish> | undefined;
-    const violations: string[] = [];
-
-    before(async () => {
-      const env = await adapters.env();
-      cleanup = env.cleanup;
-      stack = await startStack({ ...env.env, ONAIR_RATE_LIMITS: 'false' });
-      browser = await launchChromium();
-      context = await browser.newContext({ locale: 'en-US', permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1200, height: 900 } });
-    });
-
-    after(async () => {
-      pusher?.kill('SIGKILL');
-      await context?.close().catch(() => undefined);
-      await browser?.close();
-      await stack?.close();
-      await cleanup?.();
-    });
-
-    it('record, push, end the show from the studio, and play its replay', async () => {
-      const page = watchCsp(await context.newPage(), violations, '/studio');
-      const dialogs: string[] = [];
-      page.on('dialog', (d) => {
-        dialogs.push(d.message());
-        void d.accept();
-      });
-      await page.goto(`http://127.0.0.1:${stack.httpPort}/login?next=/studio`);
-      await page.fill('#register-username', `anchor_sweep_${process.pid}`);
-      await page.fill('#register-password', 'correct-horse-battery');
-      await page.check('#register-anchor');
-      await page.click('#register-submit');
-      await page.waitForURL((u) => u.pathname === '/studio');
-      await page.fill('#create-title', 'Recorded show');
-      await page.click('#create-submit');
-      const card = page.locator('article.room');
-      await card.waitFor();
-      const roomId = (await card.getAttribute('data-room-id'))!;
-
-      // Recording on, from the studio; the room says so and keeps it.
-      const record = page.locator(`#record-${roomId}`);
-      assert.equal(await record.isChecked(), false);
-      assert.equal(await text(page, `label[for="record-${roomId}"]`), 'Record my shows (viewers can watch the replay after the show)');
-      await record.check();
-      await until('recording is on', async () => (await text(page, 'article.room .card-msg')) === 'Recording is on for this room.', 10_000, 200);
-      await new Promise((r) => setTimeout(r, 3500)); // a studio poll later, the box is still ticked
-      assert.equal(await record.isChecked(), true);
-      assert.equal(await page.isVisible('article.room .end-show'), false, 'no End show while not live');
-
-      await page.click(`#copy-server-${roomId}`);
-      await until('the server was copied', async () => (await text(page, `#copy-server-${roomId}`)) === 'Copied');
-      const server = (await page.evaluate('navigator.clipboard.readText()')) as string;
-      await page.click(`#copy-key-${roomId}`);
-      await until('the key was copied', async () => (await text(page, `#copy-key-${roomId}`)) === 'Copied');
-      const key = (await page.evaluate('navigator.clipboard.readText()')) as string;
-      pusher = publish(`${server}/${key}`);
-      await until('the studio shows the room live', async () => (await text(page, 'article.room .state')) === 'Live now', 30_000, 300);
-      await new Promise((r) => setTimeout(r, 6000)); // a few seconds of show to record
-
-      // End show: asked first, then the studio says the room is no longer live.
-      await page.locator('article.room .end-show').click();
-      assert.match(dialogs.at(-1) ?? '', /^End the show now\?/);
-      await until('the studio shows the room offline', async () => (await text(page, 'article.room .state')) === 'Not live', 10_000, 200);
-      assert.equal(await text(page, 'article.room .card-msg'), 'The show has ended.');
-      assert.equal(await page.isVisible('article.room .end-show'), false);
-      const session = (await stack.call('GET', `/rooms/${roomId}`)).body;
-      assert.equal(session.is_live, false);
-
-      // My sessions lists the show with its replay, without a reload; the link plays it.
-      const link = page.locator(`#sessions-table tr[data-room-id="${roomId}"] a.replay-link`);
-      await until('the replay link shows', async () => (await link.count()) === 1, 20_000, 250);
-      const href = (await link.getAttribute('href'))!;
-      assert.match(href, new RegExp(`^/watch/${roomId}\\?replay=\\d+$`));
-      const viewer = watchCsp(await context.newPage(), violations, href);
-      await viewer.goto(`http://127.0.0.1:${stack.httpPort}${href}`);
-      await viewer.locator('#conventions-ok').click({ timeout: 2000 }).catch(() => undefined);
-      await until('the replay plays', async () => ((await viewer.evaluate('document.getElementById("video").currentTime')) as number) > 1, 30_000, 300);
-      assert.equal(await text(viewer, '#state'), 'OFFLINE');
-      assert.deepEqual(violations, [], 'no Content-Security-Policy violation');
-    });
+  before(async () => {
+    context = await web.context({ permissions: ['clipboard-read', 'clipboard-write'], viewport: { width: 1200, height: 900 } });
   });
-}
+
+  it('record, push, end the show from the studio, and play its replay', async () => {
+    const page = web.watch(await context.newPage(), '/studio');
+    const dialogs: string[] = [];
+    page.on('dialog', (d) => {
+      dialogs.push(d.message());
+      void d.accept();
+    });
+    await page.goto(web.url('/login?next=/studio'));
+    await page.fill('#register-username', `anchor_sweep_${process.pid}`);
+    await page.fill('#register-password', 'correct-horse-battery');
+    await page.check('#register-anchor');
+    await page.click('#register-submit');
+    await page.waitForURL((u) => u.pathname === '/studio');
+    await page.fill('#create-title', 'Recorded show');
+    await page.click('#create-submit');
+    const card = page.locator('article.room');
+    await card.waitFor();
+    const roomId = (await card.getAttribute('data-room-id'))!;
+
+    // Recording on, from the studio; the room says so and keeps it.
+    const record = page.locator(`#record-${roomId}`);
+    assert.equal(await record.isChecked(), false);
+    assert.equal(await text(page, `label[for="record-${roomId}"]`), 'Record my shows (viewers can watch the replay after the show)');
+    await record.check();
+    await until('recording is on', async () => (await text(page, 'article.room .card-msg')) === 'Recording is on for this room.', 10_000, 200);
+    await new Promise((r) => setTimeout(r, 3500)); // a studio poll later, the box is still ticked
+    assert.equal(await record.isChecked(), true);
+    assert.equal(await page.isVisible('article.room .end-show'), false, 'no End show while not live');
+
+    await page.click(`#copy-server-${roomId}`);
+    await until('the server was copied', async () => (await text(page, `#copy-server-${roomId}`)) === 'Copied');
+    const server = (await page.evaluate('navigator.clipboard.readText()')) as string;
+    await page.click(`#copy-key-${roomId}`);
+    await until('the key was copied', async () => (await text(page, `#copy-key-${roomId}`)) === 'Copied');
+    const key = (await page.evaluate('navigator.clipboard.readText()')) as string;
+    web.track(publish(`${server}/${key}`));
+    await until('the studio shows the room live', async () => (await text(page, 'article.room .state')) === 'Live now', 30_000, 300);
+    await new Promise((r) => setTimeout(r, 6000)); // a few seconds of show to record
+
+    // End show: asked first, then the studio says the room is no longer live.
+    await page.locator('article.room .end-show').click();
+    assert.match(dialogs.at(-1) ?? '', /^End the show now\?/);
+    await until('the studio shows the room offline', async () => (await text(page, 'article.room .state')) === 'Not live', 10_000, 200);
+    assert.equal(await text(page, 'article.room .card-msg'), 'The show has ended.');
+    assert.equal(await page.isVisible('article.room .end-show'), false);
+    const session = (await web.stack.call('GET', `/rooms/${roomId}`)).body;
+    assert.equal(session.is_live, false);
+
+    // My sessions lists the show with its replay, without a reload; the link plays it.
+    const link = page.locator(`#sessions-table tr[data-room-id="${roomId}"] a.replay-link`);
+    await until('the replay link shows', async () => (await link.count()) === 1, 20_000, 250);
+    const href = (await link.getAttribute('href'))!;
+    assert.match(href, new RegExp(`^/watch/${roomId}\\?replay=\\d+$`));
+    const viewer = await web.open(href, context);
+    await viewer.locator('#conventions-ok').click({ timeout: 2000 }).catch(() => undefined);
+    await until('the replay plays', async () => ((await viewer.evaluate('document.getElementById("video").currentTime')) as number) > 1, 30_000, 300);
+    assert.equal(await text(viewer, '#state'), 'OFFLINE');
+    assert.deepEqual(web.violations, [], 'no Content-Security-Policy violation');
+  });
+});
