@@ -1,7 +1,7 @@
 // The operator console (/admin, ser-blive): overview from the metrics, the supervision wall of live
 // rooms (fresh frames every few seconds, force close from the wall), rooms, users, the room rules
 // (直播间公约) and the bans waiting for confirmation. One panel at a time, chosen by the URL's #tab.
-import { api, currentUser, h, startPage, t } from '/app.js';
+import { api, currentUser, h, label, loadFailed, loading, startPage, t } from '/app.js';
 
 startPage();
 const REFRESH_MS = 3000;
@@ -22,6 +22,17 @@ const kbps = (v) => (v === null || v === undefined ? '—' : v >= 1000 ? `${(v /
 const mib = (v) => (v === null || v === undefined ? '—' : `${Math.round(v / 1048576)} MiB`);
 
 const ACTIONS = ['dismiss', 'warn', 'pause', 'ban'];
+
+/**
+ * Force close (POST /admin/live/close) once the operator has confirmed with a reason, from the
+ * supervision wall and from the rooms list alike; false when the operator cancelled.
+ */
+async function forceClose(roomId) {
+  const reason = prompt(t('admin.closeConfirm', { id: roomId }), t('admin.forceClose'));
+  if (!reason) return false;
+  await api('/admin/live/close', { method: 'POST', body: { room_id: roomId, reason } });
+  return true;
+}
 /** The audits panel's filter and page, so an action can redraw it as it was. */
 let auditsState = { severity: '', page: 1 };
 /** Latest operator action per item (`source:id`), from GET /admin/moderation/actions. */
@@ -97,7 +108,7 @@ async function modLogBox() {
   box.replaceChildren(entries.length === 0 ? h('p', {}, t('admin.noModLog')) : h('table', { class: 'list', id: 'modlog-table' }, h('tbody', {}, entries.map((e) => h('tr', { dataset: { action: e.action } },
     h('td', {}, e.at.replace('T', ' ').slice(0, 19)),
     h('td', {}, h('a', { href: `/watch/${e.room_id}`, target: '_blank', rel: 'noopener' }, `#${e.room_id}`)),
-    h('td', {}, `#${e.actor_id}`), h('td', {}, e.action), h('td', {}, e.target_user_id ? `#${e.target_user_id}` : ''),
+    h('td', {}, `#${e.actor_id}`), h('td', {}, label('admin.log', e.action)), h('td', {}, e.target_user_id ? `#${e.target_user_id}` : ''),
     h('td', {}, typeof e.detail === 'string' ? e.detail : e.detail ? JSON.stringify(e.detail) : ''),
     h('td', { class: 'actions' }, actionButtons('room_log', e.id)))))));
 }
@@ -160,14 +171,16 @@ const panels = {
     if (panel.dataset.tab !== 'rooms') return; // another tab was chosen while this one loaded
     const pages = Math.max(1, Math.ceil(list.total / list.page_size));
     const again = (patch) => action(() => panels.rooms({ ...state, ...patch }));
-    const filter = h('select', { id: 'rooms-filter', onchange: (e) => again({ filter: e.target.value, page: 1 })() },
+    const filter = h('select', { id: 'rooms-filter', 'aria-label': t('admin.filterLabel'), onchange: (e) => again({ filter: e.target.value, page: 1 })() },
       ['all', 'live', 'pinned', 'banned'].map((f) => h('option', { value: f, selected: f === state.filter }, t(`admin.filter.${f}`))));
-    const q = h('input', { type: 'search', id: 'rooms-q', value: state.q, placeholder: t('admin.search') });
-    const anchor = h('input', { id: 'rooms-anchor', value: state.anchor, placeholder: t('admin.anchor'), inputmode: 'numeric' });
+    const q = h('input', { type: 'search', id: 'rooms-q', value: state.q, placeholder: t('admin.search'), 'aria-label': t('admin.searchRooms') });
+    const anchor = h('input', { id: 'rooms-anchor', value: state.anchor, placeholder: t('admin.anchor'), 'aria-label': t('admin.anchor'), inputmode: 'numeric' });
+    const msg = h('p', { class: 'status', id: 'rooms-msg', role: 'status' });
     const detail = h('div', { id: 'room-detail' });
     panel.replaceChildren(
       h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); again({ q: q.value.trim(), anchor: anchor.value.trim(), page: 1 })(); } },
         filter, q, anchor, h('button', { type: 'submit' }, t('admin.search'))),
+      msg,
       h('table', { class: 'list', id: 'rooms-table' },
         h('tbody', {}, list.rooms.map((r) => h('tr', { dataset: { roomId: r.id } },
           h('td', {}, `#${r.id}`),
@@ -185,6 +198,11 @@ const panels = {
               await api(`/admin/rooms/${r.id}/restore`, { method: 'POST' });
               await panels.rooms(state);
             }) }, t('admin.restore')) : null,
+            r.is_live ? h('button', { type: 'button', class: 'danger force-close', onclick: action(async () => {
+              if (!(await forceClose(r.id))) return;
+              await panels.rooms(state);
+              document.getElementById('rooms-msg').textContent = t('admin.closed', { id: r.id });
+            }) }, t('admin.forceClose')) : null,
           ),
         )))),
       h('div', { class: 'row' },
@@ -200,12 +218,13 @@ const panels = {
     if (state.q) params.set('q', state.q);
     const list = await api(`/admin/users?${params}`);
     if (panel.dataset.tab !== 'users') return;
-    const q = h('input', { type: 'search', id: 'users-q', value: state.q, placeholder: t('admin.search') });
+    const q = h('input', { type: 'search', id: 'users-q', value: state.q, placeholder: t('admin.search'), 'aria-label': t('admin.searchUsers') });
     panel.replaceChildren(
       h('form', { class: 'row', onsubmit: (e) => { e.preventDefault(); action(() => panels.users({ q: q.value.trim(), page: 1 }))(); } },
         q, h('button', { type: 'submit' }, t('admin.search'))),
       h('table', { class: 'list', id: 'users-table' }, h('tbody', {}, list.users.map((u) => {
-        const role = h('select', {}, ['viewer', 'anchor', 'operator'].map((r) => h('option', { value: r, selected: r === u.role }, r)));
+        const role = h('select', { class: 'role', 'aria-label': t('admin.roleOf', { name: u.username }) },
+          ['viewer', 'anchor', 'operator'].map((r) => h('option', { value: r, selected: r === u.role }, label('admin.role', r))));
         return h('tr', { dataset: { userId: u.id } },
           h('td', {}, `#${u.id}`), h('td', {}, u.username), h('td', {}, String(u.rooms)),
           h('td', {}, role, h('button', { type: 'button', onclick: action(async () => {
@@ -241,7 +260,7 @@ const panels = {
   async conventions() {
     const current = await api('/conventions');
     if (panel.dataset.tab !== 'conventions') return;
-    const area = h('textarea', { id: 'conventions-text', rows: 12 });
+    const area = h('textarea', { id: 'conventions-text', rows: 12, 'aria-label': t('admin.conventionsText') });
     area.value = current.body ?? '';
     const saved = h('span', { class: 'status', id: 'conventions-saved' });
     panel.replaceChildren(h('form', { class: 'card', onsubmit: action(async (e) => {
@@ -259,8 +278,8 @@ const panels = {
     if (panel.dataset.tab !== 'audits') return;
     const pages = Math.max(1, Math.ceil(list.total / list.page_size));
     const again = (patch) => action(() => panels.audits({ ...state, ...patch }));
-    const severity = h('select', { id: 'audits-severity', onchange: (e) => again({ severity: e.target.value, page: 1 })() },
-      ['', 'light', 'severe'].map((v) => h('option', { value: v, selected: v === state.severity }, v || t('admin.filter.all'))));
+    const severity = h('select', { id: 'audits-severity', 'aria-label': t('admin.severity'), onchange: (e) => again({ severity: e.target.value, page: 1 })() },
+      ['', 'light', 'severe'].map((v) => h('option', { value: v, selected: v === state.severity }, v ? label('admin.severity', v) : t('admin.filter.all'))));
     panel.replaceChildren(
       h('div', { class: 'row' }, severity),
       h('p', { class: 'status', id: 'actions-msg', role: 'status' }),
@@ -268,7 +287,7 @@ const panels = {
         h('td', {}, a.created_at.replace('T', ' ').slice(0, 19)),
         h('td', {}, a.room_id ? h('a', { href: `/watch/${a.room_id}`, target: '_blank', rel: 'noopener' }, `#${a.room_id}`) : ''),
         h('td', {}, `${a.kind} ${a.label ?? ''} ${a.score ?? ''}`),
-        h('td', {}, h('span', { class: a.severity === 'severe' ? 'live' : 'offline' }, a.severity)), h('td', {}, a.action),
+        h('td', {}, h('span', { class: a.severity === 'severe' ? 'live' : 'offline' }, label('admin.severity', a.severity))), h('td', {}, a.action),
         h('td', {}, a.evidence_url ? h('a', { href: a.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, t('admin.evidence')) : ''),
         h('td', { class: 'actions' }, a.anchor_id ? actionButtons('audit', a.id) : null),
       )))),
@@ -321,8 +340,8 @@ const panels = {
     if (panel.dataset.tab !== 'pending') return;
     if (!list.length) return void panel.replaceChildren(h('p', {}, t('admin.noPending')));
     panel.replaceChildren(h('table', { class: 'list' }, h('tbody', {}, list.map((p) => h('tr', {},
-      h('td', {}, `#${p.id}`), h('td', {}, `user ${p.user_id}`), h('td', {}, p.room_id ? `room ${p.room_id}` : ''), h('td', {}, p.reason),
-      h('td', {}, p.evidence_url ? h('a', { href: p.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, 'evidence') : ''),
+      h('td', {}, `#${p.id}`), h('td', {}, t('admin.pendingUser', { id: p.user_id })), h('td', {}, p.room_id ? t('admin.pendingRoom', { id: p.room_id }) : ''), h('td', {}, p.reason),
+      h('td', {}, p.evidence_url ? h('a', { href: p.evidence_url, target: '_blank', rel: 'noopener noreferrer' }, t('admin.evidence')) : ''),
       h('td', { class: 'actions' },
         h('button', { type: 'button', class: 'danger', onclick: action(async () => {
           await api(`/admin/moderation/pending-bans/${p.id}/confirm`, { method: 'POST' });
@@ -345,10 +364,7 @@ function wallTile(r) {
     h('div', { class: 'row' },
       h('a', { href: `/watch/${r.room_id}`, target: '_blank', rel: 'noopener' }, t('admin.watch')),
       h('button', { type: 'button', class: 'danger force-close', onclick: action(async () => {
-        const reason = prompt(t('admin.closeConfirm', { id: r.room_id }), t('admin.forceClose'));
-        if (!reason) return;
-        await api('/admin/live/close', { method: 'POST', body: { room_id: r.room_id, reason } });
-        await panels.wall();
+        if (await forceClose(r.room_id)) await panels.wall();
       }) }, t('admin.forceClose')),
     ),
   );
@@ -388,9 +404,9 @@ async function showRoom(id, box) {
     h('h4', {}, t('admin.sessions')),
     h('table', { class: 'list' }, h('tbody', {}, d.sessions.map((s) => h('tr', {},
       h('td', {}, s.session_id), h('td', {}, s.status), h('td', {}, s.start_at ?? ''), h('td', {}, s.duration_s === null ? '' : `${s.duration_s} s`),
-      h('td', {}, `peak ${s.peak_viewers}`), h('td', {}, `unique ${s.unique_viewers}`), h('td', {}, `watch ${s.watch_s} s`), h('td', {}, s.close_reason ?? ''))))),
+      h('td', {}, t('admin.sessionPeak', { n: s.peak_viewers })), h('td', {}, t('admin.sessionUnique', { n: s.unique_viewers })), h('td', {}, t('admin.sessionWatch', { s: s.watch_s })), h('td', {}, s.close_reason ?? ''))))),
     h('h4', {}, t('admin.moderation')),
-    h('ul', { class: 'room-history' }, d.moderation.map((m) => h('li', {}, `${m.at ?? ''} ${m.kind}: ${m.reason ?? ''}`))),
+    h('ul', { class: 'room-history' }, d.moderation.map((m) => h('li', {}, `${m.at ?? ''} ${label('admin.hist', m.kind)}: ${m.reason ?? ''}`))),
   ));
 }
 
@@ -399,10 +415,26 @@ function show() {
   const tab = location.hash.slice(1) in panels ? location.hash.slice(1) : 'overview';
   for (const a of document.querySelectorAll('#tabs a')) a.classList.toggle('active', a.getAttribute('href') === `#${tab}`);
   panel.dataset.tab = tab;
-  panel.replaceChildren();
-  action(() => panels[tab]())();
+  loading(panel);
+  load(tab);
   // The overview and the wall are live: frames and figures refresh by themselves.
   if (tab === 'wall' || tab === 'overview') timer = setInterval(action(() => panels[tab]()), REFRESH_MS);
+}
+
+/**
+ * The tab's first drawing: until it comes the panel says it is loading; when the request fails, the
+ * panel says so with a Retry (unless another tab was chosen meanwhile).
+ */
+async function load(tab) {
+  errorBox.textContent = '';
+  try {
+    await panels[tab]();
+  } catch (err) {
+    if (panel.dataset.tab === tab) loadFailed(panel, err, () => {
+      loading(panel);
+      load(tab);
+    });
+  }
 }
 
 const user = currentUser();

@@ -12,10 +12,40 @@ export function lang() {
   return (navigator.language || 'en').toLowerCase().startsWith('zh') ? 'zh' : 'en';
 }
 
-/** The message `key` in the page's language, with {name} placeholders filled from `vars`. */
+/**
+ * The message `key` in the page's language, with {name} placeholders filled from `vars`. A message
+ * given as plural forms ({ one, other }) picks its form by the number vars.n (or vars[forms.count])
+ * under the language's plural rules: "1 like", "2 likes".
+ */
 export function t(key, vars = {}) {
-  const text = MESSAGES[lang()][key] ?? MESSAGES.en[key] ?? key;
+  const own = MESSAGES[lang()][key];
+  let text = own ?? MESSAGES.en[key] ?? key;
+  if (typeof text === 'object') text = pluralForm(text, vars, own === undefined ? 'en' : lang());
   return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] === undefined ? `{${k}}` : String(vars[k])));
+}
+
+const pluralRules = new Map();
+function pluralForm(forms, vars, language) {
+  const n = Number(vars[forms.count ?? 'n']);
+  if (!pluralRules.has(language)) pluralRules.set(language, new Intl.PluralRules(language === 'zh' ? 'zh-CN' : 'en'));
+  const rule = vars[forms.count ?? 'n'] === undefined || !Number.isFinite(n) ? 'other' : pluralRules.get(language).select(n);
+  return forms[rule] ?? forms.other;
+}
+
+/** Whether the pages have words for `key` (in either language). */
+export function known(key) {
+  return key in MESSAGES.en || key in MESSAGES.zh;
+}
+
+/**
+ * The label of a code the API answers (a ledger kind, a status): the message `prefix.code`, else
+ * the code made readable ("gift_refund_partial" -> "Gift refund partial"), never blank.
+ */
+export function label(prefix, code) {
+  if (code === null || code === undefined || code === '') return '—';
+  if (known(`${prefix}.${code}`)) return t(`${prefix}.${code}`);
+  const words = String(code).replace(/[_.-]+/g, ' ').trim();
+  return words ? words[0].toUpperCase() + words.slice(1) : String(code);
 }
 
 /** Fills every [data-i18n] element's text (and [data-i18n-placeholder] placeholders) under `root`. */
@@ -24,6 +54,19 @@ export function translate(root = document) {
   for (const el of root.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll('[data-i18n-placeholder]')) el.placeholder = t(el.dataset.i18nPlaceholder);
   for (const el of root.querySelectorAll('[data-i18n-title]')) el.title = t(el.dataset.i18nTitle);
+  for (const el of root.querySelectorAll('[data-i18n-label]')) el.setAttribute('aria-label', t(el.dataset.i18nLabel));
+}
+
+/** `box` says the list is loading (replaced by the list, or by loadFailed). */
+export function loading(box) {
+  box.replaceChildren(h('p', { class: 'status loading', role: 'status', 'aria-busy': 'true' }, t('common.loading')));
+}
+
+/** `box` says what failed, with a Retry button that calls `retry`. */
+export function loadFailed(box, err, retry) {
+  box.replaceChildren(h('div', { class: 'load-error', role: 'alert' },
+    h('p', { class: 'error' }, t('common.loadFailed', { error: err?.message ?? String(err) })),
+    h('button', { type: 'button', class: 'retry', onclick: retry }, t('common.retry'))));
 }
 
 export function currentUser() {
@@ -125,6 +168,7 @@ function headerBadge() {
     if (!badge) return;
     badge.hidden = !unread;
     badge.textContent = unread ? String(unread) : '';
+    badge.title = t('nav.unreadN', { n: unread });
   })).catch(() => undefined);
 }
 

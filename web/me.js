@@ -1,7 +1,7 @@
 // The personal center (/me, seed 000 个人中心): notifications (live over the notification socket,
 // polled without it), watch history, following, fans, wallet with recharges (sandbox provider where
 // enabled), recharge and gift orders and the ledger. One panel at a time, chosen by the URL's #tab.
-import { ApiError, api, currentUser, h, startPage, t } from '/app.js';
+import { ApiError, api, currentUser, h, label, loadFailed, loading, startPage, t } from '/app.js';
 import { startNotifications } from '/notifications.js';
 
 startPage();
@@ -76,7 +76,7 @@ const panels = {
   async following() {
     const res = await api('/me/following?limit=100');
     if (current !== 'following') return;
-    panel.replaceChildren(h('p', { class: 'status' }, t('me.total', { n: res.total })),
+    panel.replaceChildren(h('p', { class: 'status', id: 'following-total' }, t('me.totalFollowing', { n: res.total })),
       res.following.length === 0 ? empty('me.noFollowing') : h('ul', { class: 'people', id: 'following-list' }, ...res.following.map((f) =>
         h('li', { 'data-user-id': f.user_id },
           h('strong', {}, f.username ?? f.user_id), ' ',
@@ -91,7 +91,7 @@ const panels = {
   async fans() {
     const res = await api('/me/fans?limit=100');
     if (current !== 'fans') return;
-    panel.replaceChildren(h('p', { class: 'status' }, t('me.total', { n: res.total })),
+    panel.replaceChildren(h('p', { class: 'status', id: 'fans-total' }, t('me.totalFans', { n: res.total })),
       res.fans.length === 0 ? empty('me.noFans') : h('ul', { class: 'people', id: 'fans-list' }, ...res.fans.map((f) =>
         h('li', { 'data-user-id': f.user_id }, h('strong', {}, f.username ?? f.user_id), ' ', h('span', { class: 'status' }, t('me.since', { date: when(f.followed_at) }))))));
   },
@@ -132,17 +132,17 @@ const panels = {
       h('h3', {}, t('me.recharges')),
       recharges.orders.length === 0 ? empty('me.none') : table('recharge-table', recharges.orders.map((o) => h('tr', { 'data-order-id': o.id, 'data-status': o.status },
         h('td', {}, when(o.created_at)), h('td', {}, t('me.coinsN', { n: o.coins })), h('td', {}, `${(o.amount / 100).toFixed(2)} ${o.currency}`),
-        h('td', { class: 'order-status' }, t(`me.status.${o.status}`) === `me.status.${o.status}` ? o.status : t(`me.status.${o.status}`)),
-        h('td', { class: 'actions' }, o.status === 'pending' && site.recharge_enabled ? h('button', { type: 'button', class: 'link', onclick: async () => {
+        h('td', { class: 'order-status' }, label('me.status', o.status)),
+        h('td', { class: 'actions' }, (o.status === 'created' || o.status === 'pending') && site.recharge_enabled ? h('button', { type: 'button', class: 'link', onclick: async () => {
           await pay(o).catch(fail);
           await panels.wallet();
         } }, t('me.pay')) : '')))),
       h('h3', {}, t('me.giftOrders')),
       gifts.orders.length === 0 ? empty('me.none') : table('gift-table', gifts.orders.map((o) => h('tr', { 'data-order-id': o.id },
-        h('td', {}, when(o.created_at)), h('td', {}, roomLink(o.room_id)), h('td', {}, `×${o.count}`), h('td', {}, t('me.coinsN', { n: -o.amount })), h('td', {}, o.status)))),
+        h('td', {}, when(o.created_at)), h('td', {}, roomLink(o.room_id)), h('td', {}, `×${o.count}`), h('td', {}, t('me.coinsN', { n: -o.amount })), h('td', { class: 'order-status' }, label('me.status', o.status))))),
       h('h3', {}, t('me.ledger')),
-      ledger.entries.length === 0 ? empty('me.none') : table('ledger-table', ledger.entries.map((e) => h('tr', {},
-        h('td', {}, when(e.created_at)), h('td', {}, e.kind), h('td', {}, e.amount > 0 ? `+${e.amount}` : String(e.amount)), h('td', { class: 'status' }, t('me.after', { n: e.balance_after }))))),
+      ledger.entries.length === 0 ? empty('me.none') : table('ledger-table', ledger.entries.map((e) => h('tr', { 'data-kind': e.kind },
+        h('td', {}, when(e.created_at)), h('td', { class: 'ledger-kind' }, label('me.kind', e.kind)), h('td', {}, e.amount > 0 ? `+${e.amount}` : String(e.amount)), h('td', { class: 'status' }, t('me.after', { n: e.balance_after }))))),
     );
   },
 };
@@ -166,11 +166,14 @@ async function show(name) {
   current = panels[name] ? name : 'notifications';
   for (const a of document.querySelectorAll('#me-tabs a')) a.classList.toggle('active', a.dataset.tab === current);
   errorBox.textContent = '';
+  const shown = current;
+  // A list that comes from the server says it is loading, and on failure says so with a Retry.
+  if (shown !== 'notifications') loading(panel);
   try {
-    await panels[current]();
+    await panels[shown]();
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return needLogin();
-    fail(err);
+    if (current === shown) loadFailed(panel, err, () => show(shown));
   }
 }
 
@@ -188,6 +191,7 @@ if (!currentUser()) {
     const badge = $('unread');
     badge.hidden = !state.unread;
     badge.textContent = String(state.unread);
+    badge.title = t('nav.unreadN', { n: state.unread });
     $('live-state').dataset.mode = state.mode;
     if (current === 'notifications') panels.notifications();
   });

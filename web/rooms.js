@@ -1,14 +1,17 @@
 // The home page (index.html): live rooms as cards in discovery's order (GET /rooms/recommended:
 // pinned, then anchors the viewer follows, then hot), with a search box; refreshed every 10 s.
 // "How to go live" names the RTMP server control is configured with (GET /site).
-import { api, h, startPage, t } from '/app.js';
+import { api, h, loadFailed, loading, startPage, t } from '/app.js';
 
 startPage();
 const list = document.getElementById('rooms');
 const empty = document.getElementById('empty');
 const status = document.getElementById('status');
 const search = document.getElementById('search');
+const state = document.getElementById('rooms-state');
 let rooms = [];
+/** Whether a list has been shown: until then the page says it is loading, or why it could not. */
+let loaded = false;
 
 function card(room) {
   // A live room's newest keyframe (media's screenshot), else the cover the anchor or a vendor set.
@@ -40,14 +43,20 @@ function render() {
 }
 
 async function refresh() {
+  if (!loaded) loading(state);
   try {
     // The plain live list when this control has no recommend feed (an older version).
     const body = await api('/rooms/recommended?limit=100').catch(() => api('/rooms?live=1'));
     rooms = body.rooms ?? [];
+    loaded = true;
+    state.replaceChildren();
     render();
     status.textContent = t('home.updated', { time: new Date().toLocaleTimeString() });
   } catch (err) {
-    status.textContent = t('home.error', { error: err.message });
+    // Before the first list: the error with a Retry in its place; later, the last list stays and
+    // the status line says the refresh failed (the next one runs in 10 s, or at Retry).
+    if (!loaded) loadFailed(state, err, refresh);
+    else status.replaceChildren(t('home.error', { error: err.message }), ' ', h('button', { type: 'button', class: 'link retry', onclick: refresh }, t('common.retry')));
   }
 }
 

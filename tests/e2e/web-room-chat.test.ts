@@ -129,7 +129,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
 
       // A likes; the room's like total reaches B over the socket.
       await a.click('#like');
-      await until('B sees the like', async () => (await text(b, '#likes')) === '1 likes', 20_000, 250);
+      await until('B sees the like', async () => (await text(b, '#likes')) === '1 like', 20_000, 250);
 
       // A opens the room in a second tab: one chat socket per viewer, the newer wins (close 4005), and the
       // older tab says so instead of reconnecting (two tabs would otherwise take the socket from each other).
