@@ -247,6 +247,21 @@ describeWeb('web sweep: counts, labels, loading and errors, force close', moneyE
     assert.deepEqual(web.violations, [], 'no Content-Security-Policy violation');
   });
 
+  it('a recharge order left unpaid says so and is paid from the wallet', async () => {
+    const name = `polish_unpaid_${process.pid}`;
+    const user = await web.stack.user('viewer', name);
+    const order = await web.stack.call('POST', '/wallet/recharges', { coins: 5 }, user.token);
+    assert.equal(order.status, 201, JSON.stringify(order.body));
+    const me = await web.logIn(name, '/me#wallet', PHONE);
+    const row = me.locator(`#recharge-table tr[data-order-id="${order.body.id}"]`);
+    await row.waitFor({ timeout: 15_000 });
+    assert.equal(await text(me, `#recharge-table tr[data-order-id="${order.body.id}"] .order-status`), 'waiting for payment');
+    await row.locator('button', { hasText: 'Pay' }).click({ timeout: 5000 });
+    await until('the order is paid', async () => (await text(me, `#recharge-table tr[data-order-id="${order.body.id}"] .order-status`)) === 'paid', 15_000, 200);
+    assert.equal(await text(me, '#wallet-balance'), '5');
+    assert.deepEqual(await me.locator('#ledger-table .ledger-kind').allTextContents(), ['Recharge']);
+  });
+
   it('the console\'s rooms list force closes a live room, with the wall\'s confirmation', async () => {
     const owner = await web.stack.user('anchor');
     const live = await liveRoom(web.stack, owner);
