@@ -44,7 +44,7 @@ function notificationText(n) {
   }
   if (n.kind === 'audit_warning') return t('me.n.audit', { label: p.label ?? '—' });
   if (n.kind === 'moderation_warning') return t('me.n.modWarning', { reason: p.reason ?? '—' });
-  return t('me.n.other', { kind: n.kind });
+  return t('me.n.other', { kind: label('me.n.kind', n.kind) }); // a kind this page does not know yet, made readable
 }
 
 const panels = {

@@ -1,7 +1,7 @@
 // The anchor studio (/studio): my rooms, create one, the OBS server and stream key (hidden until
 // revealed; copy buttons; rotate), and while live the encoder's figures from media, with a warning
 // when keyframes come too rarely (OBS's default "0 = auto" can mean 8 s: viewers wait that long).
-import { api, copyText, currentUser, formatDuration, h, startPage, t } from '/app.js';
+import { api, copyText, currentUser, formatDuration, h, loadFailed, loading, startPage, t } from '/app.js';
 import { chatPanel, rememberSession, showSummaries } from '/studio-chat.js';
 import { sessionsPanel, showSessionSummary } from '/studio-sessions.js';
 
@@ -14,6 +14,9 @@ const roomsBox = document.getElementById('my-rooms');
 const cards = new Map();
 /** The "my sessions" list, reloaded when a show ends. */
 let sessions = null;
+/** Until the rooms have come once: "Loading…", or why they could not, with a Retry. */
+const roomsState = document.getElementById('rooms-state');
+let roomsLoaded = false;
 
 if (!user || (user.role !== 'anchor' && user.role !== 'operator')) {
   errorBox.replaceChildren(t('studio.needAnchor'), ' ', h('a', { href: '/login?next=/studio' }, t('nav.login')));
@@ -128,13 +131,20 @@ function makeCard(room) {
 
 async function refresh() {
   let rooms;
+  if (!roomsLoaded && !roomsState.firstChild) loading(roomsState); // an error shown stays until a poll or Retry succeeds
   try {
     rooms = (await api('/me/studio/rooms')).rooms;
     errorBox.textContent = '';
   } catch (err) {
-    errorBox.textContent = t('common.error', { error: err.message });
+    if (roomsLoaded) errorBox.textContent = t('common.error', { error: err.message });
+    else loadFailed(roomsState, err, () => {
+      loading(roomsState);
+      refresh();
+    });
     return;
   }
+  if (!roomsLoaded) roomsState.replaceChildren();
+  roomsLoaded = true;
   document.getElementById('no-rooms').hidden = rooms.length > 0;
   for (const room of rooms) {
     let card = cards.get(room.id);

@@ -230,6 +230,23 @@ describeWeb('web sweep: counts, labels, loading and errors, force close', moneyE
     await me.click('#panel button.retry');
     await until('History is back', async () => (await text(me, '#panel')) === '还没有观看记录。', 10_000, 100);
 
+    // The studio (desktop): "My rooms", with the server down at first.
+    const anchorForStudio = `polish_studio_${process.pid}`;
+    const studioOwner = await web.stack.user('anchor', anchorForStudio);
+    assert.equal((await web.stack.call('POST', '/rooms', { title: 'studio list' }, studioOwner.token)).status, 201);
+    const studioContext = await web.context(DESKTOP);
+    const studioRooms = { mode: 'down' as 'up' | 'slow' | 'down' };
+    await studioContext.route('**/api/v1/me/studio/rooms**', async (route) => {
+      if (studioRooms.mode === 'down') return route.abort('connectionrefused');
+      await route.continue().catch(() => undefined);
+    });
+    const studio = await web.logIn(anchorForStudio, '/studio', studioContext);
+    await until('My rooms says it failed', async () => (await text(studio, '#rooms-state .error')) === 'Could not load this: the server cannot be reached', 10_000, 100);
+    assert.equal(await text(studio, '#rooms-state button.retry'), 'Retry');
+    studioRooms.mode = 'up';
+    await studio.click('#rooms-state button.retry');
+    await until('My rooms is back', async () => (await text(studio, '#rooms-state')) === '' && (await studio.locator('article.room').count()) === 1, 10_000, 100);
+
     // The home page (phone): the live list, with the server down at first.
     const home = await (await web.context(PHONE)).newPage();
     web.watch(home, '/');
