@@ -106,6 +106,7 @@ function makeCard(room) {
     try {
       await api('/live/close', { method: 'POST', body: { room_id: room.id } });
       say(t('studio.ended'));
+      again.hidden = false;
       await refresh();
     } catch (err) {
       say(t('common.error', { error: err.message }), true);
@@ -113,20 +114,34 @@ function makeCard(room) {
       end.disabled = false;
     }
   } }, t('studio.end'));
+  // After End show the server refuses OBS's reconnects for a while (ONAIR_LIVE_CLOSE_HOLD), so its
+  // automatic reconnect does not start a new show; POST /live/start lifts that hold at once.
+  const again = h('button', { type: 'button', class: 'go-live-again', hidden: true, onclick: async () => {
+    again.disabled = true;
+    try {
+      await api('/live/start', { method: 'POST', body: { room_id: room.id } });
+      again.hidden = true;
+      say(t('studio.againReady'));
+    } catch (err) {
+      say(t('common.error', { error: err.message }), true);
+    } finally {
+      again.disabled = false;
+    }
+  } }, t('studio.again'));
   const state = h('span', { class: 'offline state' }, t('studio.idle'));
   const ingest = h('div', { class: 'ingest status' });
   const warn = h('p', { class: 'warn kf-warn', hidden: true });
   const revoked = h('p', { class: 'warn', hidden: true }, t('studio.revoked'));
   const title = h('strong', {}, room.title);
   const el = h('article', { class: 'card room', dataset: { roomId: room.id } },
-    h('div', { class: 'row' }, title, state, end, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
+    h('div', { class: 'row' }, title, state, end, again, h('a', { href: `/watch/${room.id}` }, t('studio.open'))),
     h('div', { class: 'row' }, h('span', {}, t('studio.server')), server, copyButton(`copy-server-${room.id}`, async () => server.textContent)),
     h('div', { class: 'row' }, h('span', {}, t('studio.key')), keyField, reveal, copyButton(`copy-key-${room.id}`, keyOf), rotate),
     h('div', { class: 'row' }, h('label', { class: 'inline', for: `record-${room.id}` }, record, ' ', t('studio.record'))),
     msg, revoked, ingest, warn, chatPanel(room.id).el,
   );
   api(`/rooms/${room.id}/stream-key`).then((k) => (server.textContent = k.server_url)).catch(() => undefined);
-  return { el, title, state, ingest, warn, revoked, rotate, record, end, wasLive: false };
+  return { el, title, state, ingest, warn, revoked, rotate, record, end, again, wasLive: false };
 }
 
 async function refresh() {
@@ -157,6 +172,7 @@ async function refresh() {
     card.state.textContent = room.is_live ? t('studio.live') : t('studio.idle');
     card.state.className = `state ${room.is_live ? 'live' : 'offline'}`;
     card.end.hidden = !room.is_live;
+    if (room.is_live) card.again.hidden = true;
     if (!card.record.disabled) card.record.checked = Boolean(room.record);
     if (room.is_live && !card.sessionKnown) {
       // The show's session id, for its summary once it ends.

@@ -204,7 +204,7 @@ for (const adapters of skip ? [] : stackAdapterSets()) {
       assert.equal((await stack.call('POST', '/live/close', { room_id: live.roomId }, anchor.token)).status, 200);
       live.pusher.kill('SIGKILL');
       await until('the studio shows the after-show summary', async () =>
-        /income 7 \(1 gifts\)/.test(await text(studio, `#summaries tr[data-session-id="${live.sessionId}"] .income`)), 20_000, 500);
+        /income 7 \(1 gift\)/.test(await text(studio, `#summaries tr[data-session-id="${live.sessionId}"] .income`)), 20_000, 500);
       await shot(studio, 'studio-summary');
 
       // The personal center's notifications: the anchor goes live again and the follower is told.

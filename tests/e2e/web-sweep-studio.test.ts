@@ -5,7 +5,8 @@
  * studio, so with the default ONAIR_RECORD=false no show ever had a replay), copies the server and
  * key, pushes, sees "Live now", ends the show with *End show* (POST /live/close: there was no way to
  * end it but stopping the encoder and waiting out the reconnect grace), and without reloading sees
- * the show under "My sessions" with its replay link, which plays.
+ * the show under "My sessions" with its replay link, which plays. OBS pushing again at once is refused
+ * (the close hold), and *Go live again* lets the next push start a show.
  */
 import { before, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -64,8 +65,9 @@ describeWeb('web sweep: the studio, from a push to the replay', { ONAIR_RATE_LIM
     await page.locator('article.room .end-show').click();
     assert.match(dialogs.at(-1) ?? '', /^End the show now\?/);
     await until('the studio shows the room offline', async () => (await text(page, 'article.room .state')) === 'Not live', 10_000, 200);
-    assert.equal(await text(page, 'article.room .card-msg'), 'The show has ended.');
+    assert.match(await text(page, 'article.room .card-msg'), /^The show has ended\. When you want to go back on air, press "Go live again"/);
     assert.equal(await page.isVisible('article.room .end-show'), false);
+    assert.equal(await page.isVisible('article.room .go-live-again'), true, 'Go live again offered after End show');
     const session = (await web.stack.call('GET', `/rooms/${roomId}`)).body;
     assert.equal(session.is_live, false);
 
@@ -78,6 +80,18 @@ describeWeb('web sweep: the studio, from a push to the replay', { ONAIR_RATE_LIM
     await viewer.locator('#conventions-ok').click({ timeout: 2000 }).catch(() => undefined);
     await until('the replay plays', async () => ((await viewer.evaluate('document.getElementById("video").currentTime')) as number) > 1, 30_000, 300);
     assert.equal(await text(viewer, '#state'), 'OFFLINE');
+
+    // OBS pushing again right after End show (its automatic reconnect) does not start a new show:
+    // the server holds the room (ONAIR_LIVE_CLOSE_HOLD); *Go live again* lifts the hold.
+    const retry = publish(`${server}/${key}`);
+    web.track(retry);
+    assert.notEqual(await retry.exited, 0, 'the push during the hold is refused');
+    assert.equal((await web.stack.call('GET', `/rooms/${roomId}`)).body.is_live, false);
+    await page.locator('article.room .go-live-again').click();
+    await until('the studio says OBS can go live', async () => (await text(page, 'article.room .card-msg')) === 'Ready: start streaming in OBS to go live.', 10_000, 200);
+    web.track(publish(`${server}/${key}`));
+    await until('the studio shows the room live again', async () => (await text(page, 'article.room .state')) === 'Live now', 30_000, 300);
+    assert.equal(await page.isVisible('article.room .go-live-again'), false, 'no Go live again while live');
     assert.deepEqual(web.violations, [], 'no Content-Security-Policy violation');
   });
 });
