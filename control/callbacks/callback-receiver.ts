@@ -16,6 +16,7 @@ import { mediaCallbackSchema } from '../../core/media/media-callback.schema.js';
 import type { MediaEventName, MediaEvents } from '../../core/media/media-contract.js';
 import { mapMediaEvent } from './media-events.js';
 import { EventIntake } from './event-intake.js';
+import { domainEventProblem } from './domain-event-out.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
 import { OnairError } from '../../core/errors.js';
@@ -143,6 +144,8 @@ export class CallbackReceiver {
     if (!isKnownEventType(type)) return this.refuse(400, 'unknown_event_type', `unknown event_type ${type}`, 'css', redact(value), type);
     const parsed = parseCssCallback(type, envelope.data, receivedAt, bodySigned);
     if (!parsed.ok) return this.refuse(400, 'invalid_callback', parsed.reason, 'css', redact(value), type);
+    const problem = domainEventProblem(parsed.out);
+    if (problem) return this.refuse(400, 'invalid_callback', `invalid ${type} body: ${problem}`, 'css', redact(value), type);
     try {
       await this.intake.accept(parsed.out, 'css');
     } catch (err) {
@@ -173,8 +176,11 @@ export class CallbackReceiver {
     if (!parsed.success) return this.refuse(400, 'invalid_callback', `invalid media callback: ${parsed.error.issues[0]?.message ?? ''}`, 'media-http', redact(value));
     // The schema checked the fields the translation reads; the rest passes through as the engine sent it.
     const { event, payload } = parsed.data as { event: MediaEventName; payload: MediaEvents[MediaEventName] };
+    const out = mapMediaEvent(event, payload);
+    const problem = domainEventProblem(out);
+    if (problem) return this.refuse(400, 'invalid_callback', `invalid media callback: ${problem}`, 'media-http', redact(value));
     try {
-      await this.intake.accept(mapMediaEvent(event, payload), 'media-http');
+      await this.intake.accept(out, 'media-http');
     } catch (err) {
       return unavailable(err, 'event bus');
     }

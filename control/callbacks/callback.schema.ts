@@ -149,6 +149,15 @@ export type ParsedCallback = { ok: true; out: DomainEventOut } | { ok: false; st
 
 const ms = (seconds: unknown): number | undefined => (seconds !== undefined && Number(seconds) > 0 ? Number(seconds) * 1000 : undefined);
 const formats = new Set(['flv', 'mp4', 'hls']);
+/** A vendor's optional number that means nothing when negative or not finite: dropped, not a reason to lose the event. */
+const nonNegative = (v: unknown): number | undefined => {
+  const n = Number(v);
+  return v !== undefined && Number.isFinite(n) && n >= 0 ? n : undefined;
+};
+const dimension = (v: unknown): number | undefined => {
+  const n = nonNegative(v);
+  return n !== undefined && Number.isSafeInteger(n) ? n : undefined;
+};
 
 /**
  * Validates a signed CSS body (signature already checked) and translates it into the domain event
@@ -177,7 +186,7 @@ export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string
         } };
       case CallbackEventType.cutOff:
         return { kind: 'durable', name: 'stream.unpublished', event: {
-          eventId: eventIds.unpublished(publisherId), at, roomId, publisherId, reason: 'vendor', bytesIn: 0, durationMs: Number(b.push_duration ?? 0) || 0,
+          eventId: eventIds.unpublished(publisherId), at, roomId, publisherId, reason: 'vendor', bytesIn: 0, durationMs: nonNegative(b.push_duration) ?? 0,
         } };
       case CallbackEventType.record: {
         const start = ms(b.start_time);
@@ -194,7 +203,7 @@ export function parseCssCallback(type: CallbackEventTypeCode, raw: Record<string
         return { kind: 'durable', name: 'screenshot.taken', event: {
           eventId, at: ms(b.create_time) ?? at, roomId, image: fileRefOf(String(b.pic_url)),
           fullImage: b.pic_full_url ? fileRefOf(String(b.pic_full_url)) : undefined,
-          width: b.width !== undefined ? Number(b.width) : undefined, height: b.height !== undefined ? Number(b.height) : undefined,
+          width: dimension(b.width), height: dimension(b.height),
         } };
       case CallbackEventType.imageAudit:
       case CallbackEventType.audioAudit: {
