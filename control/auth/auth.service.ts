@@ -1,4 +1,6 @@
+import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { safeEqual } from '../../core/tokens/compare.js';
 import type { OnairConfig } from '../../core/config/schema.js';
 import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
@@ -38,13 +40,23 @@ export class AuthService {
     const found = await this.users.findByUsername(username);
     const ok = await verifyPassword(password, found?.passwordHash ?? DUMMY_HASH);
     if (!found || !ok) throw new UnauthorizedError('wrong username or password', { code: 'bad_credentials' });
-    const { passwordHash: _omit, ...user } = found;
-    return { ...this.issueToken(user), user };
+    const { passwordHash, ...user } = found;
+    return { ...this.issueToken(user, passwordHash), user };
   }
 
-  issueToken(user: AuthUser): { token: string; expiresAt: number } {
+  /**
+   * A token carries `pwd`, a keyed digest of the password hash it was issued under: once the
+   * password changes (ONAIR_ADMIN_PASSWORD, the CLI), the tokens issued before are refused. It is an
+   * HMAC under config.secret, so it tells a holder of the token nothing about the password.
+   */
+  private passwordStamp(passwordHash: string): string {
+    return createHmac('sha256', this.secret).update('onair:token-password:').update(passwordHash).digest('base64url').slice(0, 22);
+  }
+
+  issueToken(user: AuthUser, passwordHash?: string): { token: string; expiresAt: number } {
     const ttlSec = Math.max(1, Math.floor(this.config.auth.jwtTtl / 1000));
-    const token = jwt.sign({ username: user.username, role: user.role, typ: 'access' }, this.secret, {
+    const claims = { username: user.username, role: user.role, typ: 'access', ...(passwordHash ? { pwd: this.passwordStamp(passwordHash) } : {}) };
+    const token = jwt.sign(claims, this.secret, {
       algorithm: 'HS256',
       subject: user.id,
       expiresIn: ttlSec,
@@ -69,9 +81,17 @@ export class AuthService {
     return { id: payload.sub, username: payload.username, role: payload.role as Role };
   }
 
-  /** The user's role now (null: no such user); the role claim of a token is only what it was at login. */
-  currentRole(userId: string): Promise<Role | null> {
-    return this.users.roleOf(userId);
+  /**
+   * The user's role now; null when there is no such user, or when `token` (already verified) was
+   * issued under a password the user no longer has. The role claim of a token is only what it was at login.
+   */
+  async currentRole(userId: string, token?: string): Promise<Role | null> {
+    const account = await this.users.accountOf(userId);
+    if (!account) return null;
+    const stamp = token ? (jwt.decode(token, { json: true }) as { pwd?: unknown } | null)?.pwd : undefined;
+    // Tokens issued before the stamp existed carry none: they live out their TTL.
+    if (stamp !== undefined && !(typeof stamp === 'string' && safeEqual(stamp, this.passwordStamp(account.passwordHash)))) return null;
+    return account.role;
   }
 
   /**

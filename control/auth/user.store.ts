@@ -26,22 +26,29 @@ const ROLE_MEMO_MAX = 10_000;
 /** The users table, speaking domain types. */
 export class UserStore {
   private readonly table;
-  private readonly roles = new Map<string, { role: Role | null; until: number }>();
+  private readonly roles = new Map<string, { account: { role: Role; passwordHash: string } | null; until: number }>();
   constructor(db: Database) {
     this.table = usersTable(db.sequelize);
   }
 
   /** The user's role now, null when there is no such user (memoised for ROLE_MEMO_MS). */
   async roleOf(id: string, now = Date.now()): Promise<Role | null> {
+    return (await this.accountOf(id, now))?.role ?? null;
+  }
+
+  /** The user's role and password hash now, null when there is no such user (memoised for ROLE_MEMO_MS). */
+  async accountOf(id: string, now = Date.now()): Promise<{ role: Role; passwordHash: string } | null> {
     const memo = this.roles.get(id);
-    if (memo && memo.until > now) return memo.role;
+    if (memo && memo.until > now) return memo.account;
     if (!/^\d{1,19}$/.test(id)) return null;
-    const m = await this.table.findByPk(id, { attributes: ['id', 'role'] });
-    const raw = m?.get().role;
-    const role = m ? ((ROLES as readonly string[]).includes(raw as string) ? (raw as Role) : 'viewer') : null;
+    const m = await this.table.findByPk(id, { attributes: ['id', 'role', 'password_hash'] });
+    const row = m?.get();
+    const account = row
+      ? { role: (ROLES as readonly string[]).includes(row.role) ? (row.role as Role) : 'viewer' as Role, passwordHash: row.password_hash }
+      : null;
     if (this.roles.size >= ROLE_MEMO_MAX) this.roles.clear();
-    this.roles.set(id, { role, until: now + ROLE_MEMO_MS });
-    return role;
+    this.roles.set(id, { account, until: now + ROLE_MEMO_MS });
+    return account;
   }
 
   async create(input: { username: string; passwordHash: string; role: Role }): Promise<User> {
@@ -75,5 +82,6 @@ export class UserStore {
 
   async setPassword(id: string, passwordHash: string): Promise<void> {
     await this.table.update({ password_hash: passwordHash }, { where: { id } });
+    this.roles.delete(id);
   }
 }

@@ -17,9 +17,10 @@ export interface TokenVerifier {
   /**
    * The user's role now (null: no such user). A token's role claim is what the user was at login and
    * lives for ONAIR_JWT_TTL; when given, this is the role the request gets, so a demotion holds
-   * against the tokens issued before it.
+   * against the tokens issued before it. `token` is the verified bearer token: null also when it
+   * was issued before the user's password changed.
    */
-  currentRole?(userId: string): Promise<Role | null>;
+  currentRole?(userId: string, token: string): Promise<Role | null>;
 }
 
 /**
@@ -43,7 +44,7 @@ export function authenticate(verifier: TokenVerifier): RequestHandler {
       req.user = claims;
       return next();
     }
-    verifier.currentRole(claims.id).then((role) => {
+    verifier.currentRole(claims.id, match[1]!).then((role) => {
       if (role === null) return next(new UnauthorizedError('invalid token', { code: 'invalid_token' }));
       req.user = role === claims.role ? claims : { ...claims, role };
       next();
