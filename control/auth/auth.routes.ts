@@ -29,15 +29,18 @@ export function authRoutes(auth: AuthService, limits: AuthRouteLimits = unlimite
     const body = parseInput(loginBody, req.body, 'body');
     // The lock and the per-address limit are checked before the password is hashed, and a failure
     // is counted before the 401 goes out, so a client cannot outrun its own lock.
-    await limits.login.admit(req.ip ?? '', body.username);
+    // The lock is the account's: MariaDB's collation finds `opérator` or `ＯＰＥＲＡＴＯＲ` for `operator`,
+    // so the name as typed would give each spelling a lock of its own.
+    const account = await auth.accountName(body.username);
+    await limits.login.admit(req.ip ?? '', account);
     let login: Awaited<ReturnType<AuthService['login']>>;
     try {
       login = await auth.login(body.username, body.password);
     } catch (err) {
-      if (err instanceof UnauthorizedError) await limits.login.failed(body.username);
+      if (err instanceof UnauthorizedError) await limits.login.failed(account);
       throw err;
     }
-    await limits.login.succeeded(body.username);
+    await limits.login.succeeded(account);
     const { token, expiresAt, user } = login;
     res.json({ token, token_type: 'Bearer', expires_at: new Date(expiresAt).toISOString(), user: { id: user.id, username: user.username, role: user.role } });
   }));

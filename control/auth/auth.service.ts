@@ -36,6 +36,14 @@ export class AuthService {
     return user;
   }
 
+  /**
+   * The name of the account a typed username finds (the database's collation may find it under
+   * another case, accents or width), or the typed name when it finds none: what a login lock is keyed by.
+   */
+  async accountName(typed: string): Promise<string> {
+    return (await this.users.findByUsername(typed))?.username ?? typed;
+  }
+
   async login(username: string, password: string): Promise<{ token: string; expiresAt: number; user: User }> {
     const found = await this.users.findByUsername(username);
     const ok = await verifyPassword(password, found?.passwordHash ?? DUMMY_HASH);
