@@ -20,7 +20,7 @@ import { domainEventProblem } from './domain-event-out.js';
 import type { LiveEventLog } from './live-event-log.js';
 import { RefusalLog, type RefusalSource } from './refusal-log.js';
 import { OnairError } from '../../core/errors.js';
-import { JsonTooDeepError, parseJsonBody } from '../../core/http/json-depth.js';
+import { JsonNulError, JsonTooDeepError, parseJsonBody } from '../../core/http/json-depth.js';
 
 export interface CallbackReceiverDeps {
   bus: EventBus<BusEvents>;
@@ -190,6 +190,7 @@ export class CallbackReceiver {
   /** A body JSON.parse refused, or one nested too deep to walk safely (core/http/json-depth.ts). */
   private unparsable(err: unknown, source: RefusalSource, raw: Buffer): ReceiverAnswer {
     if (err instanceof JsonTooDeepError) return this.refuse(400, 'json_too_deep', err.message, source, preview(raw));
+    if (err instanceof JsonNulError) return this.refuse(400, 'nul_character', err.message, source, preview(raw));
     return this.refuse(400, 'malformed_json', 'body is not valid JSON', source, preview(raw));
   }
 

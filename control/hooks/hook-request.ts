@@ -54,8 +54,16 @@ function parseQuery(raw: string | undefined): Record<string, string> {
   return out;
 }
 
-/** Parses either dialect; returns null when the body is neither (the caller answers 400). */
+/** Whether any string of a (parsed, bounded) hook body holds a NUL character: no stream name, key or path has one. */
+function hasNul(value: unknown, depth = 0): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (depth > 4 || value === null || typeof value !== 'object') return false;
+  return Object.entries(value).some(([k, v]) => k.includes('\u0000') || hasNul(v, depth + 1));
+}
+
+/** Parses either dialect; returns null when the body is neither, or holds a NUL character (the caller answers 400). */
 export function parseHookRequest(body: unknown, isJson: boolean): HookRequest | null {
+  if (hasNul(body)) return null;
   if (isJson) {
     const parsed = srsBody.safeParse(body);
     if (!parsed.success) return null;

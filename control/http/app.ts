@@ -2,7 +2,7 @@ import express, { type Express, type Router } from 'express';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../core/logging/logger.js';
 import { authenticate, type TokenVerifier } from './auth.middleware.js';
-import { errorHandler, notFoundHandler, requireJsonBody } from './error-handler.js';
+import { errorHandler, notFoundHandler, refuseNul, requireJsonBody } from './error-handler.js';
 import { httpMetrics, markMountPoint } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 import { verifyJsonBody } from '../../core/http/json-depth.js';
@@ -74,6 +74,7 @@ export function createControlApp(options: ControlAppOptions): Express {
   const api = express.Router();
   api.use(markMountPoint);
   for (const router of options.rawRouters ?? []) api.use(router);
+  api.use(refuseNul);
   api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
   // verifyJsonBody: UTF-8 only, and no nesting deeper than MAX_JSON_DEPTH (400 json_too_deep, logged).
   api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json', verify: verifyJsonBody }));

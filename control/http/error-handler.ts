@@ -24,6 +24,7 @@ function bodyParserError(err: unknown): { status: number; code: string; message:
   switch ((err as { type: unknown }).type) {
     case 'entity.parse.failed': return { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' };
     case 'entity.too.deep': return { status: 400, code: 'json_too_deep', message: (err as { message?: string }).message ?? 'JSON nested too deep' };
+    case 'entity.nul': return { status: 400, code: 'nul_character', message: 'the request must not hold a NUL character' };
     case 'entity.too.large': return { status: 413, code: 'body_too_large', message: 'request body is too large' };
     case 'encoding.unsupported':
     case 'charset.unsupported': return { status: 415, code: 'unsupported_encoding', message: 'unsupported body encoding' };
@@ -87,6 +88,20 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
 
 export const notFoundHandler: RequestHandler = (_req, res) => {
   res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
+};
+
+/**
+ * No API input holds a NUL character: the embedded database (sqlite3) cuts a statement at one, so a
+ * `?q=a%00` or a path segment `%00` failed as a 500 instead of matching nothing. JSON bodies are
+ * checked by the parser's verify hook (core/http/json-depth.ts); this checks the path and the query (express decodes %00 into both).
+ */
+export const refuseNul: RequestHandler = (req, res, next) => {
+  // A NUL reaches the path or the query only as %00 (node's parser refuses a raw one).
+  if (req.url.includes('%00')) {
+    res.status(400).json({ error: { code: 'nul_character', message: 'the request must not hold a NUL character' } });
+    return;
+  }
+  next();
 };
 
 /** JSON endpoints accept JSON only: a body with another content type is refused with 415. */

@@ -38,6 +38,43 @@ export function jsonTooDeep(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): boolea
 }
 
 /** A JSON body nested deeper than the bound: the edges answer 400 `json_too_deep` and log it. */
+const NUL_ESCAPE = Buffer.from('u0000');
+
+/**
+ * Whether a JSON text holds a NUL character (the escape \u0000, in a value or a key; a raw NUL byte
+ * is not valid JSON and JSON.parse refuses it). No API field ever needs one, and the embedded
+ * database (sqlite3) cuts a statement at a NUL: a query with one failed (500) instead of matching nothing.
+ */
+export function jsonHasNul(body: Uint8Array): boolean {
+  const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (buf.indexOf(NUL_ESCAPE) === -1) return false;
+  let inString = false;
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i];
+    if (inString) {
+      if (c === BACKSLASH) {
+        if (buf[i + 1] === 0x75 && buf[i + 2] === 0x30 && buf[i + 3] === 0x30 && buf[i + 4] === 0x30 && buf[i + 5] === 0x30) return true;
+        i++;
+      } else if (c === QUOTE) {
+        inString = false;
+      }
+    } else if (c === QUOTE) {
+      inString = true;
+    }
+  }
+  return false;
+}
+
+/** A JSON body holding a NUL character (jsonHasNul): 400 `nul_character`. */
+export class JsonNulError extends Error {
+  readonly status = 400;
+  readonly type = 'entity.nul';
+  constructor() {
+    super('JSON strings must not hold a NUL character (\\u0000)');
+    this.name = 'JsonNulError';
+  }
+}
+
 export class JsonTooDeepError extends Error {
   /** body-parser reads these two: the status of its error, and the type the error handler maps. */
   readonly status = 400;
@@ -51,6 +88,7 @@ export class JsonTooDeepError extends Error {
 /** JSON.parse of an outside body, refusing excessive nesting first (throws JsonTooDeepError, or SyntaxError). */
 export function parseJsonBody(body: Buffer, maxDepth = MAX_JSON_DEPTH): unknown {
   if (jsonTooDeep(body, maxDepth)) throw new JsonTooDeepError(maxDepth);
+  if (jsonHasNul(body)) throw new JsonNulError();
   return JSON.parse(body.toString('utf8'));
 }
 
@@ -63,4 +101,5 @@ export function verifyJsonBody(_req: unknown, _res: unknown, body: Buffer, encod
     throw Object.assign(new Error('JSON bodies must be UTF-8'), { status: 415, type: 'charset.unsupported' });
   }
   if (jsonTooDeep(body)) throw new JsonTooDeepError();
+  if (jsonHasNul(body)) throw new JsonNulError();
 }
