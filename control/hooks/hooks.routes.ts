@@ -6,6 +6,7 @@ import { eventIds } from '../../core/events/event-route.js';
 import type { StreamHooks } from '../../core/media/media-contract.js';
 import { looksLikeStreamKey } from '../../core/tokens/stream-key.js';
 import { asyncRoute } from '../http/async-route.js';
+import { verifyJsonBody } from '../../core/http/json-depth.js';
 import type { RoomStore } from '../rooms/room.store.js';
 import { parseHookRequest, type HookRequest } from './hook-request.js';
 import type { HookGuard } from './hook-guard.js';
@@ -77,6 +78,8 @@ export function hooksRoutes(deps: HookDeps): Router {
     }
     res.status(check.status).json({ code: check.status, error: { code: check.code, message: check.message } });
   });
+  // Bodies are read only once the guard passed (the app's JSON parser skips /hook/): SRS sends JSON, nginx-rtmp a form.
+  r.use('/hook', express.json({ limit: deps.bodyLimit, strict: true, type: 'application/json', verify: verifyJsonBody }));
   r.use('/hook', express.urlencoded({ extended: false, limit: deps.bodyLimit, parameterLimit: 64 }));
 
   const allow = (res: Response, hook: HookRequest) => {

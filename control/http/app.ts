@@ -77,7 +77,9 @@ export function createControlApp(options: ControlAppOptions): Express {
   api.use(refuseNul);
   api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : requireJsonBody(req, res, next)));
   // verifyJsonBody: UTF-8 only, and no nesting deeper than MAX_JSON_DEPTH (400 json_too_deep, logged).
-  api.use(express.json({ limit: options.bodyLimit, strict: true, type: 'application/json', verify: verifyJsonBody }));
+  // The hooks parse their own bodies once their guard passed (control/hooks): no anonymous body is read there.
+  const json = express.json({ limit: options.bodyLimit, strict: true, type: 'application/json', verify: verifyJsonBody });
+  api.use((req, res, next) => (req.path.startsWith('/hook/') ? next() : json(req, res, next)));
   api.use(authenticate(options.auth));
   for (const router of options.routers) api.use(router);
   app.use('/api/v1', api);

@@ -25,7 +25,7 @@ for (const set of testAdapterSets()) {
     const captured = captureLogger();
 
     before(async () => {
-      kit = await makeKit(set, { http: { bodyLimit: '2mb' }, callbacks: { key: 'json-depth-css-key', mediaKey: MEDIA_KEY } }, { log: captured.log });
+      kit = await makeKit(set, { http: { bodyLimit: '2mb' }, callbacks: { key: 'json-depth-css-key', mediaKey: MEDIA_KEY }, hooks: { secret: 'json-depth-hook-secret', allow: [] } }, { log: captured.log });
       base = await kit.listen();
       auth = (await kit.user('anchor')).auth;
     });
@@ -45,7 +45,8 @@ for (const set of testAdapterSets()) {
       ['/api/v1/auth/login', 'login', () => ({}), [deepArray, deepObject]],
       ['/api/v1/auth/register', 'register', () => ({}), [deepArray, deepObject]],
       ['/api/v1/rooms', 'an authenticated route', () => auth, [deepArray, deepObject]],
-      ['/api/v1/hook/on_publish', 'an SRS JSON hook', () => ({}), [deepArray, deepObject]],
+      // With its secret: a hook reads no body before its guard passed (hook-guard-first.test.ts).
+      ['/api/v1/hook/on_publish?secret=json-depth-hook-secret', 'an SRS JSON hook', () => ({}), [deepArray, deepObject]],
       ['/api/v1/callback', 'the CSS callback fast path', () => ({}), [deepArray]],
     ];
     for (const [path, what, headers, bodies] of entries) {
