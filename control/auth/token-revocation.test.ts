@@ -39,6 +39,17 @@ for (const set of testAdapterSets()) {
       await kit.http.get('/api/v1/auth/me').set(current).expect(200);
     });
 
+    it('a viewer who registered the ONAIR_ADMIN_USER name before the first boot does not become its operator', async () => {
+      // ensureOperator makes an existing user of that name the operator and sets the configured
+      // password: the squatter's own token, taking its role from the users table, became an operator's.
+      const name = `squat${process.pid}${Date.now().toString(36)}`;
+      await kit.http.post('/api/v1/auth/register').send({ username: name, password: 'squatter pass', role: 'viewer' }).expect(201);
+      const squatter = await login(name, 'squatter pass');
+      await kit.control.auth.ensureOperator(name, 'the real operator pass');
+      await kit.http.get('/api/v1/admin/users').set(squatter).expect(401);
+      await kit.http.get('/api/v1/admin/users').set(await login(name, 'the real operator pass')).expect(200);
+    });
+
     it('a token whose password digest was tampered with is refused even when re-signed with the key', async () => {
       const viewer = await kit.user('viewer');
       const token = viewer.auth.Authorization.slice('Bearer '.length);
