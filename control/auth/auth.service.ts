@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { safeEqual } from '../../core/tokens/compare.js';
 import type { OnairConfig } from '../../core/config/schema.js';
-import { ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js';
+import { ConflictError, ForbiddenError, UnauthorizedError, ValidationError } from '../../core/errors.js';
 import type { Logger } from '../../core/logging/logger.js';
 import { hashPassword, verifyPassword } from './password.js';
 import { assertAcceptablePassword } from './password-policy.js';
@@ -30,6 +30,8 @@ export class AuthService {
     if (input.role === 'operator') throw new ForbiddenError('operators cannot register through the API', { code: 'role_not_allowed' });
     if (!(ROLES as readonly string[]).includes(input.role)) throw new ValidationError('unknown role');
     await assertAcceptablePassword(input.password, input.username, { minLength: this.config.auth.passwordMinLength });
+    // Registration is rate limited per address; the check reads usernames only.
+    if (await this.users.nameTakenIgnoringCase(input.username)) throw new ConflictError('username is taken', { code: 'username_taken' });
     const passwordHash = await hashPassword(input.password);
     const user = await this.users.create({ username: input.username, passwordHash, role: input.role });
     this.log?.info({ userId: user.id, role: user.role }, 'user registered');

@@ -26,9 +26,12 @@ const ROLE_MEMO_MAX = 10_000;
 /** The users table, speaking domain types. */
 export class UserStore {
   private readonly table;
+  private readonly caseSensitive: boolean;
   private readonly roles = new Map<string, { account: { role: Role; passwordHash: string } | null; until: number }>();
-  constructor(db: Database) {
+  constructor(private readonly db: Database) {
     this.table = usersTable(db.sequelize);
+    // MariaDB's collation (utf8mb4_unicode_ci) makes the unique index ignore case; SQLite's does not.
+    this.caseSensitive = db.dialect === 'sqlite';
   }
 
   /** The user's role now, null when there is no such user (memoised for ROLE_MEMO_MS). */
@@ -60,6 +63,17 @@ export class UserStore {
       if (err instanceof DuplicateKeyError) throw new ConflictError('username is taken', { cause: err, code: 'username_taken' });
       throw err;
     }
+  }
+
+  /**
+   * Whether another spelling of this name, differing in case only, is taken: `Alice` next to `alice`
+   * would be a second account passing for the first (chat, rooms). MariaDB's collation
+   * (utf8mb4_unicode_ci) makes the unique index ignore case already; SQLite's does not.
+   */
+  async nameTakenIgnoringCase(username: string): Promise<boolean> {
+    if (!this.caseSensitive) return false;
+    const rows = await this.db.sequelize.query('SELECT 1 AS x FROM users WHERE LOWER(username) = LOWER(?) LIMIT 1', { replacements: [username], type: 'SELECT' as never }) as unknown as unknown[];
+    return rows.length > 0;
   }
 
   async findByUsername(username: string): Promise<UserWithSecret | null> {
