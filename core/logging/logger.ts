@@ -19,12 +19,42 @@ const REDACT_PATHS = [
   'req.headers.cookie',
 ];
 
+/** Values that are secrets whatever field holds them: stream keys, scrypt password hashes, JWTs. */
+const SECRET_VALUES = [/\bsk_[A-Za-z0-9_-]*/g, /scrypt\$[^\s'",)]*/g, /eyJ[\w-]*\.[\w-]*\.[\w-]*/g];
+
+/** The text with stream keys, password hashes and JWTs masked (an SQL statement, a driver's message). */
+export function maskSecretValues(text: string): string {
+  return SECRET_VALUES.reduce((t, re) => t.replace(re, '[redacted]'), text);
+}
+
+/**
+ * pino's error serializer, then the database's words made safe: Sequelize errors carry the failed
+ * statement with its values inlined (`sql`, on the error and its `parent`/`original`) and the bound
+ * `parameters`; a driver's message may quote a value (MariaDB: "Duplicate entry 'sk_...'"). A
+ * statement that failed while reading a stream key or writing a password hash logged it.
+ */
+function safeErr(err: unknown): unknown {
+  const out = pino.stdSerializers.err(err as Error) as unknown;
+  const clean = (v: unknown, depth: number): void => {
+    if (depth > 4 || v === null || typeof v !== 'object') return;
+    const o = v as Record<string, unknown>;
+    for (const [k, x] of Object.entries(o)) {
+      if (typeof x === 'string' && (k === 'sql' || k === 'message' || k === 'stack' || k === 'sqlMessage')) o[k] = maskSecretValues(x);
+      else if (k === 'parameters' || k === 'bind' || k === 'values') o[k] = '[redacted]';
+      else if (x && typeof x === 'object') clean(x, depth + 1);
+    }
+  };
+  clean(out, 0);
+  return out;
+}
+
 /** One root logger per process; components take `log.child({ mod: 'rtmp' })`. */
 export function createLogger(options: { level?: string; name?: string; destination?: DestinationStream } = {}): Logger {
   const opts = {
     name: options.name ?? 'onair',
     level: options.level ?? process.env.ONAIR_LOG_LEVEL ?? 'info',
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: { err: safeErr },
     base: { pid: process.pid },
   };
   return options.destination ? pino(opts, options.destination) : pino(opts);
