@@ -6,6 +6,8 @@ import type { Readable, Writable } from 'node:stream';
 import type { Logger } from '../../core/logging/logger.js';
 import type { LiveStreamView, MediaPlugin, MediaPluginContext } from '../plugin.js';
 import { FlvSink } from '../recording/flv-sink.js';
+import { TagType } from '../stream/media-packet.js';
+import type { StreamReader } from '../stream/stream-reader.js';
 
 /** Stream names a frame is kept for (room ids; the same rule as HLS folder names). */
 const NAME = /^[A-Za-z0-9_-]{1,64}$/;
@@ -24,10 +26,41 @@ export function frameArgs(file: string): string[] {
   ];
 }
 
+/** What the grabber needs of an ffmpeg child (tests pass a fake). */
+export type GrabChild = Pick<ChildProcessByStdio<Writable, null, Readable>, 'stdin' | 'stderr' | 'kill' | 'once'>;
+
+/** Timers and the clock the spawn queue runs on (tests pass media/testing/fake-loop.ts). */
+export interface GrabClock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export interface FrameGrabberOptions {
+  /** Starts one ffmpeg; default node:child_process spawn with stdin piped and stderr kept. */
+  spawn?: (command: string, args: string[]) => GrabChild;
+  clock?: GrabClock;
+  /**
+   * The event loop's free time after one spawn before the next, at least (default 100 ms); a spawn
+   * that blocked the loop longer than this leaves that long again (the loop stays at least half free).
+   */
+  spawnGapMs?: number;
+}
+
+const realClock: GrabClock = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
 interface Grab {
-  child: ChildProcessByStdio<Writable, null, Readable>;
-  sink: FlvSink;
+  view: LiveStreamView;
   file: string;
+  /** waiting: for the first video keyframe (a reader watches); queued: for its turn to spawn; running: ffmpeg fed. */
+  state: 'waiting' | 'queued' | 'running';
+  watch: StreamReader;
+  child?: GrabChild;
+  sink?: FlvSink;
 }
 
 /**
@@ -36,14 +69,36 @@ interface Grab {
  * (no token: it shows what the public room list already shows, and it is gone when the show ends).
  * One ffmpeg child per live stream fed by an FlvSink; a crash leaves that stream without frames
  * (logged), never touches the stream itself.
+ *
+ * The child is spawned lazily and paced: a spawn forks this (large) process and blocks the event loop
+ * for tens to hundreds of ms, so a burst of publishes spawning at once starved everything else (the
+ * publish hooks timed out). A publish gets a watching reader only; at its first video keyframe it
+ * joins a queue that spawns one child per timer turn, spawnGapMs (or the last spawn's own blocking
+ * time, if longer) apart. The sink then gets the stream's start-up cache (sequence headers and the
+ * GOP from the latest keyframe), so the first frame comes at once. A publish that never sends video
+ * spawns nothing; one that ends while queued is dropped from the queue.
  */
 export class FrameGrabber implements MediaPlugin {
   readonly name = 'frames';
   private readonly grabs = new Map<string, Grab>();
+  private readonly queue: Grab[] = [];
+  private timer: unknown;
+  private nextSpawnAt = 0;
   private dir = '';
   private app = 'live';
   private ffmpeg = 'ffmpeg';
   private log: Logger | undefined;
+  private readonly spawnChild: (command: string, args: string[]) => GrabChild;
+  private readonly clock: GrabClock;
+  private readonly spawnGapMs: number;
+  /** ffmpeg children started so far (tests, the burst probe). */
+  spawned = 0;
+
+  constructor(options: FrameGrabberOptions = {}) {
+    this.spawnChild = options.spawn ?? ((command, args) => spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] }));
+    this.clock = options.clock ?? realClock;
+    this.spawnGapMs = options.spawnGapMs ?? 100;
+  }
 
   start(ctx: MediaPluginContext): void {
     this.dir = join(ctx.config.dataDir, 'frames');
@@ -53,20 +108,76 @@ export class FrameGrabber implements MediaPlugin {
     rmSync(this.dir, { recursive: true, force: true }); // frames of a previous run are stale
     mkdirSync(this.dir, { recursive: true });
     ctx.streams.on('publish', (view) => this.onPublish(view));
-    ctx.streams.on('unpublish', (view) => this.stop(view.name));
+    ctx.streams.on('unpublish', (view) => this.stop(view.name, view));
+  }
+
+  /** Streams waiting for their turn to spawn (tests). */
+  get queued(): number {
+    return this.queue.length;
   }
 
   private onPublish(view: LiveStreamView): void {
     if (!NAME.test(view.name)) return;
     this.stop(view.name);
-    const file = join(this.dir, `${view.name}.jpg`);
-    const child = spawn(this.ffmpeg, frameArgs(file), { stdio: ['pipe', 'ignore', 'pipe'] });
+    const grab: Grab = {
+      view,
+      file: join(this.dir, `${view.name}.jpg`),
+      state: 'waiting',
+      watch: {
+        id: `frames-watch-${view.publisherId}`,
+        kind: 'internal',
+        onPacket: (packet) => {
+          if (packet.type === TagType.Video && packet.isKeyframe && !packet.isSequenceHeader) this.onKeyframe(grab);
+        },
+        onStreamEnd: () => undefined, // 'unpublish' stops it
+      },
+    };
+    this.grabs.set(view.name, grab);
+    view.addReader(grab.watch);
+  }
+
+  private onKeyframe(grab: Grab): void {
+    if (grab.state !== 'waiting' || this.grabs.get(grab.view.name) !== grab) return;
+    grab.state = 'queued';
+    grab.view.removeReader(grab.watch);
+    this.queue.push(grab);
+    this.schedule();
+  }
+
+  /** One spawn per timer turn, never before nextSpawnAt. */
+  private schedule(): void {
+    if (this.timer !== undefined || this.queue.length === 0) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = undefined;
+      const grab = this.queue.shift();
+      if (grab) {
+        const t0 = this.clock.now();
+        this.run(grab);
+        const blocked = this.clock.now() - t0;
+        this.nextSpawnAt = this.clock.now() + Math.max(this.spawnGapMs, blocked);
+      }
+      this.schedule();
+    }, Math.max(0, this.nextSpawnAt - this.clock.now()));
+  }
+
+  private run(grab: Grab): void {
+    const { view, file } = grab;
+    grab.state = 'running';
+    this.spawned++;
+    let child: GrabChild;
+    try {
+      child = this.spawnChild(this.ffmpeg, frameArgs(file));
+    } catch (err) {
+      this.log?.warn({ err, stream: view.name }, 'frame ffmpeg could not start');
+      return;
+    }
     let stderr = '';
     child.stderr.setEncoding('utf8');
     child.stderr.on('data', (text: string) => (stderr = (stderr + text).slice(-1000)));
     child.stdin.on('error', () => undefined); // ffmpeg gone: the exit handler logs it
     const sink = new FlvSink({ id: `frames-${view.publisherId}`, out: child.stdin, log: this.log!, maxBufferedBytes: 2 * 1024 * 1024 });
-    const grab: Grab = { child, sink, file };
+    grab.child = child;
+    grab.sink = sink;
     child.once('error', (err) => this.log?.warn({ err, stream: view.name }, 'frame ffmpeg could not start'));
     child.once('exit', (code, signal) => {
       if (this.grabs.get(view.name) !== grab) return; // stopped on purpose
@@ -74,16 +185,21 @@ export class FrameGrabber implements MediaPlugin {
       view.removeReader(sink);
       sink.close();
     });
-    this.grabs.set(view.name, grab);
-    view.addReader(sink);
+    view.addReader(sink); // the start-up cache first: sequence headers and the GOP from the latest keyframe
   }
 
-  private stop(name: string): void {
+  /** Ends the grab of `name` (of that view only, when given): unwatch, unqueue, or kill its ffmpeg. */
+  private stop(name: string, view?: LiveStreamView): void {
     const grab = this.grabs.get(name);
-    if (!grab) return;
+    if (!grab || (view && grab.view !== view)) return;
     this.grabs.delete(name);
-    grab.sink.close();
-    grab.child.kill('SIGKILL');
+    if (grab.state === 'waiting') grab.view.removeReader(grab.watch);
+    if (grab.state === 'queued') this.queue.splice(this.queue.indexOf(grab), 1);
+    if (grab.sink) {
+      grab.view.removeReader(grab.sink);
+      grab.sink.close();
+    }
+    grab.child?.kill('SIGKILL');
     rmSync(grab.file, { force: true });
   }
 
@@ -107,6 +223,8 @@ export class FrameGrabber implements MediaPlugin {
   }
 
   async close(): Promise<void> {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
     for (const name of [...this.grabs.keys()]) this.stop(name);
   }
 }
