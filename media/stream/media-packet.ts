@@ -11,7 +11,7 @@ export const enum TagType {
 
 export interface MediaPacket {
   readonly type: TagType;
-  /** Milliseconds, as the publisher stamped it (32-bit, may wrap; readers pass it through). */
+  /** Milliseconds (32-bit) on the stream's timeline: from 0, monotonic across the publisher's resets and jumps (ts-rebaser.ts). */
   readonly timestamp: number;
   /** The RTMP message payload, which is exactly the FLV tag body. */
   readonly body: Buffer;

@@ -6,6 +6,7 @@ import type { StreamReader } from './stream-reader.js';
 import { TagType } from './media-packet.js';
 import type { SharedPacket } from './packet.js';
 import { SharedRun, type RunFollower } from './shared-run.js';
+import { TimestampRebaser } from './ts-rebaser.js';
 import { parseMetadata } from '../protocols/rtmp/messages.js';
 import { audioInfoFromTag, fpsFromMetadata, videoCodecOf, videoInfoFromSequenceHeader } from '../protocols/codec/codec-info.js';
 
@@ -95,6 +96,8 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   /** Added to every pushed timestamp: a republish continues the timeline its adopted viewers saw. */
   private tsOffset = 0;
   private timelineFrom: { lastTs: number; since: number } | undefined;
+  /** The publisher's timestamps made monotonic across its resets, wraps and jumps (ts-rebaser.ts). */
+  private readonly rebaser = new TimestampRebaser();
   /** Largest timestamp pushed (on this stream's timeline). */
   private lastTs = 0;
   /**
@@ -116,6 +119,13 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
     this.gopCap = opts.gopCacheBytes;
     this.log = opts.log;
     this.emitterLog = opts.log;
+    this.rebaser.onDiscontinuity = (d) => {
+      // One line per discontinuity (a broken encoder doing it on every frame: the first 20, then every 1000th).
+      const n = this.rebaser.count;
+      if (n <= 20 || n % 1000 === 0) {
+        this.log.warn({ stream: this.name, kind: d.kind, fromTs: d.fromTs, toTs: d.toTs, offsetMs: d.offsetMs, discontinuities: n }, 'publisher timestamps jumped: rebased to continue the stream\'s timeline');
+      }
+    };
   }
 
   get ready(): boolean {
@@ -145,6 +155,7 @@ export class Stream extends TypedEmitter<StreamEvents> implements LiveStreamView
   /** The publisher's data path: cache, then fan out. */
   push(packet: SharedPacket): void {
     if (this.closed) return;
+    packet.timestamp = packet.type === TagType.Script || packet.isSequenceHeader ? this.rebaser.header() : this.rebaser.media(packet.type, packet.timestamp);
     if (this.timelineFrom !== undefined) this.startTimeline(packet.timestamp);
     if (this.tsOffset !== 0) packet.timestamp = (packet.timestamp + this.tsOffset) >>> 0;
     if (packet.timestamp > this.lastTs) this.lastTs = packet.timestamp;
