@@ -7,10 +7,12 @@ import { probeMedia, type MediaProbe } from '../core/ffmpeg/probe.js';
 import { FfmpegError, runFfmpeg } from '../core/ffmpeg/process.js';
 import type { FfmpegProgress } from '../core/ffmpeg/progress.js';
 import { OnairError } from '../core/errors.js';
+import { distinctVideoConfigs, largestKeyframeSize, reencodeArgs } from './resolution-change.js';
 import type { ObjectStore, StoredObject } from '../core/object-store/object-store.port.js';
 
 /**
- * One recording -> one replay segment: remux to a faststart MP4 (no re-encoding), read it back with
+ * One recording -> one replay segment: remux to a faststart MP4 (no re-encoding; re-encoded at one
+ * size only when the show changed resolution, resolution-change.ts), read it back with
  * ffprobe, cut a poster, upload both, and verify the upload. Pure of the bus and the database (the
  * worker does those), so the bench times exactly this.
  */
@@ -47,9 +49,10 @@ export interface TranscodeResult {
   /**
    * How the MP4 was made: `reserved` index written into room at the front and the video uploaded
    * while ffmpeg wrote it; `faststart` the classic remux then upload (short or unknown length);
-   * `faststart-after-overrun` the classic way after the index outgrew its reservation.
+   * `faststart-after-overrun` the classic way after the index outgrew its reservation;
+   * `reencoded` the video re-encoded at one size, the recording having changed resolution mid-show.
    */
-  remux: 'reserved' | 'faststart' | 'faststart-after-overrun';
+  remux: 'reserved' | 'faststart' | 'faststart-after-overrun' | 'reencoded';
   /**
    * The tracks the replay kept: `all`, or `video` / `audio` when ffmpeg could not set up the other
    * one (an encoder's garbage AudioSpecificConfig or AVC configuration): that track is left out
@@ -127,7 +130,18 @@ async function transcodeTracks(input: TranscodeInput, tools: TranscodeTools, tra
   // fails only at the end: then the classic remux with +faststart, and the classic upload.
   let videoUpload: Promise<StoredObject> | undefined;
   let mode: TranscodeResult['remux'] = 'faststart';
-  const reserve = input.uploadDuringRemux ? moovReservation(input.durationHintMs, (await stat(input.source)).size) : 0;
+  // A resolution change mid-show (a second decoder configuration): re-encoded at one size, since
+  // an MP4 track keeps one configuration and a copy would not decode past the change.
+  const resized = tracks !== 'audio' && (await distinctVideoConfigs(input.source)) > 1
+    ? await largestKeyframeSize(input.source, { ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}), ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffmpegTimeoutMs ? { timeoutMs: tools.ffmpegTimeoutMs } : {}) })
+    : undefined;
+  if (resized) {
+    await timed('remux', () => runFfmpeg(reencodeArgs(input.source, mp4, resized, tracks === 'video' ? 'video' : 'all'), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+    videoUpload = timed('upload', () => uploadVerified(tools.store, input.videoKey, mp4));
+    videoUpload.catch(() => undefined);
+    mode = 'reencoded';
+  }
+  const reserve = !resized && input.uploadDuringRemux ? moovReservation(input.durationHintMs, (await stat(input.source)).size) : 0;
   if (reserve > 0) {
     const remux = timed('remux', async () => {
       await runFfmpeg(remuxArgs(input.source, mp4, { reserveMoovBytes: reserve, tracks }), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
