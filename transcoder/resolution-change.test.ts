@@ -70,5 +70,7 @@ describe('reencodeArgs', () => {
     assert.ok(args.includes('0:a:0?'));
     assert.ok(reencodeArgs('in.flv', 'out.mp4', { width: 640, height: 360 }, 'video').includes('-an'));
     assert.equal(args.at(-1), 'out.mp4');
+    const join = reencodeArgs('/w/list.ffconcat', 'show.mp4', { width: 1280, height: 720 }, 'all', true);
+    assert.deepEqual(join.slice(join.indexOf('-f'), join.indexOf('-i') + 2), ['-f', 'concat', '-safe', '0', '-i', '/w/list.ffconcat']);
   });
 });

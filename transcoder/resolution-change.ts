@@ -97,16 +97,30 @@ export async function largestKeyframeSize(file: string, options: { binary?: stri
 }
 
 /**
- * FLV -> MP4 re-encoding the video at one size (`width`x`height`, even): each part scaled keeping
- * its aspect and padded, H.264 at a quality close to the source's (CRF 20, veryfast), audio copied.
- * Same progress and error conventions as core/ffmpeg/args.ts's remux.
+ * The video decoder configuration of each MP4 (codec, size and an MD5 of its avcC/hvcC), from
+ * ffprobe: segments of one show whose configurations differ cannot be joined with `-c copy`.
+ * A file without video answers undefined.
  */
-export function reencodeArgs(input: string, output: string, size: { width: number; height: number }, tracks: 'all' | 'video'): string[] {
+export async function videoConfigOf(file: string, options: { binary?: string; signal?: AbortSignal; timeoutMs?: number } = {}): Promise<{ config: string; width: number; height: number } | undefined> {
+  const out = await runCapture(options.binary ?? 'ffprobe', [
+    '-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height,extradata_hash', '-show_data_hash', 'md5', '-of', 'csv=p=0', file,
+  ], { ...(options.signal ? { signal: options.signal } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  const m = /^(\w+),(\d+),(\d+),?(.*)$/m.exec(out.trim());
+  return m ? { config: `${m[1]},${m[2]}x${m[3]},${m[4]}`, width: Number(m[2]), height: Number(m[3]) } : undefined;
+}
+
+/**
+ * FLV -> MP4 (or, with `concat`, a concat demuxer list of a show's MP4 segments -> one MP4)
+ * re-encoding the video at one size (`width`x`height`, made even): each part scaled keeping its
+ * aspect and padded, H.264 at a quality close to the source's (CRF 20, veryfast), audio copied.
+ * Same progress and error conventions as core/ffmpeg/args.ts's remux and concat.
+ */
+export function reencodeArgs(input: string, output: string, size: { width: number; height: number }, tracks: 'all' | 'video', concat = false): string[] {
   const w = size.width + (size.width % 2);
   const h = size.height + (size.height % 2);
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-progress', 'pipe:1', '-nostats', '-y',
-    '-fflags', '+genpts', '-i', input,
+    ...(concat ? ['-f', 'concat', '-safe', '0'] : ['-fflags', '+genpts']), '-i', input,
     '-map', '0:v:0', ...(tracks === 'all' ? ['-map', '0:a:0?'] : ['-an']),
     '-vf', `scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '20', '-pix_fmt', 'yuv420p',

@@ -7,7 +7,7 @@ import { probeMedia, type MediaProbe } from '../core/ffmpeg/probe.js';
 import { FfmpegError, runFfmpeg } from '../core/ffmpeg/process.js';
 import type { FfmpegProgress } from '../core/ffmpeg/progress.js';
 import { OnairError } from '../core/errors.js';
-import { distinctVideoConfigs, largestKeyframeSize, reencodeArgs } from './resolution-change.js';
+import { distinctVideoConfigs, largestKeyframeSize, reencodeArgs, videoConfigOf } from './resolution-change.js';
 import type { ObjectStore, StoredObject } from '../core/object-store/object-store.port.js';
 
 /**
@@ -210,7 +210,8 @@ export interface JoinInput {
 
 /**
  * A show recorded in segments -> one MP4: the segment objects are fetched into the job's folder,
- * joined by ffmpeg's concat demuxer without re-encoding (`-c copy`, `+faststart`), read back with
+ * joined by ffmpeg's concat demuxer without re-encoding (`-c copy`, `+faststart`; the video
+ * re-encoded at one size when the segments' configurations differ), read back with
  * ffprobe and uploaded (verified) under one deterministic key. Repeatable: a join cut short leaves
  * only its work folder, and a join run twice replaces its own object.
  */
@@ -226,7 +227,16 @@ export async function joinSegments(input: JoinInput, tools: Omit<TranscodeTools,
   const list = join(input.workDir, 'segments.ffconcat');
   await writeFile(list, concatListFile(files));
   const out = join(input.workDir, 'show.mp4');
-  await runFfmpeg(concatArgs(list, out), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
+  // Segments whose video configurations differ (the show changed resolution) cannot be copied into
+  // one track: then the join re-encodes the video at the largest size (resolution-change.ts).
+  const probeTool = { ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}), ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffmpegTimeoutMs ? { timeoutMs: tools.ffmpegTimeoutMs } : {}) };
+  const configs: { config: string; width: number; height: number }[] = [];
+  for (const f of files) {
+    const c = await videoConfigOf(f, probeTool);
+    if (c) configs.push(c);
+  }
+  const largest = new Set(configs.map((c) => c.config)).size > 1 ? configs.reduce((a, b) => (b.width * b.height > a.width * a.height ? b : a)) : undefined;
+  await runFfmpeg(largest ? reencodeArgs(list, out, largest, 'all', true) : concatArgs(list, out), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) });
   const probe = await probeMedia(out, { ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}) });
   if (!probe.video && !probe.audio) throw new UnusableRecordingError('the joined show has neither video nor audio');
   const video = await uploadVerified(tools.store, input.key, out);

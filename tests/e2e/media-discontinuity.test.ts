@@ -22,7 +22,7 @@ import { RtmpClient } from '../../media/servers/rtmp/client.js';
 import { FlvParser } from '../../media/protocols/flv/flv-parser.js';
 import { encodeAmf0 } from '../../media/protocols/rtmp/amf0.js';
 import type { MediaPacket } from '../../media/stream/media-packet.js';
-import { transcodeRecording } from '../../transcoder/transcode-job.js';
+import { joinSegments, transcodeRecording } from '../../transcoder/transcode-job.js';
 import { makeTestFlv, readFlvPackets, startTestEngine, waitFor, type TestEngine } from './media-fixtures.js';
 
 const skip = missingTool('ffmpeg') || missingTool('ffprobe');
@@ -171,5 +171,43 @@ describe('publisher discontinuities through the engine, the recorder and the rep
   it('one resolution stays on the copy path', async () => {
     const { remux } = await replayOf('7101');
     assert.notEqual(remux, 'reencoded');
+  });
+});
+
+describe('a resolution change in a show recorded in segments (ONAIR_RECORD_SEGMENT)', { skip }, () => {
+  let media: TestEngine;
+  let dir: string;
+  before(async () => {
+    media = await startTestEngine({ record: true, hls: false, recordSegment: '2s' });
+    dir = mkdtempSync(join(tmpdir(), 'onair-discontinuity-seg-'));
+  });
+  after(async () => {
+    await media?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the joined replay decodes whole, at one size, and lasts both halves', async () => {
+    const small = readFlvPackets(makeTestFlv(dir, { seconds: 4, width: 640, height: 360 }));
+    const large = readFlvPackets(makeTestFlv(dir, { seconds: 4, width: 1280, height: 720 }));
+    const end = Math.max(...small.map((p) => p.timestamp));
+    await publishHalves(media, 'sk_rec_7103', [small, large], (i) => (i === 0 ? 0 : end + 33), async () => undefined);
+    const store = new LocalObjectStore(join(dir, 'objects'));
+    const done = await waitFor('the last segment', () => {
+      const all = media.events.filter((e) => e.name === 'record.done').map((e) => e.payload as MediaEvents['record.done']);
+      return all.some((d) => d.final) ? all : undefined;
+    }, 15_000);
+    assert.ok(done.length >= 3, `${done.length} segments`);
+    const keys: string[] = [];
+    for (const d of done) {
+      const key = `segments/${d.segment}.mp4`;
+      await transcodeRecording({ source: d.path, workDir: mkdtempSync(join(dir, 'job-')), videoKey: key, posterKey: `segments/${d.segment}.jpg`, durationHintMs: d.durationMs }, { store });
+      keys.push(key);
+    }
+    const workDir = mkdtempSync(join(dir, 'join-'));
+    const { probe } = await joinSegments({ segmentKeys: keys, workDir, key: 'show.mp4' }, { store });
+    const mp4 = join(workDir, 'show.mp4');
+    assert.equal(await decodeErrors(mp4), '', 'ffmpeg decodes the whole joined replay');
+    assert.ok(probe.durationMs > 7000 && probe.durationMs < 9000, `joined replay lasts ${probe.durationMs} ms`);
+    assert.deepEqual([probe.video?.width, probe.video?.height], [1280, 720]);
   });
 });
