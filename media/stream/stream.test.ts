@@ -2,6 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
 import { silentLogger } from '../../core/logging/logger.js';
+import { captureLogger } from '../../core/testing/log-capture.js';
 import { encodeAmf0, AmfEcmaArray } from '../protocols/rtmp/amf0.js';
 import { Stream } from './stream.js';
 import { StreamRegistry } from './registry.js';
@@ -39,6 +40,22 @@ class Recorder implements StreamReader {
 }
 
 describe(Stream.name, () => {
+  it('keeps its outgoing timeline monotonic across a publisher reset, headers included, and logs it once', () => {
+    const cap = captureLogger();
+    const s = new Stream({ ...opts('7001'), log: cap.log });
+    const r = new Recorder();
+    s.addReader(r);
+    for (const p of [meta(), vsh(), ash(), frame(50_000, true), audio(50_010), frame(50_033, false), audio(50_033)]) s.push(p);
+    // The encoder restarts its output on the same connection: metadata, headers, then time from 0.
+    for (const p of [meta(), vsh(), ash(), frame(0, true), audio(5), frame(33, false), audio(28)]) s.push(p);
+    assert.deepEqual(r.packets.map((p) => p.timestamp), [0, 0, 0, 0, 10, 33, 33, 33, 33, 33, 43, 48, 76, 71]);
+    const lines = cap.lines.filter((l) => String(l.msg).includes('timestamps jumped'));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.stream, '7001');
+    assert.equal(lines[0]!.kind, 'backward');
+    assert.equal(s.newestTimestamp, 76);
+  });
+
   it('replays metadata, sequence headers and the GOP from the latest keyframe, then live packets', () => {
     const s = new Stream(opts());
     for (const p of [meta(), vsh(), ash(), frame(0, true), audio(10), frame(33, false), frame(66, true), audio(70), frame(99, false)]) s.push(p);
