@@ -136,7 +136,9 @@ async function transcodeTracks(input: TranscodeInput, tools: TranscodeTools, tra
     ? await largestKeyframeSize(input.source, { ...(tools.ffprobePath ? { binary: tools.ffprobePath } : {}), ...(tools.signal ? { signal: tools.signal } : {}), ...(tools.ffmpegTimeoutMs ? { timeoutMs: tools.ffmpegTimeoutMs } : {}) })
     : undefined;
   if (resized) {
-    await timed('remux', () => runFfmpeg(reencodeArgs(input.source, mp4, resized, tracks === 'video' ? 'video' : 'all'), { ...run, onProgress: (p) => tools.onProgress?.('remux', p) }));
+    // Encoding is slower than a copy: the show's own length on top of the usual limit.
+    const timeoutMs = run.timeoutMs !== undefined ? run.timeoutMs + (input.durationHintMs ?? 0) : undefined;
+    await timed('remux', () => runFfmpeg(reencodeArgs(input.source, mp4, resized, tracks === 'video' ? 'video' : 'all'), { ...run, timeoutMs, onProgress: (p) => tools.onProgress?.('remux', p) }));
     videoUpload = timed('upload', () => uploadVerified(tools.store, input.videoKey, mp4));
     videoUpload.catch(() => undefined);
     mode = 'reencoded';
