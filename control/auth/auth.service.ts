@@ -92,6 +92,18 @@ export class AuthService {
   }
 
   /**
+   * verifyToken, then the account as it is now (currentRole): for credentials checked outside the
+   * HTTP middleware (the chat and notification sockets), so a token of a deleted user or one issued
+   * under a changed password is refused there too. The role is the current one.
+   */
+  async verifyCurrentToken(token: string): Promise<AuthUser> {
+    const claims = this.verifyToken(token);
+    const role = await this.currentRole(claims.id, token);
+    if (role === null) throw new UnauthorizedError('invalid token', { code: 'invalid_token' });
+    return role === claims.role ? claims : { ...claims, role };
+  }
+
+  /**
    * The user's role now; null when there is no such user, or when `token` (already verified) was
    * issued under a password the user no longer has. The role claim of a token is only what it was at login.
    */

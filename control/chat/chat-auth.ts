@@ -6,7 +6,8 @@ import type { LiveSession } from '../live-sessions/live-session.js';
 import type { ChatPrincipal } from './chat-conn.js';
 
 export interface ChatAuthDeps {
-  verifyJwt(token: string): AuthUser;
+  /** A JWT's user as the account is now (refused once the user is gone or changed password). */
+  verifyJwt(token: string): AuthUser | Promise<AuthUser>;
   playTokenKey: string;
   sessions: { findById(id: string): Promise<LiveSession | null>; findActiveByRoom(roomId: string): Promise<LiveSession | null> };
   users: { findById(id: string): Promise<{ id: string; username: string } | null> };
@@ -66,7 +67,7 @@ export async function authenticateChat(deps: ChatAuthDeps, req: IncomingMessage,
 
   let principal: ChatPrincipal;
   if (token.split('.').length === 3) {
-    const user = deps.verifyJwt(token);
+    const user = await deps.verifyJwt(token);
     principal = { user: { id: user.id, name: user.username }, canPost: true };
     if (!roomId) {
       const param = url.searchParams.get('room_id');

@@ -39,7 +39,7 @@ export interface ChatModuleDeps {
   pubsub: PubSub;
   rateLimits: RateLimits;
   media: Pick<MediaControl, 'kickViewer'>;
-  auth: Pick<AuthService, 'verifyToken'>;
+  auth: Pick<AuthService, 'verifyCurrentToken'>;
   users: Pick<UserStore, 'findById'>;
   rooms: Pick<RoomService, 'view' | 'get'>;
   sessions: Pick<LiveSessionStore, 'findById' | 'findActiveByRoom' | 'raisePeakViewers'>;
@@ -118,7 +118,7 @@ export function createChatModule(deps: ChatModuleDeps): ChatModule {
     rulesChanged: (roomId) => conventions.forget(roomId),
   });
   const authDeps = {
-    verifyJwt: (token: string) => deps.auth.verifyToken(token),
+    verifyJwt: (token: string) => deps.auth.verifyCurrentToken(token),
     playTokenKey: playTokenKey(config),
     sessions: deps.sessions,
     users: deps.users,

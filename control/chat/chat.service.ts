@@ -77,6 +77,11 @@ export const PAUSE_SWEEP_MS = 1000;
 const RESUME_INTERVAL_MS = 5000;
 /** Messages a new socket gets from history when it does not resume. */
 const GREETING_HISTORY = 20;
+/**
+ * C0 control characters and DEL, except tab and line breaks: nothing a person types, and a NUL cut
+ * SQLite's batch INSERT short, which lost every other line of that batch from the record.
+ */
+const CONTROL_CHARACTER = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 let anonymousSeq = 0;
 
 /**
@@ -285,6 +290,7 @@ export class ChatService implements ChatConnHost {
     if (!user || !conn.principal.canPost) return refuse('login_required', 'anonymous viewers can read the chat but not post');
     let text = m.text.trim();
     if (text.length === 0) return refuse('empty_message', 'the message is empty');
+    if (CONTROL_CHARACTER.test(text)) return refuse('invalid_character', 'the message holds a control character (only line breaks and tabs are allowed)');
     if ([...text].length > this.deps.config.maxLength) return refuse('message_too_long', `at most ${this.deps.config.maxLength} characters`);
     const { cache } = this.deps;
     const muted = await cache.ttl(audienceKeys.mute(conn.roomId, user.id));

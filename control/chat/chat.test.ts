@@ -37,6 +37,32 @@ for (const set of testAdapterSets()) {
       assert.equal(e.body.error.code, 'room_not_found');
     });
 
+    it('a JWT issued before its user\'s password changed opens neither a chat nor a notification socket', async () => {
+      // The API refused such a token (a password stamp in it), but the sockets checked only its
+      // signature: a stolen token kept chatting and reading notifications for ONAIR_JWT_TTL.
+      const [a] = kit.nodes;
+      const { roomId } = await kit.liveRoom();
+      const name = `wsrev${process.pid}${Date.now().toString(36)}`;
+      const login = async (password: string) => (await a!.http.post('/api/v1/auth/login').send({ username: name, password }).expect(200)).body.token as string;
+      await a!.control.auth.ensureOperator(name, 'first operator pass');
+      const old = await login('first operator pass');
+      const before = await ChatClient.connect(`${a!.ws}/ws?room_id=${roomId}&token=${old}`);
+      await before.next((m) => m.type === 'welcome', 'welcome with the token before the change');
+      before.close();
+      await a!.control.auth.ensureOperator(name, 'second operator pass');
+      let e = await refused(`${a!.ws}/ws?room_id=${roomId}&token=${old}`);
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'invalid_token');
+      e = await refused(`${a!.ws}/ws/notification`, { Authorization: `Bearer ${old}` });
+      assert.equal(e.status, 401);
+      assert.equal(e.body.error.code, 'invalid_token');
+      const fresh = await login('second operator pass');
+      const after = await ChatClient.connect(`${a!.ws}/ws?room_id=${roomId}&token=${fresh}`);
+      await after.next((m) => m.type === 'welcome', 'welcome with the new token');
+      after.close();
+      (await ChatClient.connect(`${a!.ws}/ws/notification`, { Authorization: `Bearer ${fresh}` })).close();
+    });
+
     it('the supervision wall counts the room\'s accepted messages of the last minute, over both nodes', async () => {
       const [a, b] = kit.nodes;
       const { roomId, sessionId } = await kit.liveRoom();
@@ -338,6 +364,8 @@ for (const set of testAdapterSets()) {
       await a!.http.post('/api/v1/live/close').set(anchor.auth).send({ room_id: roomId }).expect(200);
       await c1.next((m) => m.type === 'notice' && m.code === 'live_ended', 'live_ended');
       await new Promise((r) => setTimeout(r, 5));
+      // After /live/close the room refuses publishes (the close hold) until the anchor starts again.
+      await a!.http.post('/api/v1/live/start').set(anchor.auth).send({ room_id: roomId }).expect(200);
       const second = await goLive();
       const c2 = await ChatClient.connect(`${a!.ws}/ws/live/${second}?token=${viewer.token}`);
       await c2.next((m) => m.type === 'welcome', 'welcome to the second show');
@@ -549,6 +577,31 @@ for (const set of testAdapterSets()) {
       assert.match(metrics, /onair_chat_posts_total\{result="message_too_long"\} 1/);
       assert.match(metrics, /onair_chat_sockets [1-9]/);
       c.close();
+    });
+
+    it('refuses a message holding a control character, and the other lines of that moment are still recorded', async () => {
+      // On SQLite a NUL cut the batch's INSERT short: the whole batch failed, was retried, then
+      // dropped, so other viewers' lines of the same moment were lost from the record.
+      const [a] = kit.nodes;
+      const { roomId, sessionId } = await kit.liveRoom();
+      const [bad, good] = [await kit.user(), await kit.user()];
+      const c1 = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${bad.token}`);
+      const c2 = await ChatClient.connect(`${a!.ws}/ws/live/${sessionId}?token=${good.token}`);
+      await c1.next((m) => m.type === 'welcome', 'welcome 1');
+      await c2.next((m) => m.type === 'welcome', 'welcome 2');
+      c1.send({ v: 1, type: 'chat', text: 'nul\u0000here', client_id: 'nul' });
+      c1.send({ v: 1, type: 'chat', text: 'bell\u0007', client_id: 'bell' });
+      c2.send({ v: 1, type: 'chat', text: 'line one\nline two', client_id: 'ok' });
+      assert.equal((await c1.next((m) => m.client_id === 'nul', 'NUL refused')).code, 'invalid_character');
+      assert.equal((await c1.next((m) => m.client_id === 'bell', 'BEL refused')).code, 'invalid_character');
+      await c2.next((m) => m.type === 'chat' && m.text === 'line one\nline two', 'the good line');
+      const op = await kit.operator();
+      await waitFor('the good line recorded', async () => {
+        const { messages } = (await a!.http.get(`/api/v1/admin/rooms/${roomId}/messages`).set(op.auth).expect(200)).body;
+        return messages.some((m: { text: string }) => m.text === 'line one\nline two');
+      }, 10_000, 250);
+      c1.close();
+      c2.close();
     });
 
     it('refuses posts faster than the room slow mode', async () => {

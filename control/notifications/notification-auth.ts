@@ -11,7 +11,8 @@ export function isNotificationPath(pathname: string): boolean {
 }
 
 export interface NotificationAuthDeps {
-  verifyJwt(token: string): { id: string };
+  /** A JWT's user as the account is now (refused once the user is gone or changed password). */
+  verifyJwt(token: string): { id: string } | Promise<{ id: string }>;
   users: { findById(id: string): Promise<{ id: string } | null> };
   tickets: Pick<NotificationTickets, 'take'>;
 }
@@ -35,7 +36,7 @@ export async function authenticateNotification(deps: NotificationAuthDeps, req: 
   const ticket = url.searchParams.get('ticket');
   let userId: string;
   if (bearer) {
-    userId = String(deps.verifyJwt(bearer).id);
+    userId = String((await deps.verifyJwt(bearer)).id);
   } else if (ticket !== null) {
     const check = await deps.tickets.take(ticket);
     if (!check.ok) throw new UnauthorizedError(check.reason === 'ticket_expired' ? 'ticket expired' : 'invalid or used ticket', { code: check.reason });

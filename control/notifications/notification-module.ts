@@ -34,7 +34,7 @@ export function createNotificationModule(deps: {
   /** Holds the socket tickets (single use, every node). */
   cache: Cache;
   pubsub: PubSub;
-  auth: { verifyToken(token: string): { id: string } };
+  auth: { verifyCurrentToken(token: string): Promise<{ id: string }> };
   users: { findById(id: string): Promise<{ id: string } | null> };
   log: Logger;
   onFanoutDone?: (result: FanoutResult) => void;
@@ -46,7 +46,7 @@ export function createNotificationModule(deps: {
   const hub = new NotificationHub({ pubsub: deps.pubsub, unreadCount: (userId) => store.unreadCount(userId), pingIntervalMs: settings.pingInterval, log });
   const fanout = new NotificationFanout({ db: deps.db, push, batch: settings.fanoutBatch, leaseMs: settings.fanoutLease, log, onDone: deps.onFanoutDone });
   const tickets = new NotificationTickets({ cache: deps.cache, ttlMs: settings.ticketTtl });
-  const authDeps = { verifyJwt: (token: string) => deps.auth.verifyToken(token), users: deps.users, tickets };
+  const authDeps = { verifyJwt: (token: string) => deps.auth.verifyCurrentToken(token), users: deps.users, tickets };
   const gateway = new WsGateway({
     log,
     maxPayload: 1024,
