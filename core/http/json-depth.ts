@@ -37,7 +37,6 @@ export function jsonTooDeep(body: Uint8Array, maxDepth = MAX_JSON_DEPTH): boolea
   return false;
 }
 
-/** A JSON body nested deeper than the bound: the edges answer 400 `json_too_deep` and log it. */
 const NUL_ESCAPE = Buffer.from('u0000');
 
 /**
@@ -75,6 +74,7 @@ export class JsonNulError extends Error {
   }
 }
 
+/** A JSON body nested deeper than the bound: the edges answer 400 `json_too_deep` and log it. */
 export class JsonTooDeepError extends Error {
   /** body-parser reads these two: the status of its error, and the type the error handler maps. */
   readonly status = 400;
