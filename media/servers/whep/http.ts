@@ -22,6 +22,19 @@ export function iceLinkHeader(s: PeerSettings): Record<string, string> {
   return link ? { Link: link } : {};
 }
 
+/** The 201 that carries an SDP answer: its session's resource URL (Location) and the ICE servers. */
+export function replySdpAnswer(res: ServerResponse, location: string, answer: string, peer: PeerSettings): void {
+  res.writeHead(201, {
+    ...CORS,
+    'Content-Type': 'application/sdp',
+    'Content-Length': Buffer.byteLength(answer),
+    Location: location,
+    'Cache-Control': 'no-store',
+    ...iceLinkHeader(peer),
+  });
+  res.end(answer);
+}
+
 /** Thrown for an offer we cannot answer (400, or 415 when it has no usable H.264). */
 export class OfferError extends Error {
   constructor(readonly status: 400 | 415, message: string) {

@@ -6,7 +6,7 @@ import type { Stream } from '../../stream/stream.js';
 import { OpusFeeds } from './opus-feed.js';
 import type { WhepConn } from './conn.js';
 import { AddressSlots, type PlayersPerAddress } from '../../stream/players-per-address.js';
-import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from './http.js';
+import { MAX_OFFER_BYTES, lazyModule, readBody, reply, replyFailure, replySdpAnswer, routeSession, type PeerSettings } from './http.js';
 
 /**
  * conn.ts, and with it werift: loaded and warmed up in the background at the first publish when
@@ -210,15 +210,7 @@ export class WhepServer {
       return;
     }
     conn.onConnected = settle;
-    res.writeHead(201, {
-      ...CORS,
-      'Content-Type': 'application/sdp',
-      'Content-Length': Buffer.byteLength(answer),
-      Location: `/${app}/${streamName}/whep/${conn.id}`,
-      'Cache-Control': 'no-store',
-      ...iceLinkHeader(this.deps.peer),
-    });
-    res.end(answer);
+    replySdpAnswer(res, `/${app}/${streamName}/whep/${conn.id}`, answer, this.deps.peer);
   }
 
   close(): void {

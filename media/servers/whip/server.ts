@@ -5,7 +5,7 @@ import { askHook, refusalDelay } from '../../stream/hook-call.js';
 import type { StreamRegistry } from '../../stream/registry.js';
 import { AddressSlots, type ClientAddresses } from '../../stream/players-per-address.js';
 import { createPublishedStream } from '../rtmp/publishing.js';
-import { CORS, MAX_OFFER_BYTES, iceLinkHeader, lazyModule, readBody, reply, replyFailure, routeSession, type PeerSettings } from '../whep/http.js';
+import { MAX_OFFER_BYTES, lazyModule, readBody, reply, replyFailure, replySdpAnswer, routeSession, type PeerSettings } from '../whep/http.js';
 import type { WhipConn } from './conn.js';
 
 type PublishAllowed = Extract<PublishDecision, { allow: true }>;
@@ -212,15 +212,7 @@ export class WhipServer {
       return conn;
     }
     entry.answered = true;
-    res.writeHead(201, {
-      ...CORS,
-      'Content-Type': 'application/sdp',
-      'Content-Length': Buffer.byteLength(answer),
-      Location: `/${app}/${room}/whip/${conn.id}`,
-      'Cache-Control': 'no-store',
-      ...iceLinkHeader(this.deps.peer),
-    });
-    res.end(answer);
+    replySdpAnswer(res, `/${app}/${room}/whip/${conn.id}`, answer, this.deps.peer);
     return conn;
   }
 

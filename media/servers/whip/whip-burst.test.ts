@@ -10,16 +10,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEngine, testConfig, type EngineHarness } from '../../engine-test-kit.js';
+import { NEVER_CONNECTING_WHIP_OFFER } from '../../testing/never-connecting-offer.js';
 import type { PublishEnded, PublishRequest, StreamHooks } from '../../../core/media/media-contract.js';
 import type { MediaPlugin } from '../../plugin.js';
-
-const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 7) % 256).toString(16).padStart(2, '0').toUpperCase()).join(':');
-/** An H.264 offer that nobody will ever complete (no candidates, a made-up fingerprint). */
-const OFFER = [
-  'v=0', 'o=- 0 0 IN IP4 0.0.0.0', 's=-', 't=0 0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=rtpmap:96 H264/90000',
-  'a=fmtp:96 packetization-mode=1;profile-level-id=42e01f', 'a=mid:0', 'a=sendonly', 'a=rtcp-mux', 'a=setup:actpass', 'a=ice-ufrag:abcd',
-  'a=ice-pwd:0123456789012345678901', `a=fingerprint:sha-256 ${fingerprint}`, '',
-].join('\r\n');
 
 describe('a burst of WHIP offers that never connect', () => {
   let h: EngineHarness;
@@ -57,7 +50,7 @@ describe('a burst of WHIP offers that never connect', () => {
     await h.close();
   });
 
-  const offer = async (room: string, client: string, body = OFFER) => {
+  const offer = async (room: string, client: string, body = NEVER_CONNECTING_WHIP_OFFER) => {
     const t0 = performance.now();
     const res = await fetch(`http://127.0.0.1:${h.httpPort}/live/${room}/whip`, {
       method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer key-${room}`, 'X-Forwarded-For': client }, body,
@@ -104,7 +97,7 @@ describe('a burst of WHIP offers that never connect', () => {
     const retry = await offer('again', '198.51.100.8');
     assert.equal(retry.status, 201, retry.message);
     // An allowed offer the answer cannot take (H.264 without packetization-mode 1): 415, and its end releases the room too.
-    const unusable = await offer('mode0', '198.51.100.8', OFFER.replace('packetization-mode=1', 'packetization-mode=0'));
+    const unusable = await offer('mode0', '198.51.100.8', NEVER_CONNECTING_WHIP_OFFER.replace('packetization-mode=1', 'packetization-mode=0'));
     assert.equal(unusable.status, 415, unusable.message);
     const mode0 = h.events.filter((e) => e.name === 'publish.ended').map((e) => e.payload as PublishEnded).filter((e) => e.streamName === 'mode0');
     assert.deepEqual(mode0.map((e) => e.reason), ['error']);

@@ -7,15 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEngine, testConfig, type EngineHarness } from '../../engine-test-kit.js';
+import { NEVER_CONNECTING_WHIP_OFFER } from '../../testing/never-connecting-offer.js';
 import type { PublishRequest, StreamHooks } from '../../../core/media/media-contract.js';
-
-/** An H.264 offer with ICE credentials and a fingerprint that nobody will ever complete. */
-const fingerprint = Array.from({ length: 32 }, (_, i) => ((i * 7) % 256).toString(16).padStart(2, '0').toUpperCase()).join(':');
-const OFFER = [
-  'v=0', 'o=- 0 0 IN IP4 0.0.0.0', 's=-', 't=0 0', 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0', 'a=rtpmap:96 H264/90000',
-  'a=fmtp:96 packetization-mode=1;profile-level-id=42e01f', 'a=mid:0', 'a=sendonly', 'a=rtcp-mux', 'a=setup:actpass', 'a=ice-ufrag:abcd',
-  'a=ice-pwd:0123456789012345678901', `a=fingerprint:sha-256 ${fingerprint}`, '',
-].join('\r\n');
 
 describe('WHIP publishers connecting per client address', () => {
   let h: EngineHarness;
@@ -42,7 +35,7 @@ describe('WHIP publishers connecting per client address', () => {
 
   const offer = async (room: string, client: string, key = `key-${room}`) => {
     const res = await fetch(`http://127.0.0.1:${h.httpPort}/live/${room}/whip`, {
-      method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}`, 'X-Forwarded-For': client }, body: OFFER,
+      method: 'POST', headers: { 'Content-Type': 'application/sdp', Authorization: `Bearer ${key}`, 'X-Forwarded-For': client }, body: NEVER_CONNECTING_WHIP_OFFER,
     });
     const body = res.status === 201 ? undefined : ((await res.json()) as { error: { code: string; message: string } }).error;
     return { status: res.status, body, location: res.headers.get('location') };
