@@ -28,13 +28,6 @@ export interface LiveSessionEvents {
   ended: [LiveSession];
 }
 
-/**
- * Set by POST /live/close for config.live.closeHold: the room's publishes are refused
- * (`show_ended_by_anchor`) so OBS's automatic reconnect does not start a new show; POST /live/start
- * deletes it. In the cache, so every control node refuses alike.
- */
-export const closeHoldKey = (roomId: string | number) => `live:closed:${roomId}`;
-
 export interface LiveSessionDeps {
   sessions: LiveSessionStore;
   rooms: RoomStore;
@@ -84,7 +77,7 @@ export class LiveSessionService {
     const expiresAt = new Date(this.now() + this.deps.config.live.pushUrlTtl);
     const session = await this.locks.run(room.id, async () => {
       // The anchor starts again: the hold after their last close no longer applies.
-      await this.deps.cache.del(closeHoldKey(room.id));
+      await this.deps.cache.del(cacheKeys.closeHold(room.id));
       const active = await this.deps.sessions.findActiveByRoom(room.id);
       if (!active) return this.createSession(room.id, room.ownerId);
       // A new push URL: a preparing session lives as long as its newest URL (the reaper expires it after).
@@ -128,7 +121,7 @@ export class LiveSessionService {
     if (room.streamKeyRevoked) return refuse('key_revoked', { roomId: room.id });
     if (await this.deps.moderation.isPublishBanned(room.ownerId)) return refuse('publish_banned', { roomId: room.id });
     // The anchor ended the show from the studio: the encoder reconnecting is not a new show.
-    if (this.deps.config.live.closeHold > 0 && (await this.deps.cache.exists(closeHoldKey(room.id)))) {
+    if (this.deps.config.live.closeHold > 0 && (await this.deps.cache.exists(cacheKeys.closeHold(room.id)))) {
       return refuse('show_ended_by_anchor', { roomId: room.id });
     }
     const query = req.query ?? {};
@@ -249,7 +242,7 @@ export class LiveSessionService {
     if (!session) throw new ConflictError('the room is not live', { code: 'not_live' });
     const hold = this.deps.config.live.closeHold;
     // Held before the end (and its kick): a reconnect racing the close is refused too.
-    if (hold > 0) await this.deps.cache.set(closeHoldKey(room.id), String(this.now()), hold);
+    if (hold > 0) await this.deps.cache.set(cacheKeys.closeHold(room.id), String(this.now()), hold);
     return this.endSession(session.id, CloseMethod.anchor, 'anchor closed');
   }
 

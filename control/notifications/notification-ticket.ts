@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cache } from '../../core/cache/cache.port.js';
+import { cacheKeys } from '../../core/cache/keys.js';
 
 /**
  * Notification socket tickets: what a browser puts in the socket's URL instead of its JWT (URLs
@@ -11,7 +12,7 @@ import type { Cache } from '../../core/cache/cache.port.js';
  */
 const TICKET = /^nt_[A-Za-z0-9_-]{32}$/;
 
-const keyOf = (ticket: string) => `ticket:notify:${createHash('sha256').update(ticket).digest('hex')}`;
+const keyOf = (ticket: string) => cacheKeys.notifyTicket(createHash('sha256').update(ticket).digest('hex'));
 
 export type TicketCheck = { ok: true; userId: string } | { ok: false; reason: 'invalid_ticket' | 'ticket_expired' };
 

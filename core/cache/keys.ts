@@ -10,6 +10,10 @@ export const cacheKeys = {
   hotRooms: () => 'zset:live:hot',
   /** Held between an allowed publish and its publish.started, so two encoders cannot both be let in. */
   publishClaim: (roomId: string | number) => `lock:publish:${roomId}`,
+  /** Set by POST /live/close for ONAIR_LIVE_CLOSE_HOLD: the room's publishes are refused (show_ended_by_anchor). */
+  closeHold: (roomId: string | number) => `live:closed:${roomId}`,
+  /** A notification socket ticket, by its SHA-256 (the ticket itself is never stored). */
+  notifyTicket: (sha256Hex: string) => `ticket:notify:${sha256Hex}`,
 } as const;
 
 /** TTLs the seeds set (seed 000, 性能优化): room info 30 min, hot ranking 10 min. */
